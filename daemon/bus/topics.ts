@@ -1,0 +1,258 @@
+/**
+ * The internal contract: one map from topic to payload type. Topics are `/`-separated like MQTT;
+ * `{id}` segments name a sensor or agent instance. Each stage subscribes upstream and publishes
+ * downstream: sensors → pipeline → router → agents → actions.
+ *
+ * Keys use template-literal index signatures, so `TopicMap['sensor/camera/front/frame']`
+ * resolves to CameraFrame while a typo'd static topic fails to compile.
+ */
+
+// ---------------------------------------------------------------- sensors
+
+export type SensorKind = 'camera' | 'mic' | 'imu';
+
+/** One JPEG frame as produced by the camera (decoding happens only in stages that need pixels). */
+export interface CameraFrame {
+  /** Per-source sequence number, starting at 0, increasing by one per frame emitted. */
+  readonly seq: number;
+  /** Capture time, ms since epoch (fixture time in replay). */
+  readonly tsMs: number;
+  readonly width: number;
+  readonly height: number;
+  /** Complete JPEG bitstream, SOI (FFD8) to EOI (FFD9). */
+  readonly jpeg: Buffer;
+}
+
+/** A fixed-size block of microphone audio: 512 samples, 32 ms at 16 kHz (Silero VAD's frame). */
+export interface AudioFrame {
+  readonly seq: number;
+  /** Time of the first sample, ms. */
+  readonly tsMs: number;
+  readonly sampleRateHz: number;
+  /** Signed 16-bit mono PCM. */
+  readonly samples: Int16Array;
+}
+
+/** One raw IMU reading in canonical units. */
+export interface ImuSample {
+  /** Host receive time (or fixture time), ms. */
+  readonly tMs: number;
+  /** Acceleration in g. */
+  readonly ax: number;
+  readonly ay: number;
+  readonly az: number;
+  /** Angular rate in deg/s. */
+  readonly gx: number;
+  readonly gy: number;
+  readonly gz: number;
+  /** Magnetic field in µT, when the device has a magnetometer. */
+  readonly mx?: number;
+  readonly my?: number;
+  readonly mz?: number;
+  /** The device's own timestamp, ms, when it sends one. */
+  readonly deviceTsMs?: number;
+}
+
+/** IMU readings folded from the raw rate down to the configured event rate. */
+export interface ImuEvent {
+  /** End of the aggregation window, ms. */
+  readonly tsMs: number;
+  readonly windowMs: number;
+  readonly sampleCount: number;
+  /** Per-axis means over the window: acceleration in g, angular rate in deg/s. */
+  readonly mean: { ax: number; ay: number; az: number; gx: number; gy: number; gz: number };
+  /** Largest absolute value per axis over the window. */
+  readonly peak: { ax: number; ay: number; az: number; gx: number; gy: number; gz: number };
+  /** |a| in g over the window: free fall is a low min, an impact a high max. */
+  readonly accelMagnitudeG: { min: number; max: number; mean: number };
+}
+
+export type SensorState = 'starting' | 'running' | 'stalled' | 'restarting' | 'paused' | 'failed' | 'stopped';
+
+export interface SensorStatus {
+  readonly sensor: string;
+  readonly kind: SensorKind;
+  readonly state: SensorState;
+  /** Human-readable reason for the state (the missing binary, the exit code, ...). */
+  readonly reason?: string;
+  readonly restarts: number;
+  readonly tsMs: number;
+}
+
+// ---------------------------------------------------------------- pipeline (inferences)
+
+/** Every inference carries where it came from and how sure and how fast it was. */
+export interface InferenceMeta {
+  readonly modelId: string;
+  /** 0..1; what it means is per model (see the router issue). */
+  readonly confidence: number;
+  readonly latencyMs: number;
+  /** Timestamp of the input it was computed from, ms. */
+  readonly inputTsMs: number;
+}
+
+export interface SpeechEvent extends InferenceMeta {
+  readonly kind: 'start' | 'end';
+  /** Segment start (pre-roll included), ms. */
+  readonly startMs: number;
+  /** Segment end, ms; only on `end`. */
+  readonly endMs?: number;
+  readonly sampleRateHz: number;
+  /** The segment's audio; only on `end`. */
+  readonly audio?: Int16Array;
+  /** Whether the segment hit the maximum length and was cut. */
+  readonly truncated?: boolean;
+}
+
+export const EMOTIONS = ['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgusted', 'surprised'] as const;
+export type Emotion = (typeof EMOTIONS)[number];
+
+export interface Box {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface FaceResult {
+  /** In source-frame pixels. */
+  readonly box: Box;
+  readonly score: number;
+  readonly emotion: Emotion;
+  readonly probabilities: Readonly<Record<Emotion, number>>;
+}
+
+export interface FaceInference extends InferenceMeta {
+  readonly frameSeq: number;
+  readonly width: number;
+  readonly height: number;
+  readonly faces: readonly FaceResult[];
+}
+
+export interface Transcript extends InferenceMeta {
+  readonly text: string;
+  readonly language: string;
+  readonly noSpeechProb: number;
+  /** Mean log-probability of the decoded tokens. */
+  readonly avgLogProb: number;
+  readonly durationMs: number;
+  readonly inferenceMs: number;
+  readonly segmentStartMs: number;
+  /** Set when this transcript is a cloud refinement superseding a local one. */
+  readonly refines?: string;
+}
+
+// ---------------------------------------------------------------- router
+
+export type Route = 'local' | 'cloud' | 'hybrid' | 'local_fallback' | 'drop';
+export type PrivacyTier = 'public' | 'sensitive' | 'private' | 'local_only';
+
+export interface RouteDecision {
+  readonly inferenceId: string;
+  readonly kind: string;
+  readonly modelId: string;
+  readonly route: Route;
+  /** Machine-readable reason code, e.g. `confidence_above_threshold`. */
+  readonly reason: string;
+  /** The numbers the decision used (confidence, threshold, budget, cost...). */
+  readonly numbers: Readonly<Record<string, number>>;
+  readonly tier: PrivacyTier;
+}
+
+// ---------------------------------------------------------------- agents and actions
+
+export interface DisplayAction {
+  readonly emotion: Emotion | 'no_face';
+  readonly emoji: string;
+  readonly confidence: number;
+  readonly text?: string;
+}
+
+export interface IntentEvent {
+  readonly intent: string;
+  readonly slots: Readonly<Record<string, string>>;
+  readonly score: number;
+  readonly text: string;
+  readonly source: 'local' | 'cloud';
+}
+
+export type MotionKind = 'fall' | 'shake' | 'tilt' | 'still' | 'moving';
+export interface MotionEvent {
+  readonly kind: MotionKind;
+  readonly tsMs: number;
+  readonly details: Readonly<Record<string, number>>;
+}
+
+/** A message for the MQTT bridge; the topic is relative to the device's base topic. */
+export interface MqttAction {
+  readonly topic: string;
+  readonly payload: unknown;
+  readonly qos: 0 | 1;
+  readonly retain: boolean;
+  /** True when `topic` is absolute (a tool publishing to `home/kitchen/light/set`). */
+  readonly absolute?: boolean;
+}
+
+export interface ToolResult {
+  readonly tool: string;
+  readonly ok: boolean;
+  readonly result?: unknown;
+  readonly error?: { code: string; message: string };
+  readonly durationMs: number;
+}
+
+// ---------------------------------------------------------------- system
+
+export type LifecycleKind =
+  | 'system_started'
+  | 'system_stopping'
+  | 'component_started'
+  | 'component_stopped'
+  | 'component_failed';
+
+export interface LifecycleEvent {
+  readonly kind: LifecycleKind;
+  readonly component?: string;
+  readonly error?: { code: string; message: string };
+}
+
+export type Severity = 'warning' | 'error' | 'critical';
+
+export interface ErrorEvent {
+  readonly severity: Severity;
+  readonly component: string;
+  readonly code: string;
+  readonly message: string;
+  /** The topic being handled when it happened, if any. */
+  readonly topic?: string;
+}
+
+// ---------------------------------------------------------------- the map
+
+export interface TopicMap {
+  [topic: `sensor/camera/${string}/frame`]: CameraFrame;
+  [topic: `sensor/mic/${string}/frame`]: AudioFrame;
+  [topic: `sensor/imu/${string}/sample`]: ImuEvent;
+  [topic: `sensor/${string}/${string}/status`]: SensorStatus;
+
+  [topic: `inference/vad/${string}`]: SpeechEvent;
+  [topic: `inference/face/${string}`]: FaceInference;
+  [topic: `inference/stt/${string}`]: Transcript;
+
+  'router/decision': RouteDecision;
+
+  'action/display': DisplayAction;
+  'action/mqtt': MqttAction;
+  [topic: `agent/${string}/intent`]: IntentEvent;
+  [topic: `agent/${string}/motion`]: MotionEvent;
+  [topic: `tool/${string}/result`]: ToolResult;
+
+  'system/lifecycle': LifecycleEvent;
+  'system/error': ErrorEvent;
+  [topic: `rpc/${string}`]: unknown;
+}
+
+/** Any topic the map knows. */
+export type Topic = keyof TopicMap & string;
+/** The payload type published on topic T. */
+export type PayloadOf<T extends Topic> = TopicMap[T];

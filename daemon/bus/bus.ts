@@ -1,0 +1,400 @@
+import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../util/clock.js';
+import { type Envelope, Priority, type PublishOptions } from './envelope.js';
+import { PendingRequests } from './requests.js';
+import { BusSubscription, type ResolvedSubscribeOptions, type SubscriptionHost } from './subscription.js';
+import { parsePattern, TopicTrie, validateTopic } from './topic-match.js';
+import type { ErrorEvent, PayloadOf, Topic } from './topics.js';
+import type {
+  EventBus,
+  Handler,
+  OverflowPolicy,
+  QosClass,
+  RequestOptions,
+  SubscribeOptions,
+  Subscription,
+  SubscriptionStats,
+} from './types.js';
+
+export interface BusOptions {
+  /** All time (timestamps, sampling, timeouts, deadlines, handler timing) comes from here. */
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Queue bound per QoS class when a subscription names none (defaults: realtime 16, batched 1024, background 8192). */
+  readonly defaults?: Partial<Record<QosClass, number>>;
+  /**
+   * Publishes parked per blocked (batched, full) subscription. Past it publish throws
+   * `E_BUS_BACKPRESSURE` instead of buffering: a publisher ignoring backpressure is refused. Default 1024.
+   */
+  readonly maxParkedPublishes?: number;
+  /** Requests awaiting an answer at once; past it request() throws `E_BUS_BACKPRESSURE`. Default 1024. */
+  readonly maxPendingRequests?: number;
+  /** Distinct topics whose matching subscriptions are cached; the oldest entry is evicted past it. Default 1024. */
+  readonly matchCacheSize?: number;
+}
+
+const DEFAULT_CAPACITY: Readonly<Record<QosClass, number>> = {
+  realtime: 16,
+  batched: 1024,
+  background: 8192,
+};
+const DEFAULT_OVERFLOW: Readonly<Record<QosClass, OverflowPolicy>> = {
+  realtime: { kind: 'drop-oldest' },
+  batched: { kind: 'block' },
+  background: { kind: 'drop-newest' },
+};
+/** Default request timeout, ms (the contract's documented default). */
+const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+/** Default close() deadline, ms. */
+const DEFAULT_CLOSE_DEADLINE_MS = 5000;
+
+const NO_TAGS: readonly string[] = Object.freeze([]);
+const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
+
+interface DrainWaiter {
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+  timer: { cancel(): void } | undefined;
+}
+
+/**
+ * The in-process event bus: MQTT-style topics matched through a trie plus a per-topic cache, one
+ * bounded queue per subscription with its QoS and overflow policy, asynchronous delivery,
+ * priorities with interrupts, fault isolation (a failing handler becomes a `system/error` event),
+ * and request/response with correlation ids.
+ */
+export class Bus implements EventBus {
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly capacity: Readonly<Record<QosClass, number>>;
+  private readonly trie = new TopicTrie<BusSubscription>();
+  private readonly subs = new Set<BusSubscription>();
+  /** topic → matching subscriptions; cleared on every (un)subscribe, arrays never mutated. */
+  private readonly cache = new Map<string, BusSubscription[]>();
+  private readonly cacheSize: number;
+  private readonly requests: PendingRequests;
+  private readonly host: SubscriptionHost;
+  private readonly drainWaiters = new Set<DrainWaiter>();
+  private blockingSubs = 0;
+  private envelopeSeq = 0;
+  private subSeq = 0;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: BusOptions) {
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.capacity = { ...DEFAULT_CAPACITY, ...options.defaults };
+    for (const [qos, cap] of Object.entries(this.capacity)) checkPositiveInt(cap, `bus.defaults.${qos}`);
+    const maxParked = options.maxParkedPublishes ?? 1024;
+    checkPositiveInt(maxParked, 'bus.maxParkedPublishes');
+    this.cacheSize = options.matchCacheSize ?? 1024;
+    checkPositiveInt(this.cacheSize, 'bus.matchCacheSize');
+    this.requests = new PendingRequests(this.clock, options.maxPendingRequests ?? 1024);
+    const bus = this;
+    this.host = {
+      clock: this.clock,
+      maxParkedPublishes: maxParked,
+      handlerFailed: (sub, env, err) => this.onHandlerFailed(sub, env, err),
+      detach: (sub) => this.detach(sub),
+      becameIdle: () => this.checkDrained(),
+      get watchingIdle() {
+        return bus.drainWaiters.size > 0;
+      },
+    };
+  }
+
+  publish<T extends Topic>(
+    topic: T,
+    payload: PayloadOf<T>,
+    options?: PublishOptions,
+  ): Promise<void> | undefined {
+    return this.publishAny(topic, payload, options);
+  }
+
+  subscribe<T extends Topic>(
+    pattern: T | string,
+    handler: Handler<PayloadOf<T>>,
+    options: SubscribeOptions,
+  ): Subscription {
+    if (this.closed)
+      throw new EdgeloomError('E_BUS_CLOSED', 'bus is closed', { where: `subscribe ${pattern}` });
+    const levels = parsePattern(pattern);
+    const resolved = this.resolveOptions(pattern, options);
+    const sub = new BusSubscription(
+      ++this.subSeq,
+      pattern,
+      levels,
+      handler as Handler<unknown>,
+      resolved,
+      this.host,
+    );
+    this.trie.add(levels, sub);
+    this.subs.add(sub);
+    if (resolved.overflow.kind === 'block') this.blockingSubs++;
+    this.cache.clear();
+    return sub;
+  }
+
+  request<Res = unknown, Req = unknown>(
+    topic: string,
+    payload: Req,
+    options: RequestOptions = {},
+  ): Promise<Res> {
+    if (this.closed) throw new EdgeloomError('E_BUS_CLOSED', 'bus is closed', { where: `request ${topic}` });
+    validateTopic(topic);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const { id, answer } = this.requests.open<Res>(topic, timeoutMs, options.signal);
+    try {
+      // A parked publish only means the responder is busy; the answer (or timeout) settles the request.
+      this.publishAny(topic, payload, { ...options, correlationId: id })?.catch(() => undefined);
+    } catch (err) {
+      this.requests.answerError(id, err, 'bus');
+    }
+    return answer;
+  }
+
+  respond<Req = unknown, Res = unknown>(
+    topic: string,
+    handler: (req: Envelope<Req>, signal: AbortSignal) => Res | Promise<Res>,
+    options: Omit<SubscribeOptions, 'qos' | 'overflow'>,
+  ): Subscription {
+    const requests = this.requests;
+    const component = options.component;
+    const serve = (env: Envelope<Req>, signal: AbortSignal): void | Promise<void> => {
+      let result: Res | Promise<Res>;
+      try {
+        result = handler(env, signal);
+      } catch (err) {
+        requests.answerError(env.correlationId, err, component);
+        throw err; // also counted and reported as this subscription's failure
+      }
+      if (isThenable(result)) {
+        return result.then(
+          (value) => {
+            requests.answer(env.correlationId, value);
+          },
+          (err: unknown) => {
+            requests.answerError(env.correlationId, err, component);
+            throw err;
+          },
+        );
+      }
+      requests.answer(env.correlationId, result);
+      return undefined;
+    };
+    return this.subscribe(topic, serve as Handler<unknown>, {
+      ...options,
+      qos: 'batched',
+      overflow: { kind: 'block' },
+    });
+  }
+
+  stats(): SubscriptionStats[] {
+    return [...this.subs].map((s) => s.stats());
+  }
+
+  /** Resolve once every live subscription is idle; `deadlineMs` is a duration from now on the bus clock. */
+  drain(deadlineMs: number): Promise<void> {
+    if (this.allIdle()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter: DrainWaiter = { resolve, reject, timer: undefined };
+      waiter.timer = this.clock.setTimeout(() => {
+        this.drainWaiters.delete(waiter);
+        reject(
+          new EdgeloomError('E_BUS_DRAIN_TIMEOUT', `bus not drained within ${deadlineMs} ms`, {
+            where: 'bus.drain',
+          }),
+        );
+      }, deadlineMs);
+      this.drainWaiters.add(waiter);
+    });
+  }
+
+  close(deadlineMs = DEFAULT_CLOSE_DEADLINE_MS): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
+    this.closed = true;
+    this.closing = this.drain(deadlineMs)
+      .catch((err: unknown) => {
+        this.logger.warn({ err, deadlineMs }, 'bus close: deadline passed, dropping what is left');
+      })
+      .then(() => {
+        const err = new EdgeloomError('E_BUS_CLOSED', 'bus is closed', { where: 'bus.close' });
+        for (const sub of this.subs) {
+          sub.discard(err);
+          sub.abortRunning(err);
+        }
+        this.requests.failAll(err);
+      });
+    return this.closing;
+  }
+
+  /** The untyped publish behind publish() and request(). */
+  private publishAny(
+    topic: string,
+    payload: unknown,
+    options: PublishOptions | undefined,
+  ): Promise<void> | undefined {
+    if (this.closed) throw new EdgeloomError('E_BUS_CLOSED', 'bus is closed', { where: `publish ${topic}` });
+    let matches = this.cache.get(topic);
+    if (matches === undefined) matches = this.matchAndCache(topic);
+    if (matches.length === 0) return undefined;
+    const env = this.envelope(topic, payload, options);
+    if (this.blockingSubs > 0) {
+      // Refuse before enqueueing anywhere, so an event is never delivered to only some subscribers.
+      for (let i = 0; i < matches.length; i++) {
+        if (matches[i]!.wouldRefuse()) {
+          throw new EdgeloomError('E_BUS_BACKPRESSURE', 'subscriber full and too many publishes parked', {
+            where: `publish ${topic} → ${matches[i]!.component}`,
+          });
+        }
+      }
+    }
+    let wait: Promise<void> | undefined;
+    for (let i = 0; i < matches.length; i++) {
+      const w = matches[i]!.offer(env);
+      if (w !== undefined) wait = wait === undefined ? w : Promise.all([wait, w]).then(noop);
+    }
+    return wait;
+  }
+
+  private envelope(topic: string, payload: unknown, o: PublishOptions | undefined): Envelope {
+    if (o === undefined) {
+      return {
+        id: String(++this.envelopeSeq),
+        topic,
+        tsMs: this.clock.now(),
+        source: 'unknown',
+        priority: Priority.normal,
+        confidence: undefined,
+        tags: NO_TAGS,
+        metadata: NO_METADATA,
+        correlationId: undefined,
+        payload,
+      };
+    }
+    const priority = o.priority ?? Priority.normal;
+    if (priority !== Priority.normal && !(priority >= Priority.critical && priority <= Priority.low)) {
+      throw new EdgeloomError('E_BUS_INVALID_PRIORITY', `priority ${String(priority)} is not 0..3`, {
+        where: `publish ${topic}`,
+      });
+    }
+    return {
+      id: String(++this.envelopeSeq),
+      topic,
+      tsMs: o.tsMs ?? this.clock.now(),
+      source: o.source ?? 'unknown',
+      priority,
+      confidence: o.confidence,
+      tags: o.tags ?? NO_TAGS,
+      metadata: o.metadata ?? NO_METADATA,
+      correlationId: o.correlationId,
+      payload,
+    };
+  }
+
+  /** Cache miss: validate the topic once, walk the trie, remember the answer (bounded, oldest out). */
+  private matchAndCache(topic: string): BusSubscription[] {
+    validateTopic(topic);
+    const matches = this.trie.match(topic);
+    if (this.cache.size >= this.cacheSize) {
+      const oldest = this.cache.keys().next();
+      if (oldest.done !== true) this.cache.delete(oldest.value);
+    }
+    this.cache.set(topic, matches);
+    return matches;
+  }
+
+  private resolveOptions(pattern: string, o: SubscribeOptions): ResolvedSubscribeOptions {
+    const where = `subscribe ${pattern} (${o.component})`;
+    const qos = o.qos ?? 'batched';
+    if (DEFAULT_CAPACITY[qos] === undefined) throw invalidOption(where, `unknown qos ${String(qos)}`);
+    const queueCapacity = o.queueCapacity ?? this.capacity[qos];
+    checkPositiveInt(queueCapacity, `${where}: queueCapacity`);
+    const concurrency = o.concurrency ?? 1;
+    checkPositiveInt(concurrency, `${where}: concurrency`);
+    const overflow = o.overflow ?? DEFAULT_OVERFLOW[qos];
+    if (overflow.kind === 'block' && qos !== 'batched') {
+      throw invalidOption(where, "overflow 'block' is only for qos 'batched'");
+    }
+    if (overflow.kind === 'sample') {
+      const { maxPerSecond, everyNth } = overflow;
+      if (maxPerSecond === undefined && everyNth === undefined) {
+        throw invalidOption(where, 'sample needs maxPerSecond or everyNth');
+      }
+      if (maxPerSecond !== undefined && !(maxPerSecond > 0))
+        throw invalidOption(where, 'maxPerSecond must be > 0');
+      if (everyNth !== undefined) checkPositiveInt(everyNth, `${where}: everyNth`);
+    }
+    return {
+      component: o.component,
+      qos,
+      queueCapacity,
+      overflow,
+      concurrency,
+      interruptible: o.interruptible === true,
+    };
+  }
+
+  private detach(sub: BusSubscription): void {
+    if (!this.subs.delete(sub)) return;
+    this.trie.remove(sub.levels, sub);
+    if (sub.isBlocking()) this.blockingSubs--;
+    this.cache.clear();
+    this.checkDrained();
+  }
+
+  private onHandlerFailed(sub: BusSubscription, env: Envelope, err: unknown): void {
+    const e = toError(err);
+    const code = isEdgeloomError(e) ? e.code : 'E_BUS_HANDLER_FAILED';
+    this.logger.error({ component: sub.component, topic: env.topic, code, err: e }, 'bus handler failed');
+    // Loop guard: a failure while handling an error event is logged only, never republished.
+    if (env.topic === 'system/error' || this.closed) return;
+    const event: ErrorEvent = {
+      severity: 'error',
+      component: sub.component,
+      code,
+      message: e.message,
+      topic: env.topic,
+    };
+    try {
+      this.publishAny('system/error', event, { source: 'bus', priority: Priority.high })?.catch(noop);
+    } catch (publishErr) {
+      this.logger.warn({ err: publishErr }, 'bus: could not publish system/error');
+    }
+  }
+
+  private allIdle(): boolean {
+    for (const s of this.subs) if (!s.isIdle()) return false;
+    return true;
+  }
+
+  private checkDrained(): void {
+    if (this.drainWaiters.size === 0 || !this.allIdle()) return;
+    const waiters = [...this.drainWaiters];
+    this.drainWaiters.clear();
+    for (const w of waiters) {
+      w.timer?.cancel();
+      w.resolve();
+    }
+  }
+}
+
+function noop(): void {}
+
+function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
+  return typeof v === 'object' && v !== null && typeof (v as Promise<T>).then === 'function';
+}
+
+function invalidOption(where: string, why: string): EdgeloomError {
+  return new EdgeloomError('E_BUS_INVALID_OPTIONS', why, { where });
+}
+
+function checkPositiveInt(value: number, where: string): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new EdgeloomError('E_BUS_INVALID_OPTIONS', `expected a positive integer, got ${String(value)}`, {
+      where,
+    });
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * The only module in edgeloom that imports onnxruntime-node (transformers.js keeps ONNX Runtime
+ * behind one `backends/onnx.js` the same way). Every other module builds tensors with `tensor()`
+ * and runs models through `OnnxModel`, which:
+ * - creates the session with deliberate options for a small 2-core device,
+ * - checks input names at load and every declared output's presence, type and shape on every run
+ *   (ricky0123/vad throws when an output is missing; we also check type and shape),
+ * - runs one inference at a time per session, with a bounded waiting queue,
+ * - keeps latency statistics over a bounded ring of recent runs.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import * as ort from 'onnxruntime-node';
+import { EdgeloomError, toError } from '../errors.js';
+import { type Clock, SystemClock } from '../util/clock.js';
+
+/** Element types a tensor can carry (onnxruntime-common's `Tensor.Type`). */
+export type TensorType = ort.Tensor.Type;
+/** A CPU tensor. Other modules use this type instead of importing onnxruntime-node. */
+export type Tensor = ort.Tensor;
+/** The typed array backing a tensor of element type T (`float32` → Float32Array, `int64` → BigInt64Array...). */
+export type TensorDataOf<T extends TensorType> = ort.Tensor.DataTypeMap[T];
+/** Inputs of one run, by input name. */
+export type Feeds = Readonly<Record<string, Tensor>>;
+/** Outputs of one run, by output name (only the declared outputs are guaranteed present and checked). */
+export type Outputs = Readonly<Record<string, Tensor>>;
+
+/** Build a CPU tensor. `dims` must multiply to `data.length` (onnxruntime throws otherwise). */
+export function tensor<T extends TensorType>(
+  type: T,
+  data: TensorDataOf<T>,
+  dims: readonly number[],
+): Tensor {
+  return new ort.Tensor(type, data, dims);
+}
+
+/** What a model promises to return: checked on every run. */
+export interface OutputSpec {
+  readonly name: string;
+  readonly type: TensorType;
+  /** Expected shape; `null` marks a dimension that may take any size (batch, sequence). */
+  readonly dims: readonly (number | null)[];
+}
+
+export interface OnnxModelOptions {
+  /** Stable id for errors, logs and stats, e.g. `silero-vad-v5`. */
+  readonly modelId: string;
+  /** Outputs every run must produce (name, element type, shape). An empty list checks nothing. */
+  readonly outputs: readonly OutputSpec[];
+  /** Input names the caller will feed; each must exist in the model (`E_ONNX_INPUT` at load otherwise). */
+  readonly inputs?: readonly string[];
+  /**
+   * Threads for one operator (default 1). One model per core on a 2-core device: more threads
+   * per session only make concurrent sessions (VAD + face) steal each other's core.
+   */
+  readonly intraOpNumThreads?: number;
+  /**
+   * Runs allowed to wait behind the running one (default 8). Overflow policy: refuse the newest
+   * (`E_ONNX_BUSY`), so a stalled model cannot buffer unbounded inputs; callers count and drop.
+   */
+  readonly maxQueueDepth?: number;
+  /** Recent runs kept for the p50/p99 latency figures (default 256; the oldest is overwritten). */
+  readonly latencyWindow?: number;
+  /**
+   * Keep ONNX Runtime's CPU memory arena (default false). The arena grows by powers of two and
+   * never gives memory back; on a 512 MB board with several sessions the per-run malloc of our
+   * small fixed-shape models costs less than the memory the arena holds on to.
+   */
+  readonly enableCpuMemArena?: boolean;
+  /**
+   * Pre-plan activation memory from the first run's shapes (default true). Our models run with
+   * the same input shape every time (512-sample frames, fixed image sizes), which is exactly the
+   * case the memory pattern helps; it is bypassed automatically when shapes change.
+   */
+  readonly enableMemPattern?: boolean;
+  /** Clock for latency measurement (default: the system clock). */
+  readonly clock?: Clock;
+}
+
+/** Latency and load figures for one model, for health and benchmarks. */
+export interface OnnxModelStats {
+  readonly modelId: string;
+  /** Runs completed successfully. */
+  readonly runs: number;
+  /** Runs that threw (ONNX Runtime errors and failed output checks). */
+  readonly failures: number;
+  /** Runs refused because the waiting queue was full. */
+  readonly rejected: number;
+  /** Runs currently waiting behind the running one. */
+  readonly queueDepth: number;
+  /** Session creation time, ms. */
+  readonly loadMs: number;
+  /** Over the latency window; 0 before the first run. */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly meanMs: number;
+}
+
+const DEFAULT_MAX_QUEUE_DEPTH = 8;
+const DEFAULT_LATENCY_WINDOW = 256;
+
+/** An ONNX model session with checked inputs and outputs, serialised runs and latency stats. */
+export class OnnxModel {
+  readonly modelId: string;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+
+  private readonly session: ort.InferenceSession;
+  private readonly outputs: readonly OutputSpec[];
+  private readonly clock: Clock;
+  private readonly maxQueueDepth: number;
+  private readonly latencyRing: Float64Array;
+  private latencyCount = 0;
+  private readonly loadMs: number;
+  private tail: Promise<unknown> = Promise.resolve();
+  /** Runs queued or running (at most maxQueueDepth + 1). */
+  private pending = 0;
+  private released = false;
+  private runsOk = 0;
+  private runsFailed = 0;
+  private runsRejected = 0;
+
+  private constructor(
+    session: ort.InferenceSession,
+    options: OnnxModelOptions,
+    clock: Clock,
+    loadMs: number,
+  ) {
+    this.session = session;
+    this.modelId = options.modelId;
+    this.inputNames = session.inputNames;
+    this.outputNames = session.outputNames;
+    this.outputs = options.outputs;
+    this.clock = clock;
+    this.maxQueueDepth = options.maxQueueDepth ?? DEFAULT_MAX_QUEUE_DEPTH;
+    this.latencyRing = new Float64Array(Math.max(1, options.latencyWindow ?? DEFAULT_LATENCY_WINDOW));
+    this.loadMs = loadMs;
+  }
+
+  /**
+   * Load a model from a file path or its bytes. A missing file is `E_MODEL_MISSING`, bytes ONNX
+   * Runtime cannot parse are `E_MODEL_CORRUPT`, both naming the file; declared inputs or outputs
+   * the model does not have are `E_ONNX_INPUT` / `E_ONNX_OUTPUT`.
+   */
+  static async load(source: string | Uint8Array, options: OnnxModelOptions): Promise<OnnxModel> {
+    const clock = options.clock ?? new SystemClock();
+    const where = typeof source === 'string' ? source : options.modelId;
+    let bytes: Uint8Array;
+    if (typeof source === 'string') {
+      try {
+        const st = await stat(source);
+        if (!st.isFile()) throw new Error('not a regular file');
+        bytes = await readFile(source);
+      } catch (err) {
+        throw new EdgeloomError('E_MODEL_MISSING', `model ${options.modelId}: cannot read ${source}`, {
+          where,
+          cause: err,
+        });
+      }
+    } else {
+      bytes = source;
+    }
+    const started = clock.monotonicMs();
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(bytes, sessionOptions(options));
+    } catch (err) {
+      throw new EdgeloomError(
+        'E_MODEL_CORRUPT',
+        `model ${options.modelId}: ONNX Runtime cannot load ${where}: ${toError(err).message}`,
+        { where, cause: err },
+      );
+    }
+    const model = new OnnxModel(session, options, clock, clock.monotonicMs() - started);
+    try {
+      model.checkDeclarations(options);
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+    return model;
+  }
+
+  /**
+   * Run once. Runs on one session are serialised: a call made while another runs waits its turn
+   * (in call order); past `maxQueueDepth` waiting calls it is refused with `E_ONNX_BUSY`.
+   */
+  run(feeds: Feeds): Promise<Outputs> {
+    if (this.released) {
+      return Promise.reject(new EdgeloomError('E_ONNX_RELEASED', `model ${this.modelId} was released`));
+    }
+    if (this.pending > this.maxQueueDepth) {
+      this.runsRejected++;
+      return Promise.reject(
+        new EdgeloomError(
+          'E_ONNX_BUSY',
+          `model ${this.modelId}: ${this.pending - 1} runs already waiting (maxQueueDepth ${this.maxQueueDepth})`,
+          { where: this.modelId },
+        ),
+      );
+    }
+    this.pending++;
+    const result = this.tail.then(() => this.runNow(feeds)).finally(() => this.pending--);
+    // The chain must survive a failed run; the caller still sees the rejection through `result`.
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * One `session.run` with no queue, no checks and no stats: the baseline for benchmarks. The
+   * caller must guarantee nothing else runs on this model at the same time.
+   */
+  runUnchecked(feeds: Feeds): Promise<Outputs> {
+    return this.session.run(feeds);
+  }
+
+  /** Run `runs` times (default 1) and discard the results, so first-run allocation is not billed to real input. */
+  async warmup(feeds: Feeds, runs = 1): Promise<void> {
+    for (let i = 0; i < runs; i++) await this.run(feeds);
+  }
+
+  stats(): OnnxModelStats {
+    const n = Math.min(this.latencyCount, this.latencyRing.length);
+    const recent = this.latencyRing.slice(0, n).sort();
+    let sum = 0;
+    for (const v of recent) sum += v;
+    return {
+      modelId: this.modelId,
+      runs: this.runsOk,
+      failures: this.runsFailed,
+      rejected: this.runsRejected,
+      queueDepth: Math.max(0, this.pending - 1),
+      loadMs: this.loadMs,
+      p50Ms: percentile(recent, 0.5),
+      p99Ms: percentile(recent, 0.99),
+      meanMs: n === 0 ? 0 : sum / n,
+    };
+  }
+
+  /** Wait for queued runs to finish, then free the session. Idempotent; later runs fail with `E_ONNX_RELEASED`. */
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.tail;
+    await this.session.release();
+  }
+
+  private async runNow(feeds: Feeds): Promise<Outputs> {
+    const started = this.clock.monotonicMs();
+    try {
+      this.checkFeeds(feeds);
+      let out: Outputs;
+      try {
+        out = await this.session.run(feeds);
+      } catch (err) {
+        throw new EdgeloomError('E_ONNX_RUN', `model ${this.modelId}: run failed: ${toError(err).message}`, {
+          where: this.modelId,
+          cause: err,
+        });
+      }
+      this.checkOutputs(out);
+      this.latencyRing[this.latencyCount % this.latencyRing.length] = this.clock.monotonicMs() - started;
+      this.latencyCount++;
+      this.runsOk++;
+      return out;
+    } catch (err) {
+      this.runsFailed++;
+      throw err;
+    }
+  }
+
+  private checkDeclarations(options: OnnxModelOptions): void {
+    for (const name of options.inputs ?? []) {
+      if (!this.inputNames.includes(name)) {
+        throw new EdgeloomError(
+          'E_ONNX_INPUT',
+          `model ${this.modelId}: has no input "${name}" (inputs: ${this.inputNames.join(', ')})`,
+          { where: this.modelId },
+        );
+      }
+    }
+    for (const spec of this.outputs) {
+      if (!this.outputNames.includes(spec.name)) {
+        throw new EdgeloomError(
+          'E_ONNX_OUTPUT',
+          `model ${this.modelId}: has no output "${spec.name}" (outputs: ${this.outputNames.join(', ')})`,
+          { where: this.modelId },
+        );
+      }
+    }
+  }
+
+  private checkFeeds(feeds: Feeds): void {
+    for (const name of this.inputNames) {
+      if (feeds[name] === undefined) {
+        throw new EdgeloomError('E_ONNX_INPUT', `model ${this.modelId}: input "${name}" not fed`, {
+          where: this.modelId,
+        });
+      }
+    }
+  }
+
+  private checkOutputs(out: Outputs): void {
+    for (const spec of this.outputs) {
+      const t = out[spec.name];
+      const fail = (what: string): never => {
+        throw new EdgeloomError('E_ONNX_OUTPUT', `model ${this.modelId}: output "${spec.name}" ${what}`, {
+          where: `${this.modelId}:${spec.name}`,
+        });
+      };
+      if (t === undefined) fail('is missing');
+      else if (t.type !== spec.type) fail(`has type ${t.type}, expected ${spec.type}`);
+      else if (!shapeMatches(t.dims, spec.dims)) {
+        fail(`has shape [${t.dims.join(',')}], expected [${spec.dims.map((d) => d ?? '*').join(',')}]`);
+      }
+    }
+  }
+}
+
+function sessionOptions(options: OnnxModelOptions): ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: options.intraOpNumThreads ?? 1,
+    // Sequential execution never uses the inter-op pool; one thread keeps it from being created wide.
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    enableCpuMemArena: options.enableCpuMemArena ?? false,
+    enableMemPattern: options.enableMemPattern ?? true,
+    // 3 = errors only: ORT's warnings (e.g. unused initialisers) would flood journald at start.
+    logSeverityLevel: 3,
+    extra: {
+      // A spinning intra-op thread busy-waits for work after each op; two sessions on 2 cores
+      // would then burn both cores between frames. '0' makes idle threads block instead.
+      session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } },
+    },
+  };
+}
+
+function shapeMatches(actual: readonly number[], expected: readonly (number | null)[]): boolean {
+  if (actual.length !== expected.length) return false;
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i];
+    if (e !== null && e !== actual[i]) return false;
+  }
+  return true;
+}
+
+/** Nearest-rank percentile of an ascending array; 0 when empty. */
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank]!;
+}

@@ -1,0 +1,60 @@
+import type { EdgeloomConfig } from './types.js';
+import type { Violation } from './validate.js';
+
+/** True for addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Rules one key's schema cannot express: relations between keys. Each names the key to fix;
+ * they run only on a configuration that already passed the schema.
+ */
+export function crossFieldViolations(c: EdgeloomConfig): Violation[] {
+  const out: Violation[] = [];
+  const fail = (path: (string | number)[], message: string): void => {
+    out.push({ path, message, atKey: false });
+  };
+
+  // An HTTP endpoint reachable from the LAN serves metrics and the dashboard: never without a token.
+  if (c.http.enabled && !isLoopbackHost(c.http.host) && c.http.token === '') {
+    fail(
+      ['http', 'token'],
+      `is required when http.host is not loopback (host is ${JSON.stringify(c.http.host)})`,
+    );
+  }
+  // Hysteresis only works when the "speech ends" threshold is not above the "speech starts" one.
+  if (c.pipeline.vad.negative_threshold > c.pipeline.vad.positive_threshold) {
+    fail(
+      ['pipeline', 'vad', 'negative_threshold'],
+      `must be <= positive_threshold (${c.pipeline.vad.positive_threshold}) (got ${c.pipeline.vad.negative_threshold})`,
+    );
+  }
+  const backoffs: [(string | number)[], { initial_ms: number; max_ms: number }][] = [
+    [['sensors', 'camera', 'restart'], c.sensors.camera.restart],
+    [['sensors', 'mic', 'restart'], c.sensors.mic.restart],
+    [['sensors', 'imu', 'reconnect'], c.sensors.imu.reconnect],
+  ];
+  for (const [path, b] of backoffs) {
+    if (b.max_ms < b.initial_ms)
+      fail([...path, 'max_ms'], `must be >= initial_ms (${b.initial_ms}) (got ${b.max_ms})`);
+  }
+  if (c.sensors.camera.preset === 'custom' && c.sensors.camera.command.length === 0) {
+    fail(['sensors', 'camera', 'command'], 'must name the capture command when preset is custom');
+  }
+  if (c.sensors.mic.recorder === 'custom' && c.sensors.mic.command.length === 0) {
+    fail(['sensors', 'mic', 'command'], 'must name the recorder command when recorder is custom');
+  }
+  // A client certificate without its key (or the reverse) fails only at connect time, much later.
+  if ((c.mqtt.tls.cert === '') !== (c.mqtt.tls.key === '')) {
+    fail(
+      ['mqtt', 'tls', c.mqtt.tls.cert === '' ? 'cert' : 'key'],
+      'tls.cert and tls.key must be set together',
+    );
+  }
+  return out;
+}

@@ -1,0 +1,256 @@
+import { arr, bool, enm, int, json, num, obj, rec, str } from './schema-builder.js';
+import { ID_PATTERN, PRIVACY_TIERS, privacyTier } from './schema-sensors.js';
+
+const modelId = (description: string, dflt: string) => str({ description, default: dflt, minLength: 1 });
+const probability = (description: string, dflt: number) =>
+  num({ description, default: dflt, minimum: 0, maximum: 1 });
+
+export const vadSchema = obj('Voice activity detection (Silero VAD) on microphone frames.', {
+  enabled: bool({ description: 'Run VAD.', default: true }),
+  model: modelId('Model id in the model manifest.', 'silero-vad'),
+  positive_threshold: probability(
+    'Speech probability (0..1) at or above which a frame counts as speech.',
+    0.5,
+  ),
+  negative_threshold: probability(
+    'Speech probability (0..1) below which a frame counts as silence (<= positive).',
+    0.35,
+  ),
+  min_speech_ms: int({
+    description: 'Shorter speech segments are discarded as noise, ms.',
+    default: 250,
+    minimum: 0,
+  }),
+  redemption_ms: int({
+    description: 'Silence tolerated inside a segment before it ends, ms.',
+    default: 600,
+    minimum: 0,
+  }),
+  pre_roll_ms: int({ description: 'Audio kept from before speech onset, ms.', default: 300, minimum: 0 }),
+  max_segment_ms: int({
+    description: 'A segment is cut at this length, ms (bounds the audio held per utterance).',
+    default: 15_000,
+    minimum: 500,
+  }),
+});
+
+export const faceSchema = obj('Face detection and emotion classification on camera frames.', {
+  enabled: bool({ description: 'Run face detection.', default: true }),
+  detector_model: modelId('Face detector model id in the manifest.', 'tiny-face-detector'),
+  emotion_model: modelId('Emotion classifier model id in the manifest.', 'face-expression'),
+  input_size: int({
+    description: 'Detector input edge, pixels (square; a multiple of 32).',
+    default: 416,
+    minimum: 128,
+    maximum: 1024,
+    multipleOf: 32,
+  }),
+  min_score: probability('Detections below this score (0..1) are dropped.', 0.5),
+  iou_threshold: probability('Non-maximum suppression overlap (IoU, 0..1) above which boxes merge.', 0.3),
+  max_rate_hz: num({
+    description: 'Most frames analysed per second, Hz; newer frames replace waiting ones.',
+    default: 5,
+    exclusiveMinimum: 0,
+  }),
+});
+
+export const sttSchema = obj('Local speech-to-text on VAD segments.', {
+  enabled: bool({ description: 'Run local transcription.', default: true }),
+  model: modelId('Speech-to-text model id in the manifest.', 'whisper-tiny.en'),
+  language: str({ description: 'Spoken language, ISO 639-1 code.', default: 'en', pattern: '^[a-z]{2}$' }),
+  max_tokens: int({
+    description: 'Most tokens decoded per segment.',
+    default: 128,
+    minimum: 1,
+    maximum: 448,
+  }),
+});
+
+export const onnxSchema = obj('ONNX Runtime session options shared by every local model.', {
+  intra_op_threads: int({
+    description: 'Threads inside one operator; 1 keeps models from fighting over a Pi’s cores.',
+    default: 1,
+    minimum: 1,
+    maximum: 64,
+  }),
+  inter_op_threads: int({
+    description: 'Threads across independent operators.',
+    default: 1,
+    minimum: 1,
+    maximum: 64,
+  }),
+  graph_optimization: enm({
+    description: 'Graph optimization level applied when a session is created.',
+    values: ['disabled', 'basic', 'extended', 'all'],
+    default: 'all',
+  }),
+});
+
+export const pipelineSchema = obj('Local inference stages.', {
+  vad: vadSchema,
+  face: faceSchema,
+  stt: sttSchema,
+  onnx: onnxSchema,
+});
+
+export const modelsSchema = obj('Where model files live.', {
+  dir: str({
+    description: 'Directory holding model files (relative to the working directory).',
+    default: 'models',
+    minLength: 1,
+  }),
+  manifest: str({
+    description: 'Model manifest (id, file, sha256, licence, source).',
+    default: 'models/manifest.json',
+    minLength: 1,
+  }),
+});
+
+export const routerSchema = obj('Decides per inference whether to answer locally, in the cloud, or both.', {
+  latency_budget_ms: int({
+    description: 'Longest an answer may take, ms; the cloud is skipped when it cannot meet it.',
+    default: 1500,
+    minimum: 1,
+  }),
+  hybrid_band: probability(
+    'Width (0..1) of the confidence band above a threshold where the local answer is sent and a cloud refinement requested.',
+    0.1,
+  ),
+  thresholds: rec({
+    description: 'Minimum local confidence (0..1) per model id; below it the router asks the cloud.',
+    values: probability('Confidence threshold, 0..1.', 0.5),
+    default: { 'whisper-tiny.en': 0.6, 'face-expression': 0.5 },
+  }),
+  cost: obj('Cloud spending limits.', {
+    daily_cap_usd: num({
+      description: 'Cloud spend per UTC day, USD; at the cap everything stays local.',
+      default: 1,
+      minimum: 0,
+    }),
+    chat_call_usd: num({ description: 'Estimated price of one chat call, USD.', default: 0.001, minimum: 0 }),
+    transcription_call_usd: num({
+      description: 'Estimated price of one transcription call, USD.',
+      default: 0.006,
+      minimum: 0,
+    }),
+  }),
+  privacy: obj('Privacy tiers: private and local_only data never leaves the device.', {
+    default_tier: privacyTier('Tier of topics no override matches.', 'sensitive'),
+    overrides: rec({
+      description: 'Tier per bus topic pattern (MQTT wildcards + and #); the most specific match wins.',
+      values: enm({ description: 'Privacy tier.', values: PRIVACY_TIERS, default: 'sensitive' }),
+      default: { 'inference/face/#': 'private' },
+    }),
+  }),
+});
+
+export const cloudSchema = obj('The only egress: an OpenAI-compatible HTTP API.', {
+  enabled: bool({ description: 'Allow cloud calls at all.', default: false }),
+  base_url: str({
+    description: 'API base URL (OpenAI-compatible).',
+    default: 'https://api.openai.com/v1',
+    pattern: '^https?://',
+  }),
+  api_key: str({ description: 'Bearer token for the API.', default: '', secret: true }),
+  chat_model: str({ description: 'Model for chat/intent refinement.', default: 'gpt-4o-mini', minLength: 1 }),
+  transcription_model: str({
+    description: 'Model for transcription refinement.',
+    default: 'whisper-1',
+    minLength: 1,
+  }),
+  timeout_ms: int({ description: 'Per-request timeout, ms.', default: 8000, minimum: 100 }),
+  retries: int({
+    description: 'Retries after a failed request (idempotent calls only).',
+    default: 2,
+    minimum: 0,
+    maximum: 10,
+  }),
+  breaker: obj('Circuit breaker: after consecutive failures, calls are refused until the cool-down ends.', {
+    failure_threshold: int({
+      description: 'Consecutive failures that open the breaker.',
+      default: 5,
+      minimum: 1,
+    }),
+    cooldown_ms: int({
+      description: 'Time the breaker stays open before one trial call, ms.',
+      default: 30_000,
+      minimum: 100,
+    }),
+  }),
+});
+
+const intentSchema = obj('One voice intent.', {
+  name: str({ description: 'Intent name, published on agent/voice/intent.', pattern: ID_PATTERN }),
+  templates: arr({
+    description: 'Phrases that trigger it; `{slot}` captures a word, e.g. "turn on the {room} light".',
+    items: str({ description: 'One template.', minLength: 1 }),
+    default: [],
+    maxItems: 64,
+  }),
+  action: obj('Tool call made when the intent matches.', {
+    tool: str({ description: 'Tool name, e.g. mqtt.publish; empty = publish the intent only.', default: '' }),
+    args: rec({
+      description: 'Tool arguments; string values may use {slot} placeholders.',
+      values: json({ description: 'Argument value (any JSON).' }),
+      default: {},
+    }),
+  }),
+});
+
+export const agentsSchema = obj('Event-sourced agents.', {
+  emotion_display: obj('Shows the dominant emotion of the visible face.', {
+    k_frames: int({
+      description: 'Consecutive frames agreeing before the display changes.',
+      default: 3,
+      minimum: 1,
+    }),
+    min_ms: int({ description: 'Shortest time an emotion stays displayed, ms.', default: 1500, minimum: 0 }),
+    no_face_timeout_ms: int({
+      description: 'No face for this long, ms, shows no_face.',
+      default: 3000,
+      minimum: 0,
+    }),
+  }),
+  voice: obj('Maps transcripts to intents and tool calls.', {
+    min_match_score: probability('Lowest template match score (0..1) that counts as an intent.', 0.6),
+    intents: arr({ description: 'Known intents.', items: intentSchema, default: [], maxItems: 256 }),
+  }),
+  motion: obj('Classifies IMU events: fall, shake, tilt, still.', {
+    free_fall_g: num({
+      description: 'Acceleration magnitude below which the device is falling, g.',
+      default: 0.35,
+      minimum: 0,
+    }),
+    impact_g: num({
+      description: 'Acceleration magnitude above which a fall ends in an impact, g.',
+      default: 2.5,
+      minimum: 0,
+    }),
+    shake_deg_s: num({
+      description: 'Peak angular rate counted as shaking, deg/s.',
+      default: 250,
+      minimum: 0,
+    }),
+    tilt_deg: num({
+      description: 'Tilt from rest orientation reported as tilt, degrees.',
+      default: 45,
+      minimum: 0,
+      maximum: 180,
+    }),
+    still_ms: int({
+      description: 'Quiet for this long, ms, is reported as still.',
+      default: 5000,
+      minimum: 0,
+    }),
+  }),
+  snapshot_every: int({
+    description: 'Agent state snapshot every N events (bounds replay time at start).',
+    default: 500,
+    minimum: 1,
+  }),
+  retention_events: int({
+    description: 'Events kept in the event log per agent; older ones are deleted after a snapshot.',
+    default: 10_000,
+    minimum: 1,
+  }),
+});

@@ -1,0 +1,94 @@
+import { arr, bool, enm, int, obj, str } from './schema-builder.js';
+
+const port = (description: string, dflt: number) =>
+  int({ description, default: dflt, minimum: 0, maximum: 65_535 });
+
+export const mqttSchema = obj('MQTT: actions, state and Home Assistant discovery.', {
+  url: str({
+    description: 'Broker URL (mqtt://, mqtts://, ws://, wss://); empty starts the embedded broker.',
+    default: '',
+    pattern: '^$|^(mqtt|mqtts|tcp|tls|ssl|ws|wss)://.+',
+  }),
+  embedded: obj('The embedded broker (aedes), used when url is empty.', {
+    host: str({
+      description: 'Listen address; keep loopback unless the LAN should reach it.',
+      default: '127.0.0.1',
+    }),
+    port: port('Listen port, TCP (0 = any free port).', 1883),
+  }),
+  base_topic: str({
+    description: 'Prefix of every topic edgeloom publishes; {device_id} is replaced by device.id.',
+    default: 'edgeloom/{device_id}',
+    pattern: '^[^#+]+$',
+  }),
+  username: str({ description: 'Broker user name; empty = anonymous.', default: '' }),
+  password: str({ description: 'Broker password.', default: '', secret: true }),
+  tls: obj('TLS for mqtts:// and wss:// (file paths; empty = system defaults).', {
+    ca: str({ description: 'CA certificate (PEM) path.', default: '' }),
+    cert: str({ description: 'Client certificate (PEM) path.', default: '' }),
+    key: str({ description: 'Client private key (PEM) path.', default: '' }),
+    reject_unauthorized: bool({
+      description: 'Refuse brokers whose certificate does not verify.',
+      default: true,
+    }),
+  }),
+  client_id: str({ description: 'MQTT client id; empty = edgeloom-{device_id}.', default: '' }),
+  clean: bool({
+    description: 'Clean session; false keeps subscriptions and QoS 1 messages across reconnects.',
+    default: false,
+  }),
+  keepalive_s: int({
+    description: 'Keep-alive interval, seconds.',
+    default: 30,
+    minimum: 0,
+    maximum: 65_535,
+  }),
+  outbox: obj('Messages held while the broker is unreachable (persisted, replayed on reconnect).', {
+    max_messages: int({
+      description: 'Outbox bound, messages; `policy` decides what happens when full.',
+      default: 10_000,
+      minimum: 1,
+    }),
+    policy: enm({
+      description: 'When full: drop-oldest discards the oldest message; refuse rejects the new one.',
+      values: ['drop-oldest', 'refuse'],
+      default: 'drop-oldest',
+    }),
+  }),
+  discovery: obj('Home Assistant MQTT discovery.', {
+    enabled: bool({ description: 'Publish discovery config for edgeloom’s entities.', default: true }),
+    prefix: str({
+      description: 'Discovery prefix configured in Home Assistant.',
+      default: 'homeassistant',
+      minLength: 1,
+    }),
+  }),
+  publish_allow: arr({
+    description: 'Topic patterns (MQTT wildcards) the mqtt.publish tool may write to; empty = none.',
+    items: str({ description: 'Topic pattern.', minLength: 1 }),
+    default: [],
+    maxItems: 256,
+  }),
+});
+
+export const storageSchema = obj('Local state (LevelDB: agent event logs, snapshots, MQTT outbox).', {
+  dir: str({
+    description: 'LevelDB directory; default $STATE_DIRECTORY (systemd StateDirectory=) or ./var/edgeloom.',
+    minLength: 1,
+  }),
+});
+
+export const httpSchema = obj('HTTP endpoint: /healthz, /metrics, the dashboard.', {
+  enabled: bool({ description: 'Serve HTTP.', default: true }),
+  host: str({
+    description: 'Listen address; a non-loopback address requires `token`.',
+    default: '127.0.0.1',
+    minLength: 1,
+  }),
+  port: port('Listen port, TCP (0 = any free port).', 8080),
+  token: str({
+    description: 'Bearer token required on every request except /healthz; empty = none (loopback only).',
+    default: '',
+    secret: true,
+  }),
+});

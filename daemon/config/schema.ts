@@ -1,0 +1,48 @@
+import { enm, int, obj, str } from './schema-builder.js';
+import { agentsSchema, cloudSchema, modelsSchema, pipelineSchema, routerSchema } from './schema-inference.js';
+import { httpSchema, mqttSchema, storageSchema } from './schema-io.js';
+import { ID_PATTERN, sensorsSchema, sourceSchema } from './schema-sensors.js';
+
+/**
+ * The one schema of edgeloom's configuration. YAML keys are snake_case; every key has a
+ * description (with its unit) and a default, except `device.id` and `storage.dir`, which the
+ * loader derives at run time (host name, $STATE_DIRECTORY).
+ */
+export const configSchema = obj('edgeloom configuration.', {
+  device: obj('This device.', {
+    id: str({
+      description:
+        'Stable id used in MQTT topics and Home Assistant unique ids; default: derived from the host name.',
+      pattern: ID_PATTERN,
+    }),
+    name: str({
+      description: 'Human-readable name shown in Home Assistant.',
+      default: 'edgeloom',
+      minLength: 1,
+    }),
+  }),
+  log: obj('Logging (pino, JSON lines on stdout for journald).', {
+    level: enm({
+      description: 'Lowest level written.',
+      values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+      default: 'info',
+    }),
+  }),
+  budget: obj('Resource budget the daemon plans within.', {
+    memory_mb: int({
+      description: 'Memory edgeloom may use, MiB (queues and model choices are sized within it).',
+      default: 2048,
+      minimum: 64,
+    }),
+  }),
+  sensors: sensorsSchema,
+  source: sourceSchema,
+  pipeline: pipelineSchema,
+  models: modelsSchema,
+  router: routerSchema,
+  cloud: cloudSchema,
+  agents: agentsSchema,
+  mqtt: mqttSchema,
+  storage: storageSchema,
+  http: httpSchema,
+});

@@ -29,7 +29,9 @@ import {
  * Decoding and resynchronisation: the decoder scans for 0xA5 0x5A followed by a known (len, type)
  * pair; anything else is garbage, counted byte by byte. When the CRC does not match, only the
  * first sync byte is discarded and scanning resumes right after it, so a real frame that starts
- * inside a corrupted or truncated one is still found. Held state is bounded by one frame (28 bytes).
+ * inside a corrupted or truncated one is still found; a complete valid frame found inside an
+ * incomplete candidate also wins at once, so a truncated frame never delays the next one.
+ * Held state is bounded by one frame (28 bytes).
  */
 
 export const SYNC_0 = 0xa5;
@@ -112,6 +114,22 @@ export function encodeImuFrame(input: ImuFrameInput): Buffer {
   return frame;
 }
 
+/** True when the frame whose sync is at `i` with payload length `len` carries a matching CRC. */
+function crcMatches(buf: Uint8Array, i: number, len: number): boolean {
+  const crcAt = i + HEADER_BYTES + len;
+  return crc16CcittFalse(buf, i + 2, crcAt) === (buf[crcAt]! | (buf[crcAt + 1]! << 8));
+}
+
+/** Index of the first complete frame with a valid header and CRC in [from, n), or -1. */
+function findValidFrame(buf: Uint8Array, from: number, n: number): number {
+  for (let j = buf.indexOf(SYNC_0, from); j !== -1 && n - j >= HEADER_BYTES; j = buf.indexOf(SYNC_0, j + 1)) {
+    const len = buf[j + 2]!;
+    if (buf[j + 1] !== SYNC_1 || PAYLOAD_BYTES[buf[j + 3]!] !== len) continue;
+    if (n - j >= HEADER_BYTES + len + CRC_BYTES && crcMatches(buf, j, len)) return j;
+  }
+  return -1;
+}
+
 /** Streaming decoder for the framing above. */
 export class BinaryImuParser implements ImuParser {
   private readonly c = new CounterBlock();
@@ -145,9 +163,16 @@ export class BinaryImuParser implements ImuParser {
         continue;
       }
       const frameBytes = HEADER_BYTES + len + CRC_BYTES;
-      if (n - i < frameBytes) break;
-      const crcAt = i + HEADER_BYTES + len;
-      if (crc16CcittFalse(buf, i + 2, crcAt) !== (buf[crcAt]! | (buf[crcAt + 1]! << 8))) {
+      if (n - i < frameBytes) {
+        // Incomplete candidate. If a complete, valid frame starts inside it, the candidate was a
+        // truncated frame or garbage: skip to the real one now instead of holding it back.
+        const next = findValidFrame(buf, i + 1, n);
+        if (next === -1) break;
+        this.c.bytesDiscarded += next - i;
+        pos = next;
+        continue;
+      }
+      if (!crcMatches(buf, i, len)) {
         this.c.bad.bad_crc++;
         this.c.bytesDiscarded++;
         pos = i + 1;

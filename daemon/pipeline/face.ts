@@ -1,0 +1,290 @@
+/**
+ * The face stage: camera JPEG → sharp decode → detector → boxes + NMS → crop each face →
+ * expression classifier → FaceInference. Models sit behind two small contracts so a standard
+ * ONNX detector (YuNet, UltraFace) or emotion net (FER+) can replace the face-api conversions
+ * through a manifest entry: implement FaceDetector / EmotionClassifier, hand them to FaceStage.
+ *
+ * Bundled implementations: TinyFaceDetector and FaceApiExpressionNet, running the ONNX models that
+ * scripts/convert-face-api.ts builds from @vladmandic/face-api's weights, with face-api's own
+ * pre- and post-processing (verified in test/integration/face-equivalence.test.ts).
+ */
+import {
+  type Box,
+  type CameraFrame,
+  EMOTIONS,
+  type Emotion,
+  type FaceInference,
+  type FaceResult,
+} from '../bus/topics.js';
+import { EdgeloomError } from '../errors.js';
+import { type Clock, SystemClock } from '../util/clock.js';
+import {
+  clipToFrame,
+  cropRect,
+  decodeTinyYoloGrid,
+  type GridSpec,
+  nonMaxSuppression,
+  type ScoredBox,
+  toPixelBox,
+} from './face-boxes.js';
+import { type Feeds, type OnnxModel, type Outputs, tensor } from './onnx-session.js';
+import {
+  bottomRightSquare,
+  centredSquare,
+  type RgbImage,
+  resizeBilinearToPlanar,
+} from './preprocess/bilinear.js';
+import { decodeRgb } from './preprocess/decode.js';
+
+/** What the face models need from a session (OnnxModel satisfies it; tests may pass their own). */
+export type FaceModelSession = Pick<OnnxModel, 'modelId' | 'run'>;
+
+/** A detected face in source-frame pixels (may extend past the frame edge, as the detector saw it). */
+export type DetectedFace = ScoredBox;
+
+/** Finds faces in a decoded frame. */
+export interface FaceDetector {
+  readonly modelId: string;
+  detect(image: RgbImage): Promise<DetectedFace[]>;
+}
+
+/** Scores each face crop over EMOTIONS (in that order, summing to 1). */
+export interface EmotionClassifier {
+  readonly modelId: string;
+  classify(image: RgbImage, faces: readonly Box[]): Promise<Float32Array[]>;
+}
+
+export interface TinyFaceDetectorOptions {
+  /** Square network input side, px, a multiple of 32 (face-api default 416; 320 or 224 are faster). */
+  readonly inputSize?: number;
+  /** Minimum detection score, 0..1 exclusive (face-api default 0.5). */
+  readonly scoreThreshold?: number;
+  /** NMS overlap above which the weaker box is dropped, 0..1 (face-api's TinyFaceDetector uses 0.4). */
+  readonly iouThreshold?: number;
+}
+
+/** face-api's TinyFaceDetector anchors in grid cells (src/tinyFaceDetector/const.ts). */
+const TINY_FACE_ANCHORS: readonly (readonly [number, number])[] = [
+  [1.603231, 2.094468],
+  [6.041143, 7.080126],
+  [2.882459, 3.518061],
+  [4.266906, 5.178857],
+  [9.041765, 10.66308],
+];
+
+/** Output spec for OnnxModel.load of tiny-face-detector.onnx (grid cells = inputSize / 32). */
+export const TINY_FACE_DETECTOR_IO = {
+  inputs: ['image'],
+  outputs: [{ name: 'grid', type: 'float32', dims: [1, 25, null, null] }],
+} as const;
+
+/** Output spec for OnnxModel.load of face-expression.onnx. */
+export const FACE_EXPRESSION_IO = {
+  inputs: ['face'],
+  outputs: [{ name: 'probabilities', type: 'float32', dims: [null, 7] }],
+} as const;
+
+function output(out: Outputs, name: string, modelId: string): Float32Array {
+  const t = out[name];
+  if (t === undefined || !(t.data instanceof Float32Array)) {
+    throw new EdgeloomError('E_ONNX_OUTPUT', `model ${modelId}: output ${name} missing or not float32`, {
+      where: modelId,
+    });
+  }
+  return t.data;
+}
+
+/** face-api's TinyFaceDetector on ONNX Runtime. One preallocated input tensor, reused per frame. */
+export class TinyFaceDetector implements FaceDetector {
+  readonly modelId: string;
+  private readonly model: FaceModelSession;
+  private readonly spec: GridSpec;
+  private readonly iouThreshold: number;
+  private readonly input: Float32Array;
+  private readonly feeds: Feeds;
+
+  constructor(model: FaceModelSession, options: TinyFaceDetectorOptions = {}) {
+    const inputSize = options.inputSize ?? 416;
+    const scoreThreshold = options.scoreThreshold ?? 0.5;
+    if (!Number.isInteger(inputSize) || inputSize <= 0 || inputSize % 32 !== 0) {
+      throw new EdgeloomError('E_CONFIG', `inputSize must be a positive multiple of 32, got ${inputSize}`, {
+        where: 'face.detector.inputSize',
+      });
+    }
+    if (!(scoreThreshold > 0 && scoreThreshold < 1)) {
+      throw new EdgeloomError('E_CONFIG', `scoreThreshold must be in (0, 1), got ${scoreThreshold}`, {
+        where: 'face.detector.scoreThreshold',
+      });
+    }
+    this.model = model;
+    this.modelId = model.modelId;
+    this.spec = { anchors: TINY_FACE_ANCHORS, inputSize, scoreThreshold };
+    this.iouThreshold = options.iouThreshold ?? 0.4;
+    this.input = new Float32Array(3 * inputSize * inputSize);
+    this.feeds = { image: tensor('float32', this.input, [1, 3, inputSize, inputSize]) };
+  }
+
+  async detect(image: RgbImage): Promise<DetectedFace[]> {
+    const { inputSize } = this.spec;
+    resizeBilinearToPlanar(image, bottomRightSquare(image.width, image.height), inputSize, this.input);
+    const out = await this.model.run(this.feeds);
+    const grid = output(out, 'grid', this.modelId);
+    const cells = inputSize / 32;
+    const candidates = decodeTinyYoloGrid(grid, cells, this.spec, image.width, image.height);
+    return nonMaxSuppression(candidates, this.iouThreshold, inputSize).map((i) => {
+      const c = candidates[i]!;
+      return { ...toPixelBox(c, image.width, image.height), score: c.score };
+    });
+  }
+}
+
+/** face-api's FaceExpressionNet on ONNX Runtime: all faces of a frame in one batched run. */
+export class FaceApiExpressionNet implements EmotionClassifier {
+  static readonly INPUT_SIZE = 112;
+  readonly modelId: string;
+  private readonly model: FaceModelSession;
+  /** Grown on demand to the largest face count seen (bounded by FaceStage's maxFaces). */
+  private buffer = new Float32Array(0);
+
+  constructor(model: FaceModelSession) {
+    this.model = model;
+    this.modelId = model.modelId;
+  }
+
+  async classify(image: RgbImage, faces: readonly Box[]): Promise<Float32Array[]> {
+    if (faces.length === 0) return [];
+    const size = FaceApiExpressionNet.INPUT_SIZE;
+    const per = 3 * size * size;
+    if (this.buffer.length < faces.length * per) this.buffer = new Float32Array(faces.length * per);
+    faces.forEach((f, i) => {
+      resizeBilinearToPlanar(image, centredSquare(f.x, f.y, f.width, f.height), size, this.buffer, i * per);
+    });
+    const data = this.buffer.subarray(0, faces.length * per);
+    const out = await this.model.run({ face: tensor('float32', data, [faces.length, 3, size, size]) });
+    const probs = output(out, 'probabilities', this.modelId);
+    return faces.map((_, i) => probs.slice(i * EMOTIONS.length, (i + 1) * EMOTIONS.length));
+  }
+}
+
+export interface FaceStageOptions {
+  /** Faces classified per frame, best scores first (default 8); further faces are dropped and counted. */
+  readonly maxFaces?: number;
+  /** Clock for latency (default: the system clock). */
+  readonly clock?: Clock;
+}
+
+/** Time spent per step of the last frame, ms (for the benchmark and health). */
+export interface FaceTimings {
+  readonly decodeMs: number;
+  readonly detectMs: number;
+  readonly classifyMs: number;
+}
+
+/** Runs one frame at a time through decode → detect → classify. */
+export class FaceStage {
+  private readonly detector: FaceDetector;
+  private readonly classifier: EmotionClassifier;
+  private readonly maxFaces: number;
+  private readonly clock: Clock;
+  /** Faces beyond maxFaces, summed over all frames. */
+  droppedFaces = 0;
+  lastTimings: FaceTimings = { decodeMs: 0, detectMs: 0, classifyMs: 0 };
+
+  constructor(detector: FaceDetector, classifier: EmotionClassifier, options: FaceStageOptions = {}) {
+    this.detector = detector;
+    this.classifier = classifier;
+    this.maxFaces = options.maxFaces ?? 8;
+    this.clock = options.clock ?? new SystemClock();
+  }
+
+  /** The model id FaceInference carries: detector and classifier joined. */
+  get modelId(): string {
+    return `${this.detector.modelId}+${this.classifier.modelId}`;
+  }
+
+  /** Decode and analyse one camera frame. Undecodable JPEG → `E_IMAGE_DECODE`. */
+  async process(frame: CameraFrame, where = 'face'): Promise<FaceInference> {
+    const t0 = this.clock.monotonicMs();
+    const image = await decodeRgb(frame.jpeg, where);
+    const t1 = this.clock.monotonicMs();
+    const faces = await this.analyse(image);
+    const t2 = this.clock.monotonicMs();
+    this.lastTimings = { ...this.lastTimings, decodeMs: t1 - t0 };
+    return {
+      modelId: this.modelId,
+      confidence: faces.reduce((m, f) => Math.max(m, f.score), 0),
+      latencyMs: t2 - t0,
+      inputTsMs: frame.tsMs,
+      frameSeq: frame.seq,
+      width: image.width,
+      height: image.height,
+      faces,
+    };
+  }
+
+  /** Detect and classify faces in an already decoded image; boxes are clipped to the frame. */
+  async analyse(image: RgbImage): Promise<FaceResult[]> {
+    const t0 = this.clock.monotonicMs();
+    let detected = await this.detector.detect(image);
+    const t1 = this.clock.monotonicMs();
+    if (detected.length > this.maxFaces) {
+      this.droppedFaces += detected.length - this.maxFaces;
+      detected = [...detected].sort((a, b) => b.score - a.score).slice(0, this.maxFaces);
+    }
+    const kept: { face: DetectedFace; crop: Box }[] = [];
+    for (const face of detected) {
+      const crop = cropRect(face, image.width, image.height);
+      if (crop !== null) kept.push({ face, crop });
+    }
+    const probabilities = await this.classifier.classify(
+      image,
+      kept.map((k) => k.crop),
+    );
+    this.lastTimings = { decodeMs: 0, detectMs: t1 - t0, classifyMs: this.clock.monotonicMs() - t1 };
+    return kept.map(({ face }, i) => toResult(face, probabilities[i]!, image));
+  }
+}
+
+function toResult(face: DetectedFace, probs: Float32Array, image: RgbImage): FaceResult {
+  let best = 0;
+  for (let k = 1; k < EMOTIONS.length; k++) if (probs[k]! > probs[best]!) best = k;
+  const probabilities = Object.fromEntries(EMOTIONS.map((e, k) => [e, probs[k]!])) as Record<Emotion, number>;
+  return {
+    box: clipToFrame(face, image.width, image.height),
+    score: face.score,
+    emotion: EMOTIONS[best]!,
+    probabilities,
+  };
+}
+
+export interface FaceApiModelFiles {
+  /** Path of tiny-face-detector.onnx (scripts/convert-face-api.ts output). */
+  readonly detectorPath: string;
+  /** Path of face-expression.onnx. */
+  readonly expressionPath: string;
+}
+
+/**
+ * Load both converted face-api models and wire them into a FaceStage. `load` is OnnxModel.load
+ * (passed in so this module stays free of session construction policy and tests can wrap it).
+ */
+export async function loadFaceApiStage(
+  files: FaceApiModelFiles,
+  load: typeof OnnxModel.load,
+  options: TinyFaceDetectorOptions & FaceStageOptions = {},
+): Promise<{ stage: FaceStage; models: OnnxModel[] }> {
+  const detectorModel = await load(files.detectorPath, {
+    modelId: 'face-api-tiny-face-detector',
+    ...TINY_FACE_DETECTOR_IO,
+  });
+  const expressionModel = await load(files.expressionPath, {
+    modelId: 'face-api-expression',
+    ...FACE_EXPRESSION_IO,
+  });
+  const stage = new FaceStage(
+    new TinyFaceDetector(detectorModel, options),
+    new FaceApiExpressionNet(expressionModel),
+    options,
+  );
+  return { stage, models: [detectorModel, expressionModel] };
+}

@@ -1,0 +1,33 @@
+/**
+ * JPEG/PNG → 8-bit interleaved RGB through sharp (libjpeg-turbo), the only decode step of the
+ * face stage. Any alpha is dropped and greyscale or CMYK inputs are converted to sRGB so that
+ * every consumer can rely on exactly three channels.
+ */
+import sharp from 'sharp';
+import { EdgeloomError } from '../../errors.js';
+import type { RgbImage } from './bilinear.js';
+
+/**
+ * Decode an encoded image. Undecodable bytes are `E_IMAGE_DECODE` naming `where` (the camera
+ * topic, a file) so the stage can count the bad frame and move on.
+ */
+export async function decodeRgb(encoded: Buffer | Uint8Array, where: string): Promise<RgbImage> {
+  try {
+    const { data, info } = await sharp(encoded, { failOn: 'error' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      width: info.width,
+      height: info.height,
+    };
+  } catch (err) {
+    throw new EdgeloomError('E_IMAGE_DECODE', `cannot decode image: ${(err as Error).message}`, {
+      where,
+      cause: err,
+    });
+  }
+}

@@ -119,14 +119,15 @@ interface Layer {
 function sourceOf(v: Violation, layers: readonly Layer[]): string {
   let best: Layer | undefined;
   let bestDepth = 0;
+  const path = v.at ?? v.path;
   for (const layer of layers) {
-    const depth = depthIn(layer.tree, v.path);
+    const depth = depthIn(layer.tree, path);
     if (depth > bestDepth) {
       best = layer;
       bestDepth = depth;
     }
   }
-  return best?.describe(v.path, v.atKey) ?? '';
+  return best?.describe(path, v.atKey) ?? '';
 }
 
 /** How many leading segments of `path` exist in `tree`; a leaf met early counts as the whole path. */

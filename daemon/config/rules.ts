@@ -16,8 +16,8 @@ export function isLoopbackHost(host: string): boolean {
  */
 export function crossFieldViolations(c: EdgeloomConfig): Violation[] {
   const out: Violation[] = [];
-  const fail = (path: (string | number)[], message: string): void => {
-    out.push({ path, message, atKey: false });
+  const fail = (path: (string | number)[], message: string, at?: (string | number)[]): void => {
+    out.push({ path, message, atKey: false, ...(at === undefined ? {} : { at }) });
   };
 
   // An HTTP endpoint reachable from the LAN serves metrics and the dashboard: never without a token.

@@ -7,7 +7,7 @@ const probability = (description: string, dflt: number) =>
 
 export const vadSchema = obj('Voice activity detection (Silero VAD) on microphone frames.', {
   enabled: bool({ description: 'Run VAD.', default: true }),
-  model: modelId('Model id in the model manifest.', 'silero-vad'),
+  model: modelId('Model id in the model manifest.', 'silero-vad-v5'),
   positive_threshold: probability(
     'Speech probability (0..1) at or above which a frame counts as speech.',
     0.5,
@@ -23,10 +23,10 @@ export const vadSchema = obj('Voice activity detection (Silero VAD) on microphon
   }),
   redemption_ms: int({
     description: 'Silence tolerated inside a segment before it ends, ms.',
-    default: 600,
+    default: 480,
     minimum: 0,
   }),
-  pre_roll_ms: int({ description: 'Audio kept from before speech onset, ms.', default: 300, minimum: 0 }),
+  pre_roll_ms: int({ description: 'Audio kept from before speech onset, ms.', default: 192, minimum: 0 }),
   max_segment_ms: int({
     description: 'A segment is cut at this length, ms (bounds the audio held per utterance).',
     default: 15_000,

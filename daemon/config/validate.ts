@@ -9,6 +9,8 @@ export interface Violation {
   readonly message: string;
   /** True when the key itself is the problem (unknown key), so the location is the key, not the value. */
   readonly atKey: boolean;
+  /** Where to point in the file when that differs from `path` (the host that makes a token required). */
+  readonly at?: readonly (string | number)[];
 }
 
 /**

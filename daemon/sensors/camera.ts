@@ -1,5 +1,4 @@
-import { Priority } from '../bus/envelope.js';
-import type { CameraFrame, SensorState, SensorStatus } from '../bus/topics.js';
+import type { CameraFrame, SensorState } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import type { Component, ComponentHealth } from '../component.js';
 import { EdgeloomError } from '../errors.js';
@@ -8,15 +7,14 @@ import type { Clock } from '../util/clock.js';
 import { diagnoseCameraFailure, isMjpegUnsupported } from './camera-presets.js';
 import { KeepLatestSampler } from './frame-sampler.js';
 import { DEFAULT_MAX_FRAME_BYTES, MjpegSplitter, type MjpegSplitterCounters } from './mjpeg-splitter.js';
+import { SourcePublisher } from './source-publisher.js';
 import { type BackoffOptions, Supervisor } from './supervisor.js';
 
 /**
  * The camera source: supervises a capture process writing MJPEG to stdout (see camera-presets.ts),
  * splits the stream into JPEGs without decoding them, caps the rate with keep-latest sampling and
  * publishes `sensor/camera/<id>/frame`; every state change goes to `sensor/camera/<id>/status`.
- *
- * It never waits on the bus: a camera cannot be slowed down, so a publish that reports
- * backpressure is left to the bus's own bound (it refuses rather than buffers).
+ * It never waits on the bus (see source-publisher.ts).
  */
 export interface CameraSourceOptions {
   /** Instance id used in topics (`sensor/camera/<id>/frame`). */
@@ -69,9 +67,8 @@ export class CameraSource implements Component {
   private readonly sampler: KeepLatestSampler<PendingFrame>;
   private readonly supervisor: Supervisor;
   private readonly frameTopic: `sensor/camera/${string}/frame`;
-  private readonly statusTopic: `sensor/camera/${string}/status`;
+  private readonly out: SourcePublisher;
   private seq = 0;
-  private publishErrors = 0;
   private usingFallback = false;
 
   constructor(options: CameraSourceOptions) {
@@ -83,7 +80,14 @@ export class CameraSource implements Component {
     this.o = options;
     this.name = `sensor.camera.${options.id}`;
     this.frameTopic = `sensor/camera/${options.id}/frame`;
-    this.statusTopic = `sensor/camera/${options.id}/status`;
+    this.out = new SourcePublisher(
+      options.bus,
+      options.clock,
+      options.logger,
+      this.name,
+      'camera',
+      options.id,
+    );
     this.splitter = new MjpegSplitter({ maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
     const maxFps = options.maxFps ?? 0;
     this.sampler = new KeepLatestSampler<PendingFrame>({
@@ -141,7 +145,7 @@ export class CameraSource implements Component {
       published: this.sampler.emitted,
       dropped: this.sampler.dropped,
       restarts: this.supervisor.restarts,
-      publishErrors: this.publishErrors,
+      publishErrors: this.out.errors,
       splitter: this.splitter.counters(),
     };
   }
@@ -169,7 +173,7 @@ export class CameraSource implements Component {
       height: f.height,
       jpeg: f.jpeg,
     };
-    this.publish(() => this.o.bus.publish(this.frameTopic, frame, { source: this.name, tsMs: f.tsMs }));
+    this.out.publish(this.frameTopic, frame, f.tsMs);
   }
 
   private onState(state: SensorState, reason: string | undefined): void {
@@ -181,32 +185,6 @@ export class CameraSource implements Component {
       }
     }
     if (state === 'restarting' || state === 'stalled' || state === 'paused') this.sampler.clear();
-    const status: SensorStatus = {
-      sensor: this.o.id,
-      kind: 'camera',
-      state,
-      ...(reason === undefined ? {} : { reason }),
-      restarts: this.supervisor.restarts,
-      tsMs: this.o.clock.now(),
-    };
-    this.o.logger.info({ state, reason }, 'camera state');
-    this.publish(() =>
-      this.o.bus.publish(this.statusTopic, status, { source: this.name, priority: Priority.high }),
-    );
-  }
-
-  private publish(fn: () => Promise<void> | undefined): void {
-    try {
-      fn()?.catch((err: unknown) => this.publishFailed(err));
-    } catch (err) {
-      this.publishFailed(err);
-    }
-  }
-
-  private publishFailed(err: unknown): void {
-    this.publishErrors++;
-    if (this.publishErrors === 1 || this.publishErrors % 100 === 0) {
-      this.o.logger.warn({ err: (err as Error).message, count: this.publishErrors }, 'camera publish failed');
-    }
+    this.out.status(state, reason, this.supervisor.restarts);
   }
 }

@@ -24,6 +24,9 @@ export const BYTE_TO_UNICODE: readonly string[] = Object.freeze(bytesToUnicode()
 const UNICODE_TO_BYTE = new Map<string, number>(BYTE_TO_UNICODE.map((ch, b) => [ch, b]));
 
 /** GPT-2's pre-tokenizer split (the ByteLevel pre-tokenizer with use_regex). */
+const UTF8_ENCODER = new TextEncoder();
+const UTF8_DECODER = new TextDecoder('utf-8');
+
 const PRETOKENIZE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
 /** The parts of tokenizer.json this module reads. */
@@ -90,14 +93,14 @@ export class WhisperTokenizer {
         if (b !== undefined) bytes.push(b);
       }
     }
-    return new TextDecoder('utf-8').decode(new Uint8Array(bytes));
+    return UTF8_DECODER.decode(new Uint8Array(bytes));
   }
 
   /** Token ids of plain text (no special tokens recognised inside it). */
   encode(text: string): number[] {
     const out: number[] = [];
     for (const match of text.matchAll(PRETOKENIZE)) {
-      const word = Array.from(new TextEncoder().encode(match[0]), (b) => BYTE_TO_UNICODE[b]!).join('');
+      const word = Array.from(UTF8_ENCODER.encode(match[0]), (b) => BYTE_TO_UNICODE[b]!).join('');
       for (const piece of this.bpe(word)) {
         const id = this.tokenToId.get(piece);
         if (id === undefined) {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type ConfigProblem, didYouMean, dottedPath, showValue } from './problems.js';
+import { type ConfigProblem, closest, dottedPath, showValue } from './problems.js';
 import type { JsonSchema } from './schema-builder.js';
 
 /** Prefix of every configuration variable: `EDGELOOM_SENSORS_CAMERA_FPS` sets `sensors.camera.fps`. */
@@ -121,11 +121,13 @@ export function envLayer(env: NodeJS.ProcessEnv, table: ReadonlyMap<string, EnvB
     }
     const binding = table.get(name);
     if (binding === undefined) {
-      problems.push({
-        source: `env ${name}`,
-        key: '',
-        message: `unknown variable${didYouMean(name, table.keys())}`,
-      });
+      // Compare without the shared prefix, so only the part that differs decides "close enough".
+      const hit = closest(
+        name.slice(ENV_PREFIX.length),
+        [...table.keys()].map((k) => k.slice(ENV_PREFIX.length)),
+      );
+      const hint = hit === undefined ? '' : ` (did you mean "${ENV_PREFIX}${hit}"?)`;
+      problems.push({ source: `env ${name}`, key: '', message: `unknown variable${hint}` });
       continue;
     }
     let text = raw;

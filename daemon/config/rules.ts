@@ -22,10 +22,8 @@ export function crossFieldViolations(c: EdgeloomConfig): Violation[] {
 
   // An HTTP endpoint reachable from the LAN serves metrics and the dashboard: never without a token.
   if (c.http.enabled && !isLoopbackHost(c.http.host) && c.http.token === '') {
-    fail(
-      ['http', 'token'],
-      `is required when http.host is not loopback (host is ${JSON.stringify(c.http.host)})`,
-    );
+    const why = `is required when http.host is not loopback (host is ${JSON.stringify(c.http.host)})`;
+    fail(['http', 'token'], why, ['http', 'host']);
   }
   // Hysteresis only works when the "speech ends" threshold is not above the "speech starts" one.
   if (c.pipeline.vad.negative_threshold > c.pipeline.vad.positive_threshold) {

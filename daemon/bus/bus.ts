@@ -3,13 +3,13 @@ import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
 import { type Envelope, Priority, type PublishOptions } from './envelope.js';
 import { PendingRequests } from './requests.js';
-import { BusSubscription, type ResolvedSubscribeOptions, type SubscriptionHost } from './subscription.js';
+import { checkPositiveInt, DEFAULT_CAPACITY, resolveSubscribeOptions } from './subscribe-options.js';
+import { BusSubscription, type SubscriptionHost } from './subscription.js';
 import { parsePattern, TopicTrie, validateTopic } from './topic-match.js';
 import type { ErrorEvent, PayloadOf, Topic } from './topics.js';
 import type {
   EventBus,
   Handler,
-  OverflowPolicy,
   QosClass,
   RequestOptions,
   SubscribeOptions,
@@ -34,16 +34,6 @@ export interface BusOptions {
   readonly matchCacheSize?: number;
 }
 
-const DEFAULT_CAPACITY: Readonly<Record<QosClass, number>> = {
-  realtime: 16,
-  batched: 1024,
-  background: 8192,
-};
-const DEFAULT_OVERFLOW: Readonly<Record<QosClass, OverflowPolicy>> = {
-  realtime: { kind: 'drop-oldest' },
-  batched: { kind: 'block' },
-  background: { kind: 'drop-newest' },
-};
 /** Default request timeout, ms (the contract's documented default). */
 const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 /** Default close() deadline, ms. */
@@ -135,7 +125,7 @@ export class Bus implements EventBus {
     if (this.closed)
       throw new EdgeloomError('E_BUS_CLOSED', 'bus is closed', { where: `subscribe ${pattern}` });
     const levels = parsePattern(pattern);
-    const resolved = this.resolveOptions(pattern, options);
+    const resolved = resolveSubscribeOptions(pattern, options, this.capacity);
     const sub = new BusSubscription(
       ++this.subSeq,
       pattern,
@@ -289,7 +279,7 @@ export class Bus implements EventBus {
       };
     }
     const priority = o.priority ?? Priority.normal;
-    if (priority !== Priority.normal && !(priority >= Priority.critical && priority <= Priority.low)) {
+    if (priority !== Priority.normal && !(Number.isInteger(priority) && priority >= 0 && priority <= 3)) {
       throw new EdgeloomError('E_BUS_INVALID_PRIORITY', `priority ${String(priority)} is not 0..3`, {
         where: `publish ${topic}`,
       });
@@ -329,37 +319,6 @@ export class Bus implements EventBus {
     }
     this.cache.set(topic, matches);
     return matches;
-  }
-
-  private resolveOptions(pattern: string, o: SubscribeOptions): ResolvedSubscribeOptions {
-    const where = `subscribe ${pattern} (${o.component})`;
-    const qos = o.qos ?? 'batched';
-    if (DEFAULT_CAPACITY[qos] === undefined) throw invalidOption(where, `unknown qos ${String(qos)}`);
-    const queueCapacity = o.queueCapacity ?? this.capacity[qos];
-    checkPositiveInt(queueCapacity, `${where}: queueCapacity`);
-    const concurrency = o.concurrency ?? 1;
-    checkPositiveInt(concurrency, `${where}: concurrency`);
-    const overflow = o.overflow ?? DEFAULT_OVERFLOW[qos];
-    if (overflow.kind === 'block' && qos !== 'batched') {
-      throw invalidOption(where, "overflow 'block' is only for qos 'batched'");
-    }
-    if (overflow.kind === 'sample') {
-      const { maxPerSecond, everyNth } = overflow;
-      if (maxPerSecond === undefined && everyNth === undefined) {
-        throw invalidOption(where, 'sample needs maxPerSecond or everyNth');
-      }
-      if (maxPerSecond !== undefined && !(maxPerSecond > 0))
-        throw invalidOption(where, 'maxPerSecond must be > 0');
-      if (everyNth !== undefined) checkPositiveInt(everyNth, `${where}: everyNth`);
-    }
-    return {
-      component: o.component,
-      qos,
-      queueCapacity,
-      overflow,
-      concurrency,
-      interruptible: o.interruptible === true,
-    };
   }
 
   private detach(sub: BusSubscription): void {
@@ -410,16 +369,4 @@ function noop(): void {}
 
 function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof v === 'object' && v !== null && typeof (v as Promise<T>).then === 'function';
-}
-
-function invalidOption(where: string, why: string): EdgeloomError {
-  return new EdgeloomError('E_BUS_INVALID_OPTIONS', why, { where });
-}
-
-function checkPositiveInt(value: number, where: string): void {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new EdgeloomError('E_BUS_INVALID_OPTIONS', `expected a positive integer, got ${String(value)}`, {
-      where,
-    });
-  }
 }

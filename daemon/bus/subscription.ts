@@ -2,6 +2,8 @@ import { EdgeloomError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { type EventQueue, KeyedQueue, PriorityQueue } from './bounded-queue.js';
 import { type Envelope, Priority } from './envelope.js';
+import { Sampler } from './sampler.js';
+import type { ResolvedSubscribeOptions } from './subscribe-options.js';
 import type {
   DropReason,
   Handler,
@@ -23,15 +25,6 @@ export interface SubscriptionHost {
   /** Called when this subscription goes idle, only while the bus watches (drain in progress). */
   becameIdle(): void;
   readonly watchingIdle: boolean;
-}
-
-export interface ResolvedSubscribeOptions {
-  readonly component: string;
-  readonly qos: QosClass;
-  readonly queueCapacity: number;
-  readonly overflow: OverflowPolicy;
-  readonly concurrency: number;
-  readonly interruptible: boolean;
 }
 
 /** Admission modes, resolved once from the overflow policy so offer() is a switch on a small int. */
@@ -73,12 +66,7 @@ export class BusSubscription implements Subscription {
   private parked: Parked[] = [];
   private parkedHead = 0;
   private idleWaiters: (() => void)[] = [];
-  // sample state
-  private readonly minIntervalMs: number;
-  private readonly everyNth: number;
-  private tokens = 1;
-  private lastRefillMs = Number.NaN;
-  private sampleCount = 0;
+  private readonly sampler: Sampler | undefined;
   // counters
   private published = 0;
   private delivered = 0;
@@ -109,9 +97,7 @@ export class BusSubscription implements Subscription {
     this.concurrency = options.concurrency;
     this.interruptible = options.interruptible;
     const policy = options.overflow;
-    this.minIntervalMs =
-      policy.kind === 'sample' && policy.maxPerSecond !== undefined ? 1000 / policy.maxPerSecond : 0;
-    this.everyNth = policy.kind === 'sample' && policy.everyNth !== undefined ? policy.everyNth : 1;
+    this.sampler = policy.kind === 'sample' ? new Sampler(host.clock, policy) : undefined;
     if (policy.kind === 'aggregate') {
       this.keyed = new KeyedQueue(options.queueCapacity, policy.key ?? topicKey, policy.fold);
       this.queue = this.keyed;
@@ -159,7 +145,7 @@ export class BusSubscription implements Subscription {
         this.pushDropOldest(env);
         break;
       case SAMPLE:
-        if (!this.sampleAdmits()) {
+        if (!this.sampler!.admit()) {
           this.dropped.sampled++;
           return undefined;
         }
@@ -250,22 +236,6 @@ export class BusSubscription implements Subscription {
     if (q.tryPush(env)) return;
     this.dropped.queue_full++;
     if (q.evictFor(env)) q.tryPush(env);
-  }
-
-  /** Token bucket of one token (no bursts) refilled at maxPerSecond on the bus clock, then every-nth. */
-  private sampleAdmits(): boolean {
-    if (this.minIntervalMs > 0) {
-      const now = this.host.clock.monotonicMs();
-      if (!Number.isNaN(this.lastRefillMs)) {
-        this.tokens = Math.min(1, this.tokens + (now - this.lastRefillMs) / this.minIntervalMs);
-      }
-      this.lastRefillMs = now;
-      // 1e-9: tolerate float error so events exactly one interval apart are admitted.
-      if (this.tokens < 1 - 1e-9) return false;
-      this.tokens -= 1;
-    }
-    if (this.everyNth > 1) return this.sampleCount++ % this.everyNth === 0;
-    return true;
   }
 
   private park(env: Envelope): Promise<void> {

@@ -48,6 +48,8 @@ const SLOT: Record<CsvColumn, number> = {
 };
 const SLOT_COUNT = 10;
 const SLOT_T = 9;
+/** Most fields a line may have; more is a `column_count` bad line. */
+const MAX_FIELDS = 32;
 
 /** Header names accepted for each column, lower case. */
 const HEADER_NAMES: Readonly<Record<string, CsvColumn>> = {
@@ -99,6 +101,7 @@ export class CsvImuParser implements ImuParser {
   private layout: Layout | undefined;
   private readonly defaults = new Map<number, Layout>();
   private readonly values = new Float64Array(SLOT_COUNT);
+  private readonly fieldValues = new Float64Array(MAX_FIELDS);
   private readonly onLine = (buf: Uint8Array, start: number, end: number, rawBytes: number): void =>
     this.line(buf, start, end, rawBytes);
   private emit: (reading: ImuReading) => void = () => {};
@@ -144,33 +147,45 @@ export class CsvImuParser implements ImuParser {
       return;
     }
 
-    let fields = 1;
-    for (let i = start; i < end; i++) if (buf[i] === COMMA) fields++;
+    // One pass: scan every field as a number (NaN when it is not one; an unmapped column may hold
+    // text), then apply the layout chosen by the field count.
+    const fieldValues = this.fieldValues;
+    let fields = 0;
+    let pos = start;
+    for (;;) {
+      while (pos < end && (buf[pos] === SPACE || buf[pos] === TAB)) pos++;
+      let v = scanNumber(buf, pos, end);
+      pos = scanEnd;
+      while (pos < end && (buf[pos] === SPACE || buf[pos] === TAB)) pos++;
+      if (pos < end && buf[pos] !== COMMA) {
+        v = Number.NaN;
+        while (pos < end && buf[pos] !== COMMA) pos++;
+      }
+      if (fields === MAX_FIELDS) {
+        this.reject('column_count', rawBytes);
+        return;
+      }
+      fieldValues[fields++] = v;
+      if (pos >= end) break;
+      pos++;
+    }
     const layout = this.layout ?? this.defaults.get(fields);
     if (layout === undefined || layout.slots.length !== fields) {
       this.reject('column_count', rawBytes);
       return;
     }
-
     const values = this.values;
-    let pos = start;
+    const slots = layout.slots;
     for (let f = 0; f < fields; f++) {
-      let fieldEnd = buf.indexOf(COMMA, pos);
-      if (fieldEnd === -1 || fieldEnd > end) fieldEnd = end;
-      const slot = layout.slots[f]!;
-      if (slot >= 0) {
-        let s = pos;
-        let e = fieldEnd;
-        while (s < e && (buf[s] === SPACE || buf[s] === TAB)) s++;
-        while (e > s && (buf[e - 1] === SPACE || buf[e - 1] === TAB)) e--;
-        const v = scanNumber(buf, s, e);
-        if (scanEnd !== e || !Number.isFinite(v)) {
-          this.reject('not_a_number', rawBytes);
-          return;
-        }
-        values[slot] = v * layout.scales[f]!;
+      const slot = slots[f]!;
+      if (slot < 0) continue;
+      const v = fieldValues[f]!;
+      // NaN and ±Infinity (`1e999`) both fail here: only finite numbers become readings.
+      if (!Number.isFinite(v)) {
+        this.reject('not_a_number', rawBytes);
+        return;
       }
-      pos = fieldEnd + 1;
+      values[slot] = v * layout.scales[f]!;
     }
     this.c.ok++;
     this.c.bytesAccepted += rawBytes;

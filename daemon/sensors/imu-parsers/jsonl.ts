@@ -279,6 +279,16 @@ function keySlot(buf: Uint8Array, start: number, end: number): number {
     return FALLBACK;
   }
   if (len === 1) return buf[start] === 0x74 ? S_T : FALLBACK;
+  // `t_ms` is on most lines: match it without building a string.
+  if (
+    len === 4 &&
+    buf[start] === 0x74 &&
+    buf[start + 1] === 0x5f &&
+    buf[start + 2] === 0x6d &&
+    buf[start + 3] === 0x73
+  ) {
+    return S_T_MS;
+  }
   const key = Buffer.from(buf.buffer, buf.byteOffset + start, len).toString('latin1');
   return SCALAR_KEYS.get(key) ?? VECTOR_KEYS.get(key) ?? FALLBACK;
 }

@@ -16,7 +16,7 @@ import {
   renderShot,
   type Shot,
 } from './fixture-gen/frames.js';
-import { generateImu, type Segment } from './fixture-gen/imu-model.js';
+import { generateImu, gravityTiltedAboutX, type Segment, type Vec3 } from './fixture-gen/imu-model.js';
 import { buildSpeechTrack, SAMPLE_RATE_HZ, sequence } from './fixture-gen/speech.js';
 
 const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
@@ -97,17 +97,21 @@ function faces(): Parts {
   };
 }
 
+/** Gravity as the accelerometer reads it lying flat (z up) and after the fall (on its side, x up). */
+const FLAT: Vec3 = [0, 0, 1];
+const ON_SIDE: Vec3 = [1, 0, 0];
+
 const IMU_SCENARIO: Segment[] = [
-  { kind: 'still', ms: 3000, axis: 'z' },
+  { kind: 'still', ms: 3000, gravity: FLAT },
   { kind: 'walk', ms: 5000, cadenceHz: 2, bounceG: 0.3 },
   { kind: 'fall', freeFallMs: 300, impactMs: 40, peakG: 3.5 },
-  { kind: 'still', ms: 2660, axis: 'x', label: 'lying' },
+  { kind: 'still', ms: 2660, gravity: ON_SIDE, label: 'lying' },
   { kind: 'rotate', ms: 1000, axis: 'y', fromDeg: 90, toDeg: 0, truthKind: 'moving' },
-  { kind: 'still', ms: 1000, axis: 'z' },
+  { kind: 'still', ms: 1000, gravity: FLAT },
   { kind: 'shake', ms: 2000, freqHz: 6, ampG: 2 },
-  { kind: 'still', ms: 1000, axis: 'z' },
+  { kind: 'still', ms: 1000, gravity: FLAT },
   { kind: 'rotate', ms: 3000, axis: 'x', fromDeg: 0, toDeg: 60, truthKind: 'tilt' },
-  { kind: 'still', ms: 1000, axis: 'z', label: 'tilted' },
+  { kind: 'still', ms: 1000, gravity: gravityTiltedAboutX(60), label: 'tilted' },
 ];
 
 function imu(): Parts {
@@ -133,10 +137,10 @@ function demo(): Parts {
   const fps = 2;
   const shots = [...astronautMotion(16), ...coffeePan(10), ...astronautHandheld(14)];
   const data = generateImu([
-    { kind: 'still', ms: 5000, axis: 'z' },
+    { kind: 'still', ms: 5000, gravity: FLAT },
     { kind: 'walk', ms: 5000, cadenceHz: 2, bounceG: 0.3 },
     { kind: 'fall', freeFallMs: 300, impactMs: 40, peakG: 3.5 },
-    { kind: 'still', ms: 9660, axis: 'x', label: 'lying' },
+    { kind: 'still', ms: 9660, gravity: ON_SIDE, label: 'lying' },
   ]);
   return {
     description: 'demo: 20 s of camera (astronaut, coffee, astronaut), two spoken commands and a fall',

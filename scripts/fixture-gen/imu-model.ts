@@ -8,9 +8,16 @@
 import type { ImuSample } from '../../daemon/bus/topics.js';
 import type { ImuTruth } from '../../daemon/fixtures/format.js';
 
+export type Vec3 = readonly [number, number, number];
+
+/** Gravity after rotating [0, 0, 1] by `deg` about x (as the 'rotate' segment does). */
+export function gravityTiltedAboutX(deg: number): Vec3 {
+  return [0, Math.sin((deg * Math.PI) / 180), Math.cos((deg * Math.PI) / 180)];
+}
+
 export type Segment =
-  /** Device at rest; gravity along `axis` (+1 g). */
-  | { readonly kind: 'still'; readonly ms: number; readonly axis: 'x' | 'z'; readonly label?: string }
+  /** Device at rest; the accelerometer reads `gravity` (a unit vector in g, e.g. [0, 0, 1] lying flat). */
+  | { readonly kind: 'still'; readonly ms: number; readonly gravity: Vec3; readonly label?: string }
   /** Walking, gravity on z: vertical bounce ±bounceG at cadenceHz, fore-aft sway at half the cadence. */
   | { readonly kind: 'walk'; readonly ms: number; readonly cadenceHz: number; readonly bounceG: number }
   /** Free fall (|a| ≈ 0) while pitching 90° about y, then a half-sine impact on x peaking at peakG. */
@@ -75,7 +82,7 @@ function reading(s: Segment, tMs: number): Reading {
   const t = tMs / 1000;
   switch (s.kind) {
     case 'still':
-      return s.axis === 'z' ? [0, 0, 1, 0, 0, 0] : [1, 0, 0, 0, 0, 0];
+      return [s.gravity[0], s.gravity[1], s.gravity[2], 0, 0, 0];
     case 'walk': {
       const w = 2 * Math.PI * s.cadenceHz;
       return [
@@ -153,7 +160,7 @@ function segmentTruth(s: Segment, startMs: number): ImuTruth {
         kind: 'still',
         t_ms: startMs,
         end_ms,
-        gravity_axis: s.axis,
+        gravity_g: s.gravity.map((v) => round(v, 4)),
         ...(s.label ? { label: s.label } : {}),
       };
     case 'walk':

@@ -142,6 +142,32 @@ describe('delivery', () => {
   });
 });
 
+describe('stats', () => {
+  it('times handlers on the bus clock and refuses bad priorities without wedging the queue', async () => {
+    /** A clock whose monotonic time moves 5 ms per read, so handler timing is visible and exact. */
+    class SteppingClock extends VirtualClock {
+      private t = 0;
+      override monotonicMs(): number {
+        this.t += 5;
+        return this.t;
+      }
+    }
+    const bus = new Bus({ clock: new SteppingClock(0), logger: silentLogger() });
+    const sub = bus.subscribe('rpc/x', () => undefined, { component: 't' });
+    expect(() => bus.publish('rpc/x', 0, { priority: 1.5 as Priority })).toThrow(
+      expect.objectContaining({ code: 'E_BUS_INVALID_PRIORITY' }),
+    );
+    bus.publish('rpc/x', 1);
+    bus.publish('rpc/x', 2);
+    await bus.drain(1000);
+    const s = sub.stats();
+    // One drain batch of two sync handlers: two clock reads, 5 ms apart.
+    expect(s).toMatchObject({ published: 2, delivered: 2, failed: 0, queueDepth: 0, maxQueueDepth: 2 });
+    expect(s.handlerMsTotal).toBe(5);
+    expect(s.handlerMsMax).toBe(5);
+  });
+});
+
 describe('fault isolation', () => {
   it('throwing and rejecting handlers are counted and reported; others get every event', async () => {
     const bus = makeBus();

@@ -127,6 +127,20 @@ describe('topic and pattern validation', () => {
     expect(got).toEqual(['rpc/ok']);
   });
 
+  it('with 1000 non-matching wildcard subscriptions only the 2 matching ones receive', async () => {
+    const bus = new Bus({ clock: new VirtualClock(), logger: silentLogger() });
+    let wrong = 0;
+    const got: string[] = [];
+    for (let i = 0; i < 1000; i++)
+      bus.subscribe(`device/+/sensor/${i}/#`, () => void wrong++, { component: 'x' });
+    bus.subscribe('device/+/sensor/temp/#', () => void got.push('a'), { component: 'a' });
+    bus.subscribe('device/d1/+/temp/value', () => void got.push('b'), { component: 'b' });
+    for (let i = 0; i < 3; i++) bus.publish('device/d1/sensor/temp/value' as 'rpc/x', i);
+    await bus.drain(1000);
+    expect(wrong).toBe(0);
+    expect(got.sort()).toEqual(['a', 'a', 'a', 'b', 'b', 'b']);
+  });
+
   it('the match cache is invalidated on subscribe and unsubscribe', async () => {
     const bus = new Bus({ clock: new VirtualClock(), logger: silentLogger(), matchCacheSize: 2 });
     const got: string[] = [];

@@ -156,6 +156,16 @@ describe.runIf(toolsAvailable('socat'))('IMU source over a socat pty pair', () =
         expect(e.mean.ax).toBeCloseTo(-0.25, 12);
         expect(e.peak.gz).toBeCloseTo(3, 12);
       }
+
+      // 6. Paused: the port is drained but nothing is published; resume → running.
+      source.pause();
+      await waitFor('paused', () => statuses.at(-1)?.state === 'paused');
+      const beforePause = events.length;
+      writeFeed(csvLines(200_000, 30, 2, 0));
+      await waitFor('drained while paused', () => source.stats().dropped.paused >= 30 || undefined);
+      expect(events.slice(beforePause).some((e) => e.mean.ax === 2)).toBe(false);
+      source.resume();
+      await waitFor('running after resume', () => statuses.at(-1)?.state === 'running');
     } finally {
       await source.stop();
       await bus.close(1000);

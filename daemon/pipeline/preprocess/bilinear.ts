@@ -36,7 +36,7 @@ export interface PaddedRegion {
   readonly size: number;
 }
 
-/** Per output coordinate: the two source offsets (−1 = padding) and the float32 weight of the second. */
+/** Per output coordinate along one axis: canvas index of the two taps and the float32 weight of the second. */
 interface Taps {
   readonly lo: Int32Array;
   readonly hi: Int32Array;
@@ -44,48 +44,81 @@ interface Taps {
 }
 
 /**
- * Taps along one axis: canvas coordinate c = trunc(fround(i * fround(size / out))), neighbour
- * min(c + 1, size − 1); each mapped to a source index `(c − pad) + origin` times `stride`, or −1
- * when it falls on the padding.
+ * Taps along one axis of a `size`-long canvas resized to `out`: c = trunc(fround(i ·
+ * fround(size / out))), neighbour min(c + 1, size − 1), weight c's fractional part.
  */
-function taps(out: number, size: number, pad: number, extent: number, origin: number, stride: number): Taps {
+function taps(out: number, size: number): Taps {
   const scale = Math.fround(size / out);
   const lo = new Int32Array(out);
   const hi = new Int32Array(out);
   const frac = new Float32Array(out);
-  const toSource = (c: number): number => {
-    const s = c - pad;
-    return s >= 0 && s < extent ? (s + origin) * stride : -1;
-  };
   for (let i = 0; i < out; i++) {
     const coord = Math.fround(i * scale);
     const c0 = Math.trunc(coord);
-    lo[i] = toSource(c0);
-    hi[i] = toSource(Math.min(c0 + 1, size - 1));
+    lo[i] = c0;
+    hi[i] = Math.min(c0 + 1, size - 1);
     frac[i] = coord - c0;
   }
   return { lo, hi, frac };
 }
 
-/** Small cache of tap tables: a camera sends the same geometry frame after frame. */
-class TapCache {
-  private readonly entries = new Map<string, Taps>();
-  /** Bound: when full the cache is cleared (geometry churn means faces of varying size, cheap to rebuild). */
-  private readonly maxEntries = 64;
+/**
+ * Tap tables keyed by (out, size): a camera sends the same geometry frame after frame. Bound: 64
+ * entries; when full the cache is cleared (churn means faces of many sizes, and a table costs
+ * microseconds to rebuild).
+ */
+const tapCache = new Map<number, Taps>();
+const MAX_TAP_TABLES = 64;
 
-  get(out: number, size: number, pad: number, extent: number, origin: number, stride: number): Taps {
-    const key = `${out}:${size}:${pad}:${extent}:${origin}:${stride}`;
-    let t = this.entries.get(key);
-    if (t === undefined) {
-      if (this.entries.size >= this.maxEntries) this.entries.clear();
-      t = taps(out, size, pad, extent, origin, stride);
-      this.entries.set(key, t);
-    }
-    return t;
+function cachedTaps(out: number, size: number): Taps {
+  const key = out * 1_000_003 + size;
+  let t = tapCache.get(key);
+  if (t === undefined) {
+    if (tapCache.size >= MAX_TAP_TABLES) tapCache.clear();
+    t = taps(out, size);
+    tapCache.set(key, t);
   }
+  return t;
 }
 
-const cache = new TapCache();
+/**
+ * One canvas row at a time: a view straight into the source when the region spans the whole
+ * canvas width, otherwise the region's pixels copied into a zeroed scratch row (so the blend loop
+ * never has to test for padding).
+ */
+class CanvasRows {
+  private readonly zero: Uint8Array;
+  private readonly scratch: [Uint8Array, Uint8Array];
+  private readonly loaded: [number, number] = [-1, -1];
+  private nextSlot = 0;
+  private readonly direct: boolean;
+
+  constructor(
+    private readonly image: RgbImage,
+    private readonly region: PaddedRegion,
+  ) {
+    const bytes = region.size * 3;
+    this.zero = new Uint8Array(bytes);
+    this.scratch = [new Uint8Array(bytes), new Uint8Array(bytes)];
+    this.direct = region.left === 0 && region.width === region.size;
+  }
+
+  /** Canvas row `y` as RGB bytes, `size * 3` long. Valid until two other rows were fetched. */
+  row(y: number): Uint8Array {
+    const { region, image } = this;
+    const sy = y - region.top;
+    if (sy < 0 || sy >= region.height) return this.zero;
+    const start = ((sy + region.y) * image.width + region.x) * 3;
+    if (this.direct) return image.data.subarray(start, start + region.size * 3);
+    for (let s = 0; s < 2; s++) if (this.loaded[s] === y) return this.scratch[s as 0 | 1];
+    const slot = this.nextSlot as 0 | 1;
+    this.nextSlot ^= 1;
+    this.loaded[slot] = y;
+    const buf = this.scratch[slot];
+    buf.set(image.data.subarray(start, start + region.width * 3), region.left * 3);
+    return buf;
+  }
+}
 
 /**
  * Resize the padded region to `outSize` × `outSize` and write it planar (R plane, G plane,
@@ -102,40 +135,39 @@ export function resizeBilinearToPlanar(
   const plane = outSize * outSize;
   if (dst.length < dstOffset + 3 * plane)
     throw new RangeError('resizeBilinearToPlanar: destination too small');
-  const rows = cache.get(outSize, region.size, region.top, region.height, region.y, image.width * 3);
-  const cols = cache.get(outSize, region.size, region.left, region.width, region.x, 3);
-  const src = image.data;
-  const g0 = dstOffset + plane;
-  const b0 = dstOffset + 2 * plane;
+  const rowTaps = cachedTaps(outSize, region.size);
+  const colTaps = cachedTaps(outSize, region.size);
+  const rows = new CanvasRows(image, region);
+  const { lo: colLo, hi: colHi, frac: colFrac } = colTaps;
   for (let r = 0; r < outSize; r++) {
-    const rowLo = rows.lo[r]!;
-    const rowHi = rows.hi[r]!;
-    const fy = rows.frac[r]!;
-    const out = dstOffset + r * outSize;
-    if (rowLo < 0 && rowHi < 0) {
-      dst.fill(0, out, out + outSize);
-      dst.fill(0, g0 + r * outSize, g0 + r * outSize + outSize);
-      dst.fill(0, b0 + r * outSize, b0 + r * outSize + outSize);
-      continue;
-    }
+    const upper = rows.row(rowTaps.lo[r]!);
+    const lower = rows.row(rowTaps.hi[r]!);
+    const fy = rowTaps.frac[r]!;
+    const red = dstOffset + r * outSize;
+    const green = red + plane;
+    const blue = green + plane;
     for (let c = 0; c < outSize; c++) {
-      const colLo = cols.lo[c]!;
-      const colHi = cols.hi[c]!;
-      const fx = cols.frac[c]!;
-      // Offsets of the four taps, −1 where a tap falls on the zero padding.
-      const tl = rowLo >= 0 && colLo >= 0 ? rowLo + colLo : -1;
-      const tr = rowLo >= 0 && colHi >= 0 ? rowLo + colHi : -1;
-      const bl = rowHi >= 0 && colLo >= 0 ? rowHi + colLo : -1;
-      const br = rowHi >= 0 && colHi >= 0 ? rowHi + colHi : -1;
-      for (let ch = 0; ch < 3; ch++) {
-        const vtl = tl >= 0 ? src[tl + ch]! : 0;
-        const vtr = tr >= 0 ? src[tr + ch]! : 0;
-        const vbl = bl >= 0 ? src[bl + ch]! : 0;
-        const vbr = br >= 0 ? src[br + ch]! : 0;
-        const top = vtl + (vtr - vtl) * fx;
-        const bottom = vbl + (vbr - vbl) * fx;
-        dst[out + ch * plane + c] = top + (bottom - top) * fy;
-      }
+      const a = colLo[c]! * 3;
+      const b = colHi[c]! * 3;
+      const fx = colFrac[c]!;
+      let tl = upper[a]!;
+      let tr = upper[b]!;
+      let bl = lower[a]!;
+      let br = lower[b]!;
+      let top = tl + (tr - tl) * fx;
+      dst[red + c] = top + (bl + (br - bl) * fx - top) * fy;
+      tl = upper[a + 1]!;
+      tr = upper[b + 1]!;
+      bl = lower[a + 1]!;
+      br = lower[b + 1]!;
+      top = tl + (tr - tl) * fx;
+      dst[green + c] = top + (bl + (br - bl) * fx - top) * fy;
+      tl = upper[a + 2]!;
+      tr = upper[b + 2]!;
+      bl = lower[a + 2]!;
+      br = lower[b + 2]!;
+      top = tl + (tr - tl) * fx;
+      dst[blue + c] = top + (bl + (br - bl) * fx - top) * fy;
     }
   }
 }

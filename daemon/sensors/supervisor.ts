@@ -67,6 +67,18 @@ export interface SupervisorOptions {
   readonly onState: (state: SensorState, reason: string | undefined) => void;
 }
 
+/**
+ * Delay before restart number `attempt` (0-based count of consecutive failures): initialMs doubled
+ * per attempt, capped at maxMs, then scaled by a random factor in [1 - jitter, 1 + jitter] and
+ * capped again, so the delay never exceeds maxMs.
+ */
+export function backoffDelayMs(attempt: number, backoff: BackoffOptions, random: () => number): number {
+  const { initialMs, maxMs, jitterRatio = 0.2 } = backoff;
+  const base = Math.min(maxMs, initialMs * 2 ** attempt);
+  const jitter = 1 + jitterRatio * (2 * random() - 1);
+  return Math.max(0, Math.min(maxMs, Math.round(base * jitter)));
+}
+
 /** Longest stderr line kept, chars (an ffmpeg progress line without newlines must not grow unbounded). */
 const MAX_LINE_CHARS = 400;
 
@@ -273,11 +285,9 @@ export class Supervisor {
   }
 
   private nextDelayMs(): number {
-    const { initialMs, maxMs, jitterRatio = 0.2 } = this.o.backoff;
-    const base = Math.min(maxMs, initialMs * 2 ** this.attempt);
+    const delayMs = backoffDelayMs(this.attempt, this.o.backoff, this.o.random ?? Math.random);
     this.attempt = Math.min(this.attempt + 1, 30);
-    const jitter = 1 + jitterRatio * (2 * (this.o.random ?? Math.random)() - 1);
-    return Math.max(0, Math.min(maxMs, Math.round(base * jitter)));
+    return delayMs;
   }
 
   private checkStall(): void {

@@ -1,16 +1,14 @@
-import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { type Feeds, OnnxModel, type Outputs, tensor } from '../../daemon/pipeline/onnx-session.js';
 import { encodeModel, float, GraphBuilder } from '../../models/tools/onnx-writer.js';
 
-async function run(
-  bytes: Uint8Array,
-  feeds: Record<string, ort.Tensor>,
-): Promise<ort.InferenceSession.ReturnType> {
-  const session = await ort.InferenceSession.create(bytes);
+/** Load through onnx-session (the project's only onnxruntime importer), run once, release. */
+async function run(bytes: Uint8Array, feeds: Feeds): Promise<Outputs> {
+  const model = await OnnxModel.load(bytes, { modelId: 'writer-test', outputs: [] });
   try {
-    return await session.run(feeds);
+    return await model.run(feeds);
   } finally {
-    await session.release();
+    await model.release();
   }
 }
 
@@ -22,7 +20,7 @@ describe('onnx-writer', () => {
     g.node('Add', ['x', 'b'], ['y']);
     g.output('y', 'float32', ['batch', 3]);
     const out = await run(encodeModel({ graph: g, opset: 17, producer: 'test' }), {
-      x: new ort.Tensor('float32', new Float32Array([10, 20, 30, 40, 50, 60]), [2, 3]),
+      x: tensor('float32', new Float32Array([10, 20, 30, 40, 50, 60]), [2, 3]),
     });
     expect(Array.from(out.y!.data as Float32Array)).toEqual([11, 22.5, 27, 41, 52.5, 57]);
     expect(out.y!.dims).toEqual([2, 3]);
@@ -41,7 +39,7 @@ describe('onnx-writer', () => {
     g.output('y', 'float32', [9]);
     const x = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const out = await run(encodeModel({ graph: g, opset: 17, producer: 'test' }), {
-      x: new ort.Tensor('float32', x, [1, 1, 3, 3]),
+      x: tensor('float32', x, [1, 1, 3, 3]),
     });
     // Expected by hand: each output is the sum of the 2x2 window (zero beyond the edge) minus 20.
     const expected: number[] = [];
@@ -69,9 +67,7 @@ describe('onnx-writer', () => {
     g.node('Pad', ['m', 'pads'], ['y'], { mode: 'reflect' });
     g.output('y', 'int32', [4]);
     const bytes = encodeModel({ graph: g, opset: 18, producer: 'test', metadata: { source: 'unit' } });
-    const session = await ort.InferenceSession.create(bytes);
-    const out = await session.run({ x: new ort.Tensor('int32', new Int32Array([3, 4]), [2]) });
-    await session.release();
+    const out = await run(bytes, { x: tensor('int32', new Int32Array([3, 4]), [2]) });
     expect(Array.from(out.y!.data as Int32Array)).toEqual([-32, 21, -32, 21]);
   });
 

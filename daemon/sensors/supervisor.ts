@@ -155,6 +155,7 @@ export class Supervisor {
     if (this.stopped || !this.paused) return;
     this.paused = false;
     this.attempt = 0;
+    this.diagnosedFailure = false;
     this.spawnChild();
   }
 

@@ -16,7 +16,15 @@ interface Sample {
 let samples: Sample[] = [];
 
 async function noiseJpeg(width: number, height: number, progressive: boolean): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 70 } } })
+  return sharp({
+    create: {
+      width,
+      height,
+      channels: 3,
+      background: '#808080',
+      noise: { type: 'gaussian', mean: 128, sigma: 70 },
+    },
+  })
     .jpeg({ quality: 85, progressive })
     .toBuffer();
 }

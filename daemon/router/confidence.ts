@@ -1,0 +1,67 @@
+/**
+ * What "confidence" means per model, as one number in 0..1 the policy can compare with a
+ * threshold. Each function documents its formula; all clamp to 0..1 and map NaN to 0 so a broken
+ * model output asks for help instead of passing as certain.
+ */
+import type { FaceInference, FaceResult, IntentEvent, SpeechEvent, Transcript } from '../bus/topics.js';
+
+/** Threshold used for a model id `router.thresholds` does not list. */
+export const DEFAULT_THRESHOLD = 0.5;
+
+export function clamp01(x: number): number {
+  if (!Number.isFinite(x)) return x === Number.POSITIVE_INFINITY ? 1 : 0;
+  return Math.min(Math.max(x, 0), 1);
+}
+
+/**
+ * One face: detector score × emotion margin (top-1 minus top-2 probability). A sure detection
+ * with two nearly tied emotions is not a sure answer, and neither is a clear emotion on a box
+ * that may not be a face; the product is low when either is.
+ */
+export function faceResultConfidence(face: FaceResult): number {
+  let top1 = 0;
+  let top2 = 0;
+  for (const p of Object.values(face.probabilities)) {
+    if (p > top1) {
+      top2 = top1;
+      top1 = p;
+    } else if (p > top2) top2 = p;
+  }
+  return clamp01(clamp01(face.score) * clamp01(top1 - top2));
+}
+
+/**
+ * A frame: the weakest face decides (one unsure face is reason enough to refine). A frame without
+ * faces is a certain "no face": re-detecting needs the image, which only a public tier may send.
+ */
+export function faceConfidence(inference: Pick<FaceInference, 'faces'>): number {
+  if (inference.faces.length === 0) return 1;
+  let min = 1;
+  for (const f of inference.faces) min = Math.min(min, faceResultConfidence(f));
+  return min;
+}
+
+/**
+ * Whisper: exp(mean token log-probability) is the geometric-mean token probability; it is
+ * weighted by the probability that there was speech at all (1 − noSpeechProb). Empty text is 0.
+ */
+export function whisperConfidence(t: Pick<Transcript, 'avgLogProb' | 'noSpeechProb' | 'text'>): number {
+  if (t.text.trim().length === 0) return 0;
+  return clamp01(Math.exp(t.avgLogProb) * (1 - clamp01(t.noSpeechProb)));
+}
+
+/** VAD: the speech probability the segmenter reported. */
+export function vadConfidence(e: Pick<SpeechEvent, 'confidence'>): number {
+  return clamp01(e.confidence);
+}
+
+/** Intents: the template match score. */
+export function intentConfidence(e: Pick<IntentEvent, 'score'>): number {
+  return clamp01(e.score);
+}
+
+/** The configured threshold for a model id (`router.thresholds`), else DEFAULT_THRESHOLD. */
+export function thresholdFor(thresholds: Readonly<Record<string, number>>, modelId: string): number {
+  const t = thresholds[modelId];
+  return t === undefined ? DEFAULT_THRESHOLD : clamp01(t);
+}

@@ -1,0 +1,370 @@
+/**
+ * The router stage on the bus. For every local inference (`inference/stt/+`, `inference/face/+`)
+ * it asks the policy where the answer should come from, publishes the `router/decision`, and for
+ * `cloud`/`hybrid` transcripts whose tier lets audio leave, sends the segment's audio for a cloud
+ * transcription and publishes the refined Transcript (`refines: <local envelope id>`, same
+ * correlation id) on the same topic. It never delays the local path: the pipeline has already
+ * published the local result, and the router's subscriptions drop their oldest item rather than
+ * make a publisher wait.
+ *
+ * Segment audio comes from `inference/vad/+` `end` events, held in a small bounded cache keyed by
+ * microphone and segment start (overflow: the oldest segment is forgotten).
+ *
+ * A transcript envelope tagged `explicit_cloud` marks a user request for the cloud ("ask the
+ * cloud"): under the `private` tier it lets derived text leave (see policy.ts).
+ */
+import type { Envelope } from '../bus/envelope.js';
+import type { FaceInference, PrivacyTier, RouteDecision, SpeechEvent, Transcript } from '../bus/topics.js';
+import type { EventBus, Subscription } from '../bus/types.js';
+import type { Component, ComponentHealth } from '../component.js';
+import type { CloudConfig, RouterConfig, SensorsConfig } from '../config/index.js';
+import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../util/clock.js';
+import { AuditLog } from './audit-log.js';
+import { CircuitBreaker } from './breaker.js';
+import { CloudClient } from './cloud-client.js';
+import { faceConfidence, thresholdFor, whisperConfidence } from './confidence.js';
+import { CostTracker } from './cost.js';
+import { Egress, redactForTier } from './egress.js';
+import { type CloudData, decide, type PolicyDecision } from './policy.js';
+import { type PrivacyScope, PrivacyTiers } from './privacy.js';
+import { openStore, type Store } from './storage.js';
+import { RouterTelemetry, type RouterTelemetrySnapshot } from './telemetry.js';
+
+/** Segment audio kept for refinement; overflow forgets the oldest segment. */
+export const SEGMENT_CACHE_SIZE = 8;
+/** Envelope tag that marks an explicit user request for the cloud. */
+export const EXPLICIT_CLOUD_TAG = 'explicit_cloud';
+
+export interface RouterStageOptions {
+  readonly bus: EventBus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly config: {
+    readonly router: RouterConfig;
+    readonly cloud: CloudConfig;
+    readonly sensors: { readonly [K in keyof SensorsConfig]?: Pick<SensorsConfig[K], 'privacy'> };
+  };
+  /** The shared LevelDB store (kept open by its owner), or a directory the stage opens and closes itself. */
+  readonly storage: Store | string;
+  /** Component name (default `router`). */
+  readonly name?: string;
+  /** Random source for retry jitter (default Math.random). */
+  readonly random?: () => number;
+}
+
+export class RouterStage implements Component {
+  readonly name: string;
+  readonly telemetry: RouterTelemetry;
+  private readonly o: RouterStageOptions;
+  private readonly privacy: PrivacyTiers;
+  private readonly breaker: CircuitBreaker;
+  private readonly segments = new Map<string, Int16Array>();
+  private readonly subs: Subscription[] = [];
+  private stopCtl = new AbortController();
+  private store: Store | undefined;
+  private ownsStore = false;
+  private cost: CostTracker | undefined;
+  private client: CloudClient | undefined;
+  private egress: Egress | undefined;
+
+  constructor(options: RouterStageOptions) {
+    this.o = options;
+    this.name = options.name ?? 'router';
+    this.privacy = new PrivacyTiers({
+      privacy: options.config.router.privacy,
+      sensors: options.config.sensors,
+    });
+    const b = options.config.cloud.breaker;
+    this.breaker = new CircuitBreaker({
+      clock: options.clock,
+      failureThreshold: b.failure_threshold,
+      cooldownMs: b.cooldown_ms,
+    });
+    this.telemetry = new RouterTelemetry(() => this.cost?.spentTodayUsd() ?? 0);
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    const { clock, logger, config } = this.o;
+    this.stopCtl = new AbortController();
+    if (typeof this.o.storage === 'string') {
+      this.store = await openStore(this.o.storage);
+      this.ownsStore = true;
+    } else {
+      this.store = this.o.storage;
+    }
+    this.cost = new CostTracker(this.store, clock, config.router.cost.daily_cap_usd);
+    await this.cost.load();
+    if (signal.aborted) {
+      await this.stop();
+      throw new EdgeloomError('E_ABORTED', `${this.name}: start aborted`, { where: this.name });
+    }
+    this.egress = new Egress({ audit: new AuditLog(this.store), clock, logger, telemetry: this.telemetry });
+    this.client = new CloudClient({
+      baseUrl: config.cloud.base_url,
+      apiKey: config.cloud.api_key,
+      chatModel: config.cloud.chat_model,
+      transcriptionModel: config.cloud.transcription_model,
+      timeoutMs: config.cloud.timeout_ms,
+      retries: config.cloud.retries,
+      clock,
+      breaker: this.breaker,
+      transmit: this.egress.transmit,
+      ...(this.o.random ? { random: this.o.random } : {}),
+    });
+    const opts = {
+      component: this.name,
+      qos: 'realtime' as const,
+      queueCapacity: 32,
+      overflow: { kind: 'drop-oldest' as const },
+    };
+    const { bus } = this.o;
+    this.subs.push(
+      bus.subscribe<`inference/vad/${string}`>('inference/vad/+', (env) => this.onSpeech(env), opts),
+      // Two at a time so one slow cloud call does not hold up the next decision; interruptible so
+      // a critical event (a new utterance, a stop command) cancels a pending cloud call.
+      bus.subscribe<`inference/stt/${string}`>('inference/stt/+', (env, s) => this.onTranscript(env, s), {
+        ...opts,
+        concurrency: 2,
+        interruptible: true,
+      }),
+      bus.subscribe<`inference/face/${string}`>('inference/face/+', (env) => this.onFace(env), opts),
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopCtl.abort(new EdgeloomError('E_CLOUD_ABORTED', 'router stopping', { where: this.name }));
+    const subs = this.subs.splice(0);
+    await Promise.all(subs.map((s) => s.unsubscribe()));
+    this.segments.clear();
+    if (this.ownsStore) await this.store?.close();
+    this.store = undefined;
+    this.ownsStore = false;
+  }
+
+  health(): ComponentHealth {
+    const state = this.breaker.state();
+    return state === 'open'
+      ? { status: 'degraded', reasons: ['cloud circuit breaker open'] }
+      : { status: 'ok' };
+  }
+
+  /** Change a privacy tier at run time (`sensor:mic`, `default`, or a topic pattern); applies to the next decision. */
+  setTier(scope: PrivacyScope, tier: PrivacyTier): void {
+    this.privacy.setTier(scope, tier);
+    this.o.logger.info({ scope, tier }, 'privacy tier changed');
+  }
+
+  tierFor(topic: string): PrivacyTier {
+    return this.privacy.tierFor(topic);
+  }
+
+  snapshot(): RouterTelemetrySnapshot {
+    return this.telemetry.snapshot();
+  }
+
+  private onSpeech(env: Envelope<SpeechEvent>): void {
+    const e = env.payload;
+    if (e?.kind !== 'end' || !(e.audio instanceof Int16Array)) return;
+    const key = `${env.topic.split('/')[2]}:${e.startMs}`;
+    this.segments.set(key, e.audio);
+    if (this.segments.size > SEGMENT_CACHE_SIZE)
+      this.segments.delete(this.segments.keys().next().value as string);
+  }
+
+  private decideFor(
+    env: Envelope,
+    kind: string,
+    modelId: string,
+    localAvailable: boolean,
+    confidence: number,
+    cloudData: CloudData,
+    callUsd: number,
+  ): { tier: PrivacyTier; decision: PolicyDecision } {
+    const { router, cloud } = this.o.config;
+    const tier = this.privacy.tierFor(env.topic);
+    const decision = decide({
+      kind,
+      modelId,
+      localAvailable,
+      confidence,
+      threshold: thresholdFor(router.thresholds, modelId),
+      hybridBand: router.hybrid_band,
+      cloudData,
+      tier,
+      explicitUserRequest: env.tags.includes(EXPLICIT_CLOUD_TAG),
+      latencyBudgetMs: router.latency_budget_ms,
+      cost: {
+        spentTodayUsd: this.cost?.spentTodayUsd() ?? 0,
+        dailyCapUsd: router.cost.daily_cap_usd,
+        callUsd,
+      },
+      cloud: { enabled: cloud.enabled, breaker: this.breaker.state(), p50LatencyMs: this.telemetry.p50Ms() },
+    });
+    return { tier, decision };
+  }
+
+  /** `followUp`: a second decision for the same inference (a failed cloud call), not counted again. */
+  private publishDecision(
+    env: Envelope,
+    kind: string,
+    modelId: string,
+    tier: PrivacyTier,
+    d: Omit<PolicyDecision, 'reason'> & { reason: string },
+    followUp = false,
+  ): void {
+    if (!followUp) this.telemetry.countDecision(d.route);
+    const payload: RouteDecision = {
+      inferenceId: env.id,
+      kind,
+      modelId,
+      route: d.route,
+      reason: d.reason,
+      numbers: d.numbers,
+      tier,
+    };
+    void this.o.bus.publish('router/decision', payload, {
+      source: this.name,
+      correlationId: env.correlationId ?? env.id,
+    });
+  }
+
+  private onFace(env: Envelope<FaceInference>): void {
+    const f = env.payload;
+    if (f === null || typeof f !== 'object' || !Array.isArray(f.faces) || typeof f.modelId !== 'string') {
+      this.telemetry.badInputs++;
+      return;
+    }
+    const { tier, decision } = this.decideFor(
+      env,
+      'face',
+      f.modelId,
+      true,
+      faceConfidence(f),
+      'raw',
+      this.o.config.router.cost.chat_call_usd,
+    );
+    // No cloud face model is wired yet: a decision for the cloud is reported as a fallback so
+    // the stats never count a cloud answer that was not made.
+    const wantsCloud = decision.route === 'cloud' || decision.route === 'hybrid';
+    this.publishDecision(
+      env,
+      'face',
+      f.modelId,
+      tier,
+      wantsCloud ? { ...decision, route: 'local_fallback', reason: 'cloud_unsupported_kind' } : decision,
+    );
+  }
+
+  private async onTranscript(env: Envelope<Transcript>, signal: AbortSignal): Promise<void> {
+    const t = env.payload;
+    if (t === null || typeof t !== 'object' || typeof t.text !== 'string' || typeof t.modelId !== 'string') {
+      this.telemetry.badInputs++;
+      return;
+    }
+    if (t.refines !== undefined) return; // our own refinement coming back round
+    const callUsd = this.o.config.router.cost.transcription_call_usd;
+    const { tier, decision } = this.decideFor(
+      env,
+      'transcript',
+      t.modelId,
+      t.text.trim() !== '',
+      whisperConfidence(t),
+      'raw',
+      callUsd,
+    );
+    if (decision.route !== 'cloud' && decision.route !== 'hybrid') {
+      this.publishDecision(env, 'transcript', t.modelId, tier, decision);
+      return;
+    }
+    const micId = env.topic.split('/')[2] ?? '';
+    const audio = this.segments.get(`${micId}:${t.segmentStartMs}`);
+    // First privacy layer: only what the tier allows is even handed to the client.
+    const redacted =
+      audio === undefined
+        ? undefined
+        : redactForTier({ audio: { samples: audio, sampleRateHz: 16_000 } }, tier).content.audio;
+    if (redacted === undefined) {
+      this.publishDecision(env, 'transcript', t.modelId, tier, {
+        ...decision,
+        route: 'local_fallback',
+        reason: 'audio_unavailable',
+      });
+      return;
+    }
+    this.publishDecision(env, 'transcript', t.modelId, tier, decision);
+    await this.refineTranscript(env, t, tier, decision, redacted, callUsd, signal);
+  }
+
+  private async refineTranscript(
+    env: Envelope<Transcript>,
+    t: Transcript,
+    tier: PrivacyTier,
+    decision: PolicyDecision,
+    audio: { samples: Int16Array; sampleRateHz: number },
+    callUsd: number,
+    handlerSignal: AbortSignal,
+  ): Promise<void> {
+    const client = this.client;
+    if (client === undefined || this.cost === undefined) return;
+    const correlationId = env.correlationId ?? env.id;
+    await this.cost.charge(callUsd);
+    this.telemetry.cloudCalls++;
+    try {
+      const r = await client.transcribe(audio, {
+        context: { tier, reason: decision.reason, correlationId, sourceId: env.id },
+        budgetMs: this.o.config.router.latency_budget_ms,
+        signal: AbortSignal.any([handlerSignal, this.stopCtl.signal]),
+        language: t.language,
+      });
+      this.telemetry.recordCloudLatency(r.latencyMs);
+      const refined: Transcript = {
+        ...t,
+        modelId: this.o.config.cloud.transcription_model,
+        text: r.text,
+        language: r.language ?? t.language,
+        confidence:
+          r.avgLogProb === undefined
+            ? 1
+            : whisperConfidence({
+                text: r.text,
+                avgLogProb: r.avgLogProb,
+                noSpeechProb: r.noSpeechProb ?? 0,
+              }),
+        avgLogProb: r.avgLogProb ?? 0,
+        noSpeechProb: r.noSpeechProb ?? 0,
+        latencyMs: r.latencyMs,
+        inferenceMs: r.latencyMs,
+        refines: env.id,
+      };
+      this.telemetry.refinementsPublished++;
+      await this.o.bus.publish(env.topic as `inference/stt/${string}`, refined, {
+        source: this.name,
+        correlationId,
+        confidence: refined.confidence,
+      });
+    } catch (thrown) {
+      this.telemetry.cloudFailures++;
+      const err = toError(thrown);
+      const code = isEdgeloomError(err) ? err.code : 'E_UNKNOWN';
+      this.o.logger.warn({ code, err: err.message, correlationId }, 'cloud refinement failed');
+      const reason =
+        code === 'E_CLOUD_TIMEOUT'
+          ? 'cloud_timeout'
+          : code === 'E_CLOUD_ABORTED'
+            ? 'cloud_aborted'
+            : code === 'E_CLOUD_BREAKER_OPEN'
+              ? 'breaker_open'
+              : 'cloud_failed';
+      this.publishDecision(
+        env,
+        'transcript',
+        t.modelId,
+        tier,
+        { ...decision, route: 'local_fallback', reason },
+        true,
+      );
+    }
+  }
+}

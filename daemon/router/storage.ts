@@ -1,0 +1,69 @@
+/**
+ * The router's view of the shared LevelDB store (`storage.dir`). One process may open a LevelDB
+ * directory at a time, so the daemon opens it once and hands the same `Level` to every user;
+ * each user keeps to its own sublevel. Names used on the shared store (also what `forget` clears):
+ *
+ * | sublevel      | owner            | content                                    | personal? |
+ * |---------------|------------------|--------------------------------------------|-----------|
+ * | `audit`       | router/egress    | one entry per egress (time, bytes, host…)  | yes       |
+ * | `transcripts` | pipeline/agents  | stored transcripts                         | yes       |
+ * | `agents`      | agents runtime   | event logs, snapshots (agent memory)       | yes       |
+ * | `router`      | router/cost      | daily cost state                           | no        |
+ */
+import type { AbstractSublevel } from 'abstract-level';
+import { Level } from 'level';
+import { EdgeloomError } from '../errors.js';
+
+export type Store = Level<string, unknown>;
+export type Sub<V> = AbstractSublevel<Store, string | Buffer | Uint8Array, string, V>;
+
+export const SUBLEVEL = {
+  audit: 'audit',
+  transcripts: 'transcripts',
+  agents: 'agents',
+  router: 'router',
+} as const;
+
+/** Sublevels holding personal data, cleared by `edgeloom forget`. */
+export const PERSONAL_SUBLEVELS = [SUBLEVEL.audit, SUBLEVEL.transcripts, SUBLEVEL.agents] as const;
+
+export function sublevel<V>(db: Store, name: string): Sub<V> {
+  return db.sublevel<string, V>(name, { valueEncoding: 'json' });
+}
+
+/**
+ * Open the store at `dir` (created when missing). A store held by a running daemon fails with
+ * `E_STORAGE_LOCKED` naming the directory, instead of LevelDB's generic open error.
+ */
+export async function openStore(dir: string): Promise<Store> {
+  const db = new Level<string, unknown>(dir, { valueEncoding: 'json' });
+  try {
+    await db.open();
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause;
+    if (cause?.code === 'LEVEL_LOCKED') {
+      throw new EdgeloomError(
+        'E_STORAGE_LOCKED',
+        `storage ${dir} is in use by another process (is the daemon running?)`,
+        {
+          where: dir,
+          cause: err,
+        },
+      );
+    }
+    throw new EdgeloomError('E_STORAGE_OPEN', `cannot open storage ${dir}: ${(err as Error).message}`, {
+      where: dir,
+      cause: err,
+    });
+  }
+  return db;
+}
+
+/** Count then delete every key of a sublevel (nested sublevels included); returns the count. */
+export async function clearSublevel(db: Store, name: string): Promise<number> {
+  const sub = db.sublevel(name);
+  let count = 0;
+  for await (const _key of sub.keys()) count++;
+  await sub.clear();
+  return count;
+}

@@ -204,7 +204,12 @@ export const agentsSchema = obj('Event-sourced agents.', {
       default: 3,
       minimum: 1,
     }),
-    min_ms: int({ description: 'Shortest time an emotion stays displayed, ms.', default: 1500, minimum: 0 }),
+    min_ms: int({
+      description:
+        'A new top emotion must also have been top for at least this long, ms, before the display changes (both k_frames and min_ms must hold).',
+      default: 1500,
+      minimum: 0,
+    }),
     no_face_timeout_ms: int({
       description: 'No face for this long, ms, shows no_face.',
       default: 3000,
@@ -218,7 +223,7 @@ export const agentsSchema = obj('Event-sourced agents.', {
   motion: obj('Classifies IMU events: fall, shake, tilt, still.', {
     free_fall_g: num({
       description: 'Acceleration magnitude below which the device is falling, g.',
-      default: 0.35,
+      default: 0.3,
       minimum: 0,
     }),
     impact_g: num({
@@ -242,6 +247,26 @@ export const agentsSchema = obj('Event-sourced agents.', {
       default: 5000,
       minimum: 0,
     }),
+    shake_accel_g: num({
+      description: 'Linear acceleration swing (away from gravity) counted as a shake stroke, g.',
+      default: 1.2,
+      minimum: 0,
+    }),
+    refractory_ms: int({
+      description: 'The same motion kind is not reported again within this time, ms (debounce).',
+      default: 2000,
+      minimum: 0,
+    }),
+  }),
+  tool_timeout_ms: int({
+    description: 'Default time limit of one tool call, ms; the call is aborted past it.',
+    default: 5000,
+    minimum: 1,
+  }),
+  tts_command: str({
+    description: 'Text-to-speech program for the speak tool (run without a shell, text as last argument).',
+    default: 'espeak-ng',
+    minLength: 1,
   }),
   snapshot_every: int({
     description: 'Agent state snapshot every N events (bounds replay time at start).',

@@ -175,7 +175,11 @@ export class ModelManager implements Component {
     if (slot.load !== undefined) return slot.load;
     // Reserve the memory now (synchronously) so two different models loading at once cannot
     // both pass the check against the same free memory.
-    this.checkBudget(slot);
+    try {
+      this.checkBudget(slot);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const load = this.load(slot);
     slot.load = load;
     load.catch(() => {

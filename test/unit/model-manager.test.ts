@@ -1,0 +1,212 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../daemon/log.js';
+import { ChecksumCache } from '../../daemon/models/checksum.js';
+import { ModelManager, type Releasable } from '../../daemon/models/manager.js';
+import type { Manifest, ModelEntry } from '../../daemon/models/manifest.js';
+import { VirtualClock } from '../../daemon/util/virtual-clock.js';
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** A models dir with one real file per model and a manifest describing them. */
+function fixture(memory: Record<string, number>): { dir: string; manifest: Manifest } {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeloom-mm-'));
+  const models: ModelEntry[] = Object.entries(memory).map(([id, mb]) => {
+    const bytes = Buffer.from(`weights of ${id}`);
+    writeFileSync(join(dir, `${id}.onnx`), bytes);
+    return {
+      id,
+      kind: 'vad',
+      format: 'silero-v5',
+      bundled: true,
+      files: [{ path: `${id}.onnx`, sha256: sha(bytes), size_bytes: bytes.length }],
+      licence: 'MIT',
+      source: { type: 'generated', detail: 'test' },
+      inputs: [],
+      outputs: [],
+      memory_mb: mb,
+    };
+  });
+  return { dir, manifest: { version: 1, models } };
+}
+
+class FakeModel implements Releasable {
+  released = 0;
+  constructor(readonly id: string) {}
+  release(): void {
+    this.released++;
+  }
+}
+
+function manager(memory: Record<string, number>, extra: { budgetMb?: number; idleUnloadMs?: number } = {}) {
+  const { dir, manifest } = fixture(memory);
+  const clock = new VirtualClock(1_000);
+  const checksums = new ChecksumCache();
+  const mm = new ModelManager({
+    clock,
+    logger: silentLogger(),
+    budgetMb: extra.budgetMb ?? 1000,
+    baselineMb: 100,
+    manifest,
+    modelsDir: dir,
+    checksums,
+    idleUnloadMs: extra.idleUnloadMs ?? 0,
+  });
+  return { mm, clock, dir, checksums };
+}
+
+describe('ModelManager', () => {
+  it('loads lazily, once, for concurrent acquires', async () => {
+    const { mm } = manager({ vad: 20 });
+    let loads = 0;
+    let finish!: () => void;
+    const gate = new Promise<void>((r) => (finish = r));
+    const ref = mm.register('vad', async () => {
+      loads++;
+      await gate;
+      return new FakeModel('vad');
+    });
+    expect(loads).toBe(0);
+    expect(mm.status().models).toEqual([]);
+    const all = Promise.all([ref.acquire(), mm.acquire('vad'), ref.acquire()]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(mm.status().models.map((m) => m.state)).toEqual(['loading']);
+    finish();
+    const [a, b, c] = await all;
+    expect(loads).toBe(1);
+    expect(a).toBe(b);
+    expect(b).toBe(c);
+    expect(await ref.acquire()).toBe(a);
+    expect(loads).toBe(1);
+    expect(mm.status()).toMatchObject({ budgetMb: 1000, baselineMb: 100, usedMb: 120 });
+  });
+
+  it('refuses a load past the budget, naming the budget, the model and what is loaded', async () => {
+    const { mm } = manager({ vad: 20, face: 150, whisper: 300 }, { budgetMb: 500 });
+    mm.register('vad', async () => new FakeModel('vad'));
+    mm.register('face', async () => new FakeModel('face'));
+    let whisperLoads = 0;
+    mm.register('whisper', async () => {
+      whisperLoads++;
+      return new FakeModel('whisper');
+    });
+    await mm.acquire('vad');
+    await mm.acquire('face');
+    const err = await mm.acquire('whisper').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_MODEL_BUDGET', where: 'whisper' });
+    const msg = (err as Error).message;
+    expect(msg).toContain('model whisper needs 300 MiB');
+    expect(msg).toContain('budget.memory_mb 500 MiB');
+    expect(msg).toContain('only 230 MiB');
+    expect(msg).toContain('baseline 100 MiB');
+    expect(msg).toContain('vad (20 MiB), face (150 MiB)');
+    expect(whisperLoads).toBe(0);
+    // Unloading frees the room.
+    await mm.unload('face');
+    await expect(mm.acquire('whisper')).resolves.toBeInstanceOf(FakeModel);
+  });
+
+  it('reserves memory for a load in flight so two loads cannot share the same free space', async () => {
+    const { mm } = manager({ a: 200, b: 200 }, { budgetMb: 450 });
+    mm.register('a', () => new Promise((r) => setTimeout(() => r(new FakeModel('a')), 20)));
+    mm.register('b', async () => new FakeModel('b'));
+    const a = mm.acquire('a');
+    await expect(mm.acquire('b')).rejects.toThrow(/model b needs 200 MiB.*loaded a \(200 MiB\)/);
+    await a;
+  });
+
+  it('unloads models idle for idleUnloadMs on the clock timer, and reloads on the next acquire', async () => {
+    const { mm, clock } = manager({ vad: 20, face: 30 }, { idleUnloadMs: 60_000 });
+    const made: FakeModel[] = [];
+    const load = (id: string) => async () => {
+      const m = new FakeModel(id);
+      made.push(m);
+      return m;
+    };
+    mm.register('vad', load('vad'));
+    mm.register('face', load('face'));
+    await mm.start(new AbortController().signal);
+    await mm.acquire('vad');
+    await mm.acquire('face');
+    await clock.advanceTo(1_000 + 40_000);
+    await mm.acquire('face'); // face stays busy
+    await clock.advanceTo(1_000 + 75_000);
+    expect(mm.status().models.map((m) => m.id)).toEqual(['face']);
+    expect(made[0]).toMatchObject({ id: 'vad', released: 1 });
+    expect(made[1]!.released).toBe(0);
+    const again = await mm.acquire('vad');
+    expect(again).not.toBe(made[0]);
+    expect(mm.status().models.find((m) => m.id === 'vad')?.loads).toBe(2);
+    await mm.stop();
+    expect(made.every((m) => m.released === 1)).toBe(true);
+    expect(clock.nextDueMs()).toBeUndefined();
+  });
+
+  it('unloadIdle on demand releases only models unused for that long', async () => {
+    const { mm, clock } = manager({ vad: 20, face: 30 });
+    mm.register('vad', async () => new FakeModel('vad'));
+    mm.register('face', async () => new FakeModel('face'));
+    await mm.acquire('vad');
+    await clock.advanceTo(6_000);
+    await mm.acquire('face');
+    expect(await mm.unloadIdle(3_000)).toEqual(['vad']);
+    expect(mm.status().usedMb).toBe(130);
+  });
+
+  it('verifies sha256 before the first load and names file, expected and actual on mismatch', async () => {
+    const { mm, dir } = manager({ vad: 20 });
+    writeFileSync(join(dir, 'vad.onnx'), Buffer.from('weights of vaX')); // same size, other bytes
+    let loads = 0;
+    mm.register('vad', async () => {
+      loads++;
+      return new FakeModel('vad');
+    });
+    const err = await mm.acquire('vad').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_MODEL_CHECKSUM' });
+    const msg = (err as Error).message;
+    expect(msg).toContain(join(dir, 'vad.onnx'));
+    expect(msg).toContain(`sha256 ${sha(Buffer.from('weights of vaX'))}`);
+    expect(msg).toContain(`expected ${sha(Buffer.from('weights of vad'))}`);
+    expect(loads).toBe(0);
+    expect(mm.health().status).toBe('degraded');
+    // A failed load is not cached: once the file is right the next acquire loads.
+    writeFileSync(join(dir, 'vad.onnx'), Buffer.from('weights of vad'));
+    await expect(mm.acquire('vad')).resolves.toBeInstanceOf(FakeModel);
+  });
+
+  it('reports a missing file as E_MODEL_MISSING and refuses unknown ids', async () => {
+    const { mm, dir } = manager({ vad: 20 });
+    expect(() => mm.register('other', async () => new FakeModel('x'))).toThrow(/no manifest entry "other"/);
+    mm.register('other', async () => new FakeModel('x'), { memoryMb: 5 });
+    await expect(mm.acquire('nope')).rejects.toMatchObject({ code: 'E_MODEL_UNKNOWN' });
+    await expect(mm.acquire('other')).resolves.toBeInstanceOf(FakeModel);
+    mm.register('vad2', async () => new FakeModel('x'), { manifestId: 'vad' });
+    expect(mm.status().models.map((m) => m.id)).toEqual(['other']);
+    rmSync(join(dir, 'vad.onnx'));
+    await expect(mm.acquire('vad2')).rejects.toMatchObject({ code: 'E_MODEL_MISSING' });
+  });
+});
+
+describe('ChecksumCache', () => {
+  it('hashes a file once per size+mtime, persisted across instances', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgeloom-cc-'));
+    const file = join(dir, 'm.onnx');
+    writeFileSync(file, 'abc');
+    const cacheFile = join(dir, 'state', 'checksums.json');
+    const first = new ChecksumCache(cacheFile);
+    expect((await first.digest(file)).sha256).toBe(sha(Buffer.from('abc')));
+    await first.digest(file);
+    expect(first.hashed).toBe(1);
+    const second = new ChecksumCache(cacheFile);
+    await second.digest(file);
+    expect(second.hashed).toBe(0);
+    // Same size, new content and mtime: hashed again.
+    writeFileSync(file, 'abd');
+    utimesSync(file, new Date(), new Date(Date.now() + 5_000));
+    expect((await second.digest(file)).sha256).toBe(sha(Buffer.from('abd')));
+    expect(second.hashed).toBe(1);
+  });
+});

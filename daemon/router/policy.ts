@@ -129,10 +129,12 @@ export function decide(input: PolicyInput): PolicyDecision {
   if (input.cloud.breaker === 'open') return fallback('breaker_open');
   // 4. latency: a cloud that typically answers after the budget cannot help.
   const p50 = input.cloud.p50LatencyMs;
-  if (p50 !== undefined && p50 > input.latencyBudgetMs) return fallback('cloud_too_slow');
+  // Comparisons are written so that NaN (a corrupt figure) fails closed, towards local.
+  if (p50 !== undefined && !(p50 <= input.latencyBudgetMs)) return fallback('cloud_too_slow');
   // 5. cost cap.
-  if (input.cost.spentTodayUsd + input.cost.callUsd > input.cost.dailyCapUsd)
+  if (!(input.cost.spentTodayUsd + input.cost.callUsd <= input.cost.dailyCapUsd)) {
     return fallback('cost_cap_reached');
+  }
   // 6. hybrid band: good enough to publish now, worth refining.
   if (input.localAvailable && input.confidence >= input.threshold) return out('hybrid', 'in_hybrid_band');
   // 7. cloud.

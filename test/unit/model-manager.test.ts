@@ -111,7 +111,7 @@ describe('ModelManager', () => {
 
   it('reserves memory for a load in flight so two loads cannot share the same free space', async () => {
     const { mm } = manager({ a: 200, b: 200 }, { budgetMb: 450 });
-    mm.register('a', () => new Promise((r) => setTimeout(() => r(new FakeModel('a')), 20)));
+    mm.register('a', () => new Promise<FakeModel>((r) => setTimeout(() => r(new FakeModel('a')), 20)));
     mm.register('b', async () => new FakeModel('b'));
     const a = mm.acquire('a');
     await expect(mm.acquire('b')).rejects.toThrow(/model b needs 200 MiB.*loaded a \(200 MiB\)/);

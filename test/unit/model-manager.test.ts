@@ -210,3 +210,38 @@ describe('ChecksumCache', () => {
     expect(second.hashed).toBe(1);
   });
 });
+
+describe('ModelManager with the repository manifest and real ONNX sessions', () => {
+  it('verifies the bundled Silero file, loads one OnnxModel session and releases it on unload', async () => {
+    const { OnnxModel } = await import('../../daemon/pipeline/onnx-session.js');
+    const { loadManifest, resolveModelFile } = await import('../../daemon/models/manifest.js');
+    const modelsDir = new URL('../../models/', import.meta.url).pathname;
+    const manifest = loadManifest(join(modelsDir, 'manifest.json'));
+    const checksums = new ChecksumCache();
+    const mm = new ModelManager({
+      clock: new VirtualClock(),
+      logger: silentLogger(),
+      budgetMb: 4096,
+      manifest,
+      modelsDir,
+      checksums,
+    });
+    const entry = manifest.models.find((m) => m.id === 'silero-vad-v5')!;
+    const vad = mm.register('silero-vad-v5', () =>
+      OnnxModel.load(resolveModelFile(entry.files[0]!.path, modelsDir), {
+        modelId: entry.id,
+        inputs: entry.inputs.map((t) => t.name),
+        outputs: [],
+      }),
+    );
+    const [a, b] = await Promise.all([vad.acquire(), vad.acquire()]);
+    expect(a).toBe(b);
+    expect(a.inputNames).toEqual(['input', 'state', 'sr']);
+    expect(checksums.hashed).toBe(1);
+    expect(mm.status().models).toMatchObject([
+      { id: 'silero-vad-v5', memoryMb: entry.memory_mb, state: 'loaded' },
+    ]);
+    await mm.stop();
+    await expect(a.run({})).rejects.toMatchObject({ code: 'E_ONNX_RELEASED' });
+  });
+});

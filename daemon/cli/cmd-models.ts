@@ -2,9 +2,8 @@
  * `edgeloom models list|verify|fetch`: what models the manifest knows, whether their files are on
  * disk and intact, and downloading the ones that are not bundled.
  */
-import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { EdgeloomError } from '../errors.js';
 import { ChecksumCache } from '../models/checksum.js';
@@ -52,21 +51,20 @@ interface Paths {
 }
 
 /**
- * Flags win; else the config's `models.dir` / `models.manifest` relative to the working
- * directory; when those are the defaults and do not exist there (the CLI run from elsewhere),
- * the installed package's own models/ directory.
+ * Flags win; else the config's `models.dir` / `models.manifest` / `storage.dir`, resolved the way
+ * daemon/cli/context.ts resolves them: against the package root for the embedded default config
+ * (so the CLI finds the bundled models wherever it is started), against the working directory
+ * for a user's file.
  */
-function resolvePaths(configFile: string | undefined, dirFlag?: string, manifestFlag?: string): Paths {
-  const config = loadConfig(configFile === undefined ? {} : { file: configFile });
-  const packaged = (value: string, fallback: string): string =>
-    existsSync(resolve(value)) || value !== fallback ? resolve(value) : join(packageRoot(), fallback);
+function resolvePaths(configFlag: string | undefined, dirFlag?: string, manifestFlag?: string): Paths {
+  const explicit = configFlag ?? (process.env.EDGELOOM_CONFIG || undefined);
+  const configFile = explicit ?? join(packageRoot(), 'config', 'default.yaml');
+  const config = loadConfig({ file: configFile, env: process.env });
+  const baseDir = explicit === undefined ? dirname(dirname(configFile)) : process.cwd();
   return {
-    modelsDir: dirFlag !== undefined ? resolve(dirFlag) : packaged(config.models.dir, 'models'),
-    manifestFile:
-      manifestFlag !== undefined
-        ? resolve(manifestFlag)
-        : packaged(config.models.manifest, 'models/manifest.json'),
-    cacheFile: resolve(config.storage.dir, 'model-checksums.json'),
+    modelsDir: resolve(dirFlag ?? resolve(baseDir, config.models.dir)),
+    manifestFile: resolve(manifestFlag ?? resolve(baseDir, config.models.manifest)),
+    cacheFile: resolve(baseDir, config.storage.dir, 'model-checksums.json'),
   };
 }
 

@@ -15,6 +15,12 @@ export interface Component {
   stop(): Promise<void>;
   /** Optional health report for /healthz and the stats message. */
   health?(): ComponentHealth;
+  /**
+   * For components that do work outside bus handlers (a worker draining its own queue): undefined
+   * when nothing accepted is still in flight, else a promise that settles when the current work
+   * does. A speed-0 replay waits on it after every record so results never race the clock.
+   */
+  idle?(): Promise<void> | undefined;
 }
 
 export interface ComponentHealth {

@@ -36,8 +36,8 @@ export const vadSchema = obj('Voice activity detection (Silero VAD) on microphon
 
 export const faceSchema = obj('Face detection and emotion classification on camera frames.', {
   enabled: bool({ description: 'Run face detection.', default: true }),
-  detector_model: modelId('Face detector model id in the manifest.', 'tiny-face-detector'),
-  emotion_model: modelId('Emotion classifier model id in the manifest.', 'face-expression'),
+  detector_model: modelId('Face detector model id in the manifest.', 'faceapi-tiny-face-detector'),
+  emotion_model: modelId('Emotion classifier model id in the manifest.', 'faceapi-expression'),
   input_size: int({
     description: 'Detector input edge, pixels (square; a multiple of 32).',
     default: 416,
@@ -56,7 +56,7 @@ export const faceSchema = obj('Face detection and emotion classification on came
 
 export const sttSchema = obj('Local speech-to-text on VAD segments.', {
   enabled: bool({ description: 'Run local transcription.', default: true }),
-  model: modelId('Speech-to-text model id in the manifest.', 'whisper-tiny.en'),
+  model: modelId('Speech-to-text model id in the manifest (whisper-tiny once fetched; whisper-synthetic-tiny ships for tests and the demo).', 'whisper-tiny'),
   language: str({ description: 'Spoken language, ISO 639-1 code.', default: 'en', pattern: '^[a-z]{2}$' }),
   max_tokens: int({
     description: 'Most tokens decoded per segment.',
@@ -119,7 +119,7 @@ export const routerSchema = obj('Decides per inference whether to answer locally
   thresholds: rec({
     description: 'Minimum local confidence (0..1) per model id; below it the router asks the cloud.',
     values: probability('Confidence threshold, 0..1.', 0.5),
-    default: { 'whisper-tiny.en': 0.6, 'face-expression': 0.5 },
+    default: { 'whisper-tiny': 0.6, 'whisper-synthetic-tiny': 0.6, 'faceapi-expression': 0.5 },
   }),
   cost: obj('Cloud spending limits.', {
     daily_cap_usd: num({

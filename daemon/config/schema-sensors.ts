@@ -154,7 +154,7 @@ export const imuSchema = obj('The IMU: a serial port (or pty) carrying one readi
   baud_rate: int({ description: 'Serial speed, baud.', default: 115_200, minimum: 300, maximum: 4_000_000 }),
   format: enm({
     description:
-      'Wire format: csv (t,ax,ay,az,gx,gy,gz[,mx,my,mz]), jsonl (one JSON object per line) or binary.',
+      'Wire format: csv (ax,ay,az,gx,gy,gz[,mx,my,mz][,t_ms], or any order named by a header row), jsonl (one JSON object per line) or binary (the framed, CRC-checked format in README.md).',
     values: ['csv', 'jsonl', 'binary'],
     default: 'csv',
   }),

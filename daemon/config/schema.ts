@@ -28,6 +28,12 @@ export const configSchema = obj('edgeloom configuration.', {
       default: 'info',
     }),
   }),
+  shutdown_timeout_ms: int({
+    description:
+      'On SIGTERM/SIGINT, time allowed to drain in-flight work and stop every component, ms; then the process exits 0.',
+    default: 10_000,
+    minimum: 100,
+  }),
   budget: obj('Resource budget the daemon plans within.', {
     memory_mb: int({
       description: 'Memory edgeloom may use, MiB (queues and model choices are sized within it).',

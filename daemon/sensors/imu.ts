@@ -55,6 +55,11 @@ export interface ImuSourceOptions {
    * the mapping is re-anchored (device reset, clock drift). Default 1000 ms.
    */
   readonly maxDeviceSkewMs?: number;
+  /**
+   * Every raw reading in canonical units with its host time, before aggregation. The recorder
+   * uses it to write imu.jsonl at the device's rate; it must be cheap and must not throw.
+   */
+  readonly onSample?: (sample: ImuSample) => void;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly bus: EventBus;
@@ -74,7 +79,7 @@ export interface ImuSourceStats {
 
 export class ImuSource implements Component {
   readonly name: string;
-  private readonly o: Required<Omit<ImuSourceOptions, 'units' | 'csvColumns'>> & ImuSourceOptions;
+  private readonly o: Required<Omit<ImuSourceOptions, 'units' | 'csvColumns' | 'onSample'>> & ImuSourceOptions;
   private readonly sampleTopic: `sensor/imu/${string}/sample`;
   private readonly statusTopic: `sensor/imu/${string}/status`;
   private readonly parser: ImuParser;
@@ -307,6 +312,7 @@ export class ImuSource implements Component {
       const r = readings[i]!;
       const tMs = this.hostTime(r, receiptMs, n - 1 - i);
       const sample: ImuSample = { ...r, tMs };
+      this.o.onSample?.(sample);
       const event = this.aggregator.add(sample);
       if (event !== undefined) this.publishEvent(event);
     }

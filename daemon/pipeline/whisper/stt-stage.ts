@@ -108,6 +108,10 @@ export class SttStage implements Component {
     this.model = undefined;
   }
 
+  idle(): Promise<void> | undefined {
+    return this.worker;
+  }
+
   health(): ComponentHealth {
     return this.lastFailed ? { status: 'degraded', reasons: ['transcription failing'] } : { status: 'ok' };
   }

@@ -1,0 +1,64 @@
+import type { Envelope } from '../bus/envelope.js';
+import type { EventBus, Subscription } from '../bus/types.js';
+import type { Component } from '../component.js';
+import type { Logger } from '../log.js';
+import { fullTopic, MQTT_SOURCE_PATTERNS, type MqttMessage, toMqttMessage } from './mqtt-contract.js';
+
+/** Where outgoing messages go: a real MQTT client with its outbox, or a JSONL writer for replays. */
+export interface MqttSink {
+  /** Resolves once the message is handed over (sent, or persisted in the outbox). */
+  publish(topic: string, message: MqttMessage, sourceTsMs: number): Promise<void>;
+}
+
+export interface MqttBridgeOptions {
+  readonly bus: EventBus;
+  readonly logger: Logger;
+  readonly sink: MqttSink;
+  /** e.g. `edgeloom/kitchen-pi`. */
+  readonly baseTopic: string;
+  /** Guaranteed-delivery queue bound; when full the publishers upstream are slowed, nothing is dropped. */
+  readonly queueCapacity?: number;
+}
+
+/**
+ * The last stage: bus events that the public contract names become MQTT messages. It subscribes
+ * with `batched` QoS, so an event accepted on the bus is never dropped on the way to the sink.
+ */
+export class MqttBridge implements Component {
+  readonly name = 'actions.mqtt-bridge';
+  private subs: Subscription[] = [];
+  private published = 0;
+
+  constructor(private readonly options: MqttBridgeOptions) {}
+
+  async start(): Promise<void> {
+    const { bus } = this.options;
+    for (const pattern of MQTT_SOURCE_PATTERNS) {
+      this.subs.push(
+        bus.subscribe(pattern, (env) => this.forward(env), {
+          component: this.name,
+          qos: 'batched',
+          queueCapacity: this.options.queueCapacity ?? 1024,
+        }),
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    const subs = this.subs;
+    this.subs = [];
+    await Promise.all(subs.map((s) => s.unsubscribe({ drain: true })));
+  }
+
+  /** Messages handed to the sink so far. */
+  publishedCount(): number {
+    return this.published;
+  }
+
+  private async forward(env: Envelope): Promise<void> {
+    const msg = toMqttMessage(env);
+    if (msg === undefined) return;
+    await this.options.sink.publish(fullTopic(this.options.baseTopic, msg), msg, env.tsMs);
+    this.published++;
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * The public MQTT contract: which bus events leave the device, under which topic (relative to
+ * the base topic `edgeloom/<device_id>/`), with which payload, QoS and retain flag. It is a pure
+ * table so the real MQTT bridge and `replay --emit jsonl` print exactly the same messages.
+ *
+ * QoS 1 for actions and events a consumer must not miss; QoS 0 for high-rate telemetry
+ * (face/emotion at the camera's rate, routing decisions, stats).
+ */
+import type { Envelope } from '../bus/envelope.js';
+import { patternMatches } from '../bus/topic-match.js';
+import type {
+  DisplayAction,
+  FaceInference,
+  IntentEvent,
+  MotionEvent,
+  MqttAction,
+  RouteDecision,
+  SensorStatus,
+  SpeechEvent,
+  Transcript,
+} from '../bus/topics.js';
+
+export interface MqttMessage {
+  /** Relative to the base topic unless `absolute`. */
+  readonly topic: string;
+  readonly payload: Record<string, unknown>;
+  readonly qos: 0 | 1;
+  readonly retain: boolean;
+  readonly absolute?: boolean;
+}
+
+type Mapper = (env: Envelope) => MqttMessage | undefined;
+
+const round = (x: number, digits = 3): number => {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+};
+
+function faceEmotion(env: Envelope): MqttMessage {
+  const p = env.payload as FaceInference;
+  const top = [...p.faces].sort((a, b) => b.score - a.score)[0];
+  return {
+    topic: 'face/emotion',
+    qos: 0,
+    retain: false,
+    payload: {
+      ts: env.tsMs,
+      emotion: top?.emotion ?? null,
+      confidence: round(p.confidence),
+      faces: p.faces.map((f) => ({
+        emotion: f.emotion,
+        score: round(f.score),
+        box: {
+          x: round(f.box.x, 1),
+          y: round(f.box.y, 1),
+          width: round(f.box.width, 1),
+          height: round(f.box.height, 1),
+        },
+        probabilities: Object.fromEntries(Object.entries(f.probabilities).map(([k, v]) => [k, round(v, 4)])),
+      })),
+      frame_seq: p.frameSeq,
+      model: p.modelId,
+      latency_ms: round(p.latencyMs, 1),
+    },
+  };
+}
+
+function speech(env: Envelope): MqttMessage {
+  const p = env.payload as SpeechEvent;
+  return {
+    topic: 'voice/speech',
+    qos: 1,
+    retain: false,
+    payload: {
+      ts: env.tsMs,
+      state: p.kind,
+      start_ms: p.startMs,
+      ...(p.endMs === undefined ? {} : { end_ms: p.endMs, duration_ms: p.endMs - p.startMs }),
+      probability: round(p.confidence),
+      ...(p.truncated ? { truncated: true } : {}),
+    },
+  };
+}
+
+function transcript(env: Envelope): MqttMessage {
+  const p = env.payload as Transcript;
+  return {
+    topic: 'voice/transcript',
+    qos: 1,
+    retain: false,
+    payload: {
+      ts: env.tsMs,
+      text: p.text,
+      language: p.language,
+      confidence: round(p.confidence),
+      no_speech_prob: round(p.noSpeechProb),
+      duration_ms: p.durationMs,
+      inference_ms: round(p.inferenceMs, 1),
+      model: p.modelId,
+      ...(p.refines === undefined ? {} : { refines: p.refines }),
+      id: env.id,
+    },
+  };
+}
+
+const table: ReadonlyArray<readonly [pattern: string, map: Mapper]> = [
+  ['inference/face/+', faceEmotion],
+  ['inference/vad/+', speech],
+  ['inference/stt/+', transcript],
+  [
+    'action/display',
+    (env) => {
+      const p = env.payload as DisplayAction;
+      return {
+        topic: 'display/set',
+        qos: 1,
+        retain: true,
+        payload: {
+          ts: env.tsMs,
+          emotion: p.emotion,
+          emoji: p.emoji,
+          confidence: round(p.confidence),
+          text: p.text ?? null,
+        },
+      };
+    },
+  ],
+  [
+    'agent/+/intent',
+    (env) => {
+      const p = env.payload as IntentEvent;
+      return {
+        topic: 'voice/intent',
+        qos: 1,
+        retain: false,
+        payload: {
+          ts: env.tsMs,
+          intent: p.intent,
+          slots: p.slots,
+          score: round(p.score),
+          text: p.text,
+          source: p.source,
+        },
+      };
+    },
+  ],
+  [
+    'agent/+/motion',
+    (env) => {
+      const p = env.payload as MotionEvent;
+      return {
+        topic: 'imu/motion',
+        qos: 1,
+        retain: false,
+        payload: { ts: env.tsMs, kind: p.kind, ...p.details },
+      };
+    },
+  ],
+  [
+    'router/decision',
+    (env) => {
+      const p = env.payload as RouteDecision;
+      return {
+        topic: 'router/decision',
+        qos: 0,
+        retain: false,
+        payload: {
+          ts: env.tsMs,
+          id: p.inferenceId,
+          kind: p.kind,
+          model: p.modelId,
+          route: p.route,
+          reason: p.reason,
+          tier: p.tier,
+          numbers: p.numbers,
+        },
+      };
+    },
+  ],
+  [
+    'sensor/+/+/status',
+    (env) => {
+      const p = env.payload as SensorStatus;
+      return {
+        topic: `sensor/${p.sensor}/status`,
+        qos: 1,
+        retain: true,
+        payload: {
+          ts: env.tsMs,
+          kind: p.kind,
+          state: p.state,
+          reason: p.reason ?? null,
+          restarts: p.restarts,
+        },
+      };
+    },
+  ],
+  [
+    'action/mqtt',
+    (env) => {
+      const p = env.payload as MqttAction;
+      const payload =
+        typeof p.payload === 'object' && p.payload !== null && !Array.isArray(p.payload)
+          ? (p.payload as Record<string, unknown>)
+          : { value: p.payload };
+      return {
+        topic: p.topic,
+        qos: p.qos,
+        retain: p.retain,
+        payload,
+        ...(p.absolute ? { absolute: true } : {}),
+      };
+    },
+  ],
+];
+
+/** The bus patterns the MQTT bridge subscribes to. */
+export const MQTT_SOURCE_PATTERNS: readonly string[] = table.map(([pattern]) => pattern);
+
+/** Map a bus event to its MQTT message, or undefined when the contract does not publish it. */
+export function toMqttMessage(env: Envelope): MqttMessage | undefined {
+  for (const [pattern, map] of table) {
+    if (patternMatches(pattern, env.topic)) return map(env);
+  }
+  return undefined;
+}
+
+/** Join a relative topic to the base (`edgeloom/<device_id>`). */
+export function fullTopic(baseTopic: string, msg: MqttMessage): string {
+  return msg.absolute ? msg.topic : `${baseTopic}/${msg.topic}`;
+}

@@ -1,0 +1,45 @@
+import { parseArgs } from 'node:util';
+import { EdgeloomError } from '../errors.js';
+
+/** Option spec in node:util parseArgs form. */
+export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
+
+export interface Parsed {
+  readonly values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  readonly positionals: string[];
+}
+
+/** parseArgs with errors turned into a coded usage error that names the command. */
+export function parse(command: string, argv: string[], options: OptionSpec, allowPositionals = true): Parsed {
+  try {
+    const r = parseArgs({ args: argv, options, allowPositionals, strict: true });
+    return { values: r.values as Parsed['values'], positionals: r.positionals };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new EdgeloomError('E_USAGE', `${command}: ${message} (see: edgeloom ${command} --help)`, {
+      where: command,
+    });
+  }
+}
+
+export function str(p: Parsed, key: string): string | undefined {
+  const v = p.values[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function bool(p: Parsed, key: string): boolean {
+  return p.values[key] === true;
+}
+
+/** A finite number option, with a clear error naming the flag. */
+export function num(p: Parsed, key: string, command: string): number | undefined {
+  const v = str(p, key);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) {
+    throw new EdgeloomError('E_USAGE', `${command}: --${key} must be a number (got ${JSON.stringify(v)})`, {
+      where: `--${key}`,
+    });
+  }
+  return n;
+}

@@ -1,0 +1,82 @@
+import { resolve } from 'node:path';
+import { buildDaemon, type Daemon } from '../daemon.js';
+import { EdgeloomError } from '../errors.js';
+import { handleShutdownSignals } from '../shutdown.js';
+import { bool, num, parse, str } from './args.js';
+import type { Command } from './command.js';
+import { cliContext } from './context.js';
+
+const usage = `Usage: edgeloom replay DIR [--speed X] [--loop] [--config FILE] [--emit jsonl] [--emit-bus PATTERN]
+
+Runs the whole daemon graph on a recorded fixture (see fixtures/README.md) instead of live sensors.
+
+Options:
+  --speed X            1 = real time, N = N times faster, 0 = as fast as possible, still in timestamp
+                       order and deterministic: a virtual clock drives every timer (default 0)
+  --loop               start over at the end (until SIGINT/SIGTERM)
+  --emit jsonl         write every message the daemon would publish over MQTT to stdout, one JSON
+                       object per line: {t_ms (fixture time), topic, payload, qos, retain}; no broker
+  --emit-bus PATTERN   write internal bus events matching PATTERN (MQTT wildcards, e.g. 'inference/#')
+                       to stdout the same way: {t_ms, topic, source, payload}; binary data by size
+  --config FILE        configuration (pipeline, sensor ids, device id); default: the embedded one
+Logs go to stderr. Two replays of the same fixture at speed 0 print identical output.`;
+
+export const replayCommand: Command = {
+  name: 'replay',
+  summary: 'replay a recorded fixture through the whole pipeline',
+  usage,
+  async run(argv) {
+    const args = parse('replay', argv, {
+      config: { type: 'string', short: 'c' },
+      speed: { type: 'string' },
+      loop: { type: 'boolean' },
+      emit: { type: 'string' },
+      'emit-bus': { type: 'string' },
+    });
+    const dir = args.positionals[0];
+    if (dir === undefined || args.positionals.length > 1) {
+      throw new EdgeloomError(
+        'E_USAGE',
+        'replay: give exactly one fixture directory (see: edgeloom replay --help)',
+      );
+    }
+    const speed = num(args, 'speed', 'replay') ?? 0;
+    if (speed < 0) throw new EdgeloomError('E_USAGE', `replay: --speed must be >= 0 (got ${speed})`);
+    const emit = str(args, 'emit');
+    if (emit !== undefined && emit !== 'jsonl') {
+      throw new EdgeloomError(
+        'E_USAGE',
+        `replay: --emit supports only "jsonl" (got ${JSON.stringify(emit)})`,
+      );
+    }
+    const busPattern = str(args, 'emit-bus');
+    const ctx = cliContext({ configFile: str(args, 'config'), logTo: 'stderr' });
+    const daemon: Daemon = buildDaemon({
+      config: ctx.config,
+      logger: ctx.logger,
+      baseDir: ctx.baseDir,
+      replay: { fixtureDir: resolve(dir), speed, loop: bool(args, 'loop') },
+      ...(emit === 'jsonl' ? { mqtt: { kind: 'jsonl' as const, out: process.stdout } } : {}),
+      ...(busPattern === undefined ? {} : { busTap: { pattern: busPattern, out: process.stdout } }),
+    });
+    let interrupted = false;
+    const signalled = handleShutdownSignals({
+      logger: ctx.logger,
+      deadlineMs: ctx.config.shutdown_timeout_ms,
+      stop: async () => {
+        interrupted = true;
+        await daemon.stop();
+      },
+    });
+    try {
+      await daemon.start();
+      const finished = daemon.replay!.done.then(() => 'done' as const);
+      const outcome = await Promise.race([finished, signalled.then(() => 'signal' as const)]);
+      if (outcome === 'signal') await signalled;
+    } finally {
+      if (!interrupted) await daemon.stop();
+    }
+    await new Promise<void>((r) => process.stdout.write('', () => r()));
+    return 0;
+  },
+};

@@ -1,0 +1,15 @@
+import { fixtureCommand } from './cmd-fixture.js';
+import { modelsCommand } from './cmd-models.js';
+import { recordCommand } from './cmd-record.js';
+import { replayCommand } from './cmd-replay.js';
+import { runCommand } from './cmd-run.js';
+import type { Command } from './command.js';
+
+/** Every sub-command, in the order `edgeloom --help` lists them. */
+export const commands: readonly Command[] = [
+  runCommand,
+  replayCommand,
+  recordCommand,
+  fixtureCommand,
+  modelsCommand,
+];

@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+/**
+ * edgeloom's command line: argv → command → exit code. Every command module exports a
+ * `Command`; failures surface as one clear line on stderr and a non-zero exit (systemd restarts
+ * on failure), never as a stack trace unless --debug / EDGELOOM_DEBUG=1.
+ */
+import { EdgeloomError } from '../errors.js';
+import { packageVersion } from '../util/package-root.js';
+import { commands } from './commands.js';
+
+function mainHelp(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    `edgeloom ${packageVersion()} — a sensor daemon for edge devices`,
+    '',
+    'Usage: edgeloom <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Options:',
+    '  -h, --help     show help (also: edgeloom <command> --help)',
+    '  -v, --version  print the version',
+    '',
+    'Configuration: --config FILE, or EDGELOOM_CONFIG, else the embedded default (config/default.yaml).',
+    'Environment overrides: EDGELOOM_<SECTION>_<KEY>=value (see README.md).',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+    process.stdout.write(`${mainHelp()}\n`);
+    return first === undefined ? 2 : 0;
+  }
+  if (first === '-v' || first === '--version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  const command = commands.find((c) => c.name === first);
+  if (command === undefined) {
+    process.stderr.write(`edgeloom: unknown command "${first}"\n\n${mainHelp()}\n`);
+    return 2;
+  }
+  if (rest.includes('-h') || rest.includes('--help')) {
+    process.stdout.write(`${command.usage}\n`);
+    return 0;
+  }
+  return command.run(rest);
+}
+
+function report(err: unknown): void {
+  const debug = process.env.EDGELOOM_DEBUG === '1';
+  if (err instanceof EdgeloomError) {
+    process.stderr.write(`edgeloom: ${err.message} [${err.code}]\n`);
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+  } else {
+    process.stderr.write(
+      `edgeloom: ${err instanceof Error ? (debug ? err.stack : err.message) : String(err)}\n`,
+    );
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    report(err);
+    process.exitCode = err instanceof EdgeloomError && err.code === 'E_USAGE' ? 2 : 1;
+  },
+);

@@ -1,0 +1,137 @@
+import { publishLifecycle } from './bus/lifecycle.js';
+import type { EventBus } from './bus/types.js';
+import type { Component, ComponentHealth } from './component.js';
+import { EdgeloomError, toError } from './errors.js';
+import type { Logger } from './log.js';
+
+export interface ControllerOptions {
+  readonly bus: EventBus;
+  readonly logger: Logger;
+  /** How long stop() waits for each component before moving on, ms. */
+  readonly stopTimeoutMs?: number;
+}
+
+type Phase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * Starts components in the order they were added and stops them in reverse (a sensor stops
+ * before the stage that consumes it, the MQTT bridge last so late actions still leave).
+ * A start that fails stops what was already started and rethrows; a stop() during start-up
+ * aborts the start that is running.
+ */
+export class Controller {
+  private readonly components: Component[] = [];
+  private readonly started: Component[] = [];
+  private readonly startAbort = new AbortController();
+  private phase: Phase = 'idle';
+  private readonly stopTimeoutMs: number;
+
+  constructor(private readonly options: ControllerOptions) {
+    this.stopTimeoutMs = options.stopTimeoutMs ?? 5_000; // 5 s per component
+  }
+
+  add(component: Component): this {
+    if (this.phase !== 'idle') {
+      throw new EdgeloomError('E_CONTROLLER_STATE', `cannot add ${component.name} after start`, {
+        where: 'controller',
+      });
+    }
+    if (this.components.some((c) => c.name === component.name)) {
+      throw new EdgeloomError('E_CONTROLLER_DUPLICATE', `component ${component.name} added twice`, {
+        where: 'controller',
+      });
+    }
+    this.components.push(component);
+    return this;
+  }
+
+  list(): readonly Component[] {
+    return this.components;
+  }
+
+  /** Health of every started component (name → report); components without health() report ok. */
+  health(): Record<string, ComponentHealth> {
+    const out: Record<string, ComponentHealth> = {};
+    for (const c of this.components) {
+      const running = this.started.includes(c);
+      out[c.name] = running
+        ? (c.health?.() ?? { status: 'ok' })
+        : { status: 'failed', reasons: ['not running'] };
+    }
+    return out;
+  }
+
+  async start(): Promise<void> {
+    if (this.phase !== 'idle')
+      throw new EdgeloomError('E_CONTROLLER_STATE', `start() in phase ${this.phase}`);
+    this.phase = 'starting';
+    const { logger, bus } = this.options;
+    for (const component of this.components) {
+      if (this.startAbort.signal.aborted) break;
+      const t0 = performance.now();
+      try {
+        await component.start(this.startAbort.signal);
+      } catch (err) {
+        const e = toError(err);
+        const code = e instanceof EdgeloomError ? e.code : 'E_COMPONENT_START';
+        logger.error({ component: component.name, err: e }, 'component failed to start');
+        publishLifecycle(bus, 'component_failed', component.name, e)?.catch(() => {});
+        await this.stopStarted();
+        this.phase = 'stopped';
+        throw new EdgeloomError(code, `${component.name} failed to start: ${e.message}`, {
+          where: component.name,
+          cause: e,
+        });
+      }
+      this.started.push(component);
+      logger.debug({ component: component.name, startMs: Math.round(performance.now() - t0) }, 'started');
+      publishLifecycle(bus, 'component_started', component.name)?.catch(() => {});
+    }
+    if (this.startAbort.signal.aborted) {
+      await this.stopStarted();
+      this.phase = 'stopped';
+      throw new EdgeloomError('E_START_ABORTED', 'start-up aborted by shutdown', { where: 'controller' });
+    }
+    this.phase = 'running';
+    publishLifecycle(bus, 'system_started')?.catch(() => {});
+  }
+
+  /** Stop everything that started, in reverse order. Safe to call at any phase, and more than once. */
+  async stop(): Promise<void> {
+    if (this.phase === 'stopped' || this.phase === 'stopping') return;
+    const wasStarting = this.phase === 'starting';
+    this.phase = 'stopping';
+    this.startAbort.abort(new EdgeloomError('E_START_ABORTED', 'shutdown requested during start-up'));
+    publishLifecycle(this.options.bus, 'system_stopping')?.catch(() => {});
+    if (wasStarting) return; // start() sees the abort and stops what it started
+    await this.stopStarted();
+    this.phase = 'stopped';
+  }
+
+  private async stopStarted(): Promise<void> {
+    const { logger, bus } = this.options;
+    while (this.started.length > 0) {
+      const component = this.started.pop()!;
+      try {
+        await withTimeout(component.stop(), this.stopTimeoutMs, component.name);
+        publishLifecycle(bus, 'component_stopped', component.name)?.catch(() => {});
+      } catch (err) {
+        const e = toError(err);
+        logger.warn({ component: component.name, err: e }, 'component did not stop cleanly');
+        publishLifecycle(bus, 'component_failed', component.name, e)?.catch(() => {});
+      }
+    }
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new EdgeloomError('E_STOP_TIMEOUT', `${what} did not stop within ${ms} ms`, { where: what })),
+      ms,
+    );
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

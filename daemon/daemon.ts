@@ -1,0 +1,139 @@
+/**
+ * The composition root: config in, a started graph of components out. Data flows one way —
+ * sources (live sensors or a fixture replay) → bus → pipeline stages → router → agents → MQTT —
+ * and the controller starts components in that order and stops them in reverse.
+ * Nothing here is a singleton: every component gets its config slice, the bus, the clock and a
+ * child logger through its constructor.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { BusTap } from './actions/bus-tap.js';
+import { JsonlSink } from './actions/jsonl-sink.js';
+import { MqttBridge, type MqttSink } from './actions/mqtt-bridge.js';
+import { Bus } from './bus/bus.js';
+import type { EventBus } from './bus/types.js';
+import type { Component } from './component.js';
+import type { EdgeloomConfig } from './config/index.js';
+import { Controller } from './controller.js';
+import { componentLogger, type Logger } from './log.js';
+import { buildPipeline } from './pipeline/build.js';
+import { ReplaySource } from './replay/replay-source.js';
+import { buildLiveSensors } from './sensors/build.js';
+import { type Clock, SystemClock } from './util/clock.js';
+import { VirtualClock } from './util/virtual-clock.js';
+
+export interface DaemonOptions {
+  readonly config: EdgeloomConfig;
+  readonly logger: Logger;
+  /** Relative paths in the config (fixture, models, storage) resolve against this directory. */
+  readonly baseDir: string;
+  /** Replace the config's source with a replay of this fixture (the `replay` command). */
+  readonly replay?: { readonly fixtureDir: string; readonly speed: number; readonly loop: boolean };
+  /**
+   * Where MQTT messages go. `jsonl` writes them to a stream (`replay --emit jsonl`); a sink object
+   * is used as is; absent: no MQTT output.
+   */
+  readonly mqtt?:
+    | { readonly kind: 'jsonl'; readonly out: Writable }
+    | { readonly kind: 'sink'; readonly sink: MqttSink };
+  /** `replay --emit-bus PATTERN`: internal events matching the pattern as JSON lines. */
+  readonly busTap?: { readonly pattern: string; readonly out: Writable };
+}
+
+export interface Daemon {
+  readonly bus: EventBus;
+  readonly clock: Clock;
+  readonly controller: Controller;
+  /** Present when the daemon replays a fixture. */
+  readonly replay: ReplaySource | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Resolve a path from the config against the base directory. */
+export function resolvePath(baseDir: string, p: string): string {
+  return isAbsolute(p) ? p : resolve(baseDir, p);
+}
+
+export function buildDaemon(options: DaemonOptions): Daemon {
+  const { config, logger, baseDir } = options;
+  const replayWanted =
+    options.replay ??
+    (config.source.mode === 'replay'
+      ? {
+          fixtureDir: resolvePath(baseDir, config.source.replay.fixture),
+          speed: config.source.replay.speed,
+          loop: config.source.replay.loop,
+        }
+      : undefined);
+
+  // Replays run on a virtual clock so every timer downstream follows fixture time.
+  const virtualClock = replayWanted === undefined ? undefined : new VirtualClock(0);
+  const clock: Clock = virtualClock ?? new SystemClock();
+  const bus = new Bus({ clock, logger: componentLogger(logger, 'bus') });
+  const controller = new Controller({ bus, logger: componentLogger(logger, 'controller') });
+
+  let replay: ReplaySource | undefined;
+  const sources: Component[] = [];
+  if (replayWanted !== undefined && virtualClock !== undefined) {
+    replay = new ReplaySource({
+      fixtureDir: replayWanted.fixtureDir,
+      speed: replayWanted.speed,
+      loop: replayWanted.loop,
+      clock: virtualClock,
+      bus,
+      logger: componentLogger(logger, 'source.replay'),
+      ids: { camera: config.sensors.camera.id, mic: config.sensors.mic.id, imu: config.sensors.imu.id },
+      imuEventRateHz: config.sensors.imu.event_rate_hz,
+      micFrameSamples: config.sensors.mic.frame_samples,
+      components: () => controller.list(),
+    });
+    sources.push(replay);
+  } else {
+    sources.push(...buildLiveSensors({ config: config.sensors, bus, clock, logger }));
+  }
+
+  // Latencies are measured in real time, except in a speed-0 replay where output must not vary.
+  const latencyClock =
+    replayWanted?.speed === 0 && virtualClock !== undefined ? virtualClock : new SystemClock();
+  const pipeline = buildPipeline({ config, bus, clock: latencyClock, logger, baseDir });
+
+  // Consumers first, producers last: every stage is subscribed before the first event flows.
+  // t_ms in emitted lines is relative to the fixture's start, known once the replay opened it.
+  const origin = (): number => replay?.originMs ?? 0;
+  if (options.busTap !== undefined) {
+    controller.add(
+      new BusTap({ bus, pattern: options.busTap.pattern, out: options.busTap.out, originMs: origin }),
+    );
+  }
+  if (options.mqtt !== undefined) {
+    const sink = options.mqtt.kind === 'jsonl' ? new JsonlSink(options.mqtt.out, origin) : options.mqtt.sink;
+    controller.add(
+      new MqttBridge({
+        bus,
+        logger: componentLogger(logger, 'actions.mqtt-bridge'),
+        sink,
+        baseTopic: config.mqtt.base_topic,
+      }),
+    );
+  }
+  for (const c of pipeline) controller.add(c);
+  for (const c of sources) controller.add(c);
+
+  return {
+    bus,
+    clock,
+    controller,
+    replay,
+    async start() {
+      await controller.start();
+    },
+    async stop() {
+      await controller.stop();
+      // close() counts its deadline on the bus clock, which a replay's virtual clock never moves
+      // on its own: bound it in wall time too.
+      const wall = new Promise<void>((r) => setTimeout(r, 5_000).unref());
+      await Promise.race([bus.close(5_000).catch(() => {}), wall]);
+    },
+  };
+}

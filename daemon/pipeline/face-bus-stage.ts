@@ -1,0 +1,110 @@
+import type { Envelope } from '../bus/envelope.js';
+import type { CameraFrame } from '../bus/topics.js';
+import type { EventBus, Subscription } from '../bus/types.js';
+import type { Component, ComponentHealth } from '../component.js';
+import { EdgeloomError, toError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { FaceStage } from './face.js';
+
+export interface FaceBusStageOptions {
+  readonly bus: EventBus;
+  readonly logger: Logger;
+  /** Loads the models at start (a missing model fails start-up with its coded error). */
+  readonly createStage: () => Promise<{ stage: FaceStage; release: () => Promise<void> }>;
+  /** Frames analysed per second at most per camera (by frame timestamps); 0 = every frame. */
+  readonly maxRateHz: number;
+  /** Component name (default `pipeline.face`). */
+  readonly name?: string;
+}
+
+export interface FaceBusStageStats {
+  readonly frames: number;
+  readonly analysed: number;
+  /** Frames skipped by the rate cap. */
+  readonly rateLimited: number;
+  /** Undecodable frames or model failures. */
+  readonly errors: number;
+}
+
+/**
+ * Face + emotion on camera frames. Latest frame wins: the subscription holds one frame (realtime
+ * QoS, drop-oldest), so while the model is busy a newer frame replaces the waiting one and the
+ * bus counts the drop; a rate cap (by frame time, so replays are deterministic) thins the rest.
+ * One inference at a time.
+ */
+export class FaceBusStage implements Component {
+  readonly name: string;
+  private sub: Subscription | undefined;
+  private loaded: { stage: FaceStage; release: () => Promise<void> } | undefined;
+  private readonly lastAnalysedMs = new Map<string, number>();
+  private counts = { frames: 0, analysed: 0, rateLimited: 0, errors: 0 };
+  private lastFailed = false;
+
+  constructor(private readonly o: FaceBusStageOptions) {
+    this.name = o.name ?? 'pipeline.face';
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    this.loaded = await this.o.createStage();
+    if (signal.aborted) {
+      await this.stop();
+      throw new EdgeloomError('E_ABORTED', `${this.name}: start aborted`, { where: this.name });
+    }
+    this.sub = this.o.bus.subscribe<`sensor/camera/${string}/frame`>(
+      'sensor/camera/+/frame',
+      (env) => this.onFrame(env),
+      { component: this.name, qos: 'realtime', queueCapacity: 1, overflow: { kind: 'drop-oldest' } },
+    );
+  }
+
+  async stop(): Promise<void> {
+    const sub = this.sub;
+    this.sub = undefined;
+    await sub?.unsubscribe({ drain: true });
+    await this.loaded?.release().catch(() => undefined);
+    this.loaded = undefined;
+  }
+
+  health(): ComponentHealth {
+    return this.lastFailed ? { status: 'degraded', reasons: ['face inference failing'] } : { status: 'ok' };
+  }
+
+  stats(): FaceBusStageStats {
+    return { ...this.counts };
+  }
+
+  private async onFrame(env: Envelope<CameraFrame>): Promise<void> {
+    const loaded = this.loaded;
+    if (loaded === undefined) return;
+    this.counts.frames++;
+    const cameraId = env.topic.split('/')[2] ?? '';
+    const frame = env.payload;
+    if (this.o.maxRateHz > 0) {
+      const last = this.lastAnalysedMs.get(cameraId);
+      // A little slack (5 %) so frames at exactly the cap's period are not skipped by rounding.
+      if (last !== undefined && frame.tsMs - last < (1000 / this.o.maxRateHz) * 0.95) {
+        this.counts.rateLimited++;
+        return;
+      }
+      this.lastAnalysedMs.set(cameraId, frame.tsMs);
+    }
+    try {
+      const result = await loaded.stage.process(frame, `${this.name}:${cameraId}#${frame.seq}`);
+      this.counts.analysed++;
+      this.lastFailed = false;
+      await this.o.bus.publish(`inference/face/${cameraId}`, result, {
+        source: this.name,
+        confidence: result.confidence,
+        correlationId: env.id,
+      });
+    } catch (err) {
+      this.counts.errors++;
+      this.lastFailed = true;
+      const e = toError(err);
+      this.o.logger.warn(
+        { cameraId, seq: frame.seq, code: e instanceof EdgeloomError ? e.code : undefined, err: e.message },
+        'face inference failed; frame skipped',
+      );
+    }
+  }
+}

@@ -1,0 +1,213 @@
+import type { ImuEvent } from '../bus/topics.js';
+import type { EventBus } from '../bus/types.js';
+import type { Component } from '../component.js';
+import { EdgeloomError } from '../errors.js';
+import { type Fixture, openFixture } from '../fixtures/reader.js';
+import type { Logger } from '../log.js';
+import { ImuAggregator } from '../sensors/imu-aggregator.js';
+import type { VirtualClock } from '../util/virtual-clock.js';
+
+export interface ReplaySourceOptions {
+  readonly fixtureDir: string;
+  /** 1 = real time, N = N times faster, 0 = as fast as possible (still in timestamp order). */
+  readonly speed: number;
+  /** Start over at the end (the demo); each pass continues the clock and sequence numbers. */
+  readonly loop: boolean;
+  /** The daemon's clock during replay: every component's timers run on it. */
+  readonly clock: VirtualClock;
+  readonly bus: EventBus;
+  readonly logger: Logger;
+  /** Sensor ids used in topics, as a live run would (from the sensors config). */
+  readonly ids: { readonly camera: string; readonly mic: string; readonly imu: string };
+  /** IMU events per second after aggregation (the live source's event rate). */
+  readonly imuEventRateHz: number;
+  /** Samples per mic frame (Silero VAD's 512). */
+  readonly micFrameSamples: number;
+  /** Silence between loop passes, ms. */
+  readonly loopGapMs?: number;
+  /**
+   * After the last record, move the clock on by this much so timeouts downstream (a speech segment
+   * closing, "no face" on the display) fire before the replay reports done.
+   */
+  readonly tailMs?: number;
+  /** Per-event wait for the pipeline to settle at speed 0, ms; past it the replay fails loudly. */
+  readonly settleDeadlineMs?: number;
+  /** Components whose out-of-bus work (idle()) must finish before the clock moves on at speed 0. */
+  readonly components?: () => readonly Component[];
+}
+
+/**
+ * Replays a recorded fixture onto the bus exactly where the live sensors would publish, so the
+ * whole daemon graph runs unchanged. Time comes from a VirtualClock: at speed 0 the clock jumps
+ * from record to record and, after each one, the replay waits until the bus is idle, so every
+ * downstream result (and every timer) happens in the same order on every run. At speed > 0 the
+ * jumps are paced by wall time.
+ */
+export class ReplaySource implements Component {
+  readonly name = 'source.replay';
+  private fixture: Fixture | undefined;
+  private readonly abort = new AbortController();
+  private running: Promise<void> | undefined;
+  private resolveDone!: () => void;
+  private rejectDone!: (err: Error) => void;
+  /** Resolves when the fixture has been played to the end (never, when looping, until stop). */
+  readonly done: Promise<void>;
+  private seq = { camera: 0, mic: 0, imu: 0 };
+  published = 0;
+  passes = 0;
+
+  constructor(private readonly options: ReplaySourceOptions) {
+    if (!(options.speed >= 0) || !Number.isFinite(options.speed)) {
+      throw new EdgeloomError('E_REPLAY_SPEED', `replay speed must be a number >= 0 (got ${options.speed})`, {
+        where: 'replay.speed',
+      });
+    }
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    this.done.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection
+  }
+
+  /** The opened fixture (after start). */
+  get opened(): Fixture | undefined {
+    return this.fixture;
+  }
+
+  /** Clock time of the fixture's t_ms 0 on the first pass. */
+  get originMs(): number {
+    return this.fixture?.startTimeMs ?? 0;
+  }
+
+  async start(): Promise<void> {
+    this.fixture = await openFixture(this.options.fixtureDir);
+    for (const w of this.fixture.warnings) this.options.logger.warn({ fixture: this.options.fixtureDir }, w);
+    this.options.logger.info(
+      {
+        fixture: this.options.fixtureDir,
+        sensors: this.fixture.sensors,
+        durationMs: Math.round(this.fixture.durationMs),
+        speed: this.options.speed,
+        loop: this.options.loop,
+      },
+      'replaying fixture',
+    );
+    // The run begins on the next turn so every component started after this one is ready.
+    this.running = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.run());
+    this.running.then(
+      () => this.resolveDone(),
+      (err: unknown) => this.rejectDone(err instanceof Error ? err : new Error(String(err))),
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.running?.catch(() => {});
+  }
+
+  private async run(): Promise<void> {
+    const fixture = this.fixture!;
+    const { clock, speed } = this.options;
+    const signal = this.abort.signal;
+    let origin = fixture.startTimeMs;
+    if (clock.now() < origin) await clock.advanceTo(origin);
+    const loopGapMs = this.options.loopGapMs ?? 1000;
+    for (;;) {
+      const imu = new ImuAggregator({ eventRateHz: this.options.imuEventRateHz });
+      for await (const ev of fixture.events(this.options.micFrameSamples)) {
+        if (signal.aborted) return;
+        const t = origin + ev.tMs;
+        await this.advance(t, signal);
+        switch (ev.sensor) {
+          case 'camera':
+            await this.publish(`sensor/camera/${this.options.ids.camera}/frame`, {
+              seq: this.seq.camera++,
+              tsMs: t,
+              width: ev.frame.width,
+              height: ev.frame.height,
+              jpeg: ev.frame.jpeg,
+            });
+            break;
+          case 'mic':
+            await this.publish(`sensor/mic/${this.options.ids.mic}/frame`, {
+              seq: this.seq.mic++,
+              tsMs: t,
+              sampleRateHz: 16_000,
+              samples: ev.audio.samples,
+            });
+            break;
+          case 'imu': {
+            const event = imu.add({ ...ev.sample, tMs: t });
+            if (event !== undefined) await this.publishImu(event);
+            break;
+          }
+        }
+        if (speed === 0) await this.settle();
+      }
+      const last = imu.flush();
+      if (last !== undefined) await this.publishImu(last);
+      this.passes++;
+      if (!this.options.loop || signal.aborted) break;
+      origin += fixture.durationMs + loopGapMs;
+    }
+    const tail = this.options.tailMs ?? 3000;
+    await this.advance(clock.now() + tail, signal);
+    if (speed === 0) await this.settle();
+    this.options.logger.info({ published: this.published, passes: this.passes }, 'replay finished');
+  }
+
+  private async publishImu(event: ImuEvent): Promise<void> {
+    this.seq.imu++;
+    await this.publish(`sensor/imu/${this.options.ids.imu}/sample`, event);
+  }
+
+  private async publish(topic: string, payload: unknown): Promise<void> {
+    this.published++;
+    const source = `replay.${topic.split('/')[1]}`;
+    // Topic strings are built from validated sensor ids; the payload types follow TopicMap.
+    await this.options.bus.publish(topic as 'system/error', payload as never, { source });
+  }
+
+  /** Move the virtual clock to `t`, pacing by wall time when speed > 0. */
+  private async advance(t: number, signal: AbortSignal): Promise<void> {
+    const { clock, speed } = this.options;
+    const ahead = t - clock.now();
+    if (ahead <= 0) return;
+    if (speed > 0) {
+      const wallMs = ahead / speed;
+      if (wallMs >= 1) {
+        await new Promise<void>((resolve) => {
+          const onAbort = (): void => {
+            clearTimeout(timer);
+            resolve();
+          };
+          const timer = setTimeout(() => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          }, wallMs);
+          signal.addEventListener('abort', onAbort, { once: true });
+        });
+      }
+    }
+    await clock.advanceTo(t);
+  }
+
+  /**
+   * Wait until the bus is drained and no component has work in flight; repeated, because work that
+   * finishes may publish more (a transcript after a speech segment, a decision after a transcript).
+   */
+  private async settle(): Promise<void> {
+    const deadline = this.options.settleDeadlineMs ?? 60_000;
+    for (let round = 0; round < 1000; round++) {
+      await this.options.bus.drain(deadline);
+      const busy = (this.options.components?.() ?? [])
+        .map((c) => c.idle?.())
+        .filter((p): p is Promise<void> => p !== undefined);
+      if (busy.length === 0) return;
+      await Promise.all(busy.map((p) => p.catch(() => {})));
+    }
+    throw new EdgeloomError('E_REPLAY_SETTLE', 'pipeline did not settle after 1000 rounds', {
+      where: this.name,
+    });
+  }
+}

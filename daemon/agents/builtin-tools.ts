@@ -1,0 +1,218 @@
+/**
+ * The built-in tools: `mqtt.publish` (allow-listed topics only), `display.show`, `speak` (a local
+ * TTS program) and `log`. Each is a plain ToolDefinition; `registerBuiltinTools` adds them all.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { patternMatches } from '../bus/topic-match.js';
+import type { DisplayAction, Emotion } from '../bus/topics.js';
+import { EMOTIONS } from '../bus/topics.js';
+import type { EventBus } from '../bus/types.js';
+import { EdgeloomError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ToolDefinition, ToolRegistry } from './tools.js';
+
+/** The emoji shown for each emotion, and for "nobody there". */
+export const EMOJI: Readonly<Record<Emotion | 'no_face', string>> = Object.freeze({
+  neutral: '😐',
+  happy: '😄',
+  sad: '😢',
+  angry: '😠',
+  fearful: '😨',
+  disgusted: '🤢',
+  surprised: '😮',
+  no_face: '💤',
+});
+
+export interface MqttPublishArgs {
+  topic: string;
+  payload: unknown;
+  qos?: 0 | 1;
+  retain?: boolean;
+}
+
+/** `mqtt.publish`: an absolute-topic `action/mqtt` event, only to topics the allow-list matches. */
+export function mqttPublishTool(bus: EventBus, allow: readonly string[]): ToolDefinition<MqttPublishArgs> {
+  return {
+    name: 'mqtt.publish',
+    description:
+      'Publish a message to an MQTT topic on the home broker (e.g. turn a light on by publishing "ON" to its set topic). Only allow-listed topics are accepted.',
+    parameters: {
+      type: 'object',
+      properties: {
+        topic: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 512,
+          pattern: '^[^#+]+$',
+          description: 'Absolute MQTT topic, no wildcards.',
+        },
+        payload: { description: 'Message payload (string, number or JSON object).' },
+        qos: { enum: [0, 1], description: 'MQTT QoS, default 1.' },
+        retain: { type: 'boolean', description: 'Retain flag, default false.' },
+      },
+      required: ['topic', 'payload'],
+      additionalProperties: false,
+    },
+    async execute(args) {
+      if (!allow.some((p) => patternMatches(p, args.topic))) {
+        throw new EdgeloomError(
+          'E_TOOL_REFUSED',
+          `topic '${args.topic}' is not in mqtt.publish_allow (${allow.length === 0 ? 'empty' : allow.join(', ')})`,
+          { where: 'tool mqtt.publish' },
+        );
+      }
+      const action = {
+        topic: args.topic,
+        payload: args.payload,
+        qos: args.qos ?? 1,
+        retain: args.retain ?? false,
+        absolute: true,
+      };
+      await bus.publish('action/mqtt', action, { source: 'tool.mqtt.publish' });
+      return { topic: args.topic };
+    },
+  };
+}
+
+export interface DisplayShowArgs {
+  emotion: Emotion | 'no_face';
+  emoji?: string;
+  text?: string;
+  confidence?: number;
+}
+
+/** `display.show`: an `action/display` event (the MQTT bridge turns it into `display/set`). */
+export function displayShowTool(bus: EventBus): ToolDefinition<DisplayShowArgs> {
+  return {
+    name: 'display.show',
+    description: "Show an emotion (as an emoji) and optional text on the device's display.",
+    parameters: {
+      type: 'object',
+      properties: {
+        emotion: { enum: [...EMOTIONS, 'no_face'] },
+        emoji: { type: 'string', maxLength: 16 },
+        text: { type: 'string', maxLength: 200 },
+        confidence: { type: 'number', minimum: 0, maximum: 1 },
+      },
+      required: ['emotion'],
+      additionalProperties: false,
+    },
+    async execute(args) {
+      const action: DisplayAction = {
+        emotion: args.emotion,
+        emoji: args.emoji ?? EMOJI[args.emotion],
+        confidence: args.confidence ?? 1,
+        ...(args.text === undefined ? {} : { text: args.text }),
+      };
+      await bus.publish('action/display', action, { source: 'tool.display.show' });
+      return action;
+    },
+  };
+}
+
+/** True when `command` resolves on PATH (or is an executable path). */
+export function commandExists(command: string): boolean {
+  return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', command], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * `speak`: run the TTS program with the text as its last argument (argv, never a shell, so the
+ * text cannot inject commands). Killed with SIGTERM on abort or timeout.
+ */
+export function speakTool(command: readonly string[], available: boolean): ToolDefinition<{ text: string }> {
+  const [program, ...fixed] = command;
+  return {
+    name: 'speak',
+    description: 'Say a short sentence out loud through the device speaker.',
+    parameters: {
+      type: 'object',
+      properties: { text: { type: 'string', minLength: 1, maxLength: 500 } },
+      required: ['text'],
+      additionalProperties: false,
+    },
+    execute(args, { signal }) {
+      if (!available || program === undefined) {
+        return Promise.reject(
+          new EdgeloomError(
+            'E_TOOL_UNAVAILABLE',
+            `speak: '${program ?? ''}' is not installed (agents.tts_command)`,
+            {
+              where: 'tool speak',
+            },
+          ),
+        );
+      }
+      return new Promise((resolve, reject) => {
+        const child = spawn(program, [...fixed, args.text], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => {
+          if (stderr.length < 2000) stderr += d.toString();
+        });
+        const kill = (): void => {
+          child.kill('SIGTERM');
+        };
+        signal.addEventListener('abort', kill, { once: true });
+        child.on('error', (err) => {
+          signal.removeEventListener('abort', kill);
+          reject(
+            new EdgeloomError('E_TOOL_UNAVAILABLE', `speak: ${err.message}`, {
+              where: 'tool speak',
+              cause: err,
+            }),
+          );
+        });
+        child.on('close', (code, sig) => {
+          signal.removeEventListener('abort', kill);
+          if (code === 0) resolve({ spoken: args.text.length });
+          else
+            reject(
+              new EdgeloomError(
+                'E_TOOL_FAILED',
+                `speak: ${program} exited ${code ?? sig}: ${stderr.trim()}`,
+                { where: 'tool speak' },
+              ),
+            );
+        });
+      });
+    },
+  };
+}
+
+export function logTool(
+  logger: Logger,
+): ToolDefinition<{ level: 'debug' | 'info' | 'warn' | 'error'; message: string }> {
+  return {
+    name: 'log',
+    description: "Write a line to the device's log.",
+    parameters: {
+      type: 'object',
+      properties: {
+        level: { enum: ['debug', 'info', 'warn', 'error'] },
+        message: { type: 'string', maxLength: 1000 },
+      },
+      required: ['level', 'message'],
+      additionalProperties: false,
+    },
+    async execute(args) {
+      logger[args.level]({ tool: 'log' }, args.message);
+      return { logged: true };
+    },
+  };
+}
+
+export interface BuiltinToolsOptions {
+  readonly bus: EventBus;
+  readonly logger: Logger;
+  /** mqtt.publish_allow. */
+  readonly publishAllow: readonly string[];
+  /** TTS program and fixed arguments (config agents.tts_command, split on spaces). */
+  readonly ttsCommand: readonly string[];
+}
+
+export function registerBuiltinTools(registry: ToolRegistry, o: BuiltinToolsOptions): void {
+  registry.register(mqttPublishTool(o.bus, o.publishAllow));
+  registry.register(displayShowTool(o.bus));
+  const program = o.ttsCommand[0];
+  registry.register(speakTool(o.ttsCommand, program !== undefined && commandExists(program)));
+  registry.register(logTool(o.logger));
+}

@@ -1,0 +1,145 @@
+/**
+ * Emotion display agent: `inference/face/+` → `display.show` with hysteresis.
+ *
+ * The emotion of a frame is the top emotion of its highest-scoring face. The shown emotion
+ * changes to a new one only when BOTH hold: the new emotion has been the frame emotion for
+ * `kFrames` consecutive frames with a face, AND its streak spans at least `minMs` (time of the
+ * latest frame minus time of the streak's first frame). Requiring both means a fast camera cannot
+ * flip the display in a few milliseconds and a slow one cannot flip it on one frame. A frame with
+ * another emotion, or without a face, restarts the streak.
+ *
+ * No face for `noFaceTimeoutMs` shows `no_face`: every frame with a face re-arms a clock timer,
+ * which comes back as a timer input; the reducer only sees the resulting `no_face` event, so a
+ * replay on a virtual clock takes the same path. The display is written only when it changes.
+ */
+import type { Emotion, FaceInference } from '../bus/topics.js';
+import { EMOJI } from './builtin-tools.js';
+import type { AgentDefinition, AgentInput, DecideContext, Decision } from './reducer.js';
+
+export interface EmotionDisplayOptions {
+  readonly kFrames: number;
+  readonly minMs: number;
+  readonly noFaceTimeoutMs: number;
+  /** Default `emotion-display`. */
+  readonly id?: string;
+}
+
+export type Shown = Emotion | 'no_face';
+
+export interface EmotionDisplayState {
+  readonly shown: Shown;
+  readonly shownConfidence: number;
+  readonly candidate: Emotion | null;
+  readonly streakFrames: number;
+  readonly streakStartMs: number;
+  /** Time of the last frame with a face, ms; null before the first. */
+  readonly lastFaceMs: number | null;
+  readonly changes: number;
+}
+
+export type EmotionDisplayEvent =
+  /** A frame with a face whose top emotion differs from the shown one (extends or starts a streak). */
+  | { readonly type: 'frame'; readonly emotion: Emotion; readonly tsMs: number }
+  /** A frame with a face agreeing with the display, or without a face: the streak is broken. */
+  | { readonly type: 'streak_reset'; readonly faceTsMs: number | null }
+  | { readonly type: 'shown'; readonly emotion: Shown; readonly confidence: number; readonly tsMs: number };
+
+export const NO_FACE_TIMER = 'no_face';
+
+export function initialEmotionState(): EmotionDisplayState {
+  return {
+    shown: 'no_face',
+    shownConfidence: 1,
+    candidate: null,
+    streakFrames: 0,
+    streakStartMs: 0,
+    lastFaceMs: null,
+    changes: 0,
+  };
+}
+
+export function reduceEmotion(s: EmotionDisplayState, e: EmotionDisplayEvent): EmotionDisplayState {
+  switch (e.type) {
+    case 'frame':
+      return s.candidate === e.emotion
+        ? { ...s, streakFrames: s.streakFrames + 1, lastFaceMs: e.tsMs }
+        : { ...s, candidate: e.emotion, streakFrames: 1, streakStartMs: e.tsMs, lastFaceMs: e.tsMs };
+    case 'streak_reset':
+      return { ...s, candidate: null, streakFrames: 0, lastFaceMs: e.faceTsMs ?? s.lastFaceMs };
+    case 'shown':
+      return {
+        ...s,
+        shown: e.emotion,
+        shownConfidence: e.confidence,
+        candidate: null,
+        streakFrames: 0,
+        changes: s.changes + 1,
+      };
+  }
+}
+
+export function emotionDisplayAgent(
+  o: EmotionDisplayOptions,
+): AgentDefinition<EmotionDisplayState, EmotionDisplayEvent> {
+  const decide = (
+    s: EmotionDisplayState,
+    input: AgentInput,
+    ctx: DecideContext,
+  ): Decision<EmotionDisplayEvent> => {
+    if (input.kind === 'timer') {
+      // A stale firing (a face came after it was armed) is recognised from state, not trusted.
+      if (input.name !== NO_FACE_TIMER || s.shown === 'no_face') return NONE;
+      if (s.lastFaceMs !== null && input.tsMs - s.lastFaceMs < o.noFaceTimeoutMs) return NONE;
+      return show('no_face', 1, input.tsMs);
+    }
+    const frame = input.env.payload as FaceInference;
+    const tsMs = input.env.tsMs;
+    const face = topFace(frame);
+    if (face === undefined) {
+      return s.candidate === null
+        ? NONE
+        : { events: [{ type: 'streak_reset', faceTsMs: null }], actions: [] };
+    }
+    ctx.setTimer(NO_FACE_TIMER, tsMs + o.noFaceTimeoutMs);
+    if (face.emotion === s.shown) return { events: [{ type: 'streak_reset', faceTsMs: tsMs }], actions: [] };
+    const ev: EmotionDisplayEvent = { type: 'frame', emotion: face.emotion, tsMs };
+    const next = reduceEmotion(s, ev);
+    if (next.streakFrames >= o.kFrames && tsMs - next.streakStartMs >= o.minMs) {
+      const shown = show(face.emotion, face.confidence, tsMs);
+      return { events: [ev, ...shown.events], actions: shown.actions };
+    }
+    return { events: [ev], actions: [] };
+  };
+  return {
+    id: o.id ?? 'emotion-display',
+    capabilities: ['display', 'emotion'],
+    // Realtime, 8 deep, drop-oldest: only recent frames matter; under overload the streak simply
+    // counts the frames that got through.
+    subscriptions: [{ pattern: 'inference/face/+', qos: 'realtime', capacity: 8 }],
+    initialState: initialEmotionState(),
+    reduce: reduceEmotion,
+    decide,
+    onStart(s, ctx) {
+      // Re-arm the timer the state implies (timers are not persisted).
+      if (s.shown !== 'no_face' && s.lastFaceMs !== null)
+        ctx.setTimer(NO_FACE_TIMER, s.lastFaceMs + o.noFaceTimeoutMs);
+    },
+  };
+}
+
+const NONE: Decision<EmotionDisplayEvent> = { events: [], actions: [] };
+
+function show(emotion: Shown, confidence: number, tsMs: number): Decision<EmotionDisplayEvent> {
+  return {
+    events: [{ type: 'shown', emotion, confidence, tsMs }],
+    actions: [{ kind: 'tool', tool: 'display.show', args: { emotion, emoji: EMOJI[emotion], confidence } }],
+  };
+}
+
+function topFace(frame: FaceInference): { emotion: Emotion; confidence: number } | undefined {
+  let best: FaceInference['faces'][number] | undefined;
+  for (const f of frame.faces) if (best === undefined || f.score > best.score) best = f;
+  if (best === undefined) return undefined;
+  const p = best.probabilities[best.emotion];
+  return { emotion: best.emotion, confidence: Number.isFinite(p) ? Math.min(1, Math.max(0, p)) : 0 };
+}

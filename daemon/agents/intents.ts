@@ -1,0 +1,214 @@
+/**
+ * Local intent matching: templates with alternatives and slots, scored 0..1 against a transcript.
+ *
+ * Template syntax: words; `(on|off)` alternatives (an alternative may be several words or empty:
+ * `(please|)`); `{room}` a slot capturing 1..MAX_SLOT_WORDS words. Alternatives are expanded into
+ * variants when the template is compiled (bounded by MAX_VARIANTS).
+ *
+ * Score: a word-level edit distance between the variant and the normalised text (dynamic
+ * programming, like Levenshtein on words) where
+ *   - a slot consumes 1..3 words at cost 0, or is missing at cost 1;
+ *   - a template word against a different text word costs the character-level Levenshtein distance
+ *     divided by the longer length, except that words shorter than 4 characters cost 1 when they
+ *     differ at all (on/off, a/the carry meaning a character distance would blur);
+ *   - an extra text word or a missing template word costs 1.
+ * score = 1 − cost / alignment length (operations on the cheapest path), so an exact match scores
+ * 1, one typo in five words ≈ 0.95, one extra word in six ≈ 0.83, and unrelated text near 0.
+ */
+import type { IntentConfig } from '../config/index.js';
+import { EdgeloomError } from '../errors.js';
+
+export const MAX_SLOT_WORDS = 3;
+/** Variants one template may expand to; more is a config error (the alternatives multiply). */
+export const MAX_VARIANTS = 256;
+
+type Token =
+  | { readonly kind: 'word'; readonly word: string }
+  | { readonly kind: 'slot'; readonly name: string };
+
+export interface CompiledIntent {
+  readonly name: string;
+  readonly action: IntentConfig['action'];
+  /** Every variant of every template. */
+  readonly variants: readonly { readonly template: string; readonly tokens: readonly Token[] }[];
+}
+
+export interface IntentMatch {
+  readonly intent: string;
+  readonly score: number;
+  readonly slots: Readonly<Record<string, string>>;
+  readonly template: string;
+  readonly action: IntentConfig['action'];
+}
+
+/** Lowercase, drop apostrophes, punctuation to spaces, collapse whitespace. */
+export function normalize(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/['’]/g, '')
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+}
+
+export function words(text: string): string[] {
+  const n = normalize(text);
+  return n === '' ? [] : n.split(' ');
+}
+
+/** Expand one template into its variants; throws E_INTENT_TEMPLATE naming `where`. */
+export function compileTemplate(template: string, where: string): Token[][] {
+  const fail = (msg: string): never => {
+    throw new EdgeloomError('E_INTENT_TEMPLATE', `${where}: ${msg} in "${template}"`, { where });
+  };
+  // Split into parts: literal text, (a|b) groups, {slot}s.
+  let variants: Token[][] = [[]];
+  const re = /\(([^()]*)\)|\{([^{}]*)\}|([^(){}]+)|([(){}])/g;
+  for (const m of template.matchAll(re)) {
+    const [, group, slot, literal, stray] = m;
+    let options: Token[][];
+    if (stray !== undefined) return fail(`unbalanced '${stray}'`);
+    if (group !== undefined) options = group.split('|').map(literalTokens);
+    else if (slot !== undefined) {
+      const name = slot.trim();
+      if (!/^[a-z_][a-z0-9_]*$/i.test(name)) return fail(`bad slot name '{${slot}}'`);
+      options = [[{ kind: 'slot', name }]];
+    } else options = [literalTokens(literal ?? '')];
+    const next: Token[][] = [];
+    for (const v of variants) for (const o of options) next.push([...v, ...o]);
+    if (next.length > MAX_VARIANTS) return fail(`more than ${MAX_VARIANTS} variants`);
+    variants = next;
+  }
+  for (const v of variants) if (v.length === 0) fail('empty variant');
+  return variants;
+}
+
+function literalTokens(text: string): Token[] {
+  return words(text).map((word) => ({ kind: 'word', word }));
+}
+
+export function compileIntents(intents: readonly IntentConfig[]): CompiledIntent[] {
+  return intents.map((intent, i) => ({
+    name: intent.name,
+    action: intent.action,
+    variants: intent.templates.flatMap((template, j) =>
+      compileTemplate(template, `agents.voice.intents[${i}].templates[${j}]`).map((tokens) => ({
+        template,
+        tokens,
+      })),
+    ),
+  }));
+}
+
+/** The best-scoring intent (earlier intents win ties), or undefined when there are none or no words. */
+export function matchIntent(intents: readonly CompiledIntent[], text: string): IntentMatch | undefined {
+  const input = words(text);
+  if (input.length === 0) return undefined;
+  let best: IntentMatch | undefined;
+  for (const intent of intents) {
+    for (const v of intent.variants) {
+      const r = align(v.tokens, input);
+      if (best === undefined || r.score > best.score) {
+        best = {
+          intent: intent.name,
+          score: r.score,
+          slots: r.slots,
+          template: v.template,
+          action: intent.action,
+        };
+      }
+    }
+  }
+  return best;
+}
+
+/** Cost of a template word against a text word (see the module comment). */
+export function wordCost(a: string, b: string): number {
+  if (a === b) return 0;
+  if (a.length < 4 || b.length < 4) return 1;
+  return levenshtein(a, b) / Math.max(a.length, b.length);
+}
+
+export function levenshtein(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+interface Cell {
+  cost: number;
+  ops: number;
+  /** Back-pointer: tokens and words consumed by the last step. */
+  di: number;
+  dj: number;
+}
+
+/** Word-level alignment of tokens against words; returns the score and captured slots. */
+export function align(
+  tokens: readonly Token[],
+  input: readonly string[],
+): { score: number; slots: Record<string, string> } {
+  const n = tokens.length;
+  const m = input.length;
+  const dp: Cell[][] = Array.from({ length: n + 1 }, () =>
+    Array.from({ length: m + 1 }, () => ({ cost: Number.POSITIVE_INFINITY, ops: 0, di: 0, dj: 0 })),
+  );
+  dp[0]![0] = { cost: 0, ops: 0, di: 0, dj: 0 };
+  const relax = (i: number, j: number, di: number, dj: number, step: number): void => {
+    const from = dp[i - di]![j - dj]!;
+    const cost = from.cost + step;
+    const cell = dp[i]![j]!;
+    if (cost < cell.cost - 1e-12) {
+      cell.cost = cost;
+      cell.ops = from.ops + 1;
+      cell.di = di;
+      cell.dj = dj;
+    }
+  };
+  for (let i = 0; i <= n; i++) {
+    for (let j = 0; j <= m; j++) {
+      if (i === 0 && j === 0) continue;
+      if (j > 0) relax(i, j, 0, 1, 1); // extra text word
+      if (i === 0) continue;
+      const t = tokens[i - 1]!;
+      relax(i, j, 1, 0, 1); // template token missing
+      if (t.kind === 'word') {
+        if (j > 0) relax(i, j, 1, 1, wordCost(t.word, input[j - 1]!));
+      } else {
+        for (let k = 1; k <= MAX_SLOT_WORDS && k <= j; k++) relax(i, j, 1, k, 0);
+      }
+    }
+  }
+  const end = dp[n]![m]!;
+  const slots: Record<string, string> = {};
+  let i = n;
+  let j = m;
+  while (i > 0 || j > 0) {
+    const c = dp[i]![j]!;
+    const t = tokens[i - 1];
+    if (c.di === 1 && c.dj > 0 && t?.kind === 'slot') slots[t.name] = input.slice(j - c.dj, j).join(' ');
+    i -= c.di;
+    j -= c.dj;
+  }
+  const score = end.ops === 0 ? 0 : Math.max(0, 1 - end.cost / end.ops);
+  return { score, slots };
+}
+
+/**
+ * Replace `{slot}` placeholders in every string of an args value (deeply). Unknown slots are left
+ * as written so a bad config shows up in the tool's result instead of vanishing.
+ */
+export function substituteSlots(value: unknown, slots: Readonly<Record<string, string>>): unknown {
+  if (typeof value === 'string')
+    return value.replace(/\{([a-z_][a-z0-9_]*)\}/gi, (all, name: string) => slots[name] ?? all);
+  if (Array.isArray(value)) return value.map((v) => substituteSlots(v, slots));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteSlots(v, slots)]));
+  }
+  return value;
+}

@@ -1,0 +1,316 @@
+/**
+ * Motion agent: `sensor/imu/+/sample` (ImuEvent windows) → MotionEvents on `agent/<id>/motion`
+ * (`agent/motion/motion` with the default id; the MQTT bridge maps it to `imu/motion`).
+ *
+ * Every window becomes a `sample` domain event; the reducer folds it into a few filters, and
+ * `decide` reports a kind when the folded state says so (a `detected` event, then the publish):
+ * - fall: consecutive windows with |a|min < freeFallG lasting ≥ FREE_FALL_MIN_MS (80 ms), then a
+ *   window with |a|max > impactG within IMPACT_WINDOW_MS (1 s) of the free fall's end.
+ * - shake: sign reversals of an accel axis swinging beyond ±shakeAccelG away from gravity, or of a
+ *   gyro axis beyond ±shakeDegS; SHAKE_MIN_REVERSALS within SHAKE_WINDOW_MS. A steady spin (a fall
+ *   tumbling at 300 deg/s) has no reversals, so it is not a shake. Reported on a reversal only, so
+ *   strokes left in the window after the shaking stopped do not trigger it.
+ * - tilt: angle between the gravity estimate (low-pass, GRAVITY_TAU_MS) and the rest reference
+ *   (the gravity direction while quiet, low-pass REST_TAU_MS) ≥ tiltDeg, while the gravity estimate
+ *   is quasi-static (|g| in 0.8..1.2). Latched until the angle falls below half of tiltDeg.
+ * - still / moving: quiet = std of |a| (exponential, VAR_TAU_MS) < STILL_ACCEL_STD_G and every gyro
+ *   axis < STILL_GYRO_DEG_S and |a| within 0.1 g of 1 g. Still after `stillMs` quiet; moving after
+ *   MOVING_MS not quiet; each reported on the transition only.
+ * fall, shake and tilt are debounced: the same kind is not reported again within `refractoryMs`.
+ */
+import type { ImuEvent, MotionEvent, MotionKind } from '../bus/topics.js';
+import type { AgentDefinition, AgentInput, Decision } from './reducer.js';
+
+export const FREE_FALL_MIN_MS = 80;
+export const IMPACT_WINDOW_MS = 1000;
+export const SHAKE_WINDOW_MS = 1000;
+export const SHAKE_MIN_REVERSALS = 4;
+export const GRAVITY_TAU_MS = 300;
+export const REST_TAU_MS = 500;
+export const VAR_TAU_MS = 500;
+export const STILL_ACCEL_STD_G = 0.03;
+export const STILL_GYRO_DEG_S = 5;
+export const MOVING_MS = 300;
+/** Reversal timestamps kept (bounded; SHAKE_MIN_REVERSALS is what matters). */
+const MAX_REVERSALS = 32;
+
+export interface MotionOptions {
+  readonly freeFallG: number;
+  readonly impactG: number;
+  readonly shakeDegS: number;
+  readonly shakeAccelG: number;
+  readonly tiltDeg: number;
+  readonly stillMs: number;
+  readonly refractoryMs: number;
+  /** Default `motion`. */
+  readonly id?: string;
+}
+
+type Vec = readonly [number, number, number];
+
+export interface MotionState {
+  readonly lastTsMs: number | null;
+  readonly gravity: Vec | null;
+  readonly rest: Vec | null;
+  readonly tiltLatched: boolean;
+  /** The free-fall run in progress. */
+  readonly freeFall: { readonly startMs: number; readonly endMs: number } | null;
+  /** An impact before this time completes a fall. */
+  readonly impactDeadlineMs: number | null;
+  readonly lastFreeFallMs: number;
+  /** Last sign beyond threshold per channel: ax ay az gx gy gz. */
+  readonly signs: readonly number[];
+  readonly reversals: readonly number[];
+  readonly magEma: number | null;
+  readonly magVar: number;
+  readonly quietSinceMs: number | null;
+  readonly activeSinceMs: number | null;
+  readonly activity: 'unknown' | 'still' | 'moving';
+  readonly lastReported: Readonly<Partial<Record<MotionKind, number>>>;
+  readonly counts: Readonly<Partial<Record<MotionKind, number>>>;
+}
+
+export type MotionDomainEvent =
+  | {
+      readonly type: 'sample';
+      readonly tsMs: number;
+      readonly windowMs: number;
+      readonly a: Vec;
+      readonly g: Vec;
+      readonly magMin: number;
+      readonly magMax: number;
+      readonly magMean: number;
+    }
+  | {
+      readonly type: 'detected';
+      readonly kind: MotionKind;
+      readonly tsMs: number;
+      readonly details: Readonly<Record<string, number>>;
+    };
+
+export function initialMotionState(): MotionState {
+  return {
+    lastTsMs: null,
+    gravity: null,
+    rest: null,
+    tiltLatched: false,
+    freeFall: null,
+    impactDeadlineMs: null,
+    lastFreeFallMs: 0,
+    signs: [0, 0, 0, 0, 0, 0],
+    reversals: [],
+    magEma: null,
+    magVar: 0,
+    quietSinceMs: null,
+    activeSinceMs: null,
+    activity: 'unknown',
+    lastReported: {},
+    counts: {},
+  };
+}
+
+const ema = (prev: number, x: number, alpha: number): number => prev + alpha * (x - prev);
+const emaVec = (prev: Vec, x: Vec, alpha: number): Vec => [
+  ema(prev[0], x[0], alpha),
+  ema(prev[1], x[1], alpha),
+  ema(prev[2], x[2], alpha),
+];
+const norm = (v: Vec): number => Math.hypot(v[0], v[1], v[2]);
+
+export function angleDeg(a: Vec, b: Vec): number {
+  const d = norm(a) * norm(b);
+  if (d === 0) return 0;
+  const c = (a[0] * b[0] + a[1] * b[1] + a[2] * b[2]) / d;
+  return (Math.acos(Math.min(1, Math.max(-1, c))) * 180) / Math.PI;
+}
+
+/** The reducer for given thresholds (pure: the options are fixed per agent). */
+export function motionReducer(o: MotionOptions): (s: MotionState, e: MotionDomainEvent) => MotionState {
+  return (s, e) => (e.type === 'detected' ? applyDetected(s, e) : applySample(o, s, e));
+}
+
+function applyDetected(s: MotionState, e: Extract<MotionDomainEvent, { type: 'detected' }>): MotionState {
+  const base = {
+    ...s,
+    lastReported: { ...s.lastReported, [e.kind]: e.tsMs },
+    counts: { ...s.counts, [e.kind]: (s.counts[e.kind] ?? 0) + 1 },
+  };
+  switch (e.kind) {
+    case 'fall':
+      return { ...base, impactDeadlineMs: null };
+    case 'shake':
+      return { ...base, reversals: [] };
+    case 'tilt':
+      return { ...base, tiltLatched: true };
+    case 'still':
+    case 'moving':
+      return { ...base, activity: e.kind };
+  }
+}
+
+function applySample(
+  o: MotionOptions,
+  s: MotionState,
+  e: Extract<MotionDomainEvent, { type: 'sample' }>,
+): MotionState {
+  const t = e.tsMs;
+  const alpha = (tau: number): number => 1 - Math.exp(-e.windowMs / tau);
+  const prevGravity = s.gravity ?? e.a;
+  const gravity = s.gravity === null ? e.a : emaVec(s.gravity, e.a, alpha(GRAVITY_TAU_MS));
+
+  // Free fall run, then the impact deadline once the run qualifies.
+  let freeFall = s.freeFall;
+  let impactDeadlineMs = s.impactDeadlineMs !== null && t > s.impactDeadlineMs ? null : s.impactDeadlineMs;
+  let lastFreeFallMs = s.lastFreeFallMs;
+  if (e.magMin < o.freeFallG)
+    freeFall =
+      freeFall === null ? { startMs: t - e.windowMs, endMs: t } : { startMs: freeFall.startMs, endMs: t };
+  if (freeFall !== null && (e.magMin >= o.freeFallG || e.magMax >= o.impactG)) {
+    const ms = freeFall.endMs - freeFall.startMs;
+    if (ms >= FREE_FALL_MIN_MS) {
+      impactDeadlineMs = freeFall.endMs + IMPACT_WINDOW_MS;
+      lastFreeFallMs = ms;
+    }
+    freeFall = null;
+  }
+
+  // Shake: reversals of channels beyond their thresholds.
+  const values = [
+    e.a[0] - prevGravity[0],
+    e.a[1] - prevGravity[1],
+    e.a[2] - prevGravity[2],
+    e.g[0],
+    e.g[1],
+    e.g[2],
+  ];
+  const signs = [...s.signs];
+  let reversals = s.reversals.filter((r) => t - r <= SHAKE_WINDOW_MS);
+  values.forEach((v, i) => {
+    const thr = i < 3 ? o.shakeAccelG : o.shakeDegS;
+    const sign = v > thr ? 1 : v < -thr ? -1 : 0;
+    if (sign === 0) return;
+    if (signs[i] !== 0 && signs[i] !== sign) reversals = [...reversals, t];
+    signs[i] = sign;
+  });
+  if (reversals.length > MAX_REVERSALS) reversals = reversals.slice(-MAX_REVERSALS);
+
+  // Quiet / active, from the exponential variance of |a| and the gyro.
+  const magEma = s.magEma === null ? e.magMean : ema(s.magEma, e.magMean, alpha(VAR_TAU_MS));
+  const magVar = ema(s.magVar, (e.magMean - (s.magEma ?? e.magMean)) ** 2, alpha(VAR_TAU_MS));
+  const gyroMax = Math.max(Math.abs(e.g[0]), Math.abs(e.g[1]), Math.abs(e.g[2]));
+  const quiet =
+    Math.sqrt(magVar) < STILL_ACCEL_STD_G && gyroMax < STILL_GYRO_DEG_S && Math.abs(e.magMean - 1) < 0.1;
+
+  // Rest reference follows gravity only while quiet; the tilt latch re-arms once back near it.
+  const rest = quiet ? (s.rest === null ? gravity : emaVec(s.rest, gravity, alpha(REST_TAU_MS))) : s.rest;
+  const tiltLatched = s.tiltLatched && !(rest !== null && angleDeg(gravity, rest) < o.tiltDeg / 2);
+
+  return {
+    ...s,
+    lastTsMs: t,
+    gravity,
+    rest,
+    tiltLatched,
+    freeFall,
+    impactDeadlineMs,
+    lastFreeFallMs,
+    signs,
+    reversals,
+    magEma,
+    magVar,
+    quietSinceMs: quiet ? (s.quietSinceMs ?? t) : null,
+    activeSinceMs: quiet ? null : (s.activeSinceMs ?? t),
+  };
+}
+
+export function motionAgent(o: MotionOptions): AgentDefinition<MotionState, MotionDomainEvent> {
+  const id = o.id ?? 'motion';
+  const topic = `agent/${id}/motion`;
+  const reduce = motionReducer(o);
+
+  const decide = (s: MotionState, input: AgentInput): Decision<MotionDomainEvent> => {
+    if (input.kind !== 'message') return { events: [], actions: [] };
+    const w = input.env.payload as ImuEvent;
+    const sample: MotionDomainEvent = {
+      type: 'sample',
+      tsMs: w.tsMs,
+      windowMs: w.windowMs,
+      a: [w.mean.ax, w.mean.ay, w.mean.az],
+      g: [w.mean.gx, w.mean.gy, w.mean.gz],
+      magMin: w.accelMagnitudeG.min,
+      magMax: w.accelMagnitudeG.max,
+      magMean: w.accelMagnitudeG.mean,
+    };
+    if (
+      ![
+        ...sample.a,
+        ...sample.g,
+        sample.magMin,
+        sample.magMax,
+        sample.magMean,
+        sample.tsMs,
+        sample.windowMs,
+      ].every(Number.isFinite)
+    ) {
+      return { events: [], actions: [] };
+    }
+    const next = reduce(s, sample);
+    const t = w.tsMs;
+    const found: { kind: MotionKind; details: Record<string, number> }[] = [];
+    const ready = (kind: MotionKind): boolean => {
+      const last = next.lastReported[kind];
+      return last === undefined || t - last >= o.refractoryMs;
+    };
+    if (w.accelMagnitudeG.max >= o.impactG && next.impactDeadlineMs !== null && ready('fall')) {
+      found.push({
+        kind: 'fall',
+        details: { free_fall_ms: next.lastFreeFallMs, impact_g: round(w.accelMagnitudeG.max) },
+      });
+    }
+    // Only on a fresh stroke: stale reversals still in the window after the shaking stopped do not count.
+    const strokeNow = next.reversals[next.reversals.length - 1] === t;
+    if (strokeNow && next.reversals.length >= SHAKE_MIN_REVERSALS && ready('shake')) {
+      found.push({
+        kind: 'shake',
+        details: { reversals: next.reversals.length, window_ms: SHAKE_WINDOW_MS },
+      });
+    }
+    const g = next.gravity;
+    if (g !== null && next.rest !== null && !next.tiltLatched && Math.abs(norm(g) - 1) < 0.2) {
+      const angle = angleDeg(g, next.rest);
+      if (angle >= o.tiltDeg && ready('tilt'))
+        found.push({ kind: 'tilt', details: { angle_deg: round(angle) } });
+    }
+    if (next.activity !== 'still' && next.quietSinceMs !== null && t - next.quietSinceMs >= o.stillMs) {
+      found.push({ kind: 'still', details: { quiet_ms: t - next.quietSinceMs } });
+    }
+    if (next.activity !== 'moving' && next.activeSinceMs !== null && t - next.activeSinceMs >= MOVING_MS) {
+      found.push({ kind: 'moving', details: { active_ms: t - next.activeSinceMs } });
+    }
+    const detected = found.map(
+      (f): MotionDomainEvent => ({ type: 'detected', kind: f.kind, tsMs: t, details: f.details }),
+    );
+    return {
+      events: [sample, ...detected],
+      actions: found.map((f) => {
+        const payload: MotionEvent = { kind: f.kind, tsMs: t, details: f.details };
+        return { kind: 'publish', topic, payload };
+      }),
+    };
+  };
+
+  return {
+    id,
+    capabilities: ['motion', 'fall-detection'],
+    // Realtime, 256 deep (2.5 s at 100 Hz), drop-oldest: a detector that far behind is better off
+    // with fresh windows; drops are counted by the bus.
+    subscriptions: [{ pattern: 'sensor/imu/+/sample', qos: 'realtime', capacity: 256 }],
+    initialState: initialMotionState(),
+    reduce,
+    decide,
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

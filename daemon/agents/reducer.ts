@@ -1,0 +1,105 @@
+/**
+ * The agent model (the Loom seeds' reducer pattern): an agent is an actor whose state is a fold
+ * of its own domain events. Inputs (bus messages, timers) go to `decide`, which returns the domain
+ * events to append and the side effects to run; the runtime appends the events atomically, swaps
+ * the state pointer to `events.reduce(reduce, state)`, and only then runs the actions. Replaying
+ * the log through `reduce` therefore rebuilds exactly the state the agent had, without re-running
+ * any side effect.
+ */
+import type { Envelope } from '../bus/envelope.js';
+import type { QosClass } from '../bus/types.js';
+
+/** Every domain event is a plain JSON object with a `type` tag. */
+export interface DomainEvent {
+  readonly type: string;
+}
+
+/** What reaches `decide`: a bus message, or a timer the agent armed through `ctx.setTimer`. */
+export type AgentInput =
+  | { readonly kind: 'message'; readonly env: Envelope }
+  | {
+      readonly kind: 'timer';
+      readonly name: string;
+      /** Clock time the timer fired, ms. */
+      readonly tsMs: number;
+      /** The time it was armed for, ms (a re-armed timer's stale firing can be recognised). */
+      readonly dueMs: number;
+    };
+
+/** A side effect, run by the runtime after the events of the same input are persisted. */
+export type AgentAction =
+  /** Call a tool from the registry; its result is published as `tool/<name>/result`. */
+  | { readonly kind: 'tool'; readonly tool: string; readonly args: unknown }
+  /** Publish on the bus (typed by the caller), with the agent as source. */
+  | { readonly kind: 'publish'; readonly topic: string; readonly payload: unknown };
+
+export interface Decision<E extends DomainEvent> {
+  readonly events: readonly E[];
+  readonly actions: readonly AgentAction[];
+  /** Abort the agent's in-flight actions (cloud calls, tools) before running the new ones. */
+  readonly interrupt?: boolean;
+}
+
+/** What `decide` may consult besides state and input. Its answers are recorded through events. */
+export interface DecideContext {
+  /** Clock time, ms. */
+  readonly nowMs: number;
+  /** Actions of this agent still running (started by earlier inputs). */
+  readonly inFlightActions: number;
+  /** Arm (or re-arm: same name replaces) a timer that comes back as a `timer` input at `atMs`. */
+  setTimer(name: string, atMs: number): void;
+  cancelTimer(name: string): void;
+}
+
+export interface SubscriptionSpec {
+  /** MQTT-style bus pattern. */
+  readonly pattern: string;
+  readonly qos: QosClass;
+  /** Mailbox bound for this pattern; the overflow policy is the QoS class's default. */
+  readonly capacity: number;
+  /**
+   * A `critical` message on this subscription aborts the agent's in-flight actions on arrival,
+   * before it waits for its turn (the bus does the same for this subscription's own handlers).
+   */
+  readonly interruptible?: boolean;
+}
+
+export interface AgentDefinition<S, E extends DomainEvent = DomainEvent> {
+  /** Unique id: names the log in the store and the `agent/<id>/...` topics. */
+  readonly id: string;
+  /** What it can do, for the directory (e.g. `display`, `intent`, `motion`). */
+  readonly capabilities: readonly string[];
+  readonly subscriptions: readonly SubscriptionSpec[];
+  readonly initialState: S;
+  /** PURE: no clock, no I/O, no mutation of `state` or `event`. */
+  reduce(state: S, event: E): S;
+  /** Turns one input into events and actions. May read ctx; must not mutate state. */
+  decide(state: S, input: AgentInput, ctx: DecideContext): Decision<E>;
+  /** Called once after the state is rebuilt at start (re-arm timers that state implies). */
+  onStart?(state: S, ctx: DecideContext): void;
+}
+
+/** Fold events into a state: the definition of an event-sourced state. */
+export function fold<S, E extends DomainEvent>(
+  reduce: (s: S, e: E) => S,
+  initial: S,
+  events: Iterable<E>,
+): S {
+  let s = initial;
+  for (const e of events) s = reduce(s, e);
+  return s;
+}
+
+/**
+ * Freeze an object graph, so a reducer that mutates instead of copying fails loudly in tests.
+ * Already frozen sub-objects are skipped: with structural sharing only the new path is walked.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  return value;
+}
+
+/** True unless NODE_ENV is `production`: freezing costs a walk per state swap. */
+export const FREEZE_STATES = process.env.NODE_ENV !== 'production';

@@ -1,0 +1,155 @@
+/**
+ * Agent event logs and snapshots in LevelDB, inside the shared store's `agents` sublevel (one
+ * process may open a LevelDB directory at a time, so the daemon opens it once and every user keeps
+ * to its own sublevel; see daemon/router/storage.ts).
+ *
+ * Layout, one nested sublevel per agent (`!agents!!<id>!`):
+ *   `l!<seq>` → domain event      (the log; seq zero-padded to 16 digits so keys sort by number)
+ *   `s!<seq>` → state              (snapshot of the state after event <seq>)
+ * 'l!' sorts before 's!', so each kind is one contiguous key range.
+ *
+ * An input's events, and the snapshot they complete, are written in one batch: a crash leaves
+ * either all of them or none. Compaction keeps `retentionEvents` log entries before the latest
+ * snapshot (for inspection and debugging) and deletes older entries and older snapshots.
+ */
+import type { Level } from 'level';
+import { EdgeloomError } from '../errors.js';
+import type { DomainEvent } from './reducer.js';
+
+/** The shared store (daemon/router/storage.ts `Store`). */
+export type SharedStore = Level<string, unknown>;
+
+export const AGENTS_SUBLEVEL = 'agents';
+/** 16 digits: enough for 2^53 (Number.MAX_SAFE_INTEGER has 16 digits). */
+const SEQ_DIGITS = 16;
+const LOG = 'l!';
+const SNAP = 's!';
+/** The character after '!', closing each range. */
+const LOG_END = 'l"';
+const SNAP_END = 's"';
+
+export function seqKey(prefix: string, seq: number): string {
+  return prefix + String(seq).padStart(SEQ_DIGITS, '0');
+}
+
+function seqOf(key: string): number {
+  return Number(key.slice(2));
+}
+
+export interface AgentStoreOptions {
+  readonly db: SharedStore;
+  /** Snapshot after every N events (config agents.snapshot_every). */
+  readonly snapshotEvery: number;
+  /** Log entries kept before the latest snapshot (config agents.retention_events). */
+  readonly retentionEvents: number;
+}
+
+export interface Snapshot<S> {
+  /** Seq of the last event folded into `state`. */
+  readonly seq: number;
+  readonly state: S;
+}
+
+export interface LoadedLog<S, E> {
+  readonly snapshot: Snapshot<S> | undefined;
+  /** Events after the snapshot, in order. */
+  readonly events: readonly E[];
+  /** Seq of the last stored event; 0 for an empty log. */
+  readonly lastSeq: number;
+}
+
+export class AgentStore {
+  readonly snapshotEvery: number;
+  readonly retentionEvents: number;
+  private readonly root;
+
+  constructor(options: AgentStoreOptions) {
+    this.snapshotEvery = options.snapshotEvery;
+    this.retentionEvents = options.retentionEvents;
+    this.root = options.db.sublevel<string, unknown>(AGENTS_SUBLEVEL, { valueEncoding: 'json' });
+  }
+
+  private agent(agentId: string) {
+    return this.root.sublevel<string, unknown>(agentId, { valueEncoding: 'json' });
+  }
+
+  /** The latest snapshot and the events after it. */
+  async load<S, E extends DomainEvent>(agentId: string): Promise<LoadedLog<S, E>> {
+    const db = this.agent(agentId);
+    let snapshot: Snapshot<S> | undefined;
+    for await (const [key, value] of db.iterator({ gte: SNAP, lt: SNAP_END, reverse: true, limit: 1 })) {
+      snapshot = { seq: seqOf(key), state: value as S };
+    }
+    const events: E[] = [];
+    let lastSeq = snapshot?.seq ?? 0;
+    const from = snapshot === undefined ? LOG : seqKey(LOG, snapshot.seq);
+    for await (const [key, value] of db.iterator({ gt: from, lt: LOG_END })) {
+      const seq = seqOf(key);
+      if (seq !== lastSeq + 1) {
+        throw new EdgeloomError(
+          'E_AGENT_LOG_GAP',
+          `agent ${agentId}: event ${lastSeq + 1} missing, found ${seq}`,
+          {
+            where: `agents/${agentId}`,
+          },
+        );
+      }
+      events.push(value as E);
+      lastSeq = seq;
+    }
+    return { snapshot, events, lastSeq };
+  }
+
+  /**
+   * Append events firstSeq, firstSeq+1, ... and, when given, the snapshot they complete, in one
+   * atomic batch.
+   */
+  async append<S>(
+    agentId: string,
+    firstSeq: number,
+    events: readonly DomainEvent[],
+    snapshot?: Snapshot<S>,
+  ): Promise<void> {
+    const ops: { type: 'put'; key: string; value: unknown }[] = events.map((event, i) => ({
+      type: 'put',
+      key: seqKey(LOG, firstSeq + i),
+      value: event,
+    }));
+    if (snapshot !== undefined)
+      ops.push({ type: 'put', key: seqKey(SNAP, snapshot.seq), value: snapshot.state });
+    await this.agent(agentId).batch(ops);
+  }
+
+  /**
+   * Delete log entries older than `snapshotSeq - retentionEvents` and every snapshot older than
+   * `snapshotSeq`. Idempotent; a crash in between only leaves extra (harmless) entries.
+   */
+  async compact(agentId: string, snapshotSeq: number): Promise<void> {
+    const db = this.agent(agentId);
+    const keepFrom = snapshotSeq - this.retentionEvents + 1;
+    if (keepFrom > 1) await db.clear({ gte: LOG, lt: seqKey(LOG, keepFrom) });
+    await db.clear({ gte: SNAP, lt: seqKey(SNAP, snapshotSeq) });
+  }
+
+  /** Remove the agent's log and snapshots. */
+  async delete(agentId: string): Promise<void> {
+    await this.agent(agentId).clear();
+  }
+
+  /** Stored log entries and snapshots, for tests and the inspect command. */
+  async counts(
+    agentId: string,
+  ): Promise<{ log: number; snapshots: number; firstLogSeq: number | undefined }> {
+    const db = this.agent(agentId);
+    let log = 0;
+    let snapshots = 0;
+    let firstLogSeq: number | undefined;
+    for await (const key of db.keys()) {
+      if (key.startsWith(LOG)) {
+        log++;
+        firstLogSeq ??= seqOf(key);
+      } else if (key.startsWith(SNAP)) snapshots++;
+    }
+    return { log, snapshots, firstLogSeq };
+  }
+}

@@ -91,10 +91,18 @@ export interface EventBus {
    * without waiting, or a promise when a guaranteed (batched) subscriber is full: awaiting it is
    * how a publisher is slowed down. Invalid topics throw `E_BUS_INVALID_TOPIC`.
    */
-  publish<T extends Topic>(topic: T, payload: PayloadOf<T>, options?: PublishOptions): Promise<void> | undefined;
+  publish<T extends Topic>(
+    topic: T,
+    payload: PayloadOf<T>,
+    options?: PublishOptions,
+  ): Promise<void> | undefined;
 
   /** Subscribe with an MQTT-style pattern (`+` one level, `#` the rest). Invalid patterns throw `E_BUS_INVALID_PATTERN`. */
-  subscribe<T extends Topic>(pattern: T | string, handler: Handler<PayloadOf<T>>, options: SubscribeOptions): Subscription;
+  subscribe<T extends Topic>(
+    pattern: T | string,
+    handler: Handler<PayloadOf<T>>,
+    options: SubscribeOptions,
+  ): Subscription;
 
   /** Request/response: publish on `topic` with a fresh correlation id and wait for `respond`'s answer. */
   request<Res = unknown, Req = unknown>(topic: string, payload: Req, options?: RequestOptions): Promise<Res>;

@@ -56,7 +56,10 @@ export const faceSchema = obj('Face detection and emotion classification on came
 
 export const sttSchema = obj('Local speech-to-text on VAD segments.', {
   enabled: bool({ description: 'Run local transcription.', default: true }),
-  model: modelId('Speech-to-text model id in the manifest (whisper-tiny once fetched; whisper-synthetic-tiny ships for tests and the demo).', 'whisper-tiny'),
+  model: modelId(
+    'Speech-to-text model id in the manifest (whisper-tiny once fetched; whisper-synthetic-tiny ships for tests and the demo).',
+    'whisper-tiny',
+  ),
   language: str({ description: 'Spoken language, ISO 639-1 code.', default: 'en', pattern: '^[a-z]{2}$' }),
   max_tokens: int({
     description: 'Most tokens decoded per segment.',

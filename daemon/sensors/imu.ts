@@ -79,7 +79,8 @@ export interface ImuSourceStats {
 
 export class ImuSource implements Component {
   readonly name: string;
-  private readonly o: Required<Omit<ImuSourceOptions, 'units' | 'csvColumns' | 'onSample'>> & ImuSourceOptions;
+  private readonly o: Required<Omit<ImuSourceOptions, 'units' | 'csvColumns' | 'onSample'>> &
+    ImuSourceOptions;
   private readonly sampleTopic: `sensor/imu/${string}/sample`;
   private readonly statusTopic: `sensor/imu/${string}/status`;
   private readonly parser: ImuParser;

@@ -1,0 +1,126 @@
+/** `edgeloom audit` and `edgeloom forget` against a real LevelDB store (commands run in-process). */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { auditCommand, parseSince } from '../../daemon/cli/cmd-audit.js';
+import { forgetCommand } from '../../daemon/cli/cmd-forget.js';
+import { type AuditEntry, AuditLog } from '../../daemon/router/audit-log.js';
+import { openStore, SUBLEVEL, sublevel } from '../../daemon/router/storage.js';
+
+let dir: string;
+const saved = process.env.EDGELOOM_STORAGE_DIR;
+
+const entry = (tsMs: number, correlationId: string, outcome: 'sent' | 'refused' = 'sent'): AuditEntry => ({
+  tsMs,
+  dataKind: 'audio',
+  bytes: 1234,
+  host: 'api.example.com',
+  path: '/v1/audio/transcriptions',
+  reason: 'in_hybrid_band',
+  tier: 'public',
+  correlationId,
+  payloadRef: 'sha256:00@e1',
+  outcome,
+});
+
+async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
+  const chunks: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
+    chunks.push(String(c));
+    return true;
+  });
+  try {
+    return { code: await fn(), out: chunks.join('') };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'edgeloom-cli-'));
+  process.env.EDGELOOM_STORAGE_DIR = dir;
+  const store = await openStore(dir);
+  const audit = new AuditLog(store);
+  await audit.append(entry(Date.parse('2024-01-01T00:00:00Z'), 'old'));
+  await audit.append(entry(Date.parse('2024-06-01T00:00:00Z'), 'new', 'refused'));
+  await sublevel(store, SUBLEVEL.transcripts).batch([
+    { type: 'put', key: 't1', value: { text: 'hello' } },
+    { type: 'put', key: 't2', value: { text: 'world' } },
+  ]);
+  // Agents nest sublevels per agent; forget must reach them too.
+  await store.sublevel('agents').sublevel('voice', { valueEncoding: 'json' }).put('e1', { intent: 'x' });
+  await sublevel(store, SUBLEVEL.router).put('cost', { day: '2024-06-01', spentUsd: 0.5 });
+  await store.close();
+});
+
+afterAll(async () => {
+  if (saved === undefined) delete process.env.EDGELOOM_STORAGE_DIR;
+  else process.env.EDGELOOM_STORAGE_DIR = saved;
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('edgeloom audit / forget', () => {
+  it('parses --since as ISO or a duration, and refuses garbage', () => {
+    expect(parseSince('2h', 10_000_000)).toBe(10_000_000 - 7_200_000);
+    expect(parseSince('2024-06-01T00:00:00Z', 0)).toBe(Date.parse('2024-06-01T00:00:00Z'));
+    expect(() => parseSince('yesterday-ish', 0)).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+  });
+
+  it('prints entries as JSON lines, filtered by --since, and as a table', async () => {
+    const all = await capture(() => auditCommand.run(['--json']));
+    expect(all.code).toBe(0);
+    const lines = all.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditEntry);
+    expect(lines.map((e) => e.correlationId)).toEqual(['old', 'new']);
+    const recent = await capture(() => auditCommand.run(['--json', '--since', '2024-03-01T00:00:00Z']));
+    expect(
+      recent.out
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as AuditEntry).correlationId),
+    ).toEqual(['new']);
+    const table = await capture(() => auditCommand.run([]));
+    expect(table.out).toContain('api.example.com/v1/audio/transcriptions');
+    expect(table.out).toContain('1 sent (1234 bytes), 1 refused');
+  });
+
+  it('forget without --yes only counts; with --yes deletes personal data and keeps the cost state', async () => {
+    const dry = await capture(() => forgetCommand.run([]));
+    expect(dry.out).toContain('would delete 2 audit entries');
+    expect(dry.out).toContain('would delete 2 transcripts entries');
+    expect(dry.out).toContain('would delete 1 agents entries');
+    const real = await capture(() => forgetCommand.run(['--yes']));
+    expect(real.out).toContain('deleted 2 audit entries');
+    expect(real.out).toContain('deleted 2 transcripts entries');
+    expect(real.out).toContain('deleted 1 agents entries');
+
+    const store = await openStore(dir);
+    try {
+      expect(await new AuditLog(store).list()).toEqual([]);
+      let left = 0;
+      for await (const _ of store.sublevel('transcripts').keys()) left++;
+      for await (const _ of store.sublevel('agents').keys()) left++;
+      expect(left).toBe(0);
+      expect(await sublevel(store, SUBLEVEL.router).get('cost')).toEqual({
+        day: '2024-06-01',
+        spentUsd: 0.5,
+      });
+    } finally {
+      await store.close();
+    }
+    const again = await capture(() => forgetCommand.run(['--yes']));
+    expect(again.out).toContain('deleted 0 audit entries');
+  });
+
+  it('reports a locked store clearly', async () => {
+    const store = await openStore(dir);
+    try {
+      await expect(auditCommand.run([])).rejects.toMatchObject({ code: 'E_STORAGE_LOCKED' });
+    } finally {
+      await store.close();
+    }
+  });
+});

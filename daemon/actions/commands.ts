@@ -1,0 +1,314 @@
+/**
+ * MQTT commands under `<base>/cmd/#` → bus requests, answered on `<base>/cmd/result`.
+ *
+ * | MQTT topic (relative)      | payload (JSON)                          | bus request topic        | request payload              |
+ * |----------------------------|-----------------------------------------|--------------------------|------------------------------|
+ * | `cmd/sensor/<id>/pause`    | optional `{ "duration_s"?: number }`    | `rpc/cmd/sensor/pause`   | `{ sensor, duration_s? }`    |
+ * | `cmd/sensor/<id>/resume`   | optional `{}`                           | `rpc/cmd/sensor/resume`  | `{ sensor }`                 |
+ * | `cmd/privacy`              | `{ "tier": PrivacyTier, "scope"?: str }`| `rpc/cmd/privacy`        | `{ tier, scope? }`           |
+ * | `cmd/tool/<name>`          | the tool's arguments object (or empty)  | `rpc/cmd/tool`           | `{ tool, args }`             |
+ *
+ * Every payload may carry `"id": "<string>"`, echoed in the result for correlation (stripped
+ * from tool arguments). The component owning the thing answers through `bus.respond` (sensor
+ * sources, router, tool registry); its return value is the result, an EdgeloomError it throws
+ * keeps its code. The result: `{ ts, command, id?, ok: true, result }` or
+ * `{ ts, command, id?, ok: false, error: { code, message } }`.
+ *
+ * Bad input never crashes and always gets an answer (except past the rate bound): bad JSON
+ * (`E_CMD_BAD_JSON`), unknown command (`E_CMD_UNKNOWN`), schema failure (`E_CMD_INVALID`), payload
+ * over 64 KiB (`E_CMD_TOO_LARGE`), nobody serving the request topic (`E_CMD_NO_RESPONDER`), no
+ * answer in time (`E_CMD_TIMEOUT`), too many commands pending (`E_CMD_BUSY`). Past
+ * `maxPerSecond` commands are dropped without an answer and counted (a flood must not turn into
+ * a flood of results).
+ */
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import { patternMatches } from '../bus/topic-match.js';
+import type { EventBus } from '../bus/types.js';
+import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../util/clock.js';
+import type { MqttMessage } from './mqtt-contract.js';
+
+/** Bus request topics the daemon must serve with `bus.respond` for commands to work. */
+export const COMMAND_REQUEST_TOPICS = {
+  sensorPause: 'rpc/cmd/sensor/pause',
+  sensorResume: 'rpc/cmd/sensor/resume',
+  privacy: 'rpc/cmd/privacy',
+  tool: 'rpc/cmd/tool',
+} as const;
+
+export interface SensorCommandRequest {
+  readonly sensor: string;
+  /** pause only: resume by itself after this many seconds. */
+  readonly duration_s?: number;
+}
+export interface PrivacyCommandRequest {
+  readonly tier: 'public' | 'sensitive' | 'private' | 'local_only';
+  /** A sensor id or a bus topic pattern; absent = the whole device. */
+  readonly scope?: string;
+}
+export interface ToolCommandRequest {
+  readonly tool: string;
+  readonly args: Record<string, unknown>;
+}
+
+export interface CommandStats {
+  readonly received: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  /** Dropped past the rate bound, without an answer. */
+  readonly rateLimited: number;
+  readonly byCode: Readonly<Record<string, number>>;
+}
+
+export interface CommandHandlerOptions {
+  readonly bus: EventBus;
+  readonly baseTopic: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Commands admitted per second (token bucket, burst of the same size); the rest are dropped. */
+  readonly maxPerSecond: number;
+  /** How long to wait for the responder, ms. */
+  readonly requestTimeoutMs: number;
+  /** Commands waiting for an answer at once; past it the new one gets `E_CMD_BUSY`. Default 32. */
+  readonly maxPending?: number;
+  /** Publish a result message (topic relative to the base). */
+  readonly reply: (message: MqttMessage) => Promise<void>;
+}
+
+const MAX_PAYLOAD_BYTES = 64 * 1024;
+const NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+const ID = { type: 'string', maxLength: 64 };
+const TIERS = ['public', 'sensitive', 'private', 'local_only'];
+
+const SCHEMAS = {
+  sensorPause: {
+    type: 'object',
+    properties: { id: ID, duration_s: { type: 'number', exclusiveMinimum: 0, maximum: 86_400 } },
+    additionalProperties: false,
+  },
+  sensorResume: { type: 'object', properties: { id: ID }, additionalProperties: false },
+  privacy: {
+    type: 'object',
+    required: ['tier'],
+    properties: { id: ID, tier: { enum: TIERS }, scope: { type: 'string', minLength: 1, maxLength: 256 } },
+    additionalProperties: false,
+  },
+  tool: { type: 'object', properties: { id: ID } },
+} as const;
+
+type Kind = keyof typeof SCHEMAS;
+
+interface Parsed {
+  readonly kind: Kind;
+  /** The `<name>` part: a sensor id or a tool name. */
+  readonly target?: string;
+}
+
+const nameRe = new RegExp(NAME);
+
+/** `sensor/cam0/pause` → kind and target, or undefined for an unknown command. */
+export function parseCommandTopic(rest: string): Parsed | undefined {
+  const parts = rest.split('/');
+  if (parts.length === 1 && parts[0] === 'privacy') return { kind: 'privacy' };
+  if (parts.length === 2 && parts[0] === 'tool' && nameRe.test(parts[1]!))
+    return { kind: 'tool', target: parts[1]! };
+  if (parts.length === 3 && parts[0] === 'sensor' && nameRe.test(parts[1]!)) {
+    if (parts[2] === 'pause') return { kind: 'sensorPause', target: parts[1]! };
+    if (parts[2] === 'resume') return { kind: 'sensorResume', target: parts[1]! };
+  }
+  return undefined;
+}
+
+export class CommandHandler {
+  private readonly prefix: string;
+  private readonly validators: Record<Kind, ValidateFunction>;
+  private tokens: number;
+  private lastRefillMs: number;
+  private pending = 0;
+  private counters = { received: 0, succeeded: 0, failed: 0, rateLimited: 0 };
+  private readonly byCode: Record<string, number> = {};
+
+  constructor(private readonly options: CommandHandlerOptions) {
+    this.prefix = `${options.baseTopic}/cmd/`;
+    // Compiled once here, never on the message path.
+    const ajv = new Ajv2020({ allErrors: false, strict: true });
+    this.validators = {
+      sensorPause: ajv.compile(SCHEMAS.sensorPause),
+      sensorResume: ajv.compile(SCHEMAS.sensorResume),
+      privacy: ajv.compile(SCHEMAS.privacy),
+      tool: ajv.compile(SCHEMAS.tool),
+    };
+    this.tokens = options.maxPerSecond;
+    this.lastRefillMs = options.clock.monotonicMs();
+  }
+
+  /** Handle one incoming MQTT message; never throws. */
+  handle(topic: string, payload: Buffer): void {
+    if (!topic.startsWith(this.prefix)) return;
+    const command = topic.slice(this.prefix.length);
+    if (command === 'result') return; // our own answers, echoed by the cmd/# subscription
+    if (!this.admit()) {
+      this.counters.rateLimited++;
+      if (this.counters.rateLimited % 100 === 1) {
+        this.options.logger.warn({ dropped: this.counters.rateLimited }, 'commands: rate limit, dropping');
+      }
+      return;
+    }
+    this.counters.received++;
+    this.run(command, payload).catch((err: unknown) => {
+      this.options.logger.error({ err: toError(err).message, command }, 'commands: reply failed');
+    });
+  }
+
+  stats(): CommandStats {
+    return { ...this.counters, byCode: { ...this.byCode } };
+  }
+
+  private async run(command: string, payload: Buffer): Promise<void> {
+    let id: string | undefined;
+    try {
+      const parsed = parseCommandTopic(command);
+      if (parsed === undefined)
+        throw new EdgeloomError('E_CMD_UNKNOWN', `unknown command ${command}`, { where: command });
+      const body = this.parseBody(command, payload);
+      if (typeof body.id === 'string') id = body.id;
+      const validate = this.validators[parsed.kind];
+      if (!validate(body)) {
+        const e = validate.errors?.[0];
+        const where =
+          e?.instancePath === '' || e === undefined
+            ? 'payload'
+            : `payload${e.instancePath.replaceAll('/', '.')}`;
+        throw new EdgeloomError(
+          'E_CMD_INVALID',
+          `${where} ${e?.message ?? 'is invalid'}${showAllowed(e?.params)}`,
+          {
+            where: command,
+          },
+        );
+      }
+      const [requestTopic, request] = toRequest(parsed, body);
+      const result = await this.ask(command, requestTopic, request);
+      this.counters.succeeded++;
+      await this.reply(command, id, { ok: true, result: result === undefined ? null : result });
+    } catch (err) {
+      const code = isEdgeloomError(err) ? err.code : 'E_CMD_FAILED';
+      this.counters.failed++;
+      this.byCode[code] = (this.byCode[code] ?? 0) + 1;
+      this.options.logger.info({ command, code, err: toError(err).message }, 'commands: failed');
+      await this.reply(command, id, { ok: false, error: { code, message: toError(err).message } });
+    }
+  }
+
+  private parseBody(command: string, payload: Buffer): Record<string, unknown> {
+    if (payload.length > MAX_PAYLOAD_BYTES) {
+      throw new EdgeloomError(
+        'E_CMD_TOO_LARGE',
+        `payload is ${payload.length} bytes, max ${MAX_PAYLOAD_BYTES}`,
+        {
+          where: command,
+        },
+      );
+    }
+    const text = payload.toString('utf8').trim();
+    if (text === '') return {};
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      throw new EdgeloomError('E_CMD_BAD_JSON', `payload is not JSON: ${(err as Error).message}`, {
+        where: command,
+      });
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new EdgeloomError('E_CMD_INVALID', 'payload must be a JSON object', { where: command });
+    }
+    return value as Record<string, unknown>;
+  }
+
+  private async ask(command: string, topic: string, request: unknown): Promise<unknown> {
+    const { bus } = this.options;
+    // Fail fast instead of waiting out the timeout when nothing serves the request topic.
+    if (!bus.stats().some((s) => patternMatches(s.pattern, topic))) {
+      throw new EdgeloomError(
+        'E_CMD_NO_RESPONDER',
+        `nothing serves ${topic} (is that part of the daemon running?)`,
+        {
+          where: command,
+        },
+      );
+    }
+    if (this.pending >= (this.options.maxPending ?? 32)) {
+      throw new EdgeloomError('E_CMD_BUSY', 'too many commands waiting for an answer', { where: command });
+    }
+    this.pending++;
+    try {
+      return await bus.request(topic, request, {
+        timeoutMs: this.options.requestTimeoutMs,
+        source: 'actions.mqtt.commands',
+      });
+    } catch (err) {
+      if (isEdgeloomError(err, 'E_BUS_TIMEOUT')) {
+        throw new EdgeloomError(
+          'E_CMD_TIMEOUT',
+          `no answer from ${topic} within ${this.options.requestTimeoutMs} ms`,
+          {
+            where: command,
+          },
+        );
+      }
+      throw err;
+    } finally {
+      this.pending--;
+    }
+  }
+
+  private reply(command: string, id: string | undefined, outcome: Record<string, unknown>): Promise<void> {
+    return this.options.reply({
+      topic: 'cmd/result',
+      qos: 1,
+      retain: false,
+      payload: { ts: this.options.clock.now(), command, ...(id === undefined ? {} : { id }), ...outcome },
+    });
+  }
+
+  /** Token bucket on the monotonic clock. */
+  private admit(): boolean {
+    const { maxPerSecond, clock } = this.options;
+    const now = clock.monotonicMs();
+    this.tokens = Math.min(maxPerSecond, this.tokens + ((now - this.lastRefillMs) / 1000) * maxPerSecond);
+    this.lastRefillMs = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+function toRequest(parsed: Parsed, body: Record<string, unknown>): [string, unknown] {
+  const { id: _id, ...rest } = body;
+  switch (parsed.kind) {
+    case 'sensorPause':
+      return [
+        COMMAND_REQUEST_TOPICS.sensorPause,
+        { sensor: parsed.target ?? '', ...rest } satisfies SensorCommandRequest,
+      ];
+    case 'sensorResume':
+      return [
+        COMMAND_REQUEST_TOPICS.sensorResume,
+        { sensor: parsed.target ?? '' } satisfies SensorCommandRequest,
+      ];
+    case 'privacy':
+      return [COMMAND_REQUEST_TOPICS.privacy, rest as unknown as PrivacyCommandRequest];
+    case 'tool':
+      return [
+        COMMAND_REQUEST_TOPICS.tool,
+        { tool: parsed.target ?? '', args: rest } satisfies ToolCommandRequest,
+      ];
+  }
+}
+
+function showAllowed(params: unknown): string {
+  const allowed = (params as { allowedValues?: unknown[] } | undefined)?.allowedValues;
+  return Array.isArray(allowed) ? ` (one of ${allowed.join(', ')})` : '';
+}

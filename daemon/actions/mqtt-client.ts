@@ -1,0 +1,392 @@
+/**
+ * The real MQTT sink (mqtt.js 5): the only module that talks to the broker.
+ *
+ * - QoS 1 messages go through the persistent outbox (outbox.ts): written to LevelDB, published in
+ *   sequence order with at most `maxInflight` unacknowledged, deleted on PUBACK. While
+ *   disconnected they accumulate there (bounded, policy from config) and are delivered in order
+ *   after the reconnect, before anything newer; on start the previous run's outbox is sent first.
+ * - QoS 0 messages (telemetry) are published only while connected; otherwise dropped and counted.
+ * - `<base>/status` is `{"state":"online","ts":…}` retained on every connect; the last will sets it
+ *   to `{"state":"offline"}` when the connection dies, and a clean stop publishes
+ *   `{"state":"offline","ts":…,"reason":"shutdown"}` itself.
+ * - Reconnects back off exponentially (on the injected clock) from `reconnectMinMs` to `reconnectMaxMs`.
+ * - With no broker URL configured, an embedded aedes broker is started and used.
+ * - With a bus, `<base>/cmd/#` commands are served (commands.ts); with discovery enabled, Home
+ *   Assistant discovery configs are published retained on every connect (discovery.ts).
+ */
+import { Level } from 'level';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { EventBus } from '../bus/types.js';
+import type { Component, ComponentHealth } from '../component.js';
+import type { MqttConfig } from '../config/types.js';
+import { EdgeloomError, toError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { CommandHandler, type CommandStats } from './commands.js';
+import { discoveryMessages } from './discovery.js';
+import { EmbeddedBroker } from './embedded-broker.js';
+import type { MqttSink } from './mqtt-bridge.js';
+import type { MqttMessage } from './mqtt-contract.js';
+import { buildClientOptions, STATUS_OFFLINE, STATUS_ONLINE, statusTopic } from './mqtt-options.js';
+import { Outbox, type OutboxStats, type OutboxStore } from './outbox.js';
+
+export interface MqttClientSinkOptions {
+  readonly config: MqttConfig;
+  readonly deviceId: string;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** The shared LevelDB store (the outbox uses sublevel `outbox`), or a directory to open one in. */
+  readonly storage: OutboxStore | string;
+  /** Serve `<base>/cmd/#` as bus requests; absent: no commands. */
+  readonly bus?: EventBus;
+  /** Reported in discovery (`sw_version`). Default `unknown`. */
+  readonly swVersion?: string;
+  /** Device name shown in Home Assistant. Default `edgeloom <device_id>`. */
+  readonly deviceName?: string;
+  /** First reconnect delay, ms (doubles per failure). Default 500. */
+  readonly reconnectMinMs?: number;
+  /** Largest reconnect delay, ms. Default 30 000. */
+  readonly reconnectMaxMs?: number;
+  /** Give up one connection attempt after this long, ms. Default 10 000. */
+  readonly connectTimeoutMs?: number;
+  /** QoS 1 messages handed to mqtt.js and not yet acknowledged, at most. Default 64. */
+  readonly maxInflight?: number;
+  /** stop() waits this long for the outbox to empty before disconnecting, ms. Default 2000. */
+  readonly stopFlushMs?: number;
+  /** Commands accepted per second; the excess is dropped and counted. Default 20. */
+  readonly commandsPerSecond?: number;
+  /** How long a command waits for its responder, ms. Default 5000. */
+  readonly commandTimeoutMs?: number;
+  /** fsync outbox writes (survives power loss, much slower). Default false. */
+  readonly syncWrites?: boolean;
+}
+
+export interface MqttSinkStats {
+  readonly connected: boolean;
+  readonly connects: number;
+  readonly disconnects: number;
+  readonly qos0Sent: number;
+  /** QoS 0 messages dropped because the broker was unreachable. */
+  readonly qos0Dropped: number;
+  readonly qos1Acked: number;
+  readonly publishErrors: number;
+  readonly outbox: OutboxStats;
+  readonly commands: CommandStats | undefined;
+}
+
+export class MqttClientSink implements Component, MqttSink {
+  readonly name = 'actions.mqtt';
+  private readonly log: Logger;
+  private readonly baseTopic: string;
+  private store: OutboxStore | undefined;
+  private ownsStore = false;
+  private outbox: Outbox | undefined;
+  private broker: EmbeddedBroker | undefined;
+  private client: MqttClient | undefined;
+  private commands: CommandHandler | undefined;
+  private brokerUrlResolved = '';
+  private connected = false;
+  private stopping = false;
+  private reconnectTimer: TimerHandle | undefined;
+  private reconnectAttempts = 0;
+  /** Outbox sequences handed to mqtt.js and not yet acknowledged. */
+  private readonly inflight = new Set<number>();
+  private connectWaiters: Array<() => void> = [];
+  private drainWaiters: Array<() => void> = [];
+  private counters = {
+    connects: 0,
+    disconnects: 0,
+    qos0Sent: 0,
+    qos0Dropped: 0,
+    qos1Acked: 0,
+    publishErrors: 0,
+  };
+
+  constructor(private readonly options: MqttClientSinkOptions) {
+    this.log = options.logger;
+    this.baseTopic = options.config.base_topic;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    const o = this.options;
+    if (typeof o.storage === 'string') {
+      this.store = new Level<string, unknown>(o.storage, { valueEncoding: 'json' });
+      this.ownsStore = true;
+    } else {
+      this.store = o.storage;
+    }
+    this.outbox = new Outbox({
+      store: this.store,
+      clock: o.clock,
+      logger: this.log,
+      maxMessages: o.config.outbox.max_messages,
+      policy: o.config.outbox.policy,
+      sync: o.syncWrites === true,
+    });
+    await this.outbox.open();
+    signal.throwIfAborted();
+
+    let url = o.config.url;
+    if (url === '') {
+      this.broker = new EmbeddedBroker({
+        ...o.config.embedded,
+        logger: this.log.child({ component: 'actions.mqtt-broker' }),
+      });
+      await this.broker.start(signal);
+      url = this.broker.url();
+    }
+    this.brokerUrlResolved = url;
+    if (o.bus !== undefined) {
+      this.commands = new CommandHandler({
+        bus: o.bus,
+        baseTopic: this.baseTopic,
+        clock: o.clock,
+        logger: this.log,
+        maxPerSecond: o.commandsPerSecond ?? 20,
+        requestTimeoutMs: o.commandTimeoutMs ?? 5000,
+        reply: (message) => this.publish(`${this.baseTopic}/${message.topic}`, message, o.clock.now()),
+      });
+    }
+    const client = mqtt.connect(
+      url,
+      buildClientOptions({
+        config: o.config,
+        deviceId: o.deviceId,
+        connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
+      }),
+    );
+    this.client = client;
+    client.on('connect', () => this.onConnect());
+    client.on('close', () => this.onClose());
+    client.on('error', (err) =>
+      this.log.warn({ err: err.message, url: redactUrl(url) }, 'mqtt: connection error'),
+    );
+    client.on('message', (topic, payload) => this.commands?.handle(topic, payload));
+    this.log.info(
+      { url: redactUrl(url), clientId: client.options.clientId, outbox: this.outbox.size },
+      'mqtt: connecting',
+    );
+  }
+
+  /** The broker URL in use (the embedded broker's when none is configured); '' before start. */
+  brokerUrl(): string {
+    return this.brokerUrlResolved;
+  }
+
+  isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Resolves at the next (or current) successful connect. */
+  whenConnected(): Promise<void> {
+    if (this.connected) return Promise.resolve();
+    return new Promise((resolve) => this.connectWaiters.push(resolve));
+  }
+
+  /** Resolves once every accepted QoS 1 message has been acknowledged by the broker. */
+  whenDrained(): Promise<void> {
+    if (this.outbox === undefined || this.outbox.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /**
+   * QoS 1: accepted into the outbox; resolves once persisted (rejects with `E_MQTT_OUTBOX_FULL`
+   * under the `refuse` policy). QoS 0: sent if connected, else dropped and counted.
+   */
+  async publish(topic: string, message: MqttMessage, _sourceTsMs: number): Promise<void> {
+    const { outbox, client } = this;
+    if (outbox === undefined || client === undefined || this.stopping) {
+      throw new EdgeloomError('E_MQTT_NOT_STARTED', 'the MQTT sink is not running', { where: topic });
+    }
+    const payload = JSON.stringify(message.payload);
+    if (message.qos === 0) {
+      if (!this.connected) {
+        this.counters.qos0Dropped++;
+        return;
+      }
+      client.publish(topic, payload, { qos: 0, retain: message.retain }, (err) => {
+        if (err) this.counters.publishErrors++;
+        else this.counters.qos0Sent++;
+      });
+      return;
+    }
+    const { persisted } = outbox.add(topic, payload, message.retain);
+    this.pump();
+    await persisted;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.reconnectTimer?.cancel();
+    this.reconnectTimer = undefined;
+    const { client, outbox } = this;
+    const o = this.options;
+    if (client !== undefined) {
+      if (this.connected && outbox !== undefined && outbox.size > 0) {
+        await this.within(this.whenDrained(), o.stopFlushMs ?? 2000);
+      }
+      if (this.connected) {
+        const offline = JSON.stringify({ state: STATUS_OFFLINE, ts: o.clock.now(), reason: 'shutdown' });
+        await this.within(
+          client
+            .publishAsync(statusTopic(this.baseTopic), offline, { qos: 1, retain: true })
+            .catch(() => undefined),
+          1000,
+        );
+      }
+      const ended = client.endAsync(false).catch(() => undefined);
+      if (!(await this.within(ended, 2000))) await client.endAsync(true).catch(() => undefined);
+      client.removeAllListeners();
+      // A connection attempt still under way may fail after end(); mqtt.js would throw an unheard error.
+      client.on('error', () => undefined);
+      this.client = undefined;
+    }
+    this.connected = false;
+    if (outbox !== undefined) {
+      await outbox.flush();
+      const left = outbox.size;
+      if (left > 0) this.log.info({ outbox: left }, 'mqtt: messages kept in the outbox for the next start');
+    }
+    if (this.ownsStore) await this.store?.close();
+    await this.broker?.stop();
+    this.broker = undefined;
+  }
+
+  stats(): MqttSinkStats {
+    return {
+      connected: this.connected,
+      ...this.counters,
+      outbox: this.outbox?.stats() ?? emptyOutboxStats(this.options.config.outbox.max_messages),
+      commands: this.commands?.stats(),
+    };
+  }
+
+  health(): ComponentHealth {
+    const reasons: string[] = [];
+    if (!this.connected) reasons.push('broker unreachable');
+    const size = this.outbox?.size ?? 0;
+    if (size > 0) reasons.push(`${size} messages in the outbox`);
+    return reasons.length === 0 ? { status: 'ok' } : { status: 'degraded', reasons };
+  }
+
+  /** Hand the oldest unsent outbox entries to mqtt.js, keeping at most maxInflight unacknowledged. */
+  private pump(): void {
+    const { client, outbox } = this;
+    if (!this.connected || client === undefined || outbox === undefined) return;
+    const maxInflight = this.options.maxInflight ?? 64;
+    for (const entry of outbox.values()) {
+      if (this.inflight.size >= maxInflight) return;
+      if (this.inflight.has(entry.seq)) continue;
+      const seq = entry.seq;
+      this.inflight.add(seq);
+      client.publish(entry.topic, entry.payload, { qos: 1, retain: entry.retain }, (err) => {
+        this.inflight.delete(seq);
+        if (err) {
+          // Kept in the outbox: sent again on the next pump (after the reconnect).
+          this.counters.publishErrors++;
+          this.log.debug({ err: err.message, seq }, 'mqtt: publish not acknowledged');
+        } else {
+          this.counters.qos1Acked++;
+          outbox.acknowledge(seq);
+          if (outbox.size === 0) this.settle('drain');
+        }
+        this.pump();
+      });
+    }
+  }
+
+  private onConnect(): void {
+    const client = this.client;
+    if (client === undefined) return;
+    this.connected = true;
+    this.reconnectAttempts = 0;
+    this.counters.connects++;
+    const o = this.options;
+    this.log.info({ outbox: this.outbox?.size ?? 0 }, 'mqtt: connected');
+    const online = JSON.stringify({ state: STATUS_ONLINE, ts: o.clock.now() });
+    client.publish(statusTopic(this.baseTopic), online, { qos: 1, retain: true });
+    if (o.config.discovery.enabled) {
+      const messages = discoveryMessages({
+        prefix: o.config.discovery.prefix,
+        baseTopic: this.baseTopic,
+        deviceId: o.deviceId,
+        deviceName: o.deviceName ?? `edgeloom ${o.deviceId}`,
+        swVersion: o.swVersion ?? 'unknown',
+      });
+      for (const m of messages) client.publish(m.topic, JSON.stringify(m.payload), { qos: 1, retain: true });
+    }
+    if (this.commands !== undefined) {
+      client.subscribe(`${this.baseTopic}/cmd/#`, { qos: 1 }, (err) => {
+        if (err) this.log.warn({ err: err.message }, 'mqtt: cannot subscribe to commands');
+      });
+    }
+    this.settle('connect');
+    this.pump();
+  }
+
+  private onClose(): void {
+    if (this.connected) {
+      this.counters.disconnects++;
+      this.log.warn({ inflight: this.inflight.size, outbox: this.outbox?.size ?? 0 }, 'mqtt: disconnected');
+    }
+    this.connected = false;
+    if (this.stopping || this.reconnectTimer !== undefined) return;
+    const min = this.options.reconnectMinMs ?? 500;
+    const max = this.options.reconnectMaxMs ?? 30_000;
+    const delayMs = Math.min(max, min * 2 ** Math.min(this.reconnectAttempts, 20));
+    this.reconnectAttempts++;
+    this.reconnectTimer = this.options.clock.setTimeout(() => {
+      this.reconnectTimer = undefined;
+      const client = this.client;
+      if (this.stopping || client === undefined) return;
+      // Keep mqtt.js's stores: the unacknowledged QoS 1 packets in them are resent first, in order.
+      client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
+    }, delayMs);
+  }
+
+  private settle(what: 'connect' | 'drain'): void {
+    const waiters = what === 'connect' ? this.connectWaiters : this.drainWaiters;
+    if (what === 'connect') this.connectWaiters = [];
+    else this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Wait for `p` at most `ms`; true when it settled in time. */
+  private async within(p: Promise<unknown>, ms: number): Promise<boolean> {
+    let timer: TimerHandle | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = this.options.clock.setTimeout(() => resolve(false), ms);
+    });
+    try {
+      return await Promise.race([
+        p.then(
+          () => true,
+          (err: unknown) => Promise.reject(toError(err)),
+        ),
+        timeout,
+      ]);
+    } finally {
+      timer?.cancel();
+    }
+  }
+}
+
+function emptyOutboxStats(maxMessages: number): OutboxStats {
+  return {
+    size: 0,
+    maxMessages,
+    enqueued: 0,
+    acknowledged: 0,
+    droppedOldest: 0,
+    refused: 0,
+    recovered: 0,
+    batches: 0,
+    writeErrors: 0,
+  };
+}
+
+/** Never log credentials embedded in a URL. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//[redacted]@');
+}

@@ -1,0 +1,58 @@
+/**
+ * A process running the real MQTT sink, for the outbox-after-SIGKILL test (run from dist/).
+ * argv[2] is JSON: { url, storageDir, mode: 'publish' | 'drain', count? }.
+ * - publish: start the sink (broker down), publish `count` QoS 1 messages `{seq}`, print
+ *   `persisted <n>` as each one is accepted, then `ready`, and wait to be killed.
+ * - drain: start the sink, wait until the outbox is empty, print `drained <json stats>`, stop, exit 0.
+ */
+import { MqttClientSink } from '../../daemon/actions/mqtt-client.js';
+import { silentLogger } from '../../daemon/log.js';
+import { SystemClock } from '../../daemon/util/clock.js';
+import { mqttTestConfig } from './mqtt.js';
+
+interface Args {
+  readonly url: string;
+  readonly storageDir: string;
+  readonly mode: 'publish' | 'drain';
+  readonly count?: number;
+}
+
+async function main(): Promise<void> {
+  const args = JSON.parse(process.argv[2] ?? '{}') as Args;
+  const config = mqttTestConfig(args.url, {
+    base_topic: 'edgeloom/child',
+    discovery: { enabled: false, prefix: 'homeassistant' },
+  });
+  const sink = new MqttClientSink({
+    config,
+    deviceId: 'child',
+    logger: silentLogger(),
+    clock: new SystemClock(),
+    storage: args.storageDir,
+    reconnectMinMs: 100,
+    reconnectMaxMs: 500,
+  });
+  await sink.start(new AbortController().signal);
+  if (args.mode === 'publish') {
+    for (let seq = 0; seq < (args.count ?? 0); seq++) {
+      await sink.publish(
+        'edgeloom/child/seq',
+        { topic: 'seq', qos: 1, retain: false, payload: { seq } },
+        Date.now(),
+      );
+      process.stdout.write(`persisted ${seq + 1}\n`);
+    }
+    process.stdout.write('ready\n');
+    setInterval(() => undefined, 1000); // stay alive until SIGKILL
+    return;
+  }
+  await sink.whenDrained();
+  process.stdout.write(`drained ${JSON.stringify(sink.stats().outbox)}\n`);
+  await sink.stop();
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`mqtt-sink-child: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

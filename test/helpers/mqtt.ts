@@ -1,0 +1,74 @@
+/** Shared pieces of the MQTT tests: a config slice, a recording subscriber, waiting helpers. */
+import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttConfig } from '../../daemon/config/types.js';
+
+/** An MqttConfig with the schema's defaults, pointed at `url` ('' = embedded broker on a free port). */
+export function mqttTestConfig(url: string, overrides: Partial<MqttConfig> = {}): MqttConfig {
+  return {
+    url,
+    embedded: { host: '127.0.0.1', port: 0 },
+    base_topic: 'edgeloom/test-dev',
+    username: '',
+    password: '',
+    tls: { ca: '', cert: '', key: '', reject_unauthorized: true },
+    client_id: '',
+    clean: false,
+    keepalive_s: 30,
+    outbox: { max_messages: 10_000, policy: 'drop-oldest' },
+    discovery: { enabled: true, prefix: 'homeassistant' },
+    publish_allow: [],
+    ...overrides,
+  } as MqttConfig;
+}
+
+export interface Received {
+  readonly topic: string;
+  readonly payload: unknown;
+  readonly qos: number;
+  readonly retain: boolean;
+}
+
+/** A separate mqtt.js client recording everything it receives on `patterns` (QoS 1 subscription). */
+export class Subscriber {
+  readonly messages: Received[] = [];
+  private constructor(readonly client: MqttClient) {}
+
+  static async connect(url: string, patterns: string[], reconnectPeriodMs = 50): Promise<Subscriber> {
+    const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: reconnectPeriodMs, clean: true });
+    const sub = new Subscriber(client);
+    client.on('error', () => undefined);
+    client.on('message', (topic, payload, packet) => {
+      let value: unknown;
+      try {
+        value = JSON.parse(payload.toString());
+      } catch {
+        value = payload.toString();
+      }
+      sub.messages.push({ topic, payload: value, qos: packet.qos, retain: packet.retain });
+    });
+    // Resubscribe on every connect: the test brokers keep no session across a restart.
+    client.on('connect', () => {
+      client.subscribe(patterns, { qos: 1 });
+    });
+    await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+    await client.subscribeAsync(patterns, { qos: 1 });
+    return sub;
+  }
+
+  on(topic: string): Received[] {
+    return this.messages.filter((m) => m.topic === topic);
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}
+
+/** Poll until `check` returns true, or fail after `timeoutMs` with `what`. */
+export async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

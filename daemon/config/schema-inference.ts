@@ -126,7 +126,8 @@ export const routerSchema = obj('Decides per inference whether to answer locally
   }),
   cost: obj('Cloud spending limits.', {
     daily_cap_usd: num({
-      description: 'Cloud spend per UTC day, USD; at the cap everything stays local.',
+      description:
+        'Cloud spend per local calendar day (resets at local midnight), USD; at the cap everything stays local.',
       default: 1,
       minimum: 0,
     }),

@@ -49,7 +49,10 @@ beforeAll(async () => {
     { type: 'put', key: 't2', value: { text: 'world' } },
   ]);
   // Agents nest sublevels per agent; forget must reach them too.
-  await store.sublevel('agents').sublevel('voice', { valueEncoding: 'json' }).put('e1', { intent: 'x' });
+  await store
+    .sublevel('agents')
+    .sublevel<string, unknown>('voice', { valueEncoding: 'json' })
+    .put('e1', { intent: 'x' });
   await sublevel(store, SUBLEVEL.router).put('cost', { day: '2024-06-01', spentUsd: 0.5 });
   await store.close();
 });

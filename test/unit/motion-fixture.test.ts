@@ -34,7 +34,7 @@ async function imuWindows(rateHz: number): Promise<{ windows: ImuEvent[]; truth:
   }
   const last = agg.flush();
   if (last) windows.push(last);
-  const truth = (fixture.manifest.truth as { imu: Truth[] }).imu;
+  const truth = (fixture.manifest.truth as unknown as { imu: Truth[] }).imu;
   return { windows, truth };
 }
 

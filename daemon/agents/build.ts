@@ -1,0 +1,98 @@
+/**
+ * Wiring for the agents stage: the tool registry with the built-in tools, the runtime over the
+ * shared LevelDB store, and the three agents (emotion display, voice, motion).
+ */
+import type { IntentEvent } from '../bus/topics.js';
+import type { EventBus } from '../bus/types.js';
+import type { Component } from '../component.js';
+import type { EdgeloomConfig } from '../config/index.js';
+import { componentLogger, type Logger } from '../log.js';
+import type { Clock } from '../util/clock.js';
+import { registerBuiltinTools } from './builtin-tools.js';
+import { emotionDisplayAgent } from './emotion-display.js';
+import { motionAgent } from './motion.js';
+import { AgentRuntime } from './runtime.js';
+import { AgentStore, type SharedStore } from './store.js';
+import { ToolRegistry } from './tools.js';
+import { type CloudAssist, cloudAssistTool, voiceAgent } from './voice-assistant.js';
+
+export interface BuildAgentsOptions {
+  /** Uses agents.*, mqtt.publish_allow. */
+  readonly config: Pick<EdgeloomConfig, 'agents' | 'mqtt'>;
+  readonly bus: EventBus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The daemon's one open LevelDB (daemon/router/storage.ts openStore); agents use sublevel `agents`. */
+  readonly storage: SharedStore;
+  /** The router's cloud path for unmatched utterances; absent: unmatched → `no_match` intent. */
+  readonly router?: { readonly cloudAssist: CloudAssist };
+  /** Which agents to create; default all three. */
+  readonly only?: ReadonlySet<'emotion-display' | 'voice' | 'motion'>;
+}
+
+export interface Agents {
+  readonly runtime: AgentRuntime;
+  readonly tools: ToolRegistry;
+  readonly store: AgentStore;
+}
+
+export function createAgents(o: BuildAgentsOptions): Agents {
+  const a = o.config.agents;
+  const logger = componentLogger(o.logger, 'agents');
+  const tools = new ToolRegistry({
+    bus: o.bus,
+    clock: o.clock,
+    logger: logger.child({ part: 'tools' }),
+    defaultTimeoutMs: a.tool_timeout_ms,
+  });
+  registerBuiltinTools(tools, {
+    bus: o.bus,
+    logger: logger.child({ part: 'tool.log' }),
+    publishAllow: o.config.mqtt.publish_allow,
+    ttsCommand: a.tts_command.split(/\s+/).filter((s) => s !== ''),
+  });
+  const store = new AgentStore({
+    db: o.storage,
+    snapshotEvery: a.snapshot_every,
+    retentionEvents: a.retention_events,
+  });
+  const runtime = new AgentRuntime({ bus: o.bus, clock: o.clock, logger, store, tools });
+  const wanted = (id: 'emotion-display' | 'voice' | 'motion'): boolean =>
+    o.only === undefined || o.only.has(id);
+
+  if (wanted('emotion-display')) {
+    const e = a.emotion_display;
+    runtime.create(
+      emotionDisplayAgent({ kFrames: e.k_frames, minMs: e.min_ms, noFaceTimeoutMs: e.no_face_timeout_ms }),
+    );
+  }
+  if (wanted('voice')) {
+    const cloud = o.router?.cloudAssist;
+    if (cloud !== undefined) {
+      const publishIntent = (intent: IntentEvent) =>
+        o.bus.publish('agent/voice/intent', intent, { source: 'agent.voice' });
+      tools.register(cloudAssistTool(cloud, tools, publishIntent));
+    }
+    runtime.create(voiceAgent({ config: a.voice, cloud: cloud !== undefined }));
+  }
+  if (wanted('motion')) {
+    const m = a.motion;
+    runtime.create(
+      motionAgent({
+        freeFallG: m.free_fall_g,
+        impactG: m.impact_g,
+        shakeDegS: m.shake_deg_s,
+        shakeAccelG: m.shake_accel_g,
+        tiltDeg: m.tilt_deg,
+        stillMs: m.still_ms,
+        refractoryMs: m.refractory_ms,
+      }),
+    );
+  }
+  return { runtime, tools, store };
+}
+
+/** The agents stage as components for the controller (one: the runtime, which owns every agent). */
+export function buildAgents(o: BuildAgentsOptions): Component[] {
+  return [createAgents(o).runtime];
+}

@@ -25,6 +25,8 @@ export class Controller {
   private readonly startAbort = new AbortController();
   private phase: Phase = 'idle';
   private readonly stopTimeoutMs: number;
+  /** The running start(), settled (never rejecting) once it finished or rolled back. */
+  private startRun: Promise<void> | undefined;
 
   constructor(private readonly options: ControllerOptions) {
     this.stopTimeoutMs = options.stopTimeoutMs ?? 5_000; // 5 s per component
@@ -65,6 +67,12 @@ export class Controller {
     if (this.phase !== 'idle')
       throw new EdgeloomError('E_CONTROLLER_STATE', `start() in phase ${this.phase}`);
     this.phase = 'starting';
+    const run = this.startAll();
+    this.startRun = run.catch(() => {});
+    await run;
+  }
+
+  private async startAll(): Promise<void> {
     const { logger, bus } = this.options;
     for (const component of this.components) {
       if (this.startAbort.signal.aborted) break;
@@ -103,7 +111,9 @@ export class Controller {
     this.phase = 'stopping';
     this.startAbort.abort(new EdgeloomError('E_START_ABORTED', 'shutdown requested during start-up'));
     publishLifecycle(this.options.bus, 'system_stopping')?.catch(() => {});
-    if (wasStarting) return; // start() sees the abort and stops what it started
+    // start() sees the abort and stops what it started; wait for that, so a caller of stop()
+    // (the shutdown handler) never reports "stopped" while components are still running.
+    if (wasStarting) return this.startRun;
     await this.stopStarted();
     this.phase = 'stopped';
   }

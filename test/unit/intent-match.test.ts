@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import {
+  align,
+  compileIntents,
+  compileTemplate,
+  levenshtein,
+  matchIntent,
+  normalize,
+  substituteSlots,
+  wordCost,
+} from '../../daemon/agents/intents.js';
+import type { IntentConfig } from '../../daemon/config/index.js';
+import { isEdgeloomError } from '../../daemon/errors.js';
+
+const INTENTS: IntentConfig[] = [
+  {
+    name: 'light',
+    templates: ['turn (on|off) the {room} light', '(please|) switch the {room} light (on|off)'],
+    action: { tool: 'mqtt.publish', args: { topic: 'demo/{room}/light/set', payload: 'ON' } },
+  },
+  { name: 'status', templates: ['status report', 'how are you'], action: { tool: '', args: {} } },
+  { name: 'timer', templates: ['set a timer for {minutes} minutes'], action: { tool: '', args: {} } },
+];
+const compiled = compileIntents(INTENTS);
+
+describe('normalize', () => {
+  it.each([
+    ['  Turn ON the Kitchen light!! ', 'turn on the kitchen light'],
+    ["What's   up,\tdoc?", 'whats up doc'],
+    ['Ça va — très bien.', 'ça va très bien'],
+    ['...', ''],
+  ])('%j → %j', (input, out) => expect(normalize(input)).toBe(out));
+});
+
+describe('matchIntent', () => {
+  it.each([
+    // text, intent, slots, score range
+    ['Turn on the kitchen light.', 'light', { room: 'kitchen' }, [1, 1]],
+    ['turn off the garage light', 'light', { room: 'garage' }, [1, 1]],
+    ['turn on the living room light', 'light', { room: 'living room' }, [1, 1]],
+    ['please switch the hall light off', 'light', { room: 'hall' }, [1, 1]],
+    ['switch the hall light on', 'light', { room: 'hall' }, [1, 1]],
+    ['how are you', 'status', {}, [1, 1]],
+    ['set a timer for ten minutes', 'timer', { minutes: 'ten' }, [1, 1]],
+    // near misses: a typo, an extra word, a missing word
+    ['turn on the kitchen lights', 'light', { room: 'kitchen' }, [0.95, 0.99]],
+    ['turn on the kitchen lite', 'light', { room: 'kitchen' }, [0.85, 0.9]],
+    ['could you turn on the kitchen light', 'light', { room: 'kitchen' }, [0.6, 0.8]],
+    ['turn on kitchen light', 'light', { room: 'kitchen' }, [0.7, 0.85]],
+    ['status reprot', 'status', {}, [0.6, 0.9]],
+  ] as const)('%j → %s %j', (text, intent, slots, [lo, hi]) => {
+    const m = matchIntent(compiled, text)!;
+    expect(m.intent).toBe(intent);
+    expect(m.slots).toEqual(slots);
+    expect(m.score).toBeGreaterThanOrEqual(lo);
+    expect(m.score).toBeLessThanOrEqual(hi);
+  });
+
+  it.each(['what is the weather like tomorrow', 'play some music', 'banana'])(
+    '%j scores below 0.6',
+    (text) => {
+      expect(matchIntent(compiled, text)!.score).toBeLessThan(0.6);
+    },
+  );
+
+  it('returns undefined for empty text or no intents', () => {
+    expect(matchIntent(compiled, ' ?! ')).toBeUndefined();
+    expect(matchIntent([], 'turn on the light')).toBeUndefined();
+  });
+
+  it('ranks the exact alternative above a near one (on vs off are different words)', () => {
+    expect(wordCost('on', 'off')).toBe(1);
+    const on = align(compileTemplate('turn on the {room} light', 't')[0]!, [
+      'turn',
+      'off',
+      'the',
+      'hall',
+      'light',
+    ]);
+    expect(on.score).toBeCloseTo(1 - 1 / 5, 6);
+  });
+});
+
+describe('templates', () => {
+  it('expands alternatives, including empty ones, into variants', () => {
+    expect(
+      compileTemplate('(please|) switch (on|off)', 'x').map((v) =>
+        v.map((t) => (t.kind === 'word' ? t.word : `{${t.name}}`)).join(' '),
+      ),
+    ).toEqual(['please switch on', 'please switch off', 'switch on', 'switch off']);
+  });
+
+  it.each(['turn (on the light', 'turn {} light', 'turn {room light', '(|)'])(
+    'rejects %j naming the config key',
+    (t) => {
+      try {
+        compileIntents([{ name: 'x', templates: ['ok', t], action: { tool: '', args: {} } }]);
+        expect.unreachable();
+      } catch (err) {
+        expect(isEdgeloomError(err, 'E_INTENT_TEMPLATE')).toBe(true);
+        expect((err as Error).message).toContain('agents.voice.intents[0].templates[1]');
+      }
+    },
+  );
+});
+
+describe('helpers', () => {
+  it('levenshtein', () => {
+    expect(levenshtein('kitten', 'sitting')).toBe(3);
+    expect(levenshtein('', 'abc')).toBe(3);
+    expect(levenshtein('light', 'light')).toBe(0);
+  });
+
+  it('substitutes slots deeply and leaves unknown placeholders visible', () => {
+    expect(
+      substituteSlots(
+        { topic: 'demo/{room}/set', payload: ['{room}', 3, { x: '{nope}' }] },
+        { room: 'hall' },
+      ),
+    ).toEqual({
+      topic: 'demo/hall/set',
+      payload: ['hall', 3, { x: '{nope}' }],
+    });
+  });
+});

@@ -5,11 +5,14 @@
  * Nothing here is a singleton: every component gets its config slice, the bus, the clock and a
  * child logger through its constructor.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { BusTap } from './actions/bus-tap.js';
 import { JsonlSink } from './actions/jsonl-sink.js';
 import { MqttBridge, type MqttSink } from './actions/mqtt-bridge.js';
+import { buildAgents } from './agents/build.js';
 import { Bus } from './bus/bus.js';
 import type { EventBus } from './bus/types.js';
 import type { Component } from './component.js';
@@ -18,7 +21,10 @@ import { Controller } from './controller.js';
 import { componentLogger, type Logger } from './log.js';
 import { buildPipeline } from './pipeline/build.js';
 import { ReplaySource } from './replay/replay-source.js';
+import { RouterStage } from './router/router.js';
+import { openStore } from './router/storage.js';
 import { buildLiveSensors } from './sensors/build.js';
+import { StorageComponent } from './storage-component.js';
 import { type Clock, SystemClock } from './util/clock.js';
 import { VirtualClock } from './util/virtual-clock.js';
 
@@ -38,6 +44,11 @@ export interface DaemonOptions {
     | { readonly kind: 'sink'; readonly sink: MqttSink };
   /** `replay --emit-bus PATTERN`: internal events matching the pattern as JSON lines. */
   readonly busTap?: { readonly pattern: string; readonly out: Writable };
+  /**
+   * Keep agent state, audit log and outbox in a fresh temporary store that is deleted on stop
+   * (the `replay` command: a replay must not depend on, or change, the device's state).
+   */
+  readonly ephemeralStorage?: boolean;
 }
 
 export interface Daemon {
@@ -55,7 +66,7 @@ export function resolvePath(baseDir: string, p: string): string {
   return isAbsolute(p) ? p : resolve(baseDir, p);
 }
 
-export function buildDaemon(options: DaemonOptions): Daemon {
+export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config, logger, baseDir } = options;
   const replayWanted =
     options.replay ??
@@ -98,7 +109,23 @@ export function buildDaemon(options: DaemonOptions): Daemon {
     replayWanted?.speed === 0 && virtualClock !== undefined ? virtualClock : new SystemClock();
   const pipeline = buildPipeline({ config, bus, clock: latencyClock, logger, baseDir });
 
+  const storageDir = options.ephemeralStorage
+    ? await mkdtemp(join(tmpdir(), 'edgeloom-replay-'))
+    : resolvePath(baseDir, config.storage.dir);
+  const store = await openStore(storageDir);
+  const storage = new StorageComponent(store, storageDir, options.ephemeralStorage === true);
+  const router = new RouterStage({
+    bus,
+    clock,
+    logger: componentLogger(logger, 'router'),
+    config: { router: config.router, cloud: config.cloud, sensors: config.sensors },
+    storage: store,
+  });
+  const agents = buildAgents({ config, bus, clock, logger, storage: store });
+
   // Consumers first, producers last: every stage is subscribed before the first event flows.
+  // Storage first, so it is closed last.
+  controller.add(storage);
   // t_ms in emitted lines is relative to the fixture's start, known once the replay opened it.
   const origin = (): number => replay?.originMs ?? 0;
   if (options.busTap !== undefined) {
@@ -117,6 +144,8 @@ export function buildDaemon(options: DaemonOptions): Daemon {
       }),
     );
   }
+  for (const c of agents) controller.add(c);
+  controller.add(router);
   for (const c of pipeline) controller.add(c);
   for (const c of sources) controller.add(c);
 

@@ -51,7 +51,8 @@ export const replayCommand: Command = {
     }
     const busPattern = str(args, 'emit-bus');
     const ctx = cliContext({ configFile: str(args, 'config'), logTo: 'stderr' });
-    const daemon: Daemon = buildDaemon({
+    const daemon: Daemon = await buildDaemon({
+      ephemeralStorage: true,
       config: ctx.config,
       logger: ctx.logger,
       baseDir: ctx.baseDir,

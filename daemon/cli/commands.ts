@@ -1,4 +1,6 @@
+import { auditCommand } from './cmd-audit.js';
 import { fixtureCommand } from './cmd-fixture.js';
+import { forgetCommand } from './cmd-forget.js';
 import { modelsCommand } from './cmd-models.js';
 import { recordCommand } from './cmd-record.js';
 import { replayCommand } from './cmd-replay.js';
@@ -12,4 +14,6 @@ export const commands: readonly Command[] = [
   recordCommand,
   fixtureCommand,
   modelsCommand,
+  auditCommand,
+  forgetCommand,
 ];

@@ -1,0 +1,345 @@
+import os from 'node:os';
+import type { SensorStatus } from '../bus/topics.js';
+import type { EventBus, Subscription, SubscriptionStats } from '../bus/types.js';
+import type { Component, ComponentHealth } from '../component.js';
+import { toError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { MemoryGuardStatus } from './memory-guard.js';
+
+/** Models as the stats message sees them (a subset of ModelManager.status() plus session latencies). */
+export interface ModelsStats {
+  readonly budgetMb?: number;
+  readonly usedMb?: number;
+  readonly models?: readonly { readonly id: string; readonly state?: string; readonly memoryMb?: number }[];
+  /** Per-model inference latency over each session's recent window (OnnxModel.stats()). */
+  readonly latency?: readonly {
+    readonly model: string;
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+    readonly runs?: number;
+  }[];
+}
+
+/** Routing as the stats message sees it (structurally a subset of RouterTelemetrySnapshot). */
+export interface RoutingStats {
+  readonly decisions: Readonly<Record<string, number>>;
+  /** Share of decisions per route, 0..1. */
+  readonly rates?: Readonly<Record<string, number>>;
+  readonly cloudCalls?: number;
+  readonly cloudFailures?: number;
+  readonly cloudLatencyP50Ms?: number | undefined;
+  readonly cloudLatencyP99Ms?: number | undefined;
+  readonly costTodayUsd?: number;
+}
+
+export interface OutboxStatsView {
+  /** Messages waiting for the broker. */
+  readonly depth: number;
+  readonly capacity?: number;
+  readonly dropped?: number;
+}
+
+export interface BrokerStatus {
+  readonly connected: boolean;
+  readonly reason?: string;
+}
+
+/**
+ * What the lead wires from the composition root. Every function is optional: the snapshot,
+ * /metrics and the dashboard render whatever is provided. A provider that throws is logged and
+ * its section left out of that snapshot.
+ */
+export interface StatsProviders {
+  bus?(): readonly SubscriptionStats[];
+  /** Controller.health(). */
+  health?(): Readonly<Record<string, ComponentHealth>>;
+  models?(): ModelsStats;
+  routing?(): RoutingStats;
+  outbox?(): OutboxStatsView;
+  broker?(): BrokerStatus;
+  sensors?(): readonly SensorStatus[];
+  memory?(): MemoryGuardStatus;
+  /** SoC temperature, °C, or undefined where the board has no sensor; called at most every tempIntervalMs. */
+  temperatureC?(): Promise<number | undefined>;
+}
+
+export interface TopicRate {
+  readonly topic: string;
+  /** Events seen since start. */
+  readonly total: number;
+  /** Over the last collection period. */
+  readonly perSecond: number;
+}
+
+export interface SubscriptionView extends SubscriptionStats {
+  /** Matching events per second over the last collection period. */
+  readonly perSecond: number;
+}
+
+export interface ProcessStats {
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+  readonly heapTotalBytes: number;
+  readonly externalBytes: number;
+  /** User + system CPU time since start, s. */
+  readonly cpuSecondsTotal: number;
+  /** CPU used over the last period as a fraction of one core (may exceed 1 on several cores). */
+  readonly cpuRatio: number;
+  readonly loadAverage: readonly [number, number, number];
+  readonly uptimeS: number;
+}
+
+/** One stats snapshot: the retained MQTT `stats` message, /api/stats and the dashboard's source. */
+export interface StatsSnapshot {
+  readonly tsMs: number;
+  readonly periodMs: number;
+  readonly process: ProcessStats;
+  readonly temperatureC?: number;
+  readonly topics: readonly TopicRate[];
+  /** Events on topics past the topic cap, folded together. */
+  readonly otherTopics: { readonly total: number; readonly perSecond: number };
+  readonly subscriptions: readonly SubscriptionView[];
+  readonly health?: Readonly<Record<string, ComponentHealth>>;
+  readonly models?: ModelsStats;
+  readonly routing?: RoutingStats;
+  readonly outbox?: OutboxStatsView;
+  readonly broker?: BrokerStatus;
+  readonly sensors?: readonly SensorStatus[];
+  readonly memory?: MemoryGuardStatus;
+}
+
+export interface StatsCollectorOptions {
+  /** Wall time (a SystemClock in live runs): rates are per real second. */
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly providers: StatsProviders;
+  /** When given, a `#` tap counts events per topic. */
+  readonly bus?: EventBus;
+  /** Collection period for the rates, ms. Default 5000. */
+  readonly intervalMs?: number;
+  /** Distinct topics counted by name; past it, topics fold into `other`. Default 256. */
+  readonly maxTopics?: number;
+  /** Minimum gap between temperature reads, ms (systeminformation spawns work). Default 30000. */
+  readonly tempIntervalMs?: number;
+}
+
+interface TopicCount {
+  total: number;
+  atLastTick: number;
+  perSecond: number;
+}
+
+/**
+ * Assembles the stats snapshot from the providers. Counters are read fresh on every
+ * snapshot(); rates are computed from deltas between collection ticks on the injected clock.
+ */
+export class StatsCollector implements Component {
+  readonly name = 'system.stats';
+  private readonly intervalMs: number;
+  private readonly maxTopics: number;
+  private readonly tempIntervalMs: number;
+  /** Bounded at maxTopics; overflow goes to `other` (a topic's name is never evicted once counted). */
+  private readonly topics = new Map<string, TopicCount>();
+  private readonly other: TopicCount = { total: 0, atLastTick: 0, perSecond: 0 };
+  private readonly subRates = new Map<string, { published: number; perSecond: number }>();
+  private tap: Subscription | undefined;
+  private timer: TimerHandle | undefined;
+  private lastTickMs: number;
+  private lastCpuUs: number;
+  private cpuRatio = 0;
+  private temperatureC: number | undefined;
+  private lastTempReadMs = Number.NEGATIVE_INFINITY;
+  private tempReading = false;
+  private readonly startedMs: number;
+
+  constructor(private readonly options: StatsCollectorOptions) {
+    this.intervalMs = options.intervalMs ?? 5_000; // 5 s
+    this.maxTopics = options.maxTopics ?? 256;
+    this.tempIntervalMs = options.tempIntervalMs ?? 30_000; // 30 s
+    this.lastTickMs = options.clock.monotonicMs();
+    this.startedMs = this.lastTickMs;
+    this.lastCpuUs = cpuMicros();
+  }
+
+  async start(): Promise<void> {
+    const bus = this.options.bus;
+    if (bus !== undefined) {
+      // Counting is a Map lookup; background QoS so a burst never blocks publishers (its own
+      // drops show up in the subscription table as `system.stats`).
+      this.tap = bus.subscribe('#', (env) => this.count(env.topic), {
+        component: this.name,
+        qos: 'background',
+        queueCapacity: 4096,
+      });
+    }
+    this.lastTickMs = this.options.clock.monotonicMs();
+    this.timer = this.options.clock.setInterval(() => this.tick(), this.intervalMs);
+    this.refreshTemperature();
+  }
+
+  async stop(): Promise<void> {
+    this.timer?.cancel();
+    this.timer = undefined;
+    await this.tap?.unsubscribe();
+    this.tap = undefined;
+  }
+
+  /** Whether the lead wired this provider (sections that can never appear are not rendered). */
+  provides(section: keyof StatsProviders): boolean {
+    return this.options.providers[section] !== undefined;
+  }
+
+  /** Count one event (the tap's handler; exposed so tests and non-bus sources can feed it). */
+  count(topic: string): void {
+    let c = this.topics.get(topic);
+    if (c === undefined) {
+      if (this.topics.size >= this.maxTopics) {
+        this.other.total++;
+        return;
+      }
+      c = { total: 0, atLastTick: 0, perSecond: 0 };
+      this.topics.set(topic, c);
+    }
+    c.total++;
+  }
+
+  /** Close a collection period: rates over it, CPU share, temperature refresh. */
+  tick(): void {
+    const now = this.options.clock.monotonicMs();
+    const dtS = Math.max(1e-3, (now - this.lastTickMs) / 1000);
+    this.lastTickMs = now;
+    for (const c of [...this.topics.values(), this.other]) {
+      c.perSecond = (c.total - c.atLastTick) / dtS;
+      c.atLastTick = c.total;
+    }
+    const subs = this.call('bus', () => this.options.providers.bus?.()) ?? [];
+    const seen = new Set<string>();
+    for (const s of subs) {
+      const key = subKey(s);
+      seen.add(key);
+      const prev = this.subRates.get(key);
+      const perSecond = prev === undefined ? 0 : Math.max(0, s.published - prev.published) / dtS;
+      this.subRates.set(key, { published: s.published, perSecond });
+    }
+    for (const key of this.subRates.keys()) if (!seen.has(key)) this.subRates.delete(key);
+    const cpu = cpuMicros();
+    this.cpuRatio = (cpu - this.lastCpuUs) / 1e6 / dtS;
+    this.lastCpuUs = cpu;
+    this.refreshTemperature();
+  }
+
+  snapshot(): StatsSnapshot {
+    const p = this.options.providers;
+    const mem = process.memoryUsage();
+    const topics: TopicRate[] = [...this.topics].map(([topic, c]) => ({
+      topic,
+      total: c.total,
+      perSecond: c.perSecond,
+    }));
+    topics.sort((a, b) => b.perSecond - a.perSecond || b.total - a.total || a.topic.localeCompare(b.topic));
+    const subscriptions = (this.call('bus', () => p.bus?.()) ?? []).map((s) => ({
+      ...s,
+      perSecond: this.subRates.get(subKey(s))?.perSecond ?? 0,
+    }));
+    const snap: StatsSnapshot = {
+      tsMs: this.options.clock.now(),
+      periodMs: this.intervalMs,
+      process: {
+        rssBytes: mem.rss,
+        heapUsedBytes: mem.heapUsed,
+        heapTotalBytes: mem.heapTotal,
+        externalBytes: mem.external,
+        cpuSecondsTotal: cpuMicros() / 1e6,
+        cpuRatio: this.cpuRatio,
+        loadAverage: os.loadavg() as [number, number, number],
+        uptimeS: (this.options.clock.monotonicMs() - this.startedMs) / 1000,
+      },
+      ...(this.temperatureC === undefined ? {} : { temperatureC: this.temperatureC }),
+      topics,
+      otherTopics: { total: this.other.total, perSecond: this.other.perSecond },
+      subscriptions,
+      ...optional(
+        'health',
+        this.call('health', () => p.health?.()),
+      ),
+      ...optional(
+        'models',
+        this.call('models', () => p.models?.()),
+      ),
+      ...optional(
+        'routing',
+        this.call('routing', () => p.routing?.()),
+      ),
+      ...optional(
+        'outbox',
+        this.call('outbox', () => p.outbox?.()),
+      ),
+      ...optional(
+        'broker',
+        this.call('broker', () => p.broker?.()),
+      ),
+      ...optional(
+        'sensors',
+        this.call('sensors', () => p.sensors?.()),
+      ),
+      ...optional(
+        'memory',
+        this.call('memory', () => p.memory?.()),
+      ),
+    };
+    return snap;
+  }
+
+  private call<T>(what: string, fn: () => T | undefined): T | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      this.options.logger.warn({ err: toError(err), provider: what }, 'stats provider failed');
+      return undefined;
+    }
+  }
+
+  private refreshTemperature(): void {
+    const read = this.options.providers.temperatureC;
+    const now = this.options.clock.monotonicMs();
+    if (read === undefined || this.tempReading || now - this.lastTempReadMs < this.tempIntervalMs) return;
+    this.tempReading = true;
+    this.lastTempReadMs = now;
+    read()
+      .then((c) => {
+        this.temperatureC = c;
+      })
+      .catch((err: unknown) => {
+        this.options.logger.debug({ err: toError(err) }, 'temperature read failed');
+        this.temperatureC = undefined;
+      })
+      .finally(() => {
+        this.tempReading = false;
+      });
+  }
+}
+
+/**
+ * SoC temperature through systeminformation; undefined where the board reports none (VMs give
+ * null or -1). Imported lazily so the module costs nothing until the first read.
+ */
+export async function systemTemperatureC(): Promise<number | undefined> {
+  const si = await import('systeminformation');
+  const t = await si.cpuTemperature();
+  const main = t.main;
+  return typeof main === 'number' && Number.isFinite(main) && main > 0 ? main : undefined;
+}
+
+function subKey(s: SubscriptionStats): string {
+  return `${s.id}`;
+}
+
+function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

@@ -1,0 +1,230 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createAgents } from '../../daemon/agents/build.js';
+import type { SharedStore } from '../../daemon/agents/store.js';
+import type { CloudAssist } from '../../daemon/agents/voice-assistant.js';
+import { Bus } from '../../daemon/bus/bus.js';
+import type { Envelope } from '../../daemon/bus/envelope.js';
+import { Priority } from '../../daemon/bus/envelope.js';
+import type {
+  IntentEvent,
+  MqttAction,
+  SpeechEvent,
+  ToolResult,
+  Transcript,
+} from '../../daemon/bus/topics.js';
+import { loadConfig } from '../../daemon/config/index.js';
+import { silentLogger } from '../../daemon/log.js';
+import { VirtualClock } from '../../daemon/util/virtual-clock.js';
+
+let dir: string;
+let db: SharedStore;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'edgeloom-voice-'));
+  db = new Level<string, unknown>(dir, { valueEncoding: 'json' });
+  await db.open();
+});
+afterEach(async () => {
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function transcript(text: string): Transcript {
+  return {
+    text,
+    modelId: 'whisper',
+    confidence: 0.9,
+    latencyMs: 10,
+    inputTsMs: 0,
+    language: 'en',
+    noSpeechProb: 0.01,
+    avgLogProb: -0.2,
+    durationMs: 1000,
+    inferenceMs: 100,
+    segmentStartMs: 0,
+  };
+}
+
+const speechStart: SpeechEvent = {
+  kind: 'start',
+  startMs: 0,
+  sampleRateHz: 16000,
+  modelId: 'silero',
+  confidence: 0.9,
+  latencyMs: 1,
+  inputTsMs: 0,
+};
+
+async function setup(cloudAssist?: CloudAssist) {
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      device: { id: 'test' },
+      storage: { dir },
+      mqtt: { publish_allow: ['demo/#'] },
+      agents: {
+        voice: {
+          min_match_score: 0.7,
+          intents: [
+            {
+              name: 'light_on',
+              templates: ['turn on the {room} light'],
+              action: { tool: 'mqtt.publish', args: { topic: 'demo/{room}/light/set', payload: 'ON' } },
+            },
+          ],
+        },
+      },
+    },
+  });
+  const clock = new VirtualClock(0);
+  const logger = silentLogger();
+  const bus = new Bus({ clock, logger });
+  const agents = createAgents({
+    config,
+    bus,
+    clock,
+    logger,
+    storage: db,
+    only: new Set(['voice']),
+    ...(cloudAssist ? { router: { cloudAssist } } : {}),
+  });
+  await agents.runtime.start(new AbortController().signal);
+  const seen: Envelope[] = [];
+  bus.subscribe('#', (env) => void seen.push(env), { component: 'test' });
+  const voice = agents.runtime.get('voice')!;
+  const settle = async () => {
+    await bus.drain(1000);
+    await new Promise((r) => setImmediate(r));
+    await bus.drain(1000);
+  };
+  const say = async (text: string) => {
+    await bus.publish('inference/stt/mic', transcript(text));
+    await settle();
+  };
+  const of = <T>(topic: string) => seen.filter((e) => e.topic === topic).map((e) => e.payload as T);
+  return { bus, clock, agents, voice, seen, say, settle, of };
+}
+
+describe('voice agent', () => {
+  it('matches a local intent, publishes it and runs its tool with the slots filled in', async () => {
+    const t = await setup();
+    await t.say('Turn on the kitchen light!');
+    await t.voice.idle();
+    await t.settle();
+    expect(t.of<IntentEvent>('agent/voice/intent')).toEqual([
+      {
+        intent: 'light_on',
+        slots: { room: 'kitchen' },
+        score: 1,
+        text: 'Turn on the kitchen light!',
+        source: 'local',
+      },
+    ]);
+    expect(t.of<MqttAction>('action/mqtt')).toEqual([
+      { topic: 'demo/kitchen/light/set', payload: 'ON', qos: 1, retain: false, absolute: true },
+    ]);
+    expect(t.of<ToolResult>('tool/mqtt.publish/result')[0]).toMatchObject({ ok: true });
+    expect(t.voice.state()).toMatchObject({ utterances: 1, matched: 1 });
+    await t.agents.runtime.stop();
+  });
+
+  it('without cloudAssist, an unmatched utterance is a no_match intent with its score', async () => {
+    const t = await setup();
+    await t.say('what is the weather like');
+    await t.voice.idle();
+    await t.settle();
+    const [intent] = t.of<IntentEvent>('agent/voice/intent');
+    expect(intent).toMatchObject({ intent: 'no_match', source: 'local', slots: {} });
+    expect(intent!.score).toBeLessThan(0.7);
+    expect(t.of('action/mqtt')).toEqual([]);
+    await t.agents.runtime.stop();
+  });
+
+  it('sends only the text to cloudAssist with the public tools and runs the calls it returns', async () => {
+    const calls: { text: string; tools: string[] }[] = [];
+    const cloud: CloudAssist = async (text, tools) => {
+      calls.push({ text, tools: tools.map((x) => x.function.name) });
+      return {
+        intent: 'dim_lights',
+        toolCalls: [
+          { name: 'mqtt_publish', arguments: { topic: 'demo/hall/light/set', payload: 'DIM' } },
+          { name: 'voice_cloud_assist', arguments: { text: 'loop' } },
+          { name: 'mqtt_publish', arguments: { topic: 'elsewhere/x', payload: 1 } },
+        ],
+      };
+    };
+    const t = await setup(cloud);
+    await t.say('make the hall cosy');
+    await t.voice.idle();
+    await t.settle();
+    expect(calls).toEqual([
+      { text: 'make the hall cosy', tools: ['mqtt_publish', 'display_show', 'speak', 'log'] },
+    ]);
+    expect(t.of<MqttAction>('action/mqtt').map((a) => a.topic)).toEqual(['demo/hall/light/set']);
+    expect(t.of<ToolResult>('tool/mqtt.publish/result').map((r) => r.error?.code ?? 'ok')).toEqual([
+      'ok',
+      'E_TOOL_REFUSED',
+    ]);
+    // Two results on the topic: the model's refused attempt to call it, then the agent's own call.
+    const results = t.of<ToolResult>('tool/voice.cloud_assist/result');
+    expect(results.map((r) => r.error?.code ?? 'ok')).toEqual(['E_TOOL_UNKNOWN', 'ok']);
+    expect(results[1]!.result).toEqual({
+      calls: [
+        { tool: 'mqtt.publish', ok: true },
+        { tool: 'voice.cloud_assist', ok: false, code: 'E_TOOL_UNKNOWN' },
+        { tool: 'mqtt.publish', ok: false, code: 'E_TOOL_REFUSED' },
+      ],
+    });
+    expect(t.of<IntentEvent>('agent/voice/intent')).toEqual([
+      expect.objectContaining({ intent: 'dim_lights', source: 'cloud' }),
+    ]);
+    expect(t.voice.state()).toMatchObject({ cloudRequests: 1, interrupts: 0 });
+    await t.agents.runtime.stop();
+  });
+
+  it.each([
+    ['a speech start (critical)', 'speech'],
+    ['a "stop" utterance', 'stop'],
+  ])('%s cancels an in-flight cloudAssist through its AbortSignal', async (_label, how) => {
+    let observed: AbortSignal | undefined;
+    let started!: () => void;
+    const running = new Promise<void>((r) => {
+      started = r;
+    });
+    const cloud: CloudAssist = (_text, _tools, signal) => {
+      observed = signal;
+      started();
+      // A slow cloud that answers only when aborted (with the abort reason).
+      return new Promise((_, reject) =>
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+      );
+    };
+    const t = await setup(cloud);
+    await t.say('tell me a long story');
+    await running;
+    expect(observed!.aborted).toBe(false);
+    if (how === 'speech')
+      await t.bus.publish('inference/vad/mic', speechStart, { priority: Priority.critical });
+    else await t.bus.publish('inference/stt/mic', transcript('Stop!'));
+    await t.settle();
+    await t.voice.idle();
+    await t.settle();
+    expect(observed!.aborted).toBe(true);
+    const result = t.of<ToolResult>('tool/voice.cloud_assist/result')[0]!;
+    expect(result.error?.code).toBe('E_TOOL_ABORTED');
+    expect(t.voice.state()).toMatchObject({ interrupts: 1, cloudRequests: 1 });
+    await t.agents.runtime.stop();
+  });
+
+  it('a speech start with nothing in flight is not counted as an interrupt', async () => {
+    const t = await setup();
+    await t.bus.publish('inference/vad/mic', speechStart);
+    await t.settle();
+    await t.voice.idle();
+    expect(t.voice.state()).toMatchObject({ interrupts: 0 });
+    await t.agents.runtime.stop();
+  });
+});

@@ -81,8 +81,8 @@ export class CliChild {
   waitFor(what: string, predicate: (c: CliChild) => boolean, timeoutMs = 20_000): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = (): void => {
-        if (predicate(this)) return done(undefined);
-        if (this.exitedYet) return done(new Error(`process exited before ${what}\n${this.tail()}`));
+        if (predicate(this)) done(undefined);
+        else if (this.exitedYet) done(new Error(`process exited before ${what}\n${this.tail()}`));
       };
       const timer = setTimeout(
         () => done(new Error(`timed out waiting for ${what}\n${this.tail()}`)),

@@ -6,7 +6,7 @@ import {
   reduceEmotion,
 } from '../../daemon/agents/emotion-display.js';
 import { initialMotionState, type MotionDomainEvent, motionReducer } from '../../daemon/agents/motion.js';
-import { deepFreeze, fold } from '../../daemon/agents/reducer.js';
+import { type DomainEvent, deepFreeze, fold } from '../../daemon/agents/reducer.js';
 import { initialVoiceState, reduceVoice, type VoiceEvent } from '../../daemon/agents/voice-assistant.js';
 import { EMOTIONS } from '../../daemon/bus/topics.js';
 
@@ -115,14 +115,14 @@ const cases = [
 ] as const;
 
 describe.each(cases)('$name reducer', ({ reduce, initial, events }) => {
-  const r = reduce as (s: unknown, e: unknown) => unknown;
+  const r = reduce as (s: unknown, e: DomainEvent) => unknown;
 
   it('is pure: frozen inputs are never mutated and the same events give the same state', () => {
     fc.assert(
       fc.property(events, (evs) => {
         const frozen = deepFreeze(structuredClone(evs));
-        const a = fold(r, deepFreeze(structuredClone(initial)), frozen as unknown[]);
-        const b = fold(r, deepFreeze(structuredClone(initial)), frozen as unknown[]);
+        const a = fold(r, deepFreeze(structuredClone(initial)), frozen as DomainEvent[]);
+        const b = fold(r, deepFreeze(structuredClone(initial)), frozen as DomainEvent[]);
         expect(a).toEqual(b);
       }),
       { numRuns: 150 },
@@ -132,10 +132,10 @@ describe.each(cases)('$name reducer', ({ reduce, initial, events }) => {
   it('folding with snapshots (JSON round trips, as stored) at random points equals folding straight through', () => {
     fc.assert(
       fc.property(events, fc.array(fc.nat(), { maxLength: 5 }), (evs, cuts) => {
-        const straight = fold(r, initial, evs as unknown[]);
+        const straight = fold(r, initial, evs as DomainEvent[]);
         const points = new Set(cuts.map((c) => (evs.length === 0 ? 0 : c % evs.length)));
         let s: unknown = initial;
-        (evs as unknown[]).forEach((e, i) => {
+        (evs as DomainEvent[]).forEach((e, i) => {
           if (points.has(i)) s = JSON.parse(JSON.stringify(s));
           s = r(s, e);
         });

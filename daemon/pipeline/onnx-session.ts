@@ -24,6 +24,17 @@ export type Feeds = Readonly<Record<string, Tensor>>;
 /** Outputs of one run, by output name (only the declared outputs are guaranteed present and checked). */
 export type Outputs = Readonly<Record<string, Tensor>>;
 
+/** Per-run options of OnnxModel.run. */
+export interface RunOptions {
+  /**
+   * Output names to compute and return (default: every model output). ONNX Runtime copies each
+   * returned output into a fresh JS buffer, so asking only for what the caller reads skips copies
+   * of large unchanged tensors (Whisper's 18 MB of cross-attention keys/values per decoder step).
+   * Only the declared outputs among them are checked; names must be model outputs and unique.
+   */
+  readonly fetches?: readonly string[];
+}
+
 /** Build a CPU tensor. `dims` must multiply to `data.length` (onnxruntime throws otherwise). */
 export function tensor<T extends TensorType>(
   type: T,
@@ -118,6 +129,8 @@ export class OnnxModel {
   private runsOk = 0;
   private runsFailed = 0;
   private runsRejected = 0;
+  /** Checked fetch lists → the declared outputs among them (weak: lists die with their callers). */
+  private readonly fetchChecks = new WeakMap<readonly string[], readonly OutputSpec[]>();
 
   private constructor(
     session: ort.InferenceSession,
@@ -183,8 +196,10 @@ export class OnnxModel {
   /**
    * Run once. Runs on one session are serialised: a call made while another runs waits its turn
    * (in call order); past `maxQueueDepth` waiting calls it is refused with `E_ONNX_BUSY`.
+   * `options.fetches` limits the outputs computed and returned; an unknown or repeated name is
+   * `E_ONNX_OUTPUT`.
    */
-  run(feeds: Feeds): Promise<Outputs> {
+  run(feeds: Feeds, options: RunOptions = {}): Promise<Outputs> {
     if (this.released) {
       return Promise.reject(new EdgeloomError('E_ONNX_RELEASED', `model ${this.modelId} was released`));
     }
@@ -198,9 +213,22 @@ export class OnnxModel {
         ),
       );
     }
+    let checks = this.outputs;
+    if (options.fetches !== undefined) {
+      try {
+        checks = this.checksFor(options.fetches);
+      } catch (err) {
+        this.runsFailed++;
+        return Promise.reject(err);
+      }
+    }
+    const fetches = options.fetches;
     this.pending++;
     // Idle: run now (no extra promise hop on the hot path); busy: wait behind the tail.
-    const result = this.pending === 1 ? this.runNow(feeds) : this.tail.then(() => this.runNow(feeds));
+    const result =
+      this.pending === 1
+        ? this.runNow(feeds, fetches, checks)
+        : this.tail.then(() => this.runNow(feeds, fetches, checks));
     // The chain must survive a failed run; the caller still sees the rejection through `result`.
     this.tail = result.catch(() => undefined);
     return result;
@@ -210,8 +238,8 @@ export class OnnxModel {
    * One `session.run` with no queue, no checks and no stats: the baseline for benchmarks. The
    * caller must guarantee nothing else runs on this model at the same time.
    */
-  runUnchecked(feeds: Feeds): Promise<Outputs> {
-    return this.session.run(feeds);
+  runUnchecked(feeds: Feeds, fetches?: readonly string[]): Promise<Outputs> {
+    return fetches === undefined ? this.session.run(feeds) : this.session.run(feeds, fetches);
   }
 
   /** Run `runs` times (default 1) and discard the results, so first-run allocation is not billed to real input. */
@@ -245,20 +273,24 @@ export class OnnxModel {
     await this.session.release();
   }
 
-  private async runNow(feeds: Feeds): Promise<Outputs> {
+  private async runNow(
+    feeds: Feeds,
+    fetches: readonly string[] | undefined,
+    checks: readonly OutputSpec[],
+  ): Promise<Outputs> {
     const started = this.clock.monotonicMs();
     try {
       this.checkFeeds(feeds);
       let out: Outputs;
       try {
-        out = await this.session.run(feeds);
+        out = await (fetches === undefined ? this.session.run(feeds) : this.session.run(feeds, fetches));
       } catch (err) {
         throw new EdgeloomError('E_ONNX_RUN', `model ${this.modelId}: run failed: ${toError(err).message}`, {
           where: this.modelId,
           cause: err,
         });
       }
-      this.checkOutputs(out);
+      this.checkOutputs(out, checks);
       this.latencyRing[this.latencyCount % this.latencyRing.length] = this.clock.monotonicMs() - started;
       this.latencyCount++;
       this.runsOk++;
@@ -302,8 +334,36 @@ export class OnnxModel {
     }
   }
 
-  private checkOutputs(out: Outputs): void {
-    for (const spec of this.outputs) {
+  /**
+   * The declared outputs among `fetches`, after checking every name is a model output and none
+   * repeats. Cached per fetch list identity, since callers pass the same list on every step.
+   */
+  private checksFor(fetches: readonly string[]): readonly OutputSpec[] {
+    const cached = this.fetchChecks.get(fetches);
+    if (cached !== undefined) return cached;
+    if (fetches.length === 0) {
+      throw new EdgeloomError('E_ONNX_OUTPUT', `model ${this.modelId}: fetches is empty`, {
+        where: this.modelId,
+      });
+    }
+    const seen = new Set<string>();
+    for (const name of fetches) {
+      if (!this.outputNames.includes(name) || seen.has(name)) {
+        throw new EdgeloomError(
+          'E_ONNX_OUTPUT',
+          `model ${this.modelId}: cannot fetch "${name}" (${seen.has(name) ? 'repeated' : `outputs: ${this.outputNames.join(', ')}`})`,
+          { where: this.modelId },
+        );
+      }
+      seen.add(name);
+    }
+    const checks = this.outputs.filter((spec) => seen.has(spec.name));
+    this.fetchChecks.set(fetches, checks);
+    return checks;
+  }
+
+  private checkOutputs(out: Outputs, checks: readonly OutputSpec[]): void {
+    for (const spec of checks) {
       const t = out[spec.name];
       if (t === undefined) this.outputError(spec, 'is missing');
       else if (t.type !== spec.type) this.outputError(spec, `has type ${t.type}, expected ${spec.type}`);

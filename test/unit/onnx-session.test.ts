@@ -104,6 +104,33 @@ describe('OnnxModel', () => {
     await model.release();
   });
 
+  it('fetches an output subset: only those come back, declared ones among them are still checked', async () => {
+    const model = await OnnxModel.load(MODEL, { modelId: 'vad', outputs: OUTPUTS });
+    try {
+      const full = await model.run(feeds(3));
+      const only = await model.run(feeds(3), { fetches: ['output'] });
+      expect(Object.keys(only)).toEqual(['output']);
+      expect(only.output!.data).toEqual(full.output!.data);
+      expect(await codeOf(model.run(feeds(), { fetches: ['prob'] }))).toBe('E_ONNX_OUTPUT');
+      expect(await codeOf(model.run(feeds(), { fetches: ['output', 'output'] }))).toBe('E_ONNX_OUTPUT');
+      expect(await codeOf(model.run(feeds(), { fetches: [] }))).toBe('E_ONNX_OUTPUT');
+      expect(model.stats().failures).toBe(3);
+    } finally {
+      await model.release();
+    }
+    // A fetched output that breaks its declaration still fails the run.
+    const strict = await OnnxModel.load(MODEL, {
+      modelId: 'vad',
+      outputs: [{ name: 'stateN', type: 'float32', dims: [2, 1, 64] }],
+    });
+    try {
+      expect(await codeOf(strict.run(feeds(), { fetches: ['output'] }))).toBe('resolved');
+      expect(await codeOf(strict.run(feeds(), { fetches: ['stateN'] }))).toBe('E_ONNX_OUTPUT');
+    } finally {
+      await strict.release();
+    }
+  });
+
   it('refuses undeclared outputs and inputs at load, and unfed inputs at run', async () => {
     const bad = [{ name: 'prob', type: 'float32', dims: [1, 1] }] as const;
     expect(await codeOf(OnnxModel.load(MODEL, { modelId: 'vad', outputs: bad }))).toBe('E_ONNX_OUTPUT');

@@ -73,6 +73,12 @@ export class WhisperModel {
   private readonly mel: LogMelExtractor;
   private readonly clock: Clock;
   private readonly pastNames: readonly string[];
+  /**
+   * What a cached step after the first fetches: logits and the self-attention presents. The
+   * cross-attention presents repeat the first step's (they depend on the audio only) and are
+   * 18 MB for whisper-tiny, which ONNX Runtime would otherwise copy into JS on every token.
+   */
+  private readonly stepFetches: readonly string[];
 
   private constructor(
     modelId: string,
@@ -88,6 +94,10 @@ export class WhisperModel {
     this.decoder = decoder;
     this.clock = clock;
     this.pastNames = pastNames;
+    this.stepFetches = [
+      'logits',
+      ...pastNames.filter((n) => n.includes('.decoder.')).map((n) => n.replace('past_key_values', 'present')),
+    ];
     this.mel = new LogMelExtractor(spec.mel, spec.melFilters);
   }
 
@@ -221,6 +231,7 @@ export class WhisperModel {
     hidden: Tensor,
     past: Record<string, Tensor>,
     useCache: boolean,
+    fetches?: readonly string[],
   ) {
     const feeds: Feeds = {
       input_ids: tensor(
@@ -232,7 +243,7 @@ export class WhisperModel {
       use_cache_branch: tensor('bool', Uint8Array.of(useCache ? 1 : 0), [1]),
       ...past,
     };
-    const out = await this.decoder.run(feeds);
+    const out = await this.decoder.run(feeds, fetches === undefined ? {} : { fetches });
     const V = this.spec.vocabSize;
     const logits = checked(
       out,
@@ -248,12 +259,19 @@ export class WhisperModel {
     let past = this.emptyPast();
     return async (tokens: readonly number[], first: boolean): Promise<Float32Array> => {
       if (first) past = this.emptyPast();
-      const { out, logits } = await this.runDecoder(tokens, hidden, past, !first);
+      const { out, logits } = await this.runDecoder(
+        tokens,
+        hidden,
+        past,
+        !first,
+        first ? undefined : this.stepFetches,
+      );
       const next: Record<string, Tensor> = {};
       for (const name of this.pastNames) {
         const isCross = name.includes('.encoder.');
         // Cross-attention keys/values come from the first call only (optimum's cache branch may
-        // return them unchanged or not at all).
+        // return them unchanged or not at all; later steps do not fetch them). The past tensors are
+        // fed back as they are: the binding wraps their buffers without a copy.
         next[name] =
           isCross && !first ? past[name]! : presentOf(out, name, this.decoder.modelId, this.spec.headDim);
       }

@@ -7,7 +7,7 @@
  * published is closed by an `end` without `audio`, with confidence 0: every start gets one end.
  */
 
-import type { Envelope } from '../bus/envelope.js';
+import { type Envelope, Priority } from '../bus/envelope.js';
 import type { AudioFrame, SpeechEvent } from '../bus/topics.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component, ComponentHealth } from '../component.js';
@@ -215,6 +215,9 @@ export class VadStage implements Component {
       await this.o.bus.publish(`inference/vad/${micId}`, event, {
         source: this.name,
         confidence: event.confidence,
+        // A new utterance interrupts in-flight work (a pending cloud call, a tool) downstream:
+        // speech starts jump every queue and abort interruptible handlers.
+        priority: event.kind === 'start' ? Priority.critical : Priority.normal,
       });
     } catch (err) {
       // A closed bus during shutdown is expected; anything else is logged, never thrown at the mic.

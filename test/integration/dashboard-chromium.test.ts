@@ -1,0 +1,212 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Bus } from '../../daemon/bus/bus.js';
+import type { DisplayAction } from '../../daemon/bus/topics.js';
+import { HttpServer } from '../../daemon/http/server.js';
+import { silentLogger } from '../../daemon/log.js';
+import { StatsCollector } from '../../daemon/system/stats.js';
+import { SystemClock } from '../../daemon/util/clock.js';
+import { REPO_ROOT, toolsAvailable } from '../helpers/tools.js';
+
+const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+interface Shown {
+  emotion: string;
+  confidence: number;
+  appliedAtMs: number;
+}
+
+describe.runIf(toolsAvailable('chromium'))('dashboard and display page in headless Chromium', () => {
+  const clock = new SystemClock();
+  const logger = silentLogger();
+  const bus = new Bus({ clock, logger });
+  const stats = new StatsCollector({
+    clock,
+    logger,
+    bus,
+    intervalMs: 500,
+    providers: {
+      bus: () => bus.stats(),
+      health: () => ({
+        'sensor.camera.front': { status: 'ok' },
+        'sensor.mic.main': { status: 'degraded', reasons: ['arecord exited 1'] },
+      }),
+      models: () => ({ latency: [{ model: 'face-detector', p50Ms: 14, p99Ms: 30 }] }),
+      routing: () => ({ decisions: { local: 3, cloud: 1 }, cloudLatencyP50Ms: 380, costTodayUsd: 0.002 }),
+    },
+  });
+  const server = new HttpServer({ bus, stats, clock, logger, port: 0 });
+  let context: BrowserContext;
+  let userDataDir: string;
+  let base: string;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await stats.start();
+    await server.start(new AbortController().signal);
+    base = server.url();
+    userDataDir = mkdtempSync(join(tmpdir(), 'edgeloom-chromium-'));
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1280, height: 900 },
+    });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await server.stop();
+    await stats.stop();
+    await bus.close();
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  /** Console errors and page exceptions (a CSP violation, a script error) fail the test. */
+  function watch(page: Page): void {
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`${page.url()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
+  }
+
+  it('shows each action/display the moment it is published, including "no face"', async () => {
+    const page = await context.newPage();
+    watch(page);
+    await page.goto(`${base}/display`);
+    await page.locator('#conn', { hasText: 'connected' }).waitFor({ state: 'attached' });
+    await expect.poll(() => page.textContent('#label')).toBe('No face');
+
+    const actions: DisplayAction[] = [
+      { emotion: 'happy', emoji: '😀', confidence: 0.93 },
+      { emotion: 'sad', emoji: '😢', confidence: 0.61, text: 'cheer up' },
+      { emotion: 'surprised', emoji: '😮', confidence: 0.77 },
+      { emotion: 'no_face', emoji: '', confidence: 0 },
+    ];
+    const latencies: { emotion: string; publishToDomMs: number }[] = [];
+    for (const action of actions) {
+      const publishedAtMs = Date.now();
+      bus.publish('action/display', action, { source: 'agent.emotion' });
+      await page.waitForFunction(
+        (e) => (window as unknown as { edgeloomDisplay?: Shown }).edgeloomDisplay?.emotion === e,
+        action.emotion,
+      );
+      const shown = (await page.evaluate(
+        () => (window as unknown as { edgeloomDisplay: Shown }).edgeloomDisplay,
+      )) as Shown;
+      latencies.push({ emotion: action.emotion, publishToDomMs: shown.appliedAtMs - publishedAtMs });
+      expect(await page.getAttribute('body', 'data-emotion')).toBe(action.emotion);
+      if (action.emotion === 'no_face') {
+        expect(await page.textContent('#label')).toBe('No face');
+        expect(await page.isHidden('#confidence-wrap')).toBe(true);
+      } else {
+        expect(await page.textContent('#label')).toBe(action.emotion);
+        expect(await page.textContent('#emoji')).toBe(action.emoji);
+        expect(await page.textContent('#confidence')).toBe(`${Math.round(action.confidence * 100)}%`);
+        expect(await page.textContent('#text')).toBe(action.text ?? '');
+      }
+      await page.screenshot({ path: join(ARTIFACTS, `display-${action.emotion}.png`) });
+    }
+    // The latency is recorded, not asserted (a timed assertion would flake on shared cores).
+    writeFileSync(join(ARTIFACTS, 'display-latency.json'), `${JSON.stringify({ latencies }, null, 2)}\n`);
+    expect(latencies).toHaveLength(actions.length);
+    await page.close();
+  });
+
+  it('renders component status, live events, routing decisions, transcripts and emotions', async () => {
+    const page = await context.newPage();
+    watch(page);
+    await page.goto(`${base}/`);
+    await page.locator('#stream-state', { hasText: 'streaming #' }).waitFor({ state: 'attached' });
+    const statusRows = page.locator('#status tbody tr');
+    await expect.poll(() => statusRows.count(), { timeout: 6_000 }).toBe(2);
+    expect(await page.textContent('#status tbody')).toContain('arecord exited 1');
+    await expect.poll(() => page.textContent('#health')).toBe('degraded');
+
+    bus.publish('router/decision', {
+      inferenceId: 'stt-1',
+      kind: 'stt',
+      modelId: 'whisper-tiny',
+      route: 'hybrid',
+      reason: 'confidence_below_threshold',
+      numbers: { confidence: 0.41, threshold: 0.6 },
+      tier: 'public',
+    });
+    bus.publish('inference/stt/main', {
+      modelId: 'whisper-tiny',
+      confidence: 0.8,
+      latencyMs: 300,
+      inputTsMs: 0,
+      text: 'turn on the kitchen light',
+      language: 'en',
+      noSpeechProb: 0.01,
+      avgLogProb: -0.2,
+      durationMs: 1500,
+      inferenceMs: 300,
+      segmentStartMs: 0,
+    });
+    bus.publish('action/display', { emotion: 'angry', emoji: '😠', confidence: 0.8 });
+    bus.publish('sensor/camera/front/frame', {
+      seq: 7,
+      tsMs: 0,
+      width: 2,
+      height: 2,
+      jpeg: Buffer.alloc(10),
+    });
+
+    await expect.poll(() => page.textContent('#decisions')).toContain('hybrid');
+    expect(await page.textContent('#decisions')).toContain('confidence_below_threshold');
+    expect(await page.textContent('#decisions')).toContain('threshold=0.6');
+    await expect.poll(() => page.textContent('#transcripts')).toContain('turn on the kitchen light');
+    await expect.poll(() => page.textContent('#emotions')).toContain('angry');
+    await expect.poll(() => page.textContent('#events tbody')).toContain('inference/stt/main');
+    // Sensor frames are hidden by default.
+    expect(await page.textContent('#events tbody')).not.toContain('sensor/camera/front/frame');
+
+    // Narrow the stream server-side: only matching events arrive afterwards.
+    await page.fill('#pattern', 'agent/+/intent');
+    await page.click('#filter button[type=submit]');
+    await page
+      .locator('#stream-state', { hasText: 'streaming agent/+/intent' })
+      .waitFor({ state: 'attached' });
+    bus.publish('system/error', {
+      severity: 'warning',
+      component: 'x',
+      code: 'E_X',
+      message: 'filtered out',
+    });
+    bus.publish('agent/home/intent', {
+      intent: 'light_on',
+      slots: {},
+      score: 0.9,
+      text: 'light on',
+      source: 'local',
+    });
+    await expect.poll(() => page.textContent('#events tbody')).toContain('agent/home/intent');
+    expect(await page.textContent('#events tbody')).not.toContain('system/error');
+
+    // The subscriptions table and the charts come from /api/stats.
+    // The page polls every 2 s.
+    await expect.poll(() => page.textContent('#subs tbody'), { timeout: 6_000 }).toContain('http.sse');
+    await expect
+      .poll(() => page.textContent('#legend-latency'), { timeout: 6_000 })
+      .toContain('face-detector p50');
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+    await page.close();
+    expect(problems).toEqual([]);
+  });
+});

@@ -15,7 +15,9 @@ export function parse(command: string, argv: string[], options: OptionSpec, allo
     const r = parseArgs({ args: argv, options, allowPositionals, strict: true });
     return { values: r.values as Parsed['values'], positionals: r.positionals };
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    // node:util's messages can span lines ("... is ambiguous.\nDid you forget ..."); a usage
+    // error is one line on stderr.
+    const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
     throw new EdgeloomError('E_USAGE', `${command}: ${message} (see: edgeloom ${command} --help)`, {
       where: command,
     });

@@ -27,7 +27,7 @@ function expectUsageError(r: { code: number | null; stdout: string; stderr: stri
 /** Run the cases at once (each CLI start loads the whole daemon: about a second here). */
 async function expectUsageErrors(cases: readonly (readonly [string[], RegExp])[]): Promise<void> {
   const results = await Promise.all(cases.map(([args]) => runCli(args)));
-  results.forEach((r, i) => expectUsageError(r, cases[i]![1]));
+  for (const [i, r] of results.entries()) expectUsageError(r, cases[i]![1]);
 }
 
 describe('edgeloom CLI', () => {

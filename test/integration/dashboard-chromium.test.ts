@@ -102,11 +102,11 @@ describe.runIf(toolsAvailable('chromium'))('dashboard and display page in headle
       const publishedAtMs = Date.now();
       bus.publish('action/display', action, { source: 'agent.emotion' });
       await page.waitForFunction(
-        (e) => (window as unknown as { edgeloomDisplay?: Shown }).edgeloomDisplay?.emotion === e,
+        (e) => (globalThis as unknown as { edgeloomDisplay?: Shown }).edgeloomDisplay?.emotion === e,
         action.emotion,
       );
       const shown = (await page.evaluate(
-        () => (window as unknown as { edgeloomDisplay: Shown }).edgeloomDisplay,
+        () => (globalThis as unknown as { edgeloomDisplay: Shown }).edgeloomDisplay,
       )) as Shown;
       latencies.push({ emotion: action.emotion, publishToDomMs: shown.appliedAtMs - publishedAtMs });
       expect(await page.getAttribute('body', 'data-emotion')).toBe(action.emotion);

@@ -15,6 +15,23 @@ export interface ExecResult {
   readonly stderr: string;
 }
 
+export type BrokerAnswer = 'mqtt' | 'tcp' | 'closed';
+
+/**
+ * A minimal MQTT 3.1.1 CONNECT (spec 3.1): protocol "MQTT" level 4, clean session, keep-alive
+ * 10 s, client id "edgeloom-doctor". A proxy or firewall that accepts every TCP connection does
+ * not answer it with a CONNACK, so this tells a broker from an open port.
+ */
+const CLIENT_ID = Buffer.from('edgeloom-doctor');
+const VARIABLE_HEADER = Buffer.from([0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x0a]);
+const CONNECT_PACKET = Buffer.concat([
+  Buffer.from([0x10, VARIABLE_HEADER.length + 2 + CLIENT_ID.length]),
+  VARIABLE_HEADER,
+  Buffer.from([0x00, CLIENT_ID.length]),
+  CLIENT_ID,
+]);
+const CONNACK_TYPE = 0x20;
+
 export interface DoctorProbe {
   /** Absolute path of `program` on PATH (or the path itself when absolute and executable). */
   which(program: string): string | undefined;
@@ -26,8 +43,12 @@ export interface DoctorProbe {
   exists(path: string): boolean;
   /** A text file's contents, or undefined when unreadable. */
   readText(path: string): string | undefined;
-  /** Resolves true when a TCP connection to host:port opens within timeoutMs. */
-  tcpReachable(host: string, port: number, timeoutMs: number): Promise<boolean>;
+  /**
+   * Connect to host:port within timeoutMs and, when `mqtt`, send an MQTT 3.1.1 CONNECT:
+   * `mqtt` when a CONNACK comes back (any return code: a broker is there), `tcp` when the port
+   * accepts but says nothing MQTT-like (or `mqtt` was false), `closed` when nothing accepts.
+   */
+  brokerAnswer(host: string, port: number, timeoutMs: number, mqtt: boolean): Promise<BrokerAnswer>;
 }
 
 export interface SystemProbeOptions {
@@ -90,16 +111,23 @@ export function systemProbe(options: SystemProbeOptions = {}): DoctorProbe {
         return undefined;
       }
     },
-    tcpReachable(host, port, timeoutMs) {
+    brokerAnswer(host, port, timeoutMs, mqtt) {
       return new Promise((resolve) => {
         const socket = connect({ host, port });
-        const done = (ok: boolean): void => {
+        let connected = false;
+        const done = (answer: BrokerAnswer): void => {
           socket.destroy();
-          resolve(ok);
+          resolve(answer);
         };
-        socket.setTimeout(timeoutMs, () => done(false));
-        socket.once('connect', () => done(true));
-        socket.once('error', () => done(false));
+        socket.setTimeout(timeoutMs, () => done(connected ? 'tcp' : 'closed'));
+        socket.once('connect', () => {
+          connected = true;
+          if (!mqtt) done('tcp');
+          else socket.write(CONNECT_PACKET);
+        });
+        socket.once('data', (chunk: Buffer) => done(chunk[0] === CONNACK_TYPE ? 'mqtt' : 'tcp'));
+        socket.once('error', () => done(connected ? 'tcp' : 'closed'));
+        socket.once('end', () => done(connected ? 'tcp' : 'closed'));
       });
     },
   };

@@ -161,15 +161,27 @@ async function checkBroker(
       fix: 'mqtt://host:1883',
     };
   }
-  const ok = await probe.tcpReachable(host, port, timeoutMs);
-  return ok
-    ? { level: 'ok', check: 'broker', detail: `${host}:${port} accepts connections` }
-    : {
-        level: 'fail',
-        check: 'broker',
-        detail: `${host}:${port} (mqtt.url) did not accept a TCP connection within ${timeoutMs} ms`,
-        fix: 'start the broker (systemctl status mosquitto), check mqtt.url and the firewall',
-      };
+  // TLS and WebSocket brokers are only checked for an open port.
+  const plain = url.startsWith('mqtt:');
+  const answer = await probe.brokerAnswer(host, port, timeoutMs, plain);
+  if (answer === 'mqtt')
+    return { level: 'ok', check: 'broker', detail: `${host}:${port} answers MQTT (CONNACK)` };
+  if (answer === 'tcp' && !plain) {
+    return {
+      level: 'ok',
+      check: 'broker',
+      detail: `${host}:${port} accepts connections (TLS/WebSocket not checked)`,
+    };
+  }
+  return {
+    level: 'fail',
+    check: 'broker',
+    detail:
+      answer === 'tcp'
+        ? `${host}:${port} (mqtt.url) accepts TCP but did not answer an MQTT CONNECT within ${timeoutMs} ms`
+        : `${host}:${port} (mqtt.url) did not accept a TCP connection within ${timeoutMs} ms`,
+    fix: 'start the broker (systemctl status mosquitto), check mqtt.url and the firewall',
+  };
 }
 
 const MIB = 1024 * 1024;

@@ -91,6 +91,9 @@ export class MqttClientSink implements Component, MqttSink {
   private reconnectAttempts = 0;
   /** Outbox sequences handed to mqtt.js and not yet acknowledged. */
   private readonly inflight = new Set<number>();
+  /** Outbox sequences not yet handed to mqtt.js, oldest first (`unsentHead` is the next one). */
+  private unsent: number[] = [];
+  private unsentHead = 0;
   private connectWaiters: Array<() => void> = [];
   private drainWaiters: Array<() => void> = [];
   private counters = {
@@ -124,6 +127,7 @@ export class MqttClientSink implements Component, MqttSink {
       sync: o.syncWrites === true,
     });
     await this.outbox.open();
+    for (const entry of this.outbox.values()) this.unsent.push(entry.seq);
     signal.throwIfAborted();
 
     let url = o.config.url;
@@ -210,7 +214,8 @@ export class MqttClientSink implements Component, MqttSink {
       });
       return;
     }
-    const { persisted } = outbox.add(topic, payload, message.retain);
+    const { entry, persisted } = outbox.add(topic, payload, message.retain);
+    this.unsent.push(entry.seq);
     this.pump();
     await persisted;
   }
@@ -275,17 +280,18 @@ export class MqttClientSink implements Component, MqttSink {
     const { client, outbox } = this;
     if (!this.connected || client === undefined || outbox === undefined) return;
     const maxInflight = this.options.maxInflight ?? 64;
-    for (const entry of outbox.values()) {
-      if (this.inflight.size >= maxInflight) return;
-      if (this.inflight.has(entry.seq)) continue;
-      const seq = entry.seq;
+    while (this.inflight.size < maxInflight && this.unsentHead < this.unsent.length) {
+      const seq = this.unsent[this.unsentHead++] as number;
+      const entry = outbox.get(seq);
+      if (entry === undefined || this.inflight.has(seq)) continue; // evicted (drop-oldest) meanwhile
       this.inflight.add(seq);
       client.publish(entry.topic, entry.payload, { qos: 1, retain: entry.retain }, (err) => {
         this.inflight.delete(seq);
         if (err) {
-          // Kept in the outbox: sent again on the next pump (after the reconnect).
+          // Still in the outbox: queue every unacknowledged entry again, in sequence order.
           this.counters.publishErrors++;
           this.log.debug({ err: err.message, seq }, 'mqtt: publish not acknowledged');
+          this.requeueUnacknowledged();
         } else {
           this.counters.qos1Acked++;
           outbox.acknowledge(seq);
@@ -294,6 +300,18 @@ export class MqttClientSink implements Component, MqttSink {
         this.pump();
       });
     }
+    // Compact the consumed head now and then so the array does not grow without bound.
+    if (this.unsentHead > 1024 && this.unsentHead * 2 > this.unsent.length) {
+      this.unsent = this.unsent.slice(this.unsentHead);
+      this.unsentHead = 0;
+    }
+  }
+
+  private requeueUnacknowledged(): void {
+    this.unsent = [];
+    this.unsentHead = 0;
+    for (const entry of this.outbox?.values() ?? [])
+      if (!this.inflight.has(entry.seq)) this.unsent.push(entry.seq);
   }
 
   private onConnect(): void {

@@ -149,8 +149,8 @@ export class Outbox {
     return this.entries.values();
   }
 
-  has(seq: number): boolean {
-    return this.entries.has(seq);
+  get(seq: number): OutboxEntry | undefined {
+    return this.entries.get(seq);
   }
 
   /**

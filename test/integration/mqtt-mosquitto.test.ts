@@ -203,6 +203,21 @@ describe.runIf(mosquittoAvailable())('MQTT sink against Mosquitto', () => {
     expect(sink.health().status).toBe('degraded');
   });
 
+  it('refuse policy: past max_messages while the broker is down, publish rejects and counts', async () => {
+    await broker.kill();
+    const sink = newSink({ outbox: { max_messages: 3, policy: 'refuse' } });
+    await sink.start(new AbortController().signal);
+    const msg = (seq: number) => ({ topic: 'seq', qos: 1 as const, retain: false, payload: { seq } });
+    for (let seq = 0; seq < 3; seq++) await sink.publish(`${BASE}/seq`, msg(seq), 0);
+    await expect(sink.publish(`${BASE}/seq`, msg(3), 0)).rejects.toMatchObject({
+      code: 'E_MQTT_OUTBOX_FULL',
+    });
+    expect(sink.stats().outbox).toMatchObject({ size: 3, refused: 1 });
+    await broker.restart();
+    await sink.whenDrained();
+    expect(sink.stats().outbox).toMatchObject({ size: 0, acknowledged: 3 });
+  });
+
   it('delivers every QoS 1 message in order across a broker outage', async () => {
     const sub = await Subscriber.connect(broker.url, [`${BASE}/seq`]);
     cleanups.push(() => sub.close());

@@ -103,7 +103,7 @@ describe('edgeloom doctor checks', () => {
     const vad = manifest.models.find((m) => m.id === 'silero-vad-v5');
     const file = join(models, vad?.files[0]?.path ?? 'missing');
     const bytes = readFileSync(file);
-    bytes[bytes.length - 1] ^= 0xff; // same size: only the hash can tell
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1); // same size: only the hash can tell
     writeFileSync(file, bytes);
     const cfg = {
       models: { dir: models, manifest: join(models, 'manifest.json') },
@@ -136,8 +136,8 @@ describe('edgeloom doctor checks', () => {
     });
     afterAll(async () => {
       for (const s of sockets) s.destroy();
-      await Promise.all([silent, mqtt].map((s) => new Promise((r) => s.close(r))));
-      await new Promise((r) => broker.close(r));
+      await Promise.all([silent, mqtt].map((s) => new Promise<void>((r) => s.close(() => r()))));
+      await new Promise<void>((r) => broker.close(() => r()));
     });
 
     it('is ok when a real broker answers CONNECT with CONNACK', async () => {

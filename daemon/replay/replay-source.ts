@@ -55,6 +55,9 @@ export class ReplaySource implements Component {
   private seq = { camera: 0, mic: 0, imu: 0 };
   published = 0;
   passes = 0;
+  /** Sensor ids paused by a command: their records are skipped (and counted), time still flows. */
+  private readonly paused = new Set<string>();
+  skippedWhilePaused = 0;
 
   constructor(private readonly options: ReplaySourceOptions) {
     if (!(options.speed >= 0) || !Number.isFinite(options.speed)) {
@@ -98,6 +101,15 @@ export class ReplaySource implements Component {
       () => this.resolveDone(),
       (err: unknown) => this.rejectDone(err instanceof Error ? err : new Error(String(err))),
     );
+  }
+
+  /** Skip a sensor's records until resume() (the MQTT pause command, as on a live sensor). */
+  pause(sensorId: string): void {
+    this.paused.add(sensorId);
+  }
+
+  resume(sensorId: string): void {
+    this.paused.delete(sensorId);
   }
 
   async stop(): Promise<void> {
@@ -162,6 +174,10 @@ export class ReplaySource implements Component {
   }
 
   private async publish(topic: string, payload: unknown): Promise<void> {
+    if (this.paused.size > 0 && this.paused.has(topic.split('/')[2] ?? '')) {
+      this.skippedWhilePaused++;
+      return;
+    }
     this.published++;
     const source = `replay.${topic.split('/')[1]}`;
     // Topic strings are built from validated sensor ids; the payload types follow TopicMap.
@@ -173,21 +189,31 @@ export class ReplaySource implements Component {
     const { clock, speed } = this.options;
     const ahead = t - clock.now();
     if (ahead <= 0) return;
-    if (speed > 0) {
-      const wallMs = ahead / speed;
-      if (wallMs >= 1) {
-        await new Promise<void>((resolve) => {
-          const onAbort = (): void => {
-            clearTimeout(timer);
-            resolve();
-          };
-          const timer = setTimeout(() => {
-            signal.removeEventListener('abort', onAbort);
-            resolve();
-          }, wallMs);
-          signal.addEventListener('abort', onAbort, { once: true });
-        });
+    if (speed === 0) {
+      // A timer on the way (a "no face" timeout, a segment closing) may start work outside the bus
+      // (an agent's turn, a tool publishing later): let it finish before the clock moves past it,
+      // or its results would carry whatever time the clock reached meanwhile.
+      for (let due = clock.nextDueMs(); due !== undefined && due < t; due = clock.nextDueMs()) {
+        if (signal.aborted) return;
+        await clock.advanceTo(due);
+        await this.settle();
       }
+      await clock.advanceTo(t);
+      return;
+    }
+    const wallMs = ahead / speed;
+    if (wallMs >= 1) {
+      await new Promise<void>((resolve) => {
+        const onAbort = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, wallMs);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
     }
     await clock.advanceTo(t);
   }

@@ -12,9 +12,11 @@ import type { Writable } from 'node:stream';
 import { BusTap } from './actions/bus-tap.js';
 import { JsonlSink } from './actions/jsonl-sink.js';
 import { MqttBridge, type MqttSink } from './actions/mqtt-bridge.js';
-import { buildAgents } from './agents/build.js';
+import { MqttClientSink } from './actions/mqtt-client.js';
+import { createAgents } from './agents/build.js';
 import { Bus } from './bus/bus.js';
 import type { EventBus } from './bus/types.js';
+import { CommandResponders, type Pausable } from './command-responders.js';
 import type { Component } from './component.js';
 import type { EdgeloomConfig } from './config/index.js';
 import { Controller } from './controller.js';
@@ -26,6 +28,7 @@ import { openStore } from './router/storage.js';
 import { buildLiveSensors } from './sensors/build.js';
 import { StorageComponent } from './storage-component.js';
 import { type Clock, SystemClock } from './util/clock.js';
+import { packageVersion } from './util/package-root.js';
 import { VirtualClock } from './util/virtual-clock.js';
 
 export interface DaemonOptions {
@@ -41,7 +44,9 @@ export interface DaemonOptions {
    */
   readonly mqtt?:
     | { readonly kind: 'jsonl'; readonly out: Writable }
-    | { readonly kind: 'sink'; readonly sink: MqttSink };
+    | { readonly kind: 'sink'; readonly sink: MqttSink }
+    /** The configured broker (`mqtt.url`), or the embedded one when the url is empty. */
+    | { readonly kind: 'broker' };
   /** `replay --emit-bus PATTERN`: internal events matching the pattern as JSON lines. */
   readonly busTap?: { readonly pattern: string; readonly out: Writable };
   /**
@@ -121,7 +126,24 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     config: { router: config.router, cloud: config.cloud, sensors: config.sensors },
     storage: store,
   });
-  const agents = buildAgents({ config, bus, clock, logger, storage: store });
+  const agents = createAgents({ config, bus, clock, logger, storage: store });
+
+  // Sensors a command can pause, by id: the live sources, or the replay standing in for them.
+  const pausable = new Map<string, Pausable>();
+  if (replay !== undefined) {
+    const r = replay;
+    for (const id of [config.sensors.camera.id, config.sensors.mic.id, config.sensors.imu.id])
+      pausable.set(id, r);
+  } else {
+    for (const c of sources) {
+      const s = c as Partial<{ pause(): unknown; resume(): unknown }>;
+      const id = c.name.split('.').slice(2).join('.');
+      if (typeof s.pause === 'function' && typeof s.resume === 'function') {
+        pausable.set(id, { pause: () => void s.pause?.(), resume: () => void s.resume?.() });
+      }
+    }
+  }
+  const commands = new CommandResponders({ bus, sensors: pausable, router, tools: agents.tools });
 
   // Consumers first, producers last: every stage is subscribed before the first event flows.
   // Storage first, so it is closed last.
@@ -134,7 +156,24 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     );
   }
   if (options.mqtt !== undefined) {
-    const sink = options.mqtt.kind === 'jsonl' ? new JsonlSink(options.mqtt.out, origin) : options.mqtt.sink;
+    let sink: MqttSink;
+    if (options.mqtt.kind === 'jsonl') sink = new JsonlSink(options.mqtt.out, origin);
+    else if (options.mqtt.kind === 'sink') sink = options.mqtt.sink;
+    else {
+      // The client owns its outbox (in the shared store) and, with no url, the embedded broker.
+      const client = new MqttClientSink({
+        config: config.mqtt,
+        deviceId: config.device.id,
+        deviceName: config.device.name,
+        swVersion: packageVersion(),
+        logger: componentLogger(logger, 'mqtt'),
+        clock: new SystemClock(), // reconnects and keep-alives are wall time, even in a replay
+        storage: store,
+        bus,
+      });
+      controller.add(client);
+      sink = client;
+    }
     controller.add(
       new MqttBridge({
         bus,
@@ -144,7 +183,8 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       }),
     );
   }
-  for (const c of agents) controller.add(c);
+  controller.add(commands);
+  controller.add(agents.runtime);
   controller.add(router);
   for (const c of pipeline) controller.add(c);
   for (const c of sources) controller.add(c);

@@ -1,0 +1,73 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { installServiceCommand, renderUnit } from '../../daemon/cli/cmd-install-service.js';
+import { REPO_ROOT, toolsAvailable } from '../helpers/tools.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'edgeloom-install-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function install(args: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out += String(chunk);
+    return true;
+  });
+  try {
+    return { code: await installServiceCommand.run(args), out };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('edgeloom install-service', () => {
+  it('rewrites only ExecStart', () => {
+    const text = readFileSync(join(REPO_ROOT, 'systemd/edgeloom.service'), 'utf8');
+    const unit = renderUnit(text, '/opt/node/bin/edgeloom', '/srv/edgeloom.yaml');
+    expect(unit).toContain('\nExecStart=/opt/node/bin/edgeloom run --config /srv/edgeloom.yaml\n');
+    expect(unit.split('\n').filter((l, i) => l !== text.split('\n')[i])).toHaveLength(1);
+  });
+
+  it('writes the unit and the example config, and never overwrites an existing config', async () => {
+    const unitDir = join(dir, 'units');
+    const configDir = join(dir, 'etc');
+    const first = await install([
+      '--unit-dir',
+      unitDir,
+      '--config-dir',
+      configDir,
+      '--exec',
+      '/usr/local/bin/edgeloom',
+    ]);
+    expect(first.code).toBe(0);
+    const unit = readFileSync(join(unitDir, 'edgeloom.service'), 'utf8');
+    expect(unit).toMatch(
+      new RegExp(`^ExecStart=/usr/local/bin/edgeloom run --config ${configDir}/config.yaml$`, 'm'),
+    );
+    expect(readFileSync(join(configDir, 'config.yaml'), 'utf8')).toBe(
+      readFileSync(join(REPO_ROOT, 'config/raspberry-pi.example.yaml'), 'utf8'),
+    );
+
+    writeFileSync(join(configDir, 'config.yaml'), 'device: { name: mine }\n');
+    const second = await install(['--unit-dir', unitDir, '--config-dir', configDir]);
+    expect(second.out).toContain('kept');
+    expect(readFileSync(join(configDir, 'config.yaml'), 'utf8')).toBe('device: { name: mine }\n');
+  });
+
+  it.runIf(toolsAvailable('systemd-analyze'))(
+    'produces a unit systemd-analyze verify accepts (detected ExecStart exists)',
+    async () => {
+      const unitDir = join(dir, 'verify');
+      mkdirSync(unitDir, { recursive: true });
+      await install(['--unit-dir', unitDir, '--config-dir', join(dir, 'etc2')]);
+      const r = spawnSync('systemd-analyze', ['verify', '--man=no', join(unitDir, 'edgeloom.service')], {
+        encoding: 'utf8',
+      });
+      // The detected command is this Node + dist main.js (or a linked edgeloom), which exists here,
+      // so verify has nothing at all to complain about.
+      expect(`${r.stdout}${r.stderr}`.trim()).toBe('');
+    },
+  );
+});

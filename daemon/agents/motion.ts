@@ -2,8 +2,20 @@
  * Motion agent: `sensor/imu/+/sample` (ImuEvent windows) → MotionEvents on `agent/<id>/motion`
  * (`agent/motion/motion` with the default id; the MQTT bridge maps it to `imu/motion`).
  *
- * Every window becomes a `sample` domain event; the reducer folds it into a few filters, and
- * `decide` reports a kind when the folded state says so (a `detected` event, then the publish):
+ * Storage (why it looks like this): IMU windows arrive at 10–100 per second for months, on a Pi's
+ * SD card. Logging each one would wear the card out for nothing, so only detections are domain
+ * events (`detected`: fall, shake, tilt, and the still/moving transitions); the domain state
+ * (current activity, last report per kind, counts) is their fold. The signal filters below
+ * (gravity estimate, rest reference, running windows) are the agent's working memory
+ * (reducer.ts WorkingMemorySpec): updated in memory per window, written with each detection, at
+ * most every `workingSnapshotIntervalMs` otherwise, and on stop. A restart after a clean stop
+ * therefore resumes exactly where it was. After a crash the working memory is up to that interval
+ * old; the first window more than GAP_RESET_MS after the last one it saw resets the running
+ * windows (free-fall run, impact deadline, shake strokes, quiet/active timers) while keeping the
+ * learned references, so the detectors rebuild from the next inputs. Consequence: a fall (or a
+ * shake) in progress while the daemon restarts may be missed, and still/moving timers start over.
+ *
+ * Detection, from the filtered windows:
  * - fall: consecutive windows with |a|min < freeFallG lasting ≥ FREE_FALL_MIN_MS (80 ms), then a
  *   window with |a|max > impactG within IMPACT_WINDOW_MS (1 s) of the free fall's end.
  * - shake: sign reversals of an accel axis swinging beyond ±shakeAccelG away from gravity, or of a
@@ -33,22 +45,48 @@ export const STILL_GYRO_DEG_S = 5;
 export const MOVING_MS = 300;
 /** Reversal timestamps kept (bounded; SHAKE_MIN_REVERSALS is what matters). */
 const MAX_REVERSALS = 32;
+/**
+ * Windows further apart than this (or going back in time) do not continue the running windows:
+ * a restart, a sensor dropout or a burst of drop-oldest losses breaks the signal's continuity.
+ * 500 ms is 25–50 windows at the usual event rates, far more than a normal jitter.
+ */
+export const GAP_RESET_MS = 500;
+/** Default longest time between working-memory writes without a detection, ms (≤ 2880/day). */
+export const MOTION_WORKING_SNAPSHOT_MS = 30_000;
 
 export interface MotionOptions {
+  /** |a| below this is free fall, g. */
   readonly freeFallG: number;
+  /** |a| above this after a free fall is the impact, g. */
   readonly impactG: number;
+  /** Gyro swing counted as a shake stroke, deg/s. */
   readonly shakeDegS: number;
+  /** Linear acceleration swing (away from gravity) counted as a shake stroke, g. */
   readonly shakeAccelG: number;
+  /** Angle from the rest orientation reported as tilt, degrees. */
   readonly tiltDeg: number;
+  /** Quiet for this long is still, ms. */
   readonly stillMs: number;
+  /** The same kind (fall, shake, tilt) is not reported again within this, ms. */
   readonly refractoryMs: number;
+  /** Longest time between working-memory writes without a detection, ms; default 30 s. */
+  readonly workingSnapshotIntervalMs?: number;
   /** Default `motion`. */
   readonly id?: string;
 }
 
 type Vec = readonly [number, number, number];
 
+/** The domain state: the fold of the `detected` events. */
 export interface MotionState {
+  readonly activity: 'unknown' | 'still' | 'moving';
+  /** Window time of the last report per kind, ms (debounce). */
+  readonly lastReported: Readonly<Partial<Record<MotionKind, number>>>;
+  readonly counts: Readonly<Partial<Record<MotionKind, number>>>;
+}
+
+/** The working memory: signal filters and running windows, updated per window, never logged. */
+export interface MotionFilter {
   readonly lastTsMs: number | null;
   readonly gravity: Vec | null;
   readonly rest: Vec | null;
@@ -65,49 +103,52 @@ export interface MotionState {
   readonly magVar: number;
   readonly quietSinceMs: number | null;
   readonly activeSinceMs: number | null;
-  readonly activity: 'unknown' | 'still' | 'moving';
-  readonly lastReported: Readonly<Partial<Record<MotionKind, number>>>;
-  readonly counts: Readonly<Partial<Record<MotionKind, number>>>;
 }
 
-export type MotionDomainEvent =
-  | {
-      readonly type: 'sample';
-      readonly tsMs: number;
-      readonly windowMs: number;
-      readonly a: Vec;
-      readonly g: Vec;
-      readonly magMin: number;
-      readonly magMax: number;
-      readonly magMean: number;
-    }
-  | {
-      readonly type: 'detected';
-      readonly kind: MotionKind;
-      readonly tsMs: number;
-      readonly details: Readonly<Record<string, number>>;
-    };
+/** One aggregated window, as the filters read it. */
+export interface MotionSample {
+  readonly tsMs: number;
+  readonly windowMs: number;
+  readonly a: Vec;
+  readonly g: Vec;
+  readonly magMin: number;
+  readonly magMax: number;
+  readonly magMean: number;
+}
+
+export type MotionDomainEvent = {
+  readonly type: 'detected';
+  readonly kind: MotionKind;
+  readonly tsMs: number;
+  readonly details: Readonly<Record<string, number>>;
+};
 
 export function initialMotionState(): MotionState {
+  return { activity: 'unknown', lastReported: {}, counts: {} };
+}
+
+export function initialMotionFilter(): MotionFilter {
   return {
     lastTsMs: null,
     gravity: null,
     rest: null,
     tiltLatched: false,
-    freeFall: null,
-    impactDeadlineMs: null,
-    lastFreeFallMs: 0,
-    signs: [0, 0, 0, 0, 0, 0],
-    reversals: [],
-    magEma: null,
-    magVar: 0,
-    quietSinceMs: null,
-    activeSinceMs: null,
-    activity: 'unknown',
-    lastReported: {},
-    counts: {},
+    ...RUNNING_WINDOWS_RESET,
   };
 }
+
+/** The running windows, as they are after a gap. */
+const RUNNING_WINDOWS_RESET = {
+  freeFall: null,
+  impactDeadlineMs: null,
+  lastFreeFallMs: 0,
+  signs: [0, 0, 0, 0, 0, 0],
+  reversals: [],
+  magEma: null,
+  magVar: 0,
+  quietSinceMs: null,
+  activeSinceMs: null,
+} as const satisfies Partial<MotionFilter>;
 
 const ema = (prev: number, x: number, alpha: number): number => prev + alpha * (x - prev);
 const emaVec = (prev: Vec, x: Vec, alpha: number): Vec => [
@@ -124,36 +165,39 @@ export function angleDeg(a: Vec, b: Vec): number {
   return (Math.acos(Math.min(1, Math.max(-1, c))) * 180) / Math.PI;
 }
 
-/** The reducer for given thresholds (pure: the options are fixed per agent). */
-export function motionReducer(o: MotionOptions): (s: MotionState, e: MotionDomainEvent) => MotionState {
-  return (s, e) => (e.type === 'detected' ? applyDetected(s, e) : applySample(o, s, e));
-}
-
-function applyDetected(s: MotionState, e: Extract<MotionDomainEvent, { type: 'detected' }>): MotionState {
-  const base = {
-    ...s,
+/**
+ * PURE reducer of the domain state. Entries of other types (the per-window `sample` events an
+ * earlier version logged) are skipped, so an old log still folds to the right state.
+ */
+export function reduceMotion(s: MotionState, e: MotionDomainEvent): MotionState {
+  if (e.type !== 'detected') return s;
+  return {
+    activity: e.kind === 'still' || e.kind === 'moving' ? e.kind : s.activity,
     lastReported: { ...s.lastReported, [e.kind]: e.tsMs },
     counts: { ...s.counts, [e.kind]: (s.counts[e.kind] ?? 0) + 1 },
   };
-  switch (e.kind) {
+}
+
+/** What a report does to the detector that made it (re-arm conditions). */
+function afterReport(f: MotionFilter, kind: MotionKind): MotionFilter {
+  switch (kind) {
     case 'fall':
-      return { ...base, impactDeadlineMs: null };
+      return { ...f, impactDeadlineMs: null };
     case 'shake':
-      return { ...base, reversals: [] };
+      return { ...f, reversals: [] };
     case 'tilt':
-      return { ...base, tiltLatched: true };
+      return { ...f, tiltLatched: true };
     case 'still':
     case 'moving':
-      return { ...base, activity: e.kind };
+      return f;
   }
 }
 
-function applySample(
-  o: MotionOptions,
-  s: MotionState,
-  e: Extract<MotionDomainEvent, { type: 'sample' }>,
-): MotionState {
+/** PURE: fold one window into the filters. */
+export function stepFilter(o: MotionOptions, prev: MotionFilter, e: MotionSample): MotionFilter {
   const t = e.tsMs;
+  const gap = prev.lastTsMs !== null && (t - prev.lastTsMs > GAP_RESET_MS || t < prev.lastTsMs);
+  const s: MotionFilter = gap ? { ...prev, ...RUNNING_WINDOWS_RESET } : prev;
   const alpha = (tau: number): number => 1 - Math.exp(-e.windowMs / tau);
   const prevGravity = s.gravity ?? e.a;
   const gravity = s.gravity === null ? e.a : emaVec(s.gravity, e.a, alpha(GRAVITY_TAU_MS));
@@ -206,7 +250,6 @@ function applySample(
   const tiltLatched = s.tiltLatched && !(rest !== null && angleDeg(gravity, rest) < o.tiltDeg / 2);
 
   return {
-    ...s,
     lastTsMs: t,
     gravity,
     rest,
@@ -223,79 +266,88 @@ function applySample(
   };
 }
 
-export function motionAgent(o: MotionOptions): AgentDefinition<MotionState, MotionDomainEvent> {
+/** The window as a sample; undefined when any number in it is not finite (bad input is skipped). */
+export function sampleOf(w: ImuEvent): MotionSample | undefined {
+  const sample: MotionSample = {
+    tsMs: w.tsMs,
+    windowMs: w.windowMs,
+    a: [w.mean.ax, w.mean.ay, w.mean.az],
+    g: [w.mean.gx, w.mean.gy, w.mean.gz],
+    magMin: w.accelMagnitudeG.min,
+    magMax: w.accelMagnitudeG.max,
+    magMean: w.accelMagnitudeG.mean,
+  };
+  const numbers = [
+    ...sample.a,
+    ...sample.g,
+    sample.magMin,
+    sample.magMax,
+    sample.magMean,
+    sample.tsMs,
+    sample.windowMs,
+  ];
+  return numbers.every(Number.isFinite) ? sample : undefined;
+}
+
+/** PURE: what the filtered window says, given the domain state (debounce, transitions). */
+export function detect(
+  o: MotionOptions,
+  s: MotionState,
+  f: MotionFilter,
+  w: MotionSample,
+): { kind: MotionKind; details: Record<string, number> }[] {
+  const t = w.tsMs;
+  const found: { kind: MotionKind; details: Record<string, number> }[] = [];
+  const ready = (kind: MotionKind): boolean => {
+    const last = s.lastReported[kind];
+    return last === undefined || t - last >= o.refractoryMs || t < last;
+  };
+  if (w.magMax >= o.impactG && f.impactDeadlineMs !== null && ready('fall')) {
+    found.push({ kind: 'fall', details: { free_fall_ms: f.lastFreeFallMs, impact_g: round(w.magMax) } });
+  }
+  // Only on a fresh stroke: stale reversals still in the window after the shaking stopped do not count.
+  const strokeNow = f.reversals[f.reversals.length - 1] === t;
+  if (strokeNow && f.reversals.length >= SHAKE_MIN_REVERSALS && ready('shake')) {
+    found.push({ kind: 'shake', details: { reversals: f.reversals.length, window_ms: SHAKE_WINDOW_MS } });
+  }
+  const g = f.gravity;
+  if (g !== null && f.rest !== null && !f.tiltLatched && Math.abs(norm(g) - 1) < 0.2) {
+    const angle = angleDeg(g, f.rest);
+    if (angle >= o.tiltDeg && ready('tilt'))
+      found.push({ kind: 'tilt', details: { angle_deg: round(angle) } });
+  }
+  if (s.activity !== 'still' && f.quietSinceMs !== null && t - f.quietSinceMs >= o.stillMs) {
+    found.push({ kind: 'still', details: { quiet_ms: t - f.quietSinceMs } });
+  }
+  if (s.activity !== 'moving' && f.activeSinceMs !== null && t - f.activeSinceMs >= MOVING_MS) {
+    found.push({ kind: 'moving', details: { active_ms: t - f.activeSinceMs } });
+  }
+  return found;
+}
+
+export function motionAgent(o: MotionOptions): AgentDefinition<MotionState, MotionDomainEvent, MotionFilter> {
   const id = o.id ?? 'motion';
   const topic = `agent/${id}/motion`;
-  const reduce = motionReducer(o);
 
-  const decide = (s: MotionState, input: AgentInput): Decision<MotionDomainEvent> => {
+  const decide = (
+    s: MotionState,
+    input: AgentInput,
+    _ctx: unknown,
+    filter: MotionFilter,
+  ): Decision<MotionDomainEvent, MotionFilter> => {
     if (input.kind !== 'message') return { events: [], actions: [] };
-    const w = input.env.payload as ImuEvent;
-    const sample: MotionDomainEvent = {
-      type: 'sample',
-      tsMs: w.tsMs,
-      windowMs: w.windowMs,
-      a: [w.mean.ax, w.mean.ay, w.mean.az],
-      g: [w.mean.gx, w.mean.gy, w.mean.gz],
-      magMin: w.accelMagnitudeG.min,
-      magMax: w.accelMagnitudeG.max,
-      magMean: w.accelMagnitudeG.mean,
-    };
-    if (
-      ![
-        ...sample.a,
-        ...sample.g,
-        sample.magMin,
-        sample.magMax,
-        sample.magMean,
-        sample.tsMs,
-        sample.windowMs,
-      ].every(Number.isFinite)
-    ) {
-      return { events: [], actions: [] };
-    }
-    const next = reduce(s, sample);
-    const t = w.tsMs;
-    const found: { kind: MotionKind; details: Record<string, number> }[] = [];
-    const ready = (kind: MotionKind): boolean => {
-      const last = next.lastReported[kind];
-      return last === undefined || t - last >= o.refractoryMs;
-    };
-    if (w.accelMagnitudeG.max >= o.impactG && next.impactDeadlineMs !== null && ready('fall')) {
-      found.push({
-        kind: 'fall',
-        details: { free_fall_ms: next.lastFreeFallMs, impact_g: round(w.accelMagnitudeG.max) },
-      });
-    }
-    // Only on a fresh stroke: stale reversals still in the window after the shaking stopped do not count.
-    const strokeNow = next.reversals[next.reversals.length - 1] === t;
-    if (strokeNow && next.reversals.length >= SHAKE_MIN_REVERSALS && ready('shake')) {
-      found.push({
-        kind: 'shake',
-        details: { reversals: next.reversals.length, window_ms: SHAKE_WINDOW_MS },
-      });
-    }
-    const g = next.gravity;
-    if (g !== null && next.rest !== null && !next.tiltLatched && Math.abs(norm(g) - 1) < 0.2) {
-      const angle = angleDeg(g, next.rest);
-      if (angle >= o.tiltDeg && ready('tilt'))
-        found.push({ kind: 'tilt', details: { angle_deg: round(angle) } });
-    }
-    if (next.activity !== 'still' && next.quietSinceMs !== null && t - next.quietSinceMs >= o.stillMs) {
-      found.push({ kind: 'still', details: { quiet_ms: t - next.quietSinceMs } });
-    }
-    if (next.activity !== 'moving' && next.activeSinceMs !== null && t - next.activeSinceMs >= MOVING_MS) {
-      found.push({ kind: 'moving', details: { active_ms: t - next.activeSinceMs } });
-    }
-    const detected = found.map(
-      (f): MotionDomainEvent => ({ type: 'detected', kind: f.kind, tsMs: t, details: f.details }),
-    );
+    const sample = sampleOf(input.env.payload as ImuEvent);
+    if (sample === undefined) return { events: [], actions: [] };
+    let next = stepFilter(o, filter, sample);
+    const found = detect(o, s, next, sample);
+    for (const f of found) next = afterReport(next, f.kind);
     return {
-      events: [sample, ...detected],
+      events: found.map((f) => ({ type: 'detected', kind: f.kind, tsMs: sample.tsMs, details: f.details })),
       actions: found.map((f) => {
-        const payload: MotionEvent = { kind: f.kind, tsMs: t, details: f.details };
+        const payload: MotionEvent = { kind: f.kind, tsMs: sample.tsMs, details: f.details };
         return { kind: 'publish', topic, payload };
       }),
+      working: next,
     };
   };
 
@@ -306,8 +358,12 @@ export function motionAgent(o: MotionOptions): AgentDefinition<MotionState, Moti
     // with fresh windows; drops are counted by the bus.
     subscriptions: [{ pattern: 'sensor/imu/+/sample', qos: 'realtime', capacity: 256 }],
     initialState: initialMotionState(),
-    reduce,
+    reduce: reduceMotion,
     decide,
+    working: {
+      initial: initialMotionFilter(),
+      snapshotIntervalMs: o.workingSnapshotIntervalMs ?? MOTION_WORKING_SNAPSHOT_MS,
+    },
   };
 }
 

@@ -33,11 +33,30 @@ export type AgentAction =
   /** Publish on the bus (typed by the caller), with the agent as source. */
   | { readonly kind: 'publish'; readonly topic: string; readonly payload: unknown };
 
-export interface Decision<E extends DomainEvent> {
+export interface Decision<E extends DomainEvent, W = never> {
   readonly events: readonly E[];
   readonly actions: readonly AgentAction[];
   /** Abort the agent's in-flight actions (cloud calls, tools) before running the new ones. */
   readonly interrupt?: boolean;
+  /** The agent's new working memory (see WorkingMemorySpec); absent: unchanged. */
+  readonly working?: W;
+}
+
+/**
+ * Working memory: state an agent needs between inputs but that is not worth a log entry per
+ * input (signal filters, running windows, learned references). It lives in memory and is written
+ * only as a snapshot: in the same batch as any domain events, and otherwise at most every
+ * `snapshotIntervalMs` (and once on stop). Never in the log, so it costs no write per input.
+ *
+ * The honest contract: the domain state is still exactly the fold of the persisted events (plus
+ * the state snapshot); the working memory after a crash is the last one written, up to
+ * `snapshotIntervalMs` old, so an agent must treat it as a hint and rebuild from the next inputs
+ * (e.g. reset running windows across a time gap).
+ */
+export interface WorkingMemorySpec<W> {
+  readonly initial: W;
+  /** Longest time between working-memory writes while it keeps changing without events, ms. */
+  readonly snapshotIntervalMs: number;
 }
 
 /** What `decide` may consult besides state and input. Its answers are recorded through events. */
@@ -64,7 +83,7 @@ export interface SubscriptionSpec {
   readonly interruptible?: boolean;
 }
 
-export interface AgentDefinition<S, E extends DomainEvent = DomainEvent> {
+export interface AgentDefinition<S, E extends DomainEvent = DomainEvent, W = never> {
   /** Unique id: names the log in the store and the `agent/<id>/...` topics. */
   readonly id: string;
   /** What it can do, for the directory (e.g. `display`, `intent`, `motion`). */
@@ -73,8 +92,13 @@ export interface AgentDefinition<S, E extends DomainEvent = DomainEvent> {
   readonly initialState: S;
   /** PURE: no clock, no I/O, no mutation of `state` or `event`. */
   reduce(state: S, event: E): S;
-  /** Turns one input into events and actions. May read ctx; must not mutate state. */
-  decide(state: S, input: AgentInput, ctx: DecideContext): Decision<E>;
+  /**
+   * Turns one input into events and actions (and a new working memory, for agents that declare
+   * one). May read ctx; must not mutate state or working memory.
+   */
+  decide(state: S, input: AgentInput, ctx: DecideContext, working: W): Decision<E, W>;
+  /** Declare a working memory (filters, windows) kept out of the log; see WorkingMemorySpec. */
+  readonly working?: WorkingMemorySpec<W>;
   /** Called once after the state is rebuilt at start (re-arm timers that state implies). */
   onStart?(state: S, ctx: DecideContext): void;
 }

@@ -10,6 +10,15 @@
  * hold up the next input (a "stop" utterance or a speech start can cancel it); at most
  * `maxInFlightActions` action runs exist per agent, past it the handler waits (backpressure into
  * the bus queue, whose policy then applies).
+ *
+ * Working memory (reducer.ts WorkingMemorySpec): an agent may keep filter state in memory,
+ * outside its log. It is written with the events of an input that has any, otherwise at most every
+ * `snapshotIntervalMs`, and once on stop; at start the last written one is restored.
+ *
+ * Stop drains: the subscriptions are unsubscribed with `drain: true`, so inputs already queued
+ * (a transcript that arrived as the daemon was asked to stop) are still decided, persisted and
+ * their actions run, within `stopDrainMs`; what is left after that is dropped (counted by the bus
+ * as `unsubscribed`) and running actions are aborted.
  */
 import type { Envelope } from '../bus/envelope.js';
 import { Priority } from '../bus/envelope.js';
@@ -34,7 +43,7 @@ import {
 import type { AgentStore } from './store.js';
 import type { ToolRegistry } from './tools.js';
 
-export type AgentStatus = 'created' | 'starting' | 'running' | 'stopped' | 'deleted';
+export type AgentStatus = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'deleted';
 
 export interface AgentDeps {
   readonly bus: EventBus;
@@ -44,7 +53,15 @@ export interface AgentDeps {
   readonly tools: ToolRegistry;
   /** Concurrent action runs per agent; default 4. */
   readonly maxInFlightActions?: number;
+  /**
+   * How long stop() keeps handling queued inputs and running actions before it drops and aborts
+   * the rest, ms; default 1000 (the controller gives the whole agents stage 5 s).
+   */
+  readonly stopDrainMs?: number;
 }
+
+/** Default bound of the drain in Agent.stop(), ms. */
+export const STOP_DRAIN_MS = 1000;
 
 export interface AgentCounters {
   inputs: number;
@@ -53,9 +70,13 @@ export interface AgentCounters {
   persistErrors: number;
   actionErrors: number;
   interrupts: number;
+  /** Working-memory writes that failed (the memory itself is kept; retried at the next write). */
+  workingErrors: number;
+  /** Inputs still queued when the stop drain ran out of time. */
+  dropsAtStop: number;
 }
 
-export class Agent<S = unknown, E extends DomainEvent = DomainEvent> implements Component {
+export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> implements Component {
   readonly name: string;
   readonly counters: AgentCounters = {
     inputs: 0,
@@ -64,8 +85,16 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent> implements 
     persistErrors: 0,
     actionErrors: 0,
     interrupts: 0,
+    workingErrors: 0,
+    dropsAtStop: 0,
   };
   private current: S;
+  /** Working memory (undefined for agents without one). */
+  private work: W | undefined;
+  /** The working memory changed since it was last written. */
+  private workDirty = false;
+  /** Clock time of the last working-memory write, ms. */
+  private workSavedAtMs = 0;
   private lastSeq = 0;
   private lastSnapshotSeq = 0;
   private status: AgentStatus = 'created';
@@ -78,11 +107,12 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent> implements 
   private readonly maxInFlight: number;
 
   constructor(
-    readonly definition: AgentDefinition<S, E>,
+    readonly definition: AgentDefinition<S, E, W>,
     private readonly deps: AgentDeps,
   ) {
     this.name = `agent.${definition.id}`;
     this.current = freeze(definition.initialState);
+    this.work = definition.working === undefined ? undefined : freeze(definition.working.initial);
     this.maxInFlight = deps.maxInFlightActions ?? 4;
   }
 
@@ -100,6 +130,11 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent> implements 
     return this.lastSeq;
   }
 
+  /** The current working memory (undefined for agents without one). */
+  working(): W | undefined {
+    return this.work;
+  }
+
   lifecycle(): AgentStatus {
     return this.status;
   }
@@ -109,13 +144,18 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent> implements 
     if (this.status === 'deleted')
       throw new EdgeloomError('E_AGENT_DELETED', `agent ${this.id} was deleted`, { where: this.name });
     this.status = 'starting';
-    const { snapshot, events, lastSeq } = await this.deps.store.load<S, E>(this.id);
+    const { snapshot, events, lastSeq, working } = await this.deps.store.load<S, E, W>(this.id);
     signal.throwIfAborted();
     this.current = freeze(
       fold(this.definition.reduce, snapshot?.state ?? this.definition.initialState, events),
     );
     this.lastSeq = lastSeq;
     this.lastSnapshotSeq = snapshot?.seq ?? 0;
+    if (this.definition.working !== undefined) {
+      this.work = freeze(working?.state ?? this.definition.working.initial);
+      this.workDirty = false;
+      this.workSavedAtMs = this.deps.clock.now();
+    }
     this.actionsController = new AbortController();
     for (const spec of this.definition.subscriptions) {
       this.subs.push(
@@ -141,17 +181,48 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent> implements 
 
   async stop(): Promise<void> {
     if (this.status !== 'running' && this.status !== 'starting') return;
-    this.status = 'stopped';
-    const subs = this.subs;
-    this.subs = [];
-    await Promise.all(subs.map((s) => s.unsubscribe()));
+    const wasRunning = this.status === 'running';
+    this.status = 'stopping';
     for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
+    const subs = this.subs;
+    this.subs = [];
+    if (wasRunning) await this.drain(subs);
+    // Whatever the drain left is dropped (the bus counts it as `unsubscribed`).
+    this.counters.dropsAtStop += subs.reduce((n, s) => n + s.stats().queueDepth, 0);
+    await Promise.all(subs.map((s) => s.unsubscribe()));
+    this.status = 'stopped';
     this.actionsController.abort(
       new EdgeloomError('E_AGENT_STOPPED', `agent ${this.id} stopped`, { where: this.name }),
     );
     await this.turn;
     await Promise.allSettled([...this.inFlight]);
+    if (this.workDirty) await this.saveWorking();
+  }
+
+  /**
+   * Handle what is queued and let running actions finish, within stopDrainMs. New messages are no
+   * longer delivered (the subscriptions detach at once); inputs already queued still are.
+   */
+  private async drain(subs: readonly Subscription[]): Promise<void> {
+    const boundMs = this.deps.stopDrainMs ?? STOP_DRAIN_MS;
+    let timer: TimerHandle | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = this.deps.clock.setTimeout(() => resolve('timeout'), boundMs);
+    });
+    const drained = (async () => {
+      await Promise.all(subs.map((s) => s.unsubscribe({ drain: true })));
+      await this.idle();
+      return 'drained' as const;
+    })();
+    const outcome = await Promise.race([drained, timeout]);
+    timer?.cancel();
+    if (outcome === 'timeout') {
+      this.deps.logger.warn(
+        { agent: this.id, boundMs },
+        'stop: queued inputs or actions still pending after the drain bound; dropping them',
+      );
+    }
   }
 
   /** Mark deleted (the runtime removes its log). */
@@ -228,12 +299,13 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent> implements 
 
   /** One turn. Never throws: a failure is logged and counted and the agent keeps its last state. */
   private async process(input: AgentInput): Promise<void> {
-    if (this.status !== 'running') return;
+    // 'stopping': the stop drain still hands queued inputs over.
+    if (this.status !== 'running' && this.status !== 'stopping') return;
     this.counters.inputs++;
-    let decision: Decision<E>;
+    let decision: Decision<E, W>;
     let next: S;
     try {
-      decision = this.definition.decide(this.current, input, this.context());
+      decision = this.definition.decide(this.current, input, this.context(), this.work as W);
       next =
         decision.events.length === 0
           ? this.current
@@ -243,17 +315,27 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent> implements 
       this.deps.logger.error({ agent: this.id, err: toError(err).message }, 'decide failed; input skipped');
       return;
     }
+    const nextWork =
+      this.definition.working !== undefined && decision.working !== undefined
+        ? freeze(decision.working)
+        : this.work;
     if (decision.events.length > 0) {
       const firstSeq = this.lastSeq + 1;
       const lastSeq = this.lastSeq + decision.events.length;
       const every = this.deps.store.snapshotEvery;
       const snapshotDue = Math.floor(lastSeq / every) > Math.floor(this.lastSnapshotSeq / every);
+      const nowMs = this.deps.clock.now();
+      const workRecord =
+        this.definition.working === undefined
+          ? undefined
+          : { seq: lastSeq, savedAtMs: nowMs, state: nextWork };
       try {
         await this.deps.store.append(
           this.id,
           firstSeq,
           decision.events,
           snapshotDue ? { seq: lastSeq, state: next } : undefined,
+          workRecord,
         );
       } catch (err) {
         this.counters.persistErrors++;
@@ -266,6 +348,11 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent> implements 
       this.current = next;
       this.lastSeq = lastSeq;
       this.counters.events += decision.events.length;
+      if (workRecord !== undefined) {
+        this.work = nextWork;
+        this.workDirty = false;
+        this.workSavedAtMs = nowMs;
+      }
       if (snapshotDue) {
         this.lastSnapshotSeq = lastSeq;
         try {
@@ -277,9 +364,32 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent> implements 
           );
         }
       }
+    } else if (nextWork !== this.work) {
+      this.work = nextWork;
+      this.workDirty = true;
+      const spec = this.definition.working;
+      if (spec !== undefined && this.deps.clock.now() - this.workSavedAtMs >= spec.snapshotIntervalMs)
+        await this.saveWorking();
     }
     if (decision.interrupt) this.interrupt();
     if (decision.actions.length > 0) this.launch(decision.actions);
+  }
+
+  /** Write the working memory on its own (no events to carry it). Never throws. */
+  private async saveWorking(): Promise<void> {
+    const nowMs = this.deps.clock.now();
+    try {
+      await this.deps.store.saveWorking(this.id, { seq: this.lastSeq, savedAtMs: nowMs, state: this.work });
+      this.workDirty = false;
+    } catch (err) {
+      this.counters.workingErrors++;
+      this.deps.logger.warn(
+        { agent: this.id, err: toError(err).message },
+        'working memory write failed; kept in memory, retried at the next interval',
+      );
+    }
+    // Also after a failure: the next attempt waits a full interval instead of retrying per input.
+    this.workSavedAtMs = nowMs;
   }
 
   /** Run one input's actions in order, tracked as one in-flight run. */
@@ -331,7 +441,7 @@ export class AgentRuntime implements Component {
 
   constructor(private readonly deps: AgentDeps) {}
 
-  create<S, E extends DomainEvent>(definition: AgentDefinition<S, E>): Agent<S, E> {
+  create<S, E extends DomainEvent, W = never>(definition: AgentDefinition<S, E, W>): Agent<S, E, W> {
     if (this.agents.has(definition.id)) {
       throw new EdgeloomError('E_AGENT_EXISTS', `agent '${definition.id}' already exists`, {
         where: this.name,

@@ -6,11 +6,16 @@
  * Layout, one nested sublevel per agent (`!agents!!<id>!`):
  *   `l!<seq>` → domain event      (the log; seq zero-padded to 16 digits so keys sort by number)
  *   `s!<seq>` → state              (snapshot of the state after event <seq>)
- * 'l!' sorts before 's!', so each kind is one contiguous key range.
+ *   `w!`      → working memory     ({seq, savedAtMs, state}: one key, overwritten in place)
+ * 'l!' sorts before 's!' before 'w!', so each kind is one contiguous key range.
  *
  * An input's events, and the snapshot they complete, are written in one batch: a crash leaves
  * either all of them or none. Compaction keeps `retentionEvents` log entries before the latest
  * snapshot (for inspection and debugging) and deletes older entries and older snapshots.
+ *
+ * The working memory (reducer.ts WorkingMemorySpec) is not part of the event-sourced state: it is
+ * written with an input's events when there are any, otherwise by `saveWorking` at the agent's
+ * own (rare) pace, always to the same key, so it never grows the log.
  */
 import type { Level } from 'level';
 import { EdgeloomError } from '../errors.js';
@@ -24,6 +29,7 @@ export const AGENTS_SUBLEVEL = 'agents';
 const SEQ_DIGITS = 16;
 const LOG = 'l!';
 const SNAP = 's!';
+const WORKING = 'w!';
 /** The character after '!', closing each range. */
 const LOG_END = 'l"';
 const SNAP_END = 's"';
@@ -50,8 +56,19 @@ export interface Snapshot<S> {
   readonly state: S;
 }
 
-export interface LoadedLog<S, E> {
+/** The last written working memory of an agent. */
+export interface WorkingRecord<W> {
+  /** Seq of the last event persisted when it was written. */
+  readonly seq: number;
+  /** Clock time it was written, ms. */
+  readonly savedAtMs: number;
+  readonly state: W;
+}
+
+export interface LoadedLog<S, E, W = unknown> {
   readonly snapshot: Snapshot<S> | undefined;
+  /** The last written working memory, when the agent keeps one. */
+  readonly working: WorkingRecord<W> | undefined;
   /** Events after the snapshot, in order. */
   readonly events: readonly E[];
   /** Seq of the last stored event; 0 for an empty log. */
@@ -74,7 +91,7 @@ export class AgentStore {
   }
 
   /** The latest snapshot and the events after it. */
-  async load<S, E extends DomainEvent>(agentId: string): Promise<LoadedLog<S, E>> {
+  async load<S, E extends DomainEvent, W = unknown>(agentId: string): Promise<LoadedLog<S, E, W>> {
     const db = this.agent(agentId);
     let snapshot: Snapshot<S> | undefined;
     for await (const [key, value] of db.iterator({ gte: SNAP, lt: SNAP_END, reverse: true, limit: 1 })) {
@@ -97,18 +114,20 @@ export class AgentStore {
       events.push(value as E);
       lastSeq = seq;
     }
-    return { snapshot, events, lastSeq };
+    const working = (await db.get(WORKING)) as WorkingRecord<W> | undefined;
+    return { snapshot, events, lastSeq, working: working ?? undefined };
   }
 
   /**
    * Append events firstSeq, firstSeq+1, ... and, when given, the snapshot they complete, in one
-   * atomic batch.
+   * atomic batch, together with the working memory when given.
    */
   async append<S>(
     agentId: string,
     firstSeq: number,
     events: readonly DomainEvent[],
     snapshot?: Snapshot<S>,
+    working?: WorkingRecord<unknown>,
   ): Promise<void> {
     const ops: { type: 'put'; key: string; value: unknown }[] = events.map((event, i) => ({
       type: 'put',
@@ -117,7 +136,13 @@ export class AgentStore {
     }));
     if (snapshot !== undefined)
       ops.push({ type: 'put', key: seqKey(SNAP, snapshot.seq), value: snapshot.state });
+    if (working !== undefined) ops.push({ type: 'put', key: WORKING, value: working });
     await this.agent(agentId).batch(ops);
+  }
+
+  /** Overwrite the agent's working memory (one put to one key). */
+  async saveWorking(agentId: string, working: WorkingRecord<unknown>): Promise<void> {
+    await this.agent(agentId).put(WORKING, working);
   }
 
   /**

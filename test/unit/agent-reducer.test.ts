@@ -5,7 +5,15 @@ import {
   initialEmotionState,
   reduceEmotion,
 } from '../../daemon/agents/emotion-display.js';
-import { initialMotionState, type MotionDomainEvent, motionReducer } from '../../daemon/agents/motion.js';
+import {
+  initialMotionFilter,
+  initialMotionState,
+  type MotionDomainEvent,
+  type MotionFilter,
+  type MotionSample,
+  reduceMotion,
+  stepFilter,
+} from '../../daemon/agents/motion.js';
 import { type DomainEvent, deepFreeze, fold } from '../../daemon/agents/reducer.js';
 import { initialVoiceState, reduceVoice, type VoiceEvent } from '../../daemon/agents/voice-assistant.js';
 import { EMOTIONS } from '../../daemon/bus/topics.js';
@@ -47,33 +55,55 @@ const voiceEvent: fc.Arbitrary<VoiceEvent> = fc.oneof(
   }),
 );
 
-/** Samples with increasing timestamps (the reducer's input order), plus detections in between. */
+/** Detections with non-decreasing timestamps (the domain events the motion agent logs). */
 const motionEvents: fc.Arbitrary<MotionDomainEvent[]> = fc
   .array(
-    fc.oneof(
-      {
-        weight: 5,
-        arbitrary: fc.record({
-          dt: fc.integer({ min: 1, max: 50 }),
-          a: vec(4),
-          g: vec(400),
-          min: finite(0, 4),
-          span: finite(0, 3),
-        }),
-      },
-      { weight: 1, arbitrary: fc.constantFrom('fall', 'shake', 'tilt', 'still', 'moving' as const) },
-    ),
+    fc.record({
+      dt: fc.integer({ min: 0, max: 3000 }),
+      kind: fc.constantFrom(
+        'fall' as const,
+        'shake' as const,
+        'tilt' as const,
+        'still' as const,
+        'moving' as const,
+      ),
+    }),
     { maxLength: 120 },
   )
   .map((items) => {
     let t = 0;
     return items.map((it): MotionDomainEvent => {
-      if (typeof it === 'string') return { type: 'detected', kind: it, tsMs: t, details: {} };
+      t += it.dt;
+      return { type: 'detected', kind: it.kind, tsMs: t, details: { n: it.dt } };
+    });
+  });
+
+/**
+ * IMU windows with increasing timestamps, sometimes far apart (gaps reset the running windows):
+ * the motion filter (working memory) is folded over them like a reducer, and snapshotted as JSON.
+ */
+const motionSamples: fc.Arbitrary<(MotionSample & DomainEvent)[]> = fc
+  .array(
+    fc.record({
+      dt: fc.oneof(
+        { weight: 9, arbitrary: fc.integer({ min: 1, max: 50 }) },
+        fc.integer({ min: 1, max: 2000 }),
+      ),
+      a: vec(4),
+      g: vec(400),
+      min: finite(0, 4),
+      span: finite(0, 3),
+    }),
+    { maxLength: 120 },
+  )
+  .map((items) => {
+    let t = 0;
+    return items.map((it) => {
       t += it.dt;
       return {
         type: 'sample',
         tsMs: t,
-        windowMs: it.dt,
+        windowMs: Math.min(it.dt, 50),
         a: it.a,
         g: it.g,
         magMin: it.min,
@@ -108,9 +138,15 @@ const cases = [
   },
   {
     name: 'motion',
-    reduce: motionReducer(motionOptions),
+    reduce: reduceMotion,
     initial: initialMotionState(),
     events: motionEvents,
+  },
+  {
+    name: 'motion filter (working memory)',
+    reduce: (f: MotionFilter, e: MotionSample) => stepFilter(motionOptions, f, e),
+    initial: initialMotionFilter(),
+    events: motionSamples,
   },
 ] as const;
 

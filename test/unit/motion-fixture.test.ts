@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type MotionOptions, motionAgent } from '../../daemon/agents/motion.js';
+import {
+  angleDeg,
+  GAP_RESET_MS,
+  type MotionOptions,
+  motionAgent,
+  sampleOf,
+  stepFilter,
+} from '../../daemon/agents/motion.js';
 import type { AgentInput, DecideContext } from '../../daemon/agents/reducer.js';
 import type { Envelope } from '../../daemon/bus/envelope.js';
 import type { ImuEvent, MotionEvent, MotionKind } from '../../daemon/bus/topics.js';
@@ -40,22 +47,32 @@ async function imuWindows(rateHz: number): Promise<{ windows: ImuEvent[]; truth:
 
 const ctx: DecideContext = { nowMs: 0, inFlightActions: 0, setTimer: () => {}, cancelTimer: () => {} };
 
-/** Drive the definition the way the runtime does: decide, then fold the events. */
-function run(options: MotionOptions, windows: readonly ImuEvent[]): MotionEvent[] {
+/**
+ * Drive the definition the way the runtime does: decide, fold the events, keep the working
+ * memory. `logged` counts the domain events (what would be written to the log).
+ */
+function runWith(options: MotionOptions, windows: readonly ImuEvent[]) {
   const def = motionAgent(options);
   let state = def.initialState;
+  let filter = def.working!.initial;
+  let logged = 0;
   const out: MotionEvent[] = [];
   for (const w of windows) {
     const input: AgentInput = {
       kind: 'message',
       env: { topic: 'sensor/imu/main/sample', tsMs: w.tsMs, payload: w } as Envelope,
     };
-    const d = def.decide(state, input, ctx);
+    const d = def.decide(state, input, ctx, filter);
     for (const e of d.events) state = def.reduce(state, e);
+    logged += d.events.length;
+    if (d.working !== undefined) filter = d.working;
     for (const a of d.actions) if (a.kind === 'publish') out.push(a.payload as MotionEvent);
   }
-  return out;
+  return { out, state, filter, logged };
 }
+
+const run = (options: MotionOptions, windows: readonly ImuEvent[]): MotionEvent[] =>
+  runWith(options, windows).out;
 
 const inWindow = (events: MotionEvent[], kind: MotionKind, fromMs: number, toMs: number) =>
   events.filter((e) => e.kind === kind && e.tsMs >= fromMs && e.tsMs <= toMs);
@@ -117,5 +134,43 @@ describe.each([100, 50])('motion agent on fixtures/imu aggregated at %i Hz', (ra
     const { windows } = await imuWindows(rateHz);
     const events = run({ ...DEFAULTS, impactG: 4 }, windows);
     expect(events.filter((e) => e.kind === 'fall')).toEqual([]);
+  });
+});
+
+describe('motion agent storage: detections only', () => {
+  it('logs one domain event per detection, not one per window, and the state is their fold', async () => {
+    const { windows } = await imuWindows(100);
+    const { out, state, logged } = runWith(DEFAULTS, windows);
+    expect(logged).toBe(out.length);
+    // fixtures/imu: a handful of detections over 2000 windows.
+    expect(logged).toBeGreaterThan(3);
+    expect(logged).toBeLessThan(windows.length / 50);
+    const counts: Record<string, number> = {};
+    for (const e of out) counts[e.kind] = (counts[e.kind] ?? 0) + 1;
+    expect(state.counts).toEqual(counts);
+  });
+
+  it('a gap longer than GAP_RESET_MS restarts the running windows but keeps the references', async () => {
+    const { windows } = await imuWindows(100);
+    const f = runWith(DEFAULTS, windows.slice(0, 300)).filter;
+    const w = windows[300]!;
+    const near = stepFilter(
+      DEFAULTS,
+      { ...f, freeFall: { startMs: w.tsMs - 60, endMs: w.tsMs - 10 } },
+      sampleOf(w)!,
+    );
+    // Contiguous: the free-fall run in progress goes on (or ends) with this window.
+    expect(near.lastTsMs).toBe(w.tsMs);
+    const later = { ...w, tsMs: (f.lastTsMs ?? 0) + GAP_RESET_MS + 1 };
+    const stale = { ...f, freeFall: { startMs: 0, endMs: f.lastTsMs ?? 0 }, reversals: [f.lastTsMs ?? 0] };
+    const after = stepFilter(DEFAULTS, stale, sampleOf(later)!);
+    expect(after.reversals).toEqual([]);
+    expect(after.impactDeadlineMs).toBeNull();
+    // The free fall before the gap does not count towards a fall after it.
+    expect(after.freeFall === null || after.freeFall.startMs >= later.tsMs - later.windowMs).toBe(true);
+    // The learned rest orientation survives (it may move a little with this quiet window).
+    expect(f.rest).not.toBeNull();
+    expect(angleDeg(after.rest!, f.rest!)).toBeLessThan(1);
+    expect(after.gravity).not.toBeNull();
   });
 });

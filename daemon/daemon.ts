@@ -21,7 +21,9 @@ import type { Component } from './component.js';
 import type { EdgeloomConfig } from './config/index.js';
 import { Controller } from './controller.js';
 import { componentLogger, type Logger } from './log.js';
+import { buildObservability } from './observability.js';
 import { buildPipeline } from './pipeline/build.js';
+import { FaceBusStage } from './pipeline/face-bus-stage.js';
 import { ReplaySource } from './replay/replay-source.js';
 import { RouterStage } from './router/router.js';
 import { openStore } from './router/storage.js';
@@ -54,6 +56,8 @@ export interface DaemonOptions {
    * (the `replay` command: a replay must not depend on, or change, the device's state).
    */
   readonly ephemeralStorage?: boolean;
+  /** Stats, memory guard, HTTP dashboard/metrics and the retained `stats` message (the `run` command). */
+  readonly observability?: boolean;
 }
 
 export interface Daemon {
@@ -155,6 +159,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       new BusTap({ bus, pattern: options.busTap.pattern, out: options.busTap.out, originMs: origin }),
     );
   }
+  let mqttClient: MqttClientSink | undefined;
   if (options.mqtt !== undefined) {
     let sink: MqttSink;
     if (options.mqtt.kind === 'jsonl') sink = new JsonlSink(options.mqtt.out, origin);
@@ -172,6 +177,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
         bus,
       });
       controller.add(client);
+      mqttClient = client;
       sink = client;
     }
     controller.add(
@@ -182,6 +188,20 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
         baseTopic: config.mqtt.base_topic,
       }),
     );
+  }
+  if (options.observability) {
+    const face = pipeline.find((c): c is FaceBusStage => c instanceof FaceBusStage);
+    for (const c of buildObservability({
+      config,
+      bus,
+      controller,
+      logger,
+      router,
+      ...(mqttClient === undefined ? {} : { mqtt: mqttClient }),
+      ...(face === undefined ? {} : { face }),
+    })) {
+      controller.add(c);
+    }
   }
   controller.add(commands);
   controller.add(agents.runtime);

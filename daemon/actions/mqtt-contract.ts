@@ -196,6 +196,15 @@ const table: ReadonlyArray<readonly [pattern: string, map: Mapper]> = [
     },
   ],
   [
+    'system/stats',
+    (env) => ({
+      topic: 'stats',
+      qos: 0,
+      retain: true,
+      payload: { ts: env.tsMs, ...(env.payload as Record<string, unknown>) },
+    }),
+  ],
+  [
     'action/mqtt',
     (env) => {
       const p = env.payload as MqttAction;

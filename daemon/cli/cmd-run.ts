@@ -22,7 +22,13 @@ export const runCommand: Command = {
     const args = parse('run', argv, { config: { type: 'string', short: 'c' } }, false);
     const ctx = cliContext({ configFile: str(args, 'config') });
     const { logger, config } = ctx;
-    const daemon = await buildDaemon({ config, logger, baseDir: ctx.baseDir, mqtt: { kind: 'broker' } });
+    const daemon = await buildDaemon({
+      config,
+      logger,
+      baseDir: ctx.baseDir,
+      mqtt: { kind: 'broker' },
+      observability: true,
+    });
     const exitCode = handleShutdownSignals({
       logger,
       deadlineMs: config.shutdown_timeout_ms,

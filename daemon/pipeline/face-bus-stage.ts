@@ -39,9 +39,18 @@ export class FaceBusStage implements Component {
   private readonly lastAnalysedMs = new Map<string, number>();
   private counts = { frames: 0, analysed: 0, rateLimited: 0, errors: 0 };
   private lastFailed = false;
+  /** Current cap; the memory guard lowers it under pressure and restores it after. */
+  private maxRateHz: number;
 
   constructor(private readonly o: FaceBusStageOptions) {
     this.name = o.name ?? 'pipeline.face';
+    this.maxRateHz = o.maxRateHz;
+  }
+
+  /** Shed load: analyse at most `fraction` of the configured rate (1 restores it). */
+  scaleRate(fraction: number): void {
+    const f = Math.min(1, Math.max(0.05, fraction));
+    this.maxRateHz = this.o.maxRateHz > 0 ? this.o.maxRateHz * f : 0;
   }
 
   async start(signal: AbortSignal): Promise<void> {
@@ -79,10 +88,10 @@ export class FaceBusStage implements Component {
     this.counts.frames++;
     const cameraId = env.topic.split('/')[2] ?? '';
     const frame = env.payload;
-    if (this.o.maxRateHz > 0) {
+    if (this.maxRateHz > 0) {
       const last = this.lastAnalysedMs.get(cameraId);
       // A little slack (5 %) so frames at exactly the cap's period are not skipped by rounding.
-      if (last !== undefined && frame.tsMs - last < (1000 / this.o.maxRateHz) * 0.95) {
+      if (last !== undefined && frame.tsMs - last < (1000 / this.maxRateHz) * 0.95) {
         this.counts.rateLimited++;
         return;
       }

@@ -1,0 +1,113 @@
+/**
+ * How a person and a supervisor see the daemon: the stats collector (events/s, drops, queue
+ * depths, model latency, routing, outbox, memory, CPU, temperature), the memory guard that sheds
+ * load near the budget, the HTTP server (/metrics, /healthz, dashboard, display page), and the
+ * retained MQTT `stats` message. Everything here runs on wall time, even during a replay.
+ */
+import type { MqttClientSink } from './actions/mqtt-client.js';
+import type { EventBus } from './bus/types.js';
+import type { Component } from './component.js';
+import type { EdgeloomConfig } from './config/index.js';
+import type { Controller } from './controller.js';
+import { HttpServer } from './http/server.js';
+import { componentLogger, type Logger } from './log.js';
+import type { FaceBusStage } from './pipeline/face-bus-stage.js';
+import type { RouterStage } from './router/router.js';
+import { MemoryGuard } from './system/memory-guard.js';
+import { StatsCollector, type StatsProviders } from './system/stats.js';
+import { type Clock, SystemClock, type TimerHandle } from './util/clock.js';
+
+export interface ObservabilityOptions {
+  readonly config: EdgeloomConfig;
+  readonly bus: EventBus;
+  readonly controller: Controller;
+  readonly logger: Logger;
+  readonly router: RouterStage;
+  readonly mqtt?: MqttClientSink;
+  readonly face?: FaceBusStage;
+  /** Period of the retained `stats` message, ms (default 30 s). */
+  readonly statsPeriodMs?: number;
+}
+
+export function buildObservability(o: ObservabilityOptions): Component[] {
+  const clock = new SystemClock();
+  const { config, bus, controller, logger } = o;
+  const guard = new MemoryGuard({
+    clock,
+    logger: componentLogger(logger, 'system.memory'),
+    budgetMb: config.budget.memory_mb,
+    bus,
+    // Shed the most expensive optional work first: face analysis at a quarter of its rate.
+    onPressure: () => o.face?.scaleRate(0.25),
+    onRelief: () => o.face?.scaleRate(1),
+  });
+  const providers: StatsProviders = {
+    bus: () => bus.stats(),
+    health: () => controller.health(),
+    routing: () => o.router.snapshot(),
+    memory: () => guard.status(),
+    ...(o.mqtt === undefined
+      ? {}
+      : {
+          outbox: () => {
+            const s = o.mqtt!.stats().outbox;
+            return { depth: s.size, capacity: s.maxMessages, dropped: s.droppedOldest };
+          },
+          broker: () => ({ connected: o.mqtt!.isConnected() }),
+        }),
+  };
+  const stats = new StatsCollector({
+    clock,
+    logger: componentLogger(logger, 'system.stats'),
+    providers,
+    bus,
+  });
+  const out: Component[] = [guard, stats, new StatsPublisher(bus, stats, clock, o.statsPeriodMs ?? 30_000)];
+  if (config.http.enabled) {
+    out.push(
+      new HttpServer({
+        bus,
+        stats,
+        clock,
+        logger: componentLogger(logger, 'http'),
+        host: config.http.host,
+        port: config.http.port,
+        ...(config.http.token === '' ? {} : { token: config.http.token }),
+      }),
+    );
+  }
+  return out;
+}
+
+/** Publishes the stats snapshot on `system/stats` (→ retained MQTT `stats`) every period. */
+class StatsPublisher implements Component {
+  readonly name = 'system.stats-publisher';
+  private timer: TimerHandle | undefined;
+
+  constructor(
+    private readonly bus: EventBus,
+    private readonly stats: StatsCollector,
+    private readonly clock: Clock,
+    private readonly periodMs: number,
+  ) {}
+
+  async start(): Promise<void> {
+    this.timer = this.clock.setInterval(() => this.publish(), this.periodMs);
+  }
+
+  async stop(): Promise<void> {
+    this.timer?.cancel();
+  }
+
+  private publish(): void {
+    try {
+      this.bus
+        .publish('system/stats', this.stats.snapshot() as unknown as Record<string, unknown>, {
+          source: this.name,
+        })
+        ?.catch(() => {});
+    } catch {
+      // closed bus during shutdown
+    }
+  }
+}

@@ -222,6 +222,14 @@ const rows: readonly Row[] = [
     retain: true,
     keys: ['ts', 'kind', 'state', 'reason', 'restarts'],
   },
+  {
+    name: 'stats snapshot',
+    env: env('system/stats', { rates: { events_per_s: 12 }, memory: { rss_bytes: 1 } }),
+    topic: 'stats',
+    qos: 0,
+    retain: true,
+    keys: ['ts', 'rates', 'memory'],
+  },
 ];
 
 describe('MQTT contract', () => {

@@ -4,8 +4,10 @@
  * A transcript is matched against the configured intents (intents.ts). At or above
  * `minMatchScore` the agent publishes `agent/<id>/intent` (source `local`) and runs the intent's
  * tool with `{slot}` placeholders filled in. Below it, the text (never audio) goes to the optional
- * `cloudAssist`, whose tool calls are executed through the registry; without one, a `no_match`
- * intent is published with the best score.
+ * `cloudAssist` (daemon/router/cloud-assist.ts), whose tool calls are executed through the
+ * registry; without one, or when it declines (the router kept the text local, or the cloud
+ * failed), a `no_match` intent is published with the best score (source `local`); a cloud answer
+ * without any tool call is a `no_match` with source `cloud`.
  *
  * Interrupts: a speech start (`inference/vad/+` kind `start`) or a "stop"/"cancel" utterance
  * aborts the agent's in-flight actions (the cloud call and the tools it started) through their
@@ -38,13 +40,36 @@ export interface CloudAssistReply {
   readonly toolCalls: readonly CloudToolCall[];
   /** Intent name the model reports, when it does; published with source `cloud`. */
   readonly intent?: string;
+  /**
+   * Set when the text did not go to the cloud or no answer came back (the router's reason code,
+   * e.g. `privacy_local_only`, `cloud_disabled`, `cloud_timeout`): the agent publishes `no_match`.
+   */
+  readonly declined?: string;
 }
 
-/** Sends the transcript TEXT (never audio) with the tool definitions; must honour `signal`. */
+/** Where an utterance came from, so the router can apply the transcript's privacy tier. */
+export interface CloudAssistContext {
+  /** The transcript's bus topic, e.g. `inference/stt/mic`. */
+  readonly topic: string;
+  /** The transcript envelope's id. */
+  readonly sourceId: string;
+  readonly correlationId: string;
+  /** Best local intent score, 0..1, and the score an intent needs (`agents.voice.min_match_score`). */
+  readonly score: number;
+  readonly minScore: number;
+  /** The transcript was tagged `explicit_cloud` (the user asked for the cloud). */
+  readonly explicitCloud: boolean;
+}
+
+/**
+ * Sends the transcript TEXT (never audio) with the tool definitions; must honour `signal`.
+ * `context` is given by the voice agent (absent only for callers outside it).
+ */
 export type CloudAssist = (
   text: string,
   tools: FunctionDefinition[],
   signal: AbortSignal,
+  context?: CloudAssistContext,
 ) => Promise<CloudAssistReply>;
 
 export const CLOUD_ASSIST_TOOL = 'voice.cloud_assist';
@@ -135,9 +160,19 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
       return { events: [{ type: 'matched', intent: m.intent, score, text: t.text }], actions };
     }
     if (o.cloud) {
+      const env = input.env;
+      const args: CloudAssistArgs = {
+        text: t.text,
+        topic: env.topic,
+        source_id: env.id,
+        correlation_id: env.correlationId ?? env.id,
+        score,
+        min_score: o.config.min_match_score,
+        explicit_cloud: (env.tags ?? []).includes(EXPLICIT_CLOUD_TAG),
+      };
       return {
         events: [{ type: 'cloud_requested', score, text: t.text }],
-        actions: [{ kind: 'tool', tool: CLOUD_ASSIST_TOOL, args: { text: t.text } }],
+        actions: [{ kind: 'tool', tool: CLOUD_ASSIST_TOOL, args }],
       };
     }
     const noMatch: IntentEvent = { intent: 'no_match', slots: {}, score, text: t.text, source: 'local' };
@@ -164,6 +199,20 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
 
 const NONE: Decision<VoiceEvent> = { events: [], actions: [] };
 
+/** Envelope tag of an explicit request for the cloud (same as the router's EXPLICIT_CLOUD_TAG). */
+const EXPLICIT_CLOUD_TAG = 'explicit_cloud';
+
+/** Arguments of the internal `voice.cloud_assist` tool (only `text` is required). */
+export interface CloudAssistArgs {
+  readonly text: string;
+  readonly topic?: string;
+  readonly source_id?: string;
+  readonly correlation_id?: string;
+  readonly score?: number;
+  readonly min_score?: number;
+  readonly explicit_cloud?: boolean;
+}
+
 /**
  * The internal `voice.cloud_assist` tool: sends the text to `cloudAssist` with the registry's
  * public tools, then runs the returned calls (as external calls: internal tools are refused)
@@ -173,21 +222,56 @@ export function cloudAssistTool(
   cloudAssist: CloudAssist,
   registry: ToolRegistry,
   publishIntent: (intent: IntentEvent) => Promise<void> | undefined,
-): ToolDefinition<{ text: string }> {
+): ToolDefinition<CloudAssistArgs> {
   return {
     name: CLOUD_ASSIST_TOOL,
     description: 'Ask the cloud assistant what to do with an utterance the local intents did not match.',
     internal: true,
     parameters: {
       type: 'object',
-      properties: { text: { type: 'string', minLength: 1, maxLength: 2000 } },
+      properties: {
+        text: { type: 'string', minLength: 1, maxLength: 2000 },
+        topic: { type: 'string', minLength: 1, maxLength: 256 },
+        source_id: { type: 'string', maxLength: 256 },
+        correlation_id: { type: 'string', maxLength: 256 },
+        score: { type: 'number', minimum: 0, maximum: 1 },
+        min_score: { type: 'number', minimum: 0, maximum: 1 },
+        explicit_cloud: { type: 'boolean' },
+      },
       required: ['text'],
       additionalProperties: false,
     },
     // Cloud round trip plus the tools it calls.
     timeoutMs: 20_000,
     async execute(args, { signal }) {
-      const reply = await cloudAssist(args.text, registry.asFunctionDefinitions(), signal);
+      const context: CloudAssistContext | undefined =
+        args.topic === undefined
+          ? undefined
+          : {
+              topic: args.topic,
+              sourceId: args.source_id ?? '',
+              correlationId: args.correlation_id ?? args.source_id ?? '',
+              score: args.score ?? 0,
+              minScore: args.min_score ?? 1,
+              explicitCloud: args.explicit_cloud === true,
+            };
+      const reply = await cloudAssist(args.text, registry.asFunctionDefinitions(), signal, context);
+      if (reply.declined !== undefined) {
+        signal.throwIfAborted();
+        // The router kept the text on the device (or the cloud did not answer): the local result stands.
+        await publishIntent({
+          intent: 'no_match',
+          slots: {},
+          score: args.score ?? 0,
+          text: args.text,
+          source: 'local',
+        });
+        return { calls: [], declined: reply.declined };
+      }
+      if (reply.intent === undefined && reply.toolCalls.length === 0) {
+        // The cloud answered but had nothing to do: no intent either way.
+        await publishIntent({ intent: 'no_match', slots: {}, score: 0, text: args.text, source: 'cloud' });
+      }
       if (reply.intent !== undefined) {
         await publishIntent({ intent: reply.intent, slots: {}, score: 1, text: args.text, source: 'cloud' });
       }

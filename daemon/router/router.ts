@@ -37,6 +37,21 @@ export const SEGMENT_CACHE_SIZE = 8;
 /** Envelope tag that marks an explicit user request for the cloud. */
 export const EXPLICIT_CLOUD_TAG = 'explicit_cloud';
 
+/**
+ * What the chat path (cloud-assist.ts, the voice assistant's cloud) shares with the stage: one
+ * breaker, one cost cap, one egress with its audit log, the same privacy tiers and telemetry.
+ */
+export interface RouterChatPath {
+  readonly client: CloudClient;
+  readonly cost: CostTracker;
+  readonly breaker: CircuitBreaker;
+  readonly telemetry: RouterTelemetry;
+  /** The effective privacy tier of data published on `topic` (run-time changes included). */
+  tierFor(topic: string): PrivacyTier;
+  /** Aborted when the stage stops: in-flight chat calls end with it. */
+  readonly stopSignal: AbortSignal;
+}
+
 export interface RouterStageOptions {
   readonly bus: EventBus;
   readonly clock: Clock;
@@ -162,6 +177,19 @@ export class RouterStage implements Component {
 
   snapshot(): RouterTelemetrySnapshot {
     return this.telemetry.snapshot();
+  }
+
+  /** The shared pieces for the chat path; undefined before start() and after stop(). */
+  chatPath(): RouterChatPath | undefined {
+    if (this.client === undefined || this.cost === undefined || this.stopCtl.signal.aborted) return undefined;
+    return {
+      client: this.client,
+      cost: this.cost,
+      breaker: this.breaker,
+      telemetry: this.telemetry,
+      tierFor: (topic) => this.privacy.tierFor(topic),
+      stopSignal: this.stopCtl.signal,
+    };
   }
 
   private onSpeech(env: Envelope<SpeechEvent>): void {

@@ -1,0 +1,305 @@
+/**
+ * The voice assistant's cloud path end to end on a real loopback OpenAI-compatible server: the
+ * voice agent (real tool registry, real LevelDB) → createCloudAssist → policy → CloudClient →
+ * Egress → HTTP. The server's byte record shows what left: the transcript text with the tool
+ * definitions under public/sensitive, never the segment's audio (which the router stage holds in
+ * its cache for the same utterance), and nothing at all under local_only.
+ */
+import { randomInt } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createAgents } from '../../daemon/agents/build.js';
+import { Bus } from '../../daemon/bus/bus.js';
+import { type Envelope, Priority } from '../../daemon/bus/envelope.js';
+import type {
+  IntentEvent,
+  MqttAction,
+  PrivacyTier,
+  RouteDecision,
+  SpeechEvent,
+  ToolResult,
+  Transcript,
+} from '../../daemon/bus/topics.js';
+import { loadConfig } from '../../daemon/config/index.js';
+import { silentLogger } from '../../daemon/log.js';
+import { createCloudAssist } from '../../daemon/router/cloud-assist.js';
+import { RouterStage } from '../../daemon/router/router.js';
+import { openStore, type Store } from '../../daemon/router/storage.js';
+import { SystemClock } from '../../daemon/util/clock.js';
+import { CHAT, chatChunk, FakeOpenAIServer, TRANSCRIPTIONS } from '../helpers/fake-openai-server.js';
+
+const UTTERANCE = 'could you brighten up the kitchen please';
+
+let dir: string;
+let store: Store;
+let server: FakeOpenAIServer;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'edgeloom-cloud-assist-'));
+  store = await openStore(dir);
+  server = await FakeOpenAIServer.start();
+});
+afterEach(async () => {
+  await server.close();
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A tool call streamed the way OpenAI does it: name first, arguments in fragments. */
+function toolCallStream(intervalMs = 0, hang = false) {
+  return {
+    kind: 'sse' as const,
+    intervalMs,
+    hang,
+    done: !hang,
+    chunks: [
+      chatChunk({
+        tool_calls: [
+          { index: 0, id: 'call_1', type: 'function', function: { name: 'mqtt_publish', arguments: '' } },
+        ],
+      }),
+      chatChunk({ tool_calls: [{ index: 0, function: { arguments: '{"topic":"demo/kitchen/' } }] }),
+      chatChunk({ tool_calls: [{ index: 0, function: { arguments: 'light/set","payload":"ON"}' } }] }),
+      chatChunk({}, 'tool_calls'),
+    ],
+  };
+}
+
+/** Speech-like noise, so its bytes are recognisable in the server's record. */
+function segmentAudio(): Int16Array {
+  const a = new Int16Array(16_000);
+  for (let i = 0; i < a.length; i++) a[i] = randomInt(-8000, 8000);
+  return a;
+}
+
+async function setup(tier: PrivacyTier) {
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      device: { id: 'test' },
+      storage: { dir },
+      sensors: { mic: { privacy: tier } },
+      mqtt: { publish_allow: ['demo/#'] },
+      router: { latency_budget_ms: 5000, privacy: { default_tier: tier } },
+      cloud: { enabled: true, base_url: server.baseUrl, api_key: 'sk-test', retries: 0 },
+      agents: {
+        voice: {
+          min_match_score: 0.7,
+          intents: [
+            {
+              name: 'light_on',
+              templates: ['turn on the {room} light'],
+              action: { tool: 'mqtt.publish', args: { topic: 'demo/{room}/light/set', payload: 'ON' } },
+            },
+          ],
+        },
+      },
+    },
+  });
+  const clock = new SystemClock();
+  const logger = silentLogger();
+  const bus = new Bus({ clock, logger });
+  const router = new RouterStage({
+    bus,
+    clock,
+    logger,
+    config: { router: config.router, cloud: config.cloud, sensors: config.sensors },
+    storage: store,
+  });
+  const cloudAssist = createCloudAssist({ router, bus, config, logger });
+  const agents = createAgents({
+    config,
+    bus,
+    clock,
+    logger,
+    storage: store,
+    only: new Set(['voice']),
+    router: { cloudAssist },
+  });
+  const seen: Envelope[] = [];
+  bus.subscribe('#', (env) => void seen.push(env), { component: 'test' });
+  await router.start(new AbortController().signal);
+  await agents.runtime.start(new AbortController().signal);
+  const audio = segmentAudio();
+  const say = async (text: string) => {
+    // The router stage caches this segment's audio: it is on the device, ready to leak.
+    const end: SpeechEvent = {
+      kind: 'end',
+      startMs: 0,
+      endMs: 1000,
+      sampleRateHz: 16_000,
+      audio,
+      modelId: 'silero',
+      confidence: 0.9,
+      latencyMs: 1,
+      inputTsMs: 0,
+    };
+    await bus.publish('inference/vad/mic', end);
+    const t: Transcript = {
+      text,
+      modelId: 'whisper-tiny',
+      // Confident local transcript: the stage itself has no reason to send audio.
+      confidence: 0.95,
+      latencyMs: 10,
+      inputTsMs: 0,
+      language: 'en',
+      noSpeechProb: 0.01,
+      avgLogProb: -0.03,
+      durationMs: 1000,
+      inferenceMs: 100,
+      segmentStartMs: 0,
+    };
+    await bus.publish('inference/stt/mic', t);
+  };
+  const of = <T>(topic: string) => seen.filter((e) => e.topic === topic).map((e) => e.payload as T);
+  const stop = async () => {
+    await agents.runtime.stop();
+    await router.stop();
+    await bus.close(1000);
+  };
+  return { bus, router, agents, say, of, stop, audio };
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function containsAudio(bytes: Buffer, audio: Int16Array): boolean {
+  const mid = Math.floor(audio.length / 2);
+  const window = Buffer.from(audio.buffer, audio.byteOffset + mid * 2, 64);
+  return bytes.includes(window) || /RIFF....WAVE/s.test(bytes.toString('latin1'));
+}
+
+describe('cloudAssist on the router chat path', () => {
+  it.each(['public', 'sensitive'] as const)(
+    'under %s an unmatched utterance goes to the cloud as text and its tool call runs',
+    async (tier) => {
+      server.script(CHAT, toolCallStream());
+      const t = await setup(tier);
+      await t.say(UTTERANCE);
+      await until('action/mqtt', () => t.of('action/mqtt').length > 0);
+      expect(t.of<MqttAction>('action/mqtt')).toEqual([
+        { topic: 'demo/kitchen/light/set', payload: 'ON', qos: 1, retain: false, absolute: true },
+      ]);
+      await until('the cloud_assist result', () => t.of('tool/voice.cloud_assist/result').length > 0);
+      expect(t.of<ToolResult>('tool/voice.cloud_assist/result')[0]).toMatchObject({
+        ok: true,
+        result: { calls: [{ tool: 'mqtt.publish', ok: true }] },
+      });
+      expect(t.of<IntentEvent>('agent/voice/intent')).toEqual([
+        expect.objectContaining({ intent: 'cloud_assist', source: 'cloud', text: UTTERANCE }),
+      ]);
+      const intentDecisions = t.of<RouteDecision>('router/decision').filter((d) => d.kind === 'intent');
+      expect(intentDecisions).toEqual([
+        expect.objectContaining({ route: 'cloud', reason: 'confidence_below_threshold', tier }),
+      ]);
+      // What left the device: one chat request with the text and the tools, no audio.
+      expect(server.requests.map((r) => r.path)).toEqual([CHAT]);
+      expect(server.requests.filter((r) => r.path === TRANSCRIPTIONS)).toEqual([]);
+      const body = JSON.parse(server.requests[0]!.body.toString('utf8'));
+      expect(body.stream).toBe(true);
+      expect(body.messages.at(-1)).toEqual({ role: 'user', content: UTTERANCE });
+      expect(body.tools.map((x: { function: { name: string } }) => x.function.name)).toContain(
+        'mqtt_publish',
+      );
+      expect(containsAudio(server.allBytes(), t.audio)).toBe(false);
+      // The check itself can fail: the same audio in a request body would be found.
+      expect(containsAudio(Buffer.from(t.audio.buffer), t.audio)).toBe(true);
+      await t.stop();
+    },
+  );
+
+  it('under local_only nothing reaches the server and the agent publishes no_match', async () => {
+    const t = await setup('local_only');
+    await t.say(UTTERANCE);
+    await until('agent/voice/intent', () => t.of('agent/voice/intent').length > 0);
+    expect(t.of<IntentEvent>('agent/voice/intent')).toEqual([
+      expect.objectContaining({ intent: 'no_match', source: 'local', text: UTTERANCE }),
+    ]);
+    expect(t.of<RouteDecision>('router/decision').filter((d) => d.kind === 'intent')).toEqual([
+      expect.objectContaining({ route: 'local', reason: 'privacy_local_only', tier: 'local_only' }),
+    ]);
+    await until('the cloud_assist result', () => t.of('tool/voice.cloud_assist/result').length > 0);
+    expect(t.of<ToolResult>('tool/voice.cloud_assist/result')[0]).toMatchObject({
+      ok: true,
+      result: { calls: [], declined: 'privacy_local_only' },
+    });
+    expect(t.of('action/mqtt')).toEqual([]);
+    expect(server.requests).toEqual([]);
+    await t.stop();
+  });
+
+  it('a local intent match never asks the cloud', async () => {
+    const t = await setup('public');
+    await t.say('turn on the hall light');
+    await until('action/mqtt', () => t.of('action/mqtt').length > 0);
+    expect(t.of<MqttAction>('action/mqtt')[0]!.topic).toBe('demo/hall/light/set');
+    expect(t.of<RouteDecision>('router/decision').filter((d) => d.kind === 'intent')).toEqual([]);
+    expect(server.requests).toEqual([]);
+    await t.stop();
+  });
+
+  it('a speech start aborts the streaming call: the connection closes and no tool runs', async () => {
+    // The name and first fragment arrive, then the stream stalls before the arguments complete.
+    server.script(CHAT, toolCallStream(50, true));
+    const t = await setup('public');
+    await t.say(UTTERANCE);
+    await until('the chat request', () => server.requests.some((r) => r.path === CHAT));
+    const start: SpeechEvent = {
+      kind: 'start',
+      startMs: 2000,
+      sampleRateHz: 16_000,
+      modelId: 'silero',
+      confidence: 0.9,
+      latencyMs: 1,
+      inputTsMs: 2000,
+    };
+    await t.bus.publish('inference/vad/mic', start, { priority: Priority.critical });
+    await until('the cloud_assist result', () => t.of('tool/voice.cloud_assist/result').length > 0);
+    expect(t.of<ToolResult>('tool/voice.cloud_assist/result')[0]!.error?.code).toBe('E_TOOL_ABORTED');
+    await until('the client closing the stream', () => server.requests[0]!.clientClosedAtMs !== undefined);
+    expect(t.of('action/mqtt')).toEqual([]);
+    const intentDecisions = t.of<RouteDecision>('router/decision').filter((d) => d.kind === 'intent');
+    expect(intentDecisions.map((d) => [d.route, d.reason])).toEqual([
+      ['cloud', 'confidence_below_threshold'],
+      ['local_fallback', 'cloud_aborted'],
+    ]);
+    // Aborted by the user, not a no_match.
+    expect(t.of<IntentEvent>('agent/voice/intent')).toEqual([]);
+    expect(t.agents.runtime.get('voice')!.state()).toMatchObject({ interrupts: 1, cloudRequests: 1 });
+    await t.stop();
+  });
+
+  it('a cloud answer without a tool call is a no_match from the cloud', async () => {
+    // The server's default chat answer: content only.
+    const t = await setup('public');
+    await t.say(UTTERANCE);
+    await until('agent/voice/intent', () => t.of('agent/voice/intent').length > 0);
+    expect(t.of<IntentEvent>('agent/voice/intent')).toEqual([
+      expect.objectContaining({ intent: 'no_match', source: 'cloud' }),
+    ]);
+    expect(server.requests.map((r) => r.path)).toEqual([CHAT]);
+    expect(t.of('action/mqtt')).toEqual([]);
+    await t.stop();
+  });
+
+  it('a cloud that fails (HTTP 500) falls back: no_match with the reason, breaker counts it', async () => {
+    server.script(CHAT, { kind: 'status', status: 500 });
+    const t = await setup('sensitive');
+    await t.say(UTTERANCE);
+    await until('agent/voice/intent', () => t.of('agent/voice/intent').length > 0);
+    expect(t.of<IntentEvent>('agent/voice/intent')[0]).toMatchObject({ intent: 'no_match', source: 'local' });
+    const reasons = t
+      .of<RouteDecision>('router/decision')
+      .filter((d) => d.kind === 'intent')
+      .map((d) => d.reason);
+    expect(reasons).toEqual(['confidence_below_threshold', 'cloud_failed']);
+    expect(t.router.snapshot()).toMatchObject({ cloudCalls: 1, cloudFailures: 1 });
+    await t.stop();
+  });
+});

@@ -227,4 +227,22 @@ describe('voice agent', () => {
     expect(t.voice.state()).toMatchObject({ interrupts: 0 });
     await t.agents.runtime.stop();
   });
+
+  it('transcripts still queued when the agents stop are handled before stop() returns', async () => {
+    const t = await setup();
+    const rooms = ['kitchen', 'hall', 'bedroom', 'attic', 'garage', 'porch'];
+    // Published without waiting: they sit in the agent's mailbox when stop() is called.
+    for (const room of rooms)
+      void t.bus.publish('inference/stt/mic', transcript(`turn on the ${room} light`));
+    const queued = t.bus
+      .stats()
+      .find((x) => x.component === 'agent.voice' && x.pattern === 'inference/stt/+');
+    expect(queued!.queueDepth).toBeGreaterThan(0);
+    await t.agents.runtime.stop();
+    expect(t.voice.state()).toMatchObject({ utterances: rooms.length, matched: rooms.length });
+    await t.settle();
+    expect(t.of<MqttAction>('action/mqtt').map((a) => a.topic)).toEqual(
+      rooms.map((r) => `demo/${r}/light/set`),
+    );
+  });
 });

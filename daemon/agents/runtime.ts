@@ -103,6 +103,8 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
   /** Serialises turns: each input chains onto the previous one. */
   private turn: Promise<void> = Promise.resolve();
   private inFlight = new Set<Promise<void>>();
+  /** Turns queued or running (a turn is one input being decided and persisted). */
+  private pendingTurns = 0;
   private actionsController = new AbortController();
   private readonly maxInFlight: number;
 
@@ -257,9 +259,19 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
   }
 
   private enqueue(input: AgentInput): Promise<void> {
-    const next = this.turn.then(() => this.process(input));
+    this.pendingTurns++;
+    const next = this.turn
+      .then(() => this.process(input))
+      .finally(() => {
+        this.pendingTurns--;
+      });
     this.turn = next;
     return next;
+  }
+
+  /** True while an input is being handled or an action runs (what a speed-0 replay waits for). */
+  busy(): boolean {
+    return this.pendingTurns > 0 || this.inFlight.size > 0;
   }
 
   private interrupt(): void {
@@ -496,6 +508,17 @@ export class AgentRuntime implements Component {
 
   async stop(): Promise<void> {
     for (const a of [...this.agents.values()].reverse()) await a.stop();
+  }
+
+  /**
+   * Component.idle(): undefined when no agent has a turn or an action in flight, else a promise
+   * for the current work. Actions (tool calls) run outside the bus handlers, so without this a
+   * speed-0 replay could move the clock while a tool is still publishing.
+   */
+  idle(): Promise<void> | undefined {
+    const busy = [...this.agents.values()].filter((a) => a.busy());
+    if (busy.length === 0) return undefined;
+    return Promise.all(busy.map((a) => a.idle())).then(() => undefined);
   }
 
   health(): ComponentHealth {

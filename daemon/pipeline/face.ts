@@ -273,9 +273,10 @@ export async function loadFaceApiStage(
   load: typeof OnnxModel.load,
   options: TinyFaceDetectorOptions & FaceStageOptions & { intraOpNumThreads?: number } = {},
 ): Promise<{ stage: FaceStage; models: OnnxModel[] }> {
-  // Default 2: the detector is most of the stage's compute and a frame's latency halves on a
-  // 2-core board; onnx-session disables intra-op spinning, so idle threads do not steal the other core.
-  const intraOpNumThreads = options.intraOpNumThreads ?? 2;
+  // Default 1: measured on the 2-core bench machine, a second intra-op thread did not lower the
+  // detector's best time (7.5 ms either way at 416) and raised its median under load (9.3 → 11.9
+  // ms), since the worker must be woken (spinning is off) and waits whenever the other core is busy.
+  const intraOpNumThreads = options.intraOpNumThreads ?? 1;
   const detectorModel = await load(files.detectorPath, {
     modelId: 'face-api-tiny-face-detector',
     intraOpNumThreads,

@@ -5,13 +5,15 @@
  *
  * Figures: encoder_ms_30s (one 30 s window incl. log-mel, 1 and 2 intra-op threads),
  * decoder_ms_per_token, rtf_3s / rtf_10s (inference time / audio time, 20 decoded tokens forced
- * by ignoring <|endoftext|>), peak_rss_mb. Baseline in the same run: decoding without the KV
+ * by ignoring <|endoftext|>), mel_ms_10s (the log-mel front end alone on 10 s of audio, padded to
+ * 30 s as Whisper does), peak_rss_mb. Baseline in the same run: decoding without the KV
  * cache (re-running the whole sequence every step); kv_cache_speedup is their ratio.
  * Target: rtf_10s ≤ 0.15.
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LogMelExtractor } from '../../daemon/pipeline/whisper/mel.js';
 import { WhisperModel } from '../../daemon/pipeline/whisper/whisper.js';
 import { FULL_SPEC, writeSyntheticWhisper } from '../../scripts/make-whisper-synthetic.js';
 
@@ -62,6 +64,17 @@ export async function bench({
     tokens: TOKENS,
   };
   if (generateMs > 0) out.generate_ms = Math.round(generateMs);
+
+  const mel = new LogMelExtractor();
+  const audio10 = speech(10);
+  mel.compute(audio10); // warm-up (JIT)
+  const melMs: number[] = [];
+  for (let i = 0; i < reps * 2; i++) {
+    const t0 = performance.now();
+    mel.compute(audio10);
+    melMs.push(performance.now() - t0);
+  }
+  out.mel_ms_10s = round(median(melMs), 1);
 
   for (const threads of [1, 2]) {
     const model = await WhisperModel.load(dir, {

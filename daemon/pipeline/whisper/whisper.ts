@@ -286,8 +286,8 @@ export class WhisperModel {
       for (const name of this.pastNames) {
         const isCross = name.includes('.encoder.');
         // Cross-attention keys/values come from the first call only (optimum's cache branch may
-        // return them unchanged or not at all; later steps do not fetch them). The past tensors are
-        // fed back as they are: the binding wraps their buffers without a copy.
+        // return them unchanged or not at all; later steps do not fetch them). The same Tensor
+        // objects are fed back every step: nothing on the JS side copies them.
         next[name] =
           isCross && !first ? past[name]! : presentOf(out, name, this.decoder.modelId, this.spec.headDim);
       }

@@ -94,6 +94,8 @@ export class ImuSource implements Component {
   private stopped = true;
   private paused = false;
   private retryTimer: TimerHandle | undefined;
+  /** While connected: checks that the device node still exists (see watchPath). */
+  private pathTimer: TimerHandle | undefined;
   private nextDelayMs: number;
   /** Host ms minus device ms, set at the first timestamped reading of a connection. */
   private deviceOffsetMs: number | undefined;
@@ -168,6 +170,8 @@ export class ImuSource implements Component {
     this.stopped = true;
     this.retryTimer?.cancel();
     this.retryTimer = undefined;
+    this.pathTimer?.cancel();
+    this.pathTimer = undefined;
     await this.closePort();
     this.aggregator.reset();
     this.setState('stopped');
@@ -268,10 +272,36 @@ export class ImuSource implements Component {
     });
     this.o.logger.info({ path: this.o.path }, 'imu port open');
     if (!this.paused) this.setState('running');
+    this.watchPath(generation);
+  }
+
+  /**
+   * A safety net beside the port's own close/error events: once a second, check that the device
+   * node (or the udev/socat symlink) still exists. A USB adapter pulled out, or a pty whose peer
+   * died, does not always make the read side fail promptly; a vanished path always means lost.
+   */
+  private watchPath(generation: number): void {
+    this.pathTimer?.cancel();
+    this.pathTimer = this.o.clock.setInterval(() => {
+      if (generation !== this.generation) {
+        this.pathTimer?.cancel();
+        return;
+      }
+      stat(this.o.path).then(
+        () => {},
+        (err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT' && generation === this.generation) {
+            this.lost(`serial port ${this.o.path} disappeared`);
+          }
+        },
+      );
+    }, 1000);
   }
 
   private lost(reason: string): void {
     if (this.stopped) return;
+    this.pathTimer?.cancel();
+    this.pathTimer = undefined;
     const port = this.port;
     this.port = undefined;
     this.generation++;

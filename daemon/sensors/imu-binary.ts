@@ -29,8 +29,12 @@ import {
  * Decoding and resynchronisation: the decoder scans for 0xA5 0x5A followed by a known (len, type)
  * pair; anything else is garbage, counted byte by byte. When the CRC does not match, only the
  * first sync byte is discarded and scanning resumes right after it, so a real frame that starts
- * inside a corrupted or truncated one is still found; a complete valid frame found inside an
- * incomplete candidate also wins at once, so a truncated frame never delays the next one.
+ * inside a corrupted or truncated one is still found. A complete valid frame lying inside a
+ * candidate wins over it, whether the candidate is still incomplete (so a truncated frame never
+ * delays the next one) or complete with a CRC that matched by chance; the rule is the same either
+ * way, so how the stream is chunked never changes what is decoded. A 16-bit CRC cannot rule out
+ * chance: a truncated frame followed by other bytes forms a window that passes with probability
+ * 2^-16 and is then decoded as a (wrong) frame; only a stronger check on the wire could prevent it.
  * Held state is bounded by one frame (28 bytes).
  */
 
@@ -47,6 +51,7 @@ export const PAYLOAD_BYTES: Readonly<Record<number, number>> = {
 const HEADER_BYTES = 4;
 const CRC_BYTES = 2;
 export const MAX_FRAME_BYTES = HEADER_BYTES + 22 + CRC_BYTES;
+const MIN_FRAME_BYTES = HEADER_BYTES + 16 + CRC_BYTES;
 
 export const ACCEL_LSB_PER_G = 2048;
 export const GYRO_LSB_PER_DPS = 16.4;
@@ -176,6 +181,17 @@ export class BinaryImuParser implements ImuParser {
         this.c.bad.bad_crc++;
         this.c.bytesDiscarded++;
         pos = i + 1;
+        continue;
+      }
+      // A 16-bit CRC passes by chance once in 65536 tries, e.g. for a truncated frame's header plus
+      // whatever follows it. A complete valid frame lying inside this one is far likelier the real
+      // one (it needs a second sync, header and CRC by chance), and the incomplete path above
+      // already prefers it: doing the same here makes the output independent of chunking.
+      // Only a frame longer than the shortest one can hold another inside it.
+      const inner = frameBytes > MIN_FRAME_BYTES ? findValidFrame(buf, i + 1, i + frameBytes) : -1;
+      if (inner !== -1) {
+        this.c.bytesDiscarded += inner - i;
+        pos = inner;
         continue;
       }
       this.c.ok++;

@@ -1,3 +1,4 @@
+import type { ImuSample } from '../bus/topics.js';
 import {
   CounterBlock,
   type ImuParser,
@@ -75,21 +76,11 @@ export function crc16CcittFalse(buf: Uint8Array, start = 0, end = buf.length): n
   return crc;
 }
 
-/** A reading to encode: device time in µs and physical values (g, deg/s, µT). */
-export interface ImuFrameInput {
+/** A reading to encode: device time in µs and physical values (g, deg/s, µT; with all three mag values a type 0x02 frame is written). */
+export type ImuFrameInput = Omit<ImuSample, 'tMs' | 'deviceTsMs'> & {
   /** Device time in µs; encoded modulo 2^32. */
   readonly deviceTimeUs: number;
-  readonly ax: number;
-  readonly ay: number;
-  readonly az: number;
-  readonly gx: number;
-  readonly gy: number;
-  readonly gz: number;
-  /** When all three are given, a type 0x02 frame is written. */
-  readonly mx?: number;
-  readonly my?: number;
-  readonly mz?: number;
-}
+};
 
 /** Encode one frame (values rounded to the nearest count and clamped to int16). */
 export function encodeImuFrame(input: ImuFrameInput): Buffer {

@@ -4,20 +4,14 @@
  * on input. Host timestamps are not their business: the source (imu.ts) stamps readings.
  */
 
-/** One reading as decoded from the wire, already in canonical units (g, deg/s, µT, ms). */
-export interface ImuReading {
-  readonly ax: number;
-  readonly ay: number;
-  readonly az: number;
-  readonly gx: number;
-  readonly gy: number;
-  readonly gz: number;
-  readonly mx?: number;
-  readonly my?: number;
-  readonly mz?: number;
-  /** The device's own timestamp in ms, when the wire format carries one. */
-  readonly deviceTsMs?: number;
-}
+import type { ImuSample } from '../../bus/topics.js';
+
+/**
+ * One reading as decoded from the wire, already in canonical units (g, deg/s, µT, ms): an
+ * ImuSample before the source stamps it with host time (`deviceTsMs` is the device's own clock,
+ * when the wire format carries one).
+ */
+export type ImuReading = Omit<ImuSample, 'tMs'>;
 
 export type AccelUnit = 'g' | 'm_s2';
 export type GyroUnit = 'deg_s' | 'rad_s';

@@ -2,11 +2,11 @@
  * `edgeloom doctor`: check this machine against a configuration (Node, camera, microphone,
  * serial port, producer programs, models and their sha256, broker, memory, disk, systemd).
  */
-import { loadConfig } from '../config/index.js';
 import { countLevels, exitCodeOf, formatResults, runDoctor } from '../system/doctor.js';
 import { systemProbe } from '../system/doctor-probe.js';
 import { bool, num, parse, str } from './args.js';
 import type { Command } from './command.js';
+import { cliContext } from './context.js';
 
 const USAGE = `Usage: edgeloom doctor [options]
 
@@ -15,7 +15,7 @@ Checks what the configuration needs from this machine; one line per check:
 "fail" is something the configuration needs and does not have; "warn" is worth knowing.
 
 Options:
-  --config FILE          configuration file (default: $EDGELOOM_CONFIG, else defaults)
+  --config FILE          configuration file (default: $EDGELOOM_CONFIG, else the embedded default)
   --json                 machine-readable output: {"results": [...], "counts": {...}}
   --broker-timeout-ms N  give the MQTT broker this long to accept a TCP connection (default 2000)
 
@@ -33,11 +33,16 @@ export const doctorCommand: Command = {
   usage: USAGE,
   async run(argv) {
     const p = parse('doctor', argv, OPTIONS, false);
-    const file = str(p, 'config');
-    const config = loadConfig(file === undefined ? {} : { file });
+    // The same config resolution as run/replay: --config, $EDGELOOM_CONFIG, else the embedded default.
+    const { config, baseDir } = cliContext({
+      configFile: str(p, 'config'),
+      logTo: 'stderr',
+      logLevel: 'silent',
+    });
     const timeoutMs = num(p, 'broker-timeout-ms', 'doctor');
     const results = await runDoctor(config, {
       probe: systemProbe(),
+      baseDir,
       ...(timeoutMs === undefined ? {} : { brokerTimeoutMs: timeoutMs }),
     });
     if (bool(p, 'json')) {

@@ -1,4 +1,4 @@
-import { LineFramer } from './line-framer.js';
+import { LineInput } from './line-input.js';
 import { scanEnd, scanNumber } from './number.js';
 import {
   CounterBlock,
@@ -93,7 +93,7 @@ const TAB = 0x09;
 const HASH = 0x23;
 
 export class CsvImuParser implements ImuParser {
-  private readonly framer: LineFramer;
+  private readonly input: LineInput;
   private readonly c = new CounterBlock();
   private readonly accelScale: number;
   private readonly gyroScale: number;
@@ -107,7 +107,7 @@ export class CsvImuParser implements ImuParser {
   private emit: (reading: ImuReading) => void = () => {};
 
   constructor(options: CsvParserOptions = {}) {
-    this.framer = new LineFramer(options.maxLineBytes ?? 512);
+    this.input = new LineInput(this.c, options.maxLineBytes ?? 512, this.onLine);
     const scales = unitScales(options.units);
     this.accelScale = scales.accel;
     this.gyroScale = scales.gyro;
@@ -117,22 +117,16 @@ export class CsvImuParser implements ImuParser {
   }
 
   push(chunk: Uint8Array, onReading: (reading: ImuReading) => void): void {
-    this.c.bytesIn += chunk.length;
     this.emit = onReading;
-    const before = this.framer.bytesDiscarded;
-    this.framer.push(chunk, this.onLine);
-    this.c.bytesDiscarded += this.framer.bytesDiscarded - before;
-    this.c.bad.too_long = this.framer.overlong;
+    this.input.push(chunk);
   }
 
   counters(): ImuParserCounters {
-    return this.c.snapshot(this.framer.pendingBytes);
+    return this.input.counters();
   }
 
   reset(): void {
-    const before = this.framer.bytesDiscarded;
-    this.framer.reset();
-    this.c.bytesDiscarded += this.framer.bytesDiscarded - before;
+    this.input.reset();
   }
 
   private line(buf: Uint8Array, start: number, end: number, rawBytes: number): void {

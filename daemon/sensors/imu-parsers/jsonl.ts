@@ -1,4 +1,4 @@
-import { LineFramer } from './line-framer.js';
+import { LineInput } from './line-input.js';
 import { scanEnd, scanNumber } from './number.js';
 import {
   type BadReason,
@@ -78,7 +78,7 @@ export class JsonlImuParser implements ImuParser {
   fastPathLines = 0;
   /** Lines that needed JSON.parse. */
   slowPathLines = 0;
-  private readonly framer: LineFramer;
+  private readonly input: LineInput;
   private readonly c = new CounterBlock();
   private readonly accelScale: number;
   private readonly gyroScale: number;
@@ -90,29 +90,23 @@ export class JsonlImuParser implements ImuParser {
   private emit: (reading: ImuReading) => void = () => {};
 
   constructor(options: JsonlParserOptions = {}) {
-    this.framer = new LineFramer(options.maxLineBytes ?? 1024);
+    this.input = new LineInput(this.c, options.maxLineBytes ?? 1024, this.onLine);
     const scales = unitScales(options.units);
     this.accelScale = scales.accel;
     this.gyroScale = scales.gyro;
   }
 
   push(chunk: Uint8Array, onReading: (reading: ImuReading) => void): void {
-    this.c.bytesIn += chunk.length;
     this.emit = onReading;
-    const before = this.framer.bytesDiscarded;
-    this.framer.push(chunk, this.onLine);
-    this.c.bytesDiscarded += this.framer.bytesDiscarded - before;
-    this.c.bad.too_long = this.framer.overlong;
+    this.input.push(chunk);
   }
 
   counters(): ImuParserCounters {
-    return this.c.snapshot(this.framer.pendingBytes);
+    return this.input.counters();
   }
 
   reset(): void {
-    const before = this.framer.bytesDiscarded;
-    this.framer.reset();
-    this.c.bytesDiscarded += this.framer.bytesDiscarded - before;
+    this.input.reset();
   }
 
   private line(buf: Uint8Array, start: number, end: number, rawBytes: number): void {

@@ -28,7 +28,7 @@ import { EmbeddedBroker } from './embedded-broker.js';
 import type { MqttSink } from './mqtt-bridge.js';
 import type { MqttMessage } from './mqtt-contract.js';
 import { buildClientOptions, STATUS_OFFLINE, STATUS_ONLINE, statusTopic } from './mqtt-options.js';
-import { Outbox, type OutboxStats, type OutboxStore } from './outbox.js';
+import { emptyOutboxStats, Outbox, type OutboxStats, type OutboxStore } from './outbox.js';
 
 export interface MqttClientSinkOptions {
   readonly config: MqttConfig;
@@ -388,20 +388,6 @@ export class MqttClientSink implements Component, MqttSink {
       timer?.cancel();
     }
   }
-}
-
-function emptyOutboxStats(maxMessages: number): OutboxStats {
-  return {
-    size: 0,
-    maxMessages,
-    enqueued: 0,
-    acknowledged: 0,
-    droppedOldest: 0,
-    refused: 0,
-    recovered: 0,
-    batches: 0,
-    writeErrors: 0,
-  };
 }
 
 /** Never log credentials embedded in a URL. */

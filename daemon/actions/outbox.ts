@@ -87,15 +87,7 @@ export class Outbox {
   private pendingWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   private writing: Promise<void> | undefined;
   private scheduled = false;
-  private counters = {
-    enqueued: 0,
-    acknowledged: 0,
-    droppedOldest: 0,
-    refused: 0,
-    recovered: 0,
-    batches: 0,
-    writeErrors: 0,
-  };
+  private counters = zeroCounters();
 
   constructor(private readonly options: OutboxOptions) {
     if (!Number.isInteger(options.maxMessages) || options.maxMessages < 1) {
@@ -257,4 +249,21 @@ export class Outbox {
       if (this.pendingOps.length > 0) this.startBatch();
     });
   }
+}
+
+function zeroCounters(): { -readonly [K in Exclude<keyof OutboxStats, 'size' | 'maxMessages'>]: number } {
+  return {
+    enqueued: 0,
+    acknowledged: 0,
+    droppedOldest: 0,
+    refused: 0,
+    recovered: 0,
+    batches: 0,
+    writeErrors: 0,
+  };
+}
+
+/** Stats of an outbox that is not open yet (before start, or when storage failed). */
+export function emptyOutboxStats(maxMessages: number): OutboxStats {
+  return { size: 0, maxMessages, ...zeroCounters() };
 }

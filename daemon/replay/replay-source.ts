@@ -1,4 +1,4 @@
-import type { ImuEvent } from '../bus/topics.js';
+import type { ImuEvent, PayloadOf, SensorKind, Topic } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import type { Component } from '../component.js';
 import { EdgeloomError } from '../errors.js';
@@ -132,7 +132,7 @@ export class ReplaySource implements Component {
         await this.advance(t, signal);
         switch (ev.sensor) {
           case 'camera':
-            await this.publish(`sensor/camera/${this.options.ids.camera}/frame`, {
+            await this.publish('camera', `sensor/camera/${this.options.ids.camera}/frame`, {
               seq: this.seq.camera++,
               tsMs: t,
               width: ev.frame.width,
@@ -141,7 +141,7 @@ export class ReplaySource implements Component {
             });
             break;
           case 'mic':
-            await this.publish(`sensor/mic/${this.options.ids.mic}/frame`, {
+            await this.publish('mic', `sensor/mic/${this.options.ids.mic}/frame`, {
               seq: this.seq.mic++,
               tsMs: t,
               sampleRateHz: 16_000,
@@ -170,18 +170,16 @@ export class ReplaySource implements Component {
 
   private async publishImu(event: ImuEvent): Promise<void> {
     this.seq.imu++;
-    await this.publish(`sensor/imu/${this.options.ids.imu}/sample`, event);
+    await this.publish('imu', `sensor/imu/${this.options.ids.imu}/sample`, event);
   }
 
-  private async publish(topic: string, payload: unknown): Promise<void> {
-    if (this.paused.size > 0 && this.paused.has(topic.split('/')[2] ?? '')) {
+  private async publish<T extends Topic>(sensor: SensorKind, topic: T, payload: PayloadOf<T>): Promise<void> {
+    if (this.paused.size > 0 && this.paused.has(this.options.ids[sensor])) {
       this.skippedWhilePaused++;
       return;
     }
     this.published++;
-    const source = `replay.${topic.split('/')[1]}`;
-    // Topic strings are built from validated sensor ids; the payload types follow TopicMap.
-    await this.options.bus.publish(topic as 'system/error', payload as never, { source });
+    await this.options.bus.publish(topic, payload, { source: `replay.${sensor}` });
   }
 
   /** Move the virtual clock to `t`, pacing by wall time when speed > 0. */

@@ -56,6 +56,12 @@ export const faceSchema = obj('Face detection and emotion classification on came
 
 export const sttSchema = obj('Local speech-to-text on VAD segments.', {
   enabled: bool({ description: 'Run local transcription.', default: true }),
+  engine: enm({
+    description:
+      "whisper = the Whisper model below; reference = the reference transcriber, a stand-in for whisper weights that cannot be downloaded here: it answers each segment with the replayed fixture's truth.speech text (model id reference-transcript). reference is valid only when replaying a fixture that has truth.speech.",
+    values: ['whisper', 'reference'],
+    default: 'whisper',
+  }),
   model: modelId(
     'Speech-to-text model id in the manifest (whisper-tiny once fetched; whisper-synthetic-tiny ships for tests and the demo).',
     'whisper-tiny',
@@ -122,7 +128,13 @@ export const routerSchema = obj('Decides per inference whether to answer locally
   thresholds: rec({
     description: 'Minimum local confidence (0..1) per model id; below it the router asks the cloud.',
     values: probability('Confidence threshold, 0..1.', 0.5),
-    default: { 'whisper-tiny': 0.6, 'whisper-synthetic-tiny': 0.6, 'faceapi-expression': 0.5 },
+    default: {
+      'whisper-tiny': 0.6,
+      'whisper-synthetic-tiny': 0.6,
+      'faceapi-expression': 0.5,
+      // Confidence = share of the spoken utterance the VAD segment covers (reference transcriber).
+      'reference-transcript': 0.5,
+    },
   }),
   cost: obj('Cloud spending limits.', {
     daily_cap_usd: num({

@@ -13,10 +13,27 @@ import type { Logger } from '../../log.js';
 import type { Clock } from '../../util/clock.js';
 import type { TranscribeOptions, WhisperResult } from './whisper.js';
 
+/**
+ * Where a segment sits, from its SpeechEvent: for models that answer from more than the audio (the
+ * reference transcriber looks the segment's time up in a fixture's truth). Audio models ignore it.
+ */
+export interface SpeechSegmentContext {
+  readonly micId: string;
+  /** Segment start (pre-roll included), clock ms. */
+  readonly startMs: number;
+  /** Segment end, clock ms (from the event, else start + audio length). */
+  readonly endMs: number;
+  readonly sampleRateHz: number;
+}
+
 /** What the stage needs from a model (WhisperModel satisfies it). */
 export interface SpeechToTextModel {
   readonly modelId: string;
-  transcribe(audio: Int16Array, options?: TranscribeOptions): Promise<WhisperResult>;
+  transcribe(
+    audio: Int16Array,
+    options?: TranscribeOptions,
+    segment?: SpeechSegmentContext,
+  ): Promise<WhisperResult>;
   release(): Promise<void>;
 }
 
@@ -154,7 +171,13 @@ export class SttStage implements Component {
     if (model === undefined) return;
     let r: WhisperResult;
     try {
-      r = await model.transcribe(p.audio, this.o.transcribe);
+      const { startMs, endMs, sampleRateHz } = p.event;
+      r = await model.transcribe(p.audio, this.o.transcribe, {
+        micId: p.micId,
+        startMs,
+        endMs: endMs ?? startMs + (p.audio.length * 1000) / sampleRateHz,
+        sampleRateHz,
+      });
       this.lastFailed = false;
     } catch (err) {
       this.counts.errors++;

@@ -1,0 +1,157 @@
+/**
+ * Builds the face stage from two manifest entries, choosing each implementation by the entry's
+ * `format` (issue 4, item 4: standard ONNX face models behind the same stage interface):
+ *
+ * | format             | role       | implementation                       |
+ * |--------------------|------------|--------------------------------------|
+ * | faceapi-tiny-yolo  | detector   | TinyFaceDetector (face.ts)           |
+ * | yunet              | detector   | YuNetDetector (face-yunet.ts)        |
+ * | faceapi-expression | classifier | FaceApiExpressionNet (face.ts)       |
+ * | ferplus            | classifier | FerPlusClassifier (emotion-ferplus.ts) |
+ *
+ * Any detector pairs with any classifier: they meet only through FaceDetector / EmotionClassifier.
+ */
+import { EdgeloomError } from '../errors.js';
+import type { ModelEntry } from '../models/manifest.js';
+import { FERPLUS_IO, FerPlusClassifier } from './emotion-ferplus.js';
+import {
+  type EmotionClassifier,
+  FACE_EXPRESSION_IO,
+  FaceApiExpressionNet,
+  type FaceDetector,
+  FaceStage,
+  type FaceStageOptions,
+  TINY_FACE_DETECTOR_IO,
+  TinyFaceDetector,
+} from './face.js';
+import { YuNetDetector, yunetIo } from './face-yunet.js';
+import type { OnnxModel, OnnxModelOptions, OutputSpec } from './onnx-session.js';
+
+/** Opens one model session: OnnxModel.load, or a ModelManager-backed wrapper with the same shape. */
+export type FaceSessionLoader = (
+  source: string | Uint8Array,
+  options: OnnxModelOptions,
+) => Promise<OnnxModel>;
+
+/** One model of the stage: its manifest entry and where its .onnx file is. */
+export interface FaceModelChoice {
+  /** `id` names the session (and the published modelId); `format` picks the code; `inputs` may fix the input size. */
+  readonly entry: Pick<ModelEntry, 'id' | 'format' | 'inputs'>;
+  /** Resolved path of the model file (or its bytes). */
+  readonly source: string | Uint8Array;
+}
+
+export interface FaceFactoryOptions extends FaceStageOptions {
+  /**
+   * Square detector input side, px, a multiple of 32 (config `input_size`). Used where the model
+   * accepts any size (faceapi-tiny-yolo); a manifest entry declaring a fixed size (YuNet 2023mar:
+   * 640) wins, since ONNX Runtime refuses any other shape.
+   */
+  readonly inputSize?: number;
+  /** Minimum detection score, 0..1 (config `min_score`; default per detector). */
+  readonly scoreThreshold?: number;
+  /** NMS overlap above which the weaker box is dropped, 0..1 (config `iou_threshold`; default per detector). */
+  readonly iouThreshold?: number;
+  /** Intra-op threads per session (default 1; see loadFaceApiStage for the measurement). */
+  readonly intraOpNumThreads?: number;
+}
+
+export const DETECTOR_FORMATS = ['faceapi-tiny-yolo', 'yunet'] as const;
+export const CLASSIFIER_FORMATS = ['faceapi-expression', 'ferplus'] as const;
+
+interface Io {
+  readonly inputs: readonly string[];
+  readonly outputs: readonly OutputSpec[];
+}
+
+/** The fixed square side an entry's first input declares ([1, 3, S, S]), or undefined when symbolic. */
+function declaredSquareSide(entry: FaceModelChoice['entry']): number | undefined {
+  const dims = entry.inputs[0]?.dims;
+  const h = dims?.[2];
+  const w = dims?.[3];
+  return typeof h === 'number' && h === w ? h : undefined;
+}
+
+function unsupported(entry: FaceModelChoice['entry'], role: string, formats: readonly string[]): never {
+  throw new EdgeloomError(
+    'E_MODEL_FORMAT',
+    `model ${entry.id}: format ${entry.format} cannot be the face ${role} (supported: ${formats.join(', ')})`,
+    { where: `face.${role}:${entry.id}` },
+  );
+}
+
+type Build<T> = { io: Io; make: (session: OnnxModel) => T };
+
+function detectorPlan(choice: FaceModelChoice, o: FaceFactoryOptions): Build<FaceDetector> {
+  const { entry } = choice;
+  const thresholds = {
+    ...(o.scoreThreshold !== undefined ? { scoreThreshold: o.scoreThreshold } : {}),
+    ...(o.iouThreshold !== undefined ? { iouThreshold: o.iouThreshold } : {}),
+  };
+  switch (entry.format) {
+    case 'faceapi-tiny-yolo':
+      return {
+        io: TINY_FACE_DETECTOR_IO,
+        make: (s) =>
+          new TinyFaceDetector(s, { ...thresholds, ...(o.inputSize ? { inputSize: o.inputSize } : {}) }),
+      };
+    case 'yunet': {
+      const inputSize = declaredSquareSide(entry) ?? o.inputSize ?? 640;
+      return { io: yunetIo(inputSize), make: (s) => new YuNetDetector(s, { ...thresholds, inputSize }) };
+    }
+    default:
+      return unsupported(entry, 'detector', DETECTOR_FORMATS);
+  }
+}
+
+function classifierPlan(choice: FaceModelChoice): Build<EmotionClassifier> {
+  switch (choice.entry.format) {
+    case 'faceapi-expression':
+      return { io: FACE_EXPRESSION_IO, make: (s) => new FaceApiExpressionNet(s) };
+    case 'ferplus':
+      return { io: FERPLUS_IO, make: (s) => new FerPlusClassifier(s) };
+    default:
+      return unsupported(choice.entry, 'classifier', CLASSIFIER_FORMATS);
+  }
+}
+
+/**
+ * Load the detector and classifier the two entries name and wire them into a FaceStage. Formats
+ * are checked before anything loads (`E_MODEL_FORMAT` naming the model id and the supported
+ * formats); a failure after the first load releases what was loaded.
+ */
+export async function createFaceStage(
+  detector: FaceModelChoice,
+  classifier: FaceModelChoice,
+  load: FaceSessionLoader,
+  options: FaceFactoryOptions = {},
+): Promise<{ stage: FaceStage; models: OnnxModel[] }> {
+  const detectorBuild = detectorPlan(detector, options);
+  const classifierBuild = classifierPlan(classifier);
+  const intraOpNumThreads = options.intraOpNumThreads ?? 1;
+  const models: OnnxModel[] = [];
+  try {
+    const detectorModel = await load(detector.source, {
+      modelId: detector.entry.id,
+      intraOpNumThreads,
+      ...detectorBuild.io,
+    });
+    models.push(detectorModel);
+    const classifierModel = await load(classifier.source, {
+      modelId: classifier.entry.id,
+      intraOpNumThreads,
+      ...classifierBuild.io,
+    });
+    models.push(classifierModel);
+    const stage = new FaceStage(
+      detectorBuild.make(detectorModel),
+      classifierBuild.make(classifierModel),
+      options,
+    );
+    return { stage, models };
+  } catch (err) {
+    // A bad option or a second model that fails to load must not leak the session already open.
+    await Promise.all(models.map((m) => m.release()));
+    throw err;
+  }
+}

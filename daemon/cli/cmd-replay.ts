@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { EdgeloomConfig } from '../config/index.js';
 import { buildDaemon, type Daemon } from '../daemon.js';
 import { EdgeloomError } from '../errors.js';
 import { handleShutdownSignals } from '../shutdown.js';
@@ -7,6 +8,7 @@ import type { Command } from './command.js';
 import { cliContext } from './context.js';
 
 const usage = `Usage: edgeloom replay DIR [--speed X] [--loop] [--config FILE] [--emit jsonl] [--emit-bus PATTERN]
+                      [--stt whisper|reference]
 
 Runs the whole daemon graph on a recorded fixture (see fixtures/README.md) instead of live sensors.
 
@@ -19,7 +21,13 @@ Options:
   --emit-bus PATTERN   write internal bus events matching PATTERN (MQTT wildcards, e.g. 'inference/#')
                        to stdout the same way: {t_ms, topic, source, payload}; binary data by size
   --config FILE        configuration (pipeline, sensor ids, device id); default: the embedded one
+  --stt ENGINE         speech-to-text engine (pipeline.stt.engine): whisper, or reference = the
+                       fixture's truth.speech text for each VAD segment (model id
+                       reference-transcript), a stand-in for whisper weights that cannot be fetched
 Logs go to stderr. Two replays of the same fixture at speed 0 print identical output.`;
+
+/** Values of --stt, as pipeline.stt.engine takes them. */
+const STT_ENGINES = ['whisper', 'reference'] as const;
 
 export const replayCommand: Command = {
   name: 'replay',
@@ -32,6 +40,7 @@ export const replayCommand: Command = {
       loop: { type: 'boolean' },
       emit: { type: 'string' },
       'emit-bus': { type: 'string' },
+      stt: { type: 'string' },
     });
     const dir = args.positionals[0];
     if (dir === undefined || args.positionals.length > 1) {
@@ -50,10 +59,23 @@ export const replayCommand: Command = {
       );
     }
     const busPattern = str(args, 'emit-bus');
+    const sttArg = str(args, 'stt');
+    const stt = STT_ENGINES.find((e) => e === sttArg);
+    if (sttArg !== undefined && stt === undefined) {
+      throw new EdgeloomError(
+        'E_USAGE',
+        `replay: --stt is "whisper" or "reference" (got ${JSON.stringify(sttArg)})`,
+      );
+    }
     const ctx = cliContext({ configFile: str(args, 'config'), logTo: 'stderr' });
+    const { pipeline } = ctx.config;
+    const config: EdgeloomConfig =
+      stt === undefined
+        ? ctx.config
+        : { ...ctx.config, pipeline: { ...pipeline, stt: { ...pipeline.stt, engine: stt } } };
     const daemon: Daemon = await buildDaemon({
       ephemeralStorage: true,
-      config: ctx.config,
+      config,
       logger: ctx.logger,
       baseDir: ctx.baseDir,
       replay: { fixtureDir: resolve(dir), speed, loop: bool(args, 'loop') },

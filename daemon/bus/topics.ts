@@ -127,6 +127,8 @@ export interface FaceInference extends InferenceMeta {
   readonly width: number;
   readonly height: number;
   readonly faces: readonly FaceResult[];
+  /** Set when this inference is a cloud refinement superseding a local one (its envelope id). */
+  readonly refines?: string;
 }
 
 export interface Transcript extends InferenceMeta {

@@ -1,6 +1,7 @@
 /**
  * Client for an OpenAI-compatible HTTP API (no SDK): `/audio/transcriptions` (multipart WAV) and
- * `/chat/completions` streamed over SSE with tool calls. It never touches the network itself:
+ * `/chat/completions` streamed over SSE with tool calls, or once for a JSON answer about an image
+ * (vision format). It never touches the network itself:
  * every request goes through the egress's `transmit` (privacy guard + audit).
  *
  * Time: every call has a budget (ms); all attempts and retry waits fit inside it and the call is
@@ -67,6 +68,17 @@ export interface ChatMessage {
 export interface ChatTool {
   readonly type: 'function';
   readonly function: { readonly name: string; readonly description?: string; readonly parameters: object };
+}
+
+/** One part of a multimodal user message (OpenAI vision format). */
+export type ContentPart =
+  | { readonly type: 'text'; readonly text: string }
+  | { readonly type: 'image_url'; readonly image_url: { readonly url: string } };
+
+/** A chat message whose content may carry images: only for tiers that let raw data leave. */
+export interface VisionMessage {
+  readonly role: 'system' | 'user';
+  readonly content: string | readonly ContentPart[];
 }
 
 export interface ChatRequest {
@@ -161,6 +173,36 @@ export class CloudClient {
       },
     });
     return { ...r, latencyMs: this.o.clock.monotonicMs() - started };
+  }
+
+  /**
+   * One non-streamed chat completion asking for a JSON object (`response_format: json_object`),
+   * for short structured answers such as an image label. Messages may carry `image_url` parts
+   * (data: URLs): the request is declared as `image` data whenever one does, so the egress guard
+   * and the audit log see it as raw data.
+   */
+  async completeJson(
+    messages: readonly VisionMessage[],
+    options: CallOptions,
+  ): Promise<{ content: string; latencyMs: number }> {
+    const hasImage = messages.some(
+      (m) => typeof m.content !== 'string' && m.content.some((p) => p.type === 'image_url'),
+    );
+    const body = {
+      model: this.o.chatModel,
+      stream: false,
+      response_format: { type: 'json_object' },
+      messages,
+    };
+    const started = this.o.clock.monotonicMs();
+    const content = await this.call<string>(options, {
+      path: '/chat/completions',
+      contentType: 'application/json',
+      body: Buffer.from(JSON.stringify(body)),
+      dataKind: hasImage ? 'image' : 'text',
+      read: async (res) => parseCompletionContent(await readJson(res)),
+    });
+    return { content, latencyMs: this.o.clock.monotonicMs() - started };
   }
 
   private async call<T>(options: CallOptions, attempt: Attempt<T>): Promise<T> {
@@ -281,6 +323,16 @@ async function readJson(res: Response): Promise<unknown> {
   } catch (err) {
     throw fail('E_CLOUD_BAD_RESPONSE', `response is not JSON (${text.length} bytes)`, err);
   }
+}
+
+/** `choices[0].message.content` of a non-streamed chat completion. */
+function parseCompletionContent(json: unknown): string {
+  const j = json as { choices?: { message?: { content?: unknown } }[] } | null;
+  const content = j !== null && typeof j === 'object' ? j.choices?.[0]?.message?.content : undefined;
+  if (typeof content !== 'string') {
+    throw fail('E_CLOUD_BAD_RESPONSE', 'chat completion has no message content');
+  }
+  return content;
 }
 
 function parseTranscription(json: unknown): Omit<CloudTranscription, 'latencyMs'> {

@@ -1,24 +1,33 @@
 /**
  * The router stage on the bus. For every local inference (`inference/stt/+`, `inference/face/+`)
  * it asks the policy where the answer should come from, publishes the `router/decision`, and for
- * `cloud`/`hybrid` transcripts whose tier lets audio leave, sends the segment's audio for a cloud
- * transcription and publishes the refined Transcript (`refines: <local envelope id>`, same
- * correlation id) on the same topic. It never delays the local path: the pipeline has already
- * published the local result, and the router's subscriptions drop their oldest item rather than
- * make a publisher wait.
+ * `cloud`/`hybrid` routes whose tier lets the raw data leave, sends the segment's audio for a
+ * cloud transcription (or the frame's JPEG to a vision model, face-refine.ts) and publishes the
+ * refined Transcript / FaceInference (`refines: <local envelope id>`, same correlation id) on the
+ * same topic. It never delays the local path: the pipeline has already published the local
+ * result, and the router's subscriptions drop their oldest item rather than make a publisher wait.
  *
  * Segment audio comes from `inference/vad/+` `end` events, held in a small bounded cache keyed by
- * microphone and segment start (overflow: the oldest segment is forgotten).
+ * microphone and segment start (overflow: the oldest segment is forgotten). Frames come from
+ * `sensor/camera/+/frame`, cached the same way (FrameCache) but only while the camera's face
+ * topic is `public` and the cloud is enabled: no image is held that could not leave anyway.
  *
  * A transcript envelope tagged `explicit_cloud` marks a user request for the cloud ("ask the
  * cloud"): under the `private` tier it lets derived text leave (see policy.ts).
  */
 import type { Envelope } from '../bus/envelope.js';
-import type { FaceInference, PrivacyTier, RouteDecision, SpeechEvent, Transcript } from '../bus/topics.js';
+import type {
+  CameraFrame,
+  FaceInference,
+  PrivacyTier,
+  RouteDecision,
+  SpeechEvent,
+  Transcript,
+} from '../bus/topics.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component, ComponentHealth } from '../component.js';
 import type { CloudConfig, RouterConfig, SensorsConfig } from '../config/index.js';
-import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
+import { EdgeloomError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
 import { AuditLog } from './audit-log.js';
@@ -27,8 +36,10 @@ import { CloudClient } from './cloud-client.js';
 import { faceConfidence, thresholdFor, whisperConfidence } from './confidence.js';
 import { CostTracker } from './cost.js';
 import { Egress, redactForTier } from './egress.js';
-import { type CloudData, decide, type PolicyDecision } from './policy.js';
+import { FrameCache, refineFaceInCloud } from './face-refine.js';
+import { type CloudData, decide, egressAllowed, type PolicyDecision } from './policy.js';
 import { type PrivacyScope, PrivacyTiers } from './privacy.js';
+import { type RefinementJob, refineTranscriptInCloud, runRefinement } from './refinement.js';
 import { openStore, type Store } from './storage.js';
 import { RouterTelemetry, type RouterTelemetrySnapshot } from './telemetry.js';
 
@@ -76,6 +87,7 @@ export class RouterStage implements Component {
   private readonly privacy: PrivacyTiers;
   private readonly breaker: CircuitBreaker;
   private readonly segments = new Map<string, Int16Array>();
+  private readonly frames = new FrameCache();
   private readonly subs: Subscription[] = [];
   private stopCtl = new AbortController();
   private store: Store | undefined;
@@ -144,7 +156,11 @@ export class RouterStage implements Component {
         concurrency: 2,
         interruptible: true,
       }),
-      bus.subscribe<`inference/face/${string}`>('inference/face/+', (env) => this.onFace(env), opts),
+      bus.subscribe<`sensor/camera/${string}/frame`>('sensor/camera/+/frame', (env) => this.onFrame(env), {
+        ...opts,
+        queueCapacity: 4,
+      }),
+      bus.subscribe<`inference/face/${string}`>('inference/face/+', (env, s) => this.onFace(env, s), opts),
     );
   }
 
@@ -153,6 +169,7 @@ export class RouterStage implements Component {
     const subs = this.subs.splice(0);
     await Promise.all(subs.map((s) => s.unsubscribe()));
     this.segments.clear();
+    this.frames.clear();
     if (this.ownsStore) await this.store?.close();
     this.store = undefined;
     this.ownsStore = false;
@@ -258,12 +275,23 @@ export class RouterStage implements Component {
     });
   }
 
-  private onFace(env: Envelope<FaceInference>): void {
+  private onFrame(env: Envelope<CameraFrame>): void {
+    const frame = env.payload;
+    if (!this.o.config.cloud.enabled || !Buffer.isBuffer(frame?.jpeg)) return;
+    const cameraId = env.topic.split('/')[2] ?? '';
+    // Hold an image only where it could leave: the face inference's tier, as the decision sees it.
+    if (!egressAllowed(this.privacy.tierFor(`inference/face/${cameraId}`), 'raw')) return;
+    this.frames.put(cameraId, frame.seq, frame.jpeg);
+  }
+
+  private async onFace(env: Envelope<FaceInference>, signal: AbortSignal): Promise<void> {
     const f = env.payload;
     if (f === null || typeof f !== 'object' || !Array.isArray(f.faces) || typeof f.modelId !== 'string') {
       this.telemetry.badInputs++;
       return;
     }
+    if (f.refines !== undefined) return; // our own refinement coming back round
+    const callUsd = this.o.config.router.cost.chat_call_usd;
     const { tier, decision } = this.decideFor(
       env,
       'face',
@@ -271,18 +299,44 @@ export class RouterStage implements Component {
       true,
       faceConfidence(f),
       'raw',
-      this.o.config.router.cost.chat_call_usd,
+      callUsd,
     );
-    // No cloud face model is wired yet: a decision for the cloud is reported as a fallback so
-    // the stats never count a cloud answer that was not made.
-    const wantsCloud = decision.route === 'cloud' || decision.route === 'hybrid';
-    this.publishDecision(
-      env,
-      'face',
-      f.modelId,
-      tier,
-      wantsCloud ? { ...decision, route: 'local_fallback', reason: 'cloud_unsupported_kind' } : decision,
-    );
+    if (decision.route !== 'cloud' && decision.route !== 'hybrid') {
+      this.publishDecision(env, 'face', f.modelId, tier, decision);
+      return;
+    }
+    if (f.faces.length === 0) {
+      // A certain "no face" has no label to refine; a threshold of 1 still lands here.
+      this.publishDecision(env, 'face', f.modelId, tier, { ...decision, route: 'local', reason: 'no_faces' });
+      return;
+    }
+    const cameraId = env.topic.split('/')[2] ?? '';
+    const frame = this.frames.get(cameraId, f.frameSeq);
+    // First privacy layer: only what the tier allows is even handed to the client.
+    const jpeg = frame === undefined ? undefined : redactForTier({ image: frame }, tier).content.image;
+    if (jpeg === undefined) {
+      this.publishDecision(env, 'face', f.modelId, tier, {
+        ...decision,
+        route: 'local_fallback',
+        reason: 'image_unavailable',
+      });
+      return;
+    }
+    this.publishDecision(env, 'face', f.modelId, tier, decision);
+    const client = this.client;
+    const modelId = this.o.config.cloud.chat_model;
+    await this.refine(env, 'face', f.modelId, tier, decision, callUsd, signal, {
+      call: async (options) => {
+        const payload = await refineFaceInCloud(client!, f, jpeg, { ...options, modelId, refines: env.id });
+        return { payload, latencyMs: payload.latencyMs };
+      },
+      publish: (refined: FaceInference) =>
+        this.o.bus.publish(env.topic as `inference/face/${string}`, refined, {
+          source: this.name,
+          correlationId: env.correlationId ?? env.id,
+          confidence: refined.confidence,
+        }),
+    });
   }
 
   private async onTranscript(env: Envelope<Transcript>, signal: AbortSignal): Promise<void> {
@@ -322,77 +376,65 @@ export class RouterStage implements Component {
       return;
     }
     this.publishDecision(env, 'transcript', t.modelId, tier, decision);
-    await this.refineTranscript(env, t, tier, decision, redacted, callUsd, signal);
+    const client = this.client;
+    const modelId = this.o.config.cloud.transcription_model;
+    await this.refine(env, 'transcript', t.modelId, tier, decision, callUsd, signal, {
+      call: async (options) => {
+        const payload = await refineTranscriptInCloud(client!, t, redacted, {
+          ...options,
+          modelId,
+          refines: env.id,
+        });
+        return { payload, latencyMs: payload.latencyMs };
+      },
+      publish: (refined: Transcript) =>
+        this.o.bus.publish(env.topic as `inference/stt/${string}`, refined, {
+          source: this.name,
+          correlationId: env.correlationId ?? env.id,
+          confidence: refined.confidence,
+        }),
+    });
   }
 
-  private async refineTranscript(
-    env: Envelope<Transcript>,
-    t: Transcript,
+  /** Run one cloud refinement of `env` (refinement.ts); a failure becomes a follow-up fallback decision. */
+  private async refine<T>(
+    env: Envelope,
+    kind: 'face' | 'transcript',
+    localModelId: string,
     tier: PrivacyTier,
     decision: PolicyDecision,
-    audio: { samples: Int16Array; sampleRateHz: number },
     callUsd: number,
-    handlerSignal: AbortSignal,
+    signal: AbortSignal,
+    job: Pick<RefinementJob<T>, 'call' | 'publish'>,
   ): Promise<void> {
-    const client = this.client;
-    if (client === undefined || this.cost === undefined) return;
-    const correlationId = env.correlationId ?? env.id;
-    await this.cost.charge(callUsd);
-    this.telemetry.cloudCalls++;
-    try {
-      const r = await client.transcribe(audio, {
-        context: { tier, reason: decision.reason, correlationId, sourceId: env.id },
-        budgetMs: this.o.config.router.latency_budget_ms,
-        signal: AbortSignal.any([handlerSignal, this.stopCtl.signal]),
-        language: t.language,
-      });
-      this.telemetry.recordCloudLatency(r.latencyMs);
-      const refined: Transcript = {
-        ...t,
-        modelId: this.o.config.cloud.transcription_model,
-        text: r.text,
-        language: r.language ?? t.language,
-        confidence:
-          r.avgLogProb === undefined
-            ? 1
-            : whisperConfidence({
-                text: r.text,
-                avgLogProb: r.avgLogProb,
-                noSpeechProb: r.noSpeechProb ?? 0,
-              }),
-        avgLogProb: r.avgLogProb ?? 0,
-        noSpeechProb: r.noSpeechProb ?? 0,
-        latencyMs: r.latencyMs,
-        inferenceMs: r.latencyMs,
-        refines: env.id,
-      };
-      this.telemetry.refinementsPublished++;
-      await this.o.bus.publish(env.topic as `inference/stt/${string}`, refined, {
-        source: this.name,
-        correlationId,
-        confidence: refined.confidence,
-      });
-    } catch (thrown) {
-      this.telemetry.cloudFailures++;
-      const err = toError(thrown);
-      const code = isEdgeloomError(err) ? err.code : 'E_UNKNOWN';
-      this.o.logger.warn({ code, err: err.message, correlationId }, 'cloud refinement failed');
-      const reason =
-        code === 'E_CLOUD_TIMEOUT'
-          ? 'cloud_timeout'
-          : code === 'E_CLOUD_ABORTED'
-            ? 'cloud_aborted'
-            : code === 'E_CLOUD_BREAKER_OPEN'
-              ? 'breaker_open'
-              : 'cloud_failed';
-      this.publishDecision(
-        env,
-        'transcript',
-        t.modelId,
+    if (this.client === undefined || this.cost === undefined) return;
+    const deps = {
+      cost: this.cost,
+      telemetry: this.telemetry,
+      logger: this.o.logger,
+      budgetMs: this.o.config.router.latency_budget_ms,
+      stopSignal: this.stopCtl.signal,
+    };
+    await runRefinement(deps, {
+      ...job,
+      kind,
+      callUsd,
+      signal,
+      context: {
         tier,
-        { ...decision, route: 'local_fallback', reason },
-        true,
-      );
-    }
+        reason: decision.reason,
+        correlationId: env.correlationId ?? env.id,
+        sourceId: env.id,
+      },
+      fallback: (reason) =>
+        this.publishDecision(
+          env,
+          kind,
+          localModelId,
+          tier,
+          { ...decision, route: 'local_fallback', reason },
+          true,
+        ),
+    });
   }
 }

@@ -1,6 +1,8 @@
 /**
  * A real loopback HTTP server speaking the subset of the OpenAI API edgeloom uses
- * (`POST /v1/audio/transcriptions`, `POST /v1/chat/completions` with `stream: true`). It is not a
+ * (`POST /v1/audio/transcriptions`, `POST /v1/chat/completions` with `stream: true`, and
+ * non-streamed `/v1/chat/completions` with an `image_url` part, answered as a vision model labelling
+ * faces: `{"emotions": [visionLabel, ...]}`, one per box the request lists). It is not a
  * mock of the client: the client talks real HTTP to it, and it records every request's raw bytes
  * so tests can prove what did (and did not) leave the device.
  *
@@ -57,8 +59,34 @@ export function chatChunk(delta: object, finishReason: string | null = null): ob
   };
 }
 
+/** Face boxes a vision request asks about (its JSON text part's `faces`); undefined when not one. */
+export function visionFaceCount(body: Buffer): number | undefined {
+  let json: { stream?: unknown; messages?: { content?: unknown }[] };
+  try {
+    json = JSON.parse(body.toString('utf8')) as typeof json;
+  } catch {
+    return undefined;
+  }
+  if (json.stream === true || !Array.isArray(json.messages)) return undefined;
+  const parts = json.messages.flatMap((m) => (Array.isArray(m.content) ? (m.content as unknown[]) : []));
+  const typed = parts as { type?: string; text?: string }[];
+  if (!typed.some((p) => p.type === 'image_url')) return undefined;
+  for (const p of typed) {
+    if (p.type !== 'text' || typeof p.text !== 'string') continue;
+    try {
+      const faces = (JSON.parse(p.text) as { faces?: unknown }).faces;
+      if (Array.isArray(faces)) return faces.length;
+    } catch {
+      // free text: keep looking
+    }
+  }
+  return 1;
+}
+
 export class FakeOpenAIServer {
   readonly requests: RecordedRequest[] = [];
+  /** The label the vision answer gives every face. */
+  visionLabel = 'surprised';
   private readonly queues = new Map<string, Behaviour[]>();
   private readonly defaults = new Map<string, Behaviour>([
     [TRANSCRIPTIONS, defaultTranscription()],
@@ -125,7 +153,28 @@ export class FakeOpenAIServer {
         if (!res.writableFinished) rec.clientClosedAtMs = Date.now();
       });
       const queued = this.queues.get(rec.path)?.shift();
-      const b = queued ?? this.defaults.get(rec.path) ?? { kind: 'status', status: 404 };
+      const faces = rec.path === CHAT && queued === undefined ? visionFaceCount(rec.body) : undefined;
+      const vision: Behaviour | undefined =
+        faces === undefined
+          ? undefined
+          : {
+              kind: 'json',
+              body: {
+                id: 'v1',
+                object: 'chat.completion',
+                choices: [
+                  {
+                    index: 0,
+                    message: {
+                      role: 'assistant',
+                      content: JSON.stringify({ emotions: Array(faces).fill(this.visionLabel) }),
+                    },
+                    finish_reason: 'stop',
+                  },
+                ],
+              },
+            };
+      const b = queued ?? vision ?? this.defaults.get(rec.path) ?? { kind: 'status', status: 404 };
       this.answer(b, res);
     });
   }

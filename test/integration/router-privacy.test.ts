@@ -86,6 +86,11 @@ function hasImageOrAudio(bytes: Buffer): string[] {
     if (bytes.includes(window)) found.push(`samples of "${s.text}"`);
   }
   for (const f of frames) if (bytes.includes(f.jpeg.subarray(200, 264))) found.push('JPEG scan bytes');
+  const text = bytes.toString('latin1');
+  // As a vision request carries it: a data: URL of the whole frame, base64.
+  for (const f of frames) if (text.includes(f.jpeg.toString('base64'))) found.push('JPEG base64');
+  for (const sig of ['UklGR', '/9j/', 'iVBORw0KGgo', 'data:image/', 'data:audio/'])
+    if (text.includes(sig)) found.push(`signature ${sig}`);
   return found;
 }
 
@@ -115,6 +120,17 @@ async function runTier(tier: PrivacyTier) {
   await router.start(new AbortController().signal);
   const decisions: Envelope<RouteDecision>[] = [];
   const refinements: Envelope<Transcript>[] = [];
+  const faceRefinements: Envelope<FaceInference>[] = [];
+  const faceIds: string[] = [];
+  bus.subscribe(
+    'inference/face/+',
+    (e) => {
+      const env = e as Envelope<FaceInference>;
+      if (env.payload.refines === undefined) faceIds.push(env.id);
+      else faceRefinements.push(env);
+    },
+    { component: 'test-faces' },
+  );
   bus.subscribe('router/decision', (e) => void decisions.push(e as Envelope<RouteDecision>), {
     component: 'test',
   });
@@ -189,10 +205,13 @@ async function runTier(tier: PrivacyTier) {
     await bus.publish('inference/face/cam0', inference);
   }
   const expectedRefinements = tier === 'public' ? segments.length : 0;
+  const expectedFaceRefinements = tier === 'public' ? frames.length : 0;
   for (
     let i = 0;
     i < 200 &&
-    (decisions.length < segments.length + frames.length || refinements.length < expectedRefinements);
+    (decisions.length < segments.length + frames.length ||
+      refinements.length < expectedRefinements ||
+      faceRefinements.length < expectedFaceRefinements);
     i++
   ) {
     await new Promise((r) => setTimeout(r, 20));
@@ -202,7 +221,7 @@ async function runTier(tier: PrivacyTier) {
   await router.stop();
   await bus.close();
   await server.close();
-  return { server, decisions, refinements, localIds, telemetry };
+  return { server, decisions, refinements, localIds, faceRefinements, faceIds, telemetry };
 }
 
 describe('privacy proof through the router stage', () => {
@@ -223,29 +242,38 @@ describe('privacy proof through the router stage', () => {
     });
   }
 
-  it('public: the same run sends the audio, and refined transcripts supersede the local ones', async () => {
+  it('public: the same run sends audio and frames, and refinements supersede the local results', async () => {
     const since = Date.now();
-    const { server, decisions, refinements, localIds, telemetry } = await runTier('public');
+    const { server, decisions, refinements, localIds, faceRefinements, faceIds, telemetry } =
+      await runTier('public');
     expect(hasImageOrAudio(server.allBytes())).toEqual(expect.arrayContaining(['RIFF/WAVE header']));
     expect(hasImageOrAudio(server.allBytes()).filter((f) => f.startsWith('samples of'))).toHaveLength(
       segments.length,
     );
-    // Faces have no cloud path yet: reported as a fallback, and no frame's bytes were sent. (The
-    // two-byte FFD8 marker alone can occur inside audio samples, so only the frame bytes count here.)
-    expect(hasImageOrAudio(server.allBytes())).not.toContain('JPEG scan bytes');
+    // Every frame went whole, as a base64 data: URL in a vision request.
+    expect(hasImageOrAudio(server.allBytes()).filter((f) => f === 'JPEG base64')).toHaveLength(frames.length);
     const speechDecisions = decisions.filter((d) => d.payload.kind === 'transcript');
     expect(speechDecisions.map((d) => d.payload.route)).toEqual(segments.map(() => 'cloud'));
     expect(decisions.filter((d) => d.payload.kind === 'face').map((d) => d.payload.reason)).toEqual(
-      frames.map(() => 'cloud_unsupported_kind'),
+      frames.map(() => 'confidence_below_threshold'),
     );
     expect(refinements).toHaveLength(segments.length);
     expect(refinements.map((r) => r.payload.refines).sort()).toEqual([...localIds].sort());
     for (const r of refinements) expect(r.correlationId).toBe(r.payload.refines);
-    expect(telemetry.refinementsPublished).toBe(segments.length);
-    expect(telemetry.costTodayUsd).toBeCloseTo(segments.length * 0.006);
+    // The local label was "happy"; the server's vision answer is "surprised" and supersedes it.
+    expect(faceRefinements.map((r) => r.payload.refines).sort()).toEqual([...faceIds].sort());
+    for (const r of faceRefinements) {
+      expect(r.payload.faces.map((f) => f.emotion)).toEqual(['surprised']);
+      expect(r.payload.modelId).toBe('gpt-4o-mini');
+    }
+    expect(telemetry.refinementsPublished).toBe(segments.length + frames.length);
+    expect(telemetry.costTodayUsd).toBeCloseTo(segments.length * 0.006 + frames.length * 0.001);
     const audit = (await new AuditLog(store).list({ sinceMs: since })).filter((e) => e.outcome === 'sent');
-    expect(audit).toHaveLength(segments.length);
-    expect(audit.every((e) => e.dataKind === 'audio' && e.tier === 'public')).toBe(true);
+    expect(audit.filter((e) => e.dataKind === 'audio')).toHaveLength(segments.length);
+    expect(audit.filter((e) => e.dataKind === 'image' && e.path === '/v1/chat/completions')).toHaveLength(
+      frames.length,
+    );
+    expect(audit.every((e) => e.tier === 'public')).toBe(true);
   });
 
   it('a run-time tier change applies to the next decision', async () => {

@@ -146,10 +146,10 @@ describe('YuNetDetector on a YuNet-shaped model', () => {
     const [a, d] = faces;
     expect(a!.score).toBeCloseTo(1, 5);
     expectClose(a!, expectedFace(A).box);
-    a!.landmarks.forEach((p, k) => expectClose(p, expectedFace(A).landmarks[k]!));
+    for (const [k, p] of a!.landmarks.entries()) expectClose(p, expectedFace(A).landmarks[k]!);
     expect(d!.score).toBeCloseTo(Math.sqrt(163 / 255), 5);
     expectClose(d!, expectedFace(D).box);
-    d!.landmarks.forEach((p, k) => expectClose(p, expectedFace(D).landmarks[k]!));
+    for (const [k, p] of d!.landmarks.entries()) expectClose(p, expectedFace(D).landmarks[k]!);
   });
 
   it('keeps the overlapping weaker face when NMS is off, and honours the score threshold', async () => {
@@ -219,7 +219,7 @@ describe('FerPlusClassifier on a FER+-shaped model', () => {
     exp.forEach((v, k) => {
       expected[FERPLUS_TO[k]!]! += v / sum;
     });
-    EMOTIONS.forEach((e, i) => expect(probs![i], e).toBeCloseTo(expected[e]!, 4));
+    for (const [i, e] of EMOTIONS.entries()) expect(probs![i], e).toBeCloseTo(expected[e]!, 4);
     expect(EMOTIONS[probs!.indexOf(Math.max(...probs!))]).toBe('happy');
   });
 

@@ -21,9 +21,9 @@ import type { Component } from './component.js';
 import type { EdgeloomConfig } from './config/index.js';
 import { Controller } from './controller.js';
 import { componentLogger, type Logger } from './log.js';
+import type { ModelManager } from './models/manager.js';
 import { buildObservability } from './observability.js';
 import { buildPipeline } from './pipeline/build.js';
-import { FaceBusStage } from './pipeline/face-bus-stage.js';
 import { ReplaySource } from './replay/replay-source.js';
 import { createCloudAssist } from './router/cloud-assist.js';
 import { RouterStage } from './router/router.js';
@@ -69,6 +69,8 @@ export interface Daemon {
   readonly replay: ReplaySource | undefined;
   /** The MQTT client, when the daemon talks to a broker. */
   readonly mqtt: MqttClientSink | undefined;
+  /** The pipeline's models (absent when no stage is enabled). */
+  readonly models: ModelManager | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -120,6 +122,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
   const latencyClock =
     replayWanted?.speed === 0 && virtualClock !== undefined ? virtualClock : new SystemClock();
   const pipeline = buildPipeline({ config, bus, clock: latencyClock, logger, baseDir });
+  const models = pipeline.models;
 
   const storageDir = options.ephemeralStorage
     ? await mkdtemp(join(tmpdir(), 'edgeloom-replay-'))
@@ -195,7 +198,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     );
   }
   if (options.observability) {
-    const face = pipeline.find((c): c is FaceBusStage => c instanceof FaceBusStage);
+    const face = pipeline.face;
     for (const c of buildObservability({
       config,
       bus,
@@ -204,6 +207,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       router,
       ...(mqttClient === undefined ? {} : { mqtt: mqttClient }),
       ...(face === undefined ? {} : { face }),
+      ...(models === undefined ? {} : { models }),
     })) {
       controller.add(c);
     }
@@ -213,7 +217,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
   // get a cloud answer.
   controller.add(router);
   controller.add(agents.runtime);
-  for (const c of pipeline) controller.add(c);
+  for (const c of pipeline.components) controller.add(c);
   for (const c of sources) controller.add(c);
 
   return {
@@ -222,6 +226,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     controller,
     replay,
     mqtt: mqttClient,
+    models,
     async start() {
       await controller.start();
     },

@@ -11,6 +11,7 @@ import type { EdgeloomConfig } from './config/index.js';
 import type { Controller } from './controller.js';
 import { HttpServer } from './http/server.js';
 import { componentLogger, type Logger } from './log.js';
+import type { ModelManager } from './models/manager.js';
 import type { FaceBusStage } from './pipeline/face-bus-stage.js';
 import type { RouterStage } from './router/router.js';
 import { MemoryGuard } from './system/memory-guard.js';
@@ -25,6 +26,8 @@ export interface ObservabilityOptions {
   readonly router: RouterStage;
   readonly mqtt?: MqttClientSink;
   readonly face?: FaceBusStage;
+  /** The pipeline's models: the guard unloads idle ones under pressure; stats show them. */
+  readonly models?: ModelManager;
   /** Period of the retained `stats` message, ms (default 30 s). */
   readonly statsPeriodMs?: number;
 }
@@ -37,8 +40,15 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     logger: componentLogger(logger, 'system.memory'),
     budgetMb: config.budget.memory_mb,
     bus,
-    // Shed the most expensive optional work first: face analysis at a quarter of its rate.
-    onPressure: () => o.face?.scaleRate(0.25),
+    // Shed the most expensive optional work first: face analysis at a quarter of its rate; then
+    // give back the memory of models nobody is using (they reload on their next use). Soft
+    // pressure spares models used in the last minute (a conversation in progress); hard pressure
+    // takes every model not running right now.
+    onPressure: async (level) => {
+      o.face?.scaleRate(0.25);
+      const unloaded = (await o.models?.unloadIdle(level === 'hard' ? 0 : 60_000)) ?? [];
+      if (unloaded.length > 0) logger.warn({ unloaded, level }, 'memory pressure: idle models unloaded');
+    },
     onRelief: () => o.face?.scaleRate(1),
   });
   const providers: StatsProviders = {
@@ -46,6 +56,22 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     health: () => controller.health(),
     routing: () => o.router.snapshot(),
     memory: () => guard.status(),
+    ...(o.models === undefined
+      ? {}
+      : {
+          models: () => {
+            const m = o.models!;
+            const st = m.status();
+            return {
+              budgetMb: st.budgetMb,
+              usedMb: st.usedMb,
+              models: st.models.map((x) => ({ id: x.id, state: x.state, memoryMb: x.memoryMb })),
+              latency: m
+                .latency()
+                .map((l) => ({ model: l.modelId, p50Ms: l.p50Ms, p99Ms: l.p99Ms, runs: l.runs })),
+            };
+          },
+        }),
     ...(o.mqtt === undefined
       ? {}
       : {

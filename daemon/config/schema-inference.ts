@@ -113,6 +113,17 @@ export const modelsSchema = obj('Where model files live.', {
     default: 'models/manifest.json',
     minLength: 1,
   }),
+  preload: bool({
+    description:
+      'Load every enabled model at start, so READY=1 means the first frame and utterance do not wait for a load. false: each loads on first use.',
+    default: true,
+  }),
+  idle_unload_ms: int({
+    description:
+      'Unload a model nobody used for this long, ms (it reloads on the next use); 0 keeps models loaded. The memory guard unloads idle models under pressure either way.',
+    default: 0,
+    minimum: 0,
+  }),
 });
 
 export const routerSchema = obj('Decides per inference whether to answer locally, in the cloud, or both.', {

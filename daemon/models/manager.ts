@@ -19,9 +19,19 @@ import { ChecksumCache } from './checksum.js';
 import type { Manifest, ModelEntry } from './manifest.js';
 import { assertFilesOk, checkEntryFiles } from './verify.js';
 
+/** Latency of one ONNX session over its recent window (a subset of OnnxModelStats). */
+export interface ModelLatency {
+  readonly modelId: string;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly runs: number;
+}
+
 /** What a loader returns: the manager calls `release()` when it unloads the model. */
 export interface Releasable {
   release(): Promise<void> | void;
+  /** Latency of the sessions inside, for /metrics and the stats message (optional). */
+  latency?(): readonly ModelLatency[];
 }
 
 export type ModelLoader<T extends Releasable> = () => Promise<T>;
@@ -49,6 +59,12 @@ export interface ModelManagerOptions {
   readonly idleUnloadMs?: number;
   /** How often the idle sweep runs, ms (default idleUnloadMs / 4, at least 1000). */
   readonly idleCheckIntervalMs?: number;
+  /**
+   * Load every registered model in start() (default false: lazily on first use). The daemon
+   * preloads so that READY=1 means the first frame and utterance will not wait for a load, and a
+   * missing model fails start-up instead of the first inference.
+   */
+  readonly preload?: boolean;
 }
 
 export interface RegisterOptions {
@@ -56,6 +72,12 @@ export interface RegisterOptions {
   readonly manifestId?: string;
   /** Override the manifest's memory_mb (a model registered without a manifest entry needs this). */
   readonly memoryMb?: number;
+  /**
+   * Further manifest entries whose files are checked before each load and whose memory_mb is
+   * added to this model's (a face stage is one unit of a detector and a classifier: loading one
+   * without the other is useless, so they load and unload together).
+   */
+  readonly alsoManifestIds?: readonly string[];
 }
 
 export interface LoadedModelStatus {
@@ -66,6 +88,8 @@ export interface LoadedModelStatus {
   readonly lastUsedMs: number;
   /** Times it was loaded since start (reloads after idle unloads count). */
   readonly loads: number;
+  /** Calls running on it now (ModelRef.use); an in-use model is never unloaded as idle. */
+  readonly inUse: number;
 }
 
 export interface ModelManagerStatus {
@@ -80,18 +104,26 @@ export interface ModelManagerStatus {
 export interface ModelRef<T> {
   readonly id: string;
   acquire(): Promise<T>;
+  /**
+   * Run `fn` on the loaded model (loading it first if needed). The model counts as in use until
+   * `fn` settles, so the idle sweep and the memory guard cannot release it under a running
+   * inference. The way stages should call models: one use per inference.
+   */
+  use<R>(fn: (model: T) => Promise<R>): Promise<R>;
 }
 
 interface Slot {
   readonly id: string;
   readonly loader: ModelLoader<Releasable>;
-  readonly entry: ModelEntry | undefined;
+  /** Entries whose files are verified before each load (the model's own first). */
+  readonly entries: readonly ModelEntry[];
   readonly memoryMb: number;
   /** In-flight or finished load; undefined while unloaded. */
   load: Promise<Releasable> | undefined;
   model: Releasable | undefined;
   lastUsedMs: number;
   loads: number;
+  inUse: number;
 }
 
 const MIB = 1024 * 1024;
@@ -127,27 +159,80 @@ export class ModelManager implements Component {
     if (this.slots.has(id)) {
       throw new EdgeloomError('E_MODEL_DUPLICATE', `model ${id} is already registered`, { where: id });
     }
-    const manifestId = options.manifestId ?? id;
-    const entry = this.options.manifest.models.find((m) => m.id === manifestId);
-    const memoryMb = options.memoryMb ?? entry?.memory_mb;
-    if (memoryMb === undefined) {
-      throw new EdgeloomError(
-        'E_MODEL_UNKNOWN',
-        `model ${id}: no manifest entry "${manifestId}" and no memoryMb given, so its memory cannot be budgeted`,
-        { where: id },
-      );
+    const ids = [options.manifestId ?? id, ...(options.alsoManifestIds ?? [])];
+    const entries: ModelEntry[] = [];
+    for (const mid of ids) {
+      const entry = this.options.manifest.models.find((m) => m.id === mid);
+      if (entry !== undefined) entries.push(entry);
+      else if (options.memoryMb === undefined) {
+        throw new EdgeloomError(
+          'E_MODEL_UNKNOWN',
+          `model ${id}: no manifest entry "${mid}" and no memoryMb given, so its memory cannot be budgeted`,
+          { where: id },
+        );
+      }
     }
+    const memoryMb = options.memoryMb ?? entries.reduce((sum, e) => sum + e.memory_mb, 0);
     this.slots.set(id, {
       id,
       loader,
-      entry,
+      entries,
       memoryMb,
       load: undefined,
       model: undefined,
       lastUsedMs: 0,
       loads: 0,
+      inUse: 0,
     });
-    return { id, acquire: () => this.acquire(id) as Promise<T> };
+    return {
+      id,
+      acquire: () => this.acquire(id) as Promise<T>,
+      use: <R>(fn: (model: T) => Promise<R>) => this.use(id, fn as (model: Releasable) => Promise<R>),
+    };
+  }
+
+  /** See ModelRef.use. */
+  async use<R>(id: string, fn: (model: Releasable) => Promise<R>): Promise<R> {
+    const model = await this.acquire(id);
+    const slot = this.slots.get(id)!;
+    slot.inUse++;
+    try {
+      return await fn(model);
+    } finally {
+      slot.inUse--;
+      // The end of a use counts too: a 20 s transcription must not look idle for its 20 s.
+      slot.lastUsedMs = this.options.clock.now();
+    }
+  }
+
+  /** Whether `id` was registered (callers registering one slot per microphone pick a free id). */
+  isRegistered(id: string): boolean {
+    return this.slots.has(id);
+  }
+
+  /**
+   * Load every registered model now (the daemon's start: READY=1 should mean the first utterance
+   * and the first frame do not wait for a load). Resolves when all are loaded; rejects with the
+   * first failure after the others settle.
+   */
+  async preload(): Promise<void> {
+    const results = await Promise.allSettled([...this.slots.keys()].map((id) => this.acquire(id)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  /** Latency of every loaded model's sessions. */
+  latency(): ModelLatency[] {
+    const out: ModelLatency[] = [];
+    for (const s of this.slots.values()) {
+      if (s.model?.latency === undefined) continue;
+      try {
+        out.push(...s.model.latency());
+      } catch {
+        // A model mid-release: leave it out of this snapshot.
+      }
+    }
+    return out;
   }
 
   /**
@@ -191,7 +276,9 @@ export class ModelManager implements Component {
   /** Release every loaded model not acquired within `idleMs`; resolves to the ids unloaded. */
   async unloadIdle(idleMs: number): Promise<string[]> {
     const cutoff = this.options.clock.now() - idleMs;
-    const idle = [...this.slots.values()].filter((s) => s.model !== undefined && s.lastUsedMs <= cutoff);
+    const idle = [...this.slots.values()].filter(
+      (s) => s.model !== undefined && s.inUse === 0 && s.lastUsedMs <= cutoff,
+    );
     for (const s of idle) await this.unloadSlot(s, `idle for ${idleMs} ms`);
     return idle.map((s) => s.id);
   }
@@ -212,6 +299,7 @@ export class ModelManager implements Component {
         memoryMb: s.memoryMb,
         lastUsedMs: s.lastUsedMs,
         loads: s.loads,
+        inUse: s.inUse,
       });
     }
     return { budgetMb: this.options.budgetMb, baselineMb: this.baselineMb, usedMb: this.usedMb(), models };
@@ -220,6 +308,7 @@ export class ModelManager implements Component {
   async start(signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
     this.stopped = false;
+    if (this.options.preload === true) await this.preload();
     const idleMs = this.options.idleUnloadMs ?? 0;
     if (idleMs > 0) {
       const everyMs = this.options.idleCheckIntervalMs ?? Math.max(1000, Math.floor(idleMs / 4));
@@ -274,8 +363,8 @@ export class ModelManager implements Component {
     const log = this.options.logger;
     const startedMs = this.options.clock.monotonicMs();
     try {
-      if (slot.entry !== undefined) {
-        const checks = await checkEntryFiles(slot.entry, this.options.modelsDir, this.checksums);
+      for (const entry of slot.entries) {
+        const checks = await checkEntryFiles(entry, this.options.modelsDir, this.checksums);
         assertFilesOk(slot.id, checks, (c) =>
           log.warn(
             { model: slot.id, file: c.absPath, sha256: c.actualSha256 },

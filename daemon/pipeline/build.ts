@@ -1,18 +1,33 @@
 /**
  * The pipeline stages the config enables, with their models resolved through the manifest:
  * VAD on mic frames, face + emotion on camera frames, speech-to-text on speech segments.
+ *
+ * Every model goes through one ModelManager: stages hold proxies (managed-models.ts) that
+ * acquire the model per inference, so models load at start (or lazily, `models.preload: false`),
+ * unload when idle (`models.idle_unload_ms`, or the memory guard under pressure) and reload on
+ * the next use, and a load that would pass `budget.memory_mb` is refused with a clear error.
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { EventBus } from '../bus/types.js';
 import type { Component } from '../component.js';
 import type { EdgeloomConfig } from '../config/index.js';
 import { componentLogger, type Logger } from '../log.js';
+import { ModelManager } from '../models/manager.js';
 import { findEntry, loadManifest, type Manifest, resolveModelFile } from '../models/manifest.js';
-import type { Clock } from '../util/clock.js';
+import { type Clock, SystemClock } from '../util/clock.js';
 import { loadFaceApiStage } from './face.js';
 import { FaceBusStage } from './face-bus-stage.js';
+import {
+  latencyOf,
+  type ManagedFaceStage,
+  managedFaceAnalyser,
+  managedOnnx,
+  managedTranscriber,
+  managedVadSession,
+  managedWhisper,
+} from './managed-models.js';
 import { OnnxModel } from './onnx-session.js';
-import { SileroVad } from './vad.js';
+import { SileroVad, sileroSessionOptions } from './vad.js';
 import { VadStage } from './vad-stage.js';
 import { SttStage } from './whisper/stt-stage.js';
 import { WhisperModel } from './whisper/whisper.js';
@@ -31,6 +46,14 @@ export interface PipelineOptions {
   readonly baseDir: string;
 }
 
+export interface Pipeline {
+  /** In start order: the model manager first (it stops after the stages that use it). */
+  readonly components: readonly Component[];
+  /** Absent when no stage is enabled. */
+  readonly models: ModelManager | undefined;
+  readonly face: FaceBusStage | undefined;
+}
+
 /** Absolute path of a model's file, by manifest id and the file's name (its last path segment). */
 export function modelFile(manifest: Manifest, modelsDir: string, id: string, suffix: string): string {
   const entry = findEntry(manifest, id);
@@ -39,19 +62,46 @@ export function modelFile(manifest: Manifest, modelsDir: string, id: string, suf
   return resolveModelFile(file.path, modelsDir);
 }
 
-export function buildPipeline(o: PipelineOptions): Component[] {
+export function buildPipeline(o: PipelineOptions): Pipeline {
   const { config, bus, clock, logger } = o;
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(o.baseDir, p));
   const modelsDir = abs(config.models.dir);
   const p = config.pipeline;
   const anyEnabled = p.vad.enabled || p.face.enabled || p.stt.enabled;
-  if (!anyEnabled) return [];
+  if (!anyEnabled) return { components: [], models: undefined, face: undefined };
   const manifest = loadManifest(abs(config.models.manifest));
   const threads = p.onnx.intra_op_threads;
-  const out: Component[] = [];
+  const models = new ModelManager({
+    // Loading, idling and memory are wall-time matters, even in a replay on a virtual clock.
+    clock: new SystemClock(),
+    logger: componentLogger(logger, 'models'),
+    budgetMb: config.budget.memory_mb,
+    manifest,
+    modelsDir,
+    idleUnloadMs: config.models.idle_unload_ms,
+    preload: config.models.preload,
+  });
+  const out: Component[] = [models];
+  let face: FaceBusStage | undefined;
 
   if (p.vad.enabled) {
     const modelPath = modelFile(manifest, modelsDir, p.vad.model, '.onnx');
+    // One session per microphone (its run queue holds one frame; the state is per stream). The
+    // first is registered now so a preload covers it; further microphones register on arrival.
+    const vadSlot = (n: number) =>
+      models.register(
+        n === 1 ? p.vad.model : `${p.vad.model}#${n}`,
+        async () =>
+          managedOnnx(
+            await OnnxModel.load(
+              modelPath,
+              sileroSessionOptions({ modelId: p.vad.model, intraOpNumThreads: threads, clock }),
+            ),
+          ),
+        { manifestId: p.vad.model },
+      );
+    const first = vadSlot(1);
+    let streams = 0;
     out.push(
       new VadStage({
         bus,
@@ -65,7 +115,11 @@ export function buildPipeline(o: PipelineOptions): Component[] {
           preRollMs: p.vad.pre_roll_ms,
           maxSegmentMs: p.vad.max_segment_ms,
         },
-        createModel: () => SileroVad.load({ modelPath, modelId: p.vad.model, intraOpNumThreads: threads }),
+        createModel: async () => {
+          streams++;
+          const ref = streams === 1 ? first : vadSlot(streams);
+          return SileroVad.fromSession(managedVadSession(ref, p.vad.model));
+        },
         queueCapacity: config.sensors.mic.queue_capacity,
       }),
     );
@@ -74,36 +128,47 @@ export function buildPipeline(o: PipelineOptions): Component[] {
   if (p.face.enabled) {
     const detectorPath = modelFile(manifest, modelsDir, p.face.detector_model, '.onnx');
     const expressionPath = modelFile(manifest, modelsDir, p.face.emotion_model, '.onnx');
-    out.push(
-      new FaceBusStage({
-        bus,
-        logger: componentLogger(logger, 'pipeline.face'),
-        maxRateHz: p.face.max_rate_hz,
-        createStage: async () => {
-          const { stage, models } = await loadFaceApiStage({ detectorPath, expressionPath }, OnnxModel.load, {
-            inputSize: p.face.input_size,
-            scoreThreshold: p.face.min_score,
-            iouThreshold: p.face.iou_threshold,
-            intraOpNumThreads: threads,
-            clock,
-          });
-          return { stage, release: async () => void (await Promise.all(models.map((m) => m.release()))) };
-        },
-      }),
+    const ref = models.register<ManagedFaceStage>(
+      `${p.face.detector_model}+${p.face.emotion_model}`,
+      async () => {
+        const loaded = await loadFaceApiStage({ detectorPath, expressionPath }, OnnxModel.load, {
+          inputSize: p.face.input_size,
+          scoreThreshold: p.face.min_score,
+          iouThreshold: p.face.iou_threshold,
+          intraOpNumThreads: threads,
+          clock,
+        });
+        return {
+          stage: loaded.stage,
+          release: async () => void (await Promise.all(loaded.models.map((m) => m.release()))),
+          latency: () => loaded.models.map((m) => latencyOf(m.stats())),
+        };
+      },
+      { manifestId: p.face.detector_model, alsoManifestIds: [p.face.emotion_model] },
     );
+    face = new FaceBusStage({
+      bus,
+      logger: componentLogger(logger, 'pipeline.face'),
+      maxRateHz: p.face.max_rate_hz,
+      createStage: async () => ({ stage: managedFaceAnalyser(ref), release: async () => {} }),
+    });
+    out.push(face);
   }
 
   if (p.stt.enabled) {
     const dir = dirname(modelFile(manifest, modelsDir, p.stt.model, 'config.json'));
+    const ref = models.register(p.stt.model, async () =>
+      managedWhisper(await WhisperModel.load(dir, { modelId: p.stt.model, clock })),
+    );
     out.push(
       new SttStage({
         bus,
         clock,
         logger: componentLogger(logger, 'pipeline.stt'),
-        createModel: () => WhisperModel.load(dir, { modelId: p.stt.model, clock }),
+        createModel: async () => managedTranscriber(ref, p.stt.model),
         transcribe: { language: p.stt.language, maxNewTokens: p.stt.max_tokens },
       }),
     );
   }
-  return out;
+  return { components: out, models, face };
 }

@@ -6,11 +6,17 @@ import { EdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { FaceStage } from './face.js';
 
+/** What the stage calls per frame: a FaceStage, or a proxy that loads it through the ModelManager. */
+export type FaceFrameAnalyser = Pick<FaceStage, 'process'>;
+
 export interface FaceBusStageOptions {
   readonly bus: EventBus;
   readonly logger: Logger;
-  /** Loads the models at start (a missing model fails start-up with its coded error). */
-  readonly createStage: () => Promise<{ stage: FaceStage; release: () => Promise<void> }>;
+  /**
+   * Called at start: loads the models (a missing model fails start-up with its coded error), or
+   * returns a managed proxy that loads them on the first frame.
+   */
+  readonly createStage: () => Promise<{ stage: FaceFrameAnalyser; release: () => Promise<void> }>;
   /** Frames analysed per second at most per camera (by frame timestamps); 0 = every frame. */
   readonly maxRateHz: number;
   /** Component name (default `pipeline.face`). */
@@ -35,7 +41,7 @@ export interface FaceBusStageStats {
 export class FaceBusStage implements Component {
   readonly name: string;
   private sub: Subscription | undefined;
-  private loaded: { stage: FaceStage; release: () => Promise<void> } | undefined;
+  private loaded: { stage: FaceFrameAnalyser; release: () => Promise<void> } | undefined;
   private readonly lastAnalysedMs = new Map<string, number>();
   private counts = { frames: 0, analysed: 0, rateLimited: 0, errors: 0 };
   private lastFailed = false;

@@ -60,9 +60,30 @@ export interface SileroVadOptions {
   readonly clock?: Clock;
 }
 
+/**
+ * What SileroVad needs of a session: an OnnxModel, or a proxy that acquires one from the
+ * ModelManager per run (daemon/pipeline/managed-models.ts), so the budget and idle unload apply.
+ * The recurrent state lives here, not in the session: a session reloaded between two frames
+ * continues the stream.
+ */
+export type VadSession = Pick<OnnxModel, 'modelId' | 'run' | 'stats' | 'release'>;
+
+/** Load options of the Silero session (the I/O contract checked on every run). */
+export function sileroSessionOptions(options: SileroVadOptions = {}): Parameters<typeof OnnxModel.load>[1] {
+  return {
+    modelId: options.modelId ?? 'silero-vad-v5',
+    inputs: ['input', 'state', 'sr'],
+    outputs: OUTPUTS,
+    // One frame in flight: the state of frame n+1 depends on frame n.
+    maxQueueDepth: 0,
+    ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  };
+}
+
 export class SileroVad {
   readonly modelId: string;
-  private readonly model: OnnxModel;
+  private readonly model: VadSession;
   /** Reused for every call: runs are sequential (we await each), so one buffer is enough. */
   private readonly input = new Float32Array(SILERO_CONTEXT_SAMPLES + SILERO_FRAME_SAMPLES);
   private readonly inputTensor: Tensor;
@@ -70,7 +91,7 @@ export class SileroVad {
   private state: Tensor;
   private busy = false;
 
-  private constructor(model: OnnxModel) {
+  private constructor(model: VadSession) {
     this.model = model;
     this.modelId = model.modelId;
     this.inputTensor = tensor('float32', this.input, [1, this.input.length]);
@@ -79,16 +100,16 @@ export class SileroVad {
   }
 
   static async load(options: SileroVadOptions = {}): Promise<SileroVad> {
-    const model = await OnnxModel.load(options.modelPath ?? defaultSileroModelPath(), {
-      modelId: options.modelId ?? 'silero-vad-v5',
-      inputs: ['input', 'state', 'sr'],
-      outputs: OUTPUTS,
-      // One frame in flight: the state of frame n+1 depends on frame n.
-      maxQueueDepth: 0,
-      ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
-      ...(options.clock === undefined ? {} : { clock: options.clock }),
-    });
+    const model = await OnnxModel.load(
+      options.modelPath ?? defaultSileroModelPath(),
+      sileroSessionOptions(options),
+    );
     return new SileroVad(model);
+  }
+
+  /** A stream over an existing session (one per microphone: the state is per stream). */
+  static fromSession(session: VadSession): SileroVad {
+    return new SileroVad(session);
   }
 
   /**
@@ -138,9 +159,12 @@ export class SileroVad {
     return this.model.stats();
   }
 
-  /** The underlying model, for benchmarks that measure the bare session beside this wrapper. */
-  get onnxModel(): OnnxModel {
-    return this.model;
+  /**
+   * The underlying session, for benchmarks that measure the bare session beside this wrapper
+   * (undefined when the stream runs over a managed proxy rather than its own OnnxModel).
+   */
+  get onnxModel(): OnnxModel | undefined {
+    return this.model instanceof OnnxModel ? this.model : undefined;
   }
 
   async release(): Promise<void> {

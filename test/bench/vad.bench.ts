@@ -47,7 +47,9 @@ export async function bench({
   const passes = quick ? 3 : 9;
 
   const vad = await SileroVad.load();
-  const session = vad.onnxModel;
+  const own = vad.onnxModel;
+  if (own === undefined) throw new Error('SileroVad.load() returns a stream over its own session');
+  const session = own;
   const node = await NonRealTimeVAD.new({ frameSamples: SILERO_FRAME_SAMPLES });
 
   const sr = tensor('int64', BigInt64Array.from([16000n]), []);

@@ -190,6 +190,85 @@ describe('ModelManager', () => {
   });
 });
 
+describe('ModelManager: use, units, preload, latency', () => {
+  it('never unloads a model while a use() is running on it, and counts the end of a use as use', async () => {
+    const { mm, clock } = manager({ whisper: 100 });
+    const made: FakeModel[] = [];
+    const ref = mm.register('whisper', async () => {
+      const m = new FakeModel('whisper');
+      made.push(m);
+      return m;
+    });
+    let finish!: () => void;
+    const running = ref.use(async (m) => {
+      await new Promise<void>((r) => (finish = r));
+      return m.id;
+    });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(mm.status().models).toMatchObject([{ id: 'whisper', inUse: 1 }]);
+    await clock.advanceTo(1_000 + 120_000);
+    // Idle since its acquire 120 s ago, but running: not released.
+    expect(await mm.unloadIdle(60_000)).toEqual([]);
+    expect(made[0]!.released).toBe(0);
+    finish();
+    await expect(running).resolves.toBe('whisper');
+    // Just used (the use ended now): still not idle for 60 s.
+    expect(await mm.unloadIdle(60_000)).toEqual([]);
+    expect(await mm.unloadIdle(0)).toEqual(['whisper']);
+    expect(made[0]!.released).toBe(1);
+    // A use after the unload reloads transparently.
+    await expect(ref.use(async (m) => m)).resolves.not.toBe(made[0]);
+    expect(mm.status().models[0]).toMatchObject({ loads: 2, inUse: 0 });
+  });
+
+  it('charges and verifies a unit of several manifest entries together', async () => {
+    const { mm, dir } = manager({ detector: 30, classifier: 12 }, { budgetMb: 1000 });
+    const ref = mm.register('detector+classifier', async () => new FakeModel('face'), {
+      manifestId: 'detector',
+      alsoManifestIds: ['classifier'],
+    });
+    await ref.acquire();
+    expect(mm.status()).toMatchObject({ usedMb: 142, models: [{ memoryMb: 42 }] });
+    await mm.unload('detector+classifier');
+    // The second entry's file is checked too.
+    rmSync(join(dir, 'classifier.onnx'));
+    await expect(ref.acquire()).rejects.toMatchObject({ code: 'E_MODEL_MISSING' });
+  });
+
+  it('preloads every registered model at start, and a missing one fails start', async () => {
+    const { dir, manifest } = fixture({ vad: 20, face: 30 });
+    const mm = new ModelManager({
+      clock: new VirtualClock(0),
+      logger: silentLogger(),
+      budgetMb: 1000,
+      baselineMb: 100,
+      manifest,
+      modelsDir: dir,
+      preload: true,
+    });
+    mm.register('vad', async () => new FakeModel('vad'));
+    mm.register('face', async () => new FakeModel('face'));
+    await mm.start(new AbortController().signal);
+    expect(mm.status().models.map((m) => [m.id, m.state])).toEqual([
+      ['vad', 'loaded'],
+      ['face', 'loaded'],
+    ]);
+    await mm.stop();
+    rmSync(join(dir, 'face.onnx'));
+    await expect(mm.start(new AbortController().signal)).rejects.toMatchObject({ code: 'E_MODEL_MISSING' });
+  });
+
+  it('collects the latency its loaded models report', async () => {
+    const { mm } = manager({ a: 10, b: 10 });
+    const withLatency = (id: string) => async () =>
+      Object.assign(new FakeModel(id), { latency: () => [{ modelId: id, p50Ms: 2, p99Ms: 5, runs: 7 }] });
+    mm.register('a', withLatency('a'));
+    mm.register('b', withLatency('b'));
+    await mm.acquire('a');
+    expect(mm.latency()).toEqual([{ modelId: 'a', p50Ms: 2, p99Ms: 5, runs: 7 }]);
+  });
+});
+
 describe('ChecksumCache', () => {
   it('hashes a file once per size+mtime, persisted across instances', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgeloom-cc-'));

@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import { EdgeloomError } from '../../errors.js';
 import { type Clock, SystemClock } from '../../util/clock.js';
-import { type Feeds, OnnxModel, type Tensor, tensor } from '../onnx-session.js';
+import { type Feeds, OnnxModel, type OnnxModelStats, type Tensor, tensor } from '../onnx-session.js';
 import { greedyDecode } from './greedy.js';
 import { LogMelExtractor } from './mel.js';
 import { checkLayout, expectedFiles, readWhisperSpec, type WhisperSpec } from './model-files.js';
@@ -227,6 +227,11 @@ export class WhisperModel {
       encoderMs,
       decoderSteps: result.steps,
     };
+  }
+
+  /** Latency and load figures of the encoder and the decoder session. */
+  sessionStats(): OnnxModelStats[] {
+    return [this.encoder.stats(), this.decoder.stats()];
   }
 
   /** Free both sessions (after queued runs finish). */

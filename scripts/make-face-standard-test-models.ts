@@ -10,11 +10,12 @@
  * - FER+: logit k = `gain` × mean of rows 8k..8k+7 of the grey 64 × 64 input / 255, so a face
  *   whose k-th horizontal band is bright scores class k.
  *
- * Usage: `npx tsx scripts/make-face-standard-test-models.ts <out-dir>` writes yunet-test.onnx and
+ * Usage: `node dist/scripts/make-face-standard-test-models.js <out-dir>` writes yunet-test.onnx and
  * ferplus-test.onnx (the tests build them in memory; the files are for trying the CLI by hand).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { encodeModel, GraphBuilder } from '../models/tools/onnx-writer.js';
 
 /** A face planted in the YuNet test model at one cell of one stride. */
@@ -131,10 +132,10 @@ const DEMO_PLANTED: readonly PlantedCell[] = [
   },
 ];
 
-if (process.argv[1]?.endsWith('make-face-standard-test-models.ts')) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const outDir = process.argv[2];
   if (outDir === undefined) {
-    console.error('usage: make-face-standard-test-models.ts <out-dir>');
+    console.error('usage: make-face-standard-test-models.js <out-dir>');
     process.exit(2);
   }
   mkdirSync(outDir, { recursive: true });

@@ -60,8 +60,20 @@ export function intentConfidence(e: Pick<IntentEvent, 'score'>): number {
   return clamp01(e.score);
 }
 
-/** The configured threshold for a model id (`router.thresholds`), else DEFAULT_THRESHOLD. */
+/**
+ * The configured threshold for a model id (`router.thresholds`), else DEFAULT_THRESHOLD. A
+ * composite id (`detector+classifier`, as the face stage reports) not listed as a whole takes the
+ * strictest threshold listed for any of its parts, so `face-api-expression: 0.8` applies to it.
+ */
 export function thresholdFor(thresholds: Readonly<Record<string, number>>, modelId: string): number {
-  const t = thresholds[modelId];
-  return t === undefined ? DEFAULT_THRESHOLD : clamp01(t);
+  const listed = (id: string): number | undefined =>
+    Object.hasOwn(thresholds, id) ? clamp01(thresholds[id] as number) : undefined;
+  const own = listed(modelId);
+  if (own !== undefined) return own;
+  let strictest: number | undefined;
+  for (const part of modelId.split('+')) {
+    const t = listed(part);
+    if (t !== undefined) strictest = Math.max(strictest ?? 0, t);
+  }
+  return strictest ?? DEFAULT_THRESHOLD;
 }

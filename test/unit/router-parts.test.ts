@@ -50,6 +50,12 @@ describe('confidence', () => {
   it('thresholds per model id with a default', () => {
     expect(thresholdFor({ a: 0.7 }, 'a')).toBe(0.7);
     expect(thresholdFor({ a: 0.7 }, 'b')).toBe(0.5);
+    // The face stage reports detector+classifier; a part's threshold applies, the strictest wins.
+    expect(thresholdFor({ cls: 0.8 }, 'det+cls')).toBe(0.8);
+    expect(thresholdFor({ det: 0.3, cls: 0.8 }, 'det+cls')).toBe(0.8);
+    expect(thresholdFor({ det: 0.3, cls: 0.8, 'det+cls': 0.4 }, 'det+cls')).toBe(0.4);
+    expect(thresholdFor({ x: 0.9 }, 'det+cls')).toBe(0.5);
+    expect(thresholdFor({}, 'constructor+toString')).toBe(0.5);
   });
 });
 

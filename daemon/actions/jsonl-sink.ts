@@ -18,7 +18,7 @@ export class JsonlSink implements MqttSink {
     const line = JSON.stringify({
       t_ms: sourceTsMs - this.originMs(),
       topic,
-      payload: message.payload,
+      payload: message.raw ?? message.payload, // what goes on the wire
       qos: message.qos,
       retain: message.retain,
     });

@@ -202,7 +202,7 @@ export class MqttClientSink implements Component, MqttSink {
     if (outbox === undefined || client === undefined || this.stopping) {
       throw new EdgeloomError('E_MQTT_NOT_STARTED', 'the MQTT sink is not running', { where: topic });
     }
-    const payload = JSON.stringify(message.payload);
+    const payload = message.raw ?? JSON.stringify(message.payload);
     if (message.qos === 0) {
       if (!this.connected) {
         this.counters.qos0Dropped++;

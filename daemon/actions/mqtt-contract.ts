@@ -27,6 +27,11 @@ export interface MqttMessage {
   readonly qos: 0 | 1;
   readonly retain: boolean;
   readonly absolute?: boolean;
+  /**
+   * Sent as is instead of `JSON.stringify(payload)`: a scalar published by the `mqtt.publish` tool
+   * to an absolute topic (another device's `.../set` topic expects the bare `ON`, not JSON).
+   */
+  readonly raw?: string;
 }
 
 type Mapper = (env: Envelope) => MqttMessage | undefined;
@@ -212,12 +217,17 @@ const table: ReadonlyArray<readonly [pattern: string, map: Mapper]> = [
         typeof p.payload === 'object' && p.payload !== null && !Array.isArray(p.payload)
           ? (p.payload as Record<string, unknown>)
           : { value: p.payload };
+      // Our own topics carry JSON objects; a foreign topic gets a scalar bare (Home Assistant's and
+      // zigbee2mqtt's light `set` topics take `ON`/`OFF`, not `{"value":"ON"}`).
+      const scalar =
+        typeof p.payload === 'string' || typeof p.payload === 'number' || typeof p.payload === 'boolean';
       return {
         topic: p.topic,
         qos: p.qos,
         retain: p.retain,
         payload,
         ...(p.absolute ? { absolute: true } : {}),
+        ...(p.absolute && scalar ? { raw: String(p.payload) } : {}),
       };
     },
   ],

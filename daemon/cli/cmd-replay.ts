@@ -1,8 +1,10 @@
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { EdgeloomConfig } from '../config/index.js';
 import { buildDaemon, type Daemon } from '../daemon.js';
 import { EdgeloomError } from '../errors.js';
 import { handleShutdownSignals } from '../shutdown.js';
+import { ReplayProgressReporter } from '../system/replay-progress.js';
+import { SystemClock } from '../util/clock.js';
 import { bool, num, parse, str } from './args.js';
 import type { Command } from './command.js';
 import { cliContext } from './context.js';
@@ -91,12 +93,21 @@ export const replayCommand: Command = {
         await daemon.stop();
       },
     });
+    // A progress line on stderr when it is a terminal; nothing in pipes, logs or CI.
+    const progress = new ReplayProgressReporter({
+      replay: daemon.replay!,
+      stream: process.stderr,
+      clock: new SystemClock(),
+      label: `replay ${basename(resolve(dir))}`,
+    });
     try {
       await daemon.start();
+      progress.start();
       const finished = daemon.replay!.done.then(() => 'done' as const);
       const outcome = await Promise.race([finished, signalled.then(() => 'signal' as const)]);
       if (outcome === 'signal') await signalled;
     } finally {
+      progress.stop();
       if (!interrupted) await daemon.stop();
     }
     await new Promise<void>((r) => process.stdout.write('', () => r()));

@@ -1,10 +1,13 @@
+import { basename } from 'node:path';
 import { buildDaemon } from '../daemon.js';
 import { EdgeloomError, toError } from '../errors.js';
 import { componentLogger } from '../log.js';
 import { handleShutdownSignals } from '../shutdown.js';
 import { busProgressProbe } from '../system/progress-probe.js';
+import { ReplayProgressReporter } from '../system/replay-progress.js';
 import { SdNotify } from '../system/sd-notify.js';
 import { Watchdog } from '../system/watchdog.js';
+import { SystemClock } from '../util/clock.js';
 import { parse, str } from './args.js';
 import type { Command } from './command.js';
 import { cliContext } from './context.js';
@@ -40,10 +43,21 @@ export const runCommand: Command = {
       progress: busProgressProbe(daemon.bus),
       log: componentLogger(logger, 'system.watchdog'),
     });
+    // Replay mode on a terminal: a progress line on stderr (none under systemd or in pipes).
+    const progress =
+      daemon.replay === undefined
+        ? undefined
+        : new ReplayProgressReporter({
+            replay: daemon.replay,
+            stream: process.stderr,
+            clock: new SystemClock(),
+            label: `replay ${basename(config.source.replay.fixture)}`,
+          });
     const exitCode = handleShutdownSignals({
       logger,
       deadlineMs: config.shutdown_timeout_ms,
       stop: async () => {
+        progress?.stop();
         await notify.stopping();
         await watchdog.stop();
         await daemon.stop();
@@ -65,6 +79,7 @@ export const runCommand: Command = {
     ]);
     await notify.ready(brokerUp ? 'running' : 'running; broker unreachable, buffering in the outbox');
     await watchdog.start(new AbortController().signal);
+    progress?.start();
     logger.info(
       { device: config.device.id, brokerUp, components: daemon.controller.list().map((c) => c.name) },
       'edgeloom running',

@@ -36,6 +36,23 @@ export interface ReplaySourceOptions {
   readonly components?: () => readonly Component[];
 }
 
+/** Where a replay is, for progress displays (`replay` and `run` on a TTY); cheap to read. */
+export interface ReplayProgress {
+  /** Fixture time reached in the current pass, ms (0..durationMs). */
+  readonly positionMs: number;
+  /** Length of one pass of the fixture, ms; 0 until started. */
+  readonly durationMs: number;
+  /** Passes completed (more than one when looping). */
+  readonly passes: number;
+  /** Records published over all passes. */
+  readonly published: number;
+  /** Fixture time played over all passes, ms: the base of an effective speed. */
+  readonly playedMs: number;
+  /** The requested speed (0 = as fast as possible). */
+  readonly speed: number;
+  readonly loop: boolean;
+}
+
 /**
  * Replays a recorded fixture onto the bus exactly where the live sensors would publish, so the
  * whole daemon graph runs unchanged. Time comes from a VirtualClock: at speed 0 the clock jumps
@@ -58,6 +75,8 @@ export class ReplaySource implements Component {
   /** Sensor ids paused by a command: their records are skipped (and counted), time still flows. */
   private readonly paused = new Set<string>();
   skippedWhilePaused = 0;
+  /** Fixture time of the last record reached in this pass, ms (for `progress`). */
+  private positionMs = 0;
 
   constructor(private readonly options: ReplaySourceOptions) {
     if (!(options.speed >= 0) || !Number.isFinite(options.speed)) {
@@ -75,6 +94,20 @@ export class ReplaySource implements Component {
   /** The opened fixture (after start). */
   get opened(): Fixture | undefined {
     return this.fixture;
+  }
+
+  /** A snapshot of how far the replay is. */
+  get progress(): ReplayProgress {
+    const durationMs = this.fixture?.durationMs ?? 0;
+    return {
+      positionMs: this.positionMs,
+      durationMs,
+      passes: this.passes,
+      published: this.published,
+      playedMs: this.passes * durationMs + this.positionMs,
+      speed: this.options.speed,
+      loop: this.options.loop,
+    };
   }
 
   /** Clock time of the fixture's t_ms 0 on the first pass. */
@@ -130,6 +163,7 @@ export class ReplaySource implements Component {
         if (signal.aborted) return;
         const t = origin + ev.tMs;
         await this.advance(t, signal);
+        this.positionMs = ev.tMs;
         switch (ev.sensor) {
           case 'camera':
             await this.publish('camera', `sensor/camera/${this.options.ids.camera}/frame`, {
@@ -159,6 +193,7 @@ export class ReplaySource implements Component {
       const last = imu.flush();
       if (last !== undefined) await this.publishImu(last);
       this.passes++;
+      this.positionMs = 0;
       if (!this.options.loop || signal.aborted) break;
       origin += fixture.durationMs + loopGapMs;
     }

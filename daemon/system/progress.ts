@@ -26,6 +26,12 @@ export interface TtyProgressOptions {
   readonly scale?: number;
   /** Redraw at most this often, ms (default 100). */
   readonly redrawIntervalMs?: number;
+  /**
+   * Leave the cursor at the start of the progress line after each redraw (default false). For a
+   * terminal that log lines share (`run` and `replay` on a TTY): the next log line overwrites the
+   * progress text instead of being glued to its end, and the next redraw appears below it.
+   */
+  readonly parkCursor?: boolean;
 }
 
 export class TtyProgress {
@@ -38,14 +44,18 @@ export class TtyProgress {
     this.enabled = options.stream.isTTY === true;
   }
 
-  /** `done` of `total` (same unit); total undefined or 0 shows only the count. */
-  update(done: number, total?: number): void {
+  /**
+   * `done` of `total` (same unit); total undefined or 0 shows only the count. `detail` is appended
+   * after a separator (records, speed).
+   */
+  update(done: number, total?: number, detail?: string): void {
     if (!this.enabled) return;
     const now = this.options.clock.monotonicMs();
     const complete = total !== undefined && total > 0 && done >= total;
     if (!complete && now - this.lastDrawMs < (this.options.redrawIntervalMs ?? 100)) return;
     this.lastDrawMs = now;
-    this.options.stream.write(`\r${this.render(done, total)}\x1b[K`);
+    const park = this.options.parkCursor === true ? '\r' : '';
+    this.options.stream.write(`\r${this.render(done, total, detail)}\x1b[K${park}`);
     this.drawn = true;
   }
 
@@ -56,7 +66,15 @@ export class TtyProgress {
   }
 
   /** The text of one redraw (pure: exposed for tests). */
-  render(done: number, total?: number): string {
+  render(done: number, total?: number, detail?: string): string {
+    const bar = this.renderBar(done, total);
+    const line = detail === undefined || detail === '' ? bar : `${bar} · ${detail}`;
+    // A line that wraps can no longer be redrawn in place with \r: cut it to the terminal width.
+    const columns = this.options.stream.columns;
+    return columns !== undefined && columns > 1 && line.length >= columns ? line.slice(0, columns - 1) : line;
+  }
+
+  private renderBar(done: number, total?: number): string {
     const scale = this.options.scale ?? 1;
     const unit = this.options.unit === undefined ? '' : ` ${this.options.unit}`;
     const show = (v: number): string => (v / scale).toFixed(scale === 1 ? 0 : 1);

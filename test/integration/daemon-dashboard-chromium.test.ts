@@ -46,40 +46,36 @@ interface Probe {
  * (thus before the page's `onmessage`) timestamps each message, and observes the DOM writes.
  * Both lists are bounded (oldest dropped) so a long run cannot grow the page.
  */
-const PROBE = (): void => {
+const PROBE = `(() => {
   const MAX = 500;
-  const probe = { arrivals: [], applied: [], painted: [] } as unknown as Probe;
-  const push = <T>(list: T[], item: T): void => {
+  const probe = { arrivals: [], applied: [], painted: [] };
+  const push = (list, item) => {
     list.push(item);
     if (list.length > MAX) list.shift();
   };
-  (globalThis as unknown as { edgeloomProbe: Probe }).edgeloomProbe = probe;
+  globalThis.edgeloomProbe = probe;
   const Native = globalThis.EventSource;
   globalThis.EventSource = class extends Native {
-    constructor(url: string | URL, init?: EventSourceInit) {
+    constructor(url, init) {
       super(url, init);
-      this.addEventListener('message', (m: MessageEvent<string>) => {
+      this.addEventListener('message', (m) => {
         const atMs = performance.now();
         try {
-          const ev = JSON.parse(m.data) as Probe['arrivals'][number];
-          if (ev.topic === 'action/display' || ev.topic === 'router/decision') {
-            push(probe.arrivals, { ...ev, atMs });
-          }
-        } catch {
-          // not JSON: the page ignores it too
-        }
+          const ev = JSON.parse(m.data);
+          if (ev.topic === 'action/display' || ev.topic === 'router/decision') push(probe.arrivals, { ...ev, atMs });
+        } catch {}
       });
     }
   };
   new MutationObserver((records) => {
     const atMs = performance.now();
     for (const r of records) {
-      const emotion = (r.target as Element).getAttribute('data-emotion') ?? '';
+      const emotion = r.target.getAttribute('data-emotion') ?? '';
       push(probe.applied, { emotion, atMs, wallMs: Date.now() });
       requestAnimationFrame(() => push(probe.painted, { emotion, atMs: performance.now() }));
     }
   }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-emotion'] });
-};
+})();`;
 
 /** The command `npm start` runs after its build step, from package.json. */
 function npmStartCommand(): string[] {
@@ -143,7 +139,7 @@ describe.runIf(toolsAvailable('chromium'))('npm start: dashboard and display pag
       args: CHROMIUM_ARGS,
       viewport: { width: 1280, height: 900 },
     });
-    await context.addInitScript(PROBE);
+    await context.addInitScript({ content: PROBE });
   });
 
   afterAll(async () => {

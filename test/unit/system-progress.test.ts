@@ -52,3 +52,30 @@ describe('TtyProgress', () => {
     expect(p.render(7)).toBe('hashing 7 files');
   });
 });
+
+describe('TtyProgress details and shared terminals', () => {
+  it('appends the detail after the bar, and parks the cursor when asked', () => {
+    const s = stream(true);
+    const p = new TtyProgress({
+      stream: s,
+      clock: new VirtualClock(0),
+      label: 'replay demo',
+      unit: 's',
+      scale: 1000,
+      parkCursor: true,
+    });
+    p.update(5000, 20_000, '12 records · 2.0x');
+    expect(s.text).toBe(
+      `\rreplay demo [${'#'.repeat(8)}${'-'.repeat(22)}] 25% 5.0/20.0 s · 12 records · 2.0x\x1b[K\r`,
+    );
+    expect(p.render(1, 2, '')).not.toContain('·');
+  });
+
+  it('cuts a line longer than the terminal so \\r can still redraw it in place', () => {
+    const s = { ...stream(true), columns: 40 };
+    const p = new TtyProgress({ stream: s, clock: new VirtualClock(0), label: 'replay a-long-fixture-name' });
+    const line = p.render(3, 10, 'pass 3 · 123456 records · 12.5x');
+    expect(line.length).toBe(39);
+    expect(line.startsWith('replay a-long-fixture-name [')).toBe(true);
+  });
+});

@@ -15,8 +15,8 @@ import { componentLogger, type Logger } from '../log.js';
 import { ModelManager } from '../models/manager.js';
 import { findEntry, loadManifest, type Manifest, resolveModelFile } from '../models/manifest.js';
 import { type Clock, SystemClock } from '../util/clock.js';
-import { loadFaceApiStage } from './face.js';
 import { FaceBusStage } from './face-bus-stage.js';
+import { createFaceStage } from './face-factory.js';
 import {
   latencyOf,
   type ManagedFaceStage,
@@ -126,12 +126,19 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
   }
 
   if (p.face.enabled) {
-    const detectorPath = modelFile(manifest, modelsDir, p.face.detector_model, '.onnx');
-    const expressionPath = modelFile(manifest, modelsDir, p.face.emotion_model, '.onnx');
+    // The implementation follows each entry's `format` (face-api, YuNet, FER+; face-factory.ts).
+    const detector = {
+      entry: findEntry(manifest, p.face.detector_model),
+      source: modelFile(manifest, modelsDir, p.face.detector_model, '.onnx'),
+    };
+    const classifier = {
+      entry: findEntry(manifest, p.face.emotion_model),
+      source: modelFile(manifest, modelsDir, p.face.emotion_model, '.onnx'),
+    };
     const ref = models.register<ManagedFaceStage>(
       `${p.face.detector_model}+${p.face.emotion_model}`,
       async () => {
-        const loaded = await loadFaceApiStage({ detectorPath, expressionPath }, OnnxModel.load, {
+        const loaded = await createFaceStage(detector, classifier, OnnxModel.load, {
           inputSize: p.face.input_size,
           scoreThreshold: p.face.min_score,
           iouThreshold: p.face.iou_threshold,

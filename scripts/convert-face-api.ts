@@ -98,6 +98,47 @@ function depthwiseToOihw(w: TfWeight): { data: Float32Array; dims: number[] } {
   return { data: t.data, dims: [c, 1, kh, kw] };
 }
 
+/** An input normalisation `(x − meanRgb) / divisor` (face-api's `normalize(x, meanRgb).div(255)`). */
+interface InputAffine {
+  /** Per-channel mean subtracted first; absent when the graph keeps its own Sub. */
+  readonly meanRgb?: readonly number[];
+  readonly divisor: number;
+}
+
+/**
+ * Fold an input normalisation into the conv that consumes it: conv(W, (x − m) / d) + b =
+ * conv(W / d, x) + (b − Σ W·m / d). Saves two full passes over the input tensor per frame (Sub,
+ * Div: the detector's CPU time per 416² run fell from 6.3 to 5.9 ms). Exact in real
+ * arithmetic; in float32 the results move by a few ulps (test/integration/face-equivalence.test.ts
+ * bounds what that may cost). Computed in float64, rounded once.
+ */
+function foldInputAffine(
+  filters: { data: Float32Array; dims: number[] },
+  bias: Float32Array,
+  affine: InputAffine,
+): { filters: { data: Float32Array; dims: number[] }; bias: Float32Array } {
+  const [co, ci, kh, kw] = filters.dims as [number, number, number, number];
+  if (affine.meanRgb !== undefined && affine.meanRgb.length !== ci) {
+    throw new Error(`mean has ${affine.meanRgb.length} channels, conv input has ${ci}`);
+  }
+  const data = new Float32Array(filters.data.length);
+  const folded = new Float32Array(co);
+  const taps = kh * kw;
+  for (let o = 0; o < co; o++) {
+    let shift = 0;
+    for (let i = 0; i < ci; i++) {
+      for (let t = 0; t < taps; t++) {
+        const at = (o * ci + i) * taps + t;
+        const w = filters.data[at]! / affine.divisor;
+        data[at] = w;
+        shift += w * (affine.meanRgb?.[i] ?? 0);
+      }
+    }
+    folded[o] = bias[o]! - shift;
+  }
+  return { filters: { data, dims: filters.dims }, bias: folded };
+}
+
 /** Small helper binding a GraphBuilder to a weight map, naming intermediate values uniquely. */
 class NetBuilder {
   readonly g: GraphBuilder;
@@ -113,12 +154,22 @@ class NetBuilder {
     return `${tag}_${this.n++}`;
   }
 
-  /** Regular conv (`prefix/filters`, `prefix/bias`) with TF padding 'valid' or 'same'. */
-  conv(x: string, prefix: string, stride: number, padding: 'valid' | 'same'): string {
-    const f = hwioToOihw(get(this.weights, `${prefix}/filters`, 4));
-    const b = get(this.weights, `${prefix}/bias`, 1);
+  /**
+   * Regular conv (`prefix/filters`, `prefix/bias`) with TF padding 'valid' or 'same'. `folded`
+   * moves the input normalisation that precedes it into its weights (see foldInputAffine).
+   */
+  conv(x: string, prefix: string, stride: number, padding: 'valid' | 'same', folded?: InputAffine): string {
+    let f = hwioToOihw(get(this.weights, `${prefix}/filters`, 4));
+    let bias = get(this.weights, `${prefix}/bias`, 1).data;
+    if (folded !== undefined) {
+      if (folded.meanRgb !== undefined && padding !== 'valid') {
+        // With 'same' the zero padding sits after the mean subtraction; folded, it would not.
+        throw new Error(`${prefix}: a mean can only be folded into a 'valid' conv`);
+      }
+      ({ filters: f, bias } = foldInputAffine(f, bias, folded));
+    }
     this.g.initializer(`${prefix}/filters`, f.data, f.dims);
-    this.g.initializer(`${prefix}/bias`, b.data, [b.data.length]);
+    this.g.initializer(`${prefix}/bias`, bias, [bias.length]);
     return this.g.node('Conv', [x, `${prefix}/filters`, `${prefix}/bias`], [this.next(prefix)], {
       kernel_shape: f.dims.slice(2),
       strides: [stride, stride],
@@ -157,11 +208,10 @@ class NetBuilder {
     return this.g.node(opType, inputs, [this.next(opType.toLowerCase())], attrs);
   }
 
-  /** Subtract a per-channel mean, then divide by 255 (face-api's `normalize(x, meanRgb).div(255)`). */
-  normalize(x: string, meanRgb: readonly number[]): string {
+  /** Subtract a per-channel mean (the first half of face-api's normalisation; the /255 is folded). */
+  subtractMean(x: string, meanRgb: readonly number[]): string {
     this.g.initializer('mean_rgb', new Float32Array(meanRgb), [1, 3, 1, 1]);
-    this.g.initializer('pixel_range', new Float32Array([255]), [1]);
-    return this.op('Div', [this.op('Sub', [x, 'mean_rgb']), 'pixel_range']);
+    return this.op('Sub', [x, 'mean_rgb']);
   }
 }
 
@@ -186,12 +236,13 @@ export const EXPRESSION_MEAN_RGB = [122.782, 117.001, 104.298] as const;
 export function buildTinyFaceDetector(weights: Map<string, TfWeight>): GraphBuilder {
   const b = new NetBuilder('tiny_face_detector', weights);
   b.g.input('image', 'float32', [1, 3, 'size', 'size']);
-  let x = b.normalize('image', DETECTOR_MEAN_RGB);
   // leaky() in face-api is relu(x - 0.1x) + 0.1x, i.e. LeakyRelu with alpha 0.1.
   const leaky = (v: string): string => b.op('LeakyRelu', [v], { alpha: float(0.10000000149011612) });
   const maxPool = (v: string, stride: number): string =>
     b.op('MaxPool', [v], { kernel_shape: [2, 2], strides: [stride, stride], auto_pad: 'SAME_UPPER' });
-  x = maxPool(leaky(b.conv(x, 'conv0', 1, 'valid')), 2);
+  // conv0 is 'valid' (no padding), so the whole normalisation folds into it.
+  const normalised = { meanRgb: DETECTOR_MEAN_RGB, divisor: 255 };
+  let x = maxPool(leaky(b.conv('image', 'conv0', 1, 'valid', normalised)), 2);
   for (const layer of ['conv1', 'conv2', 'conv3', 'conv4'])
     x = maxPool(leaky(b.separable(x, layer, 1, 1)), 2);
   x = maxPool(leaky(b.separable(x, 'conv5', 1, 1)), 1);
@@ -209,12 +260,17 @@ export function buildTinyFaceDetector(weights: Map<string, TfWeight>): GraphBuil
 export function buildFaceExpressionNet(weights: Map<string, TfWeight>): GraphBuilder {
   const b = new NetBuilder('face_expression', weights);
   b.g.input('face', 'float32', ['faces', 3, 112, 112]);
-  let x = b.normalize('face', EXPRESSION_MEAN_RGB);
+  // dense0/conv0 pads ('same') after the mean subtraction, so only the /255 folds into it.
+  let x = b.subtractMean('face', EXPRESSION_MEAN_RGB);
   const relu = (v: string): string => b.op('Relu', [v]);
   const add = (l: string, r: string): string => b.op('Add', [l, r]);
   for (const [i, block] of ['dense0', 'dense1', 'dense2', 'dense3'].entries()) {
     // denseBlock4 in face-api; the additions keep its association order so float rounding matches.
-    const out1 = relu(i === 0 ? b.conv(x, `${block}/conv0`, 2, 'same') : b.separable(x, `${block}/conv0`, 2));
+    const out1 = relu(
+      i === 0
+        ? b.conv(x, `${block}/conv0`, 2, 'same', { divisor: 255 })
+        : b.separable(x, `${block}/conv0`, 2),
+    );
     const out2 = b.separable(out1, `${block}/conv1`, 1);
     const out3 = b.separable(relu(add(out1, out2)), `${block}/conv2`, 1);
     const out4 = b.separable(relu(add(out1, add(out2, out3))), `${block}/conv3`, 1);

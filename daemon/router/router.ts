@@ -266,7 +266,7 @@ export class RouterStage implements Component {
       modelId,
       route: d.route,
       reason: d.reason,
-      numbers: d.numbers,
+      numbers: readableNumbers(d.numbers),
       tier,
     };
     void this.o.bus.publish('router/decision', payload, {
@@ -437,4 +437,14 @@ export class RouterStage implements Component {
         ),
     });
   }
+}
+
+/**
+ * The decision's numbers as published: rounded to 6 decimals so a printed decision reads
+ * `"confidence":0.948265` rather than 17 digits of float noise (the policy used the exact values).
+ */
+function readableNumbers(numbers: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(numbers)) out[k] = Number.isFinite(v) ? Math.round(v * 1e6) / 1e6 : v;
+  return out;
 }

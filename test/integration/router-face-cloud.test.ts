@@ -1,0 +1,120 @@
+/**
+ * The face cloud path's failure modes at the router stage, against the recording loopback server:
+ * a malformed vision answer and a frame the router never saw both end `local_fallback` with a
+ * reason (and nothing refined is published); a refined inference is never routed again.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Bus } from '../../daemon/bus/bus.js';
+import type { Envelope } from '../../daemon/bus/envelope.js';
+import { EMOTIONS, type Emotion, type FaceInference, type RouteDecision } from '../../daemon/bus/topics.js';
+import { loadConfig } from '../../daemon/config/index.js';
+import { openFixture } from '../../daemon/fixtures/reader.js';
+import { silentLogger } from '../../daemon/log.js';
+import { RouterStage } from '../../daemon/router/router.js';
+import { SystemClock } from '../../daemon/util/clock.js';
+import { CHAT, FakeOpenAIServer } from '../helpers/fake-openai-server.js';
+import { REPO_ROOT } from '../helpers/tools.js';
+
+let dir: string;
+let frame: { jpeg: Buffer; width: number; height: number };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'edgeloom-face-cloud-'));
+  const faces = await openFixture(join(REPO_ROOT, 'fixtures/faces'));
+  for await (const f of faces.cameraFrames()) {
+    frame = f;
+    break;
+  }
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const inference = (frameSeq: number, refines?: string): FaceInference => ({
+  modelId: 'face-expression',
+  confidence: 0.1,
+  latencyMs: 10,
+  inputTsMs: frameSeq * 200,
+  frameSeq,
+  width: frame.width,
+  height: frame.height,
+  faces: [
+    {
+      box: { x: 200, y: 80, width: 120, height: 140 },
+      score: 0.8,
+      emotion: 'happy',
+      probabilities: Object.fromEntries(
+        EMOTIONS.map((e) => [e, e === 'happy' ? 0.4 : e === 'neutral' ? 0.35 : 0.05]),
+      ) as Record<Emotion, number>,
+    },
+  ],
+  ...(refines === undefined ? {} : { refines }),
+});
+
+describe('face cloud path at the router stage', () => {
+  it('a malformed answer or an unseen frame falls back with a reason; refinements are not routed again', async () => {
+    const server = await FakeOpenAIServer.start();
+    server.script(CHAT, { kind: 'raw', body: '{"choices":[{"message":{"content":"a happy face"}}]}' });
+    const clock = new SystemClock();
+    const bus = new Bus({ clock, logger: silentLogger() });
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        sensors: { camera: { privacy: 'public' } },
+        router: {
+          thresholds: { 'face-expression': 0.9 },
+          privacy: { default_tier: 'public', overrides: { 'inference/face/#': 'public' } },
+        },
+        cloud: { enabled: true, base_url: server.baseUrl, api_key: 'sk-test', retries: 0 },
+      },
+    });
+    const router = new RouterStage({
+      bus,
+      clock,
+      logger: silentLogger(),
+      config: { router: config.router, cloud: config.cloud, sensors: config.sensors },
+      storage: join(dir, 'store'),
+    });
+    await router.start(new AbortController().signal);
+    const decisions: RouteDecision[] = [];
+    const refined: Envelope<FaceInference>[] = [];
+    bus.subscribe('router/decision', (e) => void decisions.push(e.payload as RouteDecision), {
+      component: 'test',
+    });
+    bus.subscribe(
+      'inference/face/+',
+      (e) => {
+        const env = e as Envelope<FaceInference>;
+        if (env.payload.refines !== undefined) refined.push(env);
+      },
+      { component: 'test-faces' },
+    );
+    try {
+      await bus.publish('sensor/camera/cam0/frame', { seq: 1, tsMs: 200, ...frame });
+      await new Promise((r) => setTimeout(r, 50)); // the frame reaches the router's cache first
+      await bus.publish('inference/face/cam0', inference(1)); // scripted: a non-JSON label
+      await bus.publish('inference/face/cam0', inference(2)); // frame 2 was never published
+      await bus.publish('inference/face/cam0', inference(1, 'some-local-id')); // a refinement
+      for (let i = 0; i < 100 && decisions.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+      await bus.drain(2000);
+      expect(decisions.map((d) => [d.route, d.reason])).toEqual([
+        ['cloud', 'confidence_below_threshold'],
+        ['local_fallback', 'cloud_bad_response'],
+        ['local_fallback', 'image_unavailable'],
+      ]);
+      expect(server.requests).toHaveLength(1);
+      expect(server.requests[0]?.body.toString('utf8')).toContain(frame.jpeg.toString('base64'));
+      expect(refined.map((r) => r.payload.refines)).toEqual(['some-local-id']); // only our own publish
+      const t = router.snapshot();
+      expect([t.cloudCalls, t.cloudFailures, t.refinementsPublished]).toEqual([1, 1, 0]);
+    } finally {
+      await router.stop();
+      await bus.close();
+      await server.close();
+    }
+  });
+});

@@ -156,12 +156,17 @@ export class RouterStage implements Component {
         concurrency: 2,
         interruptible: true,
       }),
-      bus.subscribe<`sensor/camera/${string}/frame`>('sensor/camera/+/frame', (env) => this.onFrame(env), {
-        ...opts,
-        queueCapacity: 4,
-      }),
       bus.subscribe<`inference/face/${string}`>('inference/face/+', (env, s) => this.onFace(env, s), opts),
     );
+    // Frames are only needed for the face cloud path; without a cloud the router never sees them.
+    if (config.cloud.enabled) {
+      this.subs.push(
+        bus.subscribe<`sensor/camera/${string}/frame`>('sensor/camera/+/frame', (env) => this.onFrame(env), {
+          ...opts,
+          queueCapacity: 4,
+        }),
+      );
+    }
   }
 
   async stop(): Promise<void> {
@@ -277,7 +282,7 @@ export class RouterStage implements Component {
 
   private onFrame(env: Envelope<CameraFrame>): void {
     const frame = env.payload;
-    if (!this.o.config.cloud.enabled || !Buffer.isBuffer(frame?.jpeg)) return;
+    if (!Buffer.isBuffer(frame?.jpeg)) return;
     const cameraId = env.topic.split('/')[2] ?? '';
     // Hold an image only where it could leave: the face inference's tier, as the decision sees it.
     if (!egressAllowed(this.privacy.tierFor(`inference/face/${cameraId}`), 'raw')) return;

@@ -121,7 +121,16 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
   // Latencies are measured in real time, except in a speed-0 replay where output must not vary.
   const latencyClock =
     replayWanted?.speed === 0 && virtualClock !== undefined ? virtualClock : new SystemClock();
-  const pipeline = buildPipeline({ config, bus, clock: latencyClock, logger, baseDir });
+  const pipeline = buildPipeline({
+    config,
+    bus,
+    clock: latencyClock,
+    logger,
+    baseDir,
+    ...(replayWanted === undefined
+      ? {}
+      : { replay: { fixtureDir: replayWanted.fixtureDir, loop: replayWanted.loop } }),
+  });
   const models = pipeline.models;
 
   const storageDir = options.ephemeralStorage

@@ -29,6 +29,7 @@ import {
 import { OnnxModel } from './onnx-session.js';
 import { SileroVad, sileroSessionOptions } from './vad.js';
 import { VadStage } from './vad-stage.js';
+import { createReferenceTranscriber } from './whisper/reference-transcriber.js';
 import { SttStage } from './whisper/stt-stage.js';
 import { WhisperModel } from './whisper/whisper.js';
 
@@ -44,6 +45,8 @@ export interface PipelineOptions {
   readonly logger: Logger;
   /** Relative paths in the config resolve against this directory. */
   readonly baseDir: string;
+  /** The fixture being replayed, if any (the reference transcriber answers from its truth). */
+  readonly replay?: { readonly fixtureDir: string; readonly loop: boolean };
 }
 
 export interface Pipeline {
@@ -71,6 +74,9 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
   if (!anyEnabled) return { components: [], models: undefined, face: undefined };
   const manifest = loadManifest(abs(config.models.manifest));
   const threads = p.onnx.intra_op_threads;
+  const graphOptimizationLevel = p.onnx.graph_optimization;
+  const loadSession: typeof OnnxModel.load = (source, options) =>
+    OnnxModel.load(source, { ...options, graphOptimizationLevel });
   const models = new ModelManager({
     // Loading, idling and memory are wall-time matters, even in a replay on a virtual clock.
     clock: new SystemClock(),
@@ -93,7 +99,7 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
         n === 1 ? p.vad.model : `${p.vad.model}#${n}`,
         async () =>
           managedOnnx(
-            await OnnxModel.load(
+            await loadSession(
               modelPath,
               sileroSessionOptions({ modelId: p.vad.model, intraOpNumThreads: threads, clock }),
             ),
@@ -138,7 +144,7 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
     const ref = models.register<ManagedFaceStage>(
       `${p.face.detector_model}+${p.face.emotion_model}`,
       async () => {
-        const loaded = await createFaceStage(detector, classifier, OnnxModel.load, {
+        const loaded = await createFaceStage(detector, classifier, loadSession, {
           inputSize: p.face.input_size,
           scoreThreshold: p.face.min_score,
           iouThreshold: p.face.iou_threshold,
@@ -162,10 +168,38 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
     out.push(face);
   }
 
-  if (p.stt.enabled) {
+  if (p.stt.enabled && p.stt.engine === 'reference') {
+    // No weights: the fixture's truth answers (a labelled stand-in, see reference-transcriber.ts).
+    out.push(
+      new SttStage({
+        bus,
+        clock,
+        logger: componentLogger(logger, 'pipeline.stt'),
+        createModel: () =>
+          createReferenceTranscriber({
+            fixtureDir: o.replay?.fixtureDir,
+            loop: o.replay?.loop ?? false,
+            logger: componentLogger(logger, 'pipeline.stt'),
+          }),
+        transcribe: { language: p.stt.language, maxNewTokens: p.stt.max_tokens },
+      }),
+    );
+  } else if (p.stt.enabled) {
     const dir = dirname(modelFile(manifest, modelsDir, p.stt.model, 'config.json'));
+    const encoder = modelFile(manifest, modelsDir, p.stt.model, '.onnx');
+    // The variant the manifest pins: encoder_model_quantized.onnx → '_quantized'.
+    const fileSuffix = /encoder_model(.*)\.onnx$/.exec(encoder)?.[1] ?? '';
     const ref = models.register(p.stt.model, async () =>
-      managedWhisper(await WhisperModel.load(dir, { modelId: p.stt.model, clock })),
+      managedWhisper(
+        await WhisperModel.load(dir, {
+          modelId: p.stt.model,
+          clock,
+          fileSuffix,
+          encoderThreads: p.stt.encoder_threads,
+          decoderThreads: threads,
+          graphOptimizationLevel,
+        }),
+      ),
     );
     out.push(
       new SttStage({

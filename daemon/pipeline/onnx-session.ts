@@ -65,6 +65,8 @@ export interface OnnxModelOptions {
    * per session only make concurrent sessions (VAD + face) steal each other's core.
    */
   readonly intraOpNumThreads?: number;
+  /** Graph optimisation at session creation (default 'all'; config `pipeline.onnx.graph_optimization`). */
+  readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /**
    * Runs allowed to wait behind the running one (default 8). Overflow policy: refuse the newest
    * (`E_ONNX_BUSY`), so a stalled model cannot buffer unbounded inputs; callers count and drop.
@@ -400,7 +402,7 @@ function sessionOptions(options: OnnxModelOptions): ort.InferenceSession.Session
     // Sequential execution never uses the inter-op pool; one thread keeps it from being created wide.
     interOpNumThreads: 1,
     executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
     enableCpuMemArena: options.enableCpuMemArena ?? false,
     enableMemPattern: options.enableMemPattern ?? true,
     // 3 = errors only: ORT's warnings (e.g. unused initialisers) would flood journald at start.

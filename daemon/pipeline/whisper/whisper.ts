@@ -13,7 +13,14 @@
 import { join } from 'node:path';
 import { EdgeloomError } from '../../errors.js';
 import { type Clock, SystemClock } from '../../util/clock.js';
-import { type Feeds, OnnxModel, type OnnxModelStats, type Tensor, tensor } from '../onnx-session.js';
+import {
+  type Feeds,
+  OnnxModel,
+  type OnnxModelOptions,
+  type OnnxModelStats,
+  type Tensor,
+  tensor,
+} from '../onnx-session.js';
 import { greedyDecode } from './greedy.js';
 import { LogMelExtractor } from './mel.js';
 import { checkLayout, expectedFiles, readWhisperSpec, type WhisperSpec } from './model-files.js';
@@ -27,6 +34,8 @@ export interface WhisperLoadOptions {
   readonly encoderThreads?: number;
   /** Intra-op threads for the decoder (default 1: its steps are too small to split). */
   readonly decoderThreads?: number;
+  /** Graph optimisation of both sessions (default 'all'). */
+  readonly graphOptimizationLevel?: OnnxModelOptions['graphOptimizationLevel'];
   /**
    * Keep pre-packed decoder weights (default false). The tied token embedding (51 865 × 384,
    * 80 MB in fp32) is both gathered and multiplied for the logits, so pre-packing keeps a second
@@ -122,6 +131,9 @@ export class WhisperModel {
       modelId: `${options.modelId}/encoder`,
       outputs: [],
       intraOpNumThreads: options.encoderThreads ?? 1,
+      ...(options.graphOptimizationLevel === undefined
+        ? {}
+        : { graphOptimizationLevel: options.graphOptimizationLevel }),
       // Every encoder product has 1500 rows, so packing weights per call costs nothing measurable
       // and the packed copies (~20 MB for tiny) need not stay resident.
       prepackWeights: false,
@@ -133,6 +145,9 @@ export class WhisperModel {
         modelId: `${options.modelId}/decoder`,
         outputs: [],
         intraOpNumThreads: options.decoderThreads ?? 1,
+        ...(options.graphOptimizationLevel === undefined
+          ? {}
+          : { graphOptimizationLevel: options.graphOptimizationLevel }),
         // Each step allocates the same large buffers (18 MB of cross-attention keys/values are
         // concatenated per step in some exports) with a growing self-attention cache, so memory
         // patterns do not apply; without the arena those malloc/free cycles fragment the heap and

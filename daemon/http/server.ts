@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { EventBus } from '../bus/types.js';
+import type { Envelope } from '../bus/envelope.js';
+import { patternMatches } from '../bus/topic-match.js';
+import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component, ComponentHealth } from '../component.js';
 import { isLoopbackHost } from '../config/rules.js';
 import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
@@ -45,6 +47,11 @@ export interface HttpServerOptions {
 
 /** Patterns per event stream (one bus subscription each). */
 const MAX_PATTERNS = 8;
+/**
+ * Topics whose last event a new event stream receives first, like a retained MQTT message: the
+ * kiosk display must show the current emotion when it (re)loads, not "no face" until the next one.
+ */
+const CURRENT_STATE_TOPICS = ['action/display'] as const;
 
 type Route = 'healthz' | 'metrics' | 'stats' | 'events' | 'page' | 'static' | 'other';
 
@@ -64,6 +71,9 @@ export class HttpServer implements Component {
   private sseRejected = 0;
   private readonly host: string;
   private readonly token: string;
+  /** The last event per CURRENT_STATE_TOPICS topic (one each: bounded by the list). */
+  private readonly current = new Map<string, Envelope>();
+  private currentSubs: Subscription[] = [];
 
   constructor(private readonly options: HttpServerOptions) {
     this.host = options.host ?? '127.0.0.1';
@@ -84,6 +94,14 @@ export class HttpServer implements Component {
   async start(signal: AbortSignal): Promise<void> {
     this.assets = await loadStaticAssets(this.options.staticDir ?? defaultStaticDir());
     signal.throwIfAborted();
+    this.currentSubs = CURRENT_STATE_TOPICS.map((topic) =>
+      this.options.bus.subscribe(topic, (env) => void this.current.set(topic, env), {
+        component: 'http.current-state',
+        qos: 'realtime',
+        queueCapacity: 1, // only the newest matters: drop-oldest
+        overflow: { kind: 'drop-oldest' },
+      }),
+    );
     const server = createServer({ requestTimeout: this.options.requestTimeoutMs ?? 10_000 }, (req, res) =>
       this.handle(req, res),
     );
@@ -117,6 +135,8 @@ export class HttpServer implements Component {
 
   async stop(): Promise<void> {
     for (const c of [...this.clients]) c.close();
+    for (const sub of this.currentSubs) await sub.unsubscribe().catch(() => undefined);
+    this.currentSubs = [];
     const server = this.server;
     this.server = undefined;
     if (server === undefined) return;
@@ -239,9 +259,13 @@ export class HttpServer implements Component {
     let client: SseClient;
     try {
       // Its first write sends the headers above; an invalid pattern throws before that.
+      const initial = [...this.current.values()].filter((env) =>
+        patterns.some((p) => patternMatches(p, env.topic)),
+      );
       client = new SseClient({
         bus: this.options.bus,
         patterns,
+        initial,
         out: res,
         clock: this.options.clock,
         logger: this.options.logger,

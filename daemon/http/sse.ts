@@ -29,6 +29,11 @@ export interface SseClientOptions {
   readonly drainTimeoutMs?: number;
   /** Called once when the stream ends, whoever ended it. */
   readonly onClose?: (client: SseClient) => void;
+  /**
+   * Events sent first, before live ones: the current state of retained-like topics (the last
+   * display action), so a page opened mid-run does not show a stale state until the next change.
+   */
+  readonly initial?: readonly Envelope[];
 }
 
 /** What the browser receives per bus event (binary payload fields summarised by size). */
@@ -77,6 +82,8 @@ export class SseClient {
     }
     const out = options.out;
     out.write('retry: 2000\n: connected\n\n');
+    // send() writes synchronously before its first await, so these precede every live event.
+    for (const env of options.initial ?? []) void this.send(env);
     this.heartbeat = options.clock.setInterval(() => {
       if (!out.writableNeedDrain) out.write(': hb\n\n');
     }, options.heartbeatMs ?? 15_000); // 15 s

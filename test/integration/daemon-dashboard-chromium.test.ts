@@ -197,6 +197,10 @@ describe.runIf(toolsAvailable('chromium'))('npm start: dashboard and display pag
     watch(page);
     await page.goto(`${base}/display`);
     await page.locator('#conn', { hasText: 'connected' }).waitFor({ state: 'attached' });
+    // Opened mid-run, it shows the current emotion at once: the stream starts with the last action.
+    await expect
+      .poll(async () => (await probeOf(page)).applied.length, { timeout: 5_000 })
+      .toBeGreaterThan(0);
 
     // The demo alternates a face (the astronaut) and no face (a coffee cup): wait for two changes.
     const changes = (p: Probe): number => {

@@ -66,6 +66,9 @@ function faceEmotion(env: Envelope): MqttMessage {
       frame_seq: p.frameSeq,
       model: p.modelId,
       latency_ms: round(p.latencyMs, 1),
+      // A cloud refinement names the local result it supersedes (hybrid routing).
+      ...(p.refines === undefined ? {} : { refines: p.refines }),
+      id: env.id,
     },
   };
 }

@@ -121,7 +121,7 @@ const rows: readonly Row[] = [
     topic: 'face/emotion',
     qos: 0,
     retain: false,
-    keys: ['ts', 'emotion', 'confidence', 'faces', 'frame_seq', 'model', 'latency_ms'],
+    keys: ['ts', 'emotion', 'confidence', 'faces', 'frame_seq', 'model', 'latency_ms', 'id'],
   },
   {
     name: 'speech start',

@@ -125,6 +125,37 @@ describe('TF legacy bilinear resize into planar tensors', () => {
     );
   });
 
+  it('overwrites every value of a reused destination, padding included, and nothing outside it', () => {
+    // The zero padding is written by fill rather than blended; a stale frame must not show through.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 48 }),
+        fc.boolean(),
+        (width, height, out, centred) => {
+          const data = Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 31) % 256);
+          const image = { data, width, height };
+          const region = centred ? centredSquare(0, 0, width, height) : bottomRightSquare(width, height);
+          const offset = 3;
+          const dst = new Float32Array(offset + 3 * out * out + 2).fill(Number.NaN);
+          resizeBilinearToPlanar(image, region, out, dst, offset);
+          const ref = reference(image, region, out);
+          let worst = 0;
+          for (let i = 0; i < ref.length; i++) {
+            const diff = Math.abs(dst[offset + i]! - ref[i]!);
+            worst = Number.isNaN(diff) ? Number.POSITIVE_INFINITY : Math.max(worst, diff);
+          }
+          expect(worst).toBeLessThan(1e-4);
+          expect([0, 1, 2, dst.length - 2, dst.length - 1].map((i) => dst[i])).toEqual(
+            Array(5).fill(Number.NaN),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('refuses a destination that is too small', () => {
     expect(() =>
       resizeBilinearToPlanar(grey([[1]]), bottomRightSquare(1, 1), 4, new Float32Array(47)),

@@ -52,7 +52,9 @@ export function writeDaemonConfig(o: DaemonConfigOptions): string {
     log: { level: 'info' },
     storage: { dir: storageDir },
     source: { mode: 'replay', replay: { fixture: o.fixture, speed: o.speed, loop: false } },
-    pipeline: { stt: { model: 'whisper-synthetic-tiny' } },
+    // The reference transcriber answers each speech segment with the fixture's truth text, so the
+    // intents are exercised with real sentences (no whisper weights can be fetched here).
+    pipeline: { stt: { engine: 'reference' } },
     cloud: { enabled: false },
     mqtt: { url: o.brokerUrl, publish_allow: ['home/#'] },
     http: { enabled: false },
@@ -132,13 +134,16 @@ export function firstOccurrences(list: readonly string[]): string[] {
   });
 }
 
-/** The QoS 1 messages a subscriber received under `base`, excluding the status and commands. */
+/**
+ * The QoS 1 event messages a subscriber received: everything but the status, the command results
+ * and Home Assistant discovery (those are not part of `--emit jsonl`).
+ */
 export function receivedQos1Events(messages: readonly Received[], base = BASE): Received[] {
   return messages.filter(
     (m) =>
-      m.topic.startsWith(`${base}/`) &&
+      m.qos === 1 &&
       m.topic !== `${base}/status` &&
       !m.topic.startsWith(`${base}/cmd/`) &&
-      m.qos === 1,
+      !m.topic.startsWith('homeassistant/'),
   );
 }

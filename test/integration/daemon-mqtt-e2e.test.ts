@@ -175,8 +175,19 @@ describe.runIf(mosquittoAvailable())('the daemon against Mosquitto: the demo end
     const transcripts = payloads(on('voice/transcript'));
     expect(transcripts.map((t) => t.ts)).toEqual(ends.map((e) => e.ts));
     for (const t of transcripts) expect(String(t.text).length).toBeGreaterThan(0);
+    expect(transcripts.map((t) => t.text)).toEqual(truth.truth.speech.map((s) => s.text));
     const intents = payloads(on('voice/intent'));
     expect(intents.map((i) => i.text)).toEqual(transcripts.map((t) => t.text));
+  });
+
+  it('"turn on the kitchen light": the light_on intent and ON on home/kitchen/light/set', () => {
+    expect(payloads(on('voice/intent'))[0]).toMatchObject({
+      intent: 'light_on',
+      slots: { room: 'kitchen' },
+      source: 'local',
+    });
+    // The bare value on the foreign topic, as a Home Assistant light expects.
+    expect(sub.on('home/kitchen/light/set')).toMatchObject([{ payload: 'ON', qos: 1 }]);
   });
 
   it('imu/motion: the fall of the trace, within a second of its truth', () => {
@@ -273,8 +284,8 @@ describe.runIf(mosquittoAvailable())('the daemon against Mosquitto: the demo end
     ).toMatchObject({
       ok: true,
     });
-    await waitFor(() => sub.on('home/kitchen/light/set').length === 1, 'home/kitchen/light/set');
-    expect(sub.on('home/kitchen/light/set')[0]?.payload).toBe('ON');
+    await waitFor(() => sub.on('home/kitchen/light/set').length === 2, 'home/kitchen/light/set');
+    expect(sub.on('home/kitchen/light/set')[1]?.payload).toBe('ON');
   });
 
   it('publishes the retained stats, and SIGTERM leaves a retained offline status', async () => {

@@ -105,7 +105,7 @@ describe.runIf(mosquittoAvailable())('the daemon through broker outages (Mosquit
   it('broker SIGKILLed mid-replay and restarted: every QoS 1 message arrives, in order', async () => {
     const broker = await Mosquitto.start();
     cleanups.push(() => broker.stop());
-    const sub = await Subscriber.connect(broker.url, ['edgeloom/#']);
+    const sub = await Subscriber.connect(broker.url, ['edgeloom/#', 'home/#']);
     cleanups.push(() => sub.close());
     // Paced (speed 2: the 20 s demo takes 10 s) so the outage lands in the middle of the stream.
     const config = writeDaemonConfig({
@@ -170,7 +170,7 @@ describe.runIf(mosquittoAvailable())('the daemon through broker outages (Mosquit
 
     const broker = await Mosquitto.start(port);
     cleanups.push(() => broker.stop());
-    const sub = await Subscriber.connect(url, ['edgeloom/#']);
+    const sub = await Subscriber.connect(url, ['edgeloom/#', 'home/#']);
     cleanups.push(() => sub.close());
     const second = startDaemon(
       writeDaemonConfig({
@@ -180,6 +180,8 @@ describe.runIf(mosquittoAvailable())('the daemon through broker outages (Mosquit
         fixture: quietFixture(join(dir, 'quiet')),
         speed: 0,
         storageDir,
+        // No speech truth in the quiet fixture for the reference transcriber to answer from.
+        extra: { pipeline: { stt: { engine: 'whisper', model: 'whisper-synthetic-tiny' } } },
       }),
     );
     cleanups.push(() => second.kill());

@@ -40,6 +40,12 @@ async function cut(out: string, fromMs: number, toMs: number): Promise<string> {
     sensors: ['camera', 'mic', 'imu'],
     startTime: new Date(fx.startTimeMs + fromMs),
     description: `demo ${fromMs}..${toMs} ms`,
+    // The sentences spoken in this part, for the reference transcriber (the config's stt engine).
+    truth: {
+      speech: (fx.manifest.truth?.speech ?? [])
+        .filter((u) => u.start_ms >= fromMs && u.start_ms < toMs)
+        .map((u) => ({ ...u, start_ms: u.start_ms - fromMs, end_ms: u.end_ms - fromMs })),
+    },
   });
   const inRange = (t: number): boolean => t >= fromMs && t < toMs;
   for await (const f of fx.cameraFrames()) if (inRange(f.tMs)) await w.writeFrame(f.tMs - fromMs, f.jpeg);

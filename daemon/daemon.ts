@@ -9,6 +9,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
+import { BrokerGate } from './actions/broker-gate.js';
 import { BusTap } from './actions/bus-tap.js';
 import { JsonlSink } from './actions/jsonl-sink.js';
 import { MqttBridge, type MqttSink } from './actions/mqtt-bridge.js';
@@ -227,6 +228,15 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
   controller.add(router);
   controller.add(agents.runtime);
   for (const c of pipeline.components) controller.add(c);
+  if (replay !== undefined && mqttClient !== undefined) {
+    const client = mqttClient;
+    controller.add(
+      new BrokerGate({
+        whenConnected: () => client.whenConnected(),
+        logger: componentLogger(logger, 'actions.broker-gate'),
+      }),
+    );
+  }
   for (const c of sources) controller.add(c);
 
   return {

@@ -28,7 +28,7 @@ export interface ObservabilityOptions {
   readonly face?: FaceBusStage;
   /** The pipeline's models: the guard unloads idle ones under pressure; stats show them. */
   readonly models?: ModelManager;
-  /** Period of the retained `stats` message, ms (default 30 s). */
+  /** Period of the retained `stats` message, ms (default config `mqtt.stats_interval_ms`). */
   readonly statsPeriodMs?: number;
 }
 
@@ -88,7 +88,11 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     providers,
     bus,
   });
-  const out: Component[] = [guard, stats, new StatsPublisher(bus, stats, clock, o.statsPeriodMs ?? 30_000)];
+  const out: Component[] = [
+    guard,
+    stats,
+    new StatsPublisher(bus, stats, clock, o.statsPeriodMs ?? config.mqtt.stats_interval_ms),
+  ];
   if (config.http.enabled) {
     out.push(
       new HttpServer({
@@ -105,10 +109,15 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
   return out;
 }
 
-/** Publishes the stats snapshot on `system/stats` (→ retained MQTT `stats`) every period. */
+/**
+ * Publishes the stats snapshot on `system/stats` (→ retained MQTT `stats`) every period, and once
+ * soon after start: a dashboard or Home Assistant subscribing after a restart should not wait a
+ * whole period for the retained message to reflect the new process.
+ */
 class StatsPublisher implements Component {
   readonly name = 'system.stats-publisher';
   private timer: TimerHandle | undefined;
+  private first: TimerHandle | undefined;
 
   constructor(
     private readonly bus: EventBus,
@@ -118,10 +127,13 @@ class StatsPublisher implements Component {
   ) {}
 
   async start(): Promise<void> {
+    // 5 s: enough for the collector's first rate window and the broker connection.
+    this.first = this.clock.setTimeout(() => this.publish(), Math.min(this.periodMs, 5000));
     this.timer = this.clock.setInterval(() => this.publish(), this.periodMs);
   }
 
   async stop(): Promise<void> {
+    this.first?.cancel();
     this.timer?.cancel();
   }
 

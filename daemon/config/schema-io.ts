@@ -21,6 +21,12 @@ export const mqttSchema = obj('MQTT: actions, state and Home Assistant discovery
     default: 'edgeloom/{device_id}',
     pattern: '^[^#+]+$',
   }),
+  stats_interval_ms: int({
+    description:
+      'Period of the retained `stats` message, ms (the first goes out 5 s after start, or sooner when the period is shorter).',
+    default: 30_000,
+    minimum: 1000,
+  }),
   username: str({ description: 'Broker user name; empty = anonymous.', default: '' }),
   password: str({ description: 'Broker password.', default: '', secret: true }),
   tls: obj('TLS for mqtts:// and wss:// (file paths; empty = system defaults).', {

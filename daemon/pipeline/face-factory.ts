@@ -16,6 +16,7 @@ import type { ModelEntry } from '../models/manifest.js';
 import { FERPLUS_IO, FerPlusClassifier } from './emotion-ferplus.js';
 import {
   type EmotionClassifier,
+  FACE_API_SESSION_OPTIONS,
   FACE_EXPRESSION_IO,
   FaceApiExpressionNet,
   type FaceDetector,
@@ -62,6 +63,8 @@ export const CLASSIFIER_FORMATS = ['faceapi-expression', 'ferplus'] as const;
 interface Io {
   readonly inputs: readonly string[];
   readonly outputs: readonly OutputSpec[];
+  /** Per-model session setting (face-api's nets measured faster with the arena, see face.ts). */
+  readonly enableCpuMemArena?: boolean;
 }
 
 /** The fixed square side an entry's first input declares ([1, 3, S, S]), or undefined when symbolic. */
@@ -91,7 +94,7 @@ function detectorPlan(choice: FaceModelChoice, o: FaceFactoryOptions): Build<Fac
   switch (entry.format) {
     case 'faceapi-tiny-yolo':
       return {
-        io: TINY_FACE_DETECTOR_IO,
+        io: { ...TINY_FACE_DETECTOR_IO, ...FACE_API_SESSION_OPTIONS },
         make: (s) =>
           new TinyFaceDetector(s, { ...thresholds, ...(o.inputSize ? { inputSize: o.inputSize } : {}) }),
       };
@@ -107,7 +110,10 @@ function detectorPlan(choice: FaceModelChoice, o: FaceFactoryOptions): Build<Fac
 function classifierPlan(choice: FaceModelChoice): Build<EmotionClassifier> {
   switch (choice.entry.format) {
     case 'faceapi-expression':
-      return { io: FACE_EXPRESSION_IO, make: (s) => new FaceApiExpressionNet(s) };
+      return {
+        io: { ...FACE_EXPRESSION_IO, ...FACE_API_SESSION_OPTIONS },
+        make: (s) => new FaceApiExpressionNet(s),
+      };
     case 'ferplus':
       return { io: FERPLUS_IO, make: (s) => new FerPlusClassifier(s) };
     default:

@@ -134,7 +134,8 @@ export class MqttClientSink implements Component, MqttSink {
     if (url === '') {
       this.broker = new EmbeddedBroker({
         ...o.config.embedded,
-        logger: this.log.child({ component: 'actions.mqtt-broker' }),
+        // A sub-key, not a second `component`: pino would print the key twice in one line.
+        logger: this.log.child({ part: 'embedded-broker' }),
       });
       await this.broker.start(signal);
       url = this.broker.url();

@@ -8,10 +8,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { type CliChild, runCli, spawnCli } from './cli-process.js';
-import type { Received } from './mqtt.js';
+import { type Received, type Subscriber, waitFor } from './mqtt.js';
+import { REPO_ROOT } from './tools.js';
 
 export const DEVICE_ID = 'e2e-dev';
 export const BASE = `edgeloom/${DEVICE_ID}`;
+/** A `mqtt.stats_interval_ms` for tests that wait for the retained stats (the default is 30 s). */
+export const STATS_INTERVAL_MS = 2000;
+/** The bundled demo fixture (20 s: speech, faces, a fall) every daemon test replays. */
+export const DEMO = join(REPO_ROOT, 'fixtures/demo');
 
 export interface DaemonConfigOptions {
   /** Directory for the config file (and the default storage dir). */
@@ -82,6 +87,17 @@ export async function signalAndWait(d: CliChild, signal: NodeJS.Signals): Promis
   await d.exited;
 }
 
+/** SIGTERM, and fail (with the end of the daemon's output) unless it exits 0: a clean shutdown. */
+export async function stopCleanly(d: CliChild): Promise<void> {
+  await signalAndWait(d, 'SIGTERM');
+  const exit = await d.exited;
+  if (exit.code !== 0) {
+    throw new Error(
+      `daemon exited ${exit.code} on SIGTERM\n${exit.stdout.slice(-3000)}\n${exit.stderr.slice(-2000)}`,
+    );
+  }
+}
+
 /** One line of `replay --emit jsonl`. */
 export interface Emitted {
   readonly t_ms: number;
@@ -101,6 +117,15 @@ export async function emitJsonl(fixture: string, configPath: string): Promise<Em
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Emitted);
+}
+
+/** The config written to `dir` and what the daemon attempts to publish with it (see emitJsonl). */
+export async function demoBaseline(
+  o: Omit<DaemonConfigOptions, 'fixture' | 'speed'>,
+): Promise<{ config: string; baseline: Emitted[]; qos1: number }> {
+  const config = writeDaemonConfig({ ...o, fixture: DEMO, speed: 0 });
+  const baseline = await emitJsonl(DEMO, config);
+  return { config, baseline, qos1: baseline.filter((m) => m.qos === 1).length };
 }
 
 /** Fields that differ between two runs of the same replay: wall-time latencies, envelope ids. */
@@ -145,5 +170,14 @@ export function receivedQos1Events(messages: readonly Received[], base = BASE): 
       m.topic !== `${base}/status` &&
       !m.topic.startsWith(`${base}/cmd/`) &&
       !m.topic.startsWith('homeassistant/'),
+  );
+}
+
+/** Wait until a subscriber holds at least `count` QoS 1 event messages (see receivedQos1Events). */
+export function waitForQos1(sub: Subscriber, count: number, timeoutMs: number): Promise<void> {
+  return waitFor(
+    () => receivedQos1Events(sub.messages).length >= count,
+    `${count} QoS 1 messages`,
+    timeoutMs,
   );
 }

@@ -13,20 +13,20 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CliChild } from '../helpers/cli-process.js';
 import {
   byTopic,
+  DEMO,
+  demoBaseline,
   type Emitted,
-  emitJsonl,
   firstOccurrences,
   receivedQos1Events,
   replayFinished,
   signalAndWait,
   startDaemon,
+  stopCleanly,
+  waitForQos1,
   writeDaemonConfig,
 } from '../helpers/daemon-mqtt.js';
 import { freePort, Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
-import { Subscriber, waitFor } from '../helpers/mqtt.js';
-import { REPO_ROOT } from '../helpers/tools.js';
-
-const DEMO = join(REPO_ROOT, 'fixtures/demo');
+import { Subscriber } from '../helpers/mqtt.js';
 
 /** A fixture with one IMU sample: a daemon start that publishes (almost) nothing of its own. */
 function quietFixture(dir: string): string {
@@ -90,9 +90,7 @@ describe.runIf(mosquittoAvailable())('the daemon through broker outages (Mosquit
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'edgeloom-daemon-outage-'));
     // What the daemon attempts does not depend on the broker: the config's url is not used by --emit.
-    const config = writeDaemonConfig({ dir, brokerUrl: 'mqtt://127.0.0.1:1', fixture: DEMO, speed: 0 });
-    baseline = await emitJsonl(DEMO, config);
-    qos1 = baseline.filter((m) => m.qos === 1).length;
+    ({ baseline, qos1 } = await demoBaseline({ dir, brokerUrl: 'mqtt://127.0.0.1:1' }));
     expect(qos1).toBeGreaterThan(10);
   });
 
@@ -118,14 +116,14 @@ describe.runIf(mosquittoAvailable())('the daemon through broker outages (Mosquit
     cleanups.push(() => daemon.kill());
     await daemon.waitForLog('replaying fixture');
     // Kill after the first utterance and the first display change (~2 s of fixture time)...
-    await waitFor(() => receivedQos1Events(sub.messages).length >= 3, 'first QoS 1 messages', 20_000);
+    await waitForQos1(sub, 3, 20_000);
     const before = receivedQos1Events(sub.messages).length;
     await broker.kill();
     // ...for 3 s of wall time (6 s of fixture: the walk and the fall happen while it is down).
     await new Promise((r) => setTimeout(r, 3000));
     await broker.restart();
     await replayFinished(daemon);
-    await waitFor(() => receivedQos1Events(sub.messages).length >= qos1, `${qos1} QoS 1 messages`, 30_000);
+    await waitForQos1(sub, qos1, 30_000);
 
     const received = receivedQos1Events(sub.messages);
     expect(before).toBeLessThan(qos1 / 2); // the outage really was mid-stream
@@ -138,8 +136,7 @@ describe.runIf(mosquittoAvailable())('the daemon through broker outages (Mosquit
       2,
     );
 
-    await signalAndWait(daemon, 'SIGTERM');
-    expect((await daemon.exited).code).toBe(0);
+    await stopCleanly(daemon);
   });
 
   it('daemon SIGKILLed with the replay in its outbox: the next start delivers it, in order', async () => {
@@ -186,14 +183,8 @@ describe.runIf(mosquittoAvailable())('the daemon through broker outages (Mosquit
     );
     cleanups.push(() => second.kill());
     await second.waitForLog('edgeloom running');
-    await waitFor(
-      () => receivedQos1Events(sub.messages).length >= qos1,
-      `${qos1} recovered messages`,
-      20_000,
-    );
+    await waitForQos1(sub, qos1, 20_000);
     expectAllInOrder(baseline, receivedQos1Events(sub.messages));
-    await signalAndWait(second, 'SIGTERM');
-    const exit = await second.exited;
-    expect(exit.code, `${exit.stdout.slice(-3000)}\n${exit.stderr.slice(-2000)}`).toBe(0);
+    await stopCleanly(second);
   });
 });

@@ -73,6 +73,13 @@ export const sttSchema = obj('Local speech-to-text on VAD segments.', {
     minimum: 1,
     maximum: 448,
   }),
+  concurrency: int({
+    description:
+      'Segments transcribed at once, each on its own Whisper instance (memory grows with it). 1 transcribes in segment order; 2 suits a 4-core board with several microphones.',
+    default: 1,
+    minimum: 1,
+    maximum: 4,
+  }),
   encoder_threads: int({
     description:
       "Intra-op threads of Whisper's encoder: it runs once per utterance on a 30 s window, large enough to split (measured: 2 threads lower the real-time factor on 2 cores). The decoder's per-token steps keep pipeline.onnx.intra_op_threads.",

@@ -189,25 +189,33 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
     const encoder = modelFile(manifest, modelsDir, p.stt.model, '.onnx');
     // The variant the manifest pins: encoder_model_quantized.onnx → '_quantized'.
     const fileSuffix = /encoder_model(.*)\.onnx$/.exec(encoder)?.[1] ?? '';
-    const ref = models.register(p.stt.model, async () =>
-      managedWhisper(
-        await WhisperModel.load(dir, {
-          modelId: p.stt.model,
-          clock,
-          fileSuffix,
-          encoderThreads: p.stt.encoder_threads,
-          decoderThreads: threads,
-          graphOptimizationLevel,
-        }),
-      ),
-    );
+    // One instance per concurrent transcription (pipeline.stt.concurrency), each its own slot.
+    const whisperSlot = (n: number) =>
+      models.register(
+        n === 1 ? p.stt.model : `${p.stt.model}#${n}`,
+        async () =>
+          managedWhisper(
+            await WhisperModel.load(dir, {
+              modelId: p.stt.model,
+              clock,
+              fileSuffix,
+              encoderThreads: p.stt.encoder_threads,
+              decoderThreads: threads,
+              graphOptimizationLevel,
+            }),
+          ),
+        { manifestId: p.stt.model },
+      );
+    const slots = Array.from({ length: p.stt.concurrency }, (_, i) => whisperSlot(i + 1));
+    let instances = 0;
     out.push(
       new SttStage({
         bus,
         clock,
         logger: componentLogger(logger, 'pipeline.stt'),
-        createModel: async () => managedTranscriber(ref, p.stt.model),
+        createModel: async () => managedTranscriber(slots[instances++ % slots.length]!, p.stt.model),
         transcribe: { language: p.stt.language, maxNewTokens: p.stt.max_tokens },
+        concurrency: p.stt.concurrency,
       }),
     );
   }

@@ -97,6 +97,25 @@ describe('models through the ModelManager in the daemon', () => {
     expect(transcripts).toEqual(reference.transcripts);
   });
 
+  it('pipeline.stt.concurrency 2 loads two Whisper instances, each charged to the budget', async () => {
+    const { daemon, transcripts } = await replay('speech', { pipeline: { stt: { concurrency: 2 } } });
+    const models = daemon.models!;
+    await daemon.start();
+    try {
+      const whisper = models.status().models.filter((m) => m.id.startsWith('whisper-synthetic-tiny'));
+      expect(whisper.map((m) => m.id).sort()).toEqual(['whisper-synthetic-tiny', 'whisper-synthetic-tiny#2']);
+      const vad = models.status().models.find((m) => m.id === 'silero-vad-v5')!;
+      const face = models.status().models.find((m) => m.id.includes('+'))!;
+      expect(models.status().usedMb).toBe(
+        models.status().baselineMb + vad.memoryMb + face.memoryMb + 2 * whisper[0]!.memoryMb,
+      );
+      await daemon.replay!.done;
+      expect(transcripts.length).toBeGreaterThanOrEqual(4);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
   it('refuses a budget too small for the enabled models at start, naming budget, model and loaded', async () => {
     const daemon = await buildDaemon({
       config: config({ budget: { memory_mb: 64 } }),

@@ -47,8 +47,14 @@ export interface SttStageOptions {
   readonly name?: string;
   /** Sample rate the model takes, Hz (default 16 000); segments at other rates are refused and counted. */
   readonly sampleRateHz?: number;
-  /** Segments waiting behind the running transcription (default 4). Overflow: drop the oldest. */
+  /** Segments waiting behind the running transcriptions (default 4). Overflow: drop the oldest. */
   readonly maxPendingSegments?: number;
+  /**
+   * Transcriptions run at once (default 1), each on its own model from `createModel` (so memory
+   * grows with it). Worth 2 on a 4-core board with several microphones; with more than one,
+   * transcripts of overlapping segments may be published out of segment order.
+   */
+  readonly concurrency?: number;
   /** Passed to every transcription (language, task, maxNewTokens). */
   readonly transcribe?: TranscribeOptions;
 }
@@ -75,9 +81,12 @@ export class SttStage implements Component {
   private readonly o: SttStageOptions;
   private readonly maxPending: number;
   private readonly queue: Pending[] = [];
-  private model: SpeechToTextModel | undefined;
+  /** Models not transcribing right now (all of them when idle). */
+  private readonly free: SpeechToTextModel[] = [];
+  private models: SpeechToTextModel[] = [];
   private sub: Subscription | undefined;
-  private worker: Promise<void> | undefined;
+  private readonly workers = new Set<Promise<void>>();
+  private readonly concurrency: number;
   private stopping = false;
   private lastFailed = false;
   private counts = { segments: 0, transcripts: 0, dropped: 0, badSegments: 0, errors: 0 };
@@ -86,16 +95,31 @@ export class SttStage implements Component {
     this.o = options;
     this.name = options.name ?? 'pipeline.stt';
     this.maxPending = options.maxPendingSegments ?? 4;
-    if (!Number.isInteger(this.maxPending) || this.maxPending < 1) {
-      throw new EdgeloomError('E_CONFIG', `${this.name}: maxPendingSegments must be an integer >= 1`, {
-        where: `${this.name}.maxPendingSegments`,
-      });
+    this.concurrency = options.concurrency ?? 1;
+    for (const [key, value] of [
+      ['maxPendingSegments', this.maxPending],
+      ['concurrency', this.concurrency],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new EdgeloomError('E_CONFIG', `${this.name}: ${key} must be an integer >= 1`, {
+          where: `${this.name}.${key}`,
+        });
+      }
     }
   }
 
   async start(signal: AbortSignal): Promise<void> {
     this.stopping = false;
-    this.model = await this.o.createModel();
+    const made = await Promise.allSettled(
+      Array.from({ length: this.concurrency }, () => this.o.createModel()),
+    );
+    this.models = made.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    this.free.push(...this.models);
+    const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      await this.stop();
+      throw failed.reason;
+    }
     if (signal.aborted) {
       await this.stop();
       throw new EdgeloomError('E_ABORTED', `${this.name}: start aborted`, { where: this.name });
@@ -120,13 +144,14 @@ export class SttStage implements Component {
     this.sub = undefined;
     await sub?.unsubscribe();
     this.queue.length = 0;
-    await this.worker;
-    await this.model?.release().catch(() => undefined);
-    this.model = undefined;
+    await Promise.all(this.workers);
+    await Promise.all(this.models.map((m) => m.release().catch(() => undefined)));
+    this.models = [];
+    this.free.length = 0;
   }
 
   idle(): Promise<void> | undefined {
-    return this.worker;
+    return this.workers.size === 0 ? undefined : Promise.all(this.workers).then(() => undefined);
   }
 
   health(): ComponentHealth {
@@ -155,20 +180,25 @@ export class SttStage implements Component {
       this.counts.dropped++;
     }
     this.queue.push({ micId, event, audio: event.audio });
-    this.worker ??= this.drain().finally(() => {
-      this.worker = undefined;
-    });
-  }
-
-  private async drain(): Promise<void> {
-    for (let next = this.queue.shift(); next !== undefined && !this.stopping; next = this.queue.shift()) {
-      await this.transcribeOne(next);
+    // One worker per free model, each draining the shared queue with its own model. drain()
+    // takes its first segment synchronously, so the loop stops when every segment is claimed.
+    while (this.free.length > 0 && this.queue.length > 0) {
+      const model = this.free.pop()!;
+      const worker: Promise<void> = this.drain(model).finally(() => {
+        this.workers.delete(worker);
+        this.free.push(model);
+      });
+      this.workers.add(worker);
     }
   }
 
-  private async transcribeOne(p: Pending): Promise<void> {
-    const model = this.model;
-    if (model === undefined) return;
+  private async drain(model: SpeechToTextModel): Promise<void> {
+    for (let next = this.queue.shift(); next !== undefined && !this.stopping; next = this.queue.shift()) {
+      await this.transcribeOne(model, next);
+    }
+  }
+
+  private async transcribeOne(model: SpeechToTextModel, p: Pending): Promise<void> {
     let r: WhisperResult;
     try {
       const { startMs, endMs, sampleRateHz } = p.event;

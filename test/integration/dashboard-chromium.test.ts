@@ -1,7 +1,3 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { DisplayAction } from '../../daemon/bus/topics.js';
@@ -9,19 +5,8 @@ import { HttpServer } from '../../daemon/http/server.js';
 import { silentLogger } from '../../daemon/log.js';
 import { StatsCollector } from '../../daemon/system/stats.js';
 import { SystemClock } from '../../daemon/util/clock.js';
-import { REPO_ROOT, toolsAvailable } from '../helpers/tools.js';
-
-const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { HeadlessChromium, screenshot, writeArtifact } from '../helpers/chromium.js';
+import { toolsAvailable } from '../helpers/tools.js';
 
 interface Shown {
   emotion: string;
@@ -49,44 +34,25 @@ describe.runIf(toolsAvailable('chromium'))('dashboard and display page in headle
     },
   });
   const server = new HttpServer({ bus, stats, clock, logger, port: 0 });
-  let context: BrowserContext;
-  let userDataDir: string;
+  let browser: HeadlessChromium;
   let base: string;
-  const problems: string[] = [];
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     await stats.start();
     await server.start(new AbortController().signal);
     base = server.url();
-    userDataDir = mkdtempSync(join(tmpdir(), 'edgeloom-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 900 },
-    });
+    browser = await HeadlessChromium.launch();
   });
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await server.stop();
     await stats.stop();
     await bus.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
-  /** Console errors and page exceptions (a CSP violation, a script error) fail the test. */
-  function watch(page: Page): void {
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`${page.url()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
-  }
-
   it('shows each action/display the moment it is published, including "no face"', async () => {
-    const page = await context.newPage();
-    watch(page);
+    const page = await browser.newPage();
     await page.goto(`${base}/display`);
     await page.locator('#conn', { hasText: 'connected' }).waitFor({ state: 'attached' });
     await expect.poll(() => page.textContent('#label')).toBe('No face');
@@ -119,17 +85,16 @@ describe.runIf(toolsAvailable('chromium'))('dashboard and display page in headle
         expect(await page.textContent('#confidence')).toBe(`${Math.round(action.confidence * 100)}%`);
         expect(await page.textContent('#text')).toBe(action.text ?? '');
       }
-      await page.screenshot({ path: join(ARTIFACTS, `display-${action.emotion}.png`) });
+      await screenshot(page, `display-${action.emotion}`);
     }
     // The latency is recorded, not asserted (a timed assertion would flake on shared cores).
-    writeFileSync(join(ARTIFACTS, 'display-latency.json'), `${JSON.stringify({ latencies }, null, 2)}\n`);
+    writeArtifact('display-latency', { latencies });
     expect(latencies).toHaveLength(actions.length);
     await page.close();
   });
 
   it('renders component status, live events, routing decisions, transcripts and emotions', async () => {
-    const page = await context.newPage();
-    watch(page);
+    const page = await browser.newPage();
     await page.goto(`${base}/`);
     await page.locator('#stream-state', { hasText: 'streaming #' }).waitFor({ state: 'attached' });
     const statusRows = page.locator('#status tbody tr');
@@ -205,8 +170,9 @@ describe.runIf(toolsAvailable('chromium'))('dashboard and display page in headle
     await expect
       .poll(() => page.textContent('#legend-latency'), { timeout: 6_000 })
       .toContain('face-detector p50');
-    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+    await screenshot(page, 'dashboard', true);
     await page.close();
-    expect(problems).toEqual([]);
+    // Console errors and page exceptions (a CSP violation, a script error) fail the test.
+    expect(browser.problems).toEqual([]);
   });
 });

@@ -11,23 +11,18 @@ import { Bus } from '../../daemon/bus/bus.js';
 import type { Envelope } from '../../daemon/bus/envelope.js';
 import { EMOTIONS, type Emotion, type FaceInference, type RouteDecision } from '../../daemon/bus/topics.js';
 import { loadConfig } from '../../daemon/config/index.js';
-import { openFixture } from '../../daemon/fixtures/reader.js';
 import { silentLogger } from '../../daemon/log.js';
 import { RouterStage } from '../../daemon/router/router.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 import { CHAT, FakeOpenAIServer } from '../helpers/fake-openai-server.js';
-import { REPO_ROOT } from '../helpers/tools.js';
+import { fixtureFrames } from '../helpers/privacy-inspect.js';
 
 let dir: string;
 let frame: { jpeg: Buffer; width: number; height: number };
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'edgeloom-face-cloud-'));
-  const faces = await openFixture(join(REPO_ROOT, 'fixtures/faces'));
-  for await (const f of faces.cameraFrames()) {
-    frame = f;
-    break;
-  }
+  frame = (await fixtureFrames(undefined, 1))[0]!;
 });
 
 afterAll(async () => {

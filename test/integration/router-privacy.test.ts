@@ -19,51 +19,31 @@ import type {
   Transcript,
 } from '../../daemon/bus/topics.js';
 import { loadConfig } from '../../daemon/config/index.js';
-import { openFixture } from '../../daemon/fixtures/reader.js';
 import { silentLogger } from '../../daemon/log.js';
 import { AuditLog } from '../../daemon/router/audit-log.js';
 import { RouterStage } from '../../daemon/router/router.js';
 import { openStore, type Store } from '../../daemon/router/storage.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 import { FakeOpenAIServer } from '../helpers/fake-openai-server.js';
-import { REPO_ROOT } from '../helpers/tools.js';
+import {
+  fixtureFrames,
+  MediaInspector,
+  speechUtterances,
+  type Utterance,
+} from '../helpers/privacy-inspect.js';
 
-interface Segment {
-  readonly startMs: number;
-  readonly endMs: number;
-  readonly text: string;
-  readonly audio: Int16Array;
-}
-
-let segments: Segment[] = [];
-const frames: { jpeg: Buffer; width: number; height: number }[] = [];
+let segments: Utterance[] = [];
+let frames: { jpeg: Buffer; width: number; height: number }[] = [];
+/** Audio or images in bytes: by signature, and by the samples and frames published below. */
+let media: MediaInspector;
+const hasImageOrAudio = (bytes: Buffer): string[] => media.find(bytes);
 let dir: string;
 let store: Store;
 
 beforeAll(async () => {
-  const speech = await openFixture(join(REPO_ROOT, 'fixtures/speech'));
-  const parts: Int16Array[] = [];
-  for await (const f of speech.micFrames(512)) parts.push(f.samples);
-  const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  const truth = (
-    speech.manifest as unknown as { truth: { speech: { start_ms: number; end_ms: number; text: string }[] } }
-  ).truth.speech;
-  segments = truth.map((t) => ({
-    startMs: t.start_ms,
-    endMs: t.end_ms,
-    text: t.text,
-    audio: all.slice(t.start_ms * 16, t.end_ms * 16),
-  }));
-  const faces = await openFixture(join(REPO_ROOT, 'fixtures/faces'));
-  for await (const f of faces.cameraFrames()) {
-    frames.push(f);
-    if (frames.length >= 4) break;
-  }
+  segments = await speechUtterances();
+  frames = await fixtureFrames(undefined, 4);
+  media = new MediaInspector(segments, frames);
   dir = await mkdtemp(join(tmpdir(), 'edgeloom-privacy-'));
   store = await openStore(dir);
 });
@@ -72,27 +52,6 @@ afterAll(async () => {
   await store?.close();
   await rm(dir, { recursive: true, force: true });
 });
-
-const RIFF_WAVE = /RIFF....WAVE/s;
-
-function hasImageOrAudio(bytes: Buffer): string[] {
-  const found: string[] = [];
-  if (RIFF_WAVE.test(bytes.toString('latin1'))) found.push('RIFF/WAVE header');
-  if (bytes.includes(Buffer.from([0xff, 0xd8]))) found.push('JPEG FFD8');
-  for (const s of segments) {
-    // 32 samples from the middle of each utterance: real speech, never all zeros.
-    const mid = Math.floor(s.audio.length / 2);
-    const window = Buffer.from(s.audio.buffer, s.audio.byteOffset + mid * 2, 64);
-    if (bytes.includes(window)) found.push(`samples of "${s.text}"`);
-  }
-  for (const f of frames) if (bytes.includes(f.jpeg.subarray(200, 264))) found.push('JPEG scan bytes');
-  const text = bytes.toString('latin1');
-  // As a vision request carries it: a data: URL of the whole frame, base64.
-  for (const f of frames) if (text.includes(f.jpeg.toString('base64'))) found.push('JPEG base64');
-  for (const sig of ['UklGR', '/9j/', 'iVBORw0KGgo', 'data:image/', 'data:audio/'])
-    if (text.includes(sig)) found.push(`signature ${sig}`);
-  return found;
-}
 
 async function runTier(tier: PrivacyTier) {
   const server = await FakeOpenAIServer.start();

@@ -16,61 +16,36 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrivacyTier, RouteDecision } from '../../daemon/bus/topics.js';
-import { openFixture } from '../../daemon/fixtures/reader.js';
+import type { FixtureFrame } from '../../daemon/fixtures/reader.js';
 import { runCli } from '../helpers/cli-process.js';
 import { CHAT, FakeOpenAIServer, TRANSCRIPTIONS } from '../helpers/fake-openai-server.js';
-import { REPO_ROOT } from '../helpers/tools.js';
+import {
+  FACES_FIXTURE as FACES,
+  fixtureFrames,
+  MediaInspector,
+  SPEECH_FIXTURE as SPEECH,
+  speechUtterances,
+} from '../helpers/privacy-inspect.js';
 
-const SPEECH = join(REPO_ROOT, 'fixtures/speech');
-const FACES = join(REPO_ROOT, 'fixtures/faces');
 /** The label the loopback "vision model" answers; the local model never says it on these frames. */
 const CLOUD_LABEL = 'disgusted';
 
 let dir: string;
-/** 64-byte windows from the middle of each utterance of the speech fixture (real speech, not zeros). */
-const audioWindows: Buffer[] = [];
-/** Every frame of the face fixture, raw and base64. */
-const frames: { raw: Buffer; base64: string }[] = [];
+/** Every frame of the face fixture. */
+let frames: FixtureFrame[] = [];
+/** Audio or images in a body, by signature and by the speech and face fixtures' own bytes. */
+let media: MediaInspector;
+const mediaIn = (body: Buffer): string[] => media.find(body);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'edgeloom-router-replay-'));
-  const speech = await openFixture(SPEECH);
-  const parts: Int16Array[] = [];
-  for await (const f of speech.micFrames(512)) parts.push(f.samples);
-  const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  const truth = (speech.manifest as unknown as { truth: { speech: { start_ms: number; end_ms: number }[] } })
-    .truth.speech;
-  for (const t of truth) {
-    const mid = Math.floor(((t.start_ms + t.end_ms) / 2) * 16);
-    audioWindows.push(Buffer.from(all.buffer, all.byteOffset + mid * 2, 64));
-  }
-  const faces = await openFixture(FACES);
-  for await (const f of faces.cameraFrames()) frames.push({ raw: f.jpeg, base64: f.jpeg.toString('base64') });
+  frames = await fixtureFrames(FACES);
+  media = new MediaInspector(await speechUtterances(SPEECH), frames);
 });
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** What in `body` is audio or an image, by signature and by the fixtures' own bytes. */
-function mediaIn(body: Buffer): string[] {
-  const found: string[] = [];
-  const text = body.toString('latin1');
-  if (/RIFF....WAVE/s.test(text)) found.push('RIFF/WAVE header');
-  if (body.includes(Buffer.from([0xff, 0xd8, 0xff]))) found.push('JPEG SOI');
-  if (body.includes(Buffer.from([0x89, 0x50, 0x4e, 0x47]))) found.push('PNG signature');
-  for (const sig of ['UklGR', '/9j/', 'iVBORw0KGgo', 'data:image/', 'data:audio/', 'audio/wav'])
-    if (text.includes(sig)) found.push(`"${sig}"`);
-  if (audioWindows.some((w) => body.includes(w))) found.push('fixture audio samples');
-  if (frames.some((f) => body.includes(f.raw.subarray(200, 264)))) found.push('fixture JPEG bytes');
-  if (frames.some((f) => text.includes(f.base64.slice(400, 600)))) found.push('fixture JPEG base64');
-  return found;
-}
 
 interface BusLine {
   readonly topic: string;
@@ -183,16 +158,18 @@ describe('edgeloom replay with a cloud configured: decisions and the privacy pro
     const transcriptions = server.requests.filter((r) => r.path === TRANSCRIPTIONS);
     expect(transcriptions).toHaveLength(escalated('transcript').length);
     for (const r of transcriptions) expect(mediaIn(r.body)).toContain('RIFF/WAVE header');
-    expect(transcriptions.some((r) => mediaIn(r.body).includes('fixture audio samples'))).toBe(true);
+    expect(transcriptions.some((r) => mediaIn(r.body).some((m) => m.startsWith('samples of ')))).toBe(true);
 
     const vision = server.requests.filter(
-      (r) => r.path === CHAT && mediaIn(r.body).includes('"data:image/"'),
+      (r) => r.path === CHAT && mediaIn(r.body).includes('signature data:image/'),
     );
     expect(vision).toHaveLength(escalated('face').length);
     // Each is one whole fixture frame, as the OpenAI vision format carries it.
     for (const r of vision) {
       const body = r.body.toString('utf8');
-      expect(frames.some((f) => body.includes(`data:image/jpeg;base64,${f.base64}`))).toBe(true);
+      expect(frames.some((f) => body.includes(`data:image/jpeg;base64,${f.jpeg.toString('base64')}`))).toBe(
+        true,
+      );
     }
 
     const emotions = lines

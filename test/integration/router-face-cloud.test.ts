@@ -7,15 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bus } from '../../daemon/bus/bus.js';
-import type { Envelope } from '../../daemon/bus/envelope.js';
-import { EMOTIONS, type Emotion, type FaceInference, type RouteDecision } from '../../daemon/bus/topics.js';
-import { loadConfig } from '../../daemon/config/index.js';
-import { silentLogger } from '../../daemon/log.js';
-import { RouterStage } from '../../daemon/router/router.js';
-import { SystemClock } from '../../daemon/util/clock.js';
+import { EMOTIONS, type Emotion, type FaceInference } from '../../daemon/bus/topics.js';
 import { CHAT, FakeOpenAIServer } from '../helpers/fake-openai-server.js';
 import { fixtureFrames } from '../helpers/privacy-inspect.js';
+import { startRouterStage } from '../helpers/router-stage.js';
 
 let dir: string;
 let frame: { jpeg: Buffer; width: number; height: number };
@@ -54,11 +49,8 @@ describe('face cloud path at the router stage', () => {
   it('a malformed answer or an unseen frame falls back with a reason; refinements are not routed again', async () => {
     const server = await FakeOpenAIServer.start();
     server.script(CHAT, { kind: 'raw', body: '{"choices":[{"message":{"content":"a happy face"}}]}' });
-    const clock = new SystemClock();
-    const bus = new Bus({ clock, logger: silentLogger() });
-    const config = loadConfig({
-      env: {},
-      overrides: {
+    const { bus, router, stop, ...h } = await startRouterStage(
+      {
         sensors: { camera: { privacy: 'public' } },
         router: {
           thresholds: { 'face-expression': 0.9 },
@@ -66,27 +58,7 @@ describe('face cloud path at the router stage', () => {
         },
         cloud: { enabled: true, base_url: server.baseUrl, api_key: 'sk-test', retries: 0 },
       },
-    });
-    const router = new RouterStage({
-      bus,
-      clock,
-      logger: silentLogger(),
-      config: { router: config.router, cloud: config.cloud, sensors: config.sensors },
-      storage: join(dir, 'store'),
-    });
-    await router.start(new AbortController().signal);
-    const decisions: RouteDecision[] = [];
-    const refined: Envelope<FaceInference>[] = [];
-    bus.subscribe('router/decision', (e) => void decisions.push(e.payload as RouteDecision), {
-      component: 'test',
-    });
-    bus.subscribe(
-      'inference/face/+',
-      (e) => {
-        const env = e as Envelope<FaceInference>;
-        if (env.payload.refines !== undefined) refined.push(env);
-      },
-      { component: 'test-faces' },
+      join(dir, 'store'),
     );
     try {
       await bus.publish('sensor/camera/cam0/frame', { seq: 1, tsMs: 200, ...frame });
@@ -94,21 +66,20 @@ describe('face cloud path at the router stage', () => {
       await bus.publish('inference/face/cam0', inference(1)); // scripted: a non-JSON label
       await bus.publish('inference/face/cam0', inference(2)); // frame 2 was never published
       await bus.publish('inference/face/cam0', inference(1, 'some-local-id')); // a refinement
-      for (let i = 0; i < 100 && decisions.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && h.decisions.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
       await bus.drain(2000);
-      expect(decisions.map((d) => [d.route, d.reason])).toEqual([
+      expect(h.decisions.map((e) => [e.payload.route, e.payload.reason])).toEqual([
         ['cloud', 'confidence_below_threshold'],
         ['local_fallback', 'cloud_bad_response'],
         ['local_fallback', 'image_unavailable'],
       ]);
       expect(server.requests).toHaveLength(1);
       expect(server.requests[0]?.body.toString('utf8')).toContain(frame.jpeg.toString('base64'));
-      expect(refined.map((r) => r.payload.refines)).toEqual(['some-local-id']); // only our own publish
+      expect(h.faceRefinements.map((r) => r.payload.refines)).toEqual(['some-local-id']); // only our own publish
       const t = router.snapshot();
       expect([t.cloudCalls, t.cloudFailures, t.refinementsPublished]).toEqual([1, 1, 0]);
     } finally {
-      await router.stop();
-      await bus.close();
+      await stop();
       await server.close();
     }
   });

@@ -9,21 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bus } from '../../daemon/bus/bus.js';
-import type { Envelope } from '../../daemon/bus/envelope.js';
-import type {
-  FaceInference,
-  PrivacyTier,
-  RouteDecision,
-  SpeechEvent,
-  Transcript,
-} from '../../daemon/bus/topics.js';
-import { loadConfig } from '../../daemon/config/index.js';
-import { silentLogger } from '../../daemon/log.js';
+import type { FaceInference, PrivacyTier, SpeechEvent, Transcript } from '../../daemon/bus/topics.js';
 import { AuditLog } from '../../daemon/router/audit-log.js';
-import { RouterStage } from '../../daemon/router/router.js';
 import { openStore, type Store } from '../../daemon/router/storage.js';
-import { SystemClock } from '../../daemon/util/clock.js';
 import { FakeOpenAIServer } from '../helpers/fake-openai-server.js';
 import {
   fixtureFrames,
@@ -31,6 +19,7 @@ import {
   speechUtterances,
   type Utterance,
 } from '../helpers/privacy-inspect.js';
+import { startRouterStage } from '../helpers/router-stage.js';
 
 let segments: Utterance[] = [];
 let frames: { jpeg: Buffer; width: number; height: number }[] = [];
@@ -55,11 +44,8 @@ afterAll(async () => {
 
 async function runTier(tier: PrivacyTier) {
   const server = await FakeOpenAIServer.start();
-  const clock = new SystemClock();
-  const bus = new Bus({ clock, logger: silentLogger() });
-  const config = loadConfig({
-    env: {},
-    overrides: {
+  const h = await startRouterStage(
+    {
       sensors: { mic: { privacy: tier }, camera: { privacy: tier } },
       router: {
         // Every local result falls below its threshold: the policy wants the cloud for all of them.
@@ -68,44 +54,10 @@ async function runTier(tier: PrivacyTier) {
       },
       cloud: { enabled: true, base_url: server.baseUrl, api_key: 'sk-test', retries: 0 },
     },
-  });
-  const router = new RouterStage({
-    bus,
-    clock,
-    logger: silentLogger(),
-    config: { router: config.router, cloud: config.cloud, sensors: config.sensors },
-    storage: store,
-  });
-  await router.start(new AbortController().signal);
-  const decisions: Envelope<RouteDecision>[] = [];
-  const refinements: Envelope<Transcript>[] = [];
-  const faceRefinements: Envelope<FaceInference>[] = [];
-  const faceIds: string[] = [];
-  bus.subscribe(
-    'inference/face/+',
-    (e) => {
-      const env = e as Envelope<FaceInference>;
-      if (env.payload.refines === undefined) faceIds.push(env.id);
-      else faceRefinements.push(env);
-    },
-    { component: 'test-faces' },
+    store,
   );
-  bus.subscribe('router/decision', (e) => void decisions.push(e as Envelope<RouteDecision>), {
-    component: 'test',
-  });
-  bus.subscribe(
-    'inference/stt/+',
-    (e) => {
-      const env = e as Envelope<Transcript>;
-      if (env.payload.refines !== undefined) refinements.push(env);
-    },
-    { component: 'test' },
-  );
-
-  const localIds: string[] = [];
-  bus.subscribe('inference/stt/+', (e) => void ((e.payload as Transcript).refines ?? localIds.push(e.id)), {
-    component: 'ids',
-  });
+  const { bus, router, decisions, faceRefinements, faceIds } = h;
+  const [localIds, refinements] = [h.transcriptIds, h.transcriptRefinements];
   for (const s of segments) {
     const speech: SpeechEvent = {
       kind: 'end',
@@ -177,8 +129,7 @@ async function runTier(tier: PrivacyTier) {
   }
   await bus.drain(2000);
   const telemetry = router.snapshot();
-  await router.stop();
-  await bus.close();
+  await h.stop();
   await server.close();
   return { server, decisions, refinements, localIds, faceRefinements, faceIds, telemetry };
 }
@@ -237,25 +188,14 @@ describe('privacy proof through the router stage', () => {
 
   it('a run-time tier change applies to the next decision', async () => {
     const server = await FakeOpenAIServer.start();
-    const clock = new SystemClock();
-    const bus = new Bus({ clock, logger: silentLogger() });
-    const config = loadConfig({
-      env: {},
-      overrides: { sensors: { mic: { privacy: 'public' } }, router: { privacy: { default_tier: 'public' } } },
-    });
-    const router = new RouterStage({
-      bus,
-      clock,
-      logger: silentLogger(),
-      config: { router: config.router, cloud: config.cloud, sensors: config.sensors },
-      storage: store,
-    });
-    await router.start(new AbortController().signal);
+    const { router, stop } = await startRouterStage(
+      { sensors: { mic: { privacy: 'public' } }, router: { privacy: { default_tier: 'public' } } },
+      store,
+    );
     expect(router.tierFor('inference/stt/mic0')).toBe('public');
     router.setTier('sensor:mic', 'local_only');
     expect(router.tierFor('inference/stt/mic0')).toBe('local_only');
-    await router.stop();
-    await bus.close();
+    await stop();
     await server.close();
   });
 });

@@ -1,0 +1,81 @@
+/**
+ * The router stage on a real bus with the system clock, configured like the daemon does (loadConfig
+ * with overrides, no environment), and a record of what it publishes: decisions, and the face and
+ * transcript inferences split into local results and cloud refinements.
+ */
+import { Bus } from '../../daemon/bus/bus.js';
+import type { Envelope } from '../../daemon/bus/envelope.js';
+import type { FaceInference, RouteDecision, Transcript } from '../../daemon/bus/topics.js';
+import { type ConfigOverrides, loadConfig } from '../../daemon/config/index.js';
+import { silentLogger } from '../../daemon/log.js';
+import { RouterStage } from '../../daemon/router/router.js';
+import type { Store } from '../../daemon/router/storage.js';
+import { SystemClock } from '../../daemon/util/clock.js';
+
+export interface RouterHarness {
+  readonly bus: Bus;
+  readonly router: RouterStage;
+  readonly decisions: Envelope<RouteDecision>[];
+  /** Ids of face inferences without `refines` (the local results). */
+  readonly faceIds: string[];
+  readonly faceRefinements: Envelope<FaceInference>[];
+  /** Ids of transcripts without `refines` (the local results). */
+  readonly transcriptIds: string[];
+  readonly transcriptRefinements: Envelope<Transcript>[];
+  /** Stop the router, then close the bus. */
+  stop(): Promise<void>;
+}
+
+/** Start a router stage; `storage` is an open store or a directory for a new one. */
+export async function startRouterStage(
+  overrides: ConfigOverrides,
+  storage: Store | string,
+): Promise<RouterHarness> {
+  const clock = new SystemClock();
+  const logger = silentLogger();
+  const bus = new Bus({ clock, logger });
+  const config = loadConfig({ env: {}, overrides });
+  const router = new RouterStage({
+    bus,
+    clock,
+    logger,
+    config: { router: config.router, cloud: config.cloud, sensors: config.sensors },
+    storage,
+  });
+  await router.start(new AbortController().signal);
+  const h: RouterHarness = {
+    bus,
+    router,
+    decisions: [],
+    faceIds: [],
+    faceRefinements: [],
+    transcriptIds: [],
+    transcriptRefinements: [],
+    stop: async () => {
+      await router.stop();
+      await bus.close();
+    },
+  };
+  bus.subscribe('router/decision', (e) => void h.decisions.push(e as Envelope<RouteDecision>), {
+    component: 'test-decisions',
+  });
+  bus.subscribe(
+    'inference/face/+',
+    (e) => {
+      const env = e as Envelope<FaceInference>;
+      if (env.payload.refines === undefined) h.faceIds.push(env.id);
+      else h.faceRefinements.push(env);
+    },
+    { component: 'test-faces' },
+  );
+  bus.subscribe(
+    'inference/stt/+',
+    (e) => {
+      const env = e as Envelope<Transcript>;
+      if (env.payload.refines === undefined) h.transcriptIds.push(env.id);
+      else h.transcriptRefinements.push(env);
+    },
+    { component: 'test-transcripts' },
+  );
+  return h;
+}

@@ -59,23 +59,18 @@ export async function startRouterStage(
   bus.subscribe('router/decision', (e) => void h.decisions.push(e as Envelope<RouteDecision>), {
     component: 'test-decisions',
   });
-  bus.subscribe(
-    'inference/face/+',
-    (e) => {
-      const env = e as Envelope<FaceInference>;
-      if (env.payload.refines === undefined) h.faceIds.push(env.id);
-      else h.faceRefinements.push(env);
-    },
-    { component: 'test-faces' },
-  );
-  bus.subscribe(
-    'inference/stt/+',
-    (e) => {
-      const env = e as Envelope<Transcript>;
-      if (env.payload.refines === undefined) h.transcriptIds.push(env.id);
-      else h.transcriptRefinements.push(env);
-    },
-    { component: 'test-transcripts' },
-  );
+  // Local results by id, cloud refinements (they carry `refines`) whole.
+  const split = <T extends { refines?: string }>(pattern: string, ids: string[], refined: Envelope<T>[]) =>
+    bus.subscribe(
+      pattern,
+      (e) => {
+        const env = e as Envelope<T>;
+        if (env.payload.refines === undefined) ids.push(env.id);
+        else refined.push(env);
+      },
+      { component: `test-${pattern}` },
+    );
+  split<FaceInference>('inference/face/+', h.faceIds, h.faceRefinements);
+  split<Transcript>('inference/stt/+', h.transcriptIds, h.transcriptRefinements);
   return h;
 }

@@ -150,8 +150,15 @@ describe.runIf(toolsAvailable('socat'))('IMU source over a socat pty pair', () =
         () => statuses.filter((s) => s.state === 'running').length > runningBefore,
       );
       const before = events.length;
-      writeFeed(csvLines(100_000, 40, -0.25, -3));
-      await waitFor('events after reconnect', () => events.slice(before).some((e) => e.mean.ax < 0));
+      // A microcontroller keeps streaming: bytes it sent while the port was being reopened are
+      // lost on real hardware too (and here, under load, the first burst can race the reopen), so
+      // keep sending until the new data shows up rather than relying on one write.
+      let burst = 0;
+      await waitFor('events after reconnect', () => {
+        if (events.slice(before).some((e) => e.mean.ax < 0)) return true;
+        writeFeed(csvLines(100_000 + burst++ * 400, 40, -0.25, -3));
+        return undefined;
+      });
       const after = events.slice(before).filter((e) => e.mean.ax < 0);
       for (const e of after) {
         expect(e.mean.ax).toBeCloseTo(-0.25, 12);

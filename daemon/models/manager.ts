@@ -193,11 +193,12 @@ export class ModelManager implements Component {
 
   /** See ModelRef.use. */
   async use<R>(id: string, fn: (model: Releasable) => Promise<R>): Promise<R> {
-    const model = await this.acquire(id);
-    const slot = this.slots.get(id)!;
+    const slot = this.slots.get(id);
+    if (slot === undefined) return fn(await this.acquire(id)); // acquire rejects with E_MODEL_UNKNOWN
+    // Counted as in use from the start, so an idle sweep cannot take it while it loads.
     slot.inUse++;
     try {
-      return await fn(model);
+      return await fn(await this.acquire(id));
     } finally {
       slot.inUse--;
       // The end of a use counts too: a 20 s transcription must not look idle for its 20 s.
@@ -276,11 +277,15 @@ export class ModelManager implements Component {
   /** Release every loaded model not acquired within `idleMs`; resolves to the ids unloaded. */
   async unloadIdle(idleMs: number): Promise<string[]> {
     const cutoff = this.options.clock.now() - idleMs;
-    const idle = [...this.slots.values()].filter(
-      (s) => s.model !== undefined && s.inUse === 0 && s.lastUsedMs <= cutoff,
-    );
-    for (const s of idle) await this.unloadSlot(s, `idle for ${idleMs} ms`);
-    return idle.map((s) => s.id);
+    const isIdle = (s: Slot): boolean => s.model !== undefined && s.inUse === 0 && s.lastUsedMs <= cutoff;
+    const unloaded: string[] = [];
+    for (const s of [...this.slots.values()]) {
+      // Checked again right before each release: a use may have begun while an earlier one awaited.
+      if (!isIdle(s)) continue;
+      await this.unloadSlot(s, `idle for ${idleMs} ms`);
+      unloaded.push(s.id);
+    }
+    return unloaded;
   }
 
   /** Release one model now (no-op when it is not loaded). */

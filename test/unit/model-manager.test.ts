@@ -221,6 +221,27 @@ describe('ModelManager: use, units, preload, latency', () => {
     expect(mm.status().models[0]).toMatchObject({ loads: 2, inUse: 0 });
   });
 
+  it('a use that begins while an idle sweep is releasing another model keeps its model', async () => {
+    const { mm } = manager({ a: 10, b: 10 });
+    let finishRelease!: () => void;
+    const slowRelease = new Promise<void>((r) => (finishRelease = r));
+    mm.register('a', async () => ({ release: () => slowRelease }));
+    const b = new FakeModel('b');
+    const refB = mm.register('b', async () => b);
+    await mm.acquire('a');
+    await mm.acquire('b');
+    const sweep = mm.unloadIdle(0); // both idle now; it starts by releasing a
+    await new Promise((r) => setTimeout(r, 5));
+    let finishUse!: () => void;
+    const using = refB.use(() => new Promise<void>((r) => (finishUse = r)));
+    await new Promise((r) => setTimeout(r, 5));
+    finishRelease();
+    expect(await sweep).toEqual(['a']);
+    expect(b.released).toBe(0);
+    finishUse();
+    await using;
+  });
+
   it('charges and verifies a unit of several manifest entries together', async () => {
     const { mm, dir } = manager({ detector: 30, classifier: 12 }, { budgetMb: 1000 });
     const ref = mm.register('detector+classifier', async () => new FakeModel('face'), {

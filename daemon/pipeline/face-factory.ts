@@ -53,7 +53,12 @@ export interface FaceFactoryOptions extends FaceStageOptions {
   readonly scoreThreshold?: number;
   /** NMS overlap above which the weaker box is dropped, 0..1 (config `iou_threshold`; default per detector). */
   readonly iouThreshold?: number;
-  /** Intra-op threads per session (default 1; see loadFaceApiStage for the measurement). */
+  /**
+   * Intra-op threads per session (default 1). Measured on the 2-core bench machine, a second
+   * intra-op thread did not lower the face-api detector's best time (7.5 ms either way at 416)
+   * and raised its median under load (9.3 → 11.9 ms), since the worker must be woken (spinning is
+   * off) and waits whenever the other core is busy.
+   */
   readonly intraOpNumThreads?: number;
 }
 
@@ -160,4 +165,34 @@ export async function createFaceStage(
     await Promise.all(models.map((m) => m.release()));
     throw err;
   }
+}
+
+export interface FaceApiModelFiles {
+  /** Path of tiny-face-detector.onnx (scripts/convert-face-api.ts output). */
+  readonly detectorPath: string;
+  /** Path of face-expression.onnx. */
+  readonly expressionPath: string;
+}
+
+/**
+ * The converted face-api pair by file path, without a manifest (the equivalence test and the face
+ * benchmark). Session ids are `face-api-tiny-face-detector` and `face-api-expression`.
+ */
+export function loadFaceApiStage(
+  files: FaceApiModelFiles,
+  load: FaceSessionLoader,
+  options: FaceFactoryOptions = {},
+): Promise<{ stage: FaceStage; models: OnnxModel[] }> {
+  return createFaceStage(
+    {
+      entry: { id: 'face-api-tiny-face-detector', format: 'faceapi-tiny-yolo', inputs: [] },
+      source: files.detectorPath,
+    },
+    {
+      entry: { id: 'face-api-expression', format: 'faceapi-expression', inputs: [] },
+      source: files.expressionPath,
+    },
+    load,
+    options,
+  );
 }

@@ -2,7 +2,7 @@
  * Face benchmark: the ONNX face stage (sharp decode → TF-legacy bilinear → tiny face detector →
  * batched expression net) against @vladmandic/face-api on tfjs-wasm on the same JPEG frames, same
  * run. Both sides decode with sharp (face-api has no JPEG decoder on the wasm backend), both run
- * single-threaded (loadFaceApiStage's default), each is warmed up first. Target:
+ * single-threaded (createFaceStage's default), each is warmed up first. Target:
  * speedup_vs_faceapi ≥ 6 (median over frames of the per-frame time ratio, see report()).
  *
  * Frames: the demo fixture's camera frames (fixtures/demo/camera.mjpeg, when present) plus
@@ -12,7 +12,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CameraFrame } from '../../daemon/bus/topics.js';
-import { type FaceStage, loadFaceApiStage } from '../../daemon/pipeline/face.js';
+import type { FaceStage } from '../../daemon/pipeline/face.js';
+import { loadFaceApiStage } from '../../daemon/pipeline/face-factory.js';
 import { OnnxModel } from '../../daemon/pipeline/onnx-session.js';
 import { decodeRgb } from '../../daemon/pipeline/preprocess/decode.js';
 import { FaceApiBaseline } from './faceapi-baseline.js';

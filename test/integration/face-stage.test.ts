@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMOTIONS } from '../../daemon/bus/topics.js';
 import { isEdgeloomError } from '../../daemon/errors.js';
-import { type FaceStage, loadFaceApiStage } from '../../daemon/pipeline/face.js';
+import type { FaceStage } from '../../daemon/pipeline/face.js';
+import { loadFaceApiStage } from '../../daemon/pipeline/face-factory.js';
 import { OnnxModel } from '../../daemon/pipeline/onnx-session.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 

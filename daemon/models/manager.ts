@@ -206,11 +206,6 @@ export class ModelManager implements Component {
     }
   }
 
-  /** Whether `id` was registered (callers registering one slot per microphone pick a free id). */
-  isRegistered(id: string): boolean {
-    return this.slots.has(id);
-  }
-
   /**
    * Load every registered model now (the daemon's start: READY=1 should mean the first utterance
    * and the first frame do not wait for a load). Resolves when all are loaded; rejects with the

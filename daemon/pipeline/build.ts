@@ -65,6 +65,11 @@ export function modelFile(manifest: Manifest, modelsDir: string, id: string, suf
   return resolveModelFile(file.path, modelsDir);
 }
 
+/** Manager slot of the n-th instance of a model (1-based): `whisper-tiny`, `whisper-tiny#2`, ... */
+function instanceId(modelId: string, n: number): string {
+  return n === 1 ? modelId : `${modelId}#${n}`;
+}
+
 export function buildPipeline(o: PipelineOptions): Pipeline {
   const { config, bus, clock, logger } = o;
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(o.baseDir, p));
@@ -96,7 +101,7 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
     // first is registered now so a preload covers it; further microphones register on arrival.
     const vadSlot = (n: number) =>
       models.register(
-        n === 1 ? p.vad.model : `${p.vad.model}#${n}`,
+        instanceId(p.vad.model, n),
         async () =>
           managedOnnx(
             await loadSession(
@@ -192,7 +197,7 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
     // One instance per concurrent transcription (pipeline.stt.concurrency), each its own slot.
     const whisperSlot = (n: number) =>
       models.register(
-        n === 1 ? p.stt.model : `${p.stt.model}#${n}`,
+        instanceId(p.stt.model, n),
         async () =>
           managedWhisper(
             await WhisperModel.load(dir, {

@@ -74,10 +74,7 @@ export interface ManagedFaceStage extends Releasable {
   readonly stage: FaceStage;
 }
 
-/** What the face bus stage calls per frame. */
-export type FaceAnalyser = FaceFrameAnalyser;
-
-export function managedFaceAnalyser(ref: ModelRef<ManagedFaceStage>): FaceAnalyser {
+export function managedFaceAnalyser(ref: ModelRef<ManagedFaceStage>): FaceFrameAnalyser {
   return {
     process: (frame: CameraFrame, where?: string): Promise<FaceInference> =>
       ref.use((f) => f.stage.process(frame, where)),

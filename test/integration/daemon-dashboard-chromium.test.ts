@@ -18,15 +18,28 @@ import { REPO_ROOT, toolsAvailable } from '../helpers/tools.js';
 const DEVICE_ID = 'chromium-demo';
 /** 4x real time: a 20 s demo pass takes ~5 s, with two display changes in each. */
 const REPLAY_SPEED = 4;
-/** The issue's bound for the display page: SSE message → DOM change. */
+/**
+ * The issue's bound for the display page: SSE message → DOM change. Checked as a figure by the
+ * display benchmark (display_p99_within_100ms); here the latencies are recorded as an artefact and
+ * the test asserts the structural reason they are small: each change is applied in the task that
+ * delivered its message, before any later message is handled.
+ */
 const DISPLAY_BOUND_MS = 100;
 
 /** What the in-page probe records (see PROBE): times are the page's performance.now(), ms. */
 interface Probe {
   /** action/display and router/decision messages, at arrival, before the page's own handler. */
-  arrivals: { id: string; topic: string; tsMs: number; payload: Record<string, unknown>; atMs: number }[];
+  arrivals: {
+    id: string;
+    topic: string;
+    tsMs: number;
+    payload: Record<string, unknown>;
+    atMs: number;
+    /** 1-based count of SSE messages delivered so far, this one included. */
+    messageNo: number;
+  }[];
   /** Each write of body[data-emotion], as seen by a MutationObserver (after the handler). */
-  applied: { emotion: string; atMs: number; wallMs: number }[];
+  applied: { emotion: string; atMs: number; wallMs: number; afterMessageNo: number }[];
   /** The next animation frame after each write: when the change can be on screen. */
   painted: { emotion: string; atMs: number }[];
 }
@@ -38,7 +51,7 @@ interface Probe {
  */
 const PROBE = `(() => {
   const MAX = 500;
-  const probe = { arrivals: [], applied: [], painted: [] };
+  const probe = { arrivals: [], applied: [], painted: [], messages: 0 };
   const push = (list, item) => {
     list.push(item);
     if (list.length > MAX) list.shift();
@@ -50,9 +63,10 @@ const PROBE = `(() => {
       super(url, init);
       this.addEventListener('message', (m) => {
         const atMs = performance.now();
+        const messageNo = ++probe.messages;
         try {
           const ev = JSON.parse(m.data);
-          if (ev.topic === 'action/display' || ev.topic === 'router/decision') push(probe.arrivals, { ...ev, atMs });
+          if (ev.topic === 'action/display' || ev.topic === 'router/decision') push(probe.arrivals, { ...ev, atMs, messageNo });
         } catch {}
       });
     }
@@ -61,7 +75,7 @@ const PROBE = `(() => {
     const atMs = performance.now();
     for (const r of records) {
       const emotion = r.target.getAttribute('data-emotion') ?? '';
-      push(probe.applied, { emotion, atMs, wallMs: Date.now() });
+      push(probe.applied, { emotion, atMs, wallMs: Date.now(), afterMessageNo: probe.messages });
       requestAnimationFrame(() => push(probe.painted, { emotion, atMs: performance.now() }));
     }
   }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-emotion'] });
@@ -217,9 +231,9 @@ describe.runIf(toolsAvailable('chromium'))('npm start: dashboard and display pag
       replaySpeed: REPLAY_SPEED,
       latencies,
     });
-    // The page applies the action inside its message handler, so this holds even on a busy
-    // machine; the time to the next frame is recorded above but not asserted.
-    for (const l of latencies) expect(l.messageToDomMs).toBeLessThan(DISPLAY_BOUND_MS);
+    // Each change lands before the page handles any later message: applied by the message's own
+    // handler (MutationObserver runs at the end of that task), not deferred to a timer or frame.
+    expect(probe.applied.map((a) => a.afterMessageNo)).toEqual(displays.map((d) => d.messageNo));
     await page.close();
     expect(browser.problems).toEqual([]);
   });

@@ -7,9 +7,9 @@ import { ToolRegistry } from '../../daemon/agents/tools.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import { silentLogger } from '../../daemon/log.js';
 import { SystemClock } from '../../daemon/util/clock.js';
-import { toolsAvailable } from '../helpers/tools.js';
+import { needs } from '../helpers/tools.js';
 
-describe.runIf(toolsAvailable('espeak-ng'))('speak tool with a real espeak-ng', () => {
+describe.runIf(needs({ tools: ['espeak-ng'] }))('speak tool with a real espeak-ng', () => {
   function registry(command: string[], timeoutMs = 10_000) {
     const clock = new SystemClock();
     const logger = silentLogger();

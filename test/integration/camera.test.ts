@@ -6,7 +6,7 @@ import { silentLogger } from '../../daemon/log.js';
 import { CameraSource, type CameraSourceOptions } from '../../daemon/sensors/camera.js';
 import { cameraCommand } from '../../daemon/sensors/camera-presets.js';
 import { SystemClock } from '../../daemon/util/clock.js';
-import { toolsAvailable } from '../helpers/tools.js';
+import { needs } from '../helpers/tools.js';
 
 interface Rig {
   readonly camera: CameraSource;
@@ -52,7 +52,7 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): P
 
 const testsrc = (fps: number) => cameraCommand({ kind: 'testsrc', width: 320, height: 240, fps });
 
-describe.runIf(toolsAvailable('ffmpeg'))('camera source (real ffmpeg)', () => {
+describe.runIf(needs({ tools: ['ffmpeg'] }))('camera source (real ffmpeg)', () => {
   it('publishes whole JPEG frames from the testsrc preset with the right size', async () => {
     const { camera, frames, statuses } = rig({ command: testsrc(15) });
     await camera.start(new AbortController().signal);

@@ -13,7 +13,7 @@ import { HeadlessChromium, screenshot, writeArtifact } from '../helpers/chromium
 import { type CliChild, spawnCli } from '../helpers/cli-process.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { Subscriber, waitFor } from '../helpers/mqtt.js';
-import { REPO_ROOT, toolsAvailable } from '../helpers/tools.js';
+import { needs, REPO_ROOT } from '../helpers/tools.js';
 
 const DEVICE_ID = 'chromium-demo';
 /** 4x real time: a 20 s demo pass takes ~5 s, with two display changes in each. */
@@ -106,7 +106,7 @@ function sample(metrics: string, name: string, labels = ''): number {
   return total;
 }
 
-describe.runIf(toolsAvailable('chromium'))('npm start: dashboard and display page in Chromium', () => {
+describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display page in Chromium', () => {
   let daemon: CliChild;
   let storageDir: string;
   let browser: HeadlessChromium;

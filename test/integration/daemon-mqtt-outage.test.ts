@@ -25,8 +25,9 @@ import {
   waitForQos1,
   writeDaemonConfig,
 } from '../helpers/daemon-mqtt.js';
-import { freePort, Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
+import { freePort, Mosquitto } from '../helpers/mosquitto.js';
 import { Subscriber } from '../helpers/mqtt.js';
+import { needs } from '../helpers/tools.js';
 
 /** A fixture with one IMU sample: a daemon start that publishes (almost) nothing of its own. */
 function quietFixture(dir: string): string {
@@ -81,7 +82,7 @@ function payloadOf(topic: string, id: string): Record<string, unknown> {
   return JSON.parse(id.slice(topic.length + 1)) as Record<string, unknown>;
 }
 
-describe.runIf(mosquittoAvailable())('the daemon through broker outages (Mosquitto)', () => {
+describe.runIf(needs({ tools: ['mosquitto'] }))('the daemon through broker outages (Mosquitto)', () => {
   let dir: string;
   let baseline: Emitted[];
   let qos1: number;

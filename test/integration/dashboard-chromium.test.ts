@@ -6,7 +6,7 @@ import { silentLogger } from '../../daemon/log.js';
 import { StatsCollector } from '../../daemon/system/stats.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 import { HeadlessChromium, screenshot, writeArtifact } from '../helpers/chromium.js';
-import { toolsAvailable } from '../helpers/tools.js';
+import { needs } from '../helpers/tools.js';
 
 interface Shown {
   emotion: string;
@@ -14,7 +14,7 @@ interface Shown {
   appliedAtMs: number;
 }
 
-describe.runIf(toolsAvailable('chromium'))('dashboard and display page in headless Chromium', () => {
+describe.runIf(needs({ tools: ['chromium'] }))('dashboard and display page in headless Chromium', () => {
   const clock = new SystemClock();
   const logger = silentLogger();
   const bus = new Bus({ clock, logger });

@@ -8,7 +8,7 @@ import type { ImuEvent, SensorStatus } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
 import { ImuSource } from '../../daemon/sensors/imu.js';
 import { SystemClock } from '../../daemon/util/clock.js';
-import { toolsAvailable } from '../helpers/tools.js';
+import { needs } from '../helpers/tools.js';
 
 /**
  * The IMU source against a real pseudo-terminal pair made by socat: the source opens one end like
@@ -29,7 +29,7 @@ async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs = 15_
   }
 }
 
-describe.runIf(toolsAvailable('socat'))('IMU source over a socat pty pair', () => {
+describe.runIf(needs({ tools: ['socat'] }))('IMU source over a socat pty pair', () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloom-imu-'));
   const devPath = join(dir, 'imu-dev');
   const feedPath = join(dir, 'imu-feed');

@@ -7,8 +7,9 @@ import { Bus } from '../../daemon/bus/bus.js';
 import type { AudioFrame, SensorStatus } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
 import { MicSource, type MicSourceOptions } from '../../daemon/sensors/mic.js';
-import { SystemClock } from '../../daemon/util/clock.js';
-import { hasTool, REPO_ROOT, toolsAvailable } from '../helpers/tools.js';
+import { type Clock, SystemClock } from '../../daemon/util/clock.js';
+import { VirtualClock } from '../../daemon/util/virtual-clock.js';
+import { needs, REPO_ROOT } from '../helpers/tools.js';
 
 const PACED = join(REPO_ROOT, 'test/helpers/paced-wav.sh');
 let dir = '';
@@ -27,8 +28,10 @@ interface Rig {
   readonly statuses: SensorStatus[];
 }
 
-function rig(options: Pick<MicSourceOptions, 'recorder'> & Partial<MicSourceOptions>): Rig {
-  const clock = new SystemClock();
+function rig(
+  options: Pick<MicSourceOptions, 'recorder'> & Partial<MicSourceOptions>,
+  clock: Clock = new SystemClock(),
+): Rig {
   const logger = silentLogger();
   const bus = new Bus({ clock, logger });
   const frames: AudioFrame[] = [];
@@ -60,7 +63,7 @@ function samplesOf(frames: readonly AudioFrame[]): number[] {
   return frames.flatMap((f) => Array.from(f.samples));
 }
 
-describe.runIf(toolsAvailable('sox', 'ffmpeg'))('mic source (real recorder processes)', () => {
+describe.runIf(needs({ tools: ['sox', 'ffmpeg'] }))('mic source (real recorder processes)', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'edgeloom-mic-'));
     wav = join(dir, 'sweep.wav');
@@ -141,15 +144,25 @@ describe.runIf(toolsAvailable('sox', 'ffmpeg'))('mic source (real recorder proce
     expect(mic.health().status).toBe('failed');
   });
 
-  it.runIf(!hasTool('arecord'))(
-    'reports a missing arecord behind node-record-lpcm16 the same way',
-    async () => {
-      const { mic, statuses } = rig({ recorder: { kind: 'arecord' } });
+  it('reports a missing arecord behind node-record-lpcm16 the same way, and never retries it', async () => {
+    // PATH without arecord, whatever this machine has installed (the test runs everywhere).
+    const empty = join(dir, 'empty-path');
+    spawnSync('mkdir', ['-p', empty]);
+    const savedPath = process.env.PATH;
+    process.env.PATH = empty;
+    // The backoff runs on a virtual clock: time moves only when the test says so.
+    const clock = new VirtualClock(0);
+    try {
+      const { mic, statuses } = rig({ recorder: { kind: 'arecord' } }, clock);
       await mic.start(new AbortController().signal);
       await waitFor('failed status', () => statuses.some((s) => s.state === 'failed'));
       expect(statuses.find((s) => s.state === 'failed')!.reason).toMatch(/^arecord not found/);
-      await new Promise((r) => setTimeout(r, 500));
+      // Ten times the longest backoff later, nothing was retried: a binary does not appear by itself.
+      await clock.advanceTo(clock.now() + 10 * 400);
       expect(mic.stats().restarts).toBe(0);
-    },
-  );
+      expect(statuses.map((s) => s.state)).toEqual(['starting', 'failed']);
+    } finally {
+      process.env.PATH = savedPath;
+    }
+  });
 });

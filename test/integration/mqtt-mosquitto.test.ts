@@ -13,9 +13,9 @@ import { fullTopic, toMqttMessage } from '../../daemon/actions/mqtt-contract.js'
 import type { Envelope } from '../../daemon/bus/envelope.js';
 import { silentLogger } from '../../daemon/log.js';
 import { SystemClock } from '../../daemon/util/clock.js';
-import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
+import { Mosquitto } from '../helpers/mosquitto.js';
 import { mqttTestConfig, Subscriber, waitFor } from '../helpers/mqtt.js';
-import { REPO_ROOT } from '../helpers/tools.js';
+import { needs, REPO_ROOT } from '../helpers/tools.js';
 
 const BASE = 'edgeloom/test-dev';
 const CHILD = join(REPO_ROOT, 'dist/test/helpers/mqtt-sink-child.js');
@@ -71,7 +71,7 @@ function kill9(child: ChildProcess): Promise<void> {
   });
 }
 
-describe.runIf(mosquittoAvailable())('MQTT sink against Mosquitto', () => {
+describe.runIf(needs({ tools: ['mosquitto'] }))('MQTT sink against Mosquitto', () => {
   let broker: Mosquitto;
   let dir: string;
   const cleanups: Array<() => Promise<void>> = [];

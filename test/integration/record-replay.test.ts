@@ -21,7 +21,7 @@ import { ReplaySource } from '../../daemon/replay/replay-source.js';
 import { ImuAggregator } from '../../daemon/sensors/imu-aggregator.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { type CliResult, runCli } from '../helpers/cli-process.js';
-import { REPO_ROOT, toolsAvailable } from '../helpers/tools.js';
+import { needs, REPO_ROOT } from '../helpers/tools.js';
 
 /**
  * Record → replay round trip (issue 3) with real producers: ffmpeg's test source as the camera
@@ -58,7 +58,7 @@ interface BusLine {
   payload: Record<string, unknown>;
 }
 
-describe.runIf(toolsAvailable('ffmpeg', 'sox', 'socat'))('edgeloom record → replay', () => {
+describe.runIf(needs({ tools: ['ffmpeg', 'sox', 'socat'] }))('edgeloom record → replay', () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloom-rec-'));
   const rec = join(dir, 'rec');
   const devPath = join(dir, 'imu-dev');

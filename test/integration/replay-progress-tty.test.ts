@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseLogLines, runCli, spawnCli } from '../helpers/cli-process.js';
-import { CLI, REPO_ROOT, toolsAvailable } from '../helpers/tools.js';
+import { CLI, needs, REPO_ROOT } from '../helpers/tools.js';
 
 /** A redraw of the progress line: `replay demo [###---] 42% 8.4/20.0 s · 123 records`. */
 const PROGRESS = /replay demo \[[#-]+\] \d+% \d+\.\d\/20\.0 s · (pass \d+ · )?\d+ records/;
@@ -53,7 +53,7 @@ function underPty(
   );
 }
 
-describe.runIf(toolsAvailable('script'))('replay progress on a terminal', () => {
+describe.runIf(needs({ tools: ['script'] }))('replay progress on a terminal', () => {
   const dirs: string[] = [];
   afterAll(() => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });

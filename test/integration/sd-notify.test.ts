@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.js';
 import { SdNotify } from '../../daemon/system/sd-notify.js';
-import { REPO_ROOT, toolsAvailable } from '../helpers/tools.js';
+import { needs, REPO_ROOT } from '../helpers/tools.js';
 
 interface Datagram {
   readonly msg: string;
@@ -42,61 +42,64 @@ afterEach(() => {
   dir = undefined;
 });
 
-describe.runIf(toolsAvailable('systemd-notify', 'python3'))('SdNotify over a real datagram socket', () => {
-  it.each([
-    ['a path socket', () => join((dir = mkdtempSync(join(tmpdir(), 'edgeloom-notify-'))), 'notify.sock')],
-    ['an abstract socket', () => `@edgeloom-test-${process.pid}-${Date.now()}`],
-  ])('delivers READY, WATCHDOG, STATUS and STOPPING in order to %s', async (_what, address) => {
-    const socket = address();
-    const { child, got } = await receiver(socket);
-    children.push(child);
-    const notify = new SdNotify({ log: silentLogger(), env: { NOTIFY_SOCKET: socket } });
-    expect(notify.enabled).toBe(true);
+describe.runIf(needs({ tools: ['systemd-notify', 'python3'] }))(
+  'SdNotify over a real datagram socket',
+  () => {
+    it.each([
+      ['a path socket', () => join((dir = mkdtempSync(join(tmpdir(), 'edgeloom-notify-'))), 'notify.sock')],
+      ['an abstract socket', () => `@edgeloom-test-${process.pid}-${Date.now()}`],
+    ])('delivers READY, WATCHDOG, STATUS and STOPPING in order to %s', async (_what, address) => {
+      const socket = address();
+      const { child, got } = await receiver(socket);
+      children.push(child);
+      const notify = new SdNotify({ log: silentLogger(), env: { NOTIFY_SOCKET: socket } });
+      expect(notify.enabled).toBe(true);
 
-    // Not awaited one by one: the queue must keep call order on its own.
-    const results = await Promise.all([
-      notify.ready(),
-      notify.watchdog(),
-      notify.status('3 sensors, 0 dropped\nsecond line'),
-      notify.stopping(),
-    ]);
-    expect(results).toEqual([true, true, true, true]);
-    expect(fields(got)).toEqual([
-      'READY=1',
-      'WATCHDOG=1',
-      'STATUS=3 sensors, 0 dropped second line',
-      'STOPPING=1',
-    ]);
-    // systemd-notify's barrier carried a file descriptor, which the manager (here: the receiver) closes.
-    expect(got.filter((d) => d.msg === 'BARRIER=1').every((d) => d.fds === 1)).toBe(true);
-    if (process.getuid?.() === 0) {
-      // Privileged senders speak as their parent, so NotifyAccess=main would also accept them.
-      expect(got.filter((d) => d.msg !== 'BARRIER=1').map((d) => d.pid)).toEqual([
-        process.pid,
-        process.pid,
-        process.pid,
-        process.pid,
+      // Not awaited one by one: the queue must keep call order on its own.
+      const results = await Promise.all([
+        notify.ready(),
+        notify.watchdog(),
+        notify.status('3 sensors, 0 dropped\nsecond line'),
+        notify.stopping(),
       ]);
-    }
-    expect(notify.stats()).toEqual({ sent: 4, failed: 0, dropped: 0 });
-  });
+      expect(results).toEqual([true, true, true, true]);
+      expect(fields(got)).toEqual([
+        'READY=1',
+        'WATCHDOG=1',
+        'STATUS=3 sensors, 0 dropped second line',
+        'STOPPING=1',
+      ]);
+      // systemd-notify's barrier carried a file descriptor, which the manager (here: the receiver) closes.
+      expect(got.filter((d) => d.msg === 'BARRIER=1').every((d) => d.fds === 1)).toBe(true);
+      if (process.getuid?.() === 0) {
+        // Privileged senders speak as their parent, so NotifyAccess=main would also accept them.
+        expect(got.filter((d) => d.msg !== 'BARRIER=1').map((d) => d.pid)).toEqual([
+          process.pid,
+          process.pid,
+          process.pid,
+          process.pid,
+        ]);
+      }
+      expect(notify.stats()).toEqual({ sent: 4, failed: 0, dropped: 0 });
+    });
 
-  it('sends READY=1 with a STATUS line in one datagram', async () => {
-    const socket = `@edgeloom-test-ready-${process.pid}`;
-    const { child, got } = await receiver(socket);
-    children.push(child);
-    const notify = new SdNotify({ log: silentLogger(), env: { NOTIFY_SOCKET: socket } });
-    await notify.ready('running');
-    expect(fields(got)).toEqual(['READY=1\nSTATUS=running']);
-  });
+    it('sends READY=1 with a STATUS line in one datagram', async () => {
+      const socket = `@edgeloom-test-ready-${process.pid}`;
+      const { child, got } = await receiver(socket);
+      children.push(child);
+      const notify = new SdNotify({ log: silentLogger(), env: { NOTIFY_SOCKET: socket } });
+      await notify.ready('running');
+      expect(fields(got)).toEqual(['READY=1\nSTATUS=running']);
+    });
 
-  it('reports failure (never throws) when nothing listens on the socket', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'edgeloom-notify-'));
-    const notify = new SdNotify({ log: silentLogger(), env: { NOTIFY_SOCKET: join(dir, 'missing.sock') } });
-    await expect(notify.watchdog()).resolves.toBe(false);
-    expect(notify.stats()).toEqual({ sent: 0, failed: 1, dropped: 0 });
-  });
-});
+    it('reports failure (never throws) when nothing listens on the socket', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'edgeloom-notify-'));
+      const notify = new SdNotify({ log: silentLogger(), env: { NOTIFY_SOCKET: join(dir, 'missing.sock') } });
+      await expect(notify.watchdog()).resolves.toBe(false);
+      expect(notify.stats()).toEqual({ sent: 0, failed: 1, dropped: 0 });
+    });
+  },
+);
 
 describe('SdNotify without NOTIFY_SOCKET', () => {
   it('is disabled and sends nothing (no process is spawned)', async () => {

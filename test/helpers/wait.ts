@@ -41,3 +41,12 @@ export async function until<T>(
 export function turn(): Promise<void> {
   return new Promise((r) => setImmediate(r));
 }
+
+/**
+ * One timers phase of the event loop: every timer already due — a JS timer or a native one such
+ * as perf_hooks' event-loop-delay histogram — fires before this resolves (libuv runs due timers
+ * in due order, and this one is due after them). Not a sleep: it waits for a loop phase, not a time.
+ */
+export function timersPhase(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 0));
+}

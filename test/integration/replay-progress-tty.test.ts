@@ -110,10 +110,13 @@ describe.runIf(needs({ tools: ['script'] }))('replay progress on a terminal', ()
     expect(code).toBe(0);
     expect(text).toMatch(/replay demo \[[#-]+\] \d+% [\d.]+\/20\.0 s · pass 1 · \d+ records/);
 
-    // The same run with its output in pipes (a service, `npm start > log`): logs only.
-    const piped = spawnCli(['run'], { env: overrides, timeoutMs: 60_000 });
-    await piped.waitForLog('edgeloom running', 'stdout', 30_000);
-    await new Promise((r) => setTimeout(r, 1500)); // several redraw periods
+    // The same run with its output in pipes (a service, `npm start > log`): logs only. One whole
+    // pass (20 s of fixture at 8x: ten times the 250 ms redraw period) is waited for, not a time.
+    const piped = spawnCli(['run'], {
+      env: { ...overrides, EDGELOOM_SOURCE_REPLAY_SPEED: '8', EDGELOOM_SOURCE_REPLAY_LOOP: 'false' },
+      timeoutMs: 60_000,
+    });
+    await piped.waitForLog('replay finished', 'stdout', 45_000);
     piped.process.kill('SIGTERM');
     const r = await piped.exited;
     expect(r.code).toBe(0);

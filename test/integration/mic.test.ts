@@ -10,6 +10,7 @@ import { MicSource, type MicSourceOptions } from '../../daemon/sensors/mic.js';
 import { type Clock, SystemClock } from '../../daemon/util/clock.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { needs, REPO_ROOT } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 
 const PACED = join(REPO_ROOT, 'test/helpers/paced-wav.sh');
 let dir = '';
@@ -51,14 +52,6 @@ function rig(
   return { mic, frames, statuses };
 }
 
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 function samplesOf(frames: readonly AudioFrame[]): number[] {
   return frames.flatMap((f) => Array.from(f.samples));
 }
@@ -94,7 +87,7 @@ describe.runIf(needs({ tools: ['sox', 'ffmpeg'] }))('mic source (real recorder p
     const { mic, frames, statuses } = rig({ recorder: { kind: 'custom', command: [PACED, wav] } });
     await mic.start(new AbortController().signal);
     const perRun = Math.floor(pcm.length / 512); // 31; the last 128 samples never fill a frame
-    await waitFor('the whole first run and a second run', () => frames.length >= perRun + 3, 15_000);
+    await until('the whole first run and a second run', () => frames.length >= perRun + 3);
     for (const f of frames) {
       expect(f.samples.length).toBe(512);
       expect(f.sampleRateHz).toBe(16_000);
@@ -128,7 +121,7 @@ describe.runIf(needs({ tools: ['sox', 'ffmpeg'] }))('mic source (real recorder p
     try {
       const { mic, frames } = rig({ recorder: { kind: 'arecord', device: 'hw:9' } });
       await mic.start(new AbortController().signal);
-      await waitFor('frames', () => frames.length >= 4);
+      await until('frames', () => frames.length >= 4);
       expect(samplesOf(frames.slice(0, 4))).toEqual(Array.from(pcm.subarray(0, 4 * 512)));
       expect(mic.health()).toEqual({ status: 'ok' });
     } finally {
@@ -139,7 +132,7 @@ describe.runIf(needs({ tools: ['sox', 'ffmpeg'] }))('mic source (real recorder p
   it('reports a missing recorder binary as failed, naming it, without throwing', async () => {
     const { mic, statuses } = rig({ recorder: { kind: 'custom', command: ['edgeloom-no-such-recorder'] } });
     await mic.start(new AbortController().signal);
-    await waitFor('failed status', () => statuses.some((s) => s.state === 'failed'));
+    await until('failed status', () => statuses.some((s) => s.state === 'failed'));
     expect(statuses.find((s) => s.state === 'failed')!.reason).toMatch(/edgeloom-no-such-recorder not found/);
     expect(mic.health().status).toBe('failed');
   });
@@ -155,7 +148,7 @@ describe.runIf(needs({ tools: ['sox', 'ffmpeg'] }))('mic source (real recorder p
     try {
       const { mic, statuses } = rig({ recorder: { kind: 'arecord' } }, clock);
       await mic.start(new AbortController().signal);
-      await waitFor('failed status', () => statuses.some((s) => s.state === 'failed'));
+      await until('failed status', () => statuses.some((s) => s.state === 'failed'));
       expect(statuses.find((s) => s.state === 'failed')!.reason).toMatch(/^arecord not found/);
       // Ten times the longest backoff later, nothing was retried: a binary does not appear by itself.
       await clock.advanceTo(clock.now() + 10 * 400);

@@ -22,6 +22,7 @@ import { ImuAggregator } from '../../daemon/sensors/imu-aggregator.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { type CliResult, runCli } from '../helpers/cli-process.js';
 import { needs, REPO_ROOT } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * Record â†’ replay round trip (issue 3) with real producers: ffmpeg's test source as the camera
@@ -78,11 +79,7 @@ describe.runIf(needs({ tools: ['ffmpeg', 'sox', 'socat'] }))('edgeloom record â†
         stdio: 'ignore',
       },
     );
-    const deadline = Date.now() + 5000;
-    while (!(existsSync(devPath) && existsSync(feedPath))) {
-      if (Date.now() > deadline) throw new Error('socat did not create the pty links');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await until('socat to create the pty links', () => existsSync(devPath) && existsSync(feedPath));
     const cfg = join(dir, 'record.yaml');
     writeFileSync(
       cfg,

@@ -203,6 +203,28 @@ describe.runIf(needs({ tools: ['mosquitto'] }))('MQTT sink against Mosquitto', (
     expect(sink.health().status).toBe('degraded');
   });
 
+  it('health: QoS 1 in flight to a connected broker is ok; held while the broker is down is degraded', async () => {
+    const sink = newSink();
+    await sink.start(new AbortController().signal);
+    await sink.whenConnected();
+    const msg = (seq: number) => ({ topic: 'seq', qos: 1 as const, retain: false, payload: { seq } });
+    // Accepted into the outbox and handed to the broker, not acknowledged yet: normal operation
+    // (a /healthz that answered 503 here flapped during every healthy run).
+    const sends = Array.from({ length: 20 }, (_, seq) => sink.publish(`${BASE}/seq`, msg(seq), 0));
+    expect(sink.stats().outbox.size).toBeGreaterThan(0);
+    expect(sink.health()).toEqual({ status: 'ok' });
+    await Promise.all(sends);
+    await sink.whenDrained();
+
+    await broker.kill();
+    await waitFor(() => !sink.stats().connected, 'the sink to notice the broker is gone');
+    await sink.publish(`${BASE}/seq`, msg(20), 0);
+    expect(sink.health()).toEqual({
+      status: 'degraded',
+      reasons: ['broker unreachable', '1 messages in the outbox'],
+    });
+  });
+
   it('refuse policy: past max_messages while the broker is down, publish rejects and counts', async () => {
     await broker.kill();
     const sink = newSink({ outbox: { max_messages: 3, policy: 'refuse' } });

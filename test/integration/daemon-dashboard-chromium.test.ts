@@ -14,6 +14,7 @@ import { type CliChild, spawnCli } from '../helpers/cli-process.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { Subscriber, waitFor } from '../helpers/mqtt.js';
 import { needs, REPO_ROOT } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 
 const DEVICE_ID = 'chromium-demo';
 /** 4x real time: a 20 s demo pass takes ~5 s, with two display changes in each. */
@@ -149,8 +150,12 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
   });
 
   it('/healthz and /metrics answer during the run, and the counters move', async () => {
-    const health = await fetch(`${base}/healthz`);
-    expect(health.status).toBe(200);
+    // 'edgeloom running' is logged once start-up is done, but a component's status reaches the
+    // metrics through the stats snapshot: wait for the state this test expects, then check it.
+    const health = await until('/healthz to say ok', async () => {
+      const r = await fetch(`${base}/healthz`);
+      return r.status === 200 ? r : undefined;
+    });
     expect(await health.json()).toEqual({ status: 'ok' });
 
     const scrape = async (): Promise<string> => {
@@ -159,20 +164,28 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
       expect(r.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
       return r.text();
     };
-    const first = await scrape();
-    for (const component of ['source.replay', 'pipeline.face', 'pipeline.stt', 'http', 'actions.mqtt']) {
-      expect(first).toContain(`edgeloom_component_status{component="${component}"} 0`);
-    }
-    expect(first).toContain('edgeloom_mqtt_connected{broker="mqtt"} 1');
-    // The replay is live: a later scrape counts more camera frames (polled; not a timing test).
+    const expected = [
+      ...['source.replay', 'pipeline.face', 'pipeline.stt', 'http', 'actions.mqtt'].map(
+        (component) => `edgeloom_component_status{component="${component}"} 0`,
+      ),
+      'edgeloom_mqtt_connected{broker="mqtt"} 1',
+    ];
+    const first = await until('every component ok and the broker connected in /metrics', async () => {
+      const text = await scrape();
+      return expected.every((line) => text.includes(line)) ? text : undefined;
+    });
+    for (const line of expected) expect(first).toContain(line);
+    // The replay is live: a later scrape counts more camera frames.
     const frames = (text: string): number =>
       sample(text, 'edgeloom_bus_topic_events_total', 'topic="sensor/camera/cam0/frame"');
-    let later = first;
-    const deadline = Date.now() + 10_000;
-    while (frames(later) <= frames(first) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      later = await scrape();
-    }
+    const later = await until(
+      'more camera frames in a later scrape',
+      async () => {
+        const text = await scrape();
+        return frames(text) > frames(first) ? text : undefined;
+      },
+      { everyMs: 250 },
+    );
     expect(frames(later)).toBeGreaterThan(frames(first));
     expect(sample(later, 'edgeloom_router_decisions_total')).toBeGreaterThan(0);
     expect(sample(later, 'edgeloom_process_resident_memory_bytes')).toBeGreaterThan(10e6);

@@ -20,6 +20,8 @@ export interface CliOptions {
   readonly env?: Record<string, string>;
   /** Kill the child (SIGKILL) and fail after this long, ms. */
   readonly timeoutMs?: number;
+  /** Arguments for node itself, before the CLI script (e.g. `--import` of a test-only preload). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** Environment for the child: no inherited EDGELOOM_* overrides, no CI colour codes. */
@@ -33,7 +35,7 @@ function childEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv 
 
 /** Start the CLI; stdout and stderr are collected as text. */
 export function spawnCli(args: readonly string[], options: CliOptions = {}): CliChild {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: childEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],

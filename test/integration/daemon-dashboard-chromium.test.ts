@@ -196,9 +196,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
     await page.goto(`${base}/display`);
     await page.locator('#conn', { hasText: 'connected' }).waitFor({ state: 'attached' });
     // Opened mid-run, it shows the current emotion at once: the stream starts with the last action.
-    await expect
-      .poll(async () => (await probeOf(page)).applied.length, { timeout: 5_000 })
-      .toBeGreaterThan(0);
+    await expect.poll(async () => (await probeOf(page)).applied.length).toBeGreaterThan(0);
 
     // The demo alternates a face (the astronaut) and no face (a coffee cup): wait for two changes.
     const changes = (p: Probe): number => {
@@ -210,9 +208,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
       }
       return n;
     };
-    await expect
-      .poll(async () => changes(await probeOf(page)), { timeout: 40_000, interval: 250 })
-      .toBeGreaterThanOrEqual(2);
+    await expect.poll(async () => changes(await probeOf(page)), { interval: 250 }).toBeGreaterThanOrEqual(2);
     const probe = await probeOf(page);
     const displays = probe.arrivals.filter((a) => a.topic === 'action/display');
 
@@ -258,7 +254,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
 
     // Per-component status from /api/stats (polled every 2 s): every daemon component, all ok.
     const status = page.locator('#status tbody');
-    await expect.poll(() => status.textContent(), { timeout: 8_000 }).toContain('source.replay');
+    await expect.poll(() => status.textContent()).toContain('source.replay');
     for (const component of ['pipeline.face', 'pipeline.vad', 'router', 'agents.runtime', 'http']) {
       expect(await status.textContent()).toContain(component);
     }
@@ -266,11 +262,9 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
 
     // The live table keeps moving during the replay: rows appear that were not there before.
     const rowsNow = (): Promise<string[]> => page.locator('#events tbody tr').allTextContents();
-    await expect.poll(async () => (await rowsNow()).length, { timeout: 10_000 }).toBeGreaterThan(5);
+    await expect.poll(async () => (await rowsNow()).length).toBeGreaterThan(5);
     const before = new Set(await rowsNow());
-    await expect
-      .poll(async () => (await rowsNow()).filter((r) => !before.has(r)).length, { timeout: 10_000 })
-      .toBeGreaterThan(5);
+    await expect.poll(async () => (await rowsNow()).filter((r) => !before.has(r)).length).toBeGreaterThan(5);
     const rows = await rowsNow();
     expect(rows.some((r) => r.includes('inference/face/cam0'))).toBe(true);
     // Sensor frames are hidden by default, even though the replay publishes them. Checked on the
@@ -280,7 +274,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
     expect(topics).not.toContain('sensor/camera/cam0/frame');
 
     // Routing decisions with their reasons, as the router published them.
-    await expect.poll(() => page.locator('#decisions li').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('#decisions li').count()).toBeGreaterThan(0);
     const decisions = (await probeOf(page)).arrivals.filter((a) => a.topic === 'router/decision');
     expect(decisions.length).toBeGreaterThan(0);
     const shown = await page.locator('#decisions li').allTextContents();
@@ -289,10 +283,10 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
     expect(
       shown.some((t) => t.includes(newest.route) && t.includes(newest.reason) && t.includes(newest.kind)),
     ).toBe(true);
-    await expect.poll(() => page.textContent('#routing-summary'), { timeout: 6_000 }).toMatch(/local \d+/);
+    await expect.poll(() => page.textContent('#routing-summary')).toMatch(/local \d+/);
 
     // Emotions and transcripts from the demo's face and speech.
-    await expect.poll(() => page.locator('#emotions li').count(), { timeout: 15_000 }).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('#emotions li').count()).toBeGreaterThan(0);
     await screenshot(page, 'npm-start-dashboard', true);
     await page.close();
     expect(browser.problems).toEqual([]);

@@ -106,7 +106,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard and display page in he
     await page.goto(`${base}/`);
     await page.locator('#stream-state', { hasText: 'streaming #' }).waitFor({ state: 'attached' });
     const statusRows = page.locator('#status tbody tr');
-    await expect.poll(() => statusRows.count(), { timeout: 6_000 }).toBe(2);
+    await expect.poll(() => statusRows.count()).toBe(2);
     expect(await page.textContent('#status tbody')).toContain('arecord exited 1');
     await expect.poll(() => page.textContent('#health')).toBe('degraded');
 
@@ -174,10 +174,8 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard and display page in he
 
     // The subscriptions table and the charts come from /api/stats.
     // The page polls every 2 s.
-    await expect.poll(() => page.textContent('#subs tbody'), { timeout: 6_000 }).toContain('http.sse');
-    await expect
-      .poll(() => page.textContent('#legend-latency'), { timeout: 6_000 })
-      .toContain('face-detector p50');
+    await expect.poll(() => page.textContent('#subs tbody')).toContain('http.sse');
+    await expect.poll(() => page.textContent('#legend-latency')).toContain('face-detector p50');
     await screenshot(page, 'dashboard', true);
     await page.close();
     // Console errors and page exceptions (a CSP violation, a script error) fail the test.

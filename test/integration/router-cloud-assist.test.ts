@@ -290,6 +290,9 @@ describe('cloudAssist on the router chat path', () => {
       ['cloud', 'confidence_below_threshold'],
       ['local_fallback', 'cloud_aborted'],
     ]);
+    // Every handler has finished, the agent's own fold of the speech start included: seeing the
+    // aborted tool result does not mean the agent has recorded the interrupt yet.
+    await t.bus.drain(10_000);
     // Aborted by the user, not a no_match.
     expect(t.of<IntentEvent>('agent/voice/intent')).toEqual([]);
     expect(t.agents.runtime.get('voice')!.state()).toMatchObject({ interrupts: 1, cloudRequests: 1 });

@@ -8,6 +8,9 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // expect.poll waits for a state, never for a time: its limit is a hang guard below the test
+    // timeout (as test/helpers/wait.ts until()), not vitest's 1 s default, which flakes under load.
+    expect: { poll: { timeout: 45_000 } },
     globalSetup: ['test/helpers/global-setup.ts'],
     // The JSON report lets .ci/run print a plain 'N passed, N failed' summary line.
     reporters: ['default', 'json'],

@@ -6,7 +6,8 @@
 #   scripts/arm64-smoke.sh [WORK_DIR]       (default: $TMPDIR/edgeloom-arm64; reused between runs)
 #
 # Needs: root (apt-get, dpkg --add-architecture, unshare -m), qemu-user-static, npm registry and
-# Debian mirror access. About 3-5 minutes (emulation is ~10x slower than native).
+# Debian mirror access. About 6-8 minutes on two cores (emulation is ~10-30x slower than native;
+# the 40 face frames take ~3.5 min of it).
 #
 # What it does and why:
 #  1. Compiles the tree into WORK/app/dist (its own copy: dist/ in the repo is shared).
@@ -19,8 +20,9 @@
 #  5. ONNX Runtime's cpuinfo library parses /proc/cpuinfo at load time and segfaults on the x86
 #     one qemu passes through (-L does not remap /proc), so each run happens in a private mount
 #     namespace (`unshare -m`) with a Cortex-A72 (Raspberry Pi 4) cpuinfo bind-mounted over it.
-#  6. Runs `models verify` and replays fixtures/imu (exact output match) and fixtures/speech
-#     (ONNX inference: same messages, numbers within 1e-3 relative).
+#  6. Runs `models verify` and replays fixtures/imu (exact output match), fixtures/speech (Silero
+#     VAD and whisper through ONNX Runtime) and fixtures/faces (face detector and expression
+#     models): same messages, numbers within 1e-3 relative.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,8 +39,13 @@ mkdir -p "$WORK"/{app,native,sysroot,debs,node}
 # --- 1. build -------------------------------------------------------------------------------
 log "compiling into $WORK/app/dist"
 rm -rf "$WORK/app/dist" "$WORK/native/dist"
-# Type errors do not stop the emit (the type check is its own CI step).
-node "$REPO/node_modules/typescript/bin/tsc" -p "$REPO/tsconfig.build.json" --outDir "$WORK/app/dist" >/dev/null || true
+# A failed compile (type errors included: tsc then exits non-zero even though it emits) stops the
+# smoke test with the compiler's own messages: an arm64 run of a tree that does not build proves
+# nothing.
+if ! node "$REPO/node_modules/typescript/bin/tsc" -p "$REPO/tsconfig.build.json" --outDir "$WORK/app/dist" >&3; then
+  log "FAIL: the TypeScript compile failed (messages above)"
+  exit 1
+fi
 test -f "$WORK/app/dist/daemon/cli/main.js" || { log "build produced no dist/daemon/cli/main.js"; exit 1; }
 for d in models fixtures config; do rm -rf "${WORK:?}/app/$d"; cp -r "$REPO/$d" "$WORK/app/$d"; done
 cp "$REPO/package.json" "$REPO/package-lock.json" "$REPO/.npmrc" "$WORK/app/"
@@ -100,7 +107,7 @@ check arm_node dist/daemon/cli/main.js models verify
 # Native baseline from the same dist, with the repo's x64 node_modules.
 cp -r "$WORK/app/dist" "$WORK/native/dist"
 for d in node_modules models fixtures config package.json; do ln -sfn "$REPO/$d" "$WORK/native/$d"; done
-for fixture in imu speech; do
+for fixture in imu speech faces; do
   (cd "$WORK/native" && node dist/daemon/cli/main.js replay "fixtures/$fixture" --speed 0 --emit jsonl \
     >"$WORK/native-$fixture.jsonl" 2>"$WORK/native-$fixture.log")
   start=$(date +%s)

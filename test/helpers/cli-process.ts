@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { CLI, REPO_ROOT } from './tools.js';
+import { HANG_GUARD_MS } from './wait.js';
 
 /**
  * Run the compiled CLI (`node dist/daemon/cli/main.js`) as a real child process, the way systemd
@@ -18,8 +19,14 @@ export interface CliOptions {
   readonly cwd?: string;
   /** Extra environment; EDGELOOM_* variables from the test's own environment are removed. */
   readonly env?: Record<string, string>;
-  /** Kill the child (SIGKILL) and fail after this long, ms. */
+  /**
+   * Kill the child (SIGKILL) after this long, ms: a hang guard, not a timing assertion (default
+   * 110 s, below the suite's 120 s hook timeout: several daemons started at once on two shared
+   * cores can take well over 30 s).
+   */
   readonly timeoutMs?: number;
+  /** Arguments for node itself, before the CLI script (e.g. `--import` of a test-only preload). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** Environment for the child: no inherited EDGELOOM_* overrides, no CI colour codes. */
@@ -33,12 +40,12 @@ function childEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv 
 
 /** Start the CLI; stdout and stderr are collected as text. */
 export function spawnCli(args: readonly string[], options: CliOptions = {}): CliChild {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: childEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return new CliChild(child, options.timeoutMs ?? 30_000);
+  return new CliChild(child, options.timeoutMs ?? 110_000);
 }
 
 /** Run the CLI to completion. */
@@ -77,8 +84,11 @@ export class CliChild {
     });
   }
 
-  /** Resolves when `predicate` holds on the output so far; rejects when the process exits first or on timeout. */
-  waitFor(what: string, predicate: (c: CliChild) => boolean, timeoutMs = 20_000): Promise<void> {
+  /**
+   * Resolves when `predicate` holds on the output so far; rejects when the process exits first,
+   * or after `timeoutMs` (a hang guard, default HANG_GUARD_MS).
+   */
+  waitFor(what: string, predicate: (c: CliChild) => boolean, timeoutMs = HANG_GUARD_MS): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = (): void => {
         if (predicate(this)) done(undefined);

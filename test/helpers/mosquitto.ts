@@ -3,27 +3,21 @@
  * (anonymous, no persistence), killed and restarted on the same port to simulate broker outages.
  * Debian installs it in /usr/sbin, which is often not on a test process's PATH, so that is tried too.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { needs, toolPath } from './tools.js';
 
-/** Path of the mosquitto binary, or undefined. */
+/** Path of the mosquitto binary (on PATH or in /usr/sbin), or undefined. */
 export function mosquittoPath(): string | undefined {
-  const r = spawnSync('sh', ['-c', 'command -v mosquitto'], { encoding: 'utf8' });
-  if (r.status === 0 && r.stdout.trim() !== '') return r.stdout.trim();
-  for (const p of ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto']) if (existsSync(p)) return p;
-  return undefined;
+  return toolPath('mosquitto');
 }
 
-/** Like toolsAvailable('mosquitto'), but finds /usr/sbin/mosquitto; throws under CI when absent. */
+/** `needs({ tools: ['mosquitto'] })`: skips on a developer's machine without it, fails under CI. */
 export function mosquittoAvailable(): boolean {
-  if (mosquittoPath() !== undefined) return true;
-  if (process.env.CI === 'true' || process.env.CI === '1') {
-    throw new Error('required tool missing under CI: mosquitto (install it in .ci/run)');
-  }
-  return false;
+  return needs({ tools: ['mosquitto'] });
 }
 
 /** A free TCP port on 127.0.0.1 (bound and released; good enough for tests). */

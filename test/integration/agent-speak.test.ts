@@ -1,4 +1,5 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,12 +7,13 @@ import { commandExists, speakTool } from '../../daemon/agents/builtin-tools.js';
 import { ToolRegistry } from '../../daemon/agents/tools.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import { silentLogger } from '../../daemon/log.js';
-import { SystemClock } from '../../daemon/util/clock.js';
-import { toolsAvailable } from '../helpers/tools.js';
+import { type Clock, SystemClock } from '../../daemon/util/clock.js';
+import { VirtualClock } from '../../daemon/util/virtual-clock.js';
+import { needs } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 
-describe.runIf(toolsAvailable('espeak-ng'))('speak tool with a real espeak-ng', () => {
-  function registry(command: string[], timeoutMs = 10_000) {
-    const clock = new SystemClock();
+describe.runIf(needs({ tools: ['espeak-ng'] }))('speak tool with a real espeak-ng', () => {
+  function registry(command: string[], timeoutMs = 10_000, clock: Clock = new SystemClock()) {
     const logger = silentLogger();
     const r = new ToolRegistry({
       bus: new Bus({ clock, logger }),
@@ -27,20 +29,63 @@ describe.runIf(toolsAvailable('espeak-ng'))('speak tool with a real espeak-ng', 
     const dir = await mkdtemp(join(tmpdir(), 'edgeloom-speak-'));
     try {
       const wav = join(dir, 'out.wav');
-      // Shell metacharacters in the text would create a file if a shell ran it.
-      const r = await registry(['espeak-ng', '-w', wav]).execute('speak', { text: 'hello; touch pwned' });
+      const pwned = join(dir, 'pwned');
+      // A shell would run the `touch` (the path is absolute, so the file would land in `dir`
+      // whatever the child's working directory is).
+      const r = await registry(['espeak-ng', '-w', wav]).execute('speak', { text: `hello; touch ${pwned}` });
       expect(r).toMatchObject({ ok: true });
       expect((await stat(wav)).size).toBeGreaterThan(1000);
-      await expect(stat(join(dir, 'pwned'))).rejects.toThrow();
+      await expect(stat(pwned)).rejects.toThrow(/ENOENT/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
 
   it('kills the program on timeout', async () => {
-    // `sleep` stands in for a TTS that hangs; the text becomes its (valid) duration argument.
-    const r = await registry(['sleep'], 100).execute('speak', { text: '5' });
-    expect(r.error?.code).toBe('E_TOOL_TIMEOUT');
-    expect(r.durationMs).toBeLessThan(2000);
+    const dir = await mkdtemp(join(tmpdir(), 'edgeloom-speak-'));
+    let pid: number | undefined;
+    try {
+      // A TTS that hangs: it writes its pid, then sleeps far longer than the test. The text is $0.
+      const pidFile = join(dir, 'tts.pid');
+      const clock = new VirtualClock(0);
+      const call = registry(['sh', '-c', 'echo $$ > "$0.pid"; exec sleep 3600'], 100, clock).execute(
+        'speak',
+        {
+          text: join(dir, 'tts'),
+        },
+      );
+      pid = await until(
+        'the TTS to start',
+        async () => Number((await readFile(pidFile, 'utf8').catch(() => '')).trim()) || undefined,
+      );
+      expect(alive(pid)).toBe(true);
+      // The timeout runs on the virtual clock: it fires when the test moves time past it.
+      await clock.advanceTo(100);
+      const r = await call;
+      expect(r.error?.code).toBe('E_TOOL_TIMEOUT');
+      // The program itself was killed, not only abandoned by the race in ToolRegistry.execute.
+      await until('the TTS process to exit', () => !alive(pid!));
+    } finally {
+      if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
+
+/** True while `pid` is a live process (a zombie counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  return !/^\S+ \(.*\) Z/.test(readProcStat(pid));
+}
+
+function readProcStat(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return '';
+  }
+}

@@ -16,6 +16,7 @@ import { silentLogger } from '../../daemon/log.js';
 import { ImuAggregator } from '../../daemon/sensors/imu-aggregator.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { REPO_ROOT } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 
 interface Counter {
   readonly total: number;
@@ -286,12 +287,14 @@ describe('Agent.stop drains its mailbox', () => {
     const bus = new Bus({ clock, logger });
     const tools = new ToolRegistry({ bus, clock, logger, defaultTimeoutMs: 60_000 });
     let aborted = 0;
+    let started = 0;
     tools.register({
       name: 'wait',
       description: 'Waits until aborted.',
       parameters: { type: 'object' },
       execute: (_args, { signal }) =>
-        new Promise((_, reject) =>
+        new Promise((_, reject) => {
+          started++;
           signal.addEventListener(
             'abort',
             () => {
@@ -299,8 +302,8 @@ describe('Agent.stop drains its mailbox', () => {
               reject(signal.reason);
             },
             { once: true },
-          ),
-        ),
+          );
+        }),
     });
     const runtime = new AgentRuntime({
       bus,
@@ -321,7 +324,7 @@ describe('Agent.stop drains its mailbox', () => {
     });
     await runtime.start(new AbortController().signal);
     for (let i = 1; i <= 5; i++) void bus.publish('rpc/count/a', i);
-    await new Promise((r) => setTimeout(r, 50));
+    await until('the first action to start', () => started === 1);
     // One input handled, its action hangs; the handler waits (action bound 1), the rest queue.
     expect(agent.state().total).toBe(1);
     const stopping = runtime.stop();
@@ -329,7 +332,15 @@ describe('Agent.stop drains its mailbox', () => {
     void stopping.then(() => {
       stopped = true;
     });
-    await new Promise((r) => setTimeout(r, 20));
+    // stop() arms its drain deadline on the virtual clock (the only timer before the tool's
+    // 60 s timeout); until time reaches it, stop waits.
+    const deadlineMs = await until('stop() to arm its drain deadline', () => {
+      const due = clock.nextDueMs();
+      return due !== undefined && due < 60_000 ? due : undefined;
+    });
+    expect(deadlineMs).toBe(200);
+    expect(stopped).toBe(false);
+    await clock.advanceTo(199);
     expect(stopped).toBe(false);
     await clock.advanceTo(200);
     await stopping;

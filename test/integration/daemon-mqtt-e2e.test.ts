@@ -25,8 +25,9 @@ import {
   stopCleanly,
   waitForQos1,
 } from '../helpers/daemon-mqtt.js';
-import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
+import { Mosquitto } from '../helpers/mosquitto.js';
 import { type Received, Subscriber, waitFor } from '../helpers/mqtt.js';
+import { needs } from '../helpers/tools.js';
 
 const truth = JSON.parse(readFileSync(join(DEMO, 'fixture.json'), 'utf8')) as {
   start_time: string;
@@ -83,7 +84,7 @@ function expectedDisplay(frames: readonly Payload[], endMs: number): { ts: numbe
   return out;
 }
 
-describe.runIf(mosquittoAvailable())('the daemon against Mosquitto: the demo end to end', () => {
+describe.runIf(needs({ tools: ['mosquitto'] }))('the daemon against Mosquitto: the demo end to end', () => {
   let broker: Mosquitto;
   let dir: string;
   let sub: Subscriber;

@@ -31,7 +31,8 @@ import {
   stopCleanly,
   writeDaemonConfig,
 } from '../helpers/daemon-mqtt.js';
-import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
+import { Mosquitto } from '../helpers/mosquitto.js';
+import { needs } from '../helpers/tools.js';
 
 /** Quiet moment of the demo: no speech, no face (coffee), lying still after the fall. 375 mic frames. */
 const SPLIT_MS = 12_000;
@@ -82,7 +83,7 @@ async function agentStates(configPath: string, storageDir: string) {
   }
 }
 
-describe.runIf(mosquittoAvailable())('agent state across a daemon crash (Mosquitto)', () => {
+describe.runIf(needs({ tools: ['mosquitto'] }))('agent state across a daemon crash (Mosquitto)', () => {
   let broker: Mosquitto;
   let dir: string;
 

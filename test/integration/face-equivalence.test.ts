@@ -3,7 +3,7 @@
  * against @vladmandic/face-api on tfjs-wasm, on the same decoded pixels. Same faces in the same
  * order, boxes within 1 px, expression probabilities within 0.001.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMOTIONS } from '../../daemon/bus/topics.js';
@@ -14,8 +14,9 @@ import { OnnxModel } from '../../daemon/pipeline/onnx-session.js';
 import type { RgbImage } from '../../daemon/pipeline/preprocess/bilinear.js';
 import { decodeRgb } from '../../daemon/pipeline/preprocess/decode.js';
 import { FaceApiBaseline } from '../bench/faceapi-baseline.js';
-import { REPO_ROOT } from '../helpers/tools.js';
+import { needs, REPO_ROOT } from '../helpers/tools.js';
 
+/** scikit-image's sample photos, from Debian's python3-skimage (installed by .ci/run). */
 const SKIMAGE = '/usr/lib/python3/dist-packages/skimage/data';
 const DEMO = join(REPO_ROOT, 'node_modules/@vladmandic/face-api/demo');
 const IMAGES: Record<string, string> = {
@@ -23,9 +24,8 @@ const IMAGES: Record<string, string> = {
   coffee: join(SKIMAGE, 'coffee.png'),
   ...Object.fromEntries([1, 2, 3, 4, 5, 6].map((i) => [`sample${i}`, join(DEMO, `sample${i}.jpg`)])),
 };
-const hasSkimage = existsSync(IMAGES.astronaut!);
 
-describe.runIf(hasSkimage)('face stage ≡ face-api (tfjs-wasm)', () => {
+describe.runIf(needs({ files: Object.values(IMAGES) }))('face stage ≡ face-api (tfjs-wasm)', () => {
   let baseline: FaceApiBaseline;
   let stage: FaceStage;
   let models: OnnxModel[] = [];

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFixture } from '../../daemon/fixtures/make.js';
 import { openFixture } from '../../daemon/fixtures/reader.js';
-import { toolsAvailable } from '../helpers/tools.js';
+import { needs } from '../helpers/tools.js';
 
 let root: string;
 
@@ -27,7 +27,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe.runIf(toolsAvailable('ffmpeg', 'sox'))('makeFixture', () => {
+describe.runIf(needs({ tools: ['ffmpeg', 'sox'] }))('makeFixture', () => {
   it('converts a 44.1 kHz stereo WAV, a folder of images and an IMU CSV', async () => {
     // 1.5 s: 440 Hz on the left channel only, made by sox.
     const wav = join(root, 'in.wav');

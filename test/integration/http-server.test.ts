@@ -101,7 +101,7 @@ describe('HttpServer', () => {
   it('serves Prometheus text, the JSON snapshot, the pages and 404/405', async () => {
     const { base, bus } = await serve({ outbox: () => ({ depth: 4 }) });
     bus.publish('action/display', { emotion: 'sad', emoji: '😢', confidence: 0.7 });
-    await new Promise((r) => setTimeout(r, 20));
+    await bus.drain(10_000); // delivered, so the topic counter has moved
     const m = await get(`${base}/metrics`);
     expect(m.status).toBe(200);
     expect(m.type).toContain('text/plain');

@@ -8,7 +8,8 @@ import type { ImuEvent, SensorStatus } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
 import { ImuSource } from '../../daemon/sensors/imu.js';
 import { SystemClock } from '../../daemon/util/clock.js';
-import { toolsAvailable } from '../helpers/tools.js';
+import { needs } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * The IMU source against a real pseudo-terminal pair made by socat: the source opens one end like
@@ -16,20 +17,12 @@ import { toolsAvailable } from '../helpers/tools.js';
  * pty vanish (a cable pulled); starting it again with the same link names plugs it back in.
  */
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-// Generous: CI shares two cores with other test files that spawn ffmpeg and ONNX sessions.
-async function waitFor<T>(what: string, fn: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+/** Polls `fn` until it returns a value (not undefined/false); the test timeout is the only limit. */
+function waitFor<T>(what: string, fn: () => T | undefined, everyMs?: number): Promise<T> {
+  return until(what, () => fn() as T | undefined, { everyMs });
 }
 
-describe.runIf(toolsAvailable('socat'))('IMU source over a socat pty pair', () => {
+describe.runIf(needs({ tools: ['socat'] }))('IMU source over a socat pty pair', () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloom-imu-'));
   const devPath = join(dir, 'imu-dev');
   const feedPath = join(dir, 'imu-feed');
@@ -93,6 +86,9 @@ describe.runIf(toolsAvailable('socat'))('IMU source over a socat pty pair', () =
       rawRateHz: 100,
       eventRateHz: 10,
       reconnect: { initialMs: 50, maxMs: 300 },
+      // Device time maps to host time once per connection and is never re-anchored here: which
+      // window a sample falls in must not depend on how late this process reads the pty.
+      maxDeviceSkewMs: 24 * 3600_000,
       clock,
       logger: silentLogger(),
       bus,
@@ -154,11 +150,15 @@ describe.runIf(toolsAvailable('socat'))('IMU source over a socat pty pair', () =
       // lost on real hardware too (and here, under load, the first burst can race the reopen), so
       // keep sending until the new data shows up rather than relying on one write.
       let burst = 0;
-      await waitFor('events after reconnect', () => {
-        if (events.slice(before).some((e) => e.mean.ax < 0)) return true;
-        writeFeed(csvLines(100_000 + burst++ * 400, 40, -0.25, -3));
-        return undefined;
-      });
+      await waitFor(
+        'events after reconnect',
+        () => {
+          if (events.slice(before).some((e) => e.mean.ax < 0)) return true;
+          writeFeed(csvLines(100_000 + burst++ * 400, 40, -0.25, -3));
+          return undefined;
+        },
+        100, // a burst of 40 lines (0.4 s of device time) per check
+      );
       const after = events.slice(before).filter((e) => e.mean.ax < 0);
       for (const e of after) {
         expect(e.mean.ax).toBeCloseTo(-0.25, 12);
@@ -179,5 +179,5 @@ describe.runIf(toolsAvailable('socat'))('IMU source over a socat pty pair', () =
       await bus.close(1000);
     }
     expect(statuses.at(-1)?.state).toBe('stopped');
-  }, 20_000);
+  });
 });

@@ -7,8 +7,10 @@ import { Bus } from '../../daemon/bus/bus.js';
 import type { AudioFrame, SensorStatus } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
 import { MicSource, type MicSourceOptions } from '../../daemon/sensors/mic.js';
-import { SystemClock } from '../../daemon/util/clock.js';
-import { hasTool, REPO_ROOT, toolsAvailable } from '../helpers/tools.js';
+import { type Clock, SystemClock } from '../../daemon/util/clock.js';
+import { VirtualClock } from '../../daemon/util/virtual-clock.js';
+import { needs, REPO_ROOT } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 
 const PACED = join(REPO_ROOT, 'test/helpers/paced-wav.sh');
 let dir = '';
@@ -27,8 +29,10 @@ interface Rig {
   readonly statuses: SensorStatus[];
 }
 
-function rig(options: Pick<MicSourceOptions, 'recorder'> & Partial<MicSourceOptions>): Rig {
-  const clock = new SystemClock();
+function rig(
+  options: Pick<MicSourceOptions, 'recorder'> & Partial<MicSourceOptions>,
+  clock: Clock = new SystemClock(),
+): Rig {
   const logger = silentLogger();
   const bus = new Bus({ clock, logger });
   const frames: AudioFrame[] = [];
@@ -48,19 +52,11 @@ function rig(options: Pick<MicSourceOptions, 'recorder'> & Partial<MicSourceOpti
   return { mic, frames, statuses };
 }
 
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 function samplesOf(frames: readonly AudioFrame[]): number[] {
   return frames.flatMap((f) => Array.from(f.samples));
 }
 
-describe.runIf(toolsAvailable('sox', 'ffmpeg'))('mic source (real recorder processes)', () => {
+describe.runIf(needs({ tools: ['sox', 'ffmpeg'] }))('mic source (real recorder processes)', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'edgeloom-mic-'));
     wav = join(dir, 'sweep.wav');
@@ -91,7 +87,7 @@ describe.runIf(toolsAvailable('sox', 'ffmpeg'))('mic source (real recorder proce
     const { mic, frames, statuses } = rig({ recorder: { kind: 'custom', command: [PACED, wav] } });
     await mic.start(new AbortController().signal);
     const perRun = Math.floor(pcm.length / 512); // 31; the last 128 samples never fill a frame
-    await waitFor('the whole first run and a second run', () => frames.length >= perRun + 3, 15_000);
+    await until('the whole first run and a second run', () => frames.length >= perRun + 3);
     for (const f of frames) {
       expect(f.samples.length).toBe(512);
       expect(f.sampleRateHz).toBe(16_000);
@@ -125,7 +121,7 @@ describe.runIf(toolsAvailable('sox', 'ffmpeg'))('mic source (real recorder proce
     try {
       const { mic, frames } = rig({ recorder: { kind: 'arecord', device: 'hw:9' } });
       await mic.start(new AbortController().signal);
-      await waitFor('frames', () => frames.length >= 4);
+      await until('frames', () => frames.length >= 4);
       expect(samplesOf(frames.slice(0, 4))).toEqual(Array.from(pcm.subarray(0, 4 * 512)));
       expect(mic.health()).toEqual({ status: 'ok' });
     } finally {
@@ -136,20 +132,30 @@ describe.runIf(toolsAvailable('sox', 'ffmpeg'))('mic source (real recorder proce
   it('reports a missing recorder binary as failed, naming it, without throwing', async () => {
     const { mic, statuses } = rig({ recorder: { kind: 'custom', command: ['edgeloom-no-such-recorder'] } });
     await mic.start(new AbortController().signal);
-    await waitFor('failed status', () => statuses.some((s) => s.state === 'failed'));
+    await until('failed status', () => statuses.some((s) => s.state === 'failed'));
     expect(statuses.find((s) => s.state === 'failed')!.reason).toMatch(/edgeloom-no-such-recorder not found/);
     expect(mic.health().status).toBe('failed');
   });
 
-  it.runIf(!hasTool('arecord'))(
-    'reports a missing arecord behind node-record-lpcm16 the same way',
-    async () => {
-      const { mic, statuses } = rig({ recorder: { kind: 'arecord' } });
+  it('reports a missing arecord behind node-record-lpcm16 the same way, and never retries it', async () => {
+    // PATH without arecord, whatever this machine has installed (the test runs everywhere).
+    const empty = join(dir, 'empty-path');
+    spawnSync('mkdir', ['-p', empty]);
+    const savedPath = process.env.PATH;
+    process.env.PATH = empty;
+    // The backoff runs on a virtual clock: time moves only when the test says so.
+    const clock = new VirtualClock(0);
+    try {
+      const { mic, statuses } = rig({ recorder: { kind: 'arecord' } }, clock);
       await mic.start(new AbortController().signal);
-      await waitFor('failed status', () => statuses.some((s) => s.state === 'failed'));
+      await until('failed status', () => statuses.some((s) => s.state === 'failed'));
       expect(statuses.find((s) => s.state === 'failed')!.reason).toMatch(/^arecord not found/);
-      await new Promise((r) => setTimeout(r, 500));
+      // Ten times the longest backoff later, nothing was retried: a binary does not appear by itself.
+      await clock.advanceTo(clock.now() + 10 * 400);
       expect(mic.stats().restarts).toBe(0);
-    },
-  );
+      expect(statuses.map((s) => s.state)).toEqual(['starting', 'failed']);
+    } finally {
+      process.env.PATH = savedPath;
+    }
+  });
 });

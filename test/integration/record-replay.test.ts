@@ -21,7 +21,8 @@ import { ReplaySource } from '../../daemon/replay/replay-source.js';
 import { ImuAggregator } from '../../daemon/sensors/imu-aggregator.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { type CliResult, runCli } from '../helpers/cli-process.js';
-import { REPO_ROOT, toolsAvailable } from '../helpers/tools.js';
+import { needs, REPO_ROOT } from '../helpers/tools.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * Record → replay round trip (issue 3) with real producers: ffmpeg's test source as the camera
@@ -58,7 +59,7 @@ interface BusLine {
   payload: Record<string, unknown>;
 }
 
-describe.runIf(toolsAvailable('ffmpeg', 'sox', 'socat'))('edgeloom record → replay', () => {
+describe.runIf(needs({ tools: ['ffmpeg', 'sox', 'socat'] }))('edgeloom record → replay', () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloom-rec-'));
   const rec = join(dir, 'rec');
   const devPath = join(dir, 'imu-dev');
@@ -78,11 +79,7 @@ describe.runIf(toolsAvailable('ffmpeg', 'sox', 'socat'))('edgeloom record → re
         stdio: 'ignore',
       },
     );
-    const deadline = Date.now() + 5000;
-    while (!(existsSync(devPath) && existsSync(feedPath))) {
-      if (Date.now() > deadline) throw new Error('socat did not create the pty links');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await until('socat to create the pty links', () => existsSync(devPath) && existsSync(feedPath));
     const cfg = join(dir, 'record.yaml');
     writeFileSync(
       cfg,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseLogLines, runCli, spawnCli } from '../helpers/cli-process.js';
-import { CLI, REPO_ROOT, toolsAvailable } from '../helpers/tools.js';
+import { CLI, needs, REPO_ROOT } from '../helpers/tools.js';
 
 /** A redraw of the progress line: `replay demo [###---] 42% 8.4/20.0 s · 123 records`. */
 const PROGRESS = /replay demo \[[#-]+\] \d+% \d+\.\d\/20\.0 s · (pass \d+ · )?\d+ records/;
@@ -53,7 +53,7 @@ function underPty(
   );
 }
 
-describe.runIf(toolsAvailable('script'))('replay progress on a terminal', () => {
+describe.runIf(needs({ tools: ['script'] }))('replay progress on a terminal', () => {
   const dirs: string[] = [];
   afterAll(() => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -110,10 +110,13 @@ describe.runIf(toolsAvailable('script'))('replay progress on a terminal', () => 
     expect(code).toBe(0);
     expect(text).toMatch(/replay demo \[[#-]+\] \d+% [\d.]+\/20\.0 s · pass 1 · \d+ records/);
 
-    // The same run with its output in pipes (a service, `npm start > log`): logs only.
-    const piped = spawnCli(['run'], { env: overrides, timeoutMs: 60_000 });
-    await piped.waitForLog('edgeloom running', 'stdout', 30_000);
-    await new Promise((r) => setTimeout(r, 1500)); // several redraw periods
+    // The same run with its output in pipes (a service, `npm start > log`): logs only. One whole
+    // pass (20 s of fixture at 8x: ten times the 250 ms redraw period) is waited for, not a time.
+    const piped = spawnCli(['run'], {
+      env: { ...overrides, EDGELOOM_SOURCE_REPLAY_SPEED: '8', EDGELOOM_SOURCE_REPLAY_LOOP: 'false' },
+      timeoutMs: 60_000,
+    });
+    await piped.waitForLog('replay finished', 'stdout', 45_000);
     piped.process.kill('SIGTERM');
     const r = await piped.exited;
     expect(r.code).toBe(0);

@@ -1,102 +1,79 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.js';
 import { SdNotify } from '../../daemon/system/sd-notify.js';
-import { REPO_ROOT, toolsAvailable } from '../helpers/tools.js';
+import { NotifyReceiver } from '../helpers/notify-socket.js';
+import { needs, REPO_ROOT } from '../helpers/tools.js';
 
-interface Datagram {
-  readonly msg: string;
-  readonly pid: number | null;
-  readonly fds: number;
-}
-
-/** A real AF_UNIX datagram socket in a python3 child, collecting what arrives. */
-async function receiver(address: string): Promise<{ child: ChildProcess; got: Datagram[] }> {
-  const child = spawn('python3', [join(REPO_ROOT, 'test/helpers/notify-receiver.py'), address], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const got: Datagram[] = [];
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`receiver exited ${code}`)));
-    lines.on('line', (line) => {
-      if (line === 'bound') resolve();
-      else got.push(JSON.parse(line) as Datagram);
-    });
-  });
-  return { child, got };
-}
-
-/** The notification fields, without systemd-notify's BARRIER=1 synchronisation datagrams. */
-const fields = (got: Datagram[]): string[] => got.map((d) => d.msg).filter((m) => m !== 'BARRIER=1');
-
-const children: ChildProcess[] = [];
+const receivers: NotifyReceiver[] = [];
 let dir: string | undefined;
 afterEach(() => {
-  for (const c of children.splice(0)) c.kill();
+  for (const r of receivers.splice(0)) r.close();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   dir = undefined;
 });
 
-describe.runIf(toolsAvailable('systemd-notify', 'python3'))('SdNotify over a real datagram socket', () => {
-  it.each([
-    ['a path socket', () => join((dir = mkdtempSync(join(tmpdir(), 'edgeloom-notify-'))), 'notify.sock')],
-    ['an abstract socket', () => `@edgeloom-test-${process.pid}-${Date.now()}`],
-  ])('delivers READY, WATCHDOG, STATUS and STOPPING in order to %s', async (_what, address) => {
-    const socket = address();
-    const { child, got } = await receiver(socket);
-    children.push(child);
-    const notify = new SdNotify({ log: silentLogger(), env: { NOTIFY_SOCKET: socket } });
-    expect(notify.enabled).toBe(true);
+describe.runIf(needs({ tools: ['systemd-notify', 'python3'] }))(
+  'SdNotify over a real datagram socket',
+  () => {
+    it.each([
+      ['a path socket', () => join((dir = mkdtempSync(join(tmpdir(), 'edgeloom-notify-'))), 'notify.sock')],
+      ['an abstract socket', () => `@edgeloom-test-${process.pid}-${Date.now()}`],
+    ])('delivers READY, WATCHDOG, STATUS and STOPPING in order to %s', async (_what, address) => {
+      const socket = address();
+      const r = await NotifyReceiver.start(socket);
+      receivers.push(r);
+      const { got } = r;
+      const notify = new SdNotify({ log: silentLogger(), env: { NOTIFY_SOCKET: socket } });
+      expect(notify.enabled).toBe(true);
 
-    // Not awaited one by one: the queue must keep call order on its own.
-    const results = await Promise.all([
-      notify.ready(),
-      notify.watchdog(),
-      notify.status('3 sensors, 0 dropped\nsecond line'),
-      notify.stopping(),
-    ]);
-    expect(results).toEqual([true, true, true, true]);
-    expect(fields(got)).toEqual([
-      'READY=1',
-      'WATCHDOG=1',
-      'STATUS=3 sensors, 0 dropped second line',
-      'STOPPING=1',
-    ]);
-    // systemd-notify's barrier carried a file descriptor, which the manager (here: the receiver) closes.
-    expect(got.filter((d) => d.msg === 'BARRIER=1').every((d) => d.fds === 1)).toBe(true);
-    if (process.getuid?.() === 0) {
-      // Privileged senders speak as their parent, so NotifyAccess=main would also accept them.
-      expect(got.filter((d) => d.msg !== 'BARRIER=1').map((d) => d.pid)).toEqual([
-        process.pid,
-        process.pid,
-        process.pid,
-        process.pid,
+      // Not awaited one by one: the queue must keep call order on its own.
+      const results = await Promise.all([
+        notify.ready(),
+        notify.watchdog(),
+        notify.status('3 sensors, 0 dropped\nsecond line'),
+        notify.stopping(),
       ]);
-    }
-    expect(notify.stats()).toEqual({ sent: 4, failed: 0, dropped: 0 });
-  });
+      expect(results).toEqual([true, true, true, true]);
+      expect(r.fields()).toEqual([
+        'READY=1',
+        'WATCHDOG=1',
+        'STATUS=3 sensors, 0 dropped second line',
+        'STOPPING=1',
+      ]);
+      // systemd-notify's barrier carried a file descriptor, which the manager (here: the receiver) closes.
+      expect(got.filter((d) => d.msg === 'BARRIER=1').every((d) => d.fds === 1)).toBe(true);
+      if (process.getuid?.() === 0) {
+        // Privileged senders speak as their parent, so NotifyAccess=main would also accept them.
+        expect(got.filter((d) => d.msg !== 'BARRIER=1').map((d) => d.pid)).toEqual([
+          process.pid,
+          process.pid,
+          process.pid,
+          process.pid,
+        ]);
+      }
+      expect(notify.stats()).toEqual({ sent: 4, failed: 0, dropped: 0 });
+    });
 
-  it('sends READY=1 with a STATUS line in one datagram', async () => {
-    const socket = `@edgeloom-test-ready-${process.pid}`;
-    const { child, got } = await receiver(socket);
-    children.push(child);
-    const notify = new SdNotify({ log: silentLogger(), env: { NOTIFY_SOCKET: socket } });
-    await notify.ready('running');
-    expect(fields(got)).toEqual(['READY=1\nSTATUS=running']);
-  });
+    it('sends READY=1 with a STATUS line in one datagram', async () => {
+      const socket = `@edgeloom-test-ready-${process.pid}`;
+      const r = await NotifyReceiver.start(socket);
+      receivers.push(r);
+      const notify = new SdNotify({ log: silentLogger(), env: { NOTIFY_SOCKET: socket } });
+      await notify.ready('running');
+      expect(r.fields()).toEqual(['READY=1\nSTATUS=running']);
+    });
 
-  it('reports failure (never throws) when nothing listens on the socket', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'edgeloom-notify-'));
-    const notify = new SdNotify({ log: silentLogger(), env: { NOTIFY_SOCKET: join(dir, 'missing.sock') } });
-    await expect(notify.watchdog()).resolves.toBe(false);
-    expect(notify.stats()).toEqual({ sent: 0, failed: 1, dropped: 0 });
-  });
-});
+    it('reports failure (never throws) when nothing listens on the socket', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'edgeloom-notify-'));
+      const notify = new SdNotify({ log: silentLogger(), env: { NOTIFY_SOCKET: join(dir, 'missing.sock') } });
+      await expect(notify.watchdog()).resolves.toBe(false);
+      expect(notify.stats()).toEqual({ sent: 0, failed: 1, dropped: 0 });
+    });
+  },
+);
 
 describe('SdNotify without NOTIFY_SOCKET', () => {
   it('is disabled and sends nothing (no process is spawned)', async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { installServiceCommand, renderUnit } from '../../daemon/cli/cmd-install-service.js';
-import { REPO_ROOT, toolsAvailable } from '../helpers/tools.js';
+import { needs, REPO_ROOT } from '../helpers/tools.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeloom-install-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -56,7 +56,7 @@ describe('edgeloom install-service', () => {
     expect(readFileSync(join(configDir, 'config.yaml'), 'utf8')).toBe('device: { name: mine }\n');
   });
 
-  it.runIf(toolsAvailable('systemd-analyze'))(
+  it.runIf(needs({ tools: ['systemd-analyze'] }))(
     'produces a unit systemd-analyze verify accepts (detected ExecStart exists)',
     async () => {
       const unitDir = join(dir, 'verify');

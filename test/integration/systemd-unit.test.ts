@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, toolsAvailable } from '../helpers/tools.js';
+import { needs, REPO_ROOT } from '../helpers/tools.js';
 
 const UNIT = join(REPO_ROOT, 'systemd/edgeloom.service');
 /** The issue's bar: `systemd-analyze security` must rate the unit 2.5 or lower ("OK"). */
@@ -45,7 +45,7 @@ function variant(name: string, edit: (text: string) => string): string {
   return file;
 }
 
-describe.runIf(toolsAvailable('systemd-analyze'))('systemd/edgeloom.service', () => {
+describe.runIf(needs({ tools: ['systemd-analyze'] }))('systemd/edgeloom.service', () => {
   it(`has a security exposure of ${MAX_EXPOSURE} or lower`, () => {
     const r = analyze('security', '--offline=true', UNIT);
     expect(exposure(r.out)).toBeLessThanOrEqual(MAX_EXPOSURE);

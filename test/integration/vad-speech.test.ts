@@ -7,13 +7,13 @@ import { type SegmenterEvent, SpeechSegmenter } from '../../daemon/pipeline/spee
 import { SileroVad } from '../../daemon/pipeline/vad.js';
 import { VadStage } from '../../daemon/pipeline/vad-stage.js';
 import { SystemClock } from '../../daemon/util/clock.js';
-import { toolsAvailable } from '../helpers/tools.js';
+import { needs } from '../helpers/tools.js';
 import { frames, type SpeechTrack, speak, track } from '../helpers/vad-audio.js';
 
 const TOLERANCE_MS = 150;
 const FRAME_MS = 32;
 
-describe.runIf(toolsAvailable('espeak-ng', 'sox'))('Silero VAD + segmenter on espeak-ng speech', () => {
+describe.runIf(needs({ tools: ['espeak-ng', 'sox'] }))('Silero VAD + segmenter on espeak-ng speech', () => {
   let one: SpeechTrack;
   let two: SpeechTrack;
   beforeAll(() => {

@@ -62,9 +62,11 @@ describe('SttStage on the bus with the synthetic whisper-tiny', () => {
     bus.publish('inference/vad/front', speechEnd(1000, 1));
     bus.publish('inference/vad/front', speechEnd(3000, 0.5));
     bus.publish('inference/vad/front', speechEnd(5000, 2));
-    const deadline = Date.now() + 20_000;
-    while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 100));
+    // Every segment is in the stage (its subscription only enqueues), then every transcription
+    // has finished, then what it published has been delivered: the list below is final.
+    await bus.drain(30_000);
+    await stage.idle();
+    await bus.drain(30_000);
 
     expect(got.map((e) => e.payload.segmentStartMs)).toEqual([1000, 5000]);
     const t = got[0]!.payload;

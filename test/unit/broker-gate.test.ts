@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BrokerGate } from '../../daemon/actions/broker-gate.js';
 import { silentLogger } from '../../daemon/log.js';
+import { turn } from '../helpers/wait.js';
 
 /** A logger recording warn calls, so the test can tell a timeout from a connect. */
 function recordingLogger() {
@@ -18,7 +19,7 @@ describe('BrokerGate', () => {
     const gate = new BrokerGate({ whenConnected: () => connected, logger, maxWaitMs: 60_000 });
     let opened = false;
     const starting = gate.start(new AbortController().signal).then(() => (opened = true));
-    await new Promise((r) => setTimeout(r, 10));
+    await turn(); // pending callbacks ran: only connect() (or the 60 s bound) can open it
     expect(opened).toBe(false);
     connect();
     await starting;

@@ -1,10 +1,11 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFixture } from '../../daemon/fixtures/reader.js';
 import { encodeWav } from '../../daemon/fixtures/wav.js';
+import { until } from '../helpers/wait.js';
 
 let root: string;
 
@@ -51,6 +52,16 @@ async function order(dir: string): Promise<string[]> {
   return out;
 }
 
+/** Files under `dir` this process holds open (Linux: the targets of /proc/self/fd). */
+async function openFilesUnder(dir: string): Promise<string[]> {
+  const open: string[] = [];
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (target.startsWith(`${dir}/`)) open.push(target);
+  }
+  return open.sort();
+}
+
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'edgeloom-fxm-'));
 });
@@ -92,16 +103,27 @@ describe('merged events()', () => {
     await handWritten(dir, ['imu'], 0);
     const fx = await openFixture(dir);
     expect(fx.sensors).toEqual(['imu']);
-    expect((await order(dir)).every((e) => e.includes(':imu:'))).toBe(true);
+    expect(await order(dir)).toEqual(['0:imu:0', '32:imu:1', '32:imu:2', '50:imu:3']);
   });
 
-  it('stops cleanly when the consumer breaks early', async () => {
+  it('stops cleanly when the consumer breaks early: every file it opened is closed', async () => {
     const dir = join(root, 'd');
     await handWritten(dir, ['camera', 'mic', 'imu'], 0);
     const fx = await openFixture(dir);
+    let openWhileReading: string[] = [];
     let n = 0;
-    for await (const _ of fx.events()) if (++n === 2) break;
-    expect(n).toBe(2);
+    for await (const _ of fx.events()) {
+      if (++n === 2) {
+        openWhileReading = await openFilesUnder(dir);
+        break;
+      }
+    }
+    // All three sensors' files were open mid-merge (so the check below can fail)...
+    expect(openWhileReading).toEqual(
+      ['camera.index.jsonl', 'camera.mjpeg', 'imu.jsonl', 'mic.wav'].map((f) => join(dir, f)),
+    );
+    // ...and the early break closed them (a stream's close completes after its destroy).
+    await until('the fixture files to close', async () => (await openFilesUnder(dir)).length === 0);
     expect((await order(dir)).length).toBe(10);
   });
 });

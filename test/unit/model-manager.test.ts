@@ -8,6 +8,7 @@ import { ChecksumCache } from '../../daemon/models/checksum.js';
 import { ModelManager, type Releasable } from '../../daemon/models/manager.js';
 import type { Manifest, ModelEntry } from '../../daemon/models/manifest.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
+import { until } from '../helpers/wait.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -72,7 +73,7 @@ describe('ModelManager', () => {
     expect(loads).toBe(0);
     expect(mm.status().models).toEqual([]);
     const all = Promise.all([ref.acquire(), mm.acquire('vad'), ref.acquire()]);
-    await new Promise((r) => setTimeout(r, 20));
+    await until('the loader to run', () => loads === 1);
     expect(mm.status().models.map((m) => m.state)).toEqual(['loading']);
     finish();
     const [a, b, c] = await all;
@@ -111,10 +112,13 @@ describe('ModelManager', () => {
 
   it('reserves memory for a load in flight so two loads cannot share the same free space', async () => {
     const { mm } = manager({ a: 200, b: 200 }, { budgetMb: 450 });
-    mm.register('a', () => new Promise<FakeModel>((r) => setTimeout(() => r(new FakeModel('a')), 20)));
+    let finishA: (() => void) | undefined;
+    mm.register('a', () => new Promise<FakeModel>((r) => (finishA = () => r(new FakeModel('a')))));
     mm.register('b', async () => new FakeModel('b'));
-    const a = mm.acquire('a');
+    const a = mm.acquire('a'); // still loading while b asks
     await expect(mm.acquire('b')).rejects.toThrow(/model b needs 200 MiB.*loaded a \(200 MiB\)/);
+    await until('the loader of a to run', () => finishA !== undefined);
+    finishA!();
     await a;
   });
 
@@ -199,18 +203,18 @@ describe('ModelManager: use, units, preload, latency', () => {
       made.push(m);
       return m;
     });
-    let finish!: () => void;
+    let finish: (() => void) | undefined;
     const running = ref.use(async (m) => {
       await new Promise<void>((r) => (finish = r));
       return m.id;
     });
-    await new Promise((r) => setTimeout(r, 5));
+    await until('the use to begin', () => finish !== undefined);
     expect(mm.status().models).toMatchObject([{ id: 'whisper', inUse: 1 }]);
     await clock.advanceTo(1_000 + 120_000);
     // Idle since its acquire 120 s ago, but running: not released.
     expect(await mm.unloadIdle(60_000)).toEqual([]);
     expect(made[0]!.released).toBe(0);
-    finish();
+    finish!();
     await expect(running).resolves.toBe('whisper');
     // Just used (the use ended now): still not idle for 60 s.
     expect(await mm.unloadIdle(60_000)).toEqual([]);
@@ -224,21 +228,27 @@ describe('ModelManager: use, units, preload, latency', () => {
   it('a use that begins while an idle sweep is releasing another model keeps its model', async () => {
     const { mm } = manager({ a: 10, b: 10 });
     let finishRelease!: () => void;
+    let releasing = false;
     const slowRelease = new Promise<void>((r) => (finishRelease = r));
-    mm.register('a', async () => ({ release: () => slowRelease }));
+    mm.register('a', async () => ({
+      release: () => {
+        releasing = true;
+        return slowRelease;
+      },
+    }));
     const b = new FakeModel('b');
     const refB = mm.register('b', async () => b);
     await mm.acquire('a');
     await mm.acquire('b');
     const sweep = mm.unloadIdle(0); // both idle now; it starts by releasing a
-    await new Promise((r) => setTimeout(r, 5));
-    let finishUse!: () => void;
+    await until('the sweep to be releasing a', () => releasing);
+    let finishUse: (() => void) | undefined;
     const using = refB.use(() => new Promise<void>((r) => (finishUse = r)));
-    await new Promise((r) => setTimeout(r, 5));
+    await until('the use of b to begin', () => finishUse !== undefined);
     finishRelease();
     expect(await sweep).toEqual(['a']);
     expect(b.released).toBe(0);
-    finishUse();
+    finishUse!();
     await using;
   });
 

@@ -66,11 +66,25 @@ describe('OnnxModel', () => {
     }
   });
 
-  it('loads from bytes as well as from a path', async () => {
+  it('loads from bytes as well as from a path: the same model, the same outputs', async () => {
     const bytes = await readFile(MODEL);
-    const model = await OnnxModel.load(new Uint8Array(bytes), { modelId: 'vad-bytes', outputs: OUTPUTS });
-    await model.run(feeds());
-    await model.release();
+    const fromBytes = await OnnxModel.load(new Uint8Array(bytes), { modelId: 'vad-bytes', outputs: OUTPUTS });
+    const fromPath = await OnnxModel.load(MODEL, { modelId: 'vad-path', outputs: OUTPUTS });
+    try {
+      expect([...fromBytes.inputNames].sort()).toEqual(['input', 'sr', 'state']);
+      const a = await fromBytes.run(feeds(11));
+      const b = await fromPath.run(feeds(11));
+      expect(a.output!.dims).toEqual([1, 1]);
+      expect(a.stateN!.dims).toEqual([2, 1, 128]);
+      expect(Array.from(a.output!.data as Float32Array)).toEqual(Array.from(b.output!.data as Float32Array));
+      expect(Array.from(a.stateN!.data as Float32Array)).toEqual(Array.from(b.stateN!.data as Float32Array));
+      // Real numbers came back: the recurrent state of a sine input is not all zeros.
+      expect((a.stateN!.data as Float32Array).some((x) => x !== 0)).toBe(true);
+      expect(fromBytes.stats()).toMatchObject({ runs: 1, failures: 0 });
+    } finally {
+      await fromBytes.release();
+      await fromPath.release();
+    }
   });
 
   it.each([
@@ -95,13 +109,27 @@ describe('OnnxModel', () => {
     },
   );
 
-  it('accepts null (any) dimensions', async () => {
+  it('accepts null (any) dimensions, and still checks the fixed ones beside them', async () => {
     const model = await OnnxModel.load(MODEL, {
       modelId: 'vad',
       outputs: [{ name: 'stateN', type: 'float32', dims: [null, null, 128] }],
     });
-    await model.run(feeds());
-    await model.release();
+    try {
+      const out = await model.run(feeds());
+      expect(out.stateN!.dims).toEqual([2, 1, 128]);
+      expect(model.stats()).toMatchObject({ runs: 1, failures: 0 });
+    } finally {
+      await model.release();
+    }
+    const wrong = await OnnxModel.load(MODEL, {
+      modelId: 'vad',
+      outputs: [{ name: 'stateN', type: 'float32', dims: [null, null, 64] }],
+    });
+    try {
+      expect(await codeOf(wrong.run(feeds()))).toBe('E_ONNX_OUTPUT');
+    } finally {
+      await wrong.release();
+    }
   });
 
   it('fetches an output subset: only those come back, declared ones among them are still checked', async () => {

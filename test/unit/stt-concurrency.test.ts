@@ -6,6 +6,7 @@ import type { SpeechToTextModel } from '../../daemon/pipeline/whisper/stt-stage.
 import { SttStage } from '../../daemon/pipeline/whisper/stt-stage.js';
 import type { WhisperResult } from '../../daemon/pipeline/whisper/whisper.js';
 import { SystemClock } from '../../daemon/util/clock.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * The STT stage's scheduling with `concurrency`: how many transcriptions overlap, on which model
@@ -57,8 +58,6 @@ function gatedModels() {
   return { running, create, made: () => made };
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 10));
-
 async function run(concurrency: number) {
   const clock = new SystemClock();
   const bus = new Bus({ clock, logger: silentLogger() });
@@ -68,35 +67,47 @@ async function run(concurrency: number) {
   const texts: string[] = [];
   bus.subscribe('inference/stt/+', (env) => void texts.push(env.payload.text), { component: 'test' });
   for (const t of [0, 1000, 2000]) bus.publish('inference/vad/mic0', speechEnd(t));
-  await settle();
-  return { stage, models, texts };
+  // Every segment is in the stage (its subscription only enqueues), so from here on what runs and
+  // what waits is the stage's scheduling alone.
+  await bus.drain(10_000);
+  return { bus, stage, models, texts };
+}
+
+/** The stage's state once `n` transcriptions have been handed to a model. */
+async function running(models: ReturnType<typeof gatedModels>, stage: SttStage, n: number) {
+  await until(`${n} transcription(s) to start`, () => models.running.length >= n);
+  return { started: models.running.length, waiting: stage.stats().pending };
 }
 
 describe('SttStage concurrency', () => {
   it('1 (default): one transcription at a time, in segment order', async () => {
-    const { stage, models, texts } = await run(1);
+    const { bus, stage, models, texts } = await run(1);
     expect(models.made()).toBe(1);
     for (let i = 0; i < 3; i++) {
-      expect(models.running.length).toBe(i + 1); // the next starts only after the previous ended
+      // The next starts only after the previous ended: the others wait in the queue.
+      expect(await running(models, stage, i + 1)).toEqual({ started: i + 1, waiting: 2 - i });
       models.running[i]!.release();
-      await settle();
+      await until(`transcript ${i + 1}`, () => texts.length === i + 1);
     }
+    await bus.drain(10_000);
     expect(texts).toEqual(['segment at 0', 'segment at 1000', 'segment at 2000']);
     await stage.stop();
   });
 
   it('2: two transcriptions overlap on two instances, the third waits for a free one', async () => {
-    const { stage, models, texts } = await run(2);
+    const { bus, stage, models, texts } = await run(2);
     expect(models.made()).toBe(2);
+    expect(await running(models, stage, 2)).toEqual({ started: 2, waiting: 1 });
     expect(models.running.map((r) => r.instance).sort()).toEqual([1, 2]);
     models.running[1]!.release();
-    await settle();
     // The instance that finished takes the waiting segment.
-    expect(models.running.length).toBe(3);
+    expect(await running(models, stage, 3)).toEqual({ started: 3, waiting: 0 });
     expect(models.running[2]!.instance).toBe(models.running[1]!.instance);
     models.running[0]!.release();
     models.running[2]!.release();
-    await settle();
+    await until('three transcripts', () => texts.length === 3);
+    await stage.idle();
+    await bus.drain(10_000);
     expect([...texts].sort()).toEqual(['segment at 0', 'segment at 1000', 'segment at 2000']);
     expect(stage.idle()).toBeUndefined();
     await stage.stop();

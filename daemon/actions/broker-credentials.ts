@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { EmbeddedBrokerConfig } from '../config/index.js';
 import { EdgeloomError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { EmbeddedBrokerAuth } from './embedded-broker.js';
+import { EmbeddedBroker, type EmbeddedBrokerAuth } from './embedded-broker.js';
 
 export interface BrokerCredential {
   readonly username: string;
@@ -86,6 +86,25 @@ export async function userCredential(
   }
   logger.info({ file, username: config.username }, 'embedded broker: generated a password for clients');
   return { username: config.username, password };
+}
+
+/**
+ * Start the embedded broker with authentication; returns it and the credential the daemon's own
+ * client logs in with.
+ */
+export async function startEmbeddedBroker(options: {
+  readonly config: EmbeddedBrokerConfig;
+  readonly clientId: string;
+  readonly baseTopic: string;
+  readonly dir: string | undefined;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+}): Promise<{ broker: EmbeddedBroker; login: BrokerCredential }> {
+  const { auth, daemon } = await embeddedBrokerAuth(options);
+  const { host, port } = options.config;
+  const broker = new EmbeddedBroker({ host, port, logger: options.logger, auth });
+  await broker.start(options.signal);
+  return { broker, login: daemon };
 }
 
 /** The embedded broker's auth settings and the daemon client's credential, for one start. */

@@ -29,13 +29,13 @@ import type { Logger } from '../log.js';
 import type { AuditLog } from '../router/audit-log.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { BrokerCredential } from './broker-credentials.js';
-import { embeddedBrokerAuth } from './broker-credentials.js';
+import { startEmbeddedBroker } from './broker-credentials.js';
 import { CommandAuth } from './command-auth.js';
 import { CommandHandler, type CommandStats } from './commands.js';
 import { discoveryMessages } from './discovery.js';
-import { EmbeddedBroker, type EmbeddedBrokerStats } from './embedded-broker.js';
+import type { EmbeddedBroker, EmbeddedBrokerStats } from './embedded-broker.js';
 import type { MqttSink } from './mqtt-bridge.js';
-import { carriesPersonalData, type MqttMessage, PERSONAL_RETAINED_TOPICS } from './mqtt-contract.js';
+import type { MqttMessage } from './mqtt-contract.js';
 import type { MqttEgressGate, PrivacyView } from './mqtt-egress.js';
 import {
   buildClientOptions,
@@ -45,7 +45,8 @@ import {
   STATUS_ONLINE,
   statusTopic,
 } from './mqtt-options.js';
-import { emptyOutboxStats, Outbox, type OutboxEntry, type OutboxStats, type OutboxStore } from './outbox.js';
+import { forgetQueued, purgeForTiers } from './mqtt-personal.js';
+import { emptyOutboxStats, Outbox, type OutboxStats, type OutboxStore } from './outbox.js';
 
 export interface MqttClientSinkOptions {
   readonly config: MqttConfig;
@@ -164,23 +165,17 @@ export class MqttClientSink implements Component, MqttSink {
     let url = o.config.url;
     let login: BrokerCredential | undefined;
     if (url === '') {
-      // A sub-key, not a second `component`: pino would print the key twice in one line.
-      const logger = this.log.child({ part: 'embedded-broker' });
-      const { auth, daemon } = await embeddedBrokerAuth({
+      const embedded = await startEmbeddedBroker({
         config: o.config.embedded,
         clientId: clientIdFor(o.config, o.deviceId),
         baseTopic: this.baseTopic,
         dir: o.credentialsDir ?? (typeof o.storage === 'string' ? o.storage : undefined),
-        logger,
+        // A sub-key, not a second `component`: pino would print the key twice in one line.
+        logger: this.log.child({ part: 'embedded-broker' }),
+        signal,
       });
-      login = daemon;
-      this.broker = new EmbeddedBroker({
-        host: o.config.embedded.host,
-        port: o.config.embedded.port,
-        logger,
-        auth,
-      });
-      await this.broker.start(signal);
+      this.broker = embedded.broker;
+      login = embedded.login;
       url = this.broker.url();
     }
     this.brokerUrlResolved = url;
@@ -275,27 +270,12 @@ export class MqttClientSink implements Component, MqttSink {
     await persisted;
   }
 
-  /**
-   * `forget`: delete every queued message that carries personal data (and any queued before
-   * messages were classified), and clear the personal retained topics with empty retained
-   * messages (queued like any QoS 1 message, so they reach a broker that is down right now).
-   */
+  /** `forget` (mqtt-personal.ts forgetQueued): queued personal messages, personal retained topics. */
   async forgetPersonal(options: { dryRun?: boolean } = {}): Promise<{ outbox: number; retained: number }> {
-    const outbox = this.outbox;
-    if (outbox === undefined) return { outbox: 0, retained: 0 };
-    const personal = (e: OutboxEntry): boolean => carriesPersonalData(e.topic, e.privacy, this.baseTopic);
-    if (options.dryRun === true) {
-      return {
-        outbox: [...outbox.values()].filter(personal).length,
-        retained: PERSONAL_RETAINED_TOPICS.length,
-      };
-    }
-    const removed = await outbox.removeWhere(personal);
-    for (const rel of PERSONAL_RETAINED_TOPICS) {
-      const clear: MqttMessage = { topic: rel, payload: {}, qos: 1, retain: true, raw: '' };
-      await this.publish(`${this.baseTopic}/${rel}`, clear, this.options.clock.now());
-    }
-    return { outbox: removed, retained: PERSONAL_RETAINED_TOPICS.length };
+    if (this.outbox === undefined) return { outbox: 0, retained: 0 };
+    return forgetQueued(this.outbox, this.baseTopic, options.dryRun === true, (topic, message) =>
+      this.publish(topic, message, this.options.clock.now()),
+    );
   }
 
   /** A tier changed: drop queued messages it no longer allows here, and republish the settings. */
@@ -303,12 +283,7 @@ export class MqttClientSink implements Component, MqttSink {
     const { outbox } = this;
     const gate = this.options.gate;
     if (outbox === undefined || this.stopping) return;
-    if (gate !== undefined) {
-      const purged = await outbox.removeWhere((e) => e.privacy !== undefined && !gate.allows(e.privacy));
-      gate.countPurged(purged);
-      if (purged > 0)
-        this.log.info({ purged }, 'mqtt: queued messages purged after a privacy tier was tightened');
-    }
+    if (gate !== undefined) await purgeForTiers(outbox, gate, this.log);
     const message = this.privacyState();
     if (message !== undefined) {
       await this.publish(`${this.baseTopic}/${message.topic}`, message, this.options.clock.now()).catch(

@@ -18,8 +18,7 @@
 
 import type { CommandOrigin, ForgetCommandRequest } from '../actions/commands.js';
 import { COMMAND_REQUEST_TOPICS } from '../actions/commands.js';
-import type { MessagePrivacy } from '../actions/mqtt-contract.js';
-import { carriesPersonalData, PERSONAL_RETAINED_TOPICS } from '../actions/mqtt-contract.js';
+import { forgetQueued } from '../actions/mqtt-personal.js';
 import { Outbox } from '../actions/outbox.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component } from '../component.js';
@@ -136,17 +135,11 @@ async function forgetStoredOutbox(
     policy: t.outbox?.policy ?? 'drop-oldest',
   });
   await outbox.open();
-  const personal = (e: { topic: string; privacy?: MessagePrivacy }): boolean =>
-    carriesPersonalData(e.topic, e.privacy, t.baseTopic);
-  if (dryRun)
-    return {
-      outbox: [...outbox.values()].filter(personal).length,
-      retained: PERSONAL_RETAINED_TOPICS.length,
-    };
-  const removed = await outbox.removeWhere(personal);
-  for (const rel of PERSONAL_RETAINED_TOPICS) outbox.add(`${t.baseTopic}/${rel}`, '', true);
+  const r = await forgetQueued(outbox, t.baseTopic, dryRun, async (topic, message) => {
+    await outbox.add(topic, message.raw ?? JSON.stringify(message.payload), message.retain).persisted;
+  });
   await outbox.flush();
-  return { outbox: removed, retained: PERSONAL_RETAINED_TOPICS.length };
+  return r;
 }
 
 /**

@@ -50,28 +50,28 @@ export class ControlServer implements Component {
     const server = createServer((socket) => this.onConnection(socket));
     server.maxConnections = MAX_CONNECTIONS;
     this.server = server;
-    // The bind happens inside listen(); a umask of 0177 makes the socket 0600 from its first instant.
-    const umask = process.umask(0o177);
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(path, () => {
-          server.off('error', reject);
-          resolve();
-        });
+        // listen() binds the socket synchronously; a umask of 0177 for that one call makes it 0600
+        // from its first instant. The umask is process-wide, so it is restored right after.
+        const umask = process.umask(0o177);
+        try {
+          server.listen(path, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        } finally {
+          process.umask(umask);
+        }
       });
     } catch (err) {
       this.server = undefined;
       throw new EdgeloomError(
         'E_CONTROL_LISTEN',
         `cannot serve the control socket ${path}: ${toError(err).message}`,
-        {
-          where: 'control.socket',
-          cause: err,
-        },
+        { where: 'control.socket', cause: err },
       );
-    } finally {
-      process.umask(umask);
     }
     await chmod(path, 0o600);
     logger.info({ path }, 'control socket listening');

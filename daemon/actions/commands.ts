@@ -32,6 +32,7 @@ import { patternMatches } from '../bus/topic-match.js';
 import type { EventBus } from '../bus/types.js';
 import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { AuditBudget } from '../router/audit-budget.js';
 import type { AuditRecordInput } from '../router/audit-log.js';
 import type { Clock } from '../util/clock.js';
 import { CommandAuth } from './command-auth.js';
@@ -172,8 +173,8 @@ export class CommandHandler {
   private pending = 0;
   private counters = { received: 0, succeeded: 0, failed: 0, rateLimited: 0 };
   private readonly byCode: Record<string, number> = {};
-  /** Audit flood bound: the current minute, records written in it, and outcomes summarised. */
-  private auditWindow = { startMs: 0, written: 0, suppressed: {} as Record<string, number> };
+  /** Audit records, bounded against a flood (audit-budget.ts). */
+  private readonly auditBudget: AuditBudget | undefined;
 
   constructor(private readonly options: CommandHandlerOptions) {
     this.prefix = `${options.baseTopic}/cmd/`;
@@ -186,6 +187,23 @@ export class CommandHandler {
       tool: ajv.compile(SCHEMAS.tool),
       forget: ajv.compile(SCHEMAS.forget),
     };
+    const audit = options.audit;
+    this.auditBudget =
+      audit === undefined
+        ? undefined
+        : new AuditBudget({
+            append: audit,
+            perMinute: AUDIT_PER_MINUTE,
+            now: () => options.clock.now(),
+            summary: (byOutcome, commands) => ({
+              kind: 'command',
+              outcome: 'summary',
+              channel: 'mqtt',
+              commands,
+              by_outcome: byOutcome,
+            }),
+            onError: (err) => options.logger.warn({ err: toError(err).message }, 'commands: audit failed'),
+          });
     this.tokens = options.maxPerSecond;
     this.lastRefillMs = options.clock.monotonicMs();
   }
@@ -213,23 +231,9 @@ export class CommandHandler {
   }
 
   /** Write the summary of commands past the audit bound (at stop, and when a new minute starts). */
+  /** Write the summary of commands past the audit bound (at stop). */
   flushAudit(): void {
-    const w = this.auditWindow;
-    const suppressed = w.suppressed;
-    const total = Object.values(suppressed).reduce((n, x) => n + x, 0);
-    this.auditWindow = { startMs: this.options.clock.now(), written: 0, suppressed: {} };
-    if (total === 0 || this.options.audit === undefined) return;
-    this.options
-      .audit({
-        kind: 'command',
-        outcome: 'summary',
-        channel: 'mqtt',
-        commands: total,
-        by_outcome: suppressed,
-      })
-      .catch((err: unknown) =>
-        this.options.logger.warn({ err: toError(err).message }, 'commands: audit failed'),
-      );
+    this.auditBudget?.flush();
   }
 
   private auditCommand(
@@ -238,25 +242,14 @@ export class CommandHandler {
     authenticated: boolean,
     id: string | undefined,
   ): void {
-    const { audit, clock } = this.options;
-    if (audit === undefined) return;
-    if (clock.now() - this.auditWindow.startMs >= 60_000) this.flushAudit();
-    const w = this.auditWindow;
-    if (w.written >= AUDIT_PER_MINUTE) {
-      w.suppressed[outcome] = (w.suppressed[outcome] ?? 0) + 1;
-      return;
-    }
-    w.written++;
-    audit({
+    this.auditBudget?.record({
       kind: 'command',
       outcome,
       channel: 'mqtt',
       command,
       authenticated,
       ...(id === undefined ? {} : { id }),
-    }).catch((err: unknown) =>
-      this.options.logger.warn({ err: toError(err).message }, 'commands: audit failed'),
-    );
+    });
   }
 
   private async run(command: string, payload: Buffer): Promise<void> {

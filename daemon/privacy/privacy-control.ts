@@ -10,7 +10,8 @@
  *   Each entry remembers the config's value at that scope when it was made: if the config file
  *   has been edited at that scope since, the file wins and the entry is dropped (logged), so the
  *   newest deliberate setting always holds.
- * - **Audited** (`privacy` records: scope, from, to, channel, applied or refused) and **visible**:
+ * - **Audited** (`privacy` records: scope, from, to, channel, applied or refused; refusals and
+ *   repeats of the current setting are flood-bounded by audit-budget.ts) and **visible**:
  *   listeners (the MQTT client) republish the retained `<base>/privacy` after every change.
  */
 import type { PrivacyCommandRequest } from '../actions/commands.js';
@@ -21,6 +22,7 @@ import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component } from '../component.js';
 import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { AuditBudget } from '../router/audit-budget.js';
 import type { AuditLog } from '../router/audit-log.js';
 import {
   type CanonicalScope,
@@ -34,6 +36,8 @@ import { type Store, SUBLEVEL, type Sub, sublevel } from '../router/storage.js';
 /** The origin of a request that names none (an in-process caller): treated as unproven. */
 const UNPROVEN = { channel: 'mqtt', authenticated: false } as const;
 const LAYER_KEY = 'runtime';
+/** Refused or no-op requests audited one by one per minute; past it they are summarised. */
+const REFUSALS_PER_MINUTE = 60;
 
 interface LayerEntry {
   readonly tier: PrivacyTier;
@@ -79,8 +83,21 @@ export class PrivacyControl implements Component, PrivacyView {
   private loaded = false;
   /** Serialises changes, so two commands never interleave their read-modify-write. */
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly budget: AuditBudget;
 
   constructor(private readonly o: PrivacyControlOptions) {
+    this.budget = new AuditBudget({
+      append: (r) => o.audit.append(r),
+      perMinute: REFUSALS_PER_MINUTE,
+      now: () => this.now(),
+      summary: (byOutcome, total) => ({
+        kind: 'privacy',
+        outcome: 'summary',
+        requests: total,
+        by_outcome: byOutcome,
+      }),
+      onError: (err) => o.logger.error({ err: toError(err).message }, 'privacy: audit record not written'),
+    });
     this.tiers = new PrivacyTiers(o.config);
     this.configured = new PrivacyTiers(o.config);
     this.sub = sublevel<Layer>(o.store, SUBLEVEL.privacy);
@@ -101,6 +118,7 @@ export class PrivacyControl implements Component, PrivacyView {
     await this.subscription?.unsubscribe();
     this.subscription = undefined;
     await this.queue;
+    this.budget.flush();
   }
 
   /** Re-apply the persisted run-time changes over the config (idempotent). */
@@ -156,7 +174,9 @@ export class PrivacyControl implements Component, PrivacyView {
       const origin = request.origin ?? UNPROVEN;
       const requested = request.scope ?? 'default';
       const refuse = async (err: EdgeloomError, scope: string, from?: PrivacyTier): Promise<never> => {
-        await this.audit({
+        // Refusals are what a flood from the network produces: bounded (audit-budget.ts).
+        this.budget.record({
+          kind: 'privacy',
           outcome: 'refused',
           error: err.code,
           scope,
@@ -201,6 +221,17 @@ export class PrivacyControl implements Component, PrivacyView {
           scope,
           before,
         );
+      }
+      if (before === request.tier && this.layer.entries[scope]?.tier === request.tier) {
+        // Already so, by an earlier run-time change: nothing to persist; counted, not re-recorded.
+        this.budget.record({
+          kind: 'privacy',
+          outcome: 'unchanged',
+          scope,
+          to: request.tier,
+          channel: origin.channel,
+        });
+        return { scope, tier: request.tier, previous: before, loosened: false };
       }
       try {
         this.tiers.apply(scope, request.tier);

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditBudget } from '../../daemon/router/audit-budget.js';
 import { AuditLog, type AuditRecord } from '../../daemon/router/audit-log.js';
 import { openStore, type Store } from '../../daemon/router/storage.js';
 
@@ -144,5 +145,31 @@ describe('audit hash chain', () => {
       { seq: 2, kind: 'command' },
     ]);
     expect((await log.verify()).ok).toBe(true);
+  });
+
+  it('a flood of network-caused records is written one by one up to the budget, then summarised', async () => {
+    const log = new AuditLog(store);
+    let now = 0;
+    const budget = new AuditBudget({
+      append: (r) => log.append(r),
+      perMinute: 120,
+      now: () => now,
+      summary: (byOutcome, total) => ({ kind: 'command', outcome: 'summary', commands: total, by_outcome: byOutcome }),
+      onError: (err) => {
+        throw err;
+      },
+    });
+    // 20 commands a second for five minutes: the rate bound lets that many through.
+    for (let i = 0; i < 6000; i++) {
+      now = i * 50;
+      budget.record({ kind: 'command', outcome: i % 2 ? 'E_CMD_AUTH' : 'ok', n: i });
+    }
+    budget.flush();
+    const records = await log.list();
+    expect(records.filter((r) => r.outcome !== 'summary')).toHaveLength(5 * 120);
+    const summaries = records.filter((r) => r.outcome === 'summary');
+    expect(summaries).toHaveLength(5);
+    expect(summaries.reduce((n, r) => n + (r.commands as number), 0)).toBe(6000 - 5 * 120);
+    expect(summaries[0]).toMatchObject({ by_outcome: { ok: 540, E_CMD_AUTH: 540 } });
   });
 });

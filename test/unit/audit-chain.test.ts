@@ -154,7 +154,12 @@ describe('audit hash chain', () => {
       append: (r) => log.append(r),
       perMinute: 120,
       now: () => now,
-      summary: (byOutcome, total) => ({ kind: 'command', outcome: 'summary', commands: total, by_outcome: byOutcome }),
+      summary: (byOutcome, total) => ({
+        kind: 'command',
+        outcome: 'summary',
+        commands: total,
+        by_outcome: byOutcome,
+      }),
       onError: (err) => {
         throw err;
       },

@@ -14,18 +14,24 @@ import { BusTap } from './actions/bus-tap.js';
 import { JsonlSink } from './actions/jsonl-sink.js';
 import { MqttBridge, type MqttSink } from './actions/mqtt-bridge.js';
 import { MqttClientSink } from './actions/mqtt-client.js';
+import { destinationFor, MqttEgressGate } from './actions/mqtt-egress.js';
 import { createAgents } from './agents/build.js';
 import { Bus } from './bus/bus.js';
 import type { EventBus } from './bus/types.js';
 import { CommandResponders, type Pausable } from './command-responders.js';
 import type { Component } from './component.js';
 import type { EdgeloomConfig } from './config/index.js';
+import { ControlServer } from './control/control-server.js';
+import { controlSocketPath } from './control/protocol.js';
 import { Controller } from './controller.js';
 import { componentLogger, type Logger } from './log.js';
 import type { ModelManager } from './models/manager.js';
 import { buildObservability } from './observability.js';
 import { buildPipeline } from './pipeline/build.js';
+import { ForgetService } from './privacy/forget.js';
+import { PrivacyControl } from './privacy/privacy-control.js';
 import { ReplaySource } from './replay/replay-source.js';
+import { AuditLog } from './router/audit-log.js';
 import { createCloudAssist } from './router/cloud-assist.js';
 import { RouterStage } from './router/router.js';
 import { openStore } from './router/storage.js';
@@ -139,12 +145,24 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     : resolvePath(baseDir, config.storage.dir);
   const store = await openStore(storageDir);
   const storage = new StorageComponent(store, storageDir, options.ephemeralStorage === true);
+  // One audit chain for the whole daemon, stamped in wall time even when a replay drives the clock.
+  const audit = new AuditLog(store, { maxRecords: config.storage.audit_max_records });
+  const wallClock = new SystemClock();
+  // The privacy tiers in force: config + persisted run-time changes; read by the router and MQTT.
+  const privacy = new PrivacyControl({
+    bus,
+    store,
+    audit,
+    config: { privacy: config.router.privacy, sensors: config.sensors },
+    logger: componentLogger(logger, 'privacy'),
+  });
   const router = new RouterStage({
     bus,
     clock,
     logger: componentLogger(logger, 'router'),
     config: { router: config.router, cloud: config.cloud, sensors: config.sensors },
     storage: store,
+    privacy: privacy.tiers,
   });
   // Unmatched utterances may go to the cloud LLM as text, through the router's policy and egress.
   const cloudAssist = createCloudAssist({ router, bus, config, logger: componentLogger(logger, 'router') });
@@ -165,11 +183,22 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       }
     }
   }
-  const commands = new CommandResponders({ bus, sensors: pausable, router, tools: agents.tools });
+  const commands = new CommandResponders({
+    bus,
+    sensors: pausable,
+    tools: agents.tools,
+    // Falls are detected from the IMU (the motion agent): its pauses need an audited override.
+    safetySensors: new Set([config.sensors.imu.id]),
+    limits: config.control,
+    clock,
+    audit,
+    logger: componentLogger(logger, 'commands'),
+  });
 
   // Consumers first, producers last: every stage is subscribed before the first event flows.
-  // Storage first, so it is closed last.
+  // Storage first, so it is closed last; the privacy settings next, before anything reads them.
   controller.add(storage);
+  controller.add(privacy);
   // t_ms in emitted lines is relative to the fixture's start, known once the replay opened it.
   const origin = (): number => replay?.originMs ?? 0;
   if (options.busTap !== undefined) {
@@ -179,6 +208,21 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
   }
   let mqttClient: MqttClientSink | undefined;
   if (options.mqtt !== undefined) {
+    // What this broker may receive under each tier (also for --emit jsonl: it prints what would be sent).
+    const target = destinationFor(config.mqtt);
+    const gate = new MqttEgressGate({
+      destination: target.destination,
+      host: target.host,
+      privacy,
+      audit,
+      clock: wallClock,
+      logger: componentLogger(logger, 'actions.mqtt-egress'),
+    });
+    logger.info(
+      { destination: target.destination, host: target.host, derived: target.derived },
+      'mqtt: broker destination (decides what each privacy tier may publish there)',
+    );
+    controller.add(gate);
     let sink: MqttSink;
     if (options.mqtt.kind === 'jsonl') sink = new JsonlSink(options.mqtt.out, origin);
     else if (options.mqtt.kind === 'sink') sink = options.mqtt.sink;
@@ -190,9 +234,14 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
         deviceName: config.device.name,
         swVersion: packageVersion(),
         logger: componentLogger(logger, 'mqtt'),
-        clock: new SystemClock(), // reconnects and keep-alives are wall time, even in a replay
+        clock: wallClock, // reconnects and keep-alives are wall time, even in a replay
         storage: store,
         bus,
+        gate,
+        privacy,
+        audit,
+        commandKey: { key: config.control.command_key, maxSkewMs: config.control.max_clock_skew_s * 1000 },
+        credentialsDir: storageDir,
       });
       controller.add(client);
       mqttClient = client;
@@ -204,6 +253,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
         logger: componentLogger(logger, 'actions.mqtt-bridge'),
         sink,
         baseTopic: config.mqtt.base_topic,
+        gate,
       }),
     );
   }
@@ -223,6 +273,29 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     }
   }
   controller.add(commands);
+  const forget = new ForgetService(bus, {
+    store,
+    audit,
+    logger: componentLogger(logger, 'privacy.forget'),
+    baseTopic: config.mqtt.base_topic,
+    outbox: config.mqtt.outbox,
+    agents: agents.runtime,
+    ...(mqttClient === undefined ? {} : { mqtt: mqttClient }),
+  });
+  controller.add(forget);
+  // `edgeloom privacy|forget|audit` reach the running daemon here (not for a throw-away replay store).
+  if (config.control.socket && options.ephemeralStorage !== true) {
+    controller.add(
+      new ControlServer({
+        path: controlSocketPath(storageDir),
+        bus,
+        privacy,
+        forget,
+        audit,
+        logger: componentLogger(logger, 'control'),
+      }),
+    );
+  }
   // The router before the agents: agents stop first, so transcripts they drain at shutdown still
   // get a cloud answer.
   controller.add(router);

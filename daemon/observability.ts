@@ -79,7 +79,11 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
             const s = o.mqtt!.stats().outbox;
             return { depth: s.size, capacity: s.maxMessages, dropped: s.droppedOldest };
           },
-          broker: () => ({ connected: o.mqtt!.isConnected() }),
+          broker: () => ({
+            connected: o.mqtt!.isConnected(),
+            ...(o.mqtt!.destination() === undefined ? {} : { destination: o.mqtt!.destination() }),
+            withheld: o.mqtt!.stats().withheld,
+          }),
         }),
   };
   const stats = new StatsCollector({

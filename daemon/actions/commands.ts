@@ -7,9 +7,15 @@
  * | `cmd/sensor/<id>/resume`   | optional `{}`                           | `rpc/cmd/sensor/resume`  | `{ sensor }`                 |
  * | `cmd/privacy`              | `{ "tier": PrivacyTier, "scope"?: str }`| `rpc/cmd/privacy`        | `{ tier, scope? }`           |
  * | `cmd/tool/<name>`          | the tool's arguments object (or empty)  | `rpc/cmd/tool`           | `{ tool, args }`             |
+ * | `cmd/forget`               | optional `{ "dry_run"?: boolean }`      | `rpc/cmd/forget`         | `{ dry_run? }`               |
  *
  * Every payload may carry `"id": "<string>"`, echoed in the result for correlation (stripped
- * from tool arguments). The component owning the thing answers through `bus.respond` (sensor
+ * from tool arguments). Every request also carries its `origin`: the channel (`mqtt`, or `cli`
+ * for the local control socket) and whether the sender proved who it is — a signed payload
+ * (command-auth.ts; a bad signature is refused, never treated as unsigned). Responders decide
+ * what needs proof: loosening a privacy tier, `forget`, a pause of a safety sensor.
+ * Every command is audited (the first AUDIT_PER_MINUTE a minute one by one, the rest counted in a
+ * summary record, so a flood cannot push real records out of the bounded log). The component owning the thing answers through `bus.respond` (sensor
  * sources, router, tool registry); its return value is the result, an EdgeloomError it throws
  * keeps its code. The result: `{ ts, command, id?, ok: true, result }` or
  * `{ ts, command, id?, ok: false, error: { code, message } }`.
@@ -26,7 +32,10 @@ import { patternMatches } from '../bus/topic-match.js';
 import type { EventBus } from '../bus/types.js';
 import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { AuditBudget } from '../router/audit-budget.js';
+import type { AuditRecordInput } from '../router/audit-log.js';
 import type { Clock } from '../util/clock.js';
+import { CommandAuth } from './command-auth.js';
 import type { MqttMessage } from './mqtt-contract.js';
 
 /** Bus request topics the daemon must serve with `bus.respond` for commands to work. */
@@ -35,21 +44,40 @@ export const COMMAND_REQUEST_TOPICS = {
   sensorResume: 'rpc/cmd/sensor/resume',
   privacy: 'rpc/cmd/privacy',
   tool: 'rpc/cmd/tool',
+  forget: 'rpc/cmd/forget',
 } as const;
+
+/** Where a command came from, and whether its sender proved who it is. */
+export interface CommandOrigin {
+  /** `mqtt`: a broker client; `cli`: the local control socket (the `edgeloom` command line). */
+  readonly channel: 'mqtt' | 'cli';
+  /** A verified signature (mqtt), or access to the control socket, which is mode 0600 (cli). */
+  readonly authenticated: boolean;
+}
 
 export interface SensorCommandRequest {
   readonly sensor: string;
-  /** pause only: resume by itself after this many seconds. */
+  /** pause only: resume by itself after this many seconds (bounded by control.pause_max_s). */
   readonly duration_s?: number;
+  /** pause only: also pause a sensor that feeds fall detection (needs an authenticated origin). */
+  readonly safety_override?: boolean;
+  readonly origin?: CommandOrigin;
 }
 export interface PrivacyCommandRequest {
   readonly tier: 'public' | 'sensitive' | 'private' | 'local_only';
-  /** A sensor id or a bus topic pattern; absent = the whole device. */
+  /** A sensor id, `sensor:<kind>`, `default` or a bus topic pattern; absent = the device default. */
   readonly scope?: string;
+  readonly origin?: CommandOrigin;
 }
 export interface ToolCommandRequest {
   readonly tool: string;
   readonly args: Record<string, unknown>;
+  readonly origin?: CommandOrigin;
+}
+export interface ForgetCommandRequest {
+  /** Only count what would be deleted. */
+  readonly dry_run?: boolean;
+  readonly origin?: CommandOrigin;
 }
 
 export interface CommandStats {
@@ -74,7 +102,14 @@ export interface CommandHandlerOptions {
   readonly maxPending?: number;
   /** Publish a result message (topic relative to the base). */
   readonly reply: (message: MqttMessage) => Promise<void>;
+  /** Verifies signed payloads; absent: every signed payload is refused (`E_CMD_AUTH`). */
+  readonly auth?: CommandAuth;
+  /** Records one audit record per command (see the module comment). */
+  readonly audit?: (record: AuditRecordInput) => Promise<unknown>;
 }
+
+/** Commands audited one by one per minute; past it they are counted into one summary record. */
+export const AUDIT_PER_MINUTE = 120;
 
 const MAX_PAYLOAD_BYTES = 64 * 1024;
 const NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
@@ -84,7 +119,11 @@ const TIERS = ['public', 'sensitive', 'private', 'local_only'];
 const SCHEMAS = {
   sensorPause: {
     type: 'object',
-    properties: { id: ID, duration_s: { type: 'number', exclusiveMinimum: 0, maximum: 86_400 } },
+    properties: {
+      id: ID,
+      duration_s: { type: 'number', exclusiveMinimum: 0, maximum: 604_800 },
+      safety_override: { type: 'boolean' },
+    },
     additionalProperties: false,
   },
   sensorResume: { type: 'object', properties: { id: ID }, additionalProperties: false },
@@ -95,6 +134,11 @@ const SCHEMAS = {
     additionalProperties: false,
   },
   tool: { type: 'object', properties: { id: ID } },
+  forget: {
+    type: 'object',
+    properties: { id: ID, dry_run: { type: 'boolean' } },
+    additionalProperties: false,
+  },
 } as const;
 
 type Kind = keyof typeof SCHEMAS;
@@ -111,6 +155,7 @@ const nameRe = new RegExp(NAME);
 export function parseCommandTopic(rest: string): Parsed | undefined {
   const parts = rest.split('/');
   if (parts.length === 1 && parts[0] === 'privacy') return { kind: 'privacy' };
+  if (parts.length === 1 && parts[0] === 'forget') return { kind: 'forget' };
   if (parts.length === 2 && parts[0] === 'tool' && nameRe.test(parts[1]!))
     return { kind: 'tool', target: parts[1]! };
   if (parts.length === 3 && parts[0] === 'sensor' && nameRe.test(parts[1]!)) {
@@ -128,6 +173,8 @@ export class CommandHandler {
   private pending = 0;
   private counters = { received: 0, succeeded: 0, failed: 0, rateLimited: 0 };
   private readonly byCode: Record<string, number> = {};
+  /** Audit records, bounded against a flood (audit-budget.ts). */
+  private readonly auditBudget: AuditBudget | undefined;
 
   constructor(private readonly options: CommandHandlerOptions) {
     this.prefix = `${options.baseTopic}/cmd/`;
@@ -138,7 +185,25 @@ export class CommandHandler {
       sensorResume: ajv.compile(SCHEMAS.sensorResume),
       privacy: ajv.compile(SCHEMAS.privacy),
       tool: ajv.compile(SCHEMAS.tool),
+      forget: ajv.compile(SCHEMAS.forget),
     };
+    const audit = options.audit;
+    this.auditBudget =
+      audit === undefined
+        ? undefined
+        : new AuditBudget({
+            append: audit,
+            perMinute: AUDIT_PER_MINUTE,
+            now: () => options.clock.now(),
+            summary: (byOutcome, commands) => ({
+              kind: 'command',
+              outcome: 'summary',
+              channel: 'mqtt',
+              commands,
+              by_outcome: byOutcome,
+            }),
+            onError: (err) => options.logger.warn({ err: toError(err).message }, 'commands: audit failed'),
+          });
     this.tokens = options.maxPerSecond;
     this.lastRefillMs = options.clock.monotonicMs();
   }
@@ -165,14 +230,42 @@ export class CommandHandler {
     return { ...this.counters, byCode: { ...this.byCode } };
   }
 
+  /** Write the summary of commands past the audit bound (at stop, and when a new minute starts). */
+  /** Write the summary of commands past the audit bound (at stop). */
+  flushAudit(): void {
+    this.auditBudget?.flush();
+  }
+
+  private auditCommand(
+    command: string,
+    outcome: string,
+    authenticated: boolean,
+    id: string | undefined,
+  ): void {
+    this.auditBudget?.record({
+      kind: 'command',
+      outcome,
+      channel: 'mqtt',
+      command,
+      authenticated,
+      ...(id === undefined ? {} : { id }),
+    });
+  }
+
   private async run(command: string, payload: Buffer): Promise<void> {
     let id: string | undefined;
+    let authenticated = false;
     try {
       const parsed = parseCommandTopic(command);
       if (parsed === undefined)
         throw new EdgeloomError('E_CMD_UNKNOWN', `unknown command ${command}`, { where: command });
-      const body = this.parseBody(command, payload);
+      let body = this.parseBody(command, payload);
       if (typeof body.id === 'string') id = body.id;
+      if (CommandAuth.isSigned(body)) {
+        const auth = this.options.auth ?? new CommandAuth({ key: '', maxSkewMs: 0, now: () => 0 });
+        body = auth.verify(`cmd/${command}`, body);
+        authenticated = true;
+      }
       const validate = this.validators[parsed.kind];
       if (!validate(body)) {
         const e = validate.errors?.[0];
@@ -188,14 +281,16 @@ export class CommandHandler {
           },
         );
       }
-      const [requestTopic, request] = toRequest(parsed, body);
+      const [requestTopic, request] = toRequest(parsed, body, { channel: 'mqtt', authenticated });
       const result = await this.ask(command, requestTopic, request);
       this.counters.succeeded++;
+      this.auditCommand(command, 'ok', authenticated, id);
       await this.reply(command, id, { ok: true, result: result === undefined ? null : result });
     } catch (err) {
       const code = isEdgeloomError(err) ? err.code : 'E_CMD_FAILED';
       this.counters.failed++;
       this.byCode[code] = (this.byCode[code] ?? 0) + 1;
+      this.auditCommand(command, code, authenticated, id);
       this.options.logger.info({ command, code, err: toError(err).message }, 'commands: failed');
       await this.reply(command, id, { ok: false, error: { code, message: toError(err).message } });
     }
@@ -285,26 +380,28 @@ export class CommandHandler {
   }
 }
 
-function toRequest(parsed: Parsed, body: Record<string, unknown>): [string, unknown] {
+function toRequest(parsed: Parsed, body: Record<string, unknown>, origin: CommandOrigin): [string, unknown] {
   const { id: _id, ...rest } = body;
   switch (parsed.kind) {
     case 'sensorPause':
       return [
         COMMAND_REQUEST_TOPICS.sensorPause,
-        { sensor: parsed.target ?? '', ...rest } satisfies SensorCommandRequest,
+        { sensor: parsed.target ?? '', ...rest, origin } satisfies SensorCommandRequest,
       ];
     case 'sensorResume':
       return [
         COMMAND_REQUEST_TOPICS.sensorResume,
-        { sensor: parsed.target ?? '' } satisfies SensorCommandRequest,
+        { sensor: parsed.target ?? '', origin } satisfies SensorCommandRequest,
       ];
     case 'privacy':
-      return [COMMAND_REQUEST_TOPICS.privacy, rest as unknown as PrivacyCommandRequest];
+      return [COMMAND_REQUEST_TOPICS.privacy, { ...rest, origin } as unknown as PrivacyCommandRequest];
     case 'tool':
       return [
         COMMAND_REQUEST_TOPICS.tool,
-        { tool: parsed.target ?? '', args: rest } satisfies ToolCommandRequest,
+        { tool: parsed.target ?? '', args: rest, origin } satisfies ToolCommandRequest,
       ];
+    case 'forget':
+      return [COMMAND_REQUEST_TOPICS.forget, { ...rest, origin } as ForgetCommandRequest];
   }
 }
 

@@ -3,6 +3,7 @@ import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component } from '../component.js';
 import type { Logger } from '../log.js';
 import { fullTopic, MQTT_SOURCE_PATTERNS, type MqttMessage, toMqttMessage } from './mqtt-contract.js';
+import type { MqttEgressGate } from './mqtt-egress.js';
 
 /** Where outgoing messages go: a real MQTT client with its outbox, or a JSONL writer for replays. */
 export interface MqttSink {
@@ -18,11 +19,14 @@ export interface MqttBridgeOptions {
   readonly baseTopic: string;
   /** Guaranteed-delivery queue bound; when full the publishers upstream are slowed, nothing is dropped. */
   readonly queueCapacity?: number;
+  /** The privacy gate: what the broker's destination may not have is withheld here, before any outbox. */
+  readonly gate?: MqttEgressGate;
 }
 
 /**
  * The last stage: bus events that the public contract names become MQTT messages. It subscribes
- * with `batched` QoS, so an event accepted on the bus is never dropped on the way to the sink.
+ * with `batched` QoS, so an event accepted on the bus is never dropped on the way to the sink —
+ * except what the privacy gate withholds from this broker (mqtt-egress.ts), which is counted.
  */
 export class MqttBridge implements Component {
   readonly name = 'actions.mqtt-bridge';
@@ -58,7 +62,9 @@ export class MqttBridge implements Component {
   private async forward(env: Envelope): Promise<void> {
     const msg = toMqttMessage(env);
     if (msg === undefined) return;
-    await this.options.sink.publish(fullTopic(this.options.baseTopic, msg), msg, env.tsMs);
+    const topic = fullTopic(this.options.baseTopic, msg);
+    if (this.options.gate !== undefined && !this.options.gate.admit(topic, msg)) return;
+    await this.options.sink.publish(topic, msg, env.tsMs);
     this.published++;
   }
 }

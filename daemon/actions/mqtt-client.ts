@@ -10,9 +10,14 @@
  *   to `{"state":"offline"}` when the connection dies, and a clean stop publishes
  *   `{"state":"offline","ts":…,"reason":"shutdown"}` itself.
  * - Reconnects back off exponentially (on the injected clock) from `reconnectMinMs` to `reconnectMaxMs`.
- * - With no broker URL configured, an embedded aedes broker is started and used.
+ * - With no broker URL configured, an embedded aedes broker is started and used, with
+ *   authentication (broker-credentials.ts): the daemon logs in with its own per-start credential.
  * - With a bus, `<base>/cmd/#` commands are served (commands.ts); with discovery enabled, Home
  *   Assistant discovery configs are published retained on every connect (discovery.ts).
+ * - With the privacy settings, `<base>/privacy` is published retained on every connect and after
+ *   every change, and a tightened tier purges the queued messages it no longer lets reach this
+ *   broker (mqtt-egress.ts decides); `forgetPersonal()` removes every queued personal message and
+ *   clears the personal retained topics.
  */
 import { Level } from 'level';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -21,13 +26,26 @@ import type { Component, ComponentHealth } from '../component.js';
 import type { MqttConfig } from '../config/types.js';
 import { EdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { AuditLog } from '../router/audit-log.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
+import type { BrokerCredential } from './broker-credentials.js';
+import { startEmbeddedBroker } from './broker-credentials.js';
+import { CommandAuth } from './command-auth.js';
 import { CommandHandler, type CommandStats } from './commands.js';
 import { discoveryMessages } from './discovery.js';
-import { EmbeddedBroker } from './embedded-broker.js';
+import type { EmbeddedBroker, EmbeddedBrokerStats } from './embedded-broker.js';
 import type { MqttSink } from './mqtt-bridge.js';
 import type { MqttMessage } from './mqtt-contract.js';
-import { buildClientOptions, STATUS_OFFLINE, STATUS_ONLINE, statusTopic } from './mqtt-options.js';
+import type { MqttEgressGate, PrivacyView } from './mqtt-egress.js';
+import {
+  buildClientOptions,
+  clientIdFor,
+  privacyMessage,
+  STATUS_OFFLINE,
+  STATUS_ONLINE,
+  statusTopic,
+} from './mqtt-options.js';
+import { forgetQueued, purgeForTiers } from './mqtt-personal.js';
 import { emptyOutboxStats, Outbox, type OutboxStats, type OutboxStore } from './outbox.js';
 
 export interface MqttClientSinkOptions {
@@ -59,6 +77,16 @@ export interface MqttClientSinkOptions {
   readonly commandTimeoutMs?: number;
   /** fsync outbox writes (survives power loss, much slower). Default false. */
   readonly syncWrites?: boolean;
+  /** The privacy gate of this broker (the bridge withholds with it; the sink purges with it). */
+  readonly gate?: MqttEgressGate;
+  /** The privacy settings: published on `<base>/privacy`, purges on change. */
+  readonly privacy?: PrivacyView;
+  /** Commands and their outcomes are audited here. */
+  readonly audit?: AuditLog;
+  /** Signed commands (control.command_key, max_clock_skew_s); absent: every signed command is refused. */
+  readonly commandKey?: { readonly key: string; readonly maxSkewMs: number };
+  /** Directory for the embedded broker's generated password file (storage.dir). */
+  readonly credentialsDir?: string;
 }
 
 export interface MqttSinkStats {
@@ -72,6 +100,9 @@ export interface MqttSinkStats {
   readonly publishErrors: number;
   readonly outbox: OutboxStats;
   readonly commands: CommandStats | undefined;
+  /** Messages the privacy gate withheld from this broker, by reason. */
+  readonly withheld: Readonly<Record<string, number>>;
+  readonly broker: EmbeddedBrokerStats | undefined;
 }
 
 export class MqttClientSink implements Component, MqttSink {
@@ -95,6 +126,7 @@ export class MqttClientSink implements Component, MqttSink {
   private unsent: number[] = [];
   private unsentHead = 0;
   private connectWaiters: Array<() => void> = [];
+  private unwatchPrivacy: (() => void) | undefined;
   private drainWaiters: Array<() => void> = [];
   private counters = {
     connects: 0,
@@ -131,13 +163,19 @@ export class MqttClientSink implements Component, MqttSink {
     signal.throwIfAborted();
 
     let url = o.config.url;
+    let login: BrokerCredential | undefined;
     if (url === '') {
-      this.broker = new EmbeddedBroker({
-        ...o.config.embedded,
+      const embedded = await startEmbeddedBroker({
+        config: o.config.embedded,
+        clientId: clientIdFor(o.config, o.deviceId),
+        baseTopic: this.baseTopic,
+        dir: o.credentialsDir ?? (typeof o.storage === 'string' ? o.storage : undefined),
         // A sub-key, not a second `component`: pino would print the key twice in one line.
         logger: this.log.child({ part: 'embedded-broker' }),
+        signal,
       });
-      await this.broker.start(signal);
+      this.broker = embedded.broker;
+      login = embedded.login;
       url = this.broker.url();
     }
     this.brokerUrlResolved = url;
@@ -150,14 +188,20 @@ export class MqttClientSink implements Component, MqttSink {
         maxPerSecond: o.commandsPerSecond ?? 20,
         requestTimeoutMs: o.commandTimeoutMs ?? 5000,
         reply: (message) => this.publish(`${this.baseTopic}/${message.topic}`, message, o.clock.now()),
+        ...(o.commandKey === undefined
+          ? {}
+          : { auth: new CommandAuth({ ...o.commandKey, now: () => o.clock.now() }) }),
+        ...(o.audit === undefined ? {} : { audit: (r) => o.audit!.append(r) }),
       });
     }
+    this.unwatchPrivacy = o.privacy?.onChange(() => void this.onPrivacyChange());
     const client = mqtt.connect(
       url,
       buildClientOptions({
         config: o.config,
         deviceId: o.deviceId,
         connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
+        ...(login === undefined ? {} : { login }),
       }),
     );
     this.client = client;
@@ -176,6 +220,11 @@ export class MqttClientSink implements Component, MqttSink {
   /** The broker URL in use (the embedded broker's when none is configured); '' before start. */
   brokerUrl(): string {
     return this.brokerUrlResolved;
+  }
+
+  /** The broker's destination (device, lan, cloud), when a privacy gate is wired. */
+  destination(): string | undefined {
+    return this.options.gate?.destination;
   }
 
   isConnected(): boolean {
@@ -215,15 +264,46 @@ export class MqttClientSink implements Component, MqttSink {
       });
       return;
     }
-    const { entry, persisted } = outbox.add(topic, payload, message.retain);
+    const { entry, persisted } = outbox.add(topic, payload, message.retain, message.privacy);
     this.unsent.push(entry.seq);
     this.pump();
     await persisted;
   }
 
+  /** `forget` (mqtt-personal.ts forgetQueued): queued personal messages, personal retained topics. */
+  async forgetPersonal(options: { dryRun?: boolean } = {}): Promise<{ outbox: number; retained: number }> {
+    if (this.outbox === undefined) return { outbox: 0, retained: 0 };
+    return forgetQueued(this.outbox, this.baseTopic, options.dryRun === true, (topic, message) =>
+      this.publish(topic, message, this.options.clock.now()),
+    );
+  }
+
+  /** A tier changed: drop queued messages it no longer allows here, and republish the settings. */
+  private async onPrivacyChange(): Promise<void> {
+    const { outbox } = this;
+    const gate = this.options.gate;
+    if (outbox === undefined || this.stopping) return;
+    if (gate !== undefined) await purgeForTiers(outbox, gate, this.log);
+    const message = this.privacyState();
+    if (message !== undefined) {
+      await this.publish(`${this.baseTopic}/${message.topic}`, message, this.options.clock.now()).catch(
+        (err: unknown) => this.log.warn({ err: toError(err).message }, 'mqtt: privacy state not published'),
+      );
+    }
+  }
+
+  private privacyState(): MqttMessage | undefined {
+    const { privacy, gate, clock } = this.options;
+    if (privacy === undefined) return undefined;
+    return privacyMessage(privacy.snapshot(), gate?.destination, clock.now());
+  }
+
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.unwatchPrivacy?.();
+    this.unwatchPrivacy = undefined;
+    this.commands?.flushAudit();
     this.reconnectTimer?.cancel();
     this.reconnectTimer = undefined;
     const { client, outbox } = this;
@@ -265,6 +345,8 @@ export class MqttClientSink implements Component, MqttSink {
       ...this.counters,
       outbox: this.outbox?.stats() ?? emptyOutboxStats(this.options.config.outbox.max_messages),
       commands: this.commands?.stats(),
+      withheld: this.options.gate?.withheld() ?? {},
+      broker: this.broker?.stats(),
     };
   }
 
@@ -327,6 +409,13 @@ export class MqttClientSink implements Component, MqttSink {
     this.log.info({ outbox: this.outbox?.size ?? 0 }, 'mqtt: connected');
     const online = JSON.stringify({ state: STATUS_ONLINE, ts: o.clock.now() });
     client.publish(statusTopic(this.baseTopic), online, { qos: 1, retain: true });
+    const privacy = this.privacyState();
+    if (privacy !== undefined) {
+      client.publish(`${this.baseTopic}/${privacy.topic}`, JSON.stringify(privacy.payload), {
+        qos: 1,
+        retain: true,
+      });
+    }
     if (o.config.discovery.enabled) {
       const messages = discoveryMessages({
         prefix: o.config.discovery.prefix,

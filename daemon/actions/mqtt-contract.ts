@@ -5,6 +5,12 @@
  *
  * QoS 1 for actions and events a consumer must not miss; QoS 0 for high-rate telemetry
  * (face/emotion at the camera's rate, routing decisions, stats).
+ *
+ * Each row also says what its payload is for the privacy gate (mqtt-egress.ts): personal data
+ * derived from a sensor (`privacy.data: 'derived'`, with the bus topic whose tier governs it, or
+ * the tier a routing decision names), or device state (no `privacy`: status, stats, sensor state).
+ * `action/mqtt` is the `mqtt.publish` tool's actuation: it goes to the topics the user listed in
+ * `mqtt.publish_allow` and is not personal data in itself. No row carries raw audio or images.
  */
 import type { Envelope } from '../bus/envelope.js';
 import { patternMatches } from '../bus/topic-match.js';
@@ -14,6 +20,7 @@ import type {
   IntentEvent,
   MotionEvent,
   MqttAction,
+  PrivacyTier,
   RouteDecision,
   SensorStatus,
   SpeechEvent,
@@ -32,6 +39,39 @@ export interface MqttMessage {
    * to an absolute topic (another device's `.../set` topic expects the bare `ON`, not JSON).
    */
   readonly raw?: string;
+  /** What the payload carries for the privacy gate; absent = device state, not personal. */
+  readonly privacy?: MessagePrivacy;
+}
+
+/** Personal data in a message: its class and where its tier comes from. */
+export interface MessagePrivacy {
+  /** `derived`: text, labels, boxes, events computed from a sensor; `raw`: audio or image bytes. */
+  readonly data: 'derived' | 'raw';
+  /** The bus topic whose privacy tier governs the message (the event it was made from). */
+  readonly topic?: string;
+  /** A tier fixed by the payload itself (a routing decision names the tier it was made under). */
+  readonly tier?: PrivacyTier;
+}
+
+/** Retained contract topics that carry personal data: `forget` publishes an empty retained message on each. */
+export const PERSONAL_RETAINED_TOPICS: readonly string[] = ['display/set'];
+
+/** Contract topics (relative) that carry device state only. */
+const DEVICE_STATE = /^(status|privacy|stats|cmd\/result|sensor\/[^/]+\/status)$/;
+
+/**
+ * Whether a queued message carries personal data (`forget` deletes those): a classified one, and
+ * anything outside the device-state topics — messages queued before messages were classified,
+ * and `mqtt.publish` actuations, which are made from what someone said.
+ */
+export function carriesPersonalData(
+  topic: string,
+  privacy: MessagePrivacy | undefined,
+  baseTopic: string,
+): boolean {
+  if (privacy !== undefined) return true;
+  if (!topic.startsWith(`${baseTopic}/`)) return true;
+  return !DEVICE_STATE.test(topic.slice(baseTopic.length + 1));
 }
 
 type Mapper = (env: Envelope) => MqttMessage | undefined;
@@ -48,6 +88,7 @@ function faceEmotion(env: Envelope): MqttMessage {
     topic: 'face/emotion',
     qos: 0,
     retain: false,
+    privacy: { data: 'derived', topic: env.topic },
     payload: {
       ts: env.tsMs,
       emotion: top?.emotion ?? null,
@@ -79,6 +120,7 @@ function speech(env: Envelope): MqttMessage {
     topic: 'voice/speech',
     qos: 1,
     retain: false,
+    privacy: { data: 'derived', topic: env.topic },
     payload: {
       ts: env.tsMs,
       state: p.kind,
@@ -96,6 +138,7 @@ function transcript(env: Envelope): MqttMessage {
     topic: 'voice/transcript',
     qos: 1,
     retain: false,
+    privacy: { data: 'derived', topic: env.topic },
     payload: {
       ts: env.tsMs,
       text: p.text,
@@ -123,6 +166,7 @@ const table: ReadonlyArray<readonly [pattern: string, map: Mapper]> = [
         topic: 'display/set',
         qos: 1,
         retain: true,
+        privacy: { data: 'derived', topic: env.topic },
         payload: {
           ts: env.tsMs,
           emotion: p.emotion,
@@ -141,6 +185,7 @@ const table: ReadonlyArray<readonly [pattern: string, map: Mapper]> = [
         topic: 'voice/intent',
         qos: 1,
         retain: false,
+        privacy: { data: 'derived', topic: env.topic },
         payload: {
           ts: env.tsMs,
           intent: p.intent,
@@ -160,6 +205,7 @@ const table: ReadonlyArray<readonly [pattern: string, map: Mapper]> = [
         topic: 'imu/motion',
         qos: 1,
         retain: false,
+        privacy: { data: 'derived', topic: env.topic },
         payload: { ts: env.tsMs, kind: p.kind, ...p.details },
       };
     },
@@ -172,6 +218,7 @@ const table: ReadonlyArray<readonly [pattern: string, map: Mapper]> = [
         topic: 'router/decision',
         qos: 0,
         retain: false,
+        privacy: { data: 'derived', tier: p.tier },
         payload: {
           ts: env.tsMs,
           id: p.inferenceId,

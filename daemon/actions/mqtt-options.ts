@@ -5,8 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
+import type { PrivacyTier } from '../bus/topics.js';
 import type { MqttConfig } from '../config/types.js';
 import { EdgeloomError } from '../errors.js';
+import type { PrivacySnapshot } from '../router/privacy.js';
+import type { BrokerCredential } from './broker-credentials.js';
+import type { MqttMessage } from './mqtt-contract.js';
 
 /** Status payloads: JSON like every other message; Home Assistant reads `state` with a value_template. */
 export const STATUS_ONLINE = 'online';
@@ -21,17 +25,39 @@ export function statusTopic(baseTopic: string): string {
   return `${baseTopic}/status`;
 }
 
+/**
+ * The retained `<base>/privacy` message: the tiers in force (by sensor id, default, topic
+ * overrides) and this broker's destination, so Home Assistant can show what the device shares.
+ */
+export function privacyMessage(
+  snapshot: PrivacySnapshot,
+  destination: string | undefined,
+  ts: number,
+): MqttMessage {
+  const payload: Record<string, unknown> = {
+    ts,
+    default: snapshot.defaultTier,
+    sensors: snapshot.sensorIds as Record<string, PrivacyTier>,
+    overrides: snapshot.overrides,
+    ...(destination === undefined ? {} : { destination }),
+  };
+  return { topic: 'privacy', qos: 1, retain: true, payload };
+}
+
 export interface ClientOptionsInput {
   readonly config: MqttConfig;
   readonly deviceId: string;
   /** Connect timeout, ms. */
   readonly connectTimeoutMs: number;
+  /** Log in with this instead of mqtt.username/password (the embedded broker's daemon credential). */
+  readonly login?: BrokerCredential;
 }
 
 export function buildClientOptions({
   config,
   deviceId,
   connectTimeoutMs,
+  login,
 }: ClientOptionsInput): IClientOptions {
   const options: IClientOptions = {
     clientId: clientIdFor(config, deviceId),
@@ -52,8 +78,13 @@ export function buildClientOptions({
       retain: true,
     },
   };
-  if (config.username !== '') options.username = config.username;
-  if (config.password !== '') options.password = config.password;
+  if (login !== undefined) {
+    options.username = login.username;
+    options.password = login.password;
+  } else {
+    if (config.username !== '') options.username = config.username;
+    if (config.password !== '') options.password = config.password;
+  }
   const { tls } = config;
   if (tls.ca !== '') options.ca = readPem(tls.ca, 'mqtt.tls.ca');
   if (tls.cert !== '') options.cert = readPem(tls.cert, 'mqtt.tls.cert');

@@ -22,6 +22,7 @@ import type { AbstractBatchOptions, AbstractLevel, AbstractSublevel } from 'abst
 import { EdgeloomError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
+import type { MessagePrivacy } from './mqtt-contract.js';
 
 /** Any abstract-level store: the shared `Level` of the daemon, or a sublevel of it. */
 // biome-ignore lint/suspicious/noExplicitAny: abstract-level's format parameter differs between Level and its sublevels.
@@ -38,6 +39,8 @@ export interface OutboxEntry {
   readonly retain: boolean;
   /** Clock time the message was accepted, ms since the epoch. */
   readonly enqueuedMs: number;
+  /** Personal data in the message (absent: device state), for the privacy purge and `forget`. */
+  readonly privacy?: MessagePrivacy;
 }
 
 interface StoredValue {
@@ -45,6 +48,7 @@ interface StoredValue {
   readonly payload: string;
   readonly retain: boolean;
   readonly enqueued_ms: number;
+  readonly privacy?: MessagePrivacy;
 }
 
 export interface OutboxOptions {
@@ -115,6 +119,7 @@ export class Outbox {
         payload: value.payload,
         retain: value.retain,
         enqueuedMs: value.enqueued_ms,
+        ...(value.privacy === undefined ? {} : { privacy: value.privacy }),
       });
       last = seq;
     }
@@ -149,7 +154,12 @@ export class Outbox {
    * Accept a message: it is in the outbox (and visible to `values()`) at once, and the returned
    * promise resolves once it is written to the store. Full + `refuse` throws `E_MQTT_OUTBOX_FULL`.
    */
-  add(topic: string, payload: string, retain: boolean): { entry: OutboxEntry; persisted: Promise<void> } {
+  add(
+    topic: string,
+    payload: string,
+    retain: boolean,
+    privacy?: MessagePrivacy,
+  ): { entry: OutboxEntry; persisted: Promise<void> } {
     if (this.entries.size >= this.options.maxMessages) {
       if (this.options.policy === 'refuse') {
         this.counters.refused++;
@@ -169,10 +179,17 @@ export class Outbox {
       payload,
       retain,
       enqueuedMs: this.options.clock.now(),
+      ...(privacy === undefined ? {} : { privacy }),
     };
     this.entries.set(entry.seq, entry);
     this.counters.enqueued++;
-    const value: StoredValue = { topic, payload, retain, enqueued_ms: entry.enqueuedMs };
+    const value: StoredValue = {
+      topic,
+      payload,
+      retain,
+      enqueued_ms: entry.enqueuedMs,
+      ...(privacy === undefined ? {} : { privacy }),
+    };
     return { entry, persisted: this.write({ type: 'put', key: keyOf(entry.seq), value }) };
   }
 
@@ -181,6 +198,18 @@ export class Outbox {
     if (!this.entries.delete(seq)) return;
     this.counters.acknowledged++;
     this.write({ type: 'del', key: keyOf(seq) }).catch(() => undefined); // counted in writeErrors
+  }
+
+  /**
+   * Delete every entry `drop` selects (a tier was tightened, or `forget`); resolves once the
+   * deletes are written, with how many were removed. An entry already handed to the client may
+   * still be delivered: only what waits in the outbox can be held back.
+   */
+  async removeWhere(drop: (entry: OutboxEntry) => boolean): Promise<number> {
+    const doomed = [...this.entries.values()].filter(drop);
+    for (const e of doomed) this.entries.delete(e.seq);
+    await Promise.all(doomed.map((e) => this.write({ type: 'del', key: keyOf(e.seq) })));
+    return doomed.length;
   }
 
   stats(): OutboxStats {

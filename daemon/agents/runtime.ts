@@ -227,6 +227,38 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
     }
   }
 
+  /**
+   * Erase the agent's memory (`forget`): its stored log, snapshots and working memory, and the
+   * state in memory, which returns to the initial one. It runs as one of the agent's turns, so no
+   * input is half-applied around it; actions still running are aborted, so nothing derived from
+   * the forgotten inputs is published after it. Returns the stored entries deleted.
+   */
+  forget(): Promise<number> {
+    this.pendingTurns++;
+    const run = this.turn.then(async () => {
+      this.interrupt();
+      const { log, snapshots } = await this.deps.store.counts(this.id);
+      await this.deps.store.delete(this.id);
+      for (const t of this.timers.values()) t.cancel();
+      this.timers.clear();
+      this.current = freeze(this.definition.initialState);
+      if (this.definition.working !== undefined) this.work = freeze(this.definition.working.initial);
+      this.workDirty = false;
+      this.lastSeq = 0;
+      this.lastSnapshotSeq = 0;
+      if (this.status === 'running') this.definition.onStart?.(this.current, this.context());
+      this.deps.logger.info({ agent: this.id, deleted: log + snapshots }, 'agent memory forgotten');
+      return log + snapshots;
+    });
+    this.turn = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run.finally(() => {
+      this.pendingTurns--;
+    });
+  }
+
   /** Mark deleted (the runtime removes its log). */
   markDeleted(): void {
     this.status = 'deleted';
@@ -500,6 +532,13 @@ export class AgentRuntime implements Component {
     agent.markDeleted();
     this.agents.delete(id);
     await this.deps.store.delete(id);
+  }
+
+  /** `forget` every agent (Agent.forget); returns the stored entries deleted. */
+  async forgetAll(): Promise<number> {
+    let deleted = 0;
+    for (const a of this.agents.values()) deleted += await a.forget();
+    return deleted;
   }
 
   async start(signal: AbortSignal): Promise<void> {

@@ -1,24 +1,25 @@
 /**
- * `edgeloom audit [--since T] [--json] [--config FILE]`: print the egress audit log (every request
- * that left the device or was refused by the privacy guard). Reads the shared LevelDB store, so
- * it runs while the daemon is stopped (a running daemon holds the store's lock).
+ * `edgeloom audit [--since T] [--json] [--verify] [--config FILE]`: print the audit log (cloud and
+ * MQTT egress, privacy changes, commands, cloud tool calls, forget), or check its hash chain.
+ * Asks the running daemon through its control socket, or reads the store of a stopped one.
  */
-import { loadConfig } from '../config/index.js';
 import { EdgeloomError } from '../errors.js';
-import { type AuditEntry, AuditLog } from '../router/audit-log.js';
-import { openStore } from '../router/storage.js';
+import type { AuditRecord, AuditVerification } from '../router/audit-log.js';
 import { bool, parse, str } from './args.js';
 import type { Command } from './command.js';
+import { viaDaemonOrStore } from './store-access.js';
 
-const USAGE = `Usage: edgeloom audit [--since T] [--json] [--config FILE]
+const USAGE = `Usage: edgeloom audit [--since T] [--json] [--verify] [--config FILE]
 
-Print every cloud egress recorded in the audit log: time, data kind, bytes, destination host,
-path, privacy tier, decision reason, correlation id, payload reference, outcome (sent|refused).
+Print the audit log, oldest first: time (wall clock, also for replays), kind (egress, mqtt_egress,
+privacy, command, tool_call, sensor_pause, forget), outcome and details. Cloud egress shows data
+kind, bytes, privacy tier, destination, reason, correlation id and payload reference.
 
 Options:
-  --since T      only entries at or after T: an ISO date/time (2024-05-01T08:00) or a
+  --since T      only records at or after T: an ISO date/time (2024-05-01T08:00) or a
                  duration back from now (90s, 15m, 2h, 7d)
   --json         one JSON object per line instead of a table
+  --verify       check the hash chain: exit 1 and name every edited, deleted or reordered record
   --config FILE  configuration file (for storage.dir)`;
 
 /** `T` as ms since epoch: ISO time, or `<n><s|m|h|d>` before `nowMs`. */
@@ -41,55 +42,81 @@ export function parseSince(value: string, nowMs: number): number {
   return at;
 }
 
-function row(e: AuditEntry): string {
-  return [
-    new Date(e.tsMs).toISOString(),
-    e.outcome.padEnd(7),
-    e.dataKind.padEnd(6),
-    String(e.bytes).padStart(9),
-    e.tier.padEnd(10),
-    `${e.host}${e.path}`,
-    e.reason,
-    e.correlationId,
-    e.payloadRef,
-  ].join('  ');
+const CHAIN_FIELDS = new Set(['seq', 'tsMs', 'kind', 'outcome', 'prev', 'hash']);
+
+function row(r: AuditRecord): string {
+  const head = [
+    new Date(r.tsMs).toISOString(),
+    String(r.seq).padStart(6),
+    r.kind.padEnd(12),
+    r.outcome.padEnd(10),
+  ];
+  if (r.kind === 'egress') {
+    return [
+      ...head,
+      String(r.dataKind).padEnd(6),
+      String(r.bytes).padStart(9),
+      String(r.tier).padEnd(10),
+      `${String(r.host)}${String(r.path)}`,
+      String(r.reason),
+      String(r.correlationId),
+      String(r.payloadRef),
+    ].join('  ');
+  }
+  const rest = Object.fromEntries(Object.entries(r).filter(([k]) => !CHAIN_FIELDS.has(k)));
+  return [...head, JSON.stringify(rest)].join('  ');
 }
 
 export const auditCommand: Command = {
   name: 'audit',
-  summary: 'print the cloud egress audit log',
+  summary: 'print or verify the audit log',
   usage: USAGE,
   async run(argv) {
     const p = parse(
       'audit',
       argv,
-      { since: { type: 'string' }, json: { type: 'boolean' }, config: { type: 'string' } },
+      {
+        since: { type: 'string' },
+        json: { type: 'boolean' },
+        verify: { type: 'boolean' },
+        config: { type: 'string' },
+      },
       false,
     );
+    const configFile = str(p, 'config');
+    if (bool(p, 'verify')) {
+      const { result } = await viaDaemonOrStore(configFile, { op: 'audit.verify' }, (a) => a.audit.verify());
+      const v = result as AuditVerification;
+      if (bool(p, 'json')) process.stdout.write(`${JSON.stringify(v)}\n`);
+      else if (v.ok) {
+        process.stdout.write(`audit chain ok: ${v.checked} records (${v.fromSeq}..${v.headSeq})\n`);
+      } else {
+        process.stdout.write(`audit chain BROKEN (${v.checked} records checked):\n`);
+        for (const pr of v.problems) process.stdout.write(`  record ${pr.seq}: ${pr.problem}\n`);
+      }
+      return v.ok ? 0 : 1;
+    }
     const since = str(p, 'since');
     const sinceMs = since === undefined ? undefined : parseSince(since, Date.now());
-    const file = str(p, 'config');
-    const config = loadConfig(file === undefined ? {} : { file });
-    const store = await openStore(config.storage.dir);
-    try {
-      const entries = await new AuditLog(store).list(sinceMs === undefined ? {} : { sinceMs });
-      if (bool(p, 'json')) {
-        for (const e of entries) process.stdout.write(`${JSON.stringify(e)}\n`);
-      } else if (entries.length === 0) {
-        process.stdout.write('no egress recorded\n');
-      } else {
-        process.stdout.write(
-          'time                      outcome  kind        bytes  tier        destination  reason  correlation  payload\n',
-        );
-        for (const e of entries) process.stdout.write(`${row(e)}\n`);
-        const sent = entries.filter((e) => e.outcome === 'sent');
-        process.stdout.write(
-          `${sent.length} sent (${sent.reduce((n, e) => n + e.bytes, 0)} bytes), ${entries.length - sent.length} refused\n`,
-        );
-      }
-      return 0;
-    } finally {
-      await store.close();
+    const { result } = await viaDaemonOrStore(
+      configFile,
+      { op: 'audit.list', ...(sinceMs === undefined ? {} : { since_ms: sinceMs }) },
+      (a) => a.audit.list(sinceMs === undefined ? {} : { sinceMs }),
+    );
+    const records = result as AuditRecord[];
+    if (bool(p, 'json')) {
+      for (const r of records) process.stdout.write(`${JSON.stringify(r)}\n`);
+    } else if (records.length === 0) {
+      process.stdout.write('no audit records\n');
+    } else {
+      process.stdout.write('time                         seq  kind          outcome     details\n');
+      for (const r of records) process.stdout.write(`${row(r)}\n`);
+      const egress = records.filter((r) => r.kind === 'egress');
+      const sent = egress.filter((r) => r.outcome === 'sent');
+      process.stdout.write(
+        `${records.length} records; cloud egress: ${sent.length} sent (${sent.reduce((n, r) => n + Number(r.bytes), 0)} bytes), ${egress.length - sent.length} refused\n`,
+      );
     }
+    return 0;
   },
 };

@@ -4,6 +4,7 @@ import { fixtureCommand } from './cmd-fixture.js';
 import { forgetCommand } from './cmd-forget.js';
 import { installServiceCommand } from './cmd-install-service.js';
 import { modelsCommand } from './cmd-models.js';
+import { privacyCommand } from './cmd-privacy.js';
 import { recordCommand } from './cmd-record.js';
 import { replayCommand } from './cmd-replay.js';
 import { runCommand } from './cmd-run.js';
@@ -16,6 +17,7 @@ export const commands: readonly Command[] = [
   recordCommand,
   fixtureCommand,
   modelsCommand,
+  privacyCommand,
   auditCommand,
   forgetCommand,
   doctorCommand,

@@ -11,6 +11,12 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
+ * Topic privacy overrides (config and run time together) kept at most: a bound on the set, so
+ * routing cost and memory do not grow with the changes a broker client sends.
+ */
+export const MAX_PRIVACY_OVERRIDES = 64;
+
+/**
  * Rules one key's schema cannot express: relations between keys. Each names the key to fix;
  * they run only on a configuration that already passed the schema.
  */
@@ -24,6 +30,18 @@ export function crossFieldViolations(c: EdgeloomConfig): Violation[] {
   if (c.http.enabled && !isLoopbackHost(c.http.host) && c.http.token === '') {
     const why = `is required when http.host is not loopback (host is ${JSON.stringify(c.http.host)})`;
     fail(['http', 'token'], why, ['http', 'host']);
+  }
+  const overrides = Object.keys(c.router.privacy.overrides).length;
+  if (overrides > MAX_PRIVACY_OVERRIDES) {
+    fail(
+      ['router', 'privacy', 'overrides'],
+      `may hold at most ${MAX_PRIVACY_OVERRIDES} patterns (got ${overrides})`,
+    );
+  }
+  // The embedded broker reachable from the LAN must authenticate its clients (as HTTP needs a token).
+  if (c.mqtt.url === '' && !isLoopbackHost(c.mqtt.embedded.host) && c.mqtt.embedded.allow_anonymous) {
+    const why = `must be false when mqtt.embedded.host is not loopback (host is ${JSON.stringify(c.mqtt.embedded.host)}): anyone on the network could read and command the device`;
+    fail(['mqtt', 'embedded', 'allow_anonymous'], why, ['mqtt', 'embedded', 'host']);
   }
   // Hysteresis only works when the "speech ends" threshold is not above the "speech starts" one.
   if (c.pipeline.vad.negative_threshold > c.pipeline.vad.positive_threshold) {

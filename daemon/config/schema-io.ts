@@ -9,12 +9,29 @@ export const mqttSchema = obj('MQTT: actions, state and Home Assistant discovery
     default: '',
     pattern: '^$|^(mqtt|mqtts|tcp|tls|ssl|ws|wss)://.+',
   }),
+  destination: enm({
+    description:
+      'How far the broker is from the device, which decides what may be published to it: device (on this machine) gets every tier, lan (a private network) gets private derived data, cloud gets sensitive and public only. auto: from the URL (loopback → device, a private address or a .local/.home.arpa name → lan, anything else → cloud; the embedded broker is device on loopback, lan otherwise).',
+    values: ['auto', 'device', 'lan', 'cloud'],
+    default: 'auto',
+  }),
   embedded: obj('The embedded broker (aedes), used when url is empty.', {
     host: str({
-      description: 'Listen address; keep loopback unless the LAN should reach it.',
+      description: 'Listen address; a non-loopback address makes the broker a LAN destination.',
       default: '127.0.0.1',
     }),
     port: port('Listen port, TCP (0 = any free port).', 1883),
+    username: str({ description: 'User name clients log in with.', default: 'edgeloom', minLength: 1 }),
+    password: str({
+      description:
+        'Password clients log in with; empty = generated once into <storage.dir>/mqtt-embedded-password (mode 0600).',
+      default: '',
+      secret: true,
+    }),
+    allow_anonymous: bool({
+      description: 'Also accept clients without credentials (loopback host only).',
+      default: false,
+    }),
   }),
   base_topic: str({
     description: 'Prefix of every topic edgeloom publishes; {device_id} is replaced by device.id.',
@@ -82,7 +99,50 @@ export const storageSchema = obj('Local state (LevelDB: agent event logs, snapsh
     description: 'LevelDB directory; default $STATE_DIRECTORY (systemd StateDirectory=) or ./var/edgeloom.',
     minLength: 1,
   }),
+  audit_max_records: int({
+    description: 'Audit records kept; past it the oldest are deleted (the hash chain continues).',
+    default: 200_000,
+    minimum: 100,
+  }),
 });
+
+export const controlSchema = obj(
+  'Who may change the device from outside: signed commands, the local control socket, pauses.',
+  {
+    command_key: str({
+      description:
+        'HMAC-SHA256 key for signed MQTT commands (at least 16 characters); empty = no command from the network may loosen privacy, forget or override a safety pause.',
+      default: '',
+      pattern: '^$|^.{16,}$',
+      secret: true,
+    }),
+    max_clock_skew_s: int({
+      description:
+        "A signed command's `ts` may differ from the device's clock by at most this, s (replay window).",
+      default: 120,
+      minimum: 1,
+      maximum: 3600,
+    }),
+    socket: bool({
+      description:
+        'Serve the local control socket <storage.dir>/control.sock (mode 0600) for `edgeloom privacy|forget|audit`.',
+      default: true,
+    }),
+    pause_max_s: int({
+      description: 'Longest a camera or microphone pause lasts, s; it resumes by itself after it.',
+      default: 86_400,
+      minimum: 1,
+      maximum: 604_800,
+    }),
+    safety_pause_max_s: int({
+      description:
+        'Longest pause of a sensor that feeds fall detection (the IMU), s; such a pause also needs an authenticated command with safety_override.',
+      default: 900,
+      minimum: 1,
+      maximum: 86_400,
+    }),
+  },
+);
 
 export const httpSchema = obj('HTTP endpoint: /healthz, /metrics, the dashboard.', {
   enabled: bool({ description: 'Serve HTTP.', default: true }),

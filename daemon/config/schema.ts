@@ -1,6 +1,6 @@
 import { enm, int, obj, str } from './schema-builder.js';
 import { agentsSchema, cloudSchema, modelsSchema, pipelineSchema, routerSchema } from './schema-inference.js';
-import { httpSchema, mqttSchema, storageSchema } from './schema-io.js';
+import { controlSchema, httpSchema, mqttSchema, storageSchema } from './schema-io.js';
 import { ID_PATTERN, sensorsSchema, sourceSchema } from './schema-sensors.js';
 
 /**
@@ -49,6 +49,7 @@ export const configSchema = obj('edgeloom configuration.', {
   cloud: cloudSchema,
   agents: agentsSchema,
   mqtt: mqttSchema,
+  control: controlSchema,
   storage: storageSchema,
   http: httpSchema,
 });

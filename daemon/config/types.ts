@@ -42,6 +42,8 @@ export type MqttTlsConfig = MqttConfig['tls'];
 export type OutboxConfig = MqttConfig['outbox'];
 export type DiscoveryConfig = MqttConfig['discovery'];
 export type StorageConfig = EdgeloomConfig['storage'];
+export type ControlConfig = EdgeloomConfig['control'];
+export type EmbeddedBrokerConfig = MqttConfig['embedded'];
 export type HttpConfig = EdgeloomConfig['http'];
 
 /** Deep partial, for `loadConfig({ overrides })` and tests. */

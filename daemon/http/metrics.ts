@@ -319,6 +319,15 @@ export class Metrics {
         if (s.broker !== undefined) set(s.broker.connected ? 1 : 0, { broker: 'mqtt' });
       },
     );
+    this.family(
+      'counter',
+      'edgeloom_mqtt_withheld_total',
+      'MQTT messages the privacy gate kept from the broker (its destination may not have their tier), by reason.',
+      ['reason'],
+      (s, set) => {
+        for (const [reason, n] of Object.entries(s.broker?.withheld ?? {})) set(n, { reason });
+      },
+    );
   }
 
   private registerMemory(): void {

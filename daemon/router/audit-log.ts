@@ -1,15 +1,40 @@
 /**
- * The egress audit log: one LevelDB entry per request that left (or was refused at) the device,
- * in the `audit` sublevel of the shared store. Keys are the zero-padded clock time plus a
- * sequence number, so iteration order is time order and `--since` is a range scan.
+ * The audit log: append-only and tamper-evident, in the `audit` sublevel of the shared store.
  *
- * Entries never hold the payload itself (that would be a second copy of personal data); the
- * `payloadRef` is a SHA-256 of the bytes sent plus the bus envelope id they came from.
+ * What it records (one record each, never the personal content itself):
+ * - `egress`: a cloud request that left the device or was refused by the privacy guard (egress.ts);
+ *   `payloadRef` is a SHA-256 of the bytes plus the bus envelope id they came from;
+ * - `mqtt_egress`: per broker and minute, how many messages of each topic went to which
+ *   destination under which tier, and how many were withheld (actions/mqtt-egress.ts);
+ * - `privacy`: every tier change, applied or refused, with the channel that asked;
+ * - `command`: every MQTT or local command and its outcome (a flood is summarised);
+ * - `tool_call`: tool calls the cloud asked for; `sensor_pause`: safety overrides; `forget`.
+ *
+ * Tamper evidence is a hash chain: each record carries `prev` (the hash of the record before it)
+ * and `hash` = SHA-256 of its own canonical JSON (which includes `seq` and `prev`). Keys are the
+ * zero-padded sequence number, so an edited record no longer matches its hash, a deleted one
+ * leaves a gap in the sequence and a broken link, and a moved one sits under the wrong key;
+ * `verify()` (`edgeloom audit --verify`) names each. The chain's head (and the base the retained
+ * records continue from) is kept in one meta key, written in the same batch as each record, so
+ * deleting the newest records is detected too. The chain carries no secret: it shows tampering
+ * by anything that does not recompute every later hash, as a log shipped elsewhere would.
+ *
+ * Time: `tsMs` is always the wall clock, also during a fixture replay (whose virtual clock is in
+ * the fixture's past), so `edgeloom audit --since 2h` finds what a replay sent an hour ago. An
+ * event time that differs is kept as `eventTsMs`.
+ *
+ * Bound: at most `maxRecords` records are kept; past that the oldest are deleted in small batches
+ * and the base moves forward (the chain stays verifiable from there). Every AuditLog opened on
+ * the same store shares one chain state, so records from the router, the MQTT stage and the
+ * command handlers interleave into a single chain.
  */
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../util/canonical-json.js';
 import { type Store, SUBLEVEL, type Sub, sublevel } from './storage.js';
 
 export type EgressDataKind = 'audio' | 'image' | 'text' | 'labels' | 'none';
 
+/** A cloud request that left (or was refused at) the device; what egress.ts appends. */
 export interface AuditEntry {
   /** Clock time the request was handed to the network (or refused), ms since epoch. */
   readonly tsMs: number;
@@ -31,33 +56,307 @@ export interface AuditEntry {
   readonly outcome: 'sent' | 'refused';
 }
 
-/** Width of the zero-padded time in keys (ms since epoch fit in 15 digits until year 33658). */
-const TS_DIGITS = 15;
-const SEQ_DIGITS = 6;
+export type AuditKind =
+  | 'egress'
+  | 'mqtt_egress'
+  | 'privacy'
+  | 'command'
+  | 'tool_call'
+  | 'sensor_pause'
+  | 'forget';
 
-function keyOf(tsMs: number, seq: number): string {
-  return `${String(Math.max(0, Math.floor(tsMs))).padStart(TS_DIGITS, '0')}-${String(seq).padStart(SEQ_DIGITS, '0')}`;
+/** Any other record: a kind, an outcome and the fields that describe it (never personal content). */
+export interface AuditRecordInput {
+  readonly kind: AuditKind;
+  /** e.g. `sent`, `refused`, `applied`, `ok`, `E_CMD_AUTH`, `summary`. */
+  readonly outcome: string;
+  /** The event's own time when it is not now (a replay's fixture time), ms since epoch. */
+  readonly tsMs?: number;
+  readonly [field: string]: unknown;
+}
+
+/** A stored record. Egress records also carry every AuditEntry field. */
+export interface AuditRecord {
+  /** Position in the chain, from 1. */
+  readonly seq: number;
+  /** Wall-clock time the record was appended, ms since epoch. */
+  readonly tsMs: number;
+  readonly kind: AuditKind;
+  readonly outcome: string;
+  /** The event's own time, when it differed from `tsMs` by more than a second. */
+  readonly eventTsMs?: number;
+  /** Hash of the previous record (or of the base the retained records continue from). */
+  readonly prev: string;
+  /** SHA-256 (hex) of this record's canonical JSON without `hash`. */
+  readonly hash: string;
+  readonly [field: string]: unknown;
+}
+
+export interface AuditProblem {
+  readonly seq: number;
+  readonly problem: string;
+}
+
+export interface AuditVerification {
+  readonly ok: boolean;
+  /** Records checked. */
+  readonly checked: number;
+  /** Seq of the first record kept (records before it were pruned by the bound or erased by forget). */
+  readonly fromSeq: number;
+  readonly headSeq: number;
+  /** The first problems found, in chain order (at most 20). */
+  readonly problems: readonly AuditProblem[];
+}
+
+export interface AuditLogOptions {
+  /** Records kept; the oldest are deleted past it (default DEFAULT_MAX_RECORDS). */
+  readonly maxRecords?: number;
+  /** Wall clock, ms since epoch (default Date.now; tests may pin it). */
+  readonly now?: () => number;
+}
+
+/** Default bound: ~300 bytes a record, so about 60 MB at most. */
+export const DEFAULT_MAX_RECORDS = 200_000;
+const GENESIS = '0'.repeat(64);
+const REC = 'r!';
+const REC_END = 'r"';
+const META = 'm!chain';
+const SEQ_DIGITS = 16;
+const MAX_PROBLEMS = 20;
+
+interface Link {
+  readonly seq: number;
+  readonly hash: string;
+}
+interface Meta {
+  /** The record the retained ones continue from (seq 0 / GENESIS for a fresh chain). */
+  readonly base: Link;
+  readonly head: Link;
+}
+interface ChainState {
+  loaded: Promise<void> | undefined;
+  meta: Meta;
+  /** Serialises every operation on the chain. */
+  tail: Promise<unknown>;
+}
+
+/** One chain per store, whichever AuditLog instance appends (see the module comment). */
+const chains = new WeakMap<object, ChainState>();
+
+const recKey = (seq: number): string => REC + String(seq).padStart(SEQ_DIGITS, '0');
+
+/** The hash a record must carry: SHA-256 over its canonical JSON without `hash`. */
+export function recordHash(record: Omit<AuditRecord, 'hash'> & { hash?: string }): string {
+  const { hash: _h, ...rest } = record;
+  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
 }
 
 export class AuditLog {
-  private readonly sub: Sub<AuditEntry>;
-  /** Makes keys unique within one millisecond; wraps at 10^6, far above any real egress rate. */
-  private seq = 0;
+  private readonly sub: Sub<unknown>;
+  private readonly state: ChainState;
+  private readonly maxRecords: number;
+  private readonly now: () => number;
 
-  constructor(db: Store) {
-    this.sub = sublevel<AuditEntry>(db, SUBLEVEL.audit);
+  constructor(db: Store, options: AuditLogOptions = {}) {
+    this.sub = sublevel<unknown>(db, SUBLEVEL.audit);
+    let state = chains.get(db);
+    if (state === undefined) {
+      state = {
+        loaded: undefined,
+        meta: { base: { seq: 0, hash: GENESIS }, head: { seq: 0, hash: GENESIS } },
+        tail: Promise.resolve(),
+      };
+      chains.set(db, state);
+    }
+    this.state = state;
+    this.maxRecords = Math.max(1, options.maxRecords ?? DEFAULT_MAX_RECORDS);
+    this.now = options.now ?? Date.now;
   }
 
-  async append(entry: AuditEntry): Promise<void> {
-    this.seq = (this.seq + 1) % 10 ** SEQ_DIGITS;
-    await this.sub.put(keyOf(entry.tsMs, this.seq), entry);
+  /** Append one record at the chain's head; resolves once it is written. */
+  append(input: AuditEntry | AuditRecordInput): Promise<AuditRecord> {
+    return this.serial(async () => {
+      const { head } = this.state.meta;
+      const wallMs = this.now();
+      const { tsMs: eventTsMs, kind, outcome, ...fields } = input as AuditRecordInput;
+      const unhashed = {
+        ...fields,
+        seq: head.seq + 1,
+        tsMs: wallMs,
+        kind: kind ?? 'egress',
+        outcome,
+        ...(eventTsMs !== undefined && Math.abs(eventTsMs - wallMs) > 1000 ? { eventTsMs } : {}),
+        prev: head.hash,
+      } as Omit<AuditRecord, 'hash'>;
+      const record = { ...unhashed, hash: recordHash(unhashed) } as AuditRecord;
+      const meta: Meta = { base: this.state.meta.base, head: { seq: record.seq, hash: record.hash } };
+      await this.sub.batch([
+        { type: 'put', key: recKey(record.seq), value: record },
+        { type: 'put', key: META, value: meta },
+      ]);
+      this.state.meta = meta;
+      await this.prune();
+      return record;
+    });
   }
 
-  /** Entries at or after `sinceMs`, oldest first, at most `limit`. */
-  async list(options: { sinceMs?: number; limit?: number } = {}): Promise<AuditEntry[]> {
-    const out: AuditEntry[] = [];
-    const gte = keyOf(options.sinceMs ?? 0, 0);
-    for await (const value of this.sub.values({ gte, limit: options.limit ?? -1 })) out.push(value);
-    return out;
+  /** Records appended at or after `sinceMs` (wall clock), oldest first, at most `limit`. */
+  list(options: { sinceMs?: number; limit?: number } = {}): Promise<AuditRecord[]> {
+    return this.serial(async () => {
+      const out: AuditRecord[] = [];
+      const limit = options.limit ?? Number.POSITIVE_INFINITY;
+      for await (const value of this.sub.values({ gte: REC, lt: REC_END })) {
+        const r = value as AuditRecord;
+        if (options.sinceMs !== undefined && !(r.tsMs >= options.sinceMs)) continue;
+        out.push(r);
+        if (out.length >= limit) break;
+      }
+      return out;
+    });
+  }
+
+  /** Walk the chain and report every sign of tampering (see the module comment). */
+  verify(): Promise<AuditVerification> {
+    return this.serial(async () => {
+      const { base, head } = this.state.meta;
+      const problems: AuditProblem[] = [];
+      const report = (seq: number, problem: string): void => {
+        if (problems.length < MAX_PROBLEMS) problems.push({ seq, problem });
+      };
+      let expected: Link = base;
+      let checked = 0;
+      for await (const [key, value] of this.sub.iterator({ gte: REC, lt: REC_END })) {
+        checked++;
+        const keySeq = Number(key.slice(REC.length));
+        const r = value as AuditRecord;
+        if (r === null || typeof r !== 'object' || r.seq !== keySeq) {
+          report(
+            keySeq,
+            `record under key ${keySeq} says it is record ${String(r?.seq)} (moved or reordered)`,
+          );
+        } else if (keySeq !== expected.seq + 1) {
+          report(keySeq, `records ${expected.seq + 1}..${keySeq - 1} are missing (deleted)`);
+        } else if (r.prev !== expected.hash) {
+          report(
+            keySeq,
+            `does not follow record ${expected.seq} (a record before it was edited, replaced or reordered)`,
+          );
+        }
+        if (r !== null && typeof r === 'object' && recordHash(r) !== r.hash) {
+          report(keySeq, 'content does not match its hash (edited)');
+        }
+        expected = { seq: keySeq, hash: typeof r?.hash === 'string' ? r.hash : '' };
+      }
+      if (head.seq !== expected.seq) {
+        report(expected.seq + 1, `records ${expected.seq + 1}..${head.seq} are missing (deleted at the end)`);
+      } else if (head.hash !== expected.hash) {
+        report(head.seq, 'the newest record does not match the chain head (edited or replaced)');
+      }
+      return { ok: problems.length === 0, checked, fromSeq: base.seq + 1, headSeq: head.seq, problems };
+    });
+  }
+
+  /**
+   * Delete every record (`forget`); the chain continues from the erased head, so the next record
+   * (forget's own) links to what was there. Returns how many records were deleted.
+   */
+  erase(): Promise<{ deleted: number; erasedHead: Link }> {
+    return this.serial(async () => {
+      const { head } = this.state.meta;
+      let deleted = 0;
+      for await (const _k of this.sub.keys({ gte: REC, lt: REC_END })) deleted++;
+      // Legacy (pre-chain) keys and anything else in the sublevel go too; the meta is rewritten.
+      await this.sub.clear();
+      const meta: Meta = { base: head, head };
+      await this.sub.put(META, meta);
+      this.state.meta = meta;
+      return { deleted, erasedHead: head };
+    });
+  }
+
+  /** Records currently kept. */
+  size(): Promise<number> {
+    return this.serial(async () => this.state.meta.head.seq - this.state.meta.base.seq);
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.state.tail.then(async () => {
+      await this.load();
+      return fn();
+    });
+    this.state.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private load(): Promise<void> {
+    this.state.loaded ??= this.loadMeta();
+    return this.state.loaded;
+  }
+
+  private async loadMeta(): Promise<void> {
+    const stored = (await this.sub.get(META)) as Meta | undefined;
+    if (stored !== undefined) {
+      this.state.meta = stored;
+    } else {
+      // No meta: a fresh store, or records whose meta was lost; continue after the last record.
+      let first: AuditRecord | undefined;
+      let last: AuditRecord | undefined;
+      for await (const value of this.sub.values({ gte: REC, lt: REC_END })) {
+        first ??= value as AuditRecord;
+        last = value as AuditRecord;
+      }
+      if (first !== undefined && last !== undefined) {
+        this.state.meta = {
+          base: { seq: first.seq - 1, hash: first.prev },
+          head: { seq: last.seq, hash: last.hash },
+        };
+      }
+    }
+    await this.migrateLegacy();
+  }
+
+  /** Entries written before the chain (keys `<ts>-<seq>`) are re-appended in order, then removed. */
+  private async migrateLegacy(): Promise<void> {
+    const legacy: [string, AuditEntry][] = [];
+    for await (const [key, value] of this.sub.iterator({ lt: META })) {
+      if (/^\d{15}-\d{6}$/.test(key)) legacy.push([key, value as AuditEntry]);
+    }
+    for (const [key, entry] of legacy) {
+      const { head } = this.state.meta;
+      const unhashed = {
+        ...entry,
+        seq: head.seq + 1,
+        tsMs: entry.tsMs,
+        kind: 'egress',
+        migrated: true,
+        prev: head.hash,
+      } as Omit<AuditRecord, 'hash'>;
+      const record = { ...unhashed, hash: recordHash(unhashed) } as AuditRecord;
+      const meta: Meta = { base: this.state.meta.base, head: { seq: record.seq, hash: record.hash } };
+      await this.sub.batch([
+        { type: 'put', key: recKey(record.seq), value: record },
+        { type: 'put', key: META, value: meta },
+        { type: 'del', key },
+      ]);
+      this.state.meta = meta;
+    }
+  }
+
+  /** Past the bound, delete the oldest records in batches of 1 % and move the base forward. */
+  private async prune(): Promise<void> {
+    const { base, head } = this.state.meta;
+    const slack = Math.max(1, Math.floor(this.maxRecords / 100));
+    if (head.seq - base.seq <= this.maxRecords + slack - 1) return;
+    const drop = head.seq - base.seq - this.maxRecords;
+    let newBase: Link = base;
+    const ops: { type: 'del'; key: string }[] = [];
+    for await (const [key, value] of this.sub.iterator({ gte: REC, lt: REC_END, limit: drop })) {
+      ops.push({ type: 'del', key });
+      const r = value as AuditRecord;
+      newBase = { seq: r.seq, hash: r.hash };
+    }
+    const meta: Meta = { base: newBase, head };
+    await this.sub.batch([...ops, { type: 'put', key: META, value: meta }] as never);
+    this.state.meta = meta;
   }
 }

@@ -76,6 +76,8 @@ export interface RouterStageOptions {
   readonly storage: Store | string;
   /** Component name (default `router`). */
   readonly name?: string;
+  /** The device's privacy tiers (owned by PrivacyControl); default: built from the config. */
+  readonly privacy?: PrivacyTiers;
   /** Random source for retry jitter (default Math.random). */
   readonly random?: () => number;
 }
@@ -99,10 +101,9 @@ export class RouterStage implements Component {
   constructor(options: RouterStageOptions) {
     this.o = options;
     this.name = options.name ?? 'router';
-    this.privacy = new PrivacyTiers({
-      privacy: options.config.router.privacy,
-      sensors: options.config.sensors,
-    });
+    this.privacy =
+      options.privacy ??
+      new PrivacyTiers({ privacy: options.config.router.privacy, sensors: options.config.sensors });
     const b = options.config.cloud.breaker;
     this.breaker = new CircuitBreaker({
       clock: options.clock,

@@ -5,10 +5,14 @@
  *
  * | sublevel      | owner            | content                                    | personal? |
  * |---------------|------------------|--------------------------------------------|-----------|
- * | `audit`       | router/egress    | one entry per egress (time, bytes, host…)  | yes       |
- * | `transcripts` | pipeline/agents  | stored transcripts                         | yes       |
+ * | `audit`       | router/audit-log | hash-chained audit records (egress, …)     | yes       |
  * | `agents`      | agents runtime   | event logs, snapshots (agent memory)       | yes       |
+ * | `outbox`      | actions/outbox   | MQTT messages not yet acknowledged         | some      |
+ * | `privacy`     | privacy/control  | run-time privacy tier changes              | no        |
  * | `router`      | router/cost      | daily cost state                           | no        |
+ *
+ * `edgeloom forget` (daemon/privacy/forget.ts) erases the personal ones, the outbox's personal
+ * entries included.
  */
 import type { AbstractSublevel } from 'abstract-level';
 import { Level } from 'level';
@@ -19,13 +23,11 @@ export type Sub<V> = AbstractSublevel<Store, string | Buffer | Uint8Array, strin
 
 export const SUBLEVEL = {
   audit: 'audit',
-  transcripts: 'transcripts',
   agents: 'agents',
+  outbox: 'outbox',
+  privacy: 'privacy',
   router: 'router',
 } as const;
-
-/** Sublevels holding personal data, cleared by `edgeloom forget`. */
-export const PERSONAL_SUBLEVELS = [SUBLEVEL.audit, SUBLEVEL.transcripts, SUBLEVEL.agents] as const;
 
 export function sublevel<V>(db: Store, name: string): Sub<V> {
   return db.sublevel<string, V>(name, { valueEncoding: 'json' });

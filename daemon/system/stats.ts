@@ -43,6 +43,10 @@ export interface OutboxStatsView {
 export interface BrokerStatus {
   readonly connected: boolean;
   readonly reason?: string;
+  /** How far the broker is (device, lan, cloud): what each privacy tier may publish there. */
+  readonly destination?: string;
+  /** Messages the privacy gate withheld from the broker, by reason. */
+  readonly withheld?: Readonly<Record<string, number>>;
 }
 
 /**

@@ -120,7 +120,13 @@ export async function bench({
   const mosquitto = useMosquitto ? await Mosquitto.start() : undefined;
   const embedded = useMosquitto
     ? undefined
-    : new EmbeddedBroker({ host: '127.0.0.1', port: 0, logger: silentLogger() });
+    : // A bench broker on loopback, open like the Mosquitto it stands in for.
+      new EmbeddedBroker({
+        host: '127.0.0.1',
+        port: 0,
+        logger: silentLogger(),
+        auth: { users: [], allowAnonymous: true },
+      });
   await embedded?.start(new AbortController().signal);
   const url = mosquitto?.url ?? embedded?.url() ?? '';
   try {

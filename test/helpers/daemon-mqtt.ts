@@ -160,14 +160,15 @@ export function firstOccurrences(list: readonly string[]): string[] {
 }
 
 /**
- * The QoS 1 event messages a subscriber received: everything but the status, the command results
- * and Home Assistant discovery (those are not part of `--emit jsonl`).
+ * The QoS 1 event messages a subscriber received: everything but the status, the privacy state,
+ * the command results and Home Assistant discovery (those are not part of `--emit jsonl`).
  */
 export function receivedQos1Events(messages: readonly Received[], base = BASE): Received[] {
   return messages.filter(
     (m) =>
       m.qos === 1 &&
       m.topic !== `${base}/status` &&
+      m.topic !== `${base}/privacy` &&
       !m.topic.startsWith(`${base}/cmd/`) &&
       !m.topic.startsWith('homeassistant/'),
   );

@@ -2,11 +2,15 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../../daemon/config/types.js';
 
+/** The user credential tests give the embedded broker (mqtt.embedded.username / password). */
+export const EMBEDDED_LOGIN = { username: 'edgeloom', password: 'test-embedded-password' } as const;
+
 /** An MqttConfig with the schema's defaults, pointed at `url` ('' = embedded broker on a free port). */
 export function mqttTestConfig(url: string, overrides: Partial<MqttConfig> = {}): MqttConfig {
   return {
     url,
-    embedded: { host: '127.0.0.1', port: 0 },
+    destination: 'auto',
+    embedded: { host: '127.0.0.1', port: 0, ...EMBEDDED_LOGIN, allow_anonymous: false },
     base_topic: 'edgeloom/test-dev',
     username: '',
     password: '',
@@ -33,8 +37,18 @@ export class Subscriber {
   readonly messages: Received[] = [];
   private constructor(readonly client: MqttClient) {}
 
-  static async connect(url: string, patterns: string[], reconnectPeriodMs = 50): Promise<Subscriber> {
-    const client = mqtt.connect(url, { protocolVersion: 4, reconnectPeriod: reconnectPeriodMs, clean: true });
+  static async connect(
+    url: string,
+    patterns: string[],
+    reconnectPeriodMs = 50,
+    login?: { readonly username: string; readonly password: string },
+  ): Promise<Subscriber> {
+    const client = mqtt.connect(url, {
+      protocolVersion: 4,
+      reconnectPeriod: reconnectPeriodMs,
+      clean: true,
+      ...(login === undefined ? {} : { username: login.username, password: login.password }),
+    });
     const sub = new Subscriber(client);
     client.on('error', () => undefined);
     client.on('message', (topic, payload, packet) => {

@@ -131,9 +131,14 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
     });
     await daemon.waitForLog('edgeloom running', 'stdout', 60_000);
     base = `http://127.0.0.1:${httpPort}`;
-    mqttSub = await Subscriber.connect(`mqtt://127.0.0.1:${brokerPort}`, [
-      `edgeloom/${DEVICE_ID}/display/set`,
-    ]);
+    // The embedded broker requires a login; the daemon generated the password in its state dir.
+    const password = readFileSync(join(storageDir, 'mqtt-embedded-password'), 'utf8').trim();
+    mqttSub = await Subscriber.connect(
+      `mqtt://127.0.0.1:${brokerPort}`,
+      [`edgeloom/${DEVICE_ID}/display/set`],
+      50,
+      { username: 'edgeloom', password },
+    );
     browser = await HeadlessChromium.launch(PROBE);
   });
 

@@ -14,7 +14,7 @@ import { Bus } from '../../daemon/bus/bus.js';
 import { EdgeloomError } from '../../daemon/errors.js';
 import { silentLogger } from '../../daemon/log.js';
 import { SystemClock } from '../../daemon/util/clock.js';
-import { mqttTestConfig, Subscriber, waitFor } from '../helpers/mqtt.js';
+import { EMBEDDED_LOGIN, mqttTestConfig, Subscriber, waitFor } from '../helpers/mqtt.js';
 
 const BASE = 'edgeloom/test-dev';
 
@@ -56,7 +56,7 @@ describe('MQTT sink on the embedded broker', () => {
     await sink.start(new AbortController().signal);
     await sink.whenConnected();
     expect(sink.brokerUrl()).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
-    sub = await Subscriber.connect(sink.brokerUrl(), [`${BASE}/#`, 'homeassistant/#']);
+    sub = await Subscriber.connect(sink.brokerUrl(), [`${BASE}/#`, 'homeassistant/#'], 50, EMBEDDED_LOGIN);
   });
 
   afterAll(async () => {
@@ -127,11 +127,18 @@ describe('MQTT sink on the embedded broker', () => {
     });
     const privacy = await command('cmd/privacy', '{"tier":"local_only","scope":"mic0"}');
     expect(privacy).toMatchObject({ ok: true, result: { tier: 'local_only' } });
-    expect(privacyRequests).toEqual([{ tier: 'local_only', scope: 'mic0' }]);
+    expect(privacyRequests).toEqual([
+      { tier: 'local_only', scope: 'mic0', origin: { channel: 'mqtt', authenticated: false } },
+    ]);
   });
 
   it('an embedded broker on port 0 reports the bound port and stops cleanly', async () => {
-    const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, logger: silentLogger() });
+    const broker = new EmbeddedBroker({
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger(),
+      auth: { users: [], allowAnonymous: true },
+    });
     await broker.start(new AbortController().signal);
     expect(broker.port()).toBeGreaterThan(0);
     const s = await Subscriber.connect(broker.url(), ['x/#']);

@@ -1,11 +1,14 @@
-/** `edgeloom audit` and `edgeloom forget` against a real LevelDB store (commands run in-process). */
+/**
+ * `edgeloom audit` and `edgeloom forget` against a real LevelDB store of a stopped daemon (commands
+ * run in-process; test/integration/privacy-forget.test.ts covers a running daemon).
+ */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { auditCommand, parseSince } from '../../daemon/cli/cmd-audit.js';
 import { forgetCommand } from '../../daemon/cli/cmd-forget.js';
-import { type AuditEntry, AuditLog } from '../../daemon/router/audit-log.js';
+import { type AuditEntry, AuditLog, type AuditRecord } from '../../daemon/router/audit-log.js';
 import { openStore, SUBLEVEL, sublevel } from '../../daemon/router/storage.js';
 
 let dir: string;
@@ -41,13 +44,10 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'edgeloom-cli-'));
   process.env.EDGELOOM_STORAGE_DIR = dir;
   const store = await openStore(dir);
-  const audit = new AuditLog(store);
-  await audit.append(entry(Date.parse('2024-01-01T00:00:00Z'), 'old'));
-  await audit.append(entry(Date.parse('2024-06-01T00:00:00Z'), 'new', 'refused'));
-  await sublevel(store, SUBLEVEL.transcripts).batch([
-    { type: 'put', key: 't1', value: { text: 'hello' } },
-    { type: 'put', key: 't2', value: { text: 'world' } },
-  ]);
+  // Records are stamped with the wall clock; pin it to two dates for the --since filter.
+  const at = (iso: string) => new AuditLog(store, { now: () => Date.parse(iso) });
+  await at('2024-01-01T00:00:00Z').append(entry(Date.parse('2024-01-01T00:00:00Z'), 'old'));
+  await at('2024-06-01T00:00:00Z').append(entry(Date.parse('2024-06-01T00:00:00Z'), 'new', 'refused'));
   // Agents nest sublevels per agent; forget must reach them too.
   await store
     .sublevel('agents')
@@ -87,26 +87,30 @@ describe('edgeloom audit / forget', () => {
     ).toEqual(['new']);
     const table = await capture(() => auditCommand.run([]));
     expect(table.out).toContain('api.example.com/v1/audio/transcriptions');
-    expect(table.out).toContain('1 sent (1234 bytes), 1 refused');
+    expect(table.out).toContain('cloud egress: 1 sent (1234 bytes), 1 refused');
+    const verified = await capture(() => auditCommand.run(['--verify']));
+    expect(verified).toMatchObject({ code: 0, out: expect.stringContaining('audit chain ok: 2 records') });
   });
 
   it('forget without --yes only counts; with --yes deletes personal data and keeps the cost state', async () => {
     const dry = await capture(() => forgetCommand.run([]));
-    expect(dry.out).toContain('would delete 2 audit entries');
-    expect(dry.out).toContain('would delete 2 transcripts entries');
-    expect(dry.out).toContain('would delete 1 agents entries');
+    expect(dry.out).toContain('would delete 2 audit');
+    expect(dry.out).toContain('would delete 1 agents');
+    // Only stores that exist are reported (no `transcripts`: nothing writes one).
+    expect(dry.out).not.toContain('transcripts');
     const real = await capture(() => forgetCommand.run(['--yes']));
-    expect(real.out).toContain('deleted 2 audit entries');
-    expect(real.out).toContain('deleted 2 transcripts entries');
-    expect(real.out).toContain('deleted 1 agents entries');
+    expect(real.out).toContain('deleted 2 audit');
+    expect(real.out).toContain('deleted 1 agents');
 
     const store = await openStore(dir);
     try {
-      expect(await new AuditLog(store).list()).toEqual([]);
-      let left = 0;
-      for await (const _ of store.sublevel('transcripts').keys()) left++;
-      for await (const _ of store.sublevel('agents').keys()) left++;
-      expect(left).toBe(0);
+      // One record is left: the one saying forget ran, linked to the erased chain.
+      const left: AuditRecord[] = await new AuditLog(store).list();
+      expect(left).toMatchObject([{ kind: 'forget', outcome: 'done', seq: 3, channel: 'cli' }]);
+      expect((await new AuditLog(store).verify()).ok).toBe(true);
+      let agentKeys = 0;
+      for await (const _ of store.sublevel('agents').keys()) agentKeys++;
+      expect(agentKeys).toBe(0);
       expect(await sublevel(store, SUBLEVEL.router).get('cost')).toEqual({
         day: '2024-06-01',
         spentUsd: 0.5,
@@ -115,7 +119,8 @@ describe('edgeloom audit / forget', () => {
       await store.close();
     }
     const again = await capture(() => forgetCommand.run(['--yes']));
-    expect(again.out).toContain('deleted 0 audit entries');
+    expect(again.out).toContain('deleted 0 agents');
+    expect(again.out).toContain('deleted 1 audit'); // the previous forget's record
   });
 
   it('reports a locked store clearly', async () => {

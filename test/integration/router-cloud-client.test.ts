@@ -313,7 +313,7 @@ describe('cloud client over real HTTP', () => {
     ).toBe('E_PRIVACY_VIOLATION');
     expect(server.requests).toHaveLength(0);
     expect(egress.violations).toBe(4);
-    const refused = (await audit.list()).filter((e) => e.correlationId.startsWith('guard-'));
+    const refused = (await audit.list()).filter((e) => String(e.correlationId).startsWith('guard-'));
     expect(refused.map((e) => e.outcome)).toEqual(['refused', 'refused', 'refused', 'refused']);
   });
 });

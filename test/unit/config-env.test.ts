@@ -80,7 +80,7 @@ describe('EDGELOOM_* environment overrides', () => {
     expect(c.mqtt.publish_allow).toEqual(['home/+/light/set', 'home/alarm']);
     expect(c.router.thresholds['silero-vad-v5']).toBe(0.9);
     expect(c.router.thresholds['whisper-tiny']).toBe(0.6); // default kept
-    expect(c.mqtt.embedded).toEqual({ host: '127.0.0.1', port: 1884 });
+    expect(c.mqtt.embedded).toMatchObject({ host: '127.0.0.1', port: 1884, username: 'edgeloom' });
     expect(c.sensors.camera.command).toEqual(['ffmpeg', '-i', 'x']);
     expect(c.agents.voice.intents[0]).toEqual({
       name: 'hi',

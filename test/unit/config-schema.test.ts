@@ -41,7 +41,14 @@ describe('config schema', () => {
     expect(c.sensors.camera.device).toBe('/dev/video0');
     expect(c.pipeline.face.input_size).toBe(416);
     expect(c.pipeline.onnx.intra_op_threads).toBe(1);
-    expect(c.mqtt.embedded).toEqual({ host: '127.0.0.1', port: 1883 });
+    expect(c.mqtt.embedded).toEqual({
+      host: '127.0.0.1',
+      port: 1883,
+      username: 'edgeloom',
+      password: '',
+      allow_anonymous: false,
+    });
+    expect(c.mqtt.destination).toBe('auto');
     expect(c.mqtt.clean).toBe(false);
     expect(c.source).toEqual({ mode: 'replay', replay: { fixture: 'fixtures/demo', speed: 1, loop: true } });
 

@@ -68,7 +68,9 @@ describe('CommandHandler', () => {
     );
     handler.handle(`${BASE}/cmd/sensor/cam0/pause`, Buffer.from('{"duration_s": 30, "id": "p1"}'));
     await settle();
-    expect(seen).toEqual([{ sensor: 'cam0', duration_s: 30 }]);
+    expect(seen).toEqual([
+      { sensor: 'cam0', duration_s: 30, origin: { channel: 'mqtt', authenticated: false } },
+    ]);
     expect(replies[0]).toMatchObject({
       topic: 'cmd/result',
       qos: 1,

@@ -50,6 +50,7 @@ export function createAgents(o: BuildAgentsOptions): Agents {
     logger: logger.child({ part: 'tool.log' }),
     publishAllow: o.config.mqtt.publish_allow,
     ttsCommand: a.tts_command.split(/\s+/).filter((s) => s !== ''),
+    ttsInput: a.tts_input,
   });
   const store = new AgentStore({
     db: o.storage,

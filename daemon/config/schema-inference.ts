@@ -300,9 +300,17 @@ export const agentsSchema = obj('Event-sourced agents.', {
     minimum: 1,
   }),
   tts_command: str({
-    description: 'Text-to-speech program for the speak tool (run without a shell, text as last argument).',
+    description:
+      'Text-to-speech program and fixed arguments for the speak tool, split on spaces (run without a shell).',
     default: 'espeak-ng',
     minLength: 1,
+  }),
+  tts_input: enm({
+    description:
+      'How the speak tool hands the text to tts_command: stdin (written to its standard input, then closed) ' +
+      'or argument (last argument, after `--`). Never a bare argument, which the program could read as an option.',
+    values: ['stdin', 'argument'],
+    default: 'stdin',
   }),
   snapshot_every: int({
     description: 'Agent state snapshot every N events (bounds replay time at start).',

@@ -26,6 +26,7 @@ import type { ModelManager } from './models/manager.js';
 import { buildObservability } from './observability.js';
 import { buildPipeline } from './pipeline/build.js';
 import { ReplaySource } from './replay/replay-source.js';
+import { AuditLog } from './router/audit-log.js';
 import { createCloudAssist } from './router/cloud-assist.js';
 import { RouterStage } from './router/router.js';
 import { openStore } from './router/storage.js';
@@ -139,16 +140,27 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     : resolvePath(baseDir, config.storage.dir);
   const store = await openStore(storageDir);
   const storage = new StorageComponent(store, storageDir, options.ephemeralStorage === true);
+  // One audit log for every recorder: the egress and the cloud's tool calls.
+  const audit = new AuditLog(store);
   const router = new RouterStage({
     bus,
     clock,
     logger: componentLogger(logger, 'router'),
     config: { router: config.router, cloud: config.cloud, sensors: config.sensors },
     storage: store,
+    audit,
   });
   // Unmatched utterances may go to the cloud LLM as text, through the router's policy and egress.
   const cloudAssist = createCloudAssist({ router, bus, config, logger: componentLogger(logger, 'router') });
-  const agents = createAgents({ config, bus, clock, logger, storage: store, router: { cloudAssist } });
+  const agents = createAgents({
+    config,
+    bus,
+    clock,
+    logger,
+    storage: store,
+    router: { cloudAssist },
+    audit: (entry) => audit.append(entry),
+  });
 
   // Sensors a command can pause, by id: the live sources, or the replay standing in for them.
   const pausable = new Map<string, Pausable>();

@@ -9,6 +9,7 @@ import { EMOTIONS } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import { EdgeloomError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { printable } from '../util/printable.js';
 import type { ToolDefinition, ToolRegistry } from './tools.js';
 
 /** The emoji shown for each emotion, and for "nobody there". */
@@ -123,7 +124,7 @@ export type TtsInput = 'stdin' | 'argument';
  * caller cannot smuggle terminal escapes or line structure into a program that echoes its input.
  */
 export function speakableText(text: string): string {
-  return text.replace(/\p{Cc}/gu, ' ');
+  return printable(text, 500);
 }
 
 /**
@@ -205,23 +206,36 @@ export function speakTool(
   };
 }
 
-export function logTool(
-  logger: Logger,
-): ToolDefinition<{ level: 'debug' | 'info' | 'warn' | 'error'; message: string }> {
+/** Log levels in order; a caller from outside the device writes at most `info`. */
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * `log`: one line in the device's log. A line asked for by the cloud or an MQTT command carries
+ * `origin` and the level it asked for, is written at `info` at most, and loses its control
+ * characters, so it cannot pass for one of the daemon's own warnings or errors in the journal.
+ */
+export function logTool(logger: Logger): ToolDefinition<{ level: LogLevel; message: string }> {
   return {
     name: 'log',
     description: "Write a line to the device's log.",
     parameters: {
       type: 'object',
       properties: {
-        level: { enum: ['debug', 'info', 'warn', 'error'] },
+        level: { enum: [...LOG_LEVELS] },
         message: { type: 'string', maxLength: 1000 },
       },
       required: ['level', 'message'],
       additionalProperties: false,
     },
-    async execute(args) {
-      logger[args.level]({ tool: 'log' }, args.message);
+    async execute(args, { origin }) {
+      const message = printable(args.message);
+      if (origin === 'local') {
+        logger[args.level]({ tool: 'log' }, message);
+      } else {
+        const level = LOG_LEVELS.indexOf(args.level) > LOG_LEVELS.indexOf('info') ? 'info' : args.level;
+        logger[level]({ tool: 'log', origin, requested_level: args.level }, message);
+      }
       return { logged: true };
     },
   };

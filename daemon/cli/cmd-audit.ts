@@ -5,7 +5,7 @@
  */
 import { loadConfig } from '../config/index.js';
 import { EdgeloomError } from '../errors.js';
-import { type AuditEntry, AuditLog } from '../router/audit-log.js';
+import { type AnyAuditEntry, AuditLog, isEgressEntry } from '../router/audit-log.js';
 import { openStore } from '../router/storage.js';
 import { bool, parse, str } from './args.js';
 import type { Command } from './command.js';
@@ -41,7 +41,15 @@ export function parseSince(value: string, nowMs: number): number {
   return at;
 }
 
-function row(e: AuditEntry): string {
+function row(e: AnyAuditEntry): string {
+  if (!isEgressEntry(e)) {
+    // A cloud-requested tool call: outcome, tool and target in the kind/destination columns.
+    const outcome = e.outcome === 'allowed' ? 'ran' : 'refused';
+    return [new Date(e.tsMs).toISOString(), outcome.padEnd(7), 'tool  ', ''.padStart(9), ''.padEnd(10)]
+      .concat([`${e.tool}${e.target === undefined ? '' : ` ${e.target}`}`, e.code ?? 'cloud_tool_call'])
+      .concat([e.correlationId, e.argsRef])
+      .join('  ');
+  }
   return [
     new Date(e.tsMs).toISOString(),
     e.outcome.padEnd(7),
@@ -82,9 +90,12 @@ export const auditCommand: Command = {
           'time                      outcome  kind        bytes  tier        destination  reason  correlation  payload\n',
         );
         for (const e of entries) process.stdout.write(`${row(e)}\n`);
-        const sent = entries.filter((e) => e.outcome === 'sent');
+        const egress = entries.filter(isEgressEntry);
+        const sent = egress.filter((e) => e.outcome === 'sent');
+        const calls = entries.length - egress.length;
         process.stdout.write(
-          `${sent.length} sent (${sent.reduce((n, e) => n + e.bytes, 0)} bytes), ${entries.length - sent.length} refused\n`,
+          `${sent.length} sent (${sent.reduce((n, e) => n + e.bytes, 0)} bytes), ${egress.length - sent.length} refused` +
+            `${calls === 0 ? '' : `; ${calls} cloud tool call(s)`}\n`,
         );
       }
       return 0;

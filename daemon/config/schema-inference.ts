@@ -294,6 +294,37 @@ export const agentsSchema = obj('Event-sourced agents.', {
       minimum: 0,
     }),
   }),
+  cloud_tools: obj(
+    'What the cloud LLM may make the device do. It is an untrusted caller: anyone within earshot can steer it by speaking.',
+    {
+      allow: arr({
+        description:
+          'Tools the cloud may call (mqtt.publish, display.show, speak, log); only these are offered to it. Default none: it may answer, not act.',
+        items: str({ description: 'A tool name.', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$' }),
+        default: [],
+        maxItems: 32,
+      }),
+      publish_allow: arr({
+        description:
+          "Topics (MQTT patterns) the cloud's mqtt.publish may use; each must also be in mqtt.publish_allow. Retained publishes are never allowed from the cloud.",
+        items: str({ description: 'An MQTT topic or pattern.', minLength: 1 }),
+        default: [],
+        maxItems: 64,
+      }),
+      max_calls_per_utterance: int({
+        description: 'Tool calls run per cloud answer; further calls in the answer are refused.',
+        default: 2,
+        minimum: 0,
+        maximum: 8,
+      }),
+      max_calls_per_minute: int({
+        description: 'Tool calls run for the cloud over any 60 s; further calls are refused.',
+        default: 6,
+        minimum: 0,
+        maximum: 600,
+      }),
+    },
+  ),
   tool_timeout_ms: int({
     description: 'Default time limit of one tool call, ms; the call is aborted past it.',
     default: 5000,

@@ -31,6 +31,32 @@ export interface AuditEntry {
   readonly outcome: 'sent' | 'refused';
 }
 
+/**
+ * A tool call the cloud LLM asked for, run (`allowed`) or `refused` (daemon/agents/cloud-tools.ts).
+ * Like egress entries it holds no payload: the arguments' SHA-256, and the topic acted on.
+ */
+export interface ToolCallAuditEntry {
+  readonly kind: 'cloud_tool_call';
+  readonly tsMs: number;
+  /** Tool name (or, for a name the registry does not know, the cloud's function name). */
+  readonly tool: string;
+  readonly outcome: 'allowed' | 'refused';
+  /** Why it was refused (`E_CLOUD_TOOL_*`, `E_TOOL_UNKNOWN`); absent when allowed. */
+  readonly code?: string;
+  /** What it acts on: `mqtt.publish`'s topic. */
+  readonly target?: string;
+  readonly correlationId: string;
+  /** `sha256:<hex>` of the arguments JSON. */
+  readonly argsRef: string;
+}
+
+export type AnyAuditEntry = AuditEntry | ToolCallAuditEntry;
+
+/** True for an egress entry (the entries without a `kind`). */
+export function isEgressEntry(e: AnyAuditEntry): e is AuditEntry {
+  return !('kind' in e);
+}
+
 /** Width of the zero-padded time in keys (ms since epoch fit in 15 digits until year 33658). */
 const TS_DIGITS = 15;
 const SEQ_DIGITS = 6;
@@ -40,22 +66,22 @@ function keyOf(tsMs: number, seq: number): string {
 }
 
 export class AuditLog {
-  private readonly sub: Sub<AuditEntry>;
+  private readonly sub: Sub<AnyAuditEntry>;
   /** Makes keys unique within one millisecond; wraps at 10^6, far above any real egress rate. */
   private seq = 0;
 
   constructor(db: Store) {
-    this.sub = sublevel<AuditEntry>(db, SUBLEVEL.audit);
+    this.sub = sublevel<AnyAuditEntry>(db, SUBLEVEL.audit);
   }
 
-  async append(entry: AuditEntry): Promise<void> {
+  async append(entry: AnyAuditEntry): Promise<void> {
     this.seq = (this.seq + 1) % 10 ** SEQ_DIGITS;
     await this.sub.put(keyOf(entry.tsMs, this.seq), entry);
   }
 
   /** Entries at or after `sinceMs`, oldest first, at most `limit`. */
-  async list(options: { sinceMs?: number; limit?: number } = {}): Promise<AuditEntry[]> {
-    const out: AuditEntry[] = [];
+  async list(options: { sinceMs?: number; limit?: number } = {}): Promise<AnyAuditEntry[]> {
+    const out: AnyAuditEntry[] = [];
     const gte = keyOf(options.sinceMs ?? 0, 0);
     for await (const value of this.sub.values({ gte, limit: options.limit ?? -1 })) out.push(value);
     return out;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PrivacyTier } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
-import { AuditLog } from '../../daemon/router/audit-log.js';
+import { AuditLog, isEgressEntry } from '../../daemon/router/audit-log.js';
 import { CircuitBreaker } from '../../daemon/router/breaker.js';
 import { CloudClient } from '../../daemon/router/cloud-client.js';
 import { Egress } from '../../daemon/router/egress.js';
@@ -95,7 +95,9 @@ describe('cloud client over real HTTP', () => {
     expect(String(req.headers['content-type'])).toMatch(/^multipart\/form-data; boundary=/);
     expect(req.body.includes(Buffer.from(samples.buffer))).toBe(true);
     expect(req.body.includes(Buffer.from('name="model"\r\n\r\nwhisper-test'))).toBe(true);
-    const entries = (await audit.list({ sinceMs: since })).filter((e) => e.correlationId === 'c-tx');
+    const entries = (await audit.list({ sinceMs: since }))
+      .filter(isEgressEntry)
+      .filter((e) => e.correlationId === 'c-tx');
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({
       dataKind: 'audio',

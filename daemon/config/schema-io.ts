@@ -97,4 +97,18 @@ export const httpSchema = obj('HTTP endpoint: /healthz, /metrics, the dashboard.
     default: '',
     secret: true,
   }),
+  allowed_hosts: arr({
+    description:
+      "Host names the endpoint answers to besides IP addresses, localhost and this machine's host name (and <name>.local); any other Host header gets 421 (DNS rebinding).",
+    items: str({ description: 'A host name, e.g. kiosk.lan.', minLength: 1, pattern: '^[A-Za-z0-9.-]+$' }),
+    default: [],
+    maxItems: 32,
+  }),
+  max_connections_per_client: int({
+    description:
+      'Open connections per client address; past it a new one from that client is closed at once, so one client cannot take the slots /healthz and the kiosk need (64 in all).',
+    default: 8,
+    minimum: 1,
+    maximum: 64,
+  }),
 });

@@ -188,6 +188,11 @@ export const cloudSchema = obj('The only egress: an OpenAI-compatible HTTP API.'
     pattern: '^https?://',
   }),
   api_key: str({ description: 'Bearer token for the API.', default: '', secret: true }),
+  allow_insecure_http: bool({
+    description:
+      'Must be true to send an api_key (or credentials in base_url) over http:// to a host other than loopback: anyone on the path can read the key, and the text sent with it.',
+    default: false,
+  }),
   chat_model: str({ description: 'Model for chat/intent refinement.', default: 'gpt-4o-mini', minLength: 1 }),
   transcription_model: str({
     description: 'Model for transcription refinement.',

@@ -37,6 +37,11 @@ export const mqttSchema = obj('MQTT: actions, state and Home Assistant discovery
       description: 'Refuse brokers whose certificate does not verify.',
       default: true,
     }),
+    allow_unverified: bool({
+      description:
+        'Must be true for reject_unauthorized: false to be accepted: anyone on the path could then pose as the broker and read every message and credential.',
+      default: false,
+    }),
   }),
   client_id: str({ description: 'MQTT client id; empty = edgeloom-{device_id}.', default: '' }),
   clean: bool({

@@ -108,13 +108,37 @@ export function retryAfterMs(header: string | null, nowMs: number): number | und
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
+/**
+ * `cloud.base_url` without its user-info, and that user-info as a Basic credential (RFC 9110
+ * §11.2) when there is one: fetch refuses URLs with credentials and puts the whole URL, password
+ * included, into its error message, which would reach the log.
+ */
+export function splitCredentials(baseUrl: string): { base: string; basic: string | undefined } {
+  const u = new URL(baseUrl);
+  if (u.username === '' && u.password === '') return { base: baseUrl.replace(/\/+$/, ''), basic: undefined };
+  const basic = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString(
+    'base64',
+  );
+  u.username = '';
+  u.password = '';
+  return { base: u.toString().replace(/\/+$/, ''), basic };
+}
+
+/** Any `scheme://user:pass@` in a message, redacted (a last line of defence for log lines). */
+export function redactUrlCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1[redacted]@');
+}
+
 export class CloudClient {
   private readonly o: CloudClientOptions;
   private readonly base: string;
+  private readonly basic: string | undefined;
 
   constructor(options: CloudClientOptions) {
     this.o = options;
-    this.base = options.baseUrl.replace(/\/+$/, '');
+    const { base, basic } = splitCredentials(options.baseUrl);
+    this.base = base;
+    this.basic = basic;
   }
 
   /** Transcribe 16-bit mono PCM (sent as WAV). Only call where the tier allows audio to leave. */
@@ -273,6 +297,7 @@ export class CloudClient {
     );
     const headers: Record<string, string> = { 'content-type': a.contentType };
     if (this.o.apiKey !== '') headers.authorization = `Bearer ${this.o.apiKey}`;
+    else if (this.basic !== undefined) headers.authorization = `Basic ${this.basic}`;
     try {
       const res = await this.o.transmit({
         url: `${this.base}${a.path}`,
@@ -305,7 +330,7 @@ export class CloudClient {
         return { ok: false, error: err, retryable: false, health: 'failure' };
       return {
         ok: false,
-        error: fail('E_CLOUD_NETWORK', `${a.path}: ${err.message}`, err),
+        error: fail('E_CLOUD_NETWORK', `${a.path}: ${redactUrlCredentials(err.message)}`),
         retryable: true,
         health: 'failure',
       };

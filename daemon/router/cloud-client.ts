@@ -341,8 +341,41 @@ export class CloudClient {
   }
 }
 
+/**
+ * Largest JSON answer read, bytes: a transcription with segments or a vision label is a few KiB.
+ * A longer body is dropped unread past this point (`E_CLOUD_BAD_RESPONSE`).
+ */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+/**
+ * Longest transcript accepted from the cloud, characters. Whisper decodes at most 448 tokens
+ * per 30 s window (about 2000 characters of speech); a longer text is not a transcription.
+ */
+export const MAX_TRANSCRIPT_CHARS = 4000;
+
 async function readJson(res: Response): Promise<unknown> {
-  const text = await res.text();
+  const length = Number(res.headers.get('content-length'));
+  if (Number.isFinite(length) && length > MAX_RESPONSE_BYTES) {
+    await res.body?.cancel().catch(() => undefined);
+    throw fail('E_CLOUD_BAD_RESPONSE', `response of ${length} bytes is over ${MAX_RESPONSE_BYTES}`);
+  }
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  if (res.body !== null) {
+    const reader = res.body.getReader();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        bytes += value.length;
+        if (bytes > MAX_RESPONSE_BYTES)
+          throw fail('E_CLOUD_BAD_RESPONSE', `response is over ${MAX_RESPONSE_BYTES} bytes`);
+        chunks.push(value);
+      }
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -369,6 +402,12 @@ function parseTranscription(json: unknown): Omit<CloudTranscription, 'latencyMs'
   };
   if (j === null || typeof j !== 'object' || typeof j.text !== 'string') {
     throw fail('E_CLOUD_BAD_RESPONSE', 'transcription response has no text');
+  }
+  if (j.text.length > MAX_TRANSCRIPT_CHARS) {
+    throw fail(
+      'E_CLOUD_BAD_RESPONSE',
+      `transcription of ${j.text.length} characters is over ${MAX_TRANSCRIPT_CHARS} characters`,
+    );
   }
   const mean = (key: 'avg_logprob' | 'no_speech_prob'): number | undefined => {
     const xs = (Array.isArray(j.segments) ? j.segments : [])

@@ -43,7 +43,10 @@ describe('a JPEG declaring 16000×16000 in the camera stream', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as IndexLine);
-    const frames = index.map((e) => ({ tMs: e.t_ms, jpeg: mjpeg.subarray(e.offset, e.offset + e.length) }));
+    const frames: { tMs: number; jpeg: Buffer }[] = index.map((e) => ({
+      tMs: e.t_ms,
+      jpeg: mjpeg.subarray(e.offset, e.offset + e.length),
+    }));
     const at = 10;
     frames.splice(at, 0, { tMs: (frames[at - 1]!.tMs + frames[at]!.tMs) / 2, jpeg: await bomb() });
     let offset = 0;

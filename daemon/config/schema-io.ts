@@ -111,8 +111,8 @@ export const httpSchema = obj('HTTP endpoint: /healthz, /metrics, the dashboard.
   }),
   max_connections_per_client: int({
     description:
-      'Open connections per client address; past it a new one from that client is closed at once, so one client cannot take the slots /healthz and the kiosk need (64 in all).',
-    default: 8,
+      'Open connections per client address; past it a new one from that client is closed at once, so one client cannot take the slots /healthz and the kiosk need (64 in all). A browser opens up to 6 per host: 16 leaves room for the kiosk and a dashboard on the same machine.',
+    default: 16,
     minimum: 1,
     maximum: 64,
   }),

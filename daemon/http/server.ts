@@ -47,7 +47,8 @@ export interface HttpServerOptions {
   /**
    * Open sockets per client address. Past it a new connection from that client is closed at
    * once (counted): one client holding half-finished requests cannot take the slots that
-   * /healthz, the dashboard and the kiosk stream need. Default 8.
+   * /healthz, the dashboard and the kiosk stream need. Default 16 (a browser opens up to 6 per
+   * host; the kiosk and a dashboard on the same machine share one address).
    */
   readonly maxConnectionsPerClient?: number;
   /** Host names served besides IP literals, localhost and this machine's names (host-check.ts). */
@@ -210,7 +211,7 @@ export class HttpServer implements Component {
     // An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d: the same client either way.
     const client = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const open = this.perClient.get(client) ?? 0;
-    if (open >= (this.options.maxConnectionsPerClient ?? 8)) {
+    if (open >= (this.options.maxConnectionsPerClient ?? 16)) {
       this.connectionsRefused++;
       socket.destroy();
       return;

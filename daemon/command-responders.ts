@@ -73,6 +73,7 @@ export class CommandResponders implements Component {
             signal,
             source: 'mqtt.cmd',
             external: true,
+            origin: 'command',
           });
           if (!r.ok) {
             throw new EdgeloomError(r.error?.code ?? 'E_TOOL_FAILED', r.error?.message ?? 'tool failed', {

@@ -163,10 +163,19 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     config: { router: config.router, cloud: config.cloud, sensors: config.sensors },
     storage: store,
     privacy: privacy.tiers,
+    audit,
   });
   // Unmatched utterances may go to the cloud LLM as text, through the router's policy and egress.
   const cloudAssist = createCloudAssist({ router, bus, config, logger: componentLogger(logger, 'router') });
-  const agents = createAgents({ config, bus, clock, logger, storage: store, router: { cloudAssist } });
+  const agents = createAgents({
+    config,
+    bus,
+    clock,
+    logger,
+    storage: store,
+    router: { cloudAssist },
+    audit: (entry) => audit.append(entry),
+  });
 
   // Sensors a command can pause, by id: the live sources, or the replay standing in for them.
   const pausable = new Map<string, Pausable>();

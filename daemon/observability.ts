@@ -107,6 +107,8 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
         host: config.http.host,
         port: config.http.port,
         ...(config.http.token === '' ? {} : { token: config.http.token }),
+        allowedHosts: config.http.allowed_hosts,
+        maxConnectionsPerClient: config.http.max_connections_per_client,
       }),
     );
   }

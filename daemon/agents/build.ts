@@ -9,6 +9,7 @@ import type { EdgeloomConfig } from '../config/index.js';
 import { componentLogger, type Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
 import { registerBuiltinTools } from './builtin-tools.js';
+import { type CloudToolAudit, CloudToolGate } from './cloud-tools.js';
 import { emotionDisplayAgent } from './emotion-display.js';
 import { motionAgent } from './motion.js';
 import { AgentRuntime } from './runtime.js';
@@ -26,6 +27,8 @@ export interface BuildAgentsOptions {
   readonly storage: SharedStore;
   /** The router's cloud path for unmatched utterances; absent: unmatched → `no_match` intent. */
   readonly router?: { readonly cloudAssist: CloudAssist };
+  /** Where cloud-requested tool calls are recorded (the shared audit log); absent: not recorded. */
+  readonly audit?: CloudToolAudit;
   /** Which agents to create; default all three. */
   readonly only?: ReadonlySet<'emotion-display' | 'voice' | 'motion'>;
 }
@@ -50,6 +53,7 @@ export function createAgents(o: BuildAgentsOptions): Agents {
     logger: logger.child({ part: 'tool.log' }),
     publishAllow: o.config.mqtt.publish_allow,
     ttsCommand: a.tts_command.split(/\s+/).filter((s) => s !== ''),
+    ttsInput: a.tts_input,
   });
   const store = new AgentStore({
     db: o.storage,
@@ -71,7 +75,13 @@ export function createAgents(o: BuildAgentsOptions): Agents {
     if (cloud !== undefined) {
       const publishIntent = (intent: IntentEvent) =>
         o.bus.publish('agent/voice/intent', intent, { source: 'agent.voice' });
-      tools.register(cloudAssistTool(cloud, tools, publishIntent));
+      const gate = new CloudToolGate({
+        policy: a.cloud_tools,
+        clock: o.clock,
+        logger: logger.child({ part: 'cloud-tools' }),
+        ...(o.audit === undefined ? {} : { audit: o.audit }),
+      });
+      tools.register(cloudAssistTool(cloud, tools, publishIntent, gate));
     }
     runtime.create(voiceAgent({ config: a.voice, cloud: cloud !== undefined }));
   }

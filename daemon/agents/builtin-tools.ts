@@ -9,6 +9,7 @@ import { EMOTIONS } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import { EdgeloomError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { printable } from '../util/printable.js';
 import type { ToolDefinition, ToolRegistry } from './tools.js';
 
 /** The emoji shown for each emotion, and for "nobody there". */
@@ -115,11 +116,29 @@ export function commandExists(command: string): boolean {
   return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', command], { stdio: 'ignore' }).status === 0;
 }
 
+/** How the speak tool hands its text to the TTS program (config `agents.tts_input`). */
+export type TtsInput = 'stdin' | 'argument';
+
 /**
- * `speak`: run the TTS program with the text as its last argument (argv, never a shell, so the
- * text cannot inject commands). Killed with SIGTERM on abort or timeout.
+ * The text as the TTS program gets it: control characters (C0, DEL, C1) become spaces, so a
+ * caller cannot smuggle terminal escapes or line structure into a program that echoes its input.
  */
-export function speakTool(command: readonly string[], available: boolean): ToolDefinition<{ text: string }> {
+export function speakableText(text: string): string {
+  return printable(text, 500);
+}
+
+/**
+ * `speak`: run the TTS program (argv, never a shell) and give it the text where no program reads
+ * options: on its standard input (`stdin`, the default: espeak-ng, piper and festival --tts read
+ * the text there), or as the last argument after `--` (`argument`; POSIX utility syntax guideline
+ * 10: everything after `--` is an operand). Text as a bare argument would let `--phonout=FILE`
+ * become an espeak-ng option that truncates FILE. Killed with SIGTERM on abort or timeout.
+ */
+export function speakTool(
+  command: readonly string[],
+  available: boolean,
+  input: TtsInput = 'stdin',
+): ToolDefinition<{ text: string }> {
   const [program, ...fixed] = command;
   return {
     name: 'speak',
@@ -142,10 +161,19 @@ export function speakTool(command: readonly string[], available: boolean): ToolD
           ),
         );
       }
+      const text = speakableText(args.text);
+      const argv = input === 'argument' ? [...fixed, '--', text] : [...fixed];
       return new Promise((resolve, reject) => {
-        const child = spawn(program, [...fixed, args.text], { stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(program, argv, {
+          stdio: [input === 'stdin' ? 'pipe' : 'ignore', 'ignore', 'pipe'],
+        });
+        if (child.stdin !== null) {
+          // A program that exits without reading its input closes the pipe: its exit code tells.
+          child.stdin.on('error', () => undefined);
+          child.stdin.end(`${text}\n`);
+        }
         let stderr = '';
-        child.stderr.on('data', (d: Buffer) => {
+        child.stderr?.on('data', (d: Buffer) => {
           if (stderr.length < 2000) stderr += d.toString();
         });
         const kill = (): void => {
@@ -163,7 +191,7 @@ export function speakTool(command: readonly string[], available: boolean): ToolD
         });
         child.on('close', (code, sig) => {
           signal.removeEventListener('abort', kill);
-          if (code === 0) resolve({ spoken: args.text.length });
+          if (code === 0) resolve({ spoken: text.length });
           else
             reject(
               new EdgeloomError(
@@ -178,23 +206,36 @@ export function speakTool(command: readonly string[], available: boolean): ToolD
   };
 }
 
-export function logTool(
-  logger: Logger,
-): ToolDefinition<{ level: 'debug' | 'info' | 'warn' | 'error'; message: string }> {
+/** Log levels in order; a caller from outside the device writes at most `info`. */
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * `log`: one line in the device's log. A line asked for by the cloud or an MQTT command carries
+ * `origin` and the level it asked for, is written at `info` at most, and loses its control
+ * characters, so it cannot pass for one of the daemon's own warnings or errors in the journal.
+ */
+export function logTool(logger: Logger): ToolDefinition<{ level: LogLevel; message: string }> {
   return {
     name: 'log',
     description: "Write a line to the device's log.",
     parameters: {
       type: 'object',
       properties: {
-        level: { enum: ['debug', 'info', 'warn', 'error'] },
+        level: { enum: [...LOG_LEVELS] },
         message: { type: 'string', maxLength: 1000 },
       },
       required: ['level', 'message'],
       additionalProperties: false,
     },
-    async execute(args) {
-      logger[args.level]({ tool: 'log' }, args.message);
+    async execute(args, { origin }) {
+      const message = printable(args.message);
+      if (origin === 'local') {
+        logger[args.level]({ tool: 'log' }, message);
+      } else {
+        const level = LOG_LEVELS.indexOf(args.level) > LOG_LEVELS.indexOf('info') ? 'info' : args.level;
+        logger[level]({ tool: 'log', origin, requested_level: args.level }, message);
+      }
       return { logged: true };
     },
   };
@@ -207,12 +248,16 @@ export interface BuiltinToolsOptions {
   readonly publishAllow: readonly string[];
   /** TTS program and fixed arguments (config agents.tts_command, split on spaces). */
   readonly ttsCommand: readonly string[];
+  /** How the text reaches it (config agents.tts_input); default stdin. */
+  readonly ttsInput?: TtsInput;
 }
 
 export function registerBuiltinTools(registry: ToolRegistry, o: BuiltinToolsOptions): void {
   registry.register(mqttPublishTool(o.bus, o.publishAllow));
   registry.register(displayShowTool(o.bus));
   const program = o.ttsCommand[0];
-  registry.register(speakTool(o.ttsCommand, program !== undefined && commandExists(program)));
+  registry.register(
+    speakTool(o.ttsCommand, program !== undefined && commandExists(program), o.ttsInput ?? 'stdin'),
+  );
   registry.register(logTool(o.logger));
 }

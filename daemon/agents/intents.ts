@@ -19,6 +19,12 @@ import type { IntentConfig } from '../config/index.js';
 import { EdgeloomError } from '../errors.js';
 
 export const MAX_SLOT_WORDS = 3;
+/**
+ * Longest utterance matched, words. A command is a sentence; the alignment costs
+ * words × tokens × variants, so a 20 000-word text (a cloud's, or a stuck decoder's) would hold
+ * the event loop for most of a second. Longer texts match no intent (and may go to the cloud).
+ */
+export const MAX_MATCH_WORDS = 64;
 /** Variants one template may expand to; more is a config error (the alternatives multiply). */
 export const MAX_VARIANTS = 256;
 
@@ -99,10 +105,15 @@ export function compileIntents(intents: readonly IntentConfig[]): CompiledIntent
   }));
 }
 
-/** The best-scoring intent (earlier intents win ties), or undefined when there are none or no words. */
+/**
+ * The best-scoring intent (earlier intents win ties), or undefined when there are none, no words,
+ * or more than MAX_MATCH_WORDS of them.
+ */
 export function matchIntent(intents: readonly CompiledIntent[], text: string): IntentMatch | undefined {
+  // Cheap bound before normalising: a text this long cannot have few enough words.
+  if (text.length > MAX_MATCH_WORDS * 64) return undefined;
   const input = words(text);
-  if (input.length === 0) return undefined;
+  if (input.length === 0 || input.length > MAX_MATCH_WORDS) return undefined;
   let best: IntentMatch | undefined;
   for (const intent of intents) {
     for (const v of intent.variants) {

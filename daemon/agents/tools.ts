@@ -11,13 +11,21 @@ import type { EventBus } from '../bus/types.js';
 import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
+import { printable } from '../util/printable.js';
 
 /** JSON schema of a tool's arguments (an object schema). */
 export type JsonSchema = Readonly<Record<string, unknown>>;
 
+/**
+ * Who asked for a call: the device's own agents and config (`local`), an MQTT command
+ * (`command`), or the cloud LLM (`cloud`, an untrusted caller: daemon/agents/cloud-tools.ts).
+ */
+export type ToolOrigin = 'local' | 'command' | 'cloud';
+
 export interface ToolContext {
   /** Aborted on timeout, on interrupt, or when the registry stops. Tools must stop work on it. */
   readonly signal: AbortSignal;
+  readonly origin: ToolOrigin;
 }
 
 export interface ToolDefinition<A = unknown> {
@@ -47,6 +55,8 @@ export interface ExecuteOptions {
   readonly source?: string;
   /** Refuse `internal` tools (calls requested by the cloud LLM). */
   readonly external?: boolean;
+  /** Who asked (default `local`); tools may treat callers differently (the `log` tool does). */
+  readonly origin?: ToolOrigin;
 }
 
 /** OpenAI chat-completions `tools` entry. */
@@ -144,7 +154,8 @@ export class ToolRegistry {
         error: { code, message: e.message },
         durationMs: this.o.clock.monotonicMs() - started,
       };
-      this.o.logger.warn({ tool: name, code, err: e.message }, 'tool call failed');
+      // The message may quote the caller's arguments (a topic the cloud chose): no control characters.
+      this.o.logger.warn({ tool: printable(name, 64), code, err: printable(e.message) }, 'tool call failed');
     }
     const outcome = result.ok ? 'ok' : result.error!.code;
     this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
@@ -190,7 +201,8 @@ export class ToolRegistry {
     }, timeoutMs);
     try {
       // The race makes the limit hold even for a tool that ignores its signal.
-      return await Promise.race([entry.tool.execute(args, { signal: controller.signal }), race]);
+      const ctx: ToolContext = { signal: controller.signal, origin: options.origin ?? 'local' };
+      return await Promise.race([entry.tool.execute(args, ctx), race]);
     } finally {
       timer.cancel();
       options.signal?.removeEventListener('abort', onAbort);

@@ -16,6 +16,7 @@
 import type { IntentEvent, SpeechEvent, Transcript } from '../bus/topics.js';
 import type { VoiceConfig } from '../config/index.js';
 import { EdgeloomError } from '../errors.js';
+import type { CloudToolGate } from './cloud-tools.js';
 import { type CompiledIntent, compileIntents, matchIntent, normalize, substituteSlots } from './intents.js';
 import type { AgentAction, AgentDefinition, AgentInput, DecideContext, Decision } from './reducer.js';
 import type { FunctionDefinition, ToolDefinition, ToolRegistry } from './tools.js';
@@ -141,6 +142,9 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
       };
     }
     const t = input.env.payload as Transcript;
+    // A cloud refinement (`refines`) is a second opinion on an utterance already handled, never a
+    // new utterance: acting on it would switch the light twice for one sentence.
+    if (t.refines !== undefined) return NONE;
     const text = normalize(t.text);
     if (text === '') return NONE;
     if (stopWords.has(text)) {
@@ -214,14 +218,16 @@ export interface CloudAssistArgs {
 }
 
 /**
- * The internal `voice.cloud_assist` tool: sends the text to `cloudAssist` with the registry's
- * public tools, then runs the returned calls (as external calls: internal tools are refused)
- * with the same signal, so an interrupt cancels the whole chain.
+ * The internal `voice.cloud_assist` tool: sends the text to `cloudAssist` with the tools the
+ * cloud may call (`gate`, daemon/agents/cloud-tools.ts: `agents.cloud_tools`), then runs the
+ * returned calls through the gate (policy, audit) and the registry (as external calls: internal
+ * tools are refused) with the same signal, so an interrupt cancels the whole chain.
  */
 export function cloudAssistTool(
   cloudAssist: CloudAssist,
   registry: ToolRegistry,
   publishIntent: (intent: IntentEvent) => Promise<void> | undefined,
+  gate: CloudToolGate,
 ): ToolDefinition<CloudAssistArgs> {
   return {
     name: CLOUD_ASSIST_TOOL,
@@ -255,7 +261,7 @@ export function cloudAssistTool(
               minScore: args.min_score ?? 1,
               explicitCloud: args.explicit_cloud === true,
             };
-      const reply = await cloudAssist(args.text, registry.asFunctionDefinitions(), signal, context);
+      const reply = await cloudAssist(args.text, gate.definitions(registry), signal, context);
       if (reply.declined !== undefined) {
         signal.throwIfAborted();
         // The router kept the text on the device (or the cloud did not answer): the local result stands.
@@ -275,21 +281,10 @@ export function cloudAssistTool(
       if (reply.intent !== undefined) {
         await publishIntent({ intent: reply.intent, slots: {}, score: 1, text: args.text, source: 'cloud' });
       }
-      const results = [];
-      for (const call of reply.toolCalls) {
-        signal.throwIfAborted();
-        const tool = registry.fromFunctionName(call.name);
-        if (tool === undefined) {
-          results.push({ tool: call.name, ok: false, code: 'E_TOOL_UNKNOWN' });
-          continue;
-        }
-        const r = await registry.execute(tool, call.arguments, {
-          signal,
-          external: true,
-          source: 'agent.voice.cloud',
-        });
-        results.push({ tool, ok: r.ok, ...(r.error ? { code: r.error.code } : {}) });
-      }
+      const results = await gate.run(registry, reply.toolCalls, {
+        signal,
+        correlationId: args.correlation_id ?? args.source_id ?? '',
+      });
       if (signal.aborted)
         throw new EdgeloomError('E_TOOL_ABORTED', 'cloud assist cancelled', {
           where: `tool ${CLOUD_ASSIST_TOOL}`,

@@ -1,12 +1,13 @@
 /**
  * `edgeloom install-service`: put systemd/edgeloom.service in place with ExecStart pointing at
  * this installation (npm's global prefix differs between Debian's node, NodeSource and nvm), and
- * create /etc/edgeloom/config.yaml from the Raspberry Pi example when there is none. An existing
- * config is never overwritten.
+ * create /etc/edgeloom/config.yaml (mode 0640) from the Raspberry Pi example when there is none.
+ * An existing config is never overwritten.
  */
 import { spawnSync } from 'node:child_process';
 import {
   accessSync,
+  chmodSync,
   constants,
   existsSync,
   mkdirSync,
@@ -62,14 +63,22 @@ export function detectExec(env: NodeJS.ProcessEnv = process.env): string {
   return `${process.execPath} ${main}`;
 }
 
-/** The packaged unit with ExecStart (and the --config path) rewritten for this machine. */
+/**
+ * The packaged unit with ExecStart (this installation) and the config file handed over by
+ * LoadCredential= rewritten for this machine. The service reads the credential's copy (`%d`), so
+ * the file itself can stay readable by root only.
+ */
 export function renderUnit(unitText: string, exec: string, configFile: string): string {
-  if (!/^ExecStart=/m.test(unitText)) {
-    throw new EdgeloomError('E_SERVICE_UNIT', 'systemd/edgeloom.service has no ExecStart= line', {
-      where: 'systemd/edgeloom.service',
-    });
+  for (const key of ['ExecStart', 'LoadCredential']) {
+    if (!new RegExp(`^${key}=`, 'm').test(unitText)) {
+      throw new EdgeloomError('E_SERVICE_UNIT', `systemd/edgeloom.service has no ${key}= line`, {
+        where: 'systemd/edgeloom.service',
+      });
+    }
   }
-  return unitText.replace(/^ExecStart=.*$/m, `ExecStart=${exec} run --config ${configFile}`);
+  return unitText
+    .replace(/^LoadCredential=config\.yaml:.*$/m, `LoadCredential=config.yaml:${configFile}`)
+    .replace(/^ExecStart=.*$/m, `ExecStart=${exec} run --config %d/config.yaml`);
 }
 
 export const installServiceCommand: Command = {
@@ -97,12 +106,13 @@ export const installServiceCommand: Command = {
     if (existsSync(configFile)) {
       process.stdout.write(`kept ${configFile} (already there)\n`);
     } else {
-      mkdirSync(configDir, { recursive: true });
-      // 0644: the DynamicUser= account must read it. Secrets stay out of it (systemd credentials:
-      // LoadCredential= + EDGELOOM_MQTT_PASSWORD_FILE=%d/..., see README).
+      mkdirSync(configDir, { recursive: true, mode: 0o755 });
+      // 0640: it may come to hold a broker password or a cloud key, so no other account reads it.
+      // The DynamicUser= account does not need to: systemd passes it in (LoadCredential=).
       writeFileSync(configFile, readFileSync(join(root, 'config/raspberry-pi.example.yaml')), {
-        mode: 0o644,
+        mode: 0o640,
       });
+      chmodSync(configFile, 0o640); // writeFileSync's mode is filtered by the umask
       process.stdout.write(
         `wrote ${configFile} from config/raspberry-pi.example.yaml: edit it (device, mqtt.url)\n`,
       );

@@ -20,15 +20,21 @@ const USAGE = `Usage: edgeloom models <list|verify|fetch> [options]
 
   list                 table of models: id, kind, present, checksum, size, licence
   verify               check every present file's sha256; exit 1 if one fails
-  fetch ID             download a model's files (resumes a .part, verifies, then renames)
+  fetch ID             download a model's files (resumes a .part, verifies, then renames);
+                       every file must be pinned (sha256 and size in the manifest); a redirect
+                       may not leave the file's origin, the entry's redirect_origins or the
+                       --url-base origin, nor go from https to http; a body longer than the
+                       pinned size is cut off at once
 
 Options:
   --json               list/verify: machine-readable output
   --models-dir DIR     directory the manifest's paths are under (default: config models.dir)
   --manifest FILE      manifest file (default: config models.manifest)
   --config FILE        configuration file (default: $EDGELOOM_CONFIG, else defaults)
-  --url-base URL       fetch: download <URL>/<path> instead of each file's url (mirrors, tests)
-  --pin                fetch: write the sha256/size of files without one into the manifest
+  --url-base URL       fetch: download <URL>/<path> instead of each file's url (mirrors, tests);
+                       redirects to this origin are allowed too
+  --pin                fetch: trust on first use: download files the manifest has no sha256 for,
+                       accept whatever arrives and write its sha256/size into the manifest
   --timeout-ms N       fetch: give up when no data arrives for N ms (default 30000)
 
 Models whose files are absent and not bundled (bundled: false) only warn in verify.`;
@@ -200,8 +206,19 @@ async function fetch(p: ReturnType<typeof parse>): Promise<number> {
   process.once('SIGINT', onSignal);
   const urlBase = str(p, 'url-base');
   const idleTimeoutMs = num(p, 'timeout-ms', 'models');
+  const pin = bool(p, 'pin');
+  const unpinnedPaths = entry.files.filter((f) => f.sha256 === null).map((f) => f.path);
+  if (pin && unpinnedPaths.length > 0) {
+    // Said before any byte arrives, on stderr, where an install script's log keeps it.
+    process.stderr.write(
+      `WARNING: TRUST ON FIRST USE for ${id}: ${unpinnedPaths.join(', ')} ha${unpinnedPaths.length === 1 ? 's' : 've'} ` +
+        'no sha256 in the manifest. Whatever the server sends now is accepted and its hash recorded as the pin; ' +
+        "compare the hashes printed below with the publisher's before you trust this model.\n",
+    );
+  }
   try {
     const files = await fetchModel(entry, paths.modelsDir, {
+      trustOnFirstUse: pin,
       signal: abort.signal,
       onProgress: (x) => bar.update(x),
       ...(urlBase === undefined ? {} : { urlBase }),
@@ -214,15 +231,9 @@ async function fetch(p: ReturnType<typeof parse>): Promise<number> {
     }
     const unpinned = files.filter((f) => f.unpinned);
     if (unpinned.length > 0) {
-      if (bool(p, 'pin')) {
-        await pinManifest(paths.manifestFile, id, unpinned);
-        process.stdout.write(`pinned ${unpinned.length} file(s) of ${id} in ${paths.manifestFile}\n`);
-      } else {
-        process.stderr.write(
-          `warning: ${unpinned.length} file(s) of ${id} have no sha256 in the manifest; check the hashes above ` +
-            `against the publisher and run again with --pin to record them\n`,
-        );
-      }
+      // Only reachable with --pin: fetchModel refuses unpinned files otherwise.
+      await pinManifest(paths.manifestFile, id, unpinned);
+      process.stdout.write(`pinned ${unpinned.length} file(s) of ${id} in ${paths.manifestFile}\n`);
     }
     return 0;
   } finally {

@@ -1,6 +1,14 @@
 import type { EdgeloomConfig } from './types.js';
 import type { Violation } from './validate.js';
 
+function parseUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** True for addresses only this machine can reach. */
 export function isLoopbackHost(host: string): boolean {
   const h = host
@@ -64,6 +72,25 @@ export function crossFieldViolations(c: EdgeloomConfig): Violation[] {
   }
   if (c.sensors.mic.recorder === 'custom' && c.sensors.mic.command.length === 0) {
     fail(['sensors', 'mic', 'command'], 'must name the recorder command when recorder is custom');
+  }
+  // A credential over plain http to another machine is readable by anyone on the path.
+  if (c.cloud.enabled && !c.cloud.allow_insecure_http) {
+    const u = parseUrl(c.cloud.base_url);
+    const credentials =
+      c.cloud.api_key !== '' || (u !== undefined && (u.username !== '' || u.password !== ''));
+    if (u?.protocol === 'http:' && credentials && !isLoopbackHost(u.hostname)) {
+      fail(
+        ['cloud', 'base_url'],
+        `sends cloud.api_key (or the URL's credentials) in clear text to ${u.host}: use https://, or set cloud.allow_insecure_http: true to accept that`,
+      );
+    }
+  }
+  // Not verifying the broker's certificate lets anyone on the path pose as the broker.
+  if (!c.mqtt.tls.reject_unauthorized && !c.mqtt.tls.allow_unverified) {
+    fail(
+      ['mqtt', 'tls', 'reject_unauthorized'],
+      "false accepts any broker certificate (anyone on the path can pose as the broker): set mqtt.tls.ca to the broker's CA, or mqtt.tls.allow_unverified: true to accept that",
+    );
   }
   // A client certificate without its key (or the reverse) fails only at connect time, much later.
   if ((c.mqtt.tls.cert === '') !== (c.mqtt.tls.key === '')) {

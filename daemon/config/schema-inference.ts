@@ -188,6 +188,11 @@ export const cloudSchema = obj('The only egress: an OpenAI-compatible HTTP API.'
     pattern: '^https?://',
   }),
   api_key: str({ description: 'Bearer token for the API.', default: '', secret: true }),
+  allow_insecure_http: bool({
+    description:
+      'Must be true to send an api_key (or credentials in base_url) over http:// to a host other than loopback: anyone on the path can read the key, and the text sent with it.',
+    default: false,
+  }),
   chat_model: str({ description: 'Model for chat/intent refinement.', default: 'gpt-4o-mini', minLength: 1 }),
   transcription_model: str({
     description: 'Model for transcription refinement.',
@@ -294,15 +299,54 @@ export const agentsSchema = obj('Event-sourced agents.', {
       minimum: 0,
     }),
   }),
+  cloud_tools: obj(
+    'What the cloud LLM may make the device do. It is an untrusted caller: anyone within earshot can steer it by speaking.',
+    {
+      allow: arr({
+        description:
+          'Tools the cloud may call (mqtt.publish, display.show, speak, log); only these are offered to it. Default none: it may answer, not act.',
+        items: str({ description: 'A tool name.', pattern: '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$' }),
+        default: [],
+        maxItems: 32,
+      }),
+      publish_allow: arr({
+        description:
+          "Topics (MQTT patterns) the cloud's mqtt.publish may use; each must also be in mqtt.publish_allow. Retained publishes are never allowed from the cloud.",
+        items: str({ description: 'An MQTT topic or pattern.', minLength: 1 }),
+        default: [],
+        maxItems: 64,
+      }),
+      max_calls_per_utterance: int({
+        description: 'Tool calls run per cloud answer; further calls in the answer are refused.',
+        default: 2,
+        minimum: 0,
+        maximum: 8,
+      }),
+      max_calls_per_minute: int({
+        description: 'Tool calls run for the cloud over any 60 s; further calls are refused.',
+        default: 6,
+        minimum: 0,
+        maximum: 600,
+      }),
+    },
+  ),
   tool_timeout_ms: int({
     description: 'Default time limit of one tool call, ms; the call is aborted past it.',
     default: 5000,
     minimum: 1,
   }),
   tts_command: str({
-    description: 'Text-to-speech program for the speak tool (run without a shell, text as last argument).',
+    description:
+      'Text-to-speech program and fixed arguments for the speak tool, split on spaces (run without a shell).',
     default: 'espeak-ng',
     minLength: 1,
+  }),
+  tts_input: enm({
+    description:
+      'How the speak tool hands the text to tts_command: stdin (written to its standard input, then closed) ' +
+      'or argument (last argument, after `--`). Never a bare argument, which the program could read as an option.',
+    values: ['stdin', 'argument'],
+    default: 'stdin',
   }),
   snapshot_every: int({
     description: 'Agent state snapshot every N events (bounds replay time at start).',

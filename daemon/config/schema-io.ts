@@ -54,6 +54,11 @@ export const mqttSchema = obj('MQTT: actions, state and Home Assistant discovery
       description: 'Refuse brokers whose certificate does not verify.',
       default: true,
     }),
+    allow_unverified: bool({
+      description:
+        'Must be true for reject_unauthorized: false to be accepted: anyone on the path could then pose as the broker and read every message and credential.',
+      default: false,
+    }),
   }),
   client_id: str({ description: 'MQTT client id; empty = edgeloom-{device_id}.', default: '' }),
   clean: bool({
@@ -156,5 +161,19 @@ export const httpSchema = obj('HTTP endpoint: /healthz, /metrics, the dashboard.
     description: 'Bearer token required on every request except /healthz; empty = none (loopback only).',
     default: '',
     secret: true,
+  }),
+  allowed_hosts: arr({
+    description:
+      "Host names the endpoint answers to besides IP addresses, localhost and this machine's host name (and <name>.local); any other Host header gets 421 (DNS rebinding).",
+    items: str({ description: 'A host name, e.g. kiosk.lan.', minLength: 1, pattern: '^[A-Za-z0-9.-]+$' }),
+    default: [],
+    maxItems: 32,
+  }),
+  max_connections_per_client: int({
+    description:
+      'Open connections per client address; past it a new one from that client is closed at once, so one client cannot take the slots /healthz and the kiosk need (64 in all). A browser opens up to 6 per host: 16 leaves room for the kiosk and a dashboard on the same machine.',
+    default: 16,
+    minimum: 1,
+    maximum: 64,
   }),
 });

@@ -11,6 +11,10 @@ export interface HttpServerStats {
   readonly sseDropped: number;
   /** SSE clients turned away at the client limit. */
   readonly sseRejected: number;
+  /** Connections closed at once because their client already held its share. */
+  readonly connectionsRefused: number;
+  /** Requests refused for a Host the daemon does not answer to (DNS rebinding). */
+  readonly hostRefused: number;
 }
 
 export interface MetricsOptions {
@@ -396,6 +400,20 @@ export class Metrics {
       'Event-stream clients refused at the client limit.',
       [],
       (_s, set) => set(http().sseRejected),
+    );
+    this.family(
+      'counter',
+      'edgeloom_http_connections_refused_total',
+      'Connections closed at once because their client already held http.max_connections_per_client.',
+      [],
+      (_s, set) => set(http().connectionsRefused),
+    );
+    this.family(
+      'counter',
+      'edgeloom_http_host_refused_total',
+      'Requests refused (421) for a Host header the daemon does not answer to.',
+      [],
+      (_s, set) => set(http().hostRefused),
     );
   }
 }

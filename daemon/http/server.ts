@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Envelope } from '../bus/envelope.js';
 import { patternMatches } from '../bus/topic-match.js';
 import type { EventBus, Subscription } from '../bus/types.js';
@@ -12,6 +12,7 @@ import type { Clock } from '../util/clock.js';
 import { isAuthorised } from './auth.js';
 import { defaultStaticDir, loadStaticAssets, PAGES, type StaticAsset } from './dashboard.js';
 import { healthOf } from './health.js';
+import { hostAllowed, servedHostNames } from './host-check.js';
 import { type HttpServerStats, Metrics } from './metrics.js';
 import { SseClient } from './sse.js';
 
@@ -41,8 +42,17 @@ export interface HttpServerOptions {
   readonly keepAliveTimeoutMs?: number;
   /** Requests served per keep-alive socket before it is closed. Default 100. */
   readonly maxRequestsPerSocket?: number;
-  /** Open sockets at once; more are refused by the kernel backlog. Default 64. */
+  /** Open sockets at once; past it Node closes new ones on accept. Default 64. */
   readonly maxConnections?: number;
+  /**
+   * Open sockets per client address. Past it a new connection from that client is closed at
+   * once (counted): one client holding half-finished requests cannot take the slots that
+   * /healthz, the dashboard and the kiosk stream need. Default 16 (a browser opens up to 6 per
+   * host; the kiosk and a dashboard on the same machine share one address).
+   */
+  readonly maxConnectionsPerClient?: number;
+  /** Host names served besides IP literals, localhost and this machine's names (host-check.ts). */
+  readonly allowedHosts?: readonly string[];
 }
 
 /** Patterns per event stream (one bus subscription each). */
@@ -74,6 +84,11 @@ export class HttpServer implements Component {
   /** The last event per CURRENT_STATE_TOPICS topic (one each: bounded by the list). */
   private readonly current = new Map<string, Envelope>();
   private currentSubs: Subscription[] = [];
+  /** Open sockets per client address; an entry exists only while it is > 0 (bounded by maxConnections). */
+  private readonly perClient = new Map<string, number>();
+  private connectionsRefused = 0;
+  private hostRefused = 0;
+  private readonly served: ReadonlySet<string>;
 
   constructor(private readonly options: HttpServerOptions) {
     this.host = options.host ?? '127.0.0.1';
@@ -83,6 +98,7 @@ export class HttpServer implements Component {
         where: 'http.token',
       });
     }
+    this.served = servedHostNames(options.allowedHosts ?? [], this.host);
     const stats = options.stats;
     this.metrics = new Metrics({
       snapshot: () => stats.snapshot(),
@@ -102,13 +118,24 @@ export class HttpServer implements Component {
         overflow: { kind: 'drop-oldest' },
       }),
     );
-    const server = createServer({ requestTimeout: this.options.requestTimeoutMs ?? 10_000 }, (req, res) =>
-      this.handle(req, res),
+    const requestTimeoutMs = this.options.requestTimeoutMs ?? 10_000;
+    const server = createServer(
+      {
+        requestTimeout: requestTimeoutMs,
+        // Headers and body both within the request timeout (slowloris). Node only looks for
+        // expired requests every connectionsCheckingInterval (30 s by default), which let a
+        // held-open request live 3x its timeout: check four times per timeout, at most every second.
+        headersTimeout: requestTimeoutMs,
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4))),
+        // An event stream is a request that completed (a GET without body): its long response
+        // is not subject to the request timeout; MAX_SSE_CLIENTS and the per-client cap bound them.
+      },
+      (req, res) => this.handle(req, res),
     );
     server.keepAliveTimeout = this.options.keepAliveTimeoutMs ?? 5_000; // 5 s
-    server.headersTimeout = Math.min(server.headersTimeout, this.options.requestTimeoutMs ?? 10_000);
     server.maxRequestsPerSocket = this.options.maxRequestsPerSocket ?? 100;
     server.maxConnections = this.options.maxConnections ?? 64;
+    server.on('connection', (socket) => this.admit(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
@@ -170,7 +197,31 @@ export class HttpServer implements Component {
       sseClients: this.clients.size,
       sseDropped: dropped,
       sseRejected: this.sseRejected,
+      connectionsRefused: this.connectionsRefused,
+      hostRefused: this.hostRefused,
     };
+  }
+
+  /**
+   * The per-client share of the connection slots: past maxConnectionsPerClient the newest
+   * connection of that client is closed before it is read (the policy: the client's older
+   * connections keep their slots; other clients keep theirs).
+   */
+  private admit(socket: Socket): void {
+    // An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d: the same client either way.
+    const client = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const open = this.perClient.get(client) ?? 0;
+    if (open >= (this.options.maxConnectionsPerClient ?? 16)) {
+      this.connectionsRefused++;
+      socket.destroy();
+      return;
+    }
+    this.perClient.set(client, open + 1);
+    socket.once('close', () => {
+      const left = (this.perClient.get(client) ?? 1) - 1;
+      if (left <= 0) this.perClient.delete(client);
+      else this.perClient.set(client, left);
+    });
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -182,6 +233,12 @@ export class HttpServer implements Component {
       route = routeOf(path);
       res.setHeader('X-Content-Type-Options', 'nosniff');
       res.setHeader('Referrer-Policy', 'no-referrer'); // the token may be in the page's query
+      if (!hostAllowed(req.headers.host, this.served)) {
+        // 421 Misdirected Request (RFC 9110 §15.5.20): not a name this server answers to.
+        this.hostRefused++;
+        this.send(res, 421, 'application/json', '{"error":"host not served"}');
+        return;
+      }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         this.send(res, 405, 'text/plain', 'method not allowed\n', { Allow: 'GET, HEAD' });
         return;
@@ -331,6 +388,8 @@ export class HttpServer implements Component {
       sseClients: s.sseClients,
       sseDropped: s.sseDropped,
       sseRejected: s.sseRejected,
+      connectionsRefused: s.connectionsRefused,
+      hostRefused: s.hostRefused,
     };
   }
 }

@@ -8,6 +8,16 @@
  * node:http/https directly rather than fetch(): redirects are followed by hand (bounded, and the
  * Range header must survive them) and a socket closed mid-body must surface as an error after
  * the bytes received so far were written.
+ *
+ * A mirror or a network in the middle may be hostile, so:
+ * - a file must be pinned (sha256 and size in the manifest); an unpinned one is fetched only with
+ *   `trustOnFirstUse` (`models fetch --pin`), which the CLI says loudly;
+ * - a redirect may only go to the origin asked (scheme, host and port), to an origin the entry's
+ *   `redirect_origins` names (reviewed in the manifest: Hugging Face's and GitHub's CDNs), or to
+ *   the `--url-base` origin; never from https to http unless that http origin is named;
+ * - the body is cut off, and the connection dropped, the moment it passes the manifest's size (or
+ *   the Content-Length, or MAX_UNPINNED_BYTES for a file of unknown size): a mirror cannot fill
+ *   the disk or hold the transfer open with bytes that could never verify.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -15,7 +25,7 @@ import { mkdir, open, rename, stat, truncate, unlink } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { dirname } from 'node:path';
-import { EdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
 import { sha256File } from './checksum.js';
 import { type ModelEntry, type ModelFile, NPM_PREFIX, resolveModelFile } from './manifest.js';
 
@@ -36,6 +46,11 @@ export interface FetchOptions {
   readonly idleTimeoutMs?: number;
   /** Redirects followed per request before giving up (default 5; Hugging Face uses 1–2). */
   readonly maxRedirects?: number;
+  /**
+   * Download files the manifest has no sha256 for and accept whatever arrives (trust on first
+   * use; `models fetch --pin`). Without it such a file is `E_MODEL_UNPINNED` before any request.
+   */
+  readonly trustOnFirstUse?: boolean;
 }
 
 export interface FetchedFile {
@@ -53,6 +68,31 @@ export interface FetchedFile {
 
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_REDIRECTS = 5;
+/** Largest file accepted when neither the manifest nor the server states a size (trust on first use). */
+export const MAX_UNPINNED_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * Whether a redirect from `from` to `to` may be followed: same origin without a downgrade, or an
+ * origin in `allowed` (`scheme://host[:port]`, or `https://*.example.org` for any subdomain).
+ * An http target needs an http origin in `allowed` by name, so https never silently becomes http.
+ */
+export function redirectAllowed(from: URL, to: URL, allowed: readonly string[]): boolean {
+  if (to.protocol !== 'https:' && to.protocol !== 'http:') return false;
+  if (to.origin === from.origin) return true;
+  return allowed.some((a) => originMatches(a, to));
+}
+
+function originMatches(pattern: string, to: URL): boolean {
+  const m = /^(https?):\/\/\*\.(.+)$/.exec(pattern);
+  if (m === null) return pattern.replace(/\/+$/, '') === to.origin;
+  const [, scheme, suffix] = m;
+  const defaultPort = scheme === 'https' ? '443' : '80';
+  return (
+    to.protocol === `${scheme}:` &&
+    to.hostname.endsWith(`.${suffix}`) &&
+    (to.port === '' || to.port === defaultPort)
+  );
+}
 
 /** Fetch every file of `entry` into `modelsDir`. Files already present and verified are skipped. */
 export async function fetchModel(
@@ -61,7 +101,25 @@ export async function fetchModel(
   options: FetchOptions = {},
 ): Promise<FetchedFile[]> {
   const out: FetchedFile[] = [];
-  for (const file of entry.files) out.push(await fetchFile(entry.id, file, modelsDir, options));
+  const unpinned = entry.files.filter((f) => f.sha256 === null);
+  if (unpinned.length > 0 && options.trustOnFirstUse !== true) {
+    throw new EdgeloomError(
+      'E_MODEL_UNPINNED',
+      `model ${entry.id}: ${unpinned.map((f) => f.path).join(', ')} has no sha256 in the manifest; ` +
+        "add the publisher's hash, or run `edgeloom models fetch " +
+        `${entry.id} --pin\` to trust whatever the server sends this once and record its hash`,
+      { where: unpinned[0]!.path },
+    );
+  }
+  const origins = allowedOrigins(entry, options.urlBase);
+  for (const file of entry.files) out.push(await fetchFile(entry.id, file, modelsDir, options, origins));
+  return out;
+}
+
+/** Where redirects may lead for this entry: what its manifest names, and the mirror given. */
+function allowedOrigins(entry: ModelEntry, urlBase: string | undefined): string[] {
+  const out = [...(entry.redirect_origins ?? [])];
+  if (urlBase !== undefined) out.push(new URL(urlBase).origin);
   return out;
 }
 
@@ -83,6 +141,7 @@ async function fetchFile(
   file: ModelFile,
   modelsDir: string,
   options: FetchOptions,
+  origins: readonly string[],
 ): Promise<FetchedFile> {
   if (file.path.startsWith(NPM_PREFIX)) {
     throw new EdgeloomError(
@@ -117,13 +176,19 @@ async function fetchFile(
 
   let received = offset;
   if (file.size_bytes === null || offset < file.size_bytes) {
-    const res = await get(url, offset, options);
+    const res = await get(url, offset, options, origins);
     if (offset > 0 && res.statusCode === 200) {
       // The server ignored Range and sends the whole file: start the part over.
       offset = 0;
       hash = createHash('sha256');
     }
-    received = await appendBody(res, partPath, hash, offset, file, options);
+    try {
+      received = await appendBody(res, partPath, hash, offset, file, options);
+    } catch (err) {
+      // Bytes past the size could never verify: the part is no prefix of the file.
+      if (isEdgeloomError(err, 'E_MODEL_TOO_LARGE')) await unlink(partPath).catch(() => undefined);
+      throw err;
+    }
   }
   return finish(entryId, file, absPath, partPath, url, hash, received, offset);
 }
@@ -177,8 +242,21 @@ async function appendBody(
   file: ModelFile,
   options: FetchOptions,
 ): Promise<number> {
-  const length = Number(res.headers['content-length']);
+  const header = res.headers['content-length'];
+  const length = header === undefined ? Number.NaN : Number(header);
   const totalBytes = file.size_bytes ?? (Number.isFinite(length) ? offset + length : undefined);
+  // The most this file may have: the pinned size, else what the server announced, else a cap.
+  const limit = file.size_bytes ?? (Number.isFinite(length) ? offset + length : MAX_UNPINNED_BYTES);
+  const tooLarge = (what: string): EdgeloomError => {
+    res.destroy();
+    return new EdgeloomError(
+      'E_MODEL_TOO_LARGE',
+      `${file.path}: the server ${what} more than the ${limit} bytes ${file.size_bytes === null ? 'allowed' : 'the manifest pins'}; transfer dropped, part deleted`,
+      { where: file.path },
+    );
+  };
+  if (Number.isFinite(length) && offset + length > limit)
+    throw tooLarge(`announced ${offset + length} bytes,`);
   const fh = await open(partPath, offset === 0 ? 'w' : 'a');
   let received = offset;
   try {
@@ -186,12 +264,15 @@ async function appendBody(
     try {
       for await (const chunk of res) {
         const buf = chunk as Buffer;
+        // Checked before the write: not one byte past the limit reaches the disk.
+        if (received + buf.length > limit) throw tooLarge('sent');
         hash.update(buf);
         await fh.write(buf);
         received += buf.length;
         options.onProgress?.({ file: file.path, receivedBytes: received, totalBytes });
       }
     } catch (err) {
+      if (isEdgeloomError(err, 'E_MODEL_TOO_LARGE')) throw err;
       if (options.signal?.aborted) throw options.signal.reason;
       throw new EdgeloomError(
         'E_MODEL_FETCH',
@@ -214,11 +295,12 @@ async function appendBody(
   return received;
 }
 
-/** GET with Range from `offset`, following redirects; resolves on a 200 or 206 response. */
+/** GET with Range from `offset`, following redirects that redirectAllowed; resolves on a 200 or 206. */
 async function get(
   url: string,
   offset: number,
   options: FetchOptions,
+  origins: readonly string[],
   redirects = 0,
 ): Promise<IncomingMessage> {
   const max = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
@@ -229,7 +311,17 @@ async function get(
     if (redirects >= max) {
       throw new EdgeloomError('E_MODEL_FETCH', `${url}: more than ${max} redirects`, { where: url });
     }
-    return get(new URL(res.headers.location, url).toString(), offset, options, redirects + 1);
+    const from = new URL(url);
+    const to = new URL(res.headers.location, url);
+    if (!redirectAllowed(from, to, origins)) {
+      throw new EdgeloomError(
+        'E_MODEL_FETCH',
+        `${url}: redirect to ${to.origin} is not allowed (only ${[from.origin, ...origins].join(', ')}; ` +
+          "an entry's redirect_origins in the manifest, or --url-base, names another)",
+        { where: url },
+      );
+    }
+    return get(to.toString(), offset, options, origins, redirects + 1);
   }
   if (status === 206) {
     const start = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''))?.[1];
@@ -246,7 +338,7 @@ async function get(
   if (status === 416 && offset > 0) {
     // Our part is not a prefix the server can continue (file changed upstream): start over.
     res.resume();
-    return get(url, 0, options, redirects);
+    return get(url, 0, options, origins, redirects);
   }
   if (status !== 200) {
     res.resume();

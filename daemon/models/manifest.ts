@@ -66,6 +66,11 @@ export interface ModelEntry {
   /** SPDX identifier (or a short phrase) of the licence the files are under. */
   readonly licence: string;
   readonly source: { readonly type: SourceType; readonly detail: string };
+  /**
+   * Origins the files' URLs may redirect to besides their own (`https://cdn.example.org`, or
+   * `https://*.example.org` for any subdomain), e.g. a CDN behind Hugging Face or GitHub. https only.
+   */
+  readonly redirect_origins?: readonly string[];
   readonly inputs: readonly TensorInfo[];
   readonly outputs: readonly TensorInfo[];
   /**
@@ -83,6 +88,8 @@ export interface Manifest {
 
 const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+/** An https origin, or `https://*.` and a domain; no path. */
+const REDIRECT_ORIGIN = /^https:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -145,6 +152,13 @@ function checkEntry(m: Obj, say: (field: string, msg: string) => void): void {
     }
     if (typeof m.source.detail !== 'string' || m.source.detail === '')
       say('source.detail', 'must be a non-empty string');
+  }
+  if (m.redirect_origins !== undefined) {
+    const ok =
+      Array.isArray(m.redirect_origins) &&
+      m.redirect_origins.every((o) => typeof o === 'string' && REDIRECT_ORIGIN.test(o));
+    if (!ok)
+      say('redirect_origins', 'must be a list of https origins (https://host[:port] or https://*.domain)');
   }
   for (const key of ['inputs', 'outputs'] as const) {
     const list = m[key];

@@ -155,6 +155,8 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
           iouThreshold: p.face.iou_threshold,
           intraOpNumThreads: threads,
           clock,
+          // Twice the configured camera size each way: a frame declaring more is refused undecoded.
+          maxInputPixels: 4 * config.sensors.camera.width * config.sensors.camera.height,
         });
         return {
           stage: loaded.stage,

@@ -181,6 +181,12 @@ export interface FaceStageOptions {
   readonly maxFaces?: number;
   /** Clock for latency (default: the system clock). */
   readonly clock?: Clock;
+  /**
+   * Largest image decoded, pixels as its header declares them (default: sharp's own 268 MP).
+   * The pipeline passes four times the configured camera size (twice each side): a frame
+   * declaring more is `E_IMAGE_DECODE` before a pixel is allocated.
+   */
+  readonly maxInputPixels?: number;
 }
 
 /** Time spent per step of the last frame, ms (for the benchmark and health). */
@@ -196,6 +202,7 @@ export class FaceStage {
   private readonly classifier: EmotionClassifier;
   private readonly maxFaces: number;
   private readonly clock: Clock;
+  private readonly maxInputPixels: number | undefined;
   /** Faces beyond maxFaces, summed over all frames. */
   droppedFaces = 0;
   lastTimings: FaceTimings = { decodeMs: 0, detectMs: 0, classifyMs: 0 };
@@ -205,6 +212,7 @@ export class FaceStage {
     this.classifier = classifier;
     this.maxFaces = options.maxFaces ?? 8;
     this.clock = options.clock ?? new SystemClock();
+    this.maxInputPixels = options.maxInputPixels;
   }
 
   /** The model id FaceInference carries: detector and classifier joined. */
@@ -215,7 +223,7 @@ export class FaceStage {
   /** Decode and analyse one camera frame. Undecodable JPEG → `E_IMAGE_DECODE`. */
   async process(frame: CameraFrame, where = 'face'): Promise<FaceInference> {
     const t0 = this.clock.monotonicMs();
-    const image = await decodeRgb(frame.jpeg, where);
+    const image = await decodeRgb(frame.jpeg, where, this.maxInputPixels);
     const t1 = this.clock.monotonicMs();
     const faces = await this.analyse(image);
     const t2 = this.clock.monotonicMs();

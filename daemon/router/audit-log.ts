@@ -65,6 +65,31 @@ export type AuditKind =
   | 'sensor_pause'
   | 'forget';
 
+/**
+ * A tool call the cloud LLM asked for, run (`allowed`) or `refused` (daemon/agents/cloud-tools.ts).
+ * Like egress entries it holds no payload: the arguments' SHA-256, and the topic acted on.
+ */
+export interface ToolCallAuditEntry {
+  readonly kind: 'tool_call';
+  /** The event's time on the daemon clock (a replay's fixture time); the record is stamped in wall time. */
+  readonly tsMs: number;
+  /** Tool name (or, for a name the registry does not know, the cloud's function name). */
+  readonly tool: string;
+  readonly outcome: 'allowed' | 'refused';
+  /** Why it was refused (`E_CLOUD_TOOL_*`, `E_TOOL_UNKNOWN`); absent when allowed. */
+  readonly code?: string;
+  /** What it acts on: `mqtt.publish`'s topic. */
+  readonly target?: string;
+  readonly correlationId: string;
+  /** `sha256:<hex>` of the arguments JSON. */
+  readonly argsRef: string;
+}
+
+/** True for a cloud egress record (what egress.ts appends). */
+export function isEgressEntry(r: AuditRecord): r is AuditRecord & AuditEntry {
+  return r.kind === 'egress';
+}
+
 /** Any other record: a kind, an outcome and the fields that describe it (never personal content). */
 export interface AuditRecordInput {
   readonly kind: AuditKind;
@@ -174,7 +199,7 @@ export class AuditLog {
   }
 
   /** Append one record at the chain's head; resolves once it is written. */
-  append(input: AuditEntry | AuditRecordInput): Promise<AuditRecord> {
+  append(input: AuditEntry | ToolCallAuditEntry | AuditRecordInput): Promise<AuditRecord> {
     return this.serial(async () => {
       const { head } = this.state.meta;
       const wallMs = this.now();

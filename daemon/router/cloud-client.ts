@@ -108,13 +108,37 @@ export function retryAfterMs(header: string | null, nowMs: number): number | und
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
+/**
+ * `cloud.base_url` without its user-info, and that user-info as a Basic credential (RFC 9110
+ * §11.2) when there is one: fetch refuses URLs with credentials and puts the whole URL, password
+ * included, into its error message, which would reach the log.
+ */
+export function splitCredentials(baseUrl: string): { base: string; basic: string | undefined } {
+  const u = new URL(baseUrl);
+  if (u.username === '' && u.password === '') return { base: baseUrl.replace(/\/+$/, ''), basic: undefined };
+  const basic = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString(
+    'base64',
+  );
+  u.username = '';
+  u.password = '';
+  return { base: u.toString().replace(/\/+$/, ''), basic };
+}
+
+/** Any `scheme://user:pass@` in a message, redacted (a last line of defence for log lines). */
+export function redactUrlCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1[redacted]@');
+}
+
 export class CloudClient {
   private readonly o: CloudClientOptions;
   private readonly base: string;
+  private readonly basic: string | undefined;
 
   constructor(options: CloudClientOptions) {
     this.o = options;
-    this.base = options.baseUrl.replace(/\/+$/, '');
+    const { base, basic } = splitCredentials(options.baseUrl);
+    this.base = base;
+    this.basic = basic;
   }
 
   /** Transcribe 16-bit mono PCM (sent as WAV). Only call where the tier allows audio to leave. */
@@ -273,6 +297,7 @@ export class CloudClient {
     );
     const headers: Record<string, string> = { 'content-type': a.contentType };
     if (this.o.apiKey !== '') headers.authorization = `Bearer ${this.o.apiKey}`;
+    else if (this.basic !== undefined) headers.authorization = `Basic ${this.basic}`;
     try {
       const res = await this.o.transmit({
         url: `${this.base}${a.path}`,
@@ -305,7 +330,7 @@ export class CloudClient {
         return { ok: false, error: err, retryable: false, health: 'failure' };
       return {
         ok: false,
-        error: fail('E_CLOUD_NETWORK', `${a.path}: ${err.message}`, err),
+        error: fail('E_CLOUD_NETWORK', `${a.path}: ${redactUrlCredentials(err.message)}`),
         retryable: true,
         health: 'failure',
       };
@@ -316,8 +341,41 @@ export class CloudClient {
   }
 }
 
+/**
+ * Largest JSON answer read, bytes: a transcription with segments or a vision label is a few KiB.
+ * A longer body is dropped unread past this point (`E_CLOUD_BAD_RESPONSE`).
+ */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+/**
+ * Longest transcript accepted from the cloud, characters. Whisper decodes at most 448 tokens
+ * per 30 s window (about 2000 characters of speech); a longer text is not a transcription.
+ */
+export const MAX_TRANSCRIPT_CHARS = 4000;
+
 async function readJson(res: Response): Promise<unknown> {
-  const text = await res.text();
+  const length = Number(res.headers.get('content-length'));
+  if (Number.isFinite(length) && length > MAX_RESPONSE_BYTES) {
+    await res.body?.cancel().catch(() => undefined);
+    throw fail('E_CLOUD_BAD_RESPONSE', `response of ${length} bytes is over ${MAX_RESPONSE_BYTES}`);
+  }
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  if (res.body !== null) {
+    const reader = res.body.getReader();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        bytes += value.length;
+        if (bytes > MAX_RESPONSE_BYTES)
+          throw fail('E_CLOUD_BAD_RESPONSE', `response is over ${MAX_RESPONSE_BYTES} bytes`);
+        chunks.push(value);
+      }
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -344,6 +402,12 @@ function parseTranscription(json: unknown): Omit<CloudTranscription, 'latencyMs'
   };
   if (j === null || typeof j !== 'object' || typeof j.text !== 'string') {
     throw fail('E_CLOUD_BAD_RESPONSE', 'transcription response has no text');
+  }
+  if (j.text.length > MAX_TRANSCRIPT_CHARS) {
+    throw fail(
+      'E_CLOUD_BAD_RESPONSE',
+      `transcription of ${j.text.length} characters is over ${MAX_TRANSCRIPT_CHARS} characters`,
+    );
   }
   const mean = (key: 'avg_logprob' | 'no_speech_prob'): number | undefined => {
     const xs = (Array.isArray(j.segments) ? j.segments : [])

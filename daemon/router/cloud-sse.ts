@@ -9,6 +9,14 @@ import { EdgeloomError } from '../errors.js';
 
 /** Longest single line accepted, characters; a longer one is a broken or hostile stream. */
 export const MAX_SSE_LINE_CHARS = 1 << 20;
+/**
+ * Characters one chat answer may bring, content and tool calls together (names and arguments).
+ * The device asks for one short sentence or a few tool calls; a stream past this is refused
+ * (`E_CLOUD_BAD_RESPONSE`) instead of being held in memory and handed to the agents.
+ */
+export const MAX_CHAT_CHARS = 32 * 1024;
+/** Distinct tool calls one answer may stream (their `index` is the cloud's to choose). */
+export const MAX_STREAMED_TOOL_CALLS = 32;
 
 /** Yield each event's data; stops after `[DONE]` (or the end of the body). */
 export async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
@@ -70,6 +78,9 @@ export interface ChatResult {
   readonly finishReason: string | undefined;
 }
 
+const tooLong = (what: string): EdgeloomError =>
+  new EdgeloomError('E_CLOUD_BAD_RESPONSE', `chat answer has ${what}`, { where: 'cloud.chat' });
+
 interface ToolCallDelta {
   index?: number;
   id?: string;
@@ -87,6 +98,8 @@ export class ChatAccumulator {
   private content = '';
   private readonly calls = new Map<number, { id: string; name: string; arguments: string }>();
   private finishReason: string | undefined;
+  /** Characters received so far: content, tool names and arguments. */
+  private chars = 0;
 
   /** Returns the content delta of this chunk ('' when none). */
   push(data: string): string {
@@ -105,13 +118,19 @@ export class ChatAccumulator {
     for (const d of choice.delta?.tool_calls ?? []) {
       const index = d.index ?? 0;
       const call = this.calls.get(index) ?? { id: '', name: '', arguments: '' };
-      if (d.id) call.id = d.id;
-      if (d.function?.name) call.name += d.function.name;
-      if (d.function?.arguments) call.arguments += d.function.arguments;
+      if (!this.calls.has(index) && this.calls.size >= MAX_STREAMED_TOOL_CALLS) {
+        throw tooLong(`more than ${MAX_STREAMED_TOOL_CALLS} tool calls`);
+      }
+      if (typeof d.id === 'string') call.id = d.id.slice(0, 256);
+      if (typeof d.function?.name === 'string') call.name += d.function.name;
+      if (typeof d.function?.arguments === 'string') call.arguments += d.function.arguments;
+      this.chars += (d.function?.name?.length ?? 0) + (d.function?.arguments?.length ?? 0);
       this.calls.set(index, call);
     }
     const text = typeof choice.delta?.content === 'string' ? choice.delta.content : '';
     this.content += text;
+    this.chars += text.length;
+    if (this.chars > MAX_CHAT_CHARS) throw tooLong(`more than ${MAX_CHAT_CHARS} characters`);
     return text;
   }
 

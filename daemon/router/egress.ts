@@ -1,17 +1,21 @@
 /**
  * The only egress. Every byte edgeloom sends off the device goes through `Egress.transmit`, the
- * only `fetch` in the daemon. Two layers keep data where its privacy tier says:
+ * only `fetch` in the daemon. Three layers keep data where its privacy tier says:
  *
  * 1. `redactForTier` strips what a tier does not allow before a request is built
  *    (sensitive: no audio, no images; private: nothing unless the user explicitly asked, and then
  *    text only; local_only: nothing).
- * 2. `guard` runs on the finished request body right before it goes out and refuses
- *    (`E_PRIVACY_VIOLATION`, counted and audited as `refused`) anything the tier forbids. It does
- *    not trust the caller's declared data kind: a body that is not plain UTF-8 text (audio
- *    samples, NUL bytes), or that carries a RIFF/WAVE, JPEG or PNG signature raw or base64-encoded,
- *    counts as raw data. So a bug elsewhere cannot leak raw audio under a non-public tier.
+ * 2. `guardRequest`, structural, on the finished request right before it goes out: every value
+ *    must sit in a field its endpoint declares (egress-shape.ts), and a field declared raw (an
+ *    audio file, an image URL) leaves only under `public`; derived fields only where the tier
+ *    allows derived data. A request with an undeclared field is refused under every tier.
+ * 3. Behind it the byte inspector (raw-detect.ts): a declared text value that holds samples or
+ *    an image in any encoding (hex, number lists, base64 at any alignment, binary) counts as raw,
+ *    and so does a body the caller declared as audio or image. So a bug elsewhere cannot leak raw
+ *    audio under a non-public tier, whatever field it lands in.
  *
- * Every request that passes is appended to the audit log before the first byte is written.
+ * Refusals are `E_PRIVACY_VIOLATION`, counted and audited as `refused`. Every request that passes
+ * is appended to the audit log before the first byte is written.
  */
 import { createHash } from 'node:crypto';
 import type { PrivacyTier } from '../bus/topics.js';
@@ -19,7 +23,9 @@ import { EdgeloomError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
 import type { AuditLog, EgressDataKind } from './audit-log.js';
+import { declaredValues } from './egress-shape.js';
 import { type CloudData, egressAllowed } from './policy.js';
+import { rawMediaIn } from './raw-detect.js';
 import type { RouterTelemetry } from './telemetry.js';
 
 /** Why and for whom a request is sent; recorded in the audit log. */
@@ -76,18 +82,10 @@ export function redactForTier(
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-/** Signatures of media, raw and as they start in base64 (RIFF → UklGR, FF D8 FF → /9j/, PNG → iVBORw0KGgo). */
+/** Media signatures as raw bytes: a JPEG or PNG start (a WAV header is hasRiffWave). */
 const RAW_SIGNATURES: readonly Buffer[] = [
   Buffer.from([0xff, 0xd8, 0xff]),
   Buffer.from([0x89, 0x50, 0x4e, 0x47]),
-];
-const TEXT_SIGNATURES: readonly string[] = [
-  'UklGR',
-  '/9j/',
-  '\\/9j\\/',
-  'iVBORw0KGgo',
-  'data:image/',
-  'data:audio/',
 ];
 
 /** A WAV header: `RIFF`, 4 size bytes, `WAVE` (the words alone may occur in transcript text). */
@@ -98,7 +96,10 @@ function hasRiffWave(body: Buffer): boolean {
   return false;
 }
 
-/** What the body actually carries: raw media/binary, derived text, or nothing. */
+/**
+ * What a whole body carries, looked at as bytes only: raw media/binary, derived text, or nothing.
+ * (The guard's structural check reads the fields; this is the view without any structure.)
+ */
 export function classifyBody(body: Buffer, declared: EgressDataKind): CloudData | 'empty' {
   if (declared === 'audio' || declared === 'image') return 'raw';
   if (RAW_SIGNATURES.some((sig) => body.includes(sig)) || hasRiffWave(body)) return 'raw';
@@ -109,8 +110,46 @@ export function classifyBody(body: Buffer, declared: EgressDataKind): CloudData 
   } catch {
     return 'raw'; // not text: audio samples or some other binary
   }
-  if (TEXT_SIGNATURES.some((sig) => text.includes(sig))) return 'raw';
-  return body.length === 0 ? 'empty' : 'derived';
+  if (body.length === 0) return 'empty';
+  return rawMediaIn(text) === undefined ? 'derived' : 'raw';
+}
+
+/** What the guard looks at. */
+export type GuardedRequest = Pick<OutboundRequest, 'url' | 'headers' | 'body' | 'dataKind' | 'context'>;
+
+/**
+ * The structural guard with the byte inspector behind it (see the module comment). Throws
+ * `E_PRIVACY_VIOLATION` naming the field and why when the request may not leave under its tier.
+ */
+export function guardRequest(request: GuardedRequest): void {
+  const { tier, explicitUserRequest } = request.context;
+  const where = { where: 'router.egress' };
+  const refuse = (why: string): never => {
+    throw new EdgeloomError('E_PRIVACY_VIOLATION', `${why} under privacy tier ${tier}`, where);
+  };
+  if (tier === 'local_only') refuse('refused to send anything');
+  const contentType = request.headers['content-type'] ?? '';
+  const values = declaredValues(new URL(request.url), contentType, request.body);
+  const declaredRaw = request.dataKind === 'audio' || request.dataKind === 'image';
+  if (declaredRaw && !egressAllowed(tier, 'raw')) refuse(`refused to send ${request.dataKind} data`);
+  for (const v of values) {
+    // Second line: a text value holding media is raw, whatever its field says.
+    const found = v.text === undefined ? undefined : rawMediaIn(v.text);
+    const cls = found === undefined ? v.cls : 'raw';
+    if (cls === 'raw' && !egressAllowed(tier, 'raw')) {
+      refuse(
+        `refused to send raw data in ${v.path}${found === undefined ? ' (a raw field)' : ` (${found})`}`,
+      );
+    }
+    if (cls === 'derived' && !egressAllowed(tier, 'derived', explicitUserRequest === true)) {
+      refuse(`refused to send derived data in ${v.path}`);
+    }
+  }
+  // Whole-body bytes, for a body whose fields parse but whose raw bytes say otherwise.
+  if (!declaredRaw && contentType.startsWith('application/json')) {
+    const data = classifyBody(request.body, request.dataKind);
+    if (data === 'raw' && !egressAllowed(tier, 'raw')) refuse('refused to send raw data');
+  }
 }
 
 export interface EgressOptions {
@@ -131,21 +170,9 @@ export class Egress {
     this.o = options;
   }
 
-  /** The second guard: throws `E_PRIVACY_VIOLATION` when the body may not leave under its tier. */
-  guard(request: Pick<OutboundRequest, 'body' | 'dataKind' | 'context'>): void {
-    const data = classifyBody(request.body, request.dataKind);
-    const { tier, explicitUserRequest } = request.context;
-    const allowed =
-      tier === 'local_only'
-        ? false
-        : data === 'empty' || egressAllowed(tier, data, explicitUserRequest === true);
-    if (!allowed) {
-      throw new EdgeloomError(
-        'E_PRIVACY_VIOLATION',
-        `refused to send ${data} data (declared ${request.dataKind}) under privacy tier ${tier}`,
-        { where: 'router.egress' },
-      );
-    }
+  /** The guard (guardRequest): throws `E_PRIVACY_VIOLATION` when the request may not leave under its tier. */
+  guard(request: GuardedRequest): void {
+    guardRequest(request);
   }
 
   /** Guard, audit, send. The returned Response's body is the caller's to read or cancel. */

@@ -74,6 +74,8 @@ export interface RouterStageOptions {
   };
   /** The shared LevelDB store (kept open by its owner), or a directory the stage opens and closes itself. */
   readonly storage: Store | string;
+  /** The audit log shared with the other recorders (cloud tool calls); default one on the store. */
+  readonly audit?: AuditLog;
   /** Component name (default `router`). */
   readonly name?: string;
   /** The device's privacy tiers (owned by PrivacyControl); default: built from the config. */
@@ -128,7 +130,8 @@ export class RouterStage implements Component {
       await this.stop();
       throw new EdgeloomError('E_ABORTED', `${this.name}: start aborted`, { where: this.name });
     }
-    this.egress = new Egress({ audit: new AuditLog(this.store), clock, logger, telemetry: this.telemetry });
+    const audit = this.o.audit ?? new AuditLog(this.store);
+    this.egress = new Egress({ audit, clock, logger, telemetry: this.telemetry });
     this.client = new CloudClient({
       baseUrl: config.cloud.base_url,
       apiKey: config.cloud.api_key,

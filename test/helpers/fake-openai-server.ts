@@ -59,6 +59,30 @@ export function chatChunk(delta: object, finishReason: string | null = null): ob
   };
 }
 
+/**
+ * A chat answer that calls tools, streamed the way OpenAI does (each call's name first, then its
+ * arguments in two fragments). A hostile cloud uses it to make the device act: the same call
+ * twice, calls the user never asked for, arguments written to mislead.
+ */
+export function toolCallAnswer(calls: readonly { name: string; arguments: object }[]): Behaviour {
+  const chunks: object[] = [];
+  calls.forEach((c, index) => {
+    const json = JSON.stringify(c.arguments);
+    const half = Math.floor(json.length / 2);
+    chunks.push(
+      chatChunk({
+        tool_calls: [
+          { index, id: `call_${index}`, type: 'function', function: { name: c.name, arguments: '' } },
+        ],
+      }),
+      chatChunk({ tool_calls: [{ index, function: { arguments: json.slice(0, half) } }] }),
+      chatChunk({ tool_calls: [{ index, function: { arguments: json.slice(half) } }] }),
+    );
+  });
+  chunks.push(chatChunk({}, 'tool_calls'));
+  return { kind: 'sse', chunks };
+}
+
 /** Face boxes a vision request asks about (its JSON text part's `faces`); undefined when not one. */
 export function visionFaceCount(body: Buffer): number | undefined {
   let json: { stream?: unknown; messages?: { content?: unknown }[] };

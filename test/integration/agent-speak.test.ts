@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { commandExists, speakTool } from '../../daemon/agents/builtin-tools.js';
+import { commandExists, speakTool, type TtsInput } from '../../daemon/agents/builtin-tools.js';
 import { ToolRegistry } from '../../daemon/agents/tools.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import { silentLogger } from '../../daemon/log.js';
@@ -13,7 +13,12 @@ import { needs } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
 describe.runIf(needs({ tools: ['espeak-ng'] }))('speak tool with a real espeak-ng', () => {
-  function registry(command: string[], timeoutMs = 10_000, clock: Clock = new SystemClock()) {
+  function registry(
+    command: string[],
+    timeoutMs = 10_000,
+    input: TtsInput = 'stdin',
+    clock: Clock = new SystemClock(),
+  ) {
     const logger = silentLogger();
     const r = new ToolRegistry({
       bus: new Bus({ clock, logger }),
@@ -21,39 +26,54 @@ describe.runIf(needs({ tools: ['espeak-ng'] }))('speak tool with a real espeak-n
       logger,
       defaultTimeoutMs: timeoutMs,
     });
-    r.register(speakTool(command, commandExists(command[0]!)));
+    r.register(speakTool(command, commandExists(command[0]!), input));
     return r;
   }
 
-  it('runs the program with the text as one argv entry (no shell) and succeeds', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'edgeloom-speak-'));
-    try {
-      const wav = join(dir, 'out.wav');
-      const pwned = join(dir, 'pwned');
-      // A shell would run the `touch` (the path is absolute, so the file would land in `dir`
-      // whatever the child's working directory is).
-      const r = await registry(['espeak-ng', '-w', wav]).execute('speak', { text: `hello; touch ${pwned}` });
-      expect(r).toMatchObject({ ok: true });
-      expect((await stat(wav)).size).toBeGreaterThan(1000);
-      await expect(stat(pwned)).rejects.toThrow(/ENOENT/);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+  it.each(['stdin', 'argument'] as const)(
+    'speaks the text (%s), never through a shell and never as an option',
+    async (input) => {
+      const dir = await mkdtemp(join(tmpdir(), 'edgeloom-speak-'));
+      try {
+        const wav = join(dir, 'out.wav');
+        // Shell metacharacters in the text would create a file if a shell ran it (the path is
+        // absolute, so the file would land in `dir` whatever the child's working directory is).
+        const pwned = join(dir, 'pwned');
+        const spoken = await registry(['espeak-ng', '-w', wav], 10_000, input).execute('speak', {
+          text: `hello; touch ${pwned}`,
+        });
+        expect(spoken).toMatchObject({ ok: true });
+        expect((await stat(wav)).size).toBeGreaterThan(1000);
+        await expect(stat(pwned)).rejects.toThrow(/ENOENT/);
+        // An espeak-ng option as the text: spoken (or refused), never obeyed.
+        const phonout = join(dir, 'phonemes.txt');
+        const r = await registry(['espeak-ng', '-w', wav], 10_000, input).execute('speak', {
+          text: `--phonout=${phonout}`,
+        });
+        expect(r).toMatchObject({ ok: true });
+        await expect(stat(phonout)).rejects.toThrow();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('kills the program on timeout', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'edgeloom-speak-'));
     let pid: number | undefined;
     try {
-      // A TTS that hangs: it writes its pid, then sleeps far longer than the test. The text is $0.
+      // A TTS that hangs: it writes its pid, then sleeps far longer than the test. The text is $1
+      // (after the `--` that keeps it from being read as an option).
       const pidFile = join(dir, 'tts.pid');
       const clock = new VirtualClock(0);
-      const call = registry(['sh', '-c', 'echo $$ > "$0.pid"; exec sleep 3600'], 100, clock).execute(
-        'speak',
-        {
-          text: join(dir, 'tts'),
-        },
-      );
+      const call = registry(
+        ['sh', '-c', 'echo $$ > "$1.pid"; exec sleep 3600'],
+        100,
+        'argument',
+        clock,
+      ).execute('speak', {
+        text: join(dir, 'tts'),
+      });
       pid = await until(
         'the TTS to start',
         async () => Number((await readFile(pidFile, 'utf8').catch(() => '')).trim()) || undefined,

@@ -64,8 +64,9 @@ async function setup(cloudAssist?: CloudAssist) {
     overrides: {
       device: { id: 'test' },
       storage: { dir },
-      mqtt: { publish_allow: ['demo/#'] },
+      mqtt: { publish_allow: ['demo/#', 'other/#'] },
       agents: {
+        cloud_tools: { allow: ['mqtt.publish', 'display.show'], publish_allow: ['demo/#'] },
         voice: {
           min_match_score: 0.7,
           intents: [
@@ -143,7 +144,7 @@ describe('voice agent', () => {
     await t.agents.runtime.stop();
   });
 
-  it('sends only the text to cloudAssist with the public tools and runs the calls it returns', async () => {
+  it('sends only the text to cloudAssist with the tools the cloud may call and runs what the policy allows', async () => {
     const calls: { text: string; tools: string[] }[] = [];
     const cloud: CloudAssist = async (text, tools) => {
       calls.push({ text, tools: tools.map((x) => x.function.name) });
@@ -152,7 +153,8 @@ describe('voice agent', () => {
         toolCalls: [
           { name: 'mqtt_publish', arguments: { topic: 'demo/hall/light/set', payload: 'DIM' } },
           { name: 'voice_cloud_assist', arguments: { text: 'loop' } },
-          { name: 'mqtt_publish', arguments: { topic: 'elsewhere/x', payload: 1 } },
+          { name: 'mqtt_publish', arguments: { topic: 'other/x', payload: 1 } },
+          { name: 'speak', arguments: { text: 'hello' } },
         ],
       };
     };
@@ -160,22 +162,20 @@ describe('voice agent', () => {
     await t.say('make the hall cosy');
     await t.voice.idle();
     await t.settle();
-    expect(calls).toEqual([
-      { text: 'make the hall cosy', tools: ['mqtt_publish', 'display_show', 'speak', 'log'] },
-    ]);
+    // agents.cloud_tools.allow: speak and log are not offered.
+    expect(calls).toEqual([{ text: 'make the hall cosy', tools: ['mqtt_publish', 'display_show'] }]);
     expect(t.of<MqttAction>('action/mqtt').map((a) => a.topic)).toEqual(['demo/hall/light/set']);
-    expect(t.of<ToolResult>('tool/mqtt.publish/result').map((r) => r.error?.code ?? 'ok')).toEqual([
-      'ok',
-      'E_TOOL_REFUSED',
-    ]);
-    // Two results on the topic: the model's refused attempt to call it, then the agent's own call.
+    // Refused calls never reach the registry: one result, the call that ran.
+    expect(t.of<ToolResult>('tool/mqtt.publish/result').map((r) => r.error?.code ?? 'ok')).toEqual(['ok']);
     const results = t.of<ToolResult>('tool/voice.cloud_assist/result');
-    expect(results.map((r) => r.error?.code ?? 'ok')).toEqual(['E_TOOL_UNKNOWN', 'ok']);
-    expect(results[1]!.result).toEqual({
+    expect(results.map((r) => r.error?.code ?? 'ok')).toEqual(['ok']);
+    expect(results[0]!.result).toEqual({
       calls: [
         { tool: 'mqtt.publish', ok: true },
-        { tool: 'voice.cloud_assist', ok: false, code: 'E_TOOL_UNKNOWN' },
-        { tool: 'mqtt.publish', ok: false, code: 'E_TOOL_REFUSED' },
+        { tool: 'voice.cloud_assist', ok: false, code: 'E_CLOUD_TOOL_NOT_ALLOWED' },
+        // In mqtt.publish_allow, but not in agents.cloud_tools.publish_allow.
+        { tool: 'mqtt.publish', ok: false, code: 'E_CLOUD_TOOL_TOPIC' },
+        { tool: 'speak', ok: false, code: 'E_CLOUD_TOOL_NOT_ALLOWED' },
       ],
     });
     expect(t.of<IntentEvent>('agent/voice/intent')).toEqual([

@@ -22,6 +22,8 @@ let base: string;
 let dir: string;
 let out: string[];
 let err: string[];
+/** Paths the loopback server was asked for, per test. */
+const requests: string[] = [];
 const savedStateDir = process.env.STATE_DIRECTORY;
 
 function writeManifest(remoteSha: string | null): string {
@@ -80,6 +82,7 @@ async function run(...argv: string[]): Promise<number> {
 
 beforeAll(async () => {
   server = createServer((req, res) => {
+    requests.push(req.url ?? '');
     if (req.url === '/stt/enc.onnx') return void res.end(REMOTE);
     res.writeHead(404);
     res.end();
@@ -97,6 +100,7 @@ beforeEach(() => {
   writeFileSync(join(dir, 'vad/model.onnx'), BUNDLED);
   out = [];
   err = [];
+  requests.length = 0;
   vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
     out.push(String(s));
     return true;
@@ -146,9 +150,15 @@ describe('edgeloom models', () => {
     expect(report.models[1]).toMatchObject({ present: 'all', checksum: 'ok' });
   });
 
-  it('fetch --pin records the hash of an unpinned file in the manifest', async () => {
+  it('fetch refuses an unpinned file before any request; --pin trusts it once, loudly, and records it', async () => {
     const file = writeManifest(null);
+    await expect(run('fetch', 'remote-stt', '--url-base', base)).rejects.toMatchObject({
+      code: 'E_MODEL_UNPINNED',
+    });
+    expect(requests).toEqual([]);
     expect(await run('fetch', 'remote-stt', '--url-base', base, '--pin')).toBe(0);
+    expect(err.join('')).toContain('WARNING: TRUST ON FIRST USE for remote-stt: stt/enc.onnx');
+    expect(requests).toEqual(['/stt/enc.onnx']);
     const pinned = loadManifest(file).models[1]!.files[0]!;
     expect(pinned).toMatchObject({ sha256: sha(REMOTE), size_bytes: REMOTE.length });
     expect(pinned.pin).toBeUndefined();

@@ -24,6 +24,7 @@ import type {
 } from '../../daemon/bus/topics.js';
 import { loadConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
+import { AuditLog, isEgressEntry } from '../../daemon/router/audit-log.js';
 import { createCloudAssist } from '../../daemon/router/cloud-assist.js';
 import { RouterStage } from '../../daemon/router/router.js';
 import { openStore, type Store } from '../../daemon/router/storage.js';
@@ -84,6 +85,8 @@ async function setup(tier: PrivacyTier) {
       router: { latency_budget_ms: 5000, privacy: { default_tier: tier } },
       cloud: { enabled: true, base_url: server.baseUrl, api_key: 'sk-test', retries: 0 },
       agents: {
+        // The user lets the cloud switch lights (and nothing else): agents.cloud_tools.
+        cloud_tools: { allow: ['mqtt.publish'], publish_allow: ['demo/+/light/set'] },
         voice: {
           min_match_score: 0.7,
           intents: [
@@ -100,12 +103,14 @@ async function setup(tier: PrivacyTier) {
   const clock = new SystemClock();
   const logger = silentLogger();
   const bus = new Bus({ clock, logger });
+  const audit = new AuditLog(store);
   const router = new RouterStage({
     bus,
     clock,
     logger,
     config: { router: config.router, cloud: config.cloud, sensors: config.sensors },
     storage: store,
+    audit,
   });
   const cloudAssist = createCloudAssist({ router, bus, config, logger });
   const agents = createAgents({
@@ -116,6 +121,7 @@ async function setup(tier: PrivacyTier) {
     storage: store,
     only: new Set(['voice']),
     router: { cloudAssist },
+    audit: (entry) => audit.append(entry),
   });
   const seen: Envelope[] = [];
   bus.subscribe('#', (env) => void seen.push(env), { component: 'test' });
@@ -160,7 +166,7 @@ async function setup(tier: PrivacyTier) {
     await router.stop();
     await bus.close(1000);
   };
-  return { bus, router, agents, say, of, stop, audio };
+  return { bus, router, agents, say, of, stop, audio, audit };
 }
 
 async function until(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -214,9 +220,22 @@ describe('cloudAssist on the router chat path', () => {
       const body = JSON.parse(server.requests[0]!.body.toString('utf8'));
       expect(body.stream).toBe(true);
       expect(body.messages.at(-1)).toEqual({ role: 'user', content: UTTERANCE });
-      expect(body.tools.map((x: { function: { name: string } }) => x.function.name)).toContain(
+      // Only what agents.cloud_tools allows is offered.
+      expect(body.tools.map((x: { function: { name: string } }) => x.function.name)).toEqual([
         'mqtt_publish',
-      );
+      ]);
+      // The call is in the audit log next to the egress that carried the text.
+      const entries = await t.audit.list();
+      expect(entries.filter((e) => !isEgressEntry(e))).toEqual([
+        expect.objectContaining({
+          tool: 'mqtt.publish',
+          outcome: 'allowed',
+          target: 'demo/kitchen/light/set',
+        }),
+      ]);
+      expect(entries.filter(isEgressEntry)).toEqual([
+        expect.objectContaining({ outcome: 'sent', dataKind: 'text' }),
+      ]);
       // containsAudio can fail: see 'the audio check finds the segment when the router does upload it'.
       expect(containsAudio(server.allBytes(), t.audio)).toBe(false);
       await t.stop();

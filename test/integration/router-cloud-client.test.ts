@@ -9,14 +9,21 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PrivacyTier } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
-import { AuditLog } from '../../daemon/router/audit-log.js';
+import { AuditLog, isEgressEntry } from '../../daemon/router/audit-log.js';
 import { CircuitBreaker } from '../../daemon/router/breaker.js';
-import { CloudClient } from '../../daemon/router/cloud-client.js';
+import { CloudClient, MAX_TRANSCRIPT_CHARS } from '../../daemon/router/cloud-client.js';
+import { MAX_CHAT_CHARS } from '../../daemon/router/cloud-sse.js';
 import { Egress } from '../../daemon/router/egress.js';
 import { openStore, type Store } from '../../daemon/router/storage.js';
 import { type Clock, SystemClock } from '../../daemon/util/clock.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
-import { CHAT, chatChunk, FakeOpenAIServer, TRANSCRIPTIONS } from '../helpers/fake-openai-server.js';
+import {
+  CHAT,
+  chatChunk,
+  defaultTranscription,
+  FakeOpenAIServer,
+  TRANSCRIPTIONS,
+} from '../helpers/fake-openai-server.js';
 import { until } from '../helpers/wait.js';
 
 let server: FakeOpenAIServer;
@@ -104,7 +111,9 @@ describe('cloud client over real HTTP', () => {
     expect(String(req.headers['content-type'])).toMatch(/^multipart\/form-data; boundary=/);
     expect(req.body.includes(Buffer.from(samples.buffer))).toBe(true);
     expect(req.body.includes(Buffer.from('name="model"\r\n\r\nwhisper-test'))).toBe(true);
-    const entries = (await audit.list({ sinceMs: since })).filter((e) => e.correlationId === 'c-tx');
+    const entries = (await audit.list({ sinceMs: since }))
+      .filter(isEgressEntry)
+      .filter((e) => e.correlationId === 'c-tx');
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({
       dataKind: 'audio',
@@ -254,6 +263,42 @@ describe('cloud client over real HTTP', () => {
       ),
     ).toBe('E_CLOUD_BAD_RESPONSE');
     expect(server.requests).toHaveLength(2);
+  });
+
+  it('refuses answers past their size caps: a 20k-word transcript, a 2 MiB body, an endless chat', async () => {
+    const words = Array.from({ length: 20_000 }, (_, i) => ['turn', 'on', 'the', 'light'][i % 4]).join(' ');
+    server.script(TRANSCRIPTIONS, defaultTranscription(words));
+    const { client } = setup({ retries: 0 });
+    const tx = client.transcribe(audio, { context: ctx(), budgetMs: 3000 });
+    const err = await tx.catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_CLOUD_BAD_RESPONSE' });
+    expect((err as Error).message).toContain(`${MAX_TRANSCRIPT_CHARS} characters`);
+    // A body far beyond any real answer is not read to its end.
+    server.script(TRANSCRIPTIONS, {
+      kind: 'raw',
+      body: JSON.stringify({ text: 'x', pad: 'y'.repeat(2 << 20) }),
+    });
+    expect(await codeOf(client.transcribe(audio, { context: ctx(), budgetMs: 3000 }))).toBe(
+      'E_CLOUD_BAD_RESPONSE',
+    );
+    // A stream that keeps talking: content past the cap ends the call.
+    const chunk = chatChunk({ content: 'z'.repeat(4096) });
+    server.script(CHAT, { kind: 'sse', chunks: Array(MAX_CHAT_CHARS / 4096 + 2).fill(chunk) });
+    const chat = client.chat(
+      { messages: [{ role: 'user', content: 'x' }] },
+      { context: ctx(), budgetMs: 5000 },
+    );
+    expect(await codeOf(chat)).toBe('E_CLOUD_BAD_RESPONSE');
+    // Tool-call indexes are the cloud's to choose: a stream naming thousands is cut off.
+    const many = Array.from({ length: 200 }, (_, index) =>
+      chatChunk({ tool_calls: [{ index, id: `c${index}`, function: { name: 'log', arguments: '{}' } }] }),
+    );
+    server.script(CHAT, { kind: 'sse', chunks: many });
+    const calls = client.chat(
+      { messages: [{ role: 'user', content: 'x' }] },
+      { context: ctx(), budgetMs: 5000 },
+    );
+    expect(await codeOf(calls)).toBe('E_CLOUD_BAD_RESPONSE');
   });
 
   it('times out a hanging connection per attempt and retries within the budget', async () => {

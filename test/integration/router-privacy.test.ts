@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaceInference, PrivacyTier, SpeechEvent, Transcript } from '../../daemon/bus/topics.js';
-import { AuditLog } from '../../daemon/router/audit-log.js';
+import { AuditLog, isEgressEntry } from '../../daemon/router/audit-log.js';
 import { openStore, type Store } from '../../daemon/router/storage.js';
 import { FakeOpenAIServer } from '../helpers/fake-openai-server.js';
 import {
@@ -168,7 +168,9 @@ describe('privacy proof through the router stage', () => {
     }
     expect(telemetry.refinementsPublished).toBe(segments.length + frames.length);
     expect(telemetry.costTodayUsd).toBeCloseTo(segments.length * 0.006 + frames.length * 0.001);
-    const audit = (await new AuditLog(store).list({ sinceMs: since })).filter((e) => e.outcome === 'sent');
+    const audit = (await new AuditLog(store).list({ sinceMs: since }))
+      .filter(isEgressEntry)
+      .filter((e) => e.outcome === 'sent');
     expect(audit.filter((e) => e.dataKind === 'audio')).toHaveLength(segments.length);
     expect(audit.filter((e) => e.dataKind === 'image' && e.path === '/v1/chat/completions')).toHaveLength(
       frames.length,

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -23,11 +23,12 @@ async function install(args: string[]): Promise<{ code: number; out: string }> {
 }
 
 describe('edgeloom install-service', () => {
-  it('rewrites only ExecStart', () => {
+  it('rewrites only ExecStart and the config credential', () => {
     const text = readFileSync(join(REPO_ROOT, 'systemd/edgeloom.service'), 'utf8');
     const unit = renderUnit(text, '/opt/node/bin/edgeloom', '/srv/edgeloom.yaml');
-    expect(unit).toContain('\nExecStart=/opt/node/bin/edgeloom run --config /srv/edgeloom.yaml\n');
-    expect(unit.split('\n').filter((l, i) => l !== text.split('\n')[i])).toHaveLength(1);
+    expect(unit).toContain('\nExecStart=/opt/node/bin/edgeloom run --config %d/config.yaml\n');
+    expect(unit).toContain('\nLoadCredential=config.yaml:/srv/edgeloom.yaml\n');
+    expect(unit.split('\n').filter((l, i) => l !== text.split('\n')[i])).toHaveLength(2);
   });
 
   it('writes the unit and the example config, and never overwrites an existing config', async () => {
@@ -43,12 +44,13 @@ describe('edgeloom install-service', () => {
     ]);
     expect(first.code).toBe(0);
     const unit = readFileSync(join(unitDir, 'edgeloom.service'), 'utf8');
-    expect(unit).toMatch(
-      new RegExp(`^ExecStart=/usr/local/bin/edgeloom run --config ${configDir}/config.yaml$`, 'm'),
-    );
+    expect(unit).toMatch(/^ExecStart=\/usr\/local\/bin\/edgeloom run --config %d\/config.yaml$/m);
+    expect(unit).toMatch(new RegExp(`^LoadCredential=config.yaml:${configDir}/config.yaml$`, 'm'));
     expect(readFileSync(join(configDir, 'config.yaml'), 'utf8')).toBe(
       readFileSync(join(REPO_ROOT, 'config/raspberry-pi.example.yaml'), 'utf8'),
     );
+    // Not world-readable: it may hold a broker password or a cloud key.
+    expect(statSync(join(configDir, 'config.yaml')).mode & 0o777).toBe(0o640);
 
     writeFileSync(join(configDir, 'config.yaml'), 'device: { name: mine }\n');
     const second = await install(['--unit-dir', unitDir, '--config-dir', configDir]);

@@ -147,6 +147,31 @@ describe('cross-field rules', () => {
     }
   });
 
+  it('refuses a cloud key over plain http and an unverified broker unless the opt-in key says so', () => {
+    const cloud = { enabled: true, base_url: 'http://192.168.1.20:8000/v1', api_key: 'sk-live' };
+    let err = failure({ overrides: { cloud } });
+    expect(err.where).toBe('cloud.base_url');
+    expect(err.message).toContain('cloud.allow_insecure_http: true');
+    expect(err.message).not.toContain('sk-live');
+    // Credentials in the URL count as a key; https, loopback or no key at all are fine.
+    const inUrl = { enabled: true, base_url: 'http://me:pw@192.168.1.20:8000/v1' };
+    expect(failure({ overrides: { cloud: inUrl } }).where).toBe('cloud.base_url');
+    for (const ok of [
+      { ...cloud, allow_insecure_http: true },
+      { ...cloud, base_url: 'https://192.168.1.20:8000/v1' },
+      { ...cloud, base_url: 'http://127.0.0.1:8000/v1' },
+      { ...cloud, api_key: '' },
+      { ...cloud, enabled: false },
+    ]) {
+      expect(loadConfig({ env: {}, overrides: { cloud: ok } }).cloud.base_url).toBe(ok.base_url);
+    }
+    err = failure({ overrides: { mqtt: { tls: { reject_unauthorized: false } } } });
+    expect(err.where).toBe('mqtt.tls.reject_unauthorized');
+    expect(err.message).toContain('mqtt.tls.allow_unverified: true');
+    const opted = { tls: { reject_unauthorized: false, allow_unverified: true } };
+    expect(loadConfig({ env: {}, overrides: { mqtt: opted } }).mqtt.tls.reject_unauthorized).toBe(false);
+  });
+
   it('checks VAD hysteresis, backoff order, custom commands and TLS pairs', () => {
     const err = failure({
       overrides: {

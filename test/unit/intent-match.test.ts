@@ -4,6 +4,7 @@ import {
   compileIntents,
   compileTemplate,
   levenshtein,
+  MAX_MATCH_WORDS,
   matchIntent,
   normalize,
   substituteSlots,
@@ -66,6 +67,17 @@ describe('matchIntent', () => {
   it('returns undefined for empty text or no intents', () => {
     expect(matchIntent(compiled, ' ?! ')).toBeUndefined();
     expect(matchIntent([], 'turn on the light')).toBeUndefined();
+  });
+
+  it('does not align a text longer than MAX_MATCH_WORDS words (a 20k-word transcript is not a command)', () => {
+    const sentence = 'turn on the kitchen light';
+    const huge = Array.from({ length: 4000 }, () => sentence).join(' ');
+    expect(matchIntent(compiled, huge)).toBeUndefined();
+    const words = (n: number) =>
+      Array.from({ length: n }, (_, i) => (i < 5 ? sentence.split(' ')[i] : 'um')).join(' ');
+    // Up to the bound the matcher works as before (a long ramble scores low but is aligned).
+    expect(matchIntent(compiled, words(MAX_MATCH_WORDS))?.intent).toBe('light');
+    expect(matchIntent(compiled, words(MAX_MATCH_WORDS + 1))).toBeUndefined();
   });
 
   it('ranks the exact alternative above a near one (on vs off are different words)', () => {

@@ -10,10 +10,21 @@ import type { RgbImage } from './bilinear.js';
 /**
  * Decode an encoded image. Undecodable bytes are `E_IMAGE_DECODE` naming `where` (the camera
  * topic, a file) so the stage can count the bad frame and move on.
+ *
+ * `maxPixels` bounds width × height as the image's header declares it, checked by libvips before
+ * any pixel is decoded: a 1.5 MB JPEG whose header says 16000×16000 would otherwise become a
+ * 768 MB RGB buffer (libjpeg fills the missing data with grey, a warning, not an error).
  */
-export async function decodeRgb(encoded: Buffer | Uint8Array, where: string): Promise<RgbImage> {
+export async function decodeRgb(
+  encoded: Buffer | Uint8Array,
+  where: string,
+  maxPixels?: number,
+): Promise<RgbImage> {
   try {
-    const { data, info } = await sharp(encoded, { failOn: 'error' })
+    const { data, info } = await sharp(encoded, {
+      failOn: 'error',
+      ...(maxPixels === undefined ? {} : { limitInputPixels: maxPixels }),
+    })
       .removeAlpha()
       .toColourspace('srgb')
       .raw()

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -73,7 +73,14 @@ describe('edgeloom run: graceful shutdown', () => {
       expect(running.device).toBe('shutdown-test');
       expect(running.components).toEqual(expect.arrayContaining(['pipeline.vad', 'source.replay']));
       // The signal lands on a busy pipeline: wait until the face stage's results come out on MQTT.
-      const sub = await Subscriber.connect(`mqtt://127.0.0.1:${brokerPort}`, ['edgeloom/shutdown-test/#']);
+      // The embedded broker requires a login; the daemon generated the password in its state dir.
+      const password = readFileSync(join(dir, 'state', 'mqtt-embedded-password'), 'utf8').trim();
+      const sub = await Subscriber.connect(
+        `mqtt://127.0.0.1:${brokerPort}`,
+        ['edgeloom/shutdown-test/#'],
+        50,
+        { username: 'edgeloom', password },
+      );
       await until('the pipeline to publish', () =>
         sub.messages.some((m) => m.topic.endsWith('/face/emotion')),
       );

@@ -253,6 +253,7 @@ export class MqttClientSink implements Component, MqttSink {
       await outbox.flush();
       const left = outbox.size;
       if (left > 0) this.log.info({ outbox: left }, 'mqtt: messages kept in the outbox for the next start');
+      await outbox.close();
     }
     if (this.ownsStore) await this.store?.close();
     await this.broker?.stop();

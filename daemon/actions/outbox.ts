@@ -187,6 +187,15 @@ export class Outbox {
     return { size: this.entries.size, maxMessages: this.options.maxMessages, ...this.counters };
   }
 
+  /**
+   * Wait for the writes issued so far and close the `outbox` sublevel (a resource of the shared
+   * store until closed). The outbox is not usable afterwards; the sink opens a new one on start.
+   */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.sub.close();
+  }
+
   /** Wait for every write issued so far. */
   async flush(): Promise<void> {
     while (this.writing !== undefined || this.pendingOps.length > 0) {

@@ -200,6 +200,8 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
     await this.turn;
     await Promise.allSettled([...this.inFlight]);
     if (this.workDirty) await this.saveWorking();
+    // Its sublevel is a resource of the shared store: closed with the agent, reopened on start.
+    await this.deps.store.release(this.id);
   }
 
   /**
@@ -508,6 +510,7 @@ export class AgentRuntime implements Component {
 
   async stop(): Promise<void> {
     for (const a of [...this.agents.values()].reverse()) await a.stop();
+    await this.deps.store.close();
   }
 
   /**

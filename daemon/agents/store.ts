@@ -16,7 +16,13 @@
  * The working memory (reducer.ts WorkingMemorySpec) is not part of the event-sourced state: it is
  * written with an input's events when there are any, otherwise by `saveWorking` at the agent's
  * own (rare) pace, always to the same key, so it never grows the log.
+ *
+ * Sublevels are resources: abstract-level keeps each opened sublevel in its parent's resource set
+ * until it is closed. So each agent's sublevel is opened once, on its first use, and closed by
+ * `release` (the agent stopped), `delete` and `close` — never one per read or write, which left
+ * one object behind per saved event and grew the heap for as long as the daemon ran.
  */
+import type { AbstractSublevel } from 'abstract-level';
 import type { Level } from 'level';
 import { EdgeloomError } from '../errors.js';
 import type { DomainEvent } from './reducer.js';
@@ -75,19 +81,49 @@ export interface LoadedLog<S, E, W = unknown> {
   readonly lastSeq: number;
 }
 
+type Sub<P> = AbstractSublevel<P, string | Buffer | Uint8Array, string, unknown>;
+type RootSub = Sub<SharedStore>;
+type AgentSub = Sub<RootSub>;
+
 export class AgentStore {
   readonly snapshotEvery: number;
   readonly retentionEvents: number;
-  private readonly root;
+  private readonly db: SharedStore;
+  /** `agents`, opened on first use; undefined after close(). */
+  private root: RootSub | undefined;
+  /** One open sublevel per agent that used the store (bounded by the configured agents). */
+  private readonly subs = new Map<string, AgentSub>();
 
   constructor(options: AgentStoreOptions) {
     this.snapshotEvery = options.snapshotEvery;
     this.retentionEvents = options.retentionEvents;
-    this.root = options.db.sublevel<string, unknown>(AGENTS_SUBLEVEL, { valueEncoding: 'json' });
+    this.db = options.db;
   }
 
-  private agent(agentId: string) {
-    return this.root.sublevel<string, unknown>(agentId, { valueEncoding: 'json' });
+  private agent(agentId: string): AgentSub {
+    let sub = this.subs.get(agentId);
+    if (sub === undefined) {
+      this.root ??= this.db.sublevel<string, unknown>(AGENTS_SUBLEVEL, { valueEncoding: 'json' });
+      sub = this.root.sublevel<string, unknown>(agentId, { valueEncoding: 'json' });
+      this.subs.set(agentId, sub);
+    }
+    return sub;
+  }
+
+  /** Close the agent's sublevel (the agent stopped); the next use opens it again. */
+  async release(agentId: string): Promise<void> {
+    const sub = this.subs.get(agentId);
+    if (sub === undefined) return;
+    this.subs.delete(agentId);
+    await sub.close();
+  }
+
+  /** Close every sublevel this store opened (the daemon stops); the next use opens them again. */
+  async close(): Promise<void> {
+    await Promise.all([...this.subs.keys()].map((id) => this.release(id)));
+    const root = this.root;
+    this.root = undefined;
+    await root?.close();
   }
 
   /** The latest snapshot and the events after it. */
@@ -156,9 +192,13 @@ export class AgentStore {
     await db.clear({ gte: SNAP, lt: seqKey(SNAP, snapshotSeq) });
   }
 
-  /** Remove the agent's log and snapshots. */
+  /** Remove the agent's log and snapshots, and close its sublevel. */
   async delete(agentId: string): Promise<void> {
-    await this.agent(agentId).clear();
+    try {
+      await this.agent(agentId).clear();
+    } finally {
+      await this.release(agentId);
+    }
   }
 
   /** Stored log entries and snapshots, for tests and the inspect command. */

@@ -6,7 +6,7 @@
  * `--yes` it only reports what would be deleted.
  */
 import { loadConfig } from '../config/index.js';
-import { clearSublevel, openStore, PERSONAL_SUBLEVELS } from '../router/storage.js';
+import { clearSublevel, countSublevel, openStore, PERSONAL_SUBLEVELS } from '../router/storage.js';
 import { bool, parse, str } from './args.js';
 import type { Command } from './command.js';
 
@@ -35,12 +35,7 @@ export const forgetCommand: Command = {
     try {
       const counts: Record<string, number> = {};
       for (const name of PERSONAL_SUBLEVELS) {
-        if (apply) counts[name] = await clearSublevel(store, name);
-        else {
-          let n = 0;
-          for await (const _ of store.sublevel(name).keys()) n++;
-          counts[name] = n;
-        }
+        counts[name] = apply ? await clearSublevel(store, name) : await countSublevel(store, name);
       }
       const verb = apply ? 'deleted' : 'would delete';
       for (const [name, n] of Object.entries(counts)) process.stdout.write(`${verb} ${n} ${name} entries\n`);

@@ -53,6 +53,11 @@ export class AuditLog {
     await this.sub.put(keyOf(entry.tsMs, this.seq), entry);
   }
 
+  /** Close the `audit` sublevel (a resource of the shared store until closed). */
+  async close(): Promise<void> {
+    await this.sub.close();
+  }
+
   /** Entries at or after `sinceMs`, oldest first, at most `limit`. */
   async list(options: { sinceMs?: number; limit?: number } = {}): Promise<AuditEntry[]> {
     const out: AuditEntry[] = [];

@@ -93,6 +93,7 @@ export class RouterStage implements Component {
   private store: Store | undefined;
   private ownsStore = false;
   private cost: CostTracker | undefined;
+  private audit: AuditLog | undefined;
   private client: CloudClient | undefined;
   private egress: Egress | undefined;
 
@@ -127,7 +128,8 @@ export class RouterStage implements Component {
       await this.stop();
       throw new EdgeloomError('E_ABORTED', `${this.name}: start aborted`, { where: this.name });
     }
-    this.egress = new Egress({ audit: new AuditLog(this.store), clock, logger, telemetry: this.telemetry });
+    this.audit = new AuditLog(this.store);
+    this.egress = new Egress({ audit: this.audit, clock, logger, telemetry: this.telemetry });
     this.client = new CloudClient({
       baseUrl: config.cloud.base_url,
       apiKey: config.cloud.api_key,
@@ -175,6 +177,10 @@ export class RouterStage implements Component {
     await Promise.all(subs.map((s) => s.unsubscribe()));
     this.segments.clear();
     this.frames.clear();
+    // Their sublevels are resources of the shared store, which outlives the stage.
+    await this.audit?.close();
+    this.audit = undefined;
+    await this.cost?.close();
     if (this.ownsStore) await this.store?.close();
     this.store = undefined;
     this.ownsStore = false;

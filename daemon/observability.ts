@@ -13,7 +13,9 @@ import { HttpServer } from './http/server.js';
 import { componentLogger, type Logger } from './log.js';
 import type { ModelManager } from './models/manager.js';
 import type { FaceBusStage } from './pipeline/face-bus-stage.js';
+import type { ReplaySource } from './replay/replay-source.js';
 import type { RouterStage } from './router/router.js';
+import type { StorageComponent } from './storage-component.js';
 import { MemoryGuard } from './system/memory-guard.js';
 import { StatsCollector, type StatsProviders } from './system/stats.js';
 import { type Clock, SystemClock, type TimerHandle } from './util/clock.js';
@@ -24,6 +26,8 @@ export interface ObservabilityOptions {
   readonly controller: Controller;
   readonly logger: Logger;
   readonly router: RouterStage;
+  readonly storage?: StorageComponent;
+  readonly replay?: ReplaySource;
   readonly mqtt?: MqttClientSink;
   readonly face?: FaceBusStage;
   /** The pipeline's models: the guard unloads idle ones under pressure; stats show them. */
@@ -56,6 +60,15 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     health: () => controller.health(),
     routing: () => o.router.snapshot(),
     memory: () => guard.status(),
+    ...(o.storage === undefined ? {} : { storage: () => o.storage!.stats() }),
+    ...(o.replay === undefined
+      ? {}
+      : {
+          replay: () => {
+            const p = o.replay!.progress;
+            return { passes: p.passes, playedMs: p.playedMs, published: p.published };
+          },
+        }),
     ...(o.models === undefined
       ? {}
       : {

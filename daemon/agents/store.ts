@@ -201,6 +201,48 @@ export class AgentStore {
     }
   }
 
+  /** Ids of the agents with anything stored (from the `agents` sublevel's keys). */
+  async agentIds(signal?: AbortSignal): Promise<string[]> {
+    this.root ??= this.db.sublevel<string, unknown>(AGENTS_SUBLEVEL, { valueEncoding: 'json' });
+    const ids: string[] = [];
+    // Nested keys read `!<id>!<key>`; after one agent, skip past its range (`!<id>"`).
+    let gt = '';
+    for (;;) {
+      signal?.throwIfAborted();
+      let next: string | undefined;
+      for await (const key of this.root.keys({ gt, limit: 1 })) next = key;
+      if (next === undefined) return ids;
+      const end = next.indexOf('!', 1);
+      if (!next.startsWith('!') || end < 0) {
+        gt = next; // not an agent's key: step over it
+        continue;
+      }
+      const id = next.slice(1, end);
+      ids.push(id);
+      gt = `!${id}"`;
+    }
+  }
+
+  /**
+   * Load every stored agent the way a start does; the first error (E_AGENT_LOG_GAP: an event
+   * after the latest snapshot is missing) is returned, not thrown. Used at open to tell a damaged
+   * store before any agent depends on it.
+   */
+  async verify(signal?: AbortSignal): Promise<EdgeloomError | undefined> {
+    for (const id of await this.agentIds(signal)) {
+      signal?.throwIfAborted();
+      try {
+        await this.load(id);
+      } catch (err) {
+        if (err instanceof EdgeloomError) return err;
+        throw err;
+      } finally {
+        await this.release(id);
+      }
+    }
+    return undefined;
+  }
+
   /** Stored log entries and snapshots, for tests and the inspect command. */
   async counts(
     agentId: string,

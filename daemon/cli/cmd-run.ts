@@ -47,6 +47,7 @@ export const runCommand: Command = {
     const exitCode = handleShutdownSignals({
       logger,
       deadlineMs: config.shutdown_timeout_ms,
+      pending: () => daemon?.controller.pending() ?? ['storage (opening and checking the store)'],
       stop: async () => {
         shuttingDown = true;
         clearInterval(keepAlive);

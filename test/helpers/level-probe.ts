@@ -8,8 +8,8 @@
  *
  * Environment (not EDGELOOM_*: those are configuration overrides):
  * - `LEVEL_PROBE_FD=3`: write one JSON line per write to this descriptor, synchronously, when it
- *   is issued (`{"ev":"issued","kind":"outbox","n":7}`) and when it completes (`"ev":"done"`, with
- *   the operations for outbox writes: key, type, value).
+ *   is issued (`{"ev":"issued","kind":"outbox","n":7,"ops":[{type,key,value}]}`, the operations
+ *   for every kind but `other` and `compaction`) and when it completes (`{"ev":"done",...}`).
  * - `LEVEL_PROBE_FREEZE=<kind>:<n>`: when the n-th write of that kind has been handed to
  *   LevelDB (its worker thread is writing it), report `{"ev":"frozen",...}` and block the main
  *   thread (Atomics.wait) so the process never learns whether it completed: the test's SIGKILL then
@@ -55,27 +55,25 @@ function kindOf(keys: readonly string[]): Kind {
   return 'other';
 }
 
-/** Count, report, maybe freeze; returns the write's ordinal. */
+/** Count, report (with the operations, for the kinds a test checks), maybe freeze. */
 function issued(kind: Kind, run: () => Promise<void>, ops?: readonly Op[]): Promise<void> {
   const n = (counts.get(kind) ?? 0) + 1;
   counts.set(kind, n);
-  report({ ev: 'issued', kind, n });
-  const p = run().then(() => {
-    report({
-      ev: 'done',
-      kind,
-      n,
-      ...(kind === 'outbox' && ops !== undefined
-        ? {
-            ops: ops.map((o) => ({
-              type: o.type,
-              key: text(o.key),
-              value: o.value === undefined ? undefined : text(o.value),
-            })),
-          }
-        : {}),
-    });
+  report({
+    ev: 'issued',
+    kind,
+    n,
+    ...(ops !== undefined && kind !== 'other'
+      ? {
+          ops: ops.map((o) => ({
+            type: o.type,
+            key: text(o.key),
+            ...(o.value === undefined ? {} : { value: text(o.value) }),
+          })),
+        }
+      : {}),
   });
+  const p = run().then(() => report({ ev: 'done', kind, n }));
   if (freezeAt !== undefined && freezeAt.kind === kind && freezeAt.n === n) {
     report({ ev: 'frozen', kind, n });
     // The write is with LevelDB's worker thread; the main thread stops here until SIGKILL.

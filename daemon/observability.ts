@@ -90,7 +90,13 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
       : {
           outbox: () => {
             const s = o.mqtt!.stats().outbox;
-            return { depth: s.size, capacity: s.maxMessages, dropped: s.droppedOldest };
+            return {
+              depth: s.size,
+              capacity: s.maxMessages,
+              dropped: s.droppedOldest,
+              writeErrors: s.writeErrors,
+              unstored: s.unstored,
+            };
           },
           broker: () => ({ connected: o.mqtt!.isConnected() }),
         }),

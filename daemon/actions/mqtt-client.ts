@@ -218,7 +218,11 @@ export class MqttClientSink implements Component, MqttSink {
     const { entry, persisted } = outbox.add(topic, payload, message.retain);
     this.unsent.push(entry.seq);
     this.pump();
-    await persisted;
+    // Not stored (disk full): the outbox dropped it, which may leave it empty for stop()'s wait.
+    await persisted.catch((err: unknown) => {
+      if (outbox.size === 0) this.settle('drain');
+      throw err;
+    });
   }
 
   async stop(): Promise<void> {
@@ -251,8 +255,15 @@ export class MqttClientSink implements Component, MqttSink {
     this.connected = false;
     if (outbox !== undefined) {
       await outbox.flush();
-      const left = outbox.size;
-      if (left > 0) this.log.info({ outbox: left }, 'mqtt: messages kept in the outbox for the next start');
+      // What the store holds now (the next start sends it), not what was accepted in memory.
+      const stored = outbox.stored();
+      const { unstored, deletesPending } = outbox.stats();
+      if (stored > 0 || unstored > 0) {
+        this.log.info(
+          { outbox: stored, deletesPending, unstored },
+          'mqtt: messages kept in the outbox for the next start',
+        );
+      }
       await outbox.close();
     }
     if (this.ownsStore) await this.store?.close();
@@ -274,6 +285,7 @@ export class MqttClientSink implements Component, MqttSink {
     if (!this.connected) reasons.push('broker unreachable');
     const size = this.outbox?.size ?? 0;
     if (size > 0) reasons.push(`${size} messages in the outbox`);
+    if (this.outbox?.writesFailing === true) reasons.push('outbox writes failing (disk full?)');
     return reasons.length === 0 ? { status: 'ok' } : { status: 'degraded', reasons };
   }
 

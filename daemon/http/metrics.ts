@@ -337,6 +337,24 @@ export class Metrics {
       },
     );
     this.family(
+      'counter',
+      'edgeloom_mqtt_outbox_write_errors_total',
+      'Outbox batches whose write failed (a full disk).',
+      ['outbox'],
+      (s, set) => {
+        if (s.outbox?.writeErrors !== undefined) set(s.outbox.writeErrors, { outbox: 'mqtt' });
+      },
+    );
+    this.family(
+      'counter',
+      'edgeloom_mqtt_outbox_unstored_total',
+      'QoS 1 messages refused because their write failed (never accepted).',
+      ['outbox'],
+      (s, set) => {
+        if (s.outbox?.unstored !== undefined) set(s.outbox.unstored, { outbox: 'mqtt' });
+      },
+    );
+    this.family(
       'gauge',
       'edgeloom_mqtt_connected',
       '1 when connected to the broker.',

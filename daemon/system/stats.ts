@@ -40,6 +40,10 @@ export interface OutboxStatsView {
   readonly depth: number;
   readonly capacity?: number;
   readonly dropped?: number;
+  /** Outbox batches whose write failed (a full disk). */
+  readonly writeErrors?: number;
+  /** Messages refused because their write failed (never accepted). */
+  readonly unstored?: number;
 }
 
 /** The shared LevelDB store (storage-component.ts). */

@@ -126,7 +126,7 @@ export class MqttClientSink implements Component, MqttSink {
       policy: o.config.outbox.policy,
       sync: o.syncWrites === true,
     });
-    await this.outbox.open();
+    await this.outbox.open(signal);
     for (const entry of this.outbox.values()) this.unsent.push(entry.seq);
     signal.throwIfAborted();
 

@@ -118,11 +118,15 @@ export class Outbox {
     this.writeLog = new BurstLog({ logger: options.logger, msg: 'outbox write failed' });
   }
 
-  /** Load what the previous run left, in order. Entries beyond the bound are handled by the policy. */
-  async open(): Promise<void> {
+  /**
+   * Load what the previous run left, in order. Entries beyond the bound are handled by the policy.
+   * `signal` (a shutdown during start-up) is checked every 1024 entries.
+   */
+  async open(signal?: AbortSignal): Promise<void> {
     await this.options.store.open();
     let last = 0;
     for await (const [key, value] of this.sub.iterator()) {
+      if (this.entries.size % 1024 === 1023) signal?.throwIfAborted();
       const seq = Number(key);
       if (!Number.isSafeInteger(seq)) continue;
       this.entries.set(seq, {

@@ -155,7 +155,7 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
     if (this.status === 'deleted')
       throw new EdgeloomError('E_AGENT_DELETED', `agent ${this.id} was deleted`, { where: this.name });
     this.status = 'starting';
-    const { snapshot, events, lastSeq, working } = await this.deps.store.load<S, E, W>(this.id);
+    const { snapshot, events, lastSeq, working } = await this.deps.store.load<S, E, W>(this.id, signal);
     signal.throwIfAborted();
     this.current = freeze(
       fold(this.definition.reduce, snapshot?.state ?? this.definition.initialState, events),

@@ -31,6 +31,8 @@ import type { DomainEvent } from './reducer.js';
 export type SharedStore = Level<string, unknown>;
 
 export const AGENTS_SUBLEVEL = 'agents';
+/** Events read between two checks of the abort signal while loading. */
+const LOAD_ABORT_EVERY = 1024;
 /** 16 digits: enough for 2^53 (Number.MAX_SAFE_INTEGER has 16 digits). */
 const SEQ_DIGITS = 16;
 const LOG = 'l!';
@@ -126,8 +128,14 @@ export class AgentStore {
     await root?.close();
   }
 
-  /** The latest snapshot and the events after it. */
-  async load<S, E extends DomainEvent, W = unknown>(agentId: string): Promise<LoadedLog<S, E, W>> {
+  /**
+   * The latest snapshot and the events after it. `signal` (a shutdown during start-up) is checked
+   * every LOAD_ABORT_EVERY events: the log after a snapshot is bounded, but by configuration.
+   */
+  async load<S, E extends DomainEvent, W = unknown>(
+    agentId: string,
+    signal?: AbortSignal,
+  ): Promise<LoadedLog<S, E, W>> {
     const db = this.agent(agentId);
     let snapshot: Snapshot<S> | undefined;
     for await (const [key, value] of db.iterator({ gte: SNAP, lt: SNAP_END, reverse: true, limit: 1 })) {
@@ -149,6 +157,7 @@ export class AgentStore {
       }
       events.push(value as E);
       lastSeq = seq;
+      if (events.length % LOAD_ABORT_EVERY === 0) signal?.throwIfAborted();
     }
     const working = (await db.get(WORKING)) as WorkingRecord<W> | undefined;
     return { snapshot, events, lastSeq, working: working ?? undefined };
@@ -232,7 +241,7 @@ export class AgentStore {
     for (const id of await this.agentIds(signal)) {
       signal?.throwIfAborted();
       try {
-        await this.load(id);
+        await this.load(id, signal);
       } catch (err) {
         if (err instanceof EdgeloomError) return err;
         throw err;

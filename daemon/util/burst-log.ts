@@ -53,7 +53,10 @@ export class BurstLog {
 
   success(): void {
     if (this.failing === 0) return;
-    this.o.logger.info({ failed: this.failing }, `${this.o.msg}: writes succeed again after ${this.failing} failures`);
+    this.o.logger.info(
+      { failed: this.failing },
+      `${this.o.msg}: writes succeed again after ${this.failing} failures`,
+    );
     this.failing = 0;
     this.suppressed = 0;
     this.lastLoggedMs = Number.NEGATIVE_INFINITY;

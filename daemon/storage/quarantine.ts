@@ -176,7 +176,11 @@ async function salvageOutbox(damagedDir: string, fresh: Store): Promise<number> 
   const work = await mkdtemp(join(tmpdir(), 'edgeloom-salvage-'));
   try {
     const copy = join(work, 'store');
-    await cp(damagedDir, copy, { recursive: true, filter: (src) => !basename(src).startsWith('damaged-') });
+    // An earlier quarantine kept inside the same directory is not part of this store.
+    await cp(damagedDir, copy, {
+      recursive: true,
+      filter: (src) => src === damagedDir || !basename(src).startsWith('damaged-'),
+    });
     await rm(join(copy, 'LOCK'), { force: true });
     let db = new Level<string, string>(copy, { valueEncoding: 'utf8' });
     try {

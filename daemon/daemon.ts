@@ -235,6 +235,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       logger,
       router,
       storage,
+      agents: agents.runtime,
       ...(replay === undefined ? {} : { replay }),
       ...(mqttClient === undefined ? {} : { mqtt: mqttClient }),
       ...(face === undefined ? {} : { face }),

@@ -5,6 +5,7 @@
  * retained MQTT `stats` message. Everything here runs on wall time, even during a replay.
  */
 import type { MqttClientSink } from './actions/mqtt-client.js';
+import type { AgentRuntime } from './agents/runtime.js';
 import type { EventBus } from './bus/types.js';
 import type { Component } from './component.js';
 import type { EdgeloomConfig } from './config/index.js';
@@ -28,6 +29,7 @@ export interface ObservabilityOptions {
   readonly router: RouterStage;
   readonly storage?: StorageComponent;
   readonly replay?: ReplaySource;
+  readonly agents?: AgentRuntime;
   readonly mqtt?: MqttClientSink;
   readonly face?: FaceBusStage;
   /** The pipeline's models: the guard unloads idle ones under pressure; stats show them. */
@@ -61,6 +63,18 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     routing: () => o.router.snapshot(),
     memory: () => guard.status(),
     ...(o.storage === undefined ? {} : { storage: () => o.storage!.stats() }),
+    ...(o.agents === undefined
+      ? {}
+      : {
+          agents: () =>
+            o.agents!.list().map((a) => ({
+              agent: a.id,
+              inputs: a.counters.inputs,
+              events: a.counters.events,
+              persistErrors: a.counters.persistErrors,
+              workingErrors: a.counters.workingErrors,
+            })),
+        }),
     ...(o.replay === undefined
       ? {}
       : {

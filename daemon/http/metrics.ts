@@ -51,6 +51,7 @@ export class Metrics {
     if (has('sensors')) this.registerSensors();
     if (has('storage')) this.registerStorage();
     if (has('replay')) this.registerReplay();
+    if (has('agents')) this.registerAgents();
     if (options.http !== undefined) this.registerHttp(options.http);
   }
 
@@ -448,6 +449,29 @@ export class Metrics {
       (s, set) => {
         if (s.replay !== undefined) set(s.replay.playedMs / 1000);
       },
+    );
+  }
+
+  private registerAgents(): void {
+    const c = (
+      name: string,
+      help: string,
+      pick: (a: NonNullable<StatsSnapshot['agents']>[number]) => number,
+    ) =>
+      this.family('counter', name, help, ['agent'], (s, set) => {
+        for (const a of s.agents ?? []) set(pick(a), { agent: a.agent });
+      });
+    c('edgeloom_agent_inputs_total', 'Inputs an agent handled.', (a) => a.inputs);
+    c('edgeloom_agent_events_total', 'Events an agent persisted.', (a) => a.events);
+    c(
+      'edgeloom_agent_persist_errors_total',
+      'Inputs dropped because their events could not be written (a full disk).',
+      (a) => a.persistErrors,
+    );
+    c(
+      'edgeloom_agent_working_errors_total',
+      'Working-memory writes that failed (kept in memory, retried).',
+      (a) => a.workingErrors,
     );
   }
 

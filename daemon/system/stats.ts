@@ -60,6 +60,16 @@ export interface StorageStatsView {
   readonly quarantinedStores: number;
 }
 
+/** One agent's counters (agents/runtime.ts AgentCounters). */
+export interface AgentStatsView {
+  readonly agent: string;
+  readonly inputs: number;
+  readonly events: number;
+  /** Inputs whose events could not be written (a full disk): dropped. */
+  readonly persistErrors: number;
+  readonly workingErrors: number;
+}
+
 /** A fixture replay's progress (replay/replay-source.ts). */
 export interface ReplayStatsView {
   /** Passes over the fixture completed. */
@@ -92,6 +102,7 @@ export interface StatsProviders {
   memory?(): MemoryGuardStatus;
   storage?(): StorageStatsView;
   replay?(): ReplayStatsView;
+  agents?(): readonly AgentStatsView[];
   /** SoC temperature, °C, or undefined where the board has no sensor; called at most every tempIntervalMs. */
   temperatureC?(): Promise<number | undefined>;
 }
@@ -150,6 +161,7 @@ export interface StatsSnapshot {
   readonly memory?: MemoryGuardStatus;
   readonly storage?: StorageStatsView;
   readonly replay?: ReplayStatsView;
+  readonly agents?: readonly AgentStatsView[];
 }
 
 export interface StatsCollectorOptions {
@@ -353,6 +365,10 @@ export class StatsCollector implements Component {
       ...optional(
         'replay',
         this.call('replay', () => p.replay?.()),
+      ),
+      ...optional(
+        'agents',
+        this.call('agents', () => p.agents?.()),
       ),
     };
     return snap;

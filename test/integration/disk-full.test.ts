@@ -127,6 +127,11 @@ describe.runIf(isRoot)('a full disk (tmpfs filled to ENOSPC)', () => {
       'a burst of refused messages',
       (m) => (m.get('edgeloom_mqtt_outbox_unstored_total{outbox="mqtt"}') ?? 0) >= 5,
     );
+    // The agents' counters count every input they could not persist.
+    const before = await metrics(url);
+    const persistErrors = [...before]
+      .filter(([k]) => k.startsWith('edgeloom_agent_persist_errors_total{'))
+      .reduce((n, [, v]) => n + v, 0);
     daemon.process.kill('SIGTERM');
     const result = await daemon.exited;
     expect(result.code).toBe(0);
@@ -137,6 +142,7 @@ describe.runIf(isRoot)('a full disk (tmpfs filled to ENOSPC)', () => {
     expect(outboxLines[0]!.msg).toContain('disk full');
     const agentLines = lines.filter((l) => l.msg.startsWith('event append failed'));
     expect(agentLines.length).toBeLessThanOrEqual(3); // at most one per agent
+    expect(persistErrors).toBeGreaterThan(agentLines.length);
     expect(lines.filter((l) => l.msg === 'bus handler failed')).toEqual([]);
 
     const kept = lines.find((l) => l.msg === 'mqtt: messages kept in the outbox for the next start');

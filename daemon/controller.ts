@@ -1,7 +1,7 @@
 import { publishLifecycle } from './bus/lifecycle.js';
 import type { EventBus } from './bus/types.js';
 import type { Component, ComponentHealth } from './component.js';
-import { EdgeloomError, toError } from './errors.js';
+import { EdgeloomError, isEdgeloomError, toError } from './errors.js';
 import type { Logger } from './log.js';
 
 export interface ControllerOptions {
@@ -27,6 +27,10 @@ export class Controller {
   private readonly stopTimeoutMs: number;
   /** The running start(), settled (never rejecting) once it finished or rolled back. */
   private startRun: Promise<void> | undefined;
+  /** The component whose start() or stop() is running now (both run one component at a time). */
+  private current: { readonly name: string; readonly phase: 'starting' | 'stopping' } | undefined;
+  /** Components whose stop() outlived stopTimeoutMs: the controller moved on, they may still run. */
+  private readonly notStopped = new Set<string>();
 
   constructor(private readonly options: ControllerOptions) {
     this.stopTimeoutMs = options.stopTimeoutMs ?? 5_000; // 5 s per component
@@ -49,6 +53,18 @@ export class Controller {
 
   list(): readonly Component[] {
     return this.components;
+  }
+
+  /**
+   * What start-up or shutdown is waiting for right now, e.g. `source.replay (starting)`, plus the
+   * components whose stop timed out: what a shutdown deadline names when it passes.
+   */
+  pending(): string[] {
+    const out = this.current === undefined ? [] : [`${this.current.name} (${this.current.phase})`];
+    for (const name of this.notStopped) {
+      out.push(`${name} (stop did not finish within ${this.stopTimeoutMs} ms)`);
+    }
+    return out;
   }
 
   /** Health of every started component (name → report); components without health() report ok. */
@@ -74,13 +90,23 @@ export class Controller {
 
   private async startAll(): Promise<void> {
     const { logger, bus } = this.options;
+    let abortedIn: string | undefined;
     for (const component of this.components) {
       if (this.startAbort.signal.aborted) break;
       const t0 = performance.now();
+      this.current = { name: component.name, phase: 'starting' };
       try {
         await component.start(this.startAbort.signal);
       } catch (err) {
+        this.current = undefined;
         const e = toError(err);
+        if (this.startAbort.signal.aborted) {
+          // Not a failure: the shutdown asked this start to stop, and it did.
+          logger.info({ component: component.name, err: e.message }, 'start-up aborted by shutdown');
+          this.started.push(component); // its stop() releases what the partial start acquired
+          abortedIn = component.name;
+          break;
+        }
         const code = e instanceof EdgeloomError ? e.code : 'E_COMPONENT_START';
         logger.error({ component: component.name, err: e }, 'component failed to start');
         publishLifecycle(bus, 'component_failed', component.name, e)?.catch(() => {});
@@ -91,6 +117,7 @@ export class Controller {
           cause: e,
         });
       }
+      this.current = undefined;
       this.started.push(component);
       logger.debug({ component: component.name, startMs: Math.round(performance.now() - t0) }, 'started');
       publishLifecycle(bus, 'component_started', component.name)?.catch(() => {});
@@ -98,7 +125,11 @@ export class Controller {
     if (this.startAbort.signal.aborted) {
       await this.stopStarted();
       this.phase = 'stopped';
-      throw new EdgeloomError('E_START_ABORTED', 'start-up aborted by shutdown', { where: 'controller' });
+      throw new EdgeloomError(
+        'E_START_ABORTED',
+        `start-up aborted by shutdown${abortedIn === undefined ? '' : ` while ${abortedIn} was starting`}`,
+        { where: abortedIn ?? 'controller' },
+      );
     }
     this.phase = 'running';
     publishLifecycle(bus, 'system_started')?.catch(() => {});
@@ -122,14 +153,17 @@ export class Controller {
     const { logger, bus } = this.options;
     while (this.started.length > 0) {
       const component = this.started.pop()!;
+      this.current = { name: component.name, phase: 'stopping' };
       try {
         await withTimeout(component.stop(), this.stopTimeoutMs, component.name);
         publishLifecycle(bus, 'component_stopped', component.name)?.catch(() => {});
       } catch (err) {
         const e = toError(err);
+        if (isEdgeloomError(e, 'E_STOP_TIMEOUT')) this.notStopped.add(component.name);
         logger.warn({ component: component.name, err: e }, 'component did not stop cleanly');
         publishLifecycle(bus, 'component_failed', component.name, e)?.catch(() => {});
       }
+      this.current = undefined;
     }
   }
 }

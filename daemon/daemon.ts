@@ -34,8 +34,8 @@ import { ReplaySource } from './replay/replay-source.js';
 import { AuditLog } from './router/audit-log.js';
 import { createCloudAssist } from './router/cloud-assist.js';
 import { RouterStage } from './router/router.js';
-import { openStore } from './router/storage.js';
 import { buildLiveSensors } from './sensors/build.js';
+import { openCheckedStore } from './storage/quarantine.js';
 import { StorageComponent } from './storage-component.js';
 import { type Clock, SystemClock } from './util/clock.js';
 import { packageVersion } from './util/package-root.js';
@@ -66,6 +66,11 @@ export interface DaemonOptions {
   readonly ephemeralStorage?: boolean;
   /** Stats, memory guard, HTTP dashboard/metrics and the retained `stats` message (the `run` command). */
   readonly observability?: boolean;
+  /**
+   * Aborts the building (a shutdown signal before the controller exists): the store's start-up
+   * check stops and buildDaemon rejects with the abort reason.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface Daemon {
@@ -78,6 +83,8 @@ export interface Daemon {
   readonly mqtt: MqttClientSink | undefined;
   /** The pipeline's models (absent when no stage is enabled). */
   readonly models: ModelManager | undefined;
+  /** The shared LevelDB store's owner (size, open sublevels, a quarantine at this start). */
+  readonly storage: StorageComponent;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -143,8 +150,20 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
   const storageDir = options.ephemeralStorage
     ? await mkdtemp(join(tmpdir(), 'edgeloom-replay-'))
     : resolvePath(baseDir, config.storage.dir);
-  const store = await openStore(storageDir);
-  const storage = new StorageComponent(store, storageDir, options.ephemeralStorage === true);
+  // Opened and read back once: a damaged store is moved aside and replaced here, before any
+  // component depends on it (storage/quarantine.ts), instead of failing every start.
+  const opened = await openCheckedStore({
+    dir: storageDir,
+    logger: componentLogger(logger, 'storage'),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  const store = opened.store;
+  const storage = new StorageComponent(
+    store,
+    storageDir,
+    options.ephemeralStorage === true,
+    opened.quarantined,
+  );
   // One audit chain for the whole daemon, stamped in wall time even when a replay drives the clock.
   const audit = new AuditLog(store, { maxRecords: config.storage.audit_max_records });
   const wallClock = new SystemClock();
@@ -274,6 +293,9 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       controller,
       logger,
       router,
+      storage,
+      agents: agents.runtime,
+      ...(replay === undefined ? {} : { replay }),
       ...(mqttClient === undefined ? {} : { mqtt: mqttClient }),
       ...(face === undefined ? {} : { face }),
       ...(models === undefined ? {} : { models }),
@@ -328,11 +350,15 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     replay,
     mqtt: mqttClient,
     models,
+    storage,
     async start() {
       await controller.start();
     },
     async stop() {
       await controller.stop();
+      // The store was opened when the daemon was built: closed here too when a stop came before
+      // the controller started the storage component (a no-op once it has stopped it).
+      await storage.stop();
       // close() counts its deadline on the bus clock, which a replay's virtual clock never moves
       // on its own: bound it in wall time too.
       const wall = new Promise<void>((r) => setTimeout(r, 5_000).unref());

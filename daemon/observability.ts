@@ -5,6 +5,7 @@
  * retained MQTT `stats` message. Everything here runs on wall time, even during a replay.
  */
 import type { MqttClientSink } from './actions/mqtt-client.js';
+import type { AgentRuntime } from './agents/runtime.js';
 import type { EventBus } from './bus/types.js';
 import type { Component } from './component.js';
 import type { EdgeloomConfig } from './config/index.js';
@@ -13,7 +14,9 @@ import { HttpServer } from './http/server.js';
 import { componentLogger, type Logger } from './log.js';
 import type { ModelManager } from './models/manager.js';
 import type { FaceBusStage } from './pipeline/face-bus-stage.js';
+import type { ReplaySource } from './replay/replay-source.js';
 import type { RouterStage } from './router/router.js';
+import type { StorageComponent } from './storage-component.js';
 import { MemoryGuard } from './system/memory-guard.js';
 import { StatsCollector, type StatsProviders } from './system/stats.js';
 import { type Clock, SystemClock, type TimerHandle } from './util/clock.js';
@@ -24,6 +27,9 @@ export interface ObservabilityOptions {
   readonly controller: Controller;
   readonly logger: Logger;
   readonly router: RouterStage;
+  readonly storage?: StorageComponent;
+  readonly replay?: ReplaySource;
+  readonly agents?: AgentRuntime;
   readonly mqtt?: MqttClientSink;
   readonly face?: FaceBusStage;
   /** The pipeline's models: the guard unloads idle ones under pressure; stats show them. */
@@ -56,6 +62,27 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     health: () => controller.health(),
     routing: () => o.router.snapshot(),
     memory: () => guard.status(),
+    ...(o.storage === undefined ? {} : { storage: () => o.storage!.stats() }),
+    ...(o.agents === undefined
+      ? {}
+      : {
+          agents: () =>
+            o.agents!.list().map((a) => ({
+              agent: a.id,
+              inputs: a.counters.inputs,
+              events: a.counters.events,
+              persistErrors: a.counters.persistErrors,
+              workingErrors: a.counters.workingErrors,
+            })),
+        }),
+    ...(o.replay === undefined
+      ? {}
+      : {
+          replay: () => {
+            const p = o.replay!.progress;
+            return { passes: p.passes, playedMs: p.playedMs, published: p.published };
+          },
+        }),
     ...(o.models === undefined
       ? {}
       : {
@@ -77,7 +104,13 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
       : {
           outbox: () => {
             const s = o.mqtt!.stats().outbox;
-            return { depth: s.size, capacity: s.maxMessages, dropped: s.droppedOldest };
+            return {
+              depth: s.size,
+              capacity: s.maxMessages,
+              dropped: s.droppedOldest,
+              writeErrors: s.writeErrors,
+              unstored: s.unstored,
+            };
           },
           broker: () => ({
             connected: o.mqtt!.isConnected(),

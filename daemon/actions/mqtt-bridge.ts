@@ -1,6 +1,7 @@
 import type { Envelope } from '../bus/envelope.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component } from '../component.js';
+import { isEdgeloomError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { fullTopic, MQTT_SOURCE_PATTERNS, type MqttMessage, toMqttMessage } from './mqtt-contract.js';
 import type { MqttEgressGate } from './mqtt-egress.js';
@@ -32,6 +33,7 @@ export class MqttBridge implements Component {
   readonly name = 'actions.mqtt-bridge';
   private subs: Subscription[] = [];
   private published = 0;
+  private notStored = 0;
 
   constructor(private readonly options: MqttBridgeOptions) {}
 
@@ -59,12 +61,24 @@ export class MqttBridge implements Component {
     return this.published;
   }
 
+  /** Messages the sink's outbox could not store (a full disk). */
+  notStoredCount(): number {
+    return this.notStored;
+  }
+
   private async forward(env: Envelope): Promise<void> {
     const msg = toMqttMessage(env);
     if (msg === undefined) return;
     const topic = fullTopic(this.options.baseTopic, msg);
     if (this.options.gate !== undefined && !this.options.gate.admit(topic, msg)) return;
-    await this.options.sink.publish(topic, msg, env.tsMs);
+    try {
+      await this.options.sink.publish(topic, msg, env.tsMs);
+    } catch (err) {
+      // Counted and logged once per burst by the outbox; a line per message here would repeat it.
+      if (!isEdgeloomError(err, 'E_MQTT_OUTBOX_WRITE')) throw err;
+      this.notStored++;
+      return;
+    }
     this.published++;
   }
 }

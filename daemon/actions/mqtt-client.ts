@@ -158,7 +158,7 @@ export class MqttClientSink implements Component, MqttSink {
       policy: o.config.outbox.policy,
       sync: o.syncWrites === true,
     });
-    await this.outbox.open();
+    await this.outbox.open(signal);
     for (const entry of this.outbox.values()) this.unsent.push(entry.seq);
     signal.throwIfAborted();
 
@@ -267,7 +267,11 @@ export class MqttClientSink implements Component, MqttSink {
     const { entry, persisted } = outbox.add(topic, payload, message.retain, message.privacy);
     this.unsent.push(entry.seq);
     this.pump();
-    await persisted;
+    // Not stored (disk full): the outbox dropped it, which may leave it empty for stop()'s wait.
+    await persisted.catch((err: unknown) => {
+      if (outbox.size === 0) this.settle('drain');
+      throw err;
+    });
   }
 
   /** `forget` (mqtt-personal.ts forgetQueued): queued personal messages, personal retained topics. */
@@ -331,8 +335,16 @@ export class MqttClientSink implements Component, MqttSink {
     this.connected = false;
     if (outbox !== undefined) {
       await outbox.flush();
-      const left = outbox.size;
-      if (left > 0) this.log.info({ outbox: left }, 'mqtt: messages kept in the outbox for the next start');
+      // What the store holds now (the next start sends it), not what was accepted in memory.
+      const stored = outbox.stored();
+      const { unstored, deletesPending } = outbox.stats();
+      if (stored > 0 || unstored > 0) {
+        this.log.info(
+          { outbox: stored, deletesPending, unstored },
+          'mqtt: messages kept in the outbox for the next start',
+        );
+      }
+      await outbox.close();
     }
     if (this.ownsStore) await this.store?.close();
     await this.broker?.stop();
@@ -353,10 +365,15 @@ export class MqttClientSink implements Component, MqttSink {
   health(): ComponentHealth {
     // Connected, the outbox only holds messages in flight (unacknowledged QoS 1): normal work,
     // not a degradation, or /healthz would flap on every publish. Unreachable, it holds a backlog.
-    if (this.connected) return { status: 'ok' };
-    const reasons = ['broker unreachable'];
-    const size = this.outbox?.size ?? 0;
-    if (size > 0) reasons.push(`${size} messages in the outbox`);
+    const failing = this.outbox?.writesFailing === true;
+    if (this.connected && !failing) return { status: 'ok' };
+    const reasons: string[] = [];
+    if (!this.connected) {
+      reasons.push('broker unreachable');
+      const size = this.outbox?.size ?? 0;
+      if (size > 0) reasons.push(`${size} messages in the outbox`);
+    }
+    if (failing) reasons.push('outbox writes failing (disk full?)');
     return { status: 'degraded', reasons };
   }
 

@@ -17,10 +17,17 @@
  *
  * Duplicates: a message acknowledged by the broker just before a crash, whose delete had not been
  * written yet, is sent again after the restart — at-least-once, as QoS 1 allows.
+ *
+ * Write failures (a full disk): a message whose write fails is not accepted — it leaves the
+ * in-memory mirror, `add()`'s promise rejects with E_MQTT_OUTBOX_WRITE and it is counted as
+ * `unstored` — so the outbox never claims to hold what the disk does not. A delete that fails is
+ * retried with the next batch (the message stays on disk and would be sent again after a restart;
+ * `deletesPending` counts it). A burst of failures is one log line a minute (util/burst-log.ts).
  */
 import type { AbstractBatchOptions, AbstractLevel, AbstractSublevel } from 'abstract-level';
 import { EdgeloomError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { BurstLog } from '../util/burst-log.js';
 import type { Clock } from '../util/clock.js';
 import type { MessagePrivacy } from './mqtt-contract.js';
 
@@ -74,7 +81,12 @@ export interface OutboxStats {
   /** Messages found in the store at open (left over from the previous run). */
   readonly recovered: number;
   readonly batches: number;
+  /** Batches whose write failed. */
   readonly writeErrors: number;
+  /** Messages refused because their write failed (never accepted, not in the store). */
+  readonly unstored: number;
+  /** Acknowledged messages whose delete has not been written yet (still on disk). */
+  readonly deletesPending: number;
 }
 
 type Op = { type: 'put'; key: string; value: StoredValue } | { type: 'del'; key: string };
@@ -92,6 +104,9 @@ export class Outbox {
   private writing: Promise<void> | undefined;
   private scheduled = false;
   private counters = zeroCounters();
+  /** Sequences acknowledged whose delete failed: retried with every batch until it succeeds. */
+  private readonly failedDeletes = new Set<number>();
+  private readonly writeLog: BurstLog;
 
   constructor(private readonly options: OutboxOptions) {
     if (!Number.isInteger(options.maxMessages) || options.maxMessages < 1) {
@@ -104,13 +119,18 @@ export class Outbox {
       );
     }
     this.sub = options.store.sublevel<string, StoredValue>('outbox', { valueEncoding: 'json' });
+    this.writeLog = new BurstLog({ logger: options.logger, msg: 'outbox write failed' });
   }
 
-  /** Load what the previous run left, in order. Entries beyond the bound are handled by the policy. */
-  async open(): Promise<void> {
+  /**
+   * Load what the previous run left, in order. Entries beyond the bound are handled by the policy.
+   * `signal` (a shutdown during start-up) is checked every 1024 entries.
+   */
+  async open(signal?: AbortSignal): Promise<void> {
     await this.options.store.open();
     let last = 0;
     for await (const [key, value] of this.sub.iterator()) {
+      if (this.entries.size % 1024 === 1023) signal?.throwIfAborted();
       const seq = Number(key);
       if (!Number.isSafeInteger(seq)) continue;
       this.entries.set(seq, {
@@ -213,7 +233,34 @@ export class Outbox {
   }
 
   stats(): OutboxStats {
-    return { size: this.entries.size, maxMessages: this.options.maxMessages, ...this.counters };
+    return {
+      size: this.entries.size,
+      maxMessages: this.options.maxMessages,
+      ...this.counters,
+      deletesPending: this.failedDeletes.size,
+    };
+  }
+
+  /**
+   * Messages in the store once every issued write has settled (after flush()): the live entries
+   * plus the acknowledged ones whose delete could not be written.
+   */
+  stored(): number {
+    return this.entries.size + this.failedDeletes.size;
+  }
+
+  /** True while writes fail (the last batch failed). */
+  get writesFailing(): boolean {
+    return this.writeLog.active;
+  }
+
+  /**
+   * Wait for the writes issued so far and close the `outbox` sublevel (a resource of the shared
+   * store until closed). The outbox is not usable afterwards; the sink opens a new one on start.
+   */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.sub.close();
   }
 
   /** Wait for every write issued so far. */
@@ -253,10 +300,15 @@ export class Outbox {
     this.pendingOps = [];
     this.pendingWaiters = [];
     this.counters.batches++;
+    // Deletes that failed before ride along (idempotent); they stay listed until one succeeds.
+    const retried = [...this.failedDeletes].filter((seq) => !ops.some((o) => o.key === keyOf(seq)));
+    const all: Op[] = [...ops, ...retried.map((seq): Op => ({ type: 'del', key: keyOf(seq) }))];
     // `sync` is classic-level's (LevelDB) option; abstract-level's typings do not list it.
     const batchOptions = { sync: this.options.sync === true } as AbstractBatchOptions<string, StoredValue>;
-    this.writing = this.sub.batch(ops, batchOptions).then(
+    this.writing = this.sub.batch(all, batchOptions).then(
       () => {
+        for (const op of all) if (op.type === 'del') this.failedDeletes.delete(Number(op.key));
+        this.writeLog.success();
         for (const w of waiters) w.resolve();
       },
       (err: unknown) => {
@@ -269,7 +321,19 @@ export class Outbox {
             cause: err,
           },
         );
-        this.options.logger.error({ err: error }, 'outbox write failed');
+        // Nothing of the batch is on disk (a LevelDB batch is atomic): its messages are not
+        // accepted, its deletes are retried.
+        let refused = 0;
+        for (const op of ops) {
+          const seq = Number(op.key);
+          if (op.type === 'put') {
+            if (this.entries.delete(seq)) refused++;
+          } else {
+            this.failedDeletes.add(seq);
+          }
+        }
+        this.counters.unstored += refused;
+        this.writeLog.failure(error, { refused, unstored: this.counters.unstored });
         for (const w of waiters) w.reject(error);
       },
     );
@@ -280,7 +344,9 @@ export class Outbox {
   }
 }
 
-function zeroCounters(): { -readonly [K in Exclude<keyof OutboxStats, 'size' | 'maxMessages'>]: number } {
+function zeroCounters(): {
+  -readonly [K in Exclude<keyof OutboxStats, 'size' | 'maxMessages' | 'deletesPending'>]: number;
+} {
   return {
     enqueued: 0,
     acknowledged: 0,
@@ -289,10 +355,11 @@ function zeroCounters(): { -readonly [K in Exclude<keyof OutboxStats, 'size' | '
     recovered: 0,
     batches: 0,
     writeErrors: 0,
+    unstored: 0,
   };
 }
 
 /** Stats of an outbox that is not open yet (before start, or when storage failed). */
 export function emptyOutboxStats(maxMessages: number): OutboxStats {
-  return { size: 0, maxMessages, ...zeroCounters() };
+  return { size: 0, maxMessages, ...zeroCounters(), deletesPending: 0 };
 }

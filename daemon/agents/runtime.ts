@@ -28,6 +28,7 @@ import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component, ComponentHealth } from '../component.js';
 import { EdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { BurstLog } from '../util/burst-log.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import {
   type AgentAction,
@@ -107,6 +108,9 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
   private pendingTurns = 0;
   private actionsController = new AbortController();
   private readonly maxInFlight: number;
+  /** A failing store (a full disk) fails every input: one line a minute, the counters count all. */
+  private readonly persistLog: BurstLog;
+  private readonly workingLog: BurstLog;
 
   constructor(
     readonly definition: AgentDefinition<S, E, W>,
@@ -116,6 +120,11 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
     this.current = freeze(definition.initialState);
     this.work = definition.working === undefined ? undefined : freeze(definition.working.initial);
     this.maxInFlight = deps.maxInFlightActions ?? 4;
+    this.persistLog = new BurstLog({ logger: deps.logger, msg: 'event append failed; input dropped' });
+    this.workingLog = new BurstLog({
+      logger: deps.logger,
+      msg: 'working memory write failed; kept in memory, retried at the next interval',
+    });
   }
 
   get id(): string {
@@ -146,7 +155,7 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
     if (this.status === 'deleted')
       throw new EdgeloomError('E_AGENT_DELETED', `agent ${this.id} was deleted`, { where: this.name });
     this.status = 'starting';
-    const { snapshot, events, lastSeq, working } = await this.deps.store.load<S, E, W>(this.id);
+    const { snapshot, events, lastSeq, working } = await this.deps.store.load<S, E, W>(this.id, signal);
     signal.throwIfAborted();
     this.current = freeze(
       fold(this.definition.reduce, snapshot?.state ?? this.definition.initialState, events),
@@ -200,6 +209,8 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
     await this.turn;
     await Promise.allSettled([...this.inFlight]);
     if (this.workDirty) await this.saveWorking();
+    // Its sublevel is a resource of the shared store: closed with the agent, reopened on start.
+    await this.deps.store.release(this.id);
   }
 
   /**
@@ -383,12 +394,10 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
         );
       } catch (err) {
         this.counters.persistErrors++;
-        this.deps.logger.error(
-          { agent: this.id, err: toError(err).message },
-          'event append failed; input dropped',
-        );
+        this.persistLog.failure(toError(err), { agent: this.id, persistErrors: this.counters.persistErrors });
         return;
       }
+      this.persistLog.success();
       this.current = next;
       this.lastSeq = lastSeq;
       this.counters.events += decision.events.length;
@@ -425,12 +434,10 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
     try {
       await this.deps.store.saveWorking(this.id, { seq: this.lastSeq, savedAtMs: nowMs, state: this.work });
       this.workDirty = false;
+      this.workingLog.success();
     } catch (err) {
       this.counters.workingErrors++;
-      this.deps.logger.warn(
-        { agent: this.id, err: toError(err).message },
-        'working memory write failed; kept in memory, retried at the next interval',
-      );
+      this.workingLog.failure(toError(err), { agent: this.id, workingErrors: this.counters.workingErrors });
     }
     // Also after a failure: the next attempt waits a full interval instead of retrying per input.
     this.workSavedAtMs = nowMs;
@@ -547,6 +554,7 @@ export class AgentRuntime implements Component {
 
   async stop(): Promise<void> {
     for (const a of [...this.agents.values()].reverse()) await a.stop();
+    await this.deps.store.close();
   }
 
   /**

@@ -16,7 +16,13 @@
  * The working memory (reducer.ts WorkingMemorySpec) is not part of the event-sourced state: it is
  * written with an input's events when there are any, otherwise by `saveWorking` at the agent's
  * own (rare) pace, always to the same key, so it never grows the log.
+ *
+ * Sublevels are resources: abstract-level keeps each opened sublevel in its parent's resource set
+ * until it is closed. So each agent's sublevel is opened once, on its first use, and closed by
+ * `release` (the agent stopped), `delete` and `close` — never one per read or write, which left
+ * one object behind per saved event and grew the heap for as long as the daemon ran.
  */
+import type { AbstractSublevel } from 'abstract-level';
 import type { Level } from 'level';
 import { EdgeloomError } from '../errors.js';
 import type { DomainEvent } from './reducer.js';
@@ -25,6 +31,8 @@ import type { DomainEvent } from './reducer.js';
 export type SharedStore = Level<string, unknown>;
 
 export const AGENTS_SUBLEVEL = 'agents';
+/** Events read between two checks of the abort signal while loading. */
+const LOAD_ABORT_EVERY = 1024;
 /** 16 digits: enough for 2^53 (Number.MAX_SAFE_INTEGER has 16 digits). */
 const SEQ_DIGITS = 16;
 const LOG = 'l!';
@@ -75,23 +83,59 @@ export interface LoadedLog<S, E, W = unknown> {
   readonly lastSeq: number;
 }
 
+type Sub<P> = AbstractSublevel<P, string | Buffer | Uint8Array, string, unknown>;
+type RootSub = Sub<SharedStore>;
+type AgentSub = Sub<RootSub>;
+
 export class AgentStore {
   readonly snapshotEvery: number;
   readonly retentionEvents: number;
-  private readonly root;
+  private readonly db: SharedStore;
+  /** `agents`, opened on first use; undefined after close(). */
+  private root: RootSub | undefined;
+  /** One open sublevel per agent that used the store (bounded by the configured agents). */
+  private readonly subs = new Map<string, AgentSub>();
 
   constructor(options: AgentStoreOptions) {
     this.snapshotEvery = options.snapshotEvery;
     this.retentionEvents = options.retentionEvents;
-    this.root = options.db.sublevel<string, unknown>(AGENTS_SUBLEVEL, { valueEncoding: 'json' });
+    this.db = options.db;
   }
 
-  private agent(agentId: string) {
-    return this.root.sublevel<string, unknown>(agentId, { valueEncoding: 'json' });
+  private agent(agentId: string): AgentSub {
+    let sub = this.subs.get(agentId);
+    if (sub === undefined) {
+      this.root ??= this.db.sublevel<string, unknown>(AGENTS_SUBLEVEL, { valueEncoding: 'json' });
+      sub = this.root.sublevel<string, unknown>(agentId, { valueEncoding: 'json' });
+      this.subs.set(agentId, sub);
+    }
+    return sub;
   }
 
-  /** The latest snapshot and the events after it. */
-  async load<S, E extends DomainEvent, W = unknown>(agentId: string): Promise<LoadedLog<S, E, W>> {
+  /** Close the agent's sublevel (the agent stopped); the next use opens it again. */
+  async release(agentId: string): Promise<void> {
+    const sub = this.subs.get(agentId);
+    if (sub === undefined) return;
+    this.subs.delete(agentId);
+    await sub.close();
+  }
+
+  /** Close every sublevel this store opened (the daemon stops); the next use opens them again. */
+  async close(): Promise<void> {
+    await Promise.all([...this.subs.keys()].map((id) => this.release(id)));
+    const root = this.root;
+    this.root = undefined;
+    await root?.close();
+  }
+
+  /**
+   * The latest snapshot and the events after it. `signal` (a shutdown during start-up) is checked
+   * every LOAD_ABORT_EVERY events: the log after a snapshot is bounded, but by configuration.
+   */
+  async load<S, E extends DomainEvent, W = unknown>(
+    agentId: string,
+    signal?: AbortSignal,
+  ): Promise<LoadedLog<S, E, W>> {
     const db = this.agent(agentId);
     let snapshot: Snapshot<S> | undefined;
     for await (const [key, value] of db.iterator({ gte: SNAP, lt: SNAP_END, reverse: true, limit: 1 })) {
@@ -113,6 +157,7 @@ export class AgentStore {
       }
       events.push(value as E);
       lastSeq = seq;
+      if (events.length % LOAD_ABORT_EVERY === 0) signal?.throwIfAborted();
     }
     const working = (await db.get(WORKING)) as WorkingRecord<W> | undefined;
     return { snapshot, events, lastSeq, working: working ?? undefined };
@@ -156,9 +201,55 @@ export class AgentStore {
     await db.clear({ gte: SNAP, lt: seqKey(SNAP, snapshotSeq) });
   }
 
-  /** Remove the agent's log and snapshots. */
+  /** Remove the agent's log and snapshots, and close its sublevel. */
   async delete(agentId: string): Promise<void> {
-    await this.agent(agentId).clear();
+    try {
+      await this.agent(agentId).clear();
+    } finally {
+      await this.release(agentId);
+    }
+  }
+
+  /** Ids of the agents with anything stored (from the `agents` sublevel's keys). */
+  async agentIds(signal?: AbortSignal): Promise<string[]> {
+    this.root ??= this.db.sublevel<string, unknown>(AGENTS_SUBLEVEL, { valueEncoding: 'json' });
+    const ids: string[] = [];
+    // Nested keys read `!<id>!<key>`; after one agent, skip past its range (`!<id>"`).
+    let gt = '';
+    for (;;) {
+      signal?.throwIfAborted();
+      let next: string | undefined;
+      for await (const key of this.root.keys({ gt, limit: 1 })) next = key;
+      if (next === undefined) return ids;
+      const end = next.indexOf('!', 1);
+      if (!next.startsWith('!') || end < 0) {
+        gt = next; // not an agent's key: step over it
+        continue;
+      }
+      const id = next.slice(1, end);
+      ids.push(id);
+      gt = `!${id}"`;
+    }
+  }
+
+  /**
+   * Load every stored agent the way a start does; the first error (E_AGENT_LOG_GAP: an event
+   * after the latest snapshot is missing) is returned, not thrown. Used at open to tell a damaged
+   * store before any agent depends on it.
+   */
+  async verify(signal?: AbortSignal): Promise<EdgeloomError | undefined> {
+    for (const id of await this.agentIds(signal)) {
+      signal?.throwIfAborted();
+      try {
+        await this.load(id, signal);
+      } catch (err) {
+        if (err instanceof EdgeloomError) return err;
+        throw err;
+      } finally {
+        await this.release(id);
+      }
+    }
+    return undefined;
   }
 
   /** Stored log entries and snapshots, for tests and the inspect command. */

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { buildDaemon } from '../daemon.js';
+import { buildDaemon, type Daemon } from '../daemon.js';
 import { EdgeloomError, toError } from '../errors.js';
 import { componentLogger } from '../log.js';
 import { handleShutdownSignals } from '../shutdown.js';
@@ -16,7 +16,8 @@ const usage = `Usage: edgeloom run [--config FILE]
 
 Runs the daemon: sensors (or the configured fixture replay) → pipeline → router → agents → MQTT.
 Without --config (or EDGELOOM_CONFIG) it runs the embedded default: the bundled fixtures replayed
-in a loop into an embedded MQTT broker on 127.0.0.1. SIGTERM/SIGINT drain in-flight work and exit 0.
+in a loop into an embedded MQTT broker on 127.0.0.1. SIGTERM/SIGINT drain in-flight work and exit 0;
+past shutdown_timeout_ms the process exits 1, naming what did not stop.
 
 Options:
   --config FILE   YAML configuration (see config/raspberry-pi.example.yaml)`;
@@ -29,22 +30,57 @@ export const runCommand: Command = {
     const args = parse('run', argv, { config: { type: 'string', short: 'c' } }, false);
     const ctx = cliContext({ configFile: str(args, 'config') });
     const { logger, config } = ctx;
-    const daemon = await buildDaemon({
+    // The signals are handled from the first moment: the store's start-up check and every
+    // component's start honour the abort, so a stop during start-up is as clean as any other.
+    const building = new AbortController();
+    let daemon: Daemon | undefined;
+    let built: Promise<Daemon> | undefined;
+    let shuttingDown = false;
+    // systemd (Type=notify): READY=1 once started, WATCHDOG=1 while making progress, STOPPING=1.
+    const notify = new SdNotify({ log: componentLogger(logger, 'system.notify') });
+    let watchdog: Watchdog | undefined;
+    let progress: ReplayProgressReporter | undefined;
+    // A daemon runs until it is told to stop. Without this, a run whose sockets and timers are all
+    // unreferenced (broker down, HTTP off, a replay that has finished) ended silently with exit 0
+    // and without stopping its components.
+    const keepAlive = setInterval(() => {}, 2 ** 30);
+    const exitCode = handleShutdownSignals({
+      logger,
+      deadlineMs: config.shutdown_timeout_ms,
+      pending: () => daemon?.controller.pending() ?? ['storage (opening and checking the store)'],
+      stop: async () => {
+        shuttingDown = true;
+        clearInterval(keepAlive);
+        building.abort(new EdgeloomError('E_START_ABORTED', 'shutdown requested during start-up'));
+        progress?.stop();
+        await notify.stopping();
+        await watchdog?.stop();
+        const d = await built?.catch(() => undefined);
+        await d?.stop();
+      },
+    });
+    built = buildDaemon({
       config,
       logger,
       baseDir: ctx.baseDir,
       mqtt: { kind: 'broker' },
       observability: true,
+      signal: building.signal,
     });
-    // systemd (Type=notify): READY=1 once started, WATCHDOG=1 while making progress, STOPPING=1.
-    const notify = new SdNotify({ log: componentLogger(logger, 'system.notify') });
-    const watchdog = new Watchdog({
+    try {
+      daemon = await built;
+    } catch (err) {
+      if (shuttingDown) return exitCode;
+      clearInterval(keepAlive);
+      throw err;
+    }
+    watchdog = new Watchdog({
       notify,
       progress: busProgressProbe(daemon.bus),
       log: componentLogger(logger, 'system.watchdog'),
     });
     // Replay mode on a terminal: a progress line on stderr (none under systemd or in pipes).
-    const progress =
+    progress =
       daemon.replay === undefined
         ? undefined
         : new ReplayProgressReporter({
@@ -53,21 +89,15 @@ export const runCommand: Command = {
             clock: new SystemClock(),
             label: `replay ${basename(config.source.replay.fixture)}`,
           });
-    const exitCode = handleShutdownSignals({
-      logger,
-      deadlineMs: config.shutdown_timeout_ms,
-      stop: async () => {
-        progress?.stop();
-        await notify.stopping();
-        await watchdog.stop();
-        await daemon.stop();
-      },
-    });
+    if (shuttingDown) return exitCode;
     try {
       await daemon.start();
     } catch (err) {
+      // A start the shutdown aborted is a stop, not a failure (the controller logged where).
+      if (shuttingDown) return exitCode;
       const e = toError(err);
       logger.fatal({ err: e }, 'start-up failed');
+      clearInterval(keepAlive);
       await daemon.stop().catch(() => {});
       throw e instanceof EdgeloomError ? e : new EdgeloomError('E_START', `start-up failed: ${e.message}`);
     }
@@ -77,6 +107,7 @@ export const runCommand: Command = {
       daemon.mqtt?.whenConnected().then(() => true) ?? Promise.resolve(true),
       new Promise<boolean>((r) => setTimeout(() => r(false), 10_000).unref()),
     ]);
+    if (shuttingDown) return exitCode;
     await notify.ready(brokerUp ? 'running' : 'running; broker unreachable, buffering in the outbox');
     await watchdog.start(new AbortController().signal);
     progress?.start();

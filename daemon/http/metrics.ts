@@ -53,6 +53,9 @@ export class Metrics {
     if (has('outbox') || has('broker')) this.registerMqtt();
     if (has('memory')) this.registerMemory();
     if (has('sensors')) this.registerSensors();
+    if (has('storage')) this.registerStorage();
+    if (has('replay')) this.registerReplay();
+    if (has('agents')) this.registerAgents();
     if (options.http !== undefined) this.registerHttp(options.http);
   }
 
@@ -121,6 +124,30 @@ export class Metrics {
       set(m5, { window: '5m' });
       set(m15, { window: '15m' });
     });
+    this.family('gauge', 'edgeloom_process_open_fds', 'Open file descriptors.', [], (s, set) => {
+      if (s.process.openFds !== undefined) set(s.process.openFds);
+    });
+    this.family(
+      'gauge',
+      'edgeloom_process_active_resources',
+      'Handles and requests keeping the event loop alive, by type (Timeout, TCPSocketWrap, ...).',
+      ['type'],
+      (s, set) => {
+        for (const [type, n] of Object.entries(s.process.activeResources)) set(n, { type });
+      },
+    );
+    this.family(
+      'gauge',
+      'edgeloom_event_loop_delay_seconds',
+      'Event-loop delay over the last stats period, s.',
+      ['quantile'],
+      (s, set) => {
+        const d = s.process.eventLoopDelayMs;
+        set(d.p50 / 1000, { quantile: '0.5' });
+        set(d.p99 / 1000, { quantile: '0.99' });
+        set(d.max / 1000, { quantile: '1' });
+      },
+    );
     this.family(
       'gauge',
       'edgeloom_soc_temperature_celsius',
@@ -315,6 +342,24 @@ export class Metrics {
       },
     );
     this.family(
+      'counter',
+      'edgeloom_mqtt_outbox_write_errors_total',
+      'Outbox batches whose write failed (a full disk).',
+      ['outbox'],
+      (s, set) => {
+        if (s.outbox?.writeErrors !== undefined) set(s.outbox.writeErrors, { outbox: 'mqtt' });
+      },
+    );
+    this.family(
+      'counter',
+      'edgeloom_mqtt_outbox_unstored_total',
+      'QoS 1 messages refused because their write failed (never accepted).',
+      ['outbox'],
+      (s, set) => {
+        if (s.outbox?.unstored !== undefined) set(s.outbox.unstored, { outbox: 'mqtt' });
+      },
+    );
+    this.family(
       'gauge',
       'edgeloom_mqtt_connected',
       '1 when connected to the broker.',
@@ -369,6 +414,78 @@ export class Metrics {
     this.family('counter', 'edgeloom_sensor_restarts_total', 'Sensor restarts.', ['sensor'], (s, set) => {
       for (const x of s.sensors ?? []) set(x.restarts, { sensor: x.sensor });
     });
+  }
+
+  private registerStorage(): void {
+    const g = (name: string, help: string, pick: (x: NonNullable<StatsSnapshot['storage']>) => number) =>
+      this.family('gauge', name, help, [], (s, set) => {
+        if (s.storage !== undefined) set(pick(s.storage));
+      });
+    g('edgeloom_store_size_bytes', 'LevelDB files in storage.dir, bytes.', (x) => x.sizeBytes);
+    g(
+      'edgeloom_store_open_sublevels',
+      'Sublevels open on the store: one per owner, constant while the daemon runs.',
+      (x) => x.openSublevels,
+    );
+    g(
+      'edgeloom_store_quarantined_stores',
+      'Damaged stores kept on disk beside storage.dir (edgeloom doctor lists them).',
+      (x) => x.quarantinedStores,
+    );
+    const c = (name: string, help: string, pick: (x: NonNullable<StatsSnapshot['storage']>) => number) =>
+      this.family('counter', name, help, [], (s, set) => {
+        if (s.storage !== undefined) set(pick(s.storage));
+      });
+    c('edgeloom_store_sublevels_created_total', 'Sublevels created since start.', (x) => x.createdSublevels);
+    c(
+      'edgeloom_store_quarantines_total',
+      'Damaged stores moved aside at start-up and replaced by a fresh one.',
+      (x) => x.quarantines,
+    );
+  }
+
+  private registerReplay(): void {
+    this.family(
+      'counter',
+      'edgeloom_replay_passes_total',
+      'Passes over the fixture completed.',
+      [],
+      (s, set) => {
+        if (s.replay !== undefined) set(s.replay.passes);
+      },
+    );
+    this.family(
+      'counter',
+      'edgeloom_replay_fixture_seconds_total',
+      'Fixture (sensor) time replayed since start, s.',
+      [],
+      (s, set) => {
+        if (s.replay !== undefined) set(s.replay.playedMs / 1000);
+      },
+    );
+  }
+
+  private registerAgents(): void {
+    const c = (
+      name: string,
+      help: string,
+      pick: (a: NonNullable<StatsSnapshot['agents']>[number]) => number,
+    ) =>
+      this.family('counter', name, help, ['agent'], (s, set) => {
+        for (const a of s.agents ?? []) set(pick(a), { agent: a.agent });
+      });
+    c('edgeloom_agent_inputs_total', 'Inputs an agent handled.', (a) => a.inputs);
+    c('edgeloom_agent_events_total', 'Events an agent persisted.', (a) => a.events);
+    c(
+      'edgeloom_agent_persist_errors_total',
+      'Inputs dropped because their events could not be written (a full disk).',
+      (a) => a.persistErrors,
+    );
+    c(
+      'edgeloom_agent_working_errors_total',
+      'Working-memory writes that failed (kept in memory, retried).',
+      (a) => a.workingErrors,
+    );
   }
 
   private registerHttp(http: () => HttpServerStats): void {

@@ -182,8 +182,9 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
         bus,
         clock,
         logger: componentLogger(logger, 'pipeline.stt'),
-        createModel: () =>
+        createModel: (signal) =>
           createReferenceTranscriber({
+            signal,
             fixtureDir: o.replay?.fixtureDir,
             loop: o.replay?.loop ?? false,
             logger: componentLogger(logger, 'pipeline.stt'),

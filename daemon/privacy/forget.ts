@@ -26,7 +26,7 @@ import type { OutboxConfig } from '../config/index.js';
 import { EdgeloomError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../router/audit-log.js';
-import { clearSublevel, type Store, SUBLEVEL } from '../router/storage.js';
+import { clearSublevel, countSublevel, type Store, SUBLEVEL } from '../router/storage.js';
 import { SystemClock } from '../util/clock.js';
 
 export interface ForgetTargets {
@@ -73,12 +73,6 @@ export async function compactStore(store: Store): Promise<void> {
   await db.compactRange(LOWEST_KEY, HIGHEST_KEY);
 }
 
-async function countKeys(store: Store, name: string): Promise<number> {
-  let n = 0;
-  for await (const _k of store.sublevel(name).keys()) n++;
-  return n;
-}
-
 export async function forget(
   t: ForgetTargets,
   options: { readonly dryRun?: boolean; readonly origin: CommandOrigin },
@@ -87,7 +81,7 @@ export async function forget(
   const deleted: Record<string, number> = {};
 
   deleted.agents = dryRun
-    ? await countKeys(t.store, SUBLEVEL.agents)
+    ? await countSublevel(t.store, SUBLEVEL.agents)
     : t.agents !== undefined
       ? await t.agents.forgetAll()
       : await clearSublevel(t.store, SUBLEVEL.agents);

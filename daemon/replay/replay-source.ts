@@ -115,8 +115,9 @@ export class ReplaySource implements Component {
     return this.fixture?.startTimeMs ?? 0;
   }
 
-  async start(): Promise<void> {
-    this.fixture = await openFixture(this.options.fixtureDir);
+  async start(signal?: AbortSignal): Promise<void> {
+    // The scan reads every record once; a shutdown during start-up stops it (reader.ts).
+    this.fixture = await openFixture(this.options.fixtureDir, signal === undefined ? {} : { signal });
     for (const w of this.fixture.warnings) this.options.logger.warn({ fixture: this.options.fixtureDir }, w);
     this.options.logger.info(
       {
@@ -159,7 +160,7 @@ export class ReplaySource implements Component {
     const loopGapMs = this.options.loopGapMs ?? 1000;
     for (;;) {
       const imu = new ImuAggregator({ eventRateHz: this.options.imuEventRateHz });
-      for await (const ev of fixture.events(this.options.micFrameSamples)) {
+      for await (const ev of fixture.events(this.options.micFrameSamples, signal)) {
         if (signal.aborted) return;
         const t = origin + ev.tMs;
         await this.advance(t, signal);

@@ -225,6 +225,14 @@ export class AuditLog {
     });
   }
 
+  /**
+   * Close this instance's `audit` sublevel (a resource of the shared store until closed). The
+   * chain state is per store and survives; another instance keeps appending to it.
+   */
+  async close(): Promise<void> {
+    await this.sub.close();
+  }
+
   /** Records appended at or after `sinceMs` (wall clock), oldest first, at most `limit`. */
   list(options: { sinceMs?: number; limit?: number } = {}): Promise<AuditRecord[]> {
     return this.serial(async () => {

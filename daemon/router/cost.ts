@@ -46,6 +46,12 @@ export class CostTracker {
     }
   }
 
+  /** Wait for the last write and close the `router` sublevel (a resource of the shared store). */
+  async close(): Promise<void> {
+    await this.writing.catch(() => undefined);
+    await this.sub.close();
+  }
+
   /** Spent today, USD (0 after local midnight). */
   spentTodayUsd(): number {
     return this.state.day === localDay(this.clock.now()) ? this.state.spentUsd : 0;

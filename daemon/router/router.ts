@@ -97,6 +97,8 @@ export class RouterStage implements Component {
   private store: Store | undefined;
   private ownsStore = false;
   private cost: CostTracker | undefined;
+  /** The audit log this stage opened itself (none when the daemon handed one in). */
+  private ownAudit: AuditLog | undefined;
   private client: CloudClient | undefined;
   private egress: Egress | undefined;
 
@@ -130,7 +132,9 @@ export class RouterStage implements Component {
       await this.stop();
       throw new EdgeloomError('E_ABORTED', `${this.name}: start aborted`, { where: this.name });
     }
-    const audit = this.o.audit ?? new AuditLog(this.store);
+    // The daemon hands in its one audit log; a stage built alone (tests) opens and closes its own.
+    this.ownAudit = this.o.audit === undefined ? new AuditLog(this.store) : undefined;
+    const audit = this.o.audit ?? this.ownAudit!;
     this.egress = new Egress({ audit, clock, logger, telemetry: this.telemetry });
     this.client = new CloudClient({
       baseUrl: config.cloud.base_url,
@@ -179,6 +183,10 @@ export class RouterStage implements Component {
     await Promise.all(subs.map((s) => s.unsubscribe()));
     this.segments.clear();
     this.frames.clear();
+    // Their sublevels are resources of the shared store, which outlives the stage.
+    await this.ownAudit?.close();
+    this.ownAudit = undefined;
+    await this.cost?.close();
     if (this.ownsStore) await this.store?.close();
     this.store = undefined;
     this.ownsStore = false;

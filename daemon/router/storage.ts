@@ -61,11 +61,27 @@ export async function openStore(dir: string): Promise<Store> {
   return db;
 }
 
+/** Count the keys of a sublevel (nested sublevels included), closing it afterwards. */
+export async function countSublevel(db: Store, name: string): Promise<number> {
+  const sub = db.sublevel(name);
+  try {
+    let count = 0;
+    for await (const _key of sub.keys()) count++;
+    return count;
+  } finally {
+    await sub.close();
+  }
+}
+
 /** Count then delete every key of a sublevel (nested sublevels included); returns the count. */
 export async function clearSublevel(db: Store, name: string): Promise<number> {
   const sub = db.sublevel(name);
-  let count = 0;
-  for await (const _key of sub.keys()) count++;
-  await sub.clear();
-  return count;
+  try {
+    let count = 0;
+    for await (const _key of sub.keys()) count++;
+    await sub.clear();
+    return count;
+  } finally {
+    await sub.close(); // a sublevel stays in the store's resource set until closed
+  }
 }

@@ -2,7 +2,7 @@
  * `edgeloom doctor`: is this machine ready to run the given configuration? Every check reports
  * honestly what it found (no camera, no serial port, broker down, ...) with the fix; a `fail` is
  * something the configuration needs, a `warn` something worth knowing. The checks only look:
- * nothing is opened, written or started.
+ * nothing is opened, written or started (the store is read back from a copy, doctor-storage.ts).
  */
 import { existsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
@@ -15,6 +15,7 @@ import { checkEntryFiles } from '../models/verify.js';
 import { packageRoot } from '../util/package-root.js';
 import { checkAudio, checkCamera, checkPrograms, checkSerial, needsOf } from './doctor-devices.js';
 import type { DoctorProbe } from './doctor-probe.js';
+import { checkStorage } from './doctor-storage.js';
 import type { CheckLevel, CheckResult } from './doctor-types.js';
 
 export type { CheckLevel, CheckResult } from './doctor-types.js';
@@ -249,6 +250,11 @@ export async function runDoctor(config: EdgeloomConfig, options: DoctorOptions):
   results.push(await checkBroker(config, probe, options.brokerTimeoutMs ?? 2000));
   results.push(checkMemory(config));
   results.push(await checkDisk(config, baseDir));
+  results.push(
+    ...(await checkStorage(
+      isAbsolute(config.storage.dir) ? config.storage.dir : resolve(baseDir, config.storage.dir),
+    )),
+  );
   results.push(checkSystemd(probe));
   return results;
 }

@@ -1,4 +1,6 @@
+import { readdirSync } from 'node:fs';
 import os from 'node:os';
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { SensorStatus } from '../bus/topics.js';
 import type { EventBus, Subscription, SubscriptionStats } from '../bus/types.js';
 import type { Component, ComponentHealth } from '../component.js';
@@ -38,6 +40,44 @@ export interface OutboxStatsView {
   readonly depth: number;
   readonly capacity?: number;
   readonly dropped?: number;
+  /** Outbox batches whose write failed (a full disk). */
+  readonly writeErrors?: number;
+  /** Messages refused because their write failed (never accepted). */
+  readonly unstored?: number;
+}
+
+/** The shared LevelDB store (storage-component.ts). */
+export interface StorageStatsView {
+  /** Bytes of the LevelDB files in storage.dir. */
+  readonly sizeBytes: number;
+  /** Sublevels open on the store (one per owner; constant while the daemon runs). */
+  readonly openSublevels: number;
+  /** Sublevels created since start. */
+  readonly createdSublevels: number;
+  /** Damaged stores moved aside by this process. */
+  readonly quarantines: number;
+  /** Quarantined stores kept on disk. */
+  readonly quarantinedStores: number;
+}
+
+/** One agent's counters (agents/runtime.ts AgentCounters). */
+export interface AgentStatsView {
+  readonly agent: string;
+  readonly inputs: number;
+  readonly events: number;
+  /** Inputs whose events could not be written (a full disk): dropped. */
+  readonly persistErrors: number;
+  readonly workingErrors: number;
+}
+
+/** A fixture replay's progress (replay/replay-source.ts). */
+export interface ReplayStatsView {
+  /** Passes over the fixture completed. */
+  readonly passes: number;
+  /** Fixture time replayed since start (all passes), ms. */
+  readonly playedMs: number;
+  /** Records published. */
+  readonly published: number;
 }
 
 export interface BrokerStatus {
@@ -64,6 +104,9 @@ export interface StatsProviders {
   broker?(): BrokerStatus;
   sensors?(): readonly SensorStatus[];
   memory?(): MemoryGuardStatus;
+  storage?(): StorageStatsView;
+  replay?(): ReplayStatsView;
+  agents?(): readonly AgentStatsView[];
   /** SoC temperature, °C, or undefined where the board has no sensor; called at most every tempIntervalMs. */
   temperatureC?(): Promise<number | undefined>;
 }
@@ -92,6 +135,15 @@ export interface ProcessStats {
   readonly cpuRatio: number;
   readonly loadAverage: readonly [number, number, number];
   readonly uptimeS: number;
+  /** Open file descriptors (/proc/self/fd; absent where there is no /proc). */
+  readonly openFds?: number;
+  /**
+   * Resources keeping the event loop alive, by type (process.getActiveResourcesInfo(): `Timeout`,
+   * `TCPSocketWrap`, `FSReqCallback`, ...). Constant in a healthy long run.
+   */
+  readonly activeResources: Readonly<Record<string, number>>;
+  /** Event-loop delay over the last collection period, ms (perf_hooks monitorEventLoopDelay). */
+  readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number };
 }
 
 /** One stats snapshot: the retained MQTT `stats` message, /api/stats and the dashboard's source. */
@@ -111,6 +163,9 @@ export interface StatsSnapshot {
   readonly broker?: BrokerStatus;
   readonly sensors?: readonly SensorStatus[];
   readonly memory?: MemoryGuardStatus;
+  readonly storage?: StorageStatsView;
+  readonly replay?: ReplayStatsView;
+  readonly agents?: readonly AgentStatsView[];
 }
 
 export interface StatsCollectorOptions {
@@ -156,6 +211,9 @@ export class StatsCollector implements Component {
   private lastTempReadMs = Number.NEGATIVE_INFINITY;
   private tempReading = false;
   private readonly startedMs: number;
+  /** Event-loop delay since the last tick; its percentiles are kept for the snapshot. */
+  private loopDelay: IntervalHistogram | undefined;
+  private loopDelayMs = { p50: 0, p99: 0, max: 0 };
 
   constructor(private readonly options: StatsCollectorOptions) {
     this.intervalMs = options.intervalMs ?? 5_000; // 5 s
@@ -179,12 +237,17 @@ export class StatsCollector implements Component {
     }
     this.lastTickMs = this.options.clock.monotonicMs();
     this.timer = this.options.clock.setInterval(() => this.tick(), this.intervalMs);
+    // 20 ms resolution: the sampling timer itself costs nothing measurable at that rate.
+    this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    this.loopDelay.enable();
     this.refreshTemperature();
   }
 
   async stop(): Promise<void> {
     this.timer?.cancel();
     this.timer = undefined;
+    this.loopDelay?.disable();
+    this.loopDelay = undefined;
     await this.tap?.unsubscribe();
     this.tap = undefined;
   }
@@ -227,6 +290,11 @@ export class StatsCollector implements Component {
       this.subRates.set(key, { published: s.published, perSecond });
     }
     for (const key of this.subRates.keys()) if (!seen.has(key)) this.subRates.delete(key);
+    const h = this.loopDelay;
+    if (h !== undefined && h.count > 0) {
+      this.loopDelayMs = { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
+      h.reset();
+    }
     const cpu = cpuMicros();
     this.cpuRatio = (cpu - this.lastCpuUs) / 1e6 / dtS;
     this.lastCpuUs = cpu;
@@ -258,6 +326,9 @@ export class StatsCollector implements Component {
         cpuRatio: this.cpuRatio,
         loadAverage: os.loadavg() as [number, number, number],
         uptimeS: (this.options.clock.monotonicMs() - this.startedMs) / 1000,
+        ...optional('openFds', openFds()),
+        activeResources: activeResources(),
+        eventLoopDelayMs: this.loopDelayMs,
       },
       ...(this.temperatureC === undefined ? {} : { temperatureC: this.temperatureC }),
       topics,
@@ -290,6 +361,18 @@ export class StatsCollector implements Component {
       ...optional(
         'memory',
         this.call('memory', () => p.memory?.()),
+      ),
+      ...optional(
+        'storage',
+        this.call('storage', () => p.storage?.()),
+      ),
+      ...optional(
+        'replay',
+        this.call('replay', () => p.replay?.()),
+      ),
+      ...optional(
+        'agents',
+        this.call('agents', () => p.agents?.()),
       ),
     };
     return snap;
@@ -337,6 +420,21 @@ export async function systemTemperatureC(): Promise<number | undefined> {
 
 function subKey(s: SubscriptionStats): string {
   return `${s.id}`;
+}
+
+/** Entries of /proc/self/fd (the fd readdir itself uses is counted too, consistently). */
+function openFds(): number | undefined {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return undefined;
+  }
+}
+
+function activeResources(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const type of process.getActiveResourcesInfo()) out[type] = (out[type] ?? 0) + 1;
+  return out;
 }
 
 function cpuMicros(): number {

@@ -1,39 +1,124 @@
 /**
- * `npm run bench [-- NAME...] [--json]`: runs every benchmark module (test/bench/*.bench.ts, compiled
- * to dist/) or the named ones. Each module exports `name` and `bench()`, which measures edgeloom
- * and its baseline in the same run and returns figures plus ratios (this machine is shared and
- * noisy, so only ratios measured side by side mean anything).
+ * `npm run bench [-- NAME...] [--quick] [--json] [--check] [--OPTION VALUE...]`: runs every
+ * benchmark module (test/bench/*.bench.ts, compiled to dist/) or the named ones. Each module
+ * exports `name` and `bench()`, which measures edgeloom and its baseline in the same run and
+ * returns figures plus ratios (this machine is shared and noisy, so only ratios measured side by
+ * side mean anything).
+ *
+ * A module may export `targets`: limits on its own figures. They are printed beside the figures,
+ * included in the JSON (`targets: [{ figure, max|min, value, met }]`), and with `--check` the run
+ * exits 1 when one is missed (a missing or non-numeric figure counts as missed).
+ *
  * With --json, one JSON object `{ <name>: {...figures} }` is printed to stdout (and, when a single
- * benchmark is named, that benchmark's object alone).
+ * benchmark is named, that benchmark's object alone). Options a benchmark reads for itself
+ * (`--hours 24` for the soak) are passed through in `args`. With no name, every benchmark runs and
+ * `all` is set, so long ones (the soak) run their short form.
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+export type Figures = Record<string, number | string | boolean>;
+
+export interface BenchOptions {
+  /** `--quick`: a shorter run. */
+  readonly quick: boolean;
+  /** Every benchmark is running (no name given): keep long ones short. */
+  readonly all: boolean;
+  /** The command line after `npm run bench --`, for options a module reads itself. */
+  readonly args: readonly string[];
+}
+
+/** A limit on one figure: `max` (figure ≤ max) and/or `min` (figure ≥ min). */
+export interface BenchTarget {
+  readonly figure: string;
+  readonly max?: number;
+  readonly min?: number;
+  /** What the limit protects, printed beside it. */
+  readonly why: string;
+}
+
 export interface BenchModule {
   readonly name: string;
-  bench(options: { quick: boolean }): Promise<Record<string, number | string | boolean>>;
+  readonly targets?: readonly BenchTarget[];
+  bench(options: BenchOptions): Promise<Figures>;
+}
+
+export interface TargetResult {
+  readonly figure: string;
+  readonly max?: number;
+  readonly min?: number;
+  readonly value: number | string | boolean | undefined;
+  readonly met: boolean;
+  readonly why: string;
+}
+
+export function evaluateTargets(figures: Figures, targets: readonly BenchTarget[]): TargetResult[] {
+  return targets.map((t) => {
+    const value = figures[t.figure];
+    const met =
+      typeof value === 'number' &&
+      Number.isFinite(value) &&
+      (t.max === undefined || value <= t.max) &&
+      (t.min === undefined || value >= t.min);
+    return {
+      figure: t.figure,
+      ...(t.max === undefined ? {} : { max: t.max }),
+      ...(t.min === undefined ? {} : { min: t.min }),
+      value,
+      met,
+      why: t.why,
+    };
+  });
+}
+
+function describe(t: TargetResult): string {
+  const limit = [t.min === undefined ? '' : `≥ ${t.min}`, t.max === undefined ? '' : `≤ ${t.max}`]
+    .filter((s) => s !== '')
+    .join(' and ');
+  return `target ${limit}: ${t.met ? 'met' : 'MISSED'} (${t.why})`;
+}
+
+/** `--name value` options; the positional names are the benchmarks. */
+function positional(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith('--')) out.push(a);
+    else if (!['--json', '--quick', '--check'].includes(a) && !a.includes('=')) i++; // skip its value
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const json = args.includes('--json');
   const quick = args.includes('--quick');
-  const wanted = args.filter((a) => !a.startsWith('--'));
+  const check = args.includes('--check');
+  const wanted = positional(args);
   const dir = dirname(fileURLToPath(import.meta.url));
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.bench.js'))
     .sort();
-  const results: Record<string, Record<string, number | string | boolean>> = {};
+  const results: Record<string, Record<string, unknown>> = {};
+  const missed: string[] = [];
   for (const file of files) {
     const mod = (await import(pathToFileURL(join(dir, file)).href)) as BenchModule;
     if (wanted.length > 0 && !wanted.includes(mod.name)) continue;
     if (!json) process.stderr.write(`bench ${mod.name} ...\n`);
-    const r = await mod.bench({ quick });
-    results[mod.name] = r;
+    const figures = await mod.bench({ quick, all: wanted.length === 0, args });
+    const targets = evaluateTargets(figures, mod.targets ?? []);
+    for (const t of targets) if (!t.met) missed.push(`${mod.name}.${t.figure} = ${t.value}`);
+    results[mod.name] = targets.length > 0 ? { ...figures, targets } : figures;
     if (!json) {
       process.stdout.write(`\n## ${mod.name}\n`);
-      for (const [k, v] of Object.entries(r)) process.stdout.write(`  ${k.padEnd(36)} ${v}\n`);
+      for (const [k, v] of Object.entries(figures)) {
+        const t = targets.find((x) => x.figure === k);
+        process.stdout.write(`  ${k.padEnd(36)} ${String(v).padEnd(14)}${t ? ` ${describe(t)}` : ''}\n`);
+      }
+      for (const t of targets.filter((x) => !(x.figure in figures))) {
+        process.stdout.write(`  ${t.figure.padEnd(36)} ${'(missing)'.padEnd(14)} ${describe(t)}\n`);
+      }
     }
   }
   if (wanted.length > 0 && Object.keys(results).length === 0) {
@@ -43,6 +128,10 @@ async function main(): Promise<void> {
   if (json) {
     const single = wanted.length === 1 ? results[wanted[0]!] : undefined;
     process.stdout.write(`${JSON.stringify(single ?? results)}\n`);
+  }
+  if (check && missed.length > 0) {
+    process.stderr.write(`bench --check: ${missed.length} target(s) missed: ${missed.join('; ')}\n`);
+    process.exit(1);
   }
 }
 

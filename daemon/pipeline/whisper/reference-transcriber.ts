@@ -48,6 +48,8 @@ export interface ReferenceTranscriberOptions {
   readonly loopGapMs?: number;
   /** Told once, at creation, that transcripts come from the fixture's truth and not from audio. */
   readonly logger?: Logger;
+  /** Aborts the fixture scan (a shutdown during start-up). */
+  readonly signal?: AbortSignal;
 }
 
 /** The answer for one segment, in fixture time (ms from the fixture's start). */
@@ -143,7 +145,7 @@ export async function createReferenceTranscriber(
       { where: CONFIG_KEY },
     );
   }
-  const fixture = await openFixture(dir);
+  const fixture = await openFixture(dir, options.signal === undefined ? {} : { signal: options.signal });
   const truth = fixture.manifest.truth?.speech ?? [];
   if (truth.length === 0) {
     throw new EdgeloomError(

@@ -42,7 +42,8 @@ export interface SttStageOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   /** Loads the model at start (a missing model fails start-up with its E_MODEL_* error). */
-  readonly createModel: () => Promise<SpeechToTextModel>;
+  /** `signal` aborts a creation still running when the stage's start is aborted. */
+  readonly createModel: (signal: AbortSignal) => Promise<SpeechToTextModel>;
   /** Component name (default `pipeline.stt`). */
   readonly name?: string;
   /** Sample rate the model takes, Hz (default 16 000); segments at other rates are refused and counted. */
@@ -111,7 +112,7 @@ export class SttStage implements Component {
   async start(signal: AbortSignal): Promise<void> {
     this.stopping = false;
     const made = await Promise.allSettled(
-      Array.from({ length: this.concurrency }, () => this.o.createModel()),
+      Array.from({ length: this.concurrency }, () => this.o.createModel(signal)),
     );
     this.models = made.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     this.free.push(...this.models);

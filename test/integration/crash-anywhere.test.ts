@@ -160,9 +160,17 @@ async function readStore(dir: string): Promise<StoreView> {
 
 const AGENT_KEY = /^!agents!!([^!]+)!([lsw])!(\d*)$/;
 
-/** A QoS 1 event message as `topic payload`; undefined for status, discovery and command topics. */
+/**
+ * A QoS 1 event message as `topic payload`; undefined for status, privacy, discovery and command
+ * topics (the client publishes those itself on each connect, outside the outbox).
+ */
 function identity(topic: string, payload: unknown): string | undefined {
-  if (topic.endsWith('/status') || topic.startsWith('homeassistant/') || topic.includes('/cmd/'))
+  if (
+    topic.endsWith('/status') ||
+    topic.endsWith('/privacy') ||
+    topic.startsWith('homeassistant/') ||
+    topic.includes('/cmd/')
+  )
     return undefined;
   let value = payload;
   if (typeof payload === 'string') {

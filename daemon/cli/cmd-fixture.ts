@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { EdgeloomError } from '../errors.js';
-import { makeFixture } from '../fixtures/make.js';
+import { makeFixture } from '../recording/make.js';
 import { num, parse, str } from './args.js';
 import type { Command } from './command.js';
 

@@ -2,8 +2,8 @@ import type { ImuEvent, PayloadOf, SensorKind, Topic } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import type { Component } from '../component.js';
 import { EdgeloomError } from '../errors.js';
-import { type Fixture, openFixture } from '../fixtures/reader.js';
 import type { Logger } from '../log.js';
+import { type Fixture, openFixture } from '../recording/reader.js';
 import { ImuAggregator } from '../sensors/imu-aggregator.js';
 import type { VirtualClock } from '../util/virtual-clock.js';
 

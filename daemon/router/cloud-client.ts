@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
-import { encodeWav } from '../fixtures/wav.js';
+import { encodeWav } from '../media/wav.js';
 import type { Clock } from '../util/clock.js';
 import type { EgressDataKind } from './audit-log.js';
 import type { CircuitBreaker } from './breaker.js';

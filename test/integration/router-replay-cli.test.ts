@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrivacyTier, RouteDecision } from '../../daemon/bus/topics.js';
-import type { FixtureFrame } from '../../daemon/fixtures/reader.js';
+import type { FixtureFrame } from '../../daemon/recording/reader.js';
 import { runCli } from '../helpers/cli-process.js';
 import { CHAT, FakeOpenAIServer, TRANSCRIPTIONS } from '../helpers/fake-openai-server.js';
 import {

@@ -10,7 +10,7 @@ import {
 import type { AgentInput, DecideContext } from '../../daemon/agents/reducer.js';
 import type { Envelope } from '../../daemon/bus/envelope.js';
 import type { ImuEvent, MotionEvent, MotionKind } from '../../daemon/bus/topics.js';
-import { openFixture } from '../../daemon/fixtures/reader.js';
+import { openFixture } from '../../daemon/recording/reader.js';
 import { ImuAggregator } from '../../daemon/sensors/imu-aggregator.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Emotion, FaceResult } from '../../daemon/bus/topics.js';
-import { encodeWav } from '../../daemon/fixtures/wav.js';
+import { encodeWav } from '../../daemon/media/wav.js';
 import { CircuitBreaker } from '../../daemon/router/breaker.js';
 import { retryAfterMs } from '../../daemon/router/cloud-client.js';
 import { ChatAccumulator, sseEvents } from '../../daemon/router/cloud-sse.js';

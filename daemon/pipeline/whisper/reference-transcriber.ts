@@ -17,9 +17,9 @@
  */
 
 import { EdgeloomError } from '../../errors.js';
-import type { SpeechTruth } from '../../fixtures/format.js';
-import { openFixture } from '../../fixtures/reader.js';
 import type { Logger } from '../../log.js';
+import type { SpeechTruth } from '../../recording/format.js';
+import { openFixture } from '../../recording/reader.js';
 import type { SpeechSegmentContext, SpeechToTextModel } from './stt-stage.js';
 import type { TranscribeOptions, WhisperResult } from './whisper.js';
 

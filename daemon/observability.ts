@@ -16,7 +16,7 @@ import type { ModelManager } from './models/manager.js';
 import type { FaceBusStage } from './pipeline/face-bus-stage.js';
 import type { ReplaySource } from './replay/replay-source.js';
 import type { RouterStage } from './router/router.js';
-import type { StorageComponent } from './storage-component.js';
+import type { StorageComponent } from './storage/component.js';
 import { MemoryGuard } from './system/memory-guard.js';
 import { StatsCollector, type StatsProviders } from './system/stats.js';
 import { type Clock, SystemClock, type TimerHandle } from './util/clock.js';

@@ -23,7 +23,7 @@ export interface BuildAgentsOptions {
   readonly bus: EventBus;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** The daemon's one open LevelDB (daemon/router/storage.ts openStore); agents use sublevel `agents`. */
+  /** The daemon's one open LevelDB (daemon/storage/store.ts openStore); agents use sublevel `agents`. */
   readonly storage: SharedStore;
   /** The router's cloud path for unmatched utterances; absent: unmatched → `no_match` intent. */
   readonly router?: { readonly cloudAssist: CloudAssist };

@@ -26,7 +26,7 @@ import type { OutboxConfig } from '../config/index.js';
 import { EdgeloomError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../router/audit-log.js';
-import { clearSublevel, countSublevel, type Store, SUBLEVEL } from '../router/storage.js';
+import { clearSublevel, countSublevel, type Store, SUBLEVEL } from '../storage/store.js';
 import { SystemClock } from '../util/clock.js';
 
 export interface ForgetTargets {

@@ -31,7 +31,7 @@ import {
   PrivacyTiers,
   type PrivacyTiersOptions,
 } from '../router/privacy.js';
-import { type Store, SUBLEVEL, type Sub, sublevel } from '../router/storage.js';
+import { type Store, SUBLEVEL, type Sub, sublevel } from '../storage/store.js';
 
 /** The origin of a request that names none (an in-process caller): treated as unproven. */
 const UNPROVEN = { channel: 'mqtt', authenticated: false } as const;

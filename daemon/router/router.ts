@@ -29,6 +29,7 @@ import type { Component, ComponentHealth } from '../component.js';
 import type { CloudConfig, RouterConfig, SensorsConfig } from '../config/index.js';
 import { EdgeloomError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { openStore, type Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { AuditLog } from './audit-log.js';
 import { CircuitBreaker } from './breaker.js';
@@ -40,7 +41,6 @@ import { FrameCache, refineFaceInCloud } from './face-refine.js';
 import { type CloudData, decide, egressAllowed, type PolicyDecision } from './policy.js';
 import { type PrivacyScope, PrivacyTiers } from './privacy.js';
 import { type RefinementJob, refineTranscriptInCloud, runRefinement } from './refinement.js';
-import { openStore, type Store } from './storage.js';
 import { RouterTelemetry, type RouterTelemetrySnapshot } from './telemetry.js';
 
 /** Segment audio kept for refinement; overflow forgets the oldest segment. */

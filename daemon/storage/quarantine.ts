@@ -22,9 +22,9 @@ import { basename, dirname, join } from 'node:path';
 import { Level } from 'level';
 import { EdgeloomError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { openStore, type Store } from '../router/storage.js';
-import { checkStore, isCorruption, levelMessage } from './check.js';
+import { checkStore, isCorruption, levelMessage, type StoreVerifier } from './check.js';
 import { trackOpenResources } from './open-resources.js';
+import { openStore, type Store } from './store.js';
 
 /** Marker written into every quarantined store. */
 export const QUARANTINE_FILE = 'QUARANTINE.json';
@@ -58,6 +58,8 @@ export interface OpenedStore {
 export interface OpenCheckedOptions {
   readonly dir: string;
   readonly logger: Logger;
+  /** The owners' own checks (check.ts StoreVerifier), e.g. the agents' verifyAgentLogs. */
+  readonly verifiers: readonly StoreVerifier[];
   /** Aborts the start-up check (shutdown during start-up). */
   readonly signal?: AbortSignal;
   /** Time source for the quarantine name; default now. */
@@ -92,7 +94,10 @@ export async function openCheckedStore(o: OpenCheckedOptions): Promise<OpenedSto
   if (store !== undefined) {
     trackOpenResources(store);
     try {
-      const check = await checkStore(store, o.signal);
+      const check = await checkStore(store, {
+        verifiers: o.verifiers,
+        ...(o.signal === undefined ? {} : { signal: o.signal }),
+      });
       entries = check.entries;
       damage = check.damage;
     } catch (err) {

@@ -9,6 +9,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Level } from 'level';
+import { STORE_VERIFIERS } from '../daemon.js';
 import { checkStore, isCorruption, levelMessage } from '../storage/check.js';
 import { listQuarantined } from '../storage/quarantine.js';
 import type { CheckResult } from './doctor-types.js';
@@ -58,7 +59,7 @@ async function checkCurrentStore(dir: string): Promise<CheckResult> {
       return damaged(dir, `LevelDB cannot open it: ${levelMessage(err)}`);
     }
     try {
-      const check = await checkStore(db);
+      const check = await checkStore(db, { verifiers: STORE_VERIFIERS });
       if (check.damage !== undefined) return damaged(dir, `${check.damage.code}: ${check.damage.message}`);
       return { level: 'ok', check: 'storage', detail: `${dir}: ${check.entries} entries read back` };
     } finally {

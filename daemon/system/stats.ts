@@ -46,7 +46,7 @@ export interface OutboxStatsView {
   readonly unstored?: number;
 }
 
-/** The shared LevelDB store (storage-component.ts). */
+/** The shared LevelDB store (storage/component.ts). */
 export interface StorageStatsView {
   /** Bytes of the LevelDB files in storage.dir. */
   readonly sizeBytes: number;

@@ -35,6 +35,7 @@ import { createAgents } from '../../daemon/agents/build.js';
 import { fold } from '../../daemon/agents/reducer.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import { loadConfig } from '../../daemon/config/index.js';
+import { STORE_VERIFIERS } from '../../daemon/daemon.js';
 import { silentLogger } from '../../daemon/log.js';
 import { checkStore } from '../../daemon/storage/check.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
@@ -140,7 +141,7 @@ async function readStore(dir: string): Promise<StoreView> {
   const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
   await db.open(); // "the store always opens"
   try {
-    const check = await checkStore(db as unknown as Level<string, unknown>);
+    const check = await checkStore(db as unknown as Level<string, unknown>, { verifiers: STORE_VERIFIERS });
     expect(check.damage, 'the start-up check finds the killed store damaged').toBeUndefined();
     const outbox = new Map<string, string>();
     const agents: StoreView['agents'] = new Map();

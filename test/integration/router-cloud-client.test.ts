@@ -14,7 +14,7 @@ import { CircuitBreaker } from '../../daemon/router/breaker.js';
 import { CloudClient, MAX_TRANSCRIPT_CHARS } from '../../daemon/router/cloud-client.js';
 import { MAX_CHAT_CHARS } from '../../daemon/router/cloud-sse.js';
 import { Egress } from '../../daemon/router/egress.js';
-import { openStore, type Store } from '../../daemon/router/storage.js';
+import { openStore, type Store } from '../../daemon/storage/store.js';
 import { type Clock, SystemClock } from '../../daemon/util/clock.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import {

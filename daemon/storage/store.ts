@@ -1,5 +1,5 @@
 /**
- * The router's view of the shared LevelDB store (`storage.dir`). One process may open a LevelDB
+ * The daemon's one LevelDB store (`storage.dir`). One process may open a LevelDB
  * directory at a time, so the daemon opens it once and hands the same `Level` to every user;
  * each user keeps to its own sublevel. Names used on the shared store (also what `forget` clears):
  *

@@ -1,10 +1,10 @@
 import { readdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Component, ComponentHealth } from './component.js';
-import type { Store } from './router/storage.js';
-import { openResources } from './storage/open-resources.js';
-import { listQuarantined, type QuarantineRecord } from './storage/quarantine.js';
+import type { Component, ComponentHealth } from '../component.js';
+import { openResources } from './open-resources.js';
+import { listQuarantined, type QuarantineRecord } from './quarantine.js';
+import type { Store } from './store.js';
 
 /** The store as /metrics, the stats message and the soak benchmark see it. */
 export interface StorageStats {

@@ -251,7 +251,7 @@ export interface TopicMap {
 
   'system/lifecycle': LifecycleEvent;
   'system/error': ErrorEvent;
-  /** The periodic stats snapshot (daemon/system/stats.ts), published as the retained MQTT `stats`. */
+  /** The periodic stats snapshot (daemon/observe/stats.ts), published as the retained MQTT `stats`. */
   'system/stats': Readonly<Record<string, unknown>>;
   [topic: `rpc/${string}`]: unknown;
 }

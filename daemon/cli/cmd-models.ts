@@ -9,12 +9,12 @@ import { EdgeloomError } from '../errors.js';
 import { ChecksumCache } from '../models/checksum.js';
 import { fetchModel } from '../models/fetch.js';
 import { findEntry, loadManifest, type Manifest, type ModelEntry } from '../models/manifest.js';
-import { ProgressBar } from '../models/progress.js';
 import { checkEntryFiles, type FileCheck } from '../models/verify.js';
 import { SystemClock } from '../util/clock.js';
 import { packageRoot } from '../util/package-root.js';
 import { bool, num, parse, str } from './args.js';
 import type { Command } from './command.js';
+import { ProgressBar } from './progress/download-bar.js';
 
 const USAGE = `Usage: edgeloom models <list|verify|fetch> [options]
 

@@ -3,11 +3,11 @@ import type { EdgeloomConfig } from '../config/index.js';
 import { buildDaemon, type Daemon } from '../daemon.js';
 import { EdgeloomError } from '../errors.js';
 import { handleShutdownSignals } from '../shutdown.js';
-import { ReplayProgressReporter } from '../system/replay-progress.js';
 import { SystemClock } from '../util/clock.js';
 import { bool, num, parse, str } from './args.js';
 import type { Command } from './command.js';
 import { cliContext } from './context.js';
+import { ReplayProgressReporter } from './progress/replay-progress.js';
 
 const usage = `Usage: edgeloom replay DIR [--speed X] [--loop] [--config FILE] [--emit jsonl] [--emit-bus PATTERN]
                       [--stt whisper|reference]

@@ -3,14 +3,14 @@ import { buildDaemon, type Daemon } from '../daemon.js';
 import { EdgeloomError, toError } from '../errors.js';
 import { componentLogger } from '../log.js';
 import { handleShutdownSignals } from '../shutdown.js';
-import { busProgressProbe } from '../system/progress-probe.js';
-import { ReplayProgressReporter } from '../system/replay-progress.js';
-import { SdNotify } from '../system/sd-notify.js';
-import { Watchdog } from '../system/watchdog.js';
+import { busProgressProbe } from '../systemd/progress-probe.js';
+import { SdNotify } from '../systemd/sd-notify.js';
+import { Watchdog } from '../systemd/watchdog.js';
 import { SystemClock } from '../util/clock.js';
 import { parse, str } from './args.js';
 import type { Command } from './command.js';
 import { cliContext } from './context.js';
+import { ReplayProgressReporter } from './progress/replay-progress.js';
 
 const usage = `Usage: edgeloom run [--config FILE]
 

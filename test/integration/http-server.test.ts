@@ -2,9 +2,9 @@ import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.js';
 import { isEdgeloomError } from '../../daemon/errors.js';
-import { HttpServer, type HttpServerOptions } from '../../daemon/http/server.js';
 import { silentLogger } from '../../daemon/log.js';
-import { StatsCollector, type StatsProviders } from '../../daemon/system/stats.js';
+import { HttpServer, type HttpServerOptions } from '../../daemon/observe/http/server.js';
+import { StatsCollector, type StatsProviders } from '../../daemon/observe/stats.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 
 const cleanups: (() => Promise<void>)[] = [];

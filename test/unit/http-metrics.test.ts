@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { SubscriptionStats } from '../../daemon/bus/types.js';
-import { healthOf } from '../../daemon/http/health.js';
-import { Metrics } from '../../daemon/http/metrics.js';
 import { silentLogger } from '../../daemon/log.js';
-import type { MemoryGuardStatus } from '../../daemon/system/memory-guard.js';
-import { StatsCollector, type StatsProviders } from '../../daemon/system/stats.js';
+import { healthOf } from '../../daemon/observe/http/health.js';
+import { Metrics } from '../../daemon/observe/http/metrics.js';
+import type { MemoryGuardStatus } from '../../daemon/observe/memory-guard.js';
+import { StatsCollector, type StatsProviders } from '../../daemon/observe/stats.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 
 const MIB = 2 ** 20;

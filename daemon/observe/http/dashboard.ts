@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { EdgeloomError } from '../errors.js';
-import { packageRoot } from '../util/package-root.js';
+import { EdgeloomError } from '../../errors.js';
+import { packageRoot } from '../../util/package-root.js';
 
 /** One file served from memory. */
 export interface StaticAsset {
@@ -29,11 +29,11 @@ export const PAGES: Readonly<Record<string, string>> = {
 const MAX_TOTAL_BYTES = 2 * 1024 * 1024;
 
 /**
- * `<package root>/daemon/http/static`: the same path from the TypeScript sources and from an
- * installed package (whose "files" must ship `daemon/http/static/`), since tsc copies nothing.
+ * `<package root>/daemon/observe/http/static`: the same path from the TypeScript sources and from an
+ * installed package (whose "files" must ship `daemon/observe/http/static/`), since tsc copies nothing.
  */
 export function defaultStaticDir(): string {
-  return join(packageRoot(), 'daemon', 'http', 'static');
+  return join(packageRoot(), 'daemon', 'observe', 'http', 'static');
 }
 
 /**

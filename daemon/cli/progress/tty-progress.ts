@@ -1,11 +1,11 @@
 /**
  * A one-line progress report for long work other than downloads (replaying a long fixture,
  * re-hashing models): `replay fixtures/demo [######------] 42% 8.4/20.0 s`. Like the model fetch
- * bar (daemon/models/progress.ts, which renders bytes and MiB/s), it draws only when its stream is
+ * bar (daemon/cli/progress/download-bar.ts, which renders bytes and MiB/s), it draws only when its stream is
  * a TTY: under systemd, in CI, in pipes and with `--emit jsonl` redirected it writes nothing, so
  * logs and machine output stay clean. Progress is always drawn on stderr by callers, never stdout.
  */
-import type { Clock } from '../util/clock.js';
+import type { Clock } from '../../util/clock.js';
 
 export interface TtyStream {
   readonly isTTY?: boolean;

@@ -4,9 +4,9 @@
  * `fail`; a thing nobody asked for that is missing is only a `warn`, so the report says what this
  * machine could do without failing over hardware that is not in use.
  */
-import type { EdgeloomConfig } from '../config/index.js';
-import type { DoctorProbe } from './doctor-probe.js';
-import type { CheckResult } from './doctor-types.js';
+import type { EdgeloomConfig } from '../../config/index.js';
+import type { DoctorProbe } from './probe.js';
+import type { CheckResult } from './types.js';
 
 /** What the configuration makes edgeloom open (only in live mode; replays read files). */
 export interface Needs {

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { StatsProviders, StatsSnapshot } from '../system/stats.js';
+import type { StatsProviders, StatsSnapshot } from '../stats.js';
 import { healthOf } from './health.js';
 
 /** Counters the HTTP server keeps about itself. */

@@ -2,23 +2,23 @@
  * `edgeloom doctor`: is this machine ready to run the given configuration? Every check reports
  * honestly what it found (no camera, no serial port, broker down, ...) with the fix; a `fail` is
  * something the configuration needs, a `warn` something worth knowing. The checks only look:
- * nothing is opened, written or started (the store is read back from a copy, doctor-storage.ts).
+ * nothing is opened, written or started (the store is read back from a copy, storage.ts).
  */
 import { existsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { freemem, totalmem } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { EdgeloomConfig } from '../config/index.js';
-import { ChecksumCache } from '../models/checksum.js';
-import { loadManifest } from '../models/manifest.js';
-import { checkEntryFiles } from '../models/verify.js';
-import { packageRoot } from '../util/package-root.js';
-import { checkAudio, checkCamera, checkPrograms, checkSerial, needsOf } from './doctor-devices.js';
-import type { DoctorProbe } from './doctor-probe.js';
-import { checkStorage } from './doctor-storage.js';
-import type { CheckLevel, CheckResult } from './doctor-types.js';
+import type { EdgeloomConfig } from '../../config/index.js';
+import { ChecksumCache } from '../../models/checksum.js';
+import { loadManifest } from '../../models/manifest.js';
+import { checkEntryFiles } from '../../models/verify.js';
+import { packageRoot } from '../../util/package-root.js';
+import { checkAudio, checkCamera, checkPrograms, checkSerial, needsOf } from './devices.js';
+import type { DoctorProbe } from './probe.js';
+import { checkStorage } from './storage.js';
+import type { CheckLevel, CheckResult } from './types.js';
 
-export type { CheckLevel, CheckResult } from './doctor-types.js';
+export type { CheckLevel, CheckResult } from './types.js';
 
 /** The Node release edgeloom is built and tested on (package.json engines). */
 export const MIN_NODE = [20, 9] as const;

@@ -1,14 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Envelope } from '../bus/envelope.js';
-import { patternMatches } from '../bus/topic-match.js';
-import type { EventBus, Subscription } from '../bus/types.js';
-import type { Component, ComponentHealth } from '../component.js';
-import { isLoopbackHost } from '../config/rules.js';
-import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { StatsCollector } from '../system/stats.js';
-import type { Clock } from '../util/clock.js';
+import type { Envelope } from '../../bus/envelope.js';
+import { patternMatches } from '../../bus/topic-match.js';
+import type { EventBus, Subscription } from '../../bus/types.js';
+import type { Component, ComponentHealth } from '../../component.js';
+import { isLoopbackHost } from '../../config/rules.js';
+import { EdgeloomError, isEdgeloomError, toError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Clock } from '../../util/clock.js';
+import type { StatsCollector } from '../stats.js';
 import { isAuthorised } from './auth.js';
 import { defaultStaticDir, loadStaticAssets, PAGES, type StaticAsset } from './dashboard.js';
 import { healthOf } from './health.js';
@@ -28,7 +28,7 @@ export interface HttpServerOptions {
   readonly port?: number;
   /** Bearer token for everything but /healthz and /static/; empty = none. */
   readonly token?: string;
-  /** Where the pages and assets are. Default `<package root>/daemon/http/static`. */
+  /** Where the pages and assets are. Default `<package root>/daemon/observe/http/static`. */
   readonly staticDir?: string;
   /** Event-stream clients at once; past it /api/events answers 503 (counted). Default 16. */
   readonly maxSseClients?: number;

@@ -4,9 +4,9 @@
  * It polls the replay's `progress` on a wall-clock interval and draws through TtyProgress, so it
  * writes nothing when the stream is not a TTY (systemd, CI, pipes, redirected logs).
  */
-import type { ReplayProgress } from '../replay/replay-source.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
-import { TtyProgress, type TtyStream } from './progress.js';
+import type { ReplayProgress } from '../../replay/replay-source.js';
+import type { Clock, TimerHandle } from '../../util/clock.js';
+import { TtyProgress, type TtyStream } from './tty-progress.js';
 
 export interface ReplayProgressReporterOptions {
   /** The replay to report on (a ReplaySource). */

@@ -4,22 +4,22 @@
  * load near the budget, the HTTP server (/metrics, /healthz, dashboard, display page), and the
  * retained MQTT `stats` message. Everything here runs on wall time, even during a replay.
  */
-import type { MqttClientSink } from './actions/mqtt-client.js';
-import type { AgentRuntime } from './agents/runtime.js';
-import type { EventBus } from './bus/types.js';
-import type { Component } from './component.js';
-import type { EdgeloomConfig } from './config/index.js';
-import type { Controller } from './controller.js';
+import type { MqttClientSink } from '../actions/mqtt-client.js';
+import type { AgentRuntime } from '../agents/runtime.js';
+import type { EventBus } from '../bus/types.js';
+import type { Component } from '../component.js';
+import type { EdgeloomConfig } from '../config/index.js';
+import type { Controller } from '../controller.js';
+import { componentLogger, type Logger } from '../log.js';
+import type { ModelManager } from '../models/manager.js';
+import type { FaceBusStage } from '../pipeline/face-bus-stage.js';
+import type { ReplaySource } from '../replay/replay-source.js';
+import type { RouterStage } from '../router/router.js';
+import type { StorageComponent } from '../storage/component.js';
+import { type Clock, SystemClock, type TimerHandle } from '../util/clock.js';
 import { HttpServer } from './http/server.js';
-import { componentLogger, type Logger } from './log.js';
-import type { ModelManager } from './models/manager.js';
-import type { FaceBusStage } from './pipeline/face-bus-stage.js';
-import type { ReplaySource } from './replay/replay-source.js';
-import type { RouterStage } from './router/router.js';
-import type { StorageComponent } from './storage/component.js';
-import { MemoryGuard } from './system/memory-guard.js';
-import { StatsCollector, type StatsProviders } from './system/stats.js';
-import { type Clock, SystemClock, type TimerHandle } from './util/clock.js';
+import { MemoryGuard } from './memory-guard.js';
+import { StatsCollector, type StatsProviders } from './stats.js';
 
 export interface ObservabilityOptions {
   readonly config: EdgeloomConfig;

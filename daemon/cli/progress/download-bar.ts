@@ -3,8 +3,9 @@
  * when its stream is a TTY: under systemd, in CI and in pipes it writes nothing, so logs and
  * `--json` output stay clean.
  */
-import type { Clock } from '../util/clock.js';
-import type { FetchProgress } from './fetch.js';
+
+import type { FetchProgress } from '../../models/fetch.js';
+import type { Clock } from '../../util/clock.js';
 
 export interface ProgressStream {
   readonly isTTY?: boolean;

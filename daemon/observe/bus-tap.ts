@@ -1,8 +1,8 @@
 import type { Writable } from 'node:stream';
+import { writeLine } from '../actions/jsonl-sink.js';
 import type { Envelope } from '../bus/envelope.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component } from '../component.js';
-import { writeLine } from './jsonl-sink.js';
 
 export interface BusTapOptions {
   readonly bus: EventBus;

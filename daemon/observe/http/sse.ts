@@ -1,10 +1,10 @@
 import type { Writable } from 'node:stream';
-import { summarise } from '../actions/bus-tap.js';
-import type { Envelope } from '../bus/envelope.js';
-import type { EventBus, Subscription } from '../bus/types.js';
-import { toError } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Envelope } from '../../bus/envelope.js';
+import type { EventBus, Subscription } from '../../bus/types.js';
+import { toError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Clock, TimerHandle } from '../../util/clock.js';
+import { summarise } from '../bus-tap.js';
 
 export interface SseClientOptions {
   readonly bus: EventBus;

@@ -9,10 +9,10 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Level } from 'level';
-import { STORE_VERIFIERS } from '../daemon.js';
-import { checkStore, isCorruption, levelMessage } from '../storage/check.js';
-import { listQuarantined } from '../storage/quarantine.js';
-import type { CheckResult } from './doctor-types.js';
+import { STORE_VERIFIERS } from '../../daemon.js';
+import { checkStore, isCorruption, levelMessage } from '../../storage/check.js';
+import { listQuarantined } from '../../storage/quarantine.js';
+import type { CheckResult } from './types.js';
 
 export async function checkStorage(storageDir: string): Promise<CheckResult[]> {
   const out: CheckResult[] = [await checkCurrentStore(storageDir)];

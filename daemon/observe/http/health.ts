@@ -1,4 +1,4 @@
-import type { StatsSnapshot } from '../system/stats.js';
+import type { StatsSnapshot } from '../stats.js';
 
 export interface HealthReport {
   readonly status: 'ok' | 'degraded';

@@ -5,7 +5,7 @@
  *
  * The accounting is an estimate by design: a baseline for the process (its RSS when the manager
  * was built, or a configured figure) plus each loaded model's manifest `memory_mb`, measured once
- * per model with daemon/models/measure-memory.ts. Reading RSS at load time instead would charge a
+ * per model with scripts/measure-model-memory.ts. Reading RSS at load time instead would charge a
  * model for whatever else the process allocated meanwhile.
  *
  * Generic over what a "loaded model" is: anything with `release()` (an OnnxModel, a Whisper

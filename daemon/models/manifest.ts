@@ -75,7 +75,7 @@ export interface ModelEntry {
   readonly outputs: readonly TensorInfo[];
   /**
    * Resident memory when loaded, MiB: RSS growth of a fresh process from after importing
-   * onnxruntime-node to after creating the sessions (see daemon/models/measure-memory.ts).
+   * onnxruntime-node to after creating the sessions (see scripts/measure-model-memory.ts).
    */
   readonly memory_mb: number;
   readonly notes?: string;

@@ -12,7 +12,7 @@ import type { EdgeloomConfig } from '../config/index.js';
 import type { Controller } from '../controller.js';
 import { componentLogger, type Logger } from '../log.js';
 import type { ModelManager } from '../models/manager.js';
-import type { FaceBusStage } from '../pipeline/face-bus-stage.js';
+import type { FaceStage } from '../pipeline/face/face-stage.js';
 import type { ReplaySource } from '../replay/replay-source.js';
 import type { RouterStage } from '../router/router.js';
 import type { StorageComponent } from '../storage/component.js';
@@ -31,7 +31,7 @@ export interface ObservabilityOptions {
   readonly replay?: ReplaySource;
   readonly agents?: AgentRuntime;
   readonly mqtt?: MqttClientSink;
-  readonly face?: FaceBusStage;
+  readonly face?: FaceStage;
   /** The pipeline's models: the guard unloads idle ones under pressure; stats show them. */
   readonly models?: ModelManager;
   /** Period of the retained `stats` message, ms (default config `mqtt.stats_interval_ms`). */

@@ -8,8 +8,8 @@ import {
   createReferenceTranscriber,
   matchTruth,
   REFERENCE_MODEL_ID,
-} from '../../daemon/pipeline/whisper/reference-transcriber.js';
-import type { SpeechSegmentContext } from '../../daemon/pipeline/whisper/stt-stage.js';
+} from '../../daemon/pipeline/stt/reference-transcriber.js';
+import type { SpeechSegmentContext } from '../../daemon/pipeline/stt/stt-stage.js';
 import { openFixture } from '../../daemon/recording/reader.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 

@@ -5,7 +5,7 @@
  * src/classes/Box.ts) step for step, in the same float64 order, so results match face-api's to
  * the last bit wherever the network outputs do.
  */
-import type { Box } from '../bus/topics.js';
+import type { Box } from '../../bus/topics.js';
 
 /** A scored box; coordinates relative (0..1 of the image) or in pixels depending on the producer. */
 export interface ScoredBox extends Box {

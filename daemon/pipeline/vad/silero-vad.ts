@@ -11,10 +11,10 @@
  * - `sr` int64 scalar: 16000.
  * - outputs `output` float32 [1, 1] (speech probability) and `stateN` float32 [2, 1, 128].
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { EdgeloomError } from '../errors.js';
-import type { Clock } from '../util/clock.js';
+import { join } from 'node:path';
+import { EdgeloomError } from '../../errors.js';
+import type { Clock } from '../../util/clock.js';
+import { packageRoot } from '../../util/package-root.js';
 import {
   type Feeds,
   OnnxModel,
@@ -22,7 +22,7 @@ import {
   type OutputSpec,
   type Tensor,
   tensor,
-} from './onnx-session.js';
+} from '../onnx-session.js';
 
 /** New samples per model call: 32 ms at 16 kHz (Silero v5 accepts only 512 at 16 kHz). */
 export const SILERO_FRAME_SAMPLES = 512;
@@ -38,15 +38,11 @@ const OUTPUTS: readonly OutputSpec[] = [
 ];
 
 /**
- * The committed model (models/vad/silero_vad_v5.onnx, MIT, see models/vad/LICENSE), found from
- * both the source tree (daemon/pipeline/) and the compiled one (dist/daemon/pipeline/).
+ * The committed model (models/vad/silero_vad_v5.onnx, MIT, see models/vad/LICENSE), in the package
+ * root: the same path from the source tree and from the compiled one (dist/).
  */
 export function defaultSileroModelPath(): string {
-  for (const rel of ['../../models/vad/silero_vad_v5.onnx', '../../../models/vad/silero_vad_v5.onnx']) {
-    const p = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(p)) return p;
-  }
-  return fileURLToPath(new URL('../../models/vad/silero_vad_v5.onnx', import.meta.url));
+  return join(packageRoot(), 'models', 'vad', 'silero_vad_v5.onnx');
 }
 
 export interface SileroVadOptions {

@@ -11,7 +11,7 @@ import type { Component, ComponentHealth } from '../../component.js';
 import { EdgeloomError, isEdgeloomError, toError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Clock } from '../../util/clock.js';
-import type { TranscribeOptions, WhisperResult } from './whisper.js';
+import type { TranscribeOptions, WhisperResult } from './whisper/whisper.js';
 
 /**
  * Where a segment sits, from its SpeechEvent: for models that answer from more than the audio (the

@@ -11,8 +11,8 @@
  * call's are kept for the whole utterance.
  */
 import { join } from 'node:path';
-import { EdgeloomError } from '../../errors.js';
-import { type Clock, SystemClock } from '../../util/clock.js';
+import { EdgeloomError } from '../../../errors.js';
+import { type Clock, SystemClock } from '../../../util/clock.js';
 import {
   type Feeds,
   OnnxModel,
@@ -20,7 +20,7 @@ import {
   type OnnxModelStats,
   type Tensor,
   tensor,
-} from '../onnx-session.js';
+} from '../../onnx-session.js';
 import { greedyDecode } from './greedy.js';
 import { LogMelExtractor } from './mel.js';
 import { checkLayout, expectedFiles, readWhisperSpec, type WhisperSpec } from './model-files.js';

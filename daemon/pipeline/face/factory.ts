@@ -1,32 +1,35 @@
 /**
- * Builds the face stage from two manifest entries, choosing each implementation by the entry's
- * `format` (issue 4, item 4: standard ONNX face models behind the same stage interface):
+ * Builds the face analyser from two manifest entries, choosing each implementation by the entry's
+ * `format` (standard ONNX face models behind the same contracts; README, "Models and the memory
+ * budget"):
  *
  * | format             | role       | implementation                       |
  * |--------------------|------------|--------------------------------------|
- * | faceapi-tiny-yolo  | detector   | TinyFaceDetector (face.ts)           |
- * | yunet              | detector   | YuNetDetector (face-yunet.ts)        |
- * | faceapi-expression | classifier | FaceApiExpressionNet (face.ts)       |
- * | ferplus            | classifier | FerPlusClassifier (emotion-ferplus.ts) |
+ * | faceapi-tiny-yolo  | detector   | TinyFaceDetector (face-api.ts)       |
+ * | yunet              | detector   | YuNetDetector (yunet.ts)             |
+ * | faceapi-expression | classifier | FaceApiExpressionNet (face-api.ts)   |
+ * | ferplus            | classifier | FerPlusClassifier (ferplus.ts)       |
  *
  * Any detector pairs with any classifier: they meet only through FaceDetector / EmotionClassifier.
  */
-import { EdgeloomError } from '../errors.js';
-import type { ModelEntry } from '../models/manifest.js';
-import { FERPLUS_IO, FerPlusClassifier } from './emotion-ferplus.js';
+import { EdgeloomError } from '../../errors.js';
+import type { ModelEntry } from '../../models/manifest.js';
+import type { OnnxModel, OnnxModelOptions, OutputSpec } from '../onnx-session.js';
 import {
   type EmotionClassifier,
+  FaceAnalyser,
+  type FaceAnalyserOptions,
+  type FaceDetector,
+} from './face-analyser.js';
+import {
   FACE_API_SESSION_OPTIONS,
   FACE_EXPRESSION_IO,
   FaceApiExpressionNet,
-  type FaceDetector,
-  FaceStage,
-  type FaceStageOptions,
   TINY_FACE_DETECTOR_IO,
   TinyFaceDetector,
-} from './face.js';
-import { YuNetDetector, yunetIo } from './face-yunet.js';
-import type { OnnxModel, OnnxModelOptions, OutputSpec } from './onnx-session.js';
+} from './face-api.js';
+import { FERPLUS_IO, FerPlusClassifier } from './ferplus.js';
+import { YuNetDetector, yunetIo } from './yunet.js';
 
 /** Opens one model session: OnnxModel.load, or a ModelManager-backed wrapper with the same shape. */
 export type FaceSessionLoader = (
@@ -42,7 +45,7 @@ export interface FaceModelChoice {
   readonly source: string | Uint8Array;
 }
 
-export interface FaceFactoryOptions extends FaceStageOptions {
+export interface FaceFactoryOptions extends FaceAnalyserOptions {
   /**
    * Square detector input side, px, a multiple of 32 (config `input_size`). Used where the model
    * accepts any size (faceapi-tiny-yolo); a manifest entry declaring a fixed size (YuNet 2023mar:
@@ -68,7 +71,7 @@ export const CLASSIFIER_FORMATS = ['faceapi-expression', 'ferplus'] as const;
 interface Io {
   readonly inputs: readonly string[];
   readonly outputs: readonly OutputSpec[];
-  /** Per-model session setting (face-api's nets measured faster with the arena, see face.ts). */
+  /** Per-model session setting (face-api's nets measured faster with the arena, see face-api.ts). */
   readonly enableCpuMemArena?: boolean;
 }
 
@@ -127,16 +130,16 @@ function classifierPlan(choice: FaceModelChoice): Build<EmotionClassifier> {
 }
 
 /**
- * Load the detector and classifier the two entries name and wire them into a FaceStage. Formats
+ * Load the detector and classifier the two entries name and wire them into a FaceAnalyser. Formats
  * are checked before anything loads (`E_MODEL_FORMAT` naming the model id and the supported
  * formats); a failure after the first load releases what was loaded.
  */
-export async function createFaceStage(
+export async function createFaceAnalyser(
   detector: FaceModelChoice,
   classifier: FaceModelChoice,
   load: FaceSessionLoader,
   options: FaceFactoryOptions = {},
-): Promise<{ stage: FaceStage; models: OnnxModel[] }> {
+): Promise<{ analyser: FaceAnalyser; models: OnnxModel[] }> {
   const detectorBuild = detectorPlan(detector, options);
   const classifierBuild = classifierPlan(classifier);
   const intraOpNumThreads = options.intraOpNumThreads ?? 1;
@@ -154,12 +157,12 @@ export async function createFaceStage(
       ...classifierBuild.io,
     });
     models.push(classifierModel);
-    const stage = new FaceStage(
+    const analyser = new FaceAnalyser(
       detectorBuild.make(detectorModel),
       classifierBuild.make(classifierModel),
       options,
     );
-    return { stage, models };
+    return { analyser, models };
   } catch (err) {
     // A bad option or a second model that fails to load must not leak the session already open.
     await Promise.all(models.map((m) => m.release()));
@@ -178,12 +181,12 @@ export interface FaceApiModelFiles {
  * The converted face-api pair by file path, without a manifest (the equivalence test and the face
  * benchmark). Session ids are `face-api-tiny-face-detector` and `face-api-expression`.
  */
-export function loadFaceApiStage(
+export function loadFaceApiAnalyser(
   files: FaceApiModelFiles,
   load: FaceSessionLoader,
   options: FaceFactoryOptions = {},
-): Promise<{ stage: FaceStage; models: OnnxModel[] }> {
-  return createFaceStage(
+): Promise<{ analyser: FaceAnalyser; models: OnnxModel[] }> {
+  return createFaceAnalyser(
     {
       entry: { id: 'face-api-tiny-face-detector', format: 'faceapi-tiny-yolo', inputs: [] },
       source: files.detectorPath,

@@ -4,7 +4,7 @@
  * tokens (`<|endoftext|>`, `<|startoftranscript|>`, languages, tasks, timestamps). Decoding is
  * what the daemon needs (token ids → text); encoding exists for prompts and round-trip tests.
  */
-import { EdgeloomError } from '../../errors.js';
+import { EdgeloomError } from '../../../errors.js';
 
 /** GPT-2's reversible byte → printable unicode mapping (openai/gpt-2 encoder.py `bytes_to_unicode`). */
 function bytesToUnicode(): string[] {

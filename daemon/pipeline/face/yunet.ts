@@ -1,7 +1,7 @@
 /**
  * YuNet (OpenCV Zoo face_detection_yunet_2023mar.onnx) behind the FaceDetector contract: an
  * alternative to the face-api conversion that users may prefer, picked by the manifest format
- * `yunet` (daemon/pipeline/face-factory.ts).
+ * `yunet` (daemon/pipeline/face/factory.ts).
  *
  * The model: input `input` [1, 3, H, W], BGR float 0..255 with no mean or scale; the 2023mar export
  * is fixed at 640 × 640 (opencv/opencv_zoo#229: OpenCV's DNN re-plans per input, ONNX Runtime
@@ -15,11 +15,11 @@
  * Pre-processing: OpenCV pads the image bottom/right to the input size; we scale the frame to fit
  * first (aspect kept) and pad bottom/right with zeros, so coordinates map back by one factor.
  */
-import { EdgeloomError } from '../errors.js';
-import type { DetectedFace, FaceDetector, FaceModelSession } from './face.js';
-import { nonMaxSuppression } from './face-boxes.js';
-import { type Feeds, type OutputSpec, type Outputs, tensor } from './onnx-session.js';
-import { bottomRightSquare, type RgbImage, resizeBilinearToPlanar } from './preprocess/bilinear.js';
+import { EdgeloomError } from '../../errors.js';
+import { type Feeds, type OutputSpec, type Outputs, tensor } from '../onnx-session.js';
+import { bottomRightSquare, type RgbImage, resizeBilinearToPlanar } from '../preprocess/bilinear.js';
+import { nonMaxSuppression } from './boxes.js';
+import type { DetectedFace, FaceDetector, FaceModelSession } from './face-analyser.js';
 
 /** Feature-map strides of YuNet's three heads, px. */
 export const YUNET_STRIDES = [8, 16, 32] as const;

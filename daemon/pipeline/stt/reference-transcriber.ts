@@ -21,7 +21,7 @@ import type { Logger } from '../../log.js';
 import type { SpeechTruth } from '../../recording/format.js';
 import { openFixture } from '../../recording/reader.js';
 import type { SpeechSegmentContext, SpeechToTextModel } from './stt-stage.js';
-import type { TranscribeOptions, WhisperResult } from './whisper.js';
+import type { TranscribeOptions, WhisperResult } from './whisper/whisper.js';
 
 /** The model id every reference transcript carries. */
 export const REFERENCE_MODEL_ID = 'reference-transcript';

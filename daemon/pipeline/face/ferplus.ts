@@ -1,18 +1,18 @@
 /**
  * FER+ (ONNX Model Zoo emotion-ferplus-8.onnx) behind the EmotionClassifier contract: an
  * alternative to face-api's expression net, picked by the manifest format `ferplus`
- * (daemon/pipeline/face-factory.ts).
+ * (daemon/pipeline/face/factory.ts).
  *
  * The model: input `Input3` [1, 1, 64, 64], one greyscale face, float 0..255 with no
  * normalisation (the model zoo's preprocessing: PIL `convert('L')`, resize to 64 × 64); output
  * `Plus692_Output_0` [1, 8], unnormalised scores over FER+'s classes in this order.
  */
-import { type Box, EMOTIONS, type Emotion } from '../bus/topics.js';
-import { EdgeloomError } from '../errors.js';
-import type { EmotionClassifier, FaceModelSession } from './face.js';
-import type { OutputSpec } from './onnx-session.js';
-import { tensor } from './onnx-session.js';
-import { type PaddedRegion, type RgbImage, resizeBilinearToPlanar } from './preprocess/bilinear.js';
+import { type Box, EMOTIONS, type Emotion } from '../../bus/topics.js';
+import { EdgeloomError } from '../../errors.js';
+import type { OutputSpec } from '../onnx-session.js';
+import { tensor } from '../onnx-session.js';
+import { type PaddedRegion, type RgbImage, resizeBilinearToPlanar } from '../preprocess/bilinear.js';
+import type { EmotionClassifier, FaceModelSession } from './face-analyser.js';
 
 /** FER+'s classes in the order of the model's output (onnx/models emotion_ferplus README). */
 export const FERPLUS_CLASSES = [

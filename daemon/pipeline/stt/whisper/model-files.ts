@@ -7,7 +7,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EdgeloomError } from '../../errors.js';
+import { EdgeloomError } from '../../../errors.js';
 import { type MelOptions, WHISPER_MEL } from './mel.js';
 import { WhisperTokenizer } from './tokenizer.js';
 

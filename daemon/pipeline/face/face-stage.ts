@@ -1,29 +1,29 @@
-import type { Envelope } from '../bus/envelope.js';
-import type { CameraFrame } from '../bus/topics.js';
-import type { EventBus, Subscription } from '../bus/types.js';
-import type { Component, ComponentHealth } from '../component.js';
-import { EdgeloomError, toError } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { FaceStage } from './face.js';
+import type { Envelope } from '../../bus/envelope.js';
+import type { CameraFrame } from '../../bus/topics.js';
+import type { EventBus, Subscription } from '../../bus/types.js';
+import type { Component, ComponentHealth } from '../../component.js';
+import { EdgeloomError, toError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { FaceAnalyser } from './face-analyser.js';
 
-/** What the stage calls per frame: a FaceStage, or a proxy that loads it through the ModelManager. */
-export type FaceFrameAnalyser = Pick<FaceStage, 'process'>;
+/** What the stage calls per frame: a FaceAnalyser, or a proxy that loads it through the ModelManager. */
+export type FaceFrameAnalyser = Pick<FaceAnalyser, 'process'>;
 
-export interface FaceBusStageOptions {
+export interface FaceStageOptions {
   readonly bus: EventBus;
   readonly logger: Logger;
   /**
    * Called at start: loads the models (a missing model fails start-up with its coded error), or
    * returns a managed proxy that loads them on the first frame.
    */
-  readonly createStage: () => Promise<{ stage: FaceFrameAnalyser; release: () => Promise<void> }>;
+  readonly createAnalyser: () => Promise<{ analyser: FaceFrameAnalyser; release: () => Promise<void> }>;
   /** Frames analysed per second at most per camera (by frame timestamps); 0 = every frame. */
   readonly maxRateHz: number;
   /** Component name (default `pipeline.face`). */
   readonly name?: string;
 }
 
-export interface FaceBusStageStats {
+export interface FaceStageStats {
   readonly frames: number;
   readonly analysed: number;
   /** Frames skipped by the rate cap. */
@@ -38,17 +38,17 @@ export interface FaceBusStageStats {
  * bus counts the drop; a rate cap (by frame time, so replays are deterministic) thins the rest.
  * One inference at a time.
  */
-export class FaceBusStage implements Component {
+export class FaceStage implements Component {
   readonly name: string;
   private sub: Subscription | undefined;
-  private loaded: { stage: FaceFrameAnalyser; release: () => Promise<void> } | undefined;
+  private loaded: { analyser: FaceFrameAnalyser; release: () => Promise<void> } | undefined;
   private readonly lastAnalysedMs = new Map<string, number>();
   private counts = { frames: 0, analysed: 0, rateLimited: 0, errors: 0 };
   private lastFailed = false;
   /** Current cap; the memory guard lowers it under pressure and restores it after. */
   private maxRateHz: number;
 
-  constructor(private readonly o: FaceBusStageOptions) {
+  constructor(private readonly o: FaceStageOptions) {
     this.name = o.name ?? 'pipeline.face';
     this.maxRateHz = o.maxRateHz;
   }
@@ -60,7 +60,7 @@ export class FaceBusStage implements Component {
   }
 
   async start(signal: AbortSignal): Promise<void> {
-    this.loaded = await this.o.createStage();
+    this.loaded = await this.o.createAnalyser();
     if (signal.aborted) {
       await this.stop();
       throw new EdgeloomError('E_ABORTED', `${this.name}: start aborted`, { where: this.name });
@@ -84,7 +84,7 @@ export class FaceBusStage implements Component {
     return this.lastFailed ? { status: 'degraded', reasons: ['face inference failing'] } : { status: 'ok' };
   }
 
-  stats(): FaceBusStageStats {
+  stats(): FaceStageStats {
     return { ...this.counts };
   }
 
@@ -104,7 +104,7 @@ export class FaceBusStage implements Component {
       this.lastAnalysedMs.set(cameraId, frame.tsMs);
     }
     try {
-      const result = await loaded.stage.process(frame, `${this.name}:${cameraId}#${frame.seq}`);
+      const result = await loaded.analyser.process(frame, `${this.name}:${cameraId}#${frame.seq}`);
       this.counts.analysed++;
       this.lastFailed = false;
       await this.o.bus.publish(`inference/face/${cameraId}`, result, {

@@ -10,7 +10,7 @@
  * of the last frame with p ≥ negativeSpeechThreshold; the redemption tail is not part of it. A
  * segment whose speech (first speech frame to last) is shorter than `minSpeechMs` is a `misfire`.
  */
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError } from '../../errors.js';
 
 export interface SegmenterOptions {
   /** A frame with p at or above this starts (or sustains) speech, 0..1. Default 0.5. */

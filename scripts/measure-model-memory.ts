@@ -1,7 +1,7 @@
 /**
  * How the manifest's `memory_mb` figures are measured, so anyone can re-measure on their board:
  *
- *   node dist/daemon/models/measure-memory.js [--manifest FILE] [--models-dir DIR] [ID...]
+ *   node dist/scripts/measure-model-memory.js [--manifest FILE] [--models-dir DIR] [ID...]
  *
  * For each model, a fresh Node process (run with --expose-gc) imports onnxruntime-node through
  * daemon/pipeline/onnx-session.ts and creates one throwaway session on the smallest bundled model,
@@ -14,14 +14,14 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { packageRoot } from '../util/package-root.js';
-import { loadManifest, resolveModelFile } from './manifest.js';
+import { loadManifest, resolveModelFile } from '../daemon/models/manifest.js';
+import { packageRoot } from '../daemon/util/package-root.js';
 
 const MIB = 1024 * 1024;
 const RUNS = 3;
 
 async function child(files: string[]): Promise<void> {
-  const { OnnxModel } = await import('../pipeline/onnx-session.js');
+  const { OnnxModel } = await import('../daemon/pipeline/onnx-session.js');
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
   const warm = await OnnxModel.load(
     join(packageRoot(), 'models/whisper-synthetic-tiny/onnx/encoder_model.onnx'),

@@ -7,15 +7,20 @@
  * published is closed by an `end` without `audio`, with confidence 0: every start gets one end.
  */
 
-import { type Envelope, Priority } from '../bus/envelope.js';
-import type { AudioFrame, SpeechEvent } from '../bus/topics.js';
-import type { EventBus, Subscription } from '../bus/types.js';
-import type { Component, ComponentHealth } from '../component.js';
-import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { Clock } from '../util/clock.js';
+import { type Envelope, Priority } from '../../bus/envelope.js';
+import type { AudioFrame, SpeechEvent } from '../../bus/topics.js';
+import type { EventBus, Subscription } from '../../bus/types.js';
+import type { Component, ComponentHealth } from '../../component.js';
+import { EdgeloomError, isEdgeloomError, toError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Clock } from '../../util/clock.js';
+import {
+  SILERO_FRAME_SAMPLES,
+  SILERO_SAMPLE_RATE_HZ,
+  SileroVad,
+  type SileroVadOptions,
+} from './silero-vad.js';
 import { type SegmenterEvent, type SegmenterOptions, SpeechSegmenter } from './speech-segmenter.js';
-import { SILERO_FRAME_SAMPLES, SILERO_SAMPLE_RATE_HZ, SileroVad, type SileroVadOptions } from './vad.js';
 
 /** The model contract the stage needs (ricky0123/vad's three methods plus an id). */
 export interface VadModel {

@@ -4,7 +4,7 @@ import type { Component } from '../component.js';
 import { EdgeloomError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type Fixture, openFixture } from '../recording/reader.js';
-import { ImuAggregator } from '../sensors/imu-aggregator.js';
+import { ImuAggregator } from '../sensors/imu/aggregator.js';
 import type { VirtualClock } from '../util/virtual-clock.js';
 
 export interface ReplaySourceOptions {

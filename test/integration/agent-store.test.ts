@@ -13,7 +13,7 @@ import type { Envelope } from '../../daemon/bus/envelope.js';
 import type { ImuEvent, MotionEvent } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
 import { openFixture } from '../../daemon/recording/reader.js';
-import { ImuAggregator } from '../../daemon/sensors/imu-aggregator.js';
+import { ImuAggregator } from '../../daemon/sensors/imu/aggregator.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { ImuEvent, SensorStatus } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
-import { ImuSource } from '../../daemon/sensors/imu.js';
+import { ImuSource } from '../../daemon/sensors/imu/imu.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 import { needs } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';

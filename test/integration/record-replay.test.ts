@@ -18,7 +18,7 @@ import type { ImuEvent } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
 import { type Fixture, openFixture } from '../../daemon/recording/reader.js';
 import { ReplaySource } from '../../daemon/replay/replay-source.js';
-import { ImuAggregator } from '../../daemon/sensors/imu-aggregator.js';
+import { ImuAggregator } from '../../daemon/sensors/imu/aggregator.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { type CliResult, runCli } from '../helpers/cli-process.js';
 import { needs, REPO_ROOT } from '../helpers/tools.js';

@@ -11,7 +11,7 @@ import type { AgentInput, DecideContext } from '../../daemon/agents/reducer.js';
 import type { Envelope } from '../../daemon/bus/envelope.js';
 import type { ImuEvent, MotionEvent, MotionKind } from '../../daemon/bus/topics.js';
 import { openFixture } from '../../daemon/recording/reader.js';
-import { ImuAggregator } from '../../daemon/sensors/imu-aggregator.js';
+import { ImuAggregator } from '../../daemon/sensors/imu/aggregator.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 
 const DEFAULTS: MotionOptions = {

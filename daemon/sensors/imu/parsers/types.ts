@@ -4,7 +4,7 @@
  * on input. Host timestamps are not their business: the source (imu.ts) stamps readings.
  */
 
-import type { ImuSample } from '../../bus/topics.js';
+import type { ImuSample } from '../../../bus/topics.js';
 
 /**
  * One reading as decoded from the wire, already in canonical units (g, deg/s, µT, ms): an

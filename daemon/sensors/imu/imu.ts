@@ -1,13 +1,13 @@
 import { stat } from 'node:fs/promises';
 import { SerialPort } from 'serialport';
-import { Priority } from '../bus/envelope.js';
-import type { ImuEvent, ImuSample, SensorState, SensorStatus } from '../bus/topics.js';
-import type { EventBus } from '../bus/types.js';
-import type { Component, ComponentHealth } from '../component.js';
-import { EdgeloomError } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
-import { ImuAggregator } from './imu-aggregator.js';
+import { Priority } from '../../bus/envelope.js';
+import type { ImuEvent, ImuSample, SensorState, SensorStatus } from '../../bus/topics.js';
+import type { EventBus } from '../../bus/types.js';
+import type { Component, ComponentHealth } from '../../component.js';
+import { EdgeloomError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Clock, TimerHandle } from '../../util/clock.js';
+import { ImuAggregator } from './aggregator.js';
 import {
   type CsvColumn,
   createImuParser,
@@ -16,7 +16,7 @@ import {
   type ImuReading,
   type ImuUnits,
   type ImuWireFormat,
-} from './imu-parser.js';
+} from './parser.js';
 
 /**
  * The IMU source: a serial port (USB CDC, UART, or a pty in tests) → wire parser → aggregator →
@@ -39,7 +39,7 @@ export interface ImuSourceOptions {
   readonly format: ImuWireFormat;
   /** Wire units of text formats (default g and deg/s). */
   readonly units?: ImuUnits;
-  /** CSV column order; default chosen from the field count (see imu-parsers/csv.ts). */
+  /** CSV column order; default chosen from the field count (see parsers/csv.ts). */
   readonly csvColumns?: readonly CsvColumn[];
   /**
    * Nominal device sample rate, Hz (default 100). Readings without a device timestamp that arrive

@@ -1,10 +1,5 @@
-import type { ImuSample } from '../bus/topics.js';
-import {
-  CounterBlock,
-  type ImuParser,
-  type ImuParserCounters,
-  type ImuReading,
-} from './imu-parsers/types.js';
+import type { ImuSample } from '../../bus/topics.js';
+import { CounterBlock, type ImuParser, type ImuParserCounters, type ImuReading } from './parsers/types.js';
 
 /**
  * edgeloom IMU binary framing, version 1: a compact, resynchronisable frame for microcontrollers

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Clock, TimerHandle } from '../../util/clock.js';
 
 /**
  * Rate cap with keep-latest sampling, for a producer that can outrun its consumers (a 30 fps

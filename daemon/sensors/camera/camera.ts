@@ -1,17 +1,17 @@
-import type { CameraFrame, SensorState } from '../bus/topics.js';
-import type { EventBus } from '../bus/types.js';
-import type { Component, ComponentHealth } from '../component.js';
-import { EdgeloomError } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { Clock } from '../util/clock.js';
-import { diagnoseCameraFailure, isMjpegUnsupported } from './camera-presets.js';
+import type { CameraFrame, SensorState } from '../../bus/topics.js';
+import type { EventBus } from '../../bus/types.js';
+import type { Component, ComponentHealth } from '../../component.js';
+import { EdgeloomError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Clock } from '../../util/clock.js';
+import { SourcePublisher } from '../source-publisher.js';
+import { type BackoffOptions, Supervisor } from '../supervisor.js';
 import { KeepLatestSampler } from './frame-sampler.js';
 import { DEFAULT_MAX_FRAME_BYTES, MjpegSplitter, type MjpegSplitterCounters } from './mjpeg-splitter.js';
-import { SourcePublisher } from './source-publisher.js';
-import { type BackoffOptions, Supervisor } from './supervisor.js';
+import { diagnoseCameraFailure, isMjpegUnsupported } from './presets.js';
 
 /**
- * The camera source: supervises a capture process writing MJPEG to stdout (see camera-presets.ts),
+ * The camera source: supervises a capture process writing MJPEG to stdout (see presets.ts),
  * splits the stream into JPEGs without decoding them, caps the rate with keep-latest sampling and
  * publishes `sensor/camera/<id>/frame`; every state change goes to `sensor/camera/<id>/status`.
  * It never waits on the bus (see source-publisher.ts).

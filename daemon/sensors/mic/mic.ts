@@ -1,14 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import recorder from 'node-record-lpcm16';
-import type { AudioFrame, SensorState } from '../bus/topics.js';
-import type { EventBus } from '../bus/types.js';
-import type { Component, ComponentHealth } from '../component.js';
-import { EdgeloomError } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { Clock } from '../util/clock.js';
+import type { AudioFrame, SensorState } from '../../bus/topics.js';
+import type { EventBus } from '../../bus/types.js';
+import type { Component, ComponentHealth } from '../../component.js';
+import { EdgeloomError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Clock } from '../../util/clock.js';
+import { SourcePublisher } from '../source-publisher.js';
+import { type BackoffOptions, Supervisor } from '../supervisor.js';
 import { PcmFramer } from './pcm-framer.js';
-import { SourcePublisher } from './source-publisher.js';
-import { type BackoffOptions, Supervisor } from './supervisor.js';
 
 /**
  * The microphone source: a recorder process writes 16-bit little-endian mono PCM to stdout; the

@@ -1,13 +1,13 @@
-import { EdgeloomError } from '../errors.js';
-import { BinaryImuParser } from './imu-binary.js';
-import { type CsvColumn, CsvImuParser } from './imu-parsers/csv.js';
-import { JsonlImuParser } from './imu-parsers/jsonl.js';
-import type { ImuParser, ImuUnits } from './imu-parsers/types.js';
+import { EdgeloomError } from '../../errors.js';
+import { BinaryImuParser } from './binary.js';
+import { type CsvColumn, CsvImuParser } from './parsers/csv.js';
+import { JsonlImuParser } from './parsers/jsonl.js';
+import type { ImuParser, ImuUnits } from './parsers/types.js';
 
-export type { CsvColumn } from './imu-parsers/csv.js';
-export type { BadReason, ImuParser, ImuParserCounters, ImuReading, ImuUnits } from './imu-parsers/types.js';
+export type { CsvColumn } from './parsers/csv.js';
+export type { BadReason, ImuParser, ImuParserCounters, ImuReading, ImuUnits } from './parsers/types.js';
 
-/** Wire formats an IMU may speak: CSV lines, JSON lines, or edgeloom binary frames (imu-binary.ts). */
+/** Wire formats an IMU may speak: CSV lines, JSON lines, or edgeloom binary frames (binary.ts). */
 export type ImuWireFormat = 'csv' | 'jsonl' | 'binary';
 export const IMU_WIRE_FORMATS: readonly ImuWireFormat[] = ['csv', 'jsonl', 'binary'];
 

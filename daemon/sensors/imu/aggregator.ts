@@ -1,4 +1,4 @@
-import type { ImuEvent, ImuSample } from '../bus/topics.js';
+import type { ImuEvent, ImuSample } from '../../bus/topics.js';
 
 /**
  * Folds raw IMU samples (e.g. 1 kHz) into ImuEvents at `eventRateHz` (e.g. 100 Hz): the bus

@@ -1,7 +1,6 @@
-import { arr, bool, enm, int, obj, str } from './schema-builder.js';
-
-const port = (description: string, dflt: number) =>
-  int({ description, default: dflt, minimum: 0, maximum: 65_535 });
+/** `mqtt`: broker, outbox, Home Assistant discovery, the embedded broker. */
+import { arr, bool, enm, int, obj, str } from './builder.js';
+import { port } from './common.js';
 
 export const mqttSchema = obj('MQTT: actions, state and Home Assistant discovery.', {
   url: str({
@@ -96,84 +95,5 @@ export const mqttSchema = obj('MQTT: actions, state and Home Assistant discovery
     items: str({ description: 'Topic pattern.', minLength: 1 }),
     default: [],
     maxItems: 256,
-  }),
-});
-
-export const storageSchema = obj('Local state (LevelDB: agent event logs, snapshots, MQTT outbox).', {
-  dir: str({
-    description: 'LevelDB directory; default $STATE_DIRECTORY (systemd StateDirectory=) or ./var/edgeloom.',
-    minLength: 1,
-  }),
-  audit_max_records: int({
-    description: 'Audit records kept; past it the oldest are deleted (the hash chain continues).',
-    default: 200_000,
-    minimum: 100,
-  }),
-});
-
-export const controlSchema = obj(
-  'Who may change the device from outside: signed commands, the local control socket, pauses.',
-  {
-    command_key: str({
-      description:
-        'HMAC-SHA256 key for signed MQTT commands (at least 16 characters); empty = no command from the network may loosen privacy, forget or override a safety pause.',
-      default: '',
-      pattern: '^$|^.{16,}$',
-      secret: true,
-    }),
-    max_clock_skew_s: int({
-      description:
-        "A signed command's `ts` may differ from the device's clock by at most this, s (replay window).",
-      default: 120,
-      minimum: 1,
-      maximum: 3600,
-    }),
-    socket: bool({
-      description:
-        'Serve the local control socket <storage.dir>/control.sock (mode 0600) for `edgeloom privacy|forget|audit`.',
-      default: true,
-    }),
-    pause_max_s: int({
-      description: 'Longest a camera or microphone pause lasts, s; it resumes by itself after it.',
-      default: 86_400,
-      minimum: 1,
-      maximum: 604_800,
-    }),
-    safety_pause_max_s: int({
-      description:
-        'Longest pause of a sensor that feeds fall detection (the IMU), s; such a pause also needs an authenticated command with safety_override.',
-      default: 900,
-      minimum: 1,
-      maximum: 86_400,
-    }),
-  },
-);
-
-export const httpSchema = obj('HTTP endpoint: /healthz, /metrics, the dashboard.', {
-  enabled: bool({ description: 'Serve HTTP.', default: true }),
-  host: str({
-    description: 'Listen address; a non-loopback address requires `token`.',
-    default: '127.0.0.1',
-    minLength: 1,
-  }),
-  port: port('Listen port, TCP (0 = any free port).', 8080),
-  token: str({
-    description: 'Bearer token required on every request except /healthz; empty = none (loopback only).',
-    default: '',
-    secret: true,
-  }),
-  allowed_hosts: arr({
-    description:
-      "Host names the endpoint answers to besides IP addresses, localhost and this machine's host name (and <name>.local); any other Host header gets 421 (DNS rebinding).",
-    items: str({ description: 'A host name, e.g. kiosk.lan.', minLength: 1, pattern: '^[A-Za-z0-9.-]+$' }),
-    default: [],
-    maxItems: 32,
-  }),
-  max_connections_per_client: int({
-    description:
-      'Open connections per client address; past it a new one from that client is closed at once, so one client cannot take the slots /healthz and the kiosk need (64 in all). A browser opens up to 6 per host: 16 leaves room for the kiosk and a dashboard on the same machine.',
-    default: 16,
-    minimum: 1,
-    maximum: 64,
   }),
 });

@@ -1,27 +1,6 @@
-import { arr, bool, enm, int, num, obj, str } from './schema-builder.js';
-
-/** Privacy tiers, most to least shareable (mirrors `PrivacyTier` in daemon/bus/topics.ts). */
-export const PRIVACY_TIERS = ['public', 'sensitive', 'private', 'local_only'] as const;
-/** Bus delivery classes (mirrors `QosClass` in daemon/bus/types.ts). */
-export const QOS_CLASSES = ['realtime', 'batched', 'background'] as const;
-
-/** A sensor or topic id: safe inside an MQTT topic level and a Home Assistant unique id. */
-export const ID_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
-
-export function privacyTier(description: string, dflt: (typeof PRIVACY_TIERS)[number]) {
-  return enm({ description, values: PRIVACY_TIERS, default: dflt });
-}
-
-/** Exponential restart/reconnect backoff: the delay doubles from `initial_ms` up to `max_ms`. */
-export function backoff(what: string, initialMs: number, maxMs: number) {
-  return obj(
-    `Backoff between ${what} attempts: starts at initial_ms, doubles per failure, capped at max_ms.`,
-    {
-      initial_ms: int({ description: 'First delay, ms.', default: initialMs, minimum: 1 }),
-      max_ms: int({ description: 'Largest delay, ms (must be >= initial_ms).', default: maxMs, minimum: 1 }),
-    },
-  );
-}
+/** `sensors`: camera, microphone and IMU. */
+import { arr, bool, enm, int, num, obj, str } from './builder.js';
+import { backoff, ID_PATTERN, privacyTier, QOS_CLASSES } from './common.js';
 
 /** How a sensor's events enter the bus: delivery class, queue bound and sampling. */
 function busKnobs(qos: (typeof QOS_CLASSES)[number], queueCapacity: number) {
@@ -189,25 +168,4 @@ export const sensorsSchema = obj('Sensor sources.', {
   camera: cameraSchema,
   mic: micSchema,
   imu: imuSchema,
-});
-
-export const sourceSchema = obj('Where sensor data comes from: live devices or a recorded fixture.', {
-  mode: enm({
-    description: 'live reads the devices in `sensors`; replay plays a recorded fixture on the virtual clock.',
-    values: ['live', 'replay'],
-    default: 'replay',
-  }),
-  replay: obj('Fixture replay.', {
-    fixture: str({
-      description: 'Fixture directory (relative paths resolve against the working directory).',
-      default: 'fixtures/demo',
-      minLength: 1,
-    }),
-    speed: num({
-      description: 'Playback speed factor; 1 = real time, 0 = as fast as possible.',
-      default: 1,
-      minimum: 0,
-    }),
-    loop: bool({ description: 'Start over at the end of the fixture.', default: true }),
-  }),
 });

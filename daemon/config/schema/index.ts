@@ -1,7 +1,16 @@
-import { enm, int, obj, str } from './schema-builder.js';
-import { agentsSchema, cloudSchema, modelsSchema, pipelineSchema, routerSchema } from './schema-inference.js';
-import { controlSchema, httpSchema, mqttSchema, storageSchema } from './schema-io.js';
-import { ID_PATTERN, sensorsSchema, sourceSchema } from './schema-sensors.js';
+import { agentsSchema } from './agents.js';
+import { enm, int, obj, str } from './builder.js';
+import { cloudSchema } from './cloud.js';
+import { ID_PATTERN } from './common.js';
+import { controlSchema } from './control.js';
+import { httpSchema } from './http.js';
+import { modelsSchema } from './models.js';
+import { mqttSchema } from './mqtt.js';
+import { pipelineSchema } from './pipeline.js';
+import { routerSchema } from './router.js';
+import { sensorsSchema } from './sensors.js';
+import { sourceSchema } from './source.js';
+import { storageSchema } from './storage.js';
 
 /**
  * The one schema of edgeloom's configuration. YAML keys are snake_case; every key has a

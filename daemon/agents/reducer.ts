@@ -127,3 +127,8 @@ export function deepFreeze<T>(value: T): T {
 
 /** True unless NODE_ENV is `production`: freezing costs a walk per state swap. */
 export const FREEZE_STATES = process.env.NODE_ENV !== 'production';
+
+/** Freeze a state or working memory before it is shared (a no-op in production, see above). */
+export function freezeState<S>(state: S): S {
+  return FREEZE_STATES ? deepFreeze(state) : state;
+}

@@ -10,15 +10,16 @@
  * an authenticated command (signed, or the local CLI), for at most `control.safety_pause_max_s`,
  * and every such pause is audited. Without it the command is refused with `E_CMD_SAFETY`.
  */
-import type { SensorCommandRequest } from './actions/commands.js';
-import type { ToolRegistry } from './agents/tools.js';
-import type { EventBus, Subscription } from './bus/types.js';
-import type { Component } from './component.js';
-import type { ControlConfig } from './config/index.js';
-import { EdgeloomError, toError } from './errors.js';
-import type { Logger } from './log.js';
-import type { AuditLog } from './router/audit-log.js';
-import type { Clock, TimerHandle } from './util/clock.js';
+
+import type { ToolRegistry } from '../agents/tools.js';
+import type { EventBus, Subscription } from '../bus/types.js';
+import type { Component } from '../component.js';
+import type { ControlConfig } from '../config/index.js';
+import { EdgeloomError, toError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { AuditLog } from '../router/audit-log.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { SensorCommandRequest } from './commands.js';
 
 /** A sensor that can be paused: live sources and the replay source. */
 export interface Pausable {

@@ -16,12 +16,9 @@ import { join } from 'node:path';
 import type { EmbeddedBrokerConfig } from '../config/index.js';
 import { EdgeloomError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { EmbeddedBroker, type EmbeddedBrokerAuth } from './embedded-broker.js';
+import { type BrokerCredential, EmbeddedBroker, type EmbeddedBrokerAuth } from './embedded-broker.js';
 
-export interface BrokerCredential {
-  readonly username: string;
-  readonly password: string;
-}
+export type { BrokerCredential } from './embedded-broker.js';
 
 /** File name of the generated password inside storage.dir. */
 export const GENERATED_PASSWORD_FILE = 'mqtt-embedded-password';

@@ -18,7 +18,12 @@ import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'a
 import type { Component } from '../component.js';
 import { EdgeloomError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { BrokerCredential } from './broker-credentials.js';
+
+/** A username and password the broker accepts (broker-credentials.ts makes them). */
+export interface BrokerCredential {
+  readonly username: string;
+  readonly password: string;
+}
 
 export interface EmbeddedBrokerAuth {
   /** Credentials clients may log in with. */

@@ -1,12 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { SerialPort } from 'serialport';
-import { Priority } from '../../bus/envelope.js';
-import type { ImuEvent, ImuSample, SensorState, SensorStatus } from '../../bus/topics.js';
+import type { ImuEvent, ImuSample, SensorState } from '../../bus/topics.js';
 import type { EventBus } from '../../bus/types.js';
 import type { Component, ComponentHealth } from '../../component.js';
 import { EdgeloomError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Clock, TimerHandle } from '../../util/clock.js';
+import { SourcePublisher } from '../source-publisher.js';
 import { ImuAggregator } from './aggregator.js';
 import {
   type CsvColumn,
@@ -26,7 +26,8 @@ import {
  * throw; the source keeps polling for the path with exponential backoff, because devices get
  * plugged in later. Bounds: the parsers hold at most one line/frame; the aggregator one window;
  * at most one publish waits on bus backpressure and events produced meanwhile are dropped and
- * counted (aggregated motion data is replaced 10–100 times a second: stale beats blocked).
+ * counted (aggregated motion data is replaced 10–100 times a second: stale beats blocked;
+ * SourcePublisher.publishLatest).
  */
 export interface ImuSourceOptions {
   /** Instance id used in topics (`sensor/imu/<id>/sample`). */
@@ -82,7 +83,7 @@ export class ImuSource implements Component {
   private readonly o: Required<Omit<ImuSourceOptions, 'units' | 'csvColumns' | 'onSample'>> &
     ImuSourceOptions;
   private readonly sampleTopic: `sensor/imu/${string}/sample`;
-  private readonly statusTopic: `sensor/imu/${string}/status`;
+  private readonly out: SourcePublisher;
   private readonly parser: ImuParser;
   private readonly aggregator: ImuAggregator;
   private readonly rawPeriodMs: number;
@@ -100,7 +101,6 @@ export class ImuSource implements Component {
   /** Host ms minus device ms, set at the first timestamped reading of a connection. */
   private deviceOffsetMs: number | undefined;
   private lastSampleMs = Number.NEGATIVE_INFINITY;
-  private publishPending = false;
   /** Readings of the chunk being handled (bounded by one chunk's worth of lines/frames). */
   private readonly chunkReadings: ImuReading[] = [];
   private readonly onReading = (r: ImuReading): void => {
@@ -111,7 +111,6 @@ export class ImuSource implements Component {
   private eventsPublished = 0;
   private droppedPaused = 0;
   private droppedBackpressure = 0;
-  private publishErrors = 0;
   private timeResyncs = 0;
 
   constructor(options: ImuSourceOptions) {
@@ -140,7 +139,7 @@ export class ImuSource implements Component {
     }
     this.name = `sensor.imu.${options.id}`;
     this.sampleTopic = `sensor/imu/${options.id}/sample`;
-    this.statusTopic = `sensor/imu/${options.id}/status`;
+    this.out = new SourcePublisher(options.bus, options.clock, options.logger, this.name, 'imu', options.id);
     this.parser = createImuParser({
       format: options.format,
       units: options.units,
@@ -208,7 +207,7 @@ export class ImuSource implements Component {
         backpressure: this.droppedBackpressure,
         late: this.aggregator.lateSamples + this.aggregator.invalidSamples,
       },
-      publishErrors: this.publishErrors,
+      publishErrors: this.out.errors,
       timeResyncs: this.timeResyncs,
       parser: this.parser.counters(),
     };
@@ -376,57 +375,16 @@ export class ImuSource implements Component {
   }
 
   private publishEvent(event: ImuEvent): void {
-    if (this.publishPending) {
-      this.droppedBackpressure++;
-      return;
-    }
-    try {
-      const wait = this.o.bus.publish(this.sampleTopic, event, { source: this.name, tsMs: event.tsMs });
-      this.eventsPublished++;
-      if (wait !== undefined) {
-        this.publishPending = true;
-        wait.then(
-          () => {
-            this.publishPending = false;
-          },
-          (err: unknown) => {
-            this.publishPending = false;
-            this.publishFailed(err);
-          },
-        );
-      }
-    } catch (err) {
-      this.publishFailed(err);
-    }
+    const outcome = this.out.publishLatest(this.sampleTopic, event, event.tsMs);
+    if (outcome === 'busy') this.droppedBackpressure++;
+    else if (outcome === 'published') this.eventsPublished++;
   }
 
   private setState(state: SensorState, reason?: string): void {
     // Only transitions are published: a device missing for hours is one `failed`, not one per retry.
     if (state === this.state) return;
     this.state = state;
-    const status: SensorStatus = {
-      sensor: this.o.id,
-      kind: 'imu',
-      state,
-      ...(reason === undefined ? {} : { reason }),
-      restarts: this.restarts,
-      tsMs: this.o.clock.now(),
-    };
-    this.o.logger.info({ state, reason }, 'imu state');
-    try {
-      this.o.bus
-        .publish(this.statusTopic, status, { source: this.name, priority: Priority.high })
-        ?.catch((err: unknown) => this.publishFailed(err));
-    } catch (err) {
-      this.publishFailed(err);
-    }
-  }
-
-  private publishFailed(err: unknown): void {
-    this.publishErrors++;
-    if (this.publishErrors === 1 || this.publishErrors % 100 === 0) {
-      this.o.logger.warn({ err: (err as Error).message, count: this.publishErrors }, 'imu publish failed');
-    }
+    this.out.status(state, reason, this.restarts);
   }
 }
 

@@ -19,7 +19,8 @@ import type { StorageComponent } from '../storage/component.js';
 import { type Clock, SystemClock, type TimerHandle } from '../util/clock.js';
 import { HttpServer } from './http/server.js';
 import { MemoryGuard } from './memory-guard.js';
-import { StatsCollector, type StatsProviders } from './stats.js';
+import { StatsCollector } from './stats.js';
+import type { StatsProviders } from './stats-snapshot.js';
 
 export interface ObservabilityOptions {
   readonly config: EdgeloomConfig;

@@ -4,7 +4,8 @@ import { Bus } from '../../daemon/bus/bus.js';
 import { isEdgeloomError } from '../../daemon/errors.js';
 import { silentLogger } from '../../daemon/log.js';
 import { HttpServer, type HttpServerOptions } from '../../daemon/observe/http/server.js';
-import { StatsCollector, type StatsProviders } from '../../daemon/observe/stats.js';
+import { StatsCollector } from '../../daemon/observe/stats.js';
+import type { StatsProviders } from '../../daemon/observe/stats-snapshot.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -4,7 +4,8 @@ import { silentLogger } from '../../daemon/log.js';
 import { healthOf } from '../../daemon/observe/http/health.js';
 import { Metrics } from '../../daemon/observe/http/metrics.js';
 import type { MemoryGuardStatus } from '../../daemon/observe/memory-guard.js';
-import { StatsCollector, type StatsProviders } from '../../daemon/observe/stats.js';
+import { StatsCollector } from '../../daemon/observe/stats.js';
+import type { StatsProviders } from '../../daemon/observe/stats-snapshot.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 
 const MIB = 2 ** 20;

@@ -1,4 +1,4 @@
-import type { StatsSnapshot } from '../stats.js';
+import type { StatsSnapshot } from '../stats-snapshot.js';
 
 export interface HealthReport {
   readonly status: 'ok' | 'degraded';

@@ -5,7 +5,7 @@
  * families whose section can be present and fills each from the scrape's snapshot. Names carry
  * units (`_bytes`, `_seconds`, `_total`).
  */
-import type { StatsSnapshot } from '../stats.js';
+import type { StatsSnapshot } from '../stats-snapshot.js';
 import { healthOf } from './health.js';
 
 export type Labels = Record<string, string>;

@@ -2,7 +2,7 @@
  * The metric families of the pipeline's stages (sensors, models, router, agents, MQTT, replay);
  * see metrics-core.ts for the daemon as a whole.
  */
-import type { StatsSnapshot } from '../stats.js';
+import type { StatsSnapshot } from '../stats-snapshot.js';
 import type { DefineFamily } from './metrics-core.js';
 
 export function modelFamilies(family: DefineFamily): void {

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { StatsProviders, StatsSnapshot } from '../stats.js';
+import type { StatsProviders, StatsSnapshot } from '../stats-snapshot.js';
 import {
   busFamilies,
   type DefineFamily,

@@ -23,7 +23,7 @@ import type { EventBus } from '../bus/types.js';
 import type { CloudConfig, RouterConfig } from '../config/index.js';
 import { isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { ChatMessage, ChatTool } from './cloud-client.js';
+import type { ChatMessage, ChatTool } from './cloud-api.js';
 import { decide, type PolicyDecision } from './policy.js';
 import type { RouterChatPath } from './router.js';
 

@@ -10,7 +10,8 @@
  */
 import { EMOTIONS, type Emotion, type FaceInference, type FaceResult } from '../bus/topics.js';
 import { EdgeloomError } from '../errors.js';
-import type { CallOptions, CloudClient, VisionMessage } from './cloud-client.js';
+import type { VisionMessage } from './cloud-api.js';
+import type { CallOptions, CloudClient } from './cloud-client.js';
 import { faceConfidence } from './confidence.js';
 
 /** Frames kept for a pending face decision; overflow forgets the oldest frame. */

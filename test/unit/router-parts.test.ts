@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Emotion, FaceResult } from '../../daemon/bus/topics.js';
 import { encodeWav } from '../../daemon/media/wav.js';
 import { CircuitBreaker } from '../../daemon/router/breaker.js';
-import { retryAfterMs } from '../../daemon/router/cloud-client.js';
+import { retryAfterMs } from '../../daemon/router/cloud-api.js';
 import { ChatAccumulator, sseEvents } from '../../daemon/router/cloud-sse.js';
 import {
   faceConfidence,

@@ -19,7 +19,7 @@ import { EdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../router/audit-log.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
-import type { SensorCommandRequest } from './commands.js';
+import type { SensorCommandRequest } from './command-table.js';
 
 /** A sensor that can be paused: live sources and the replay source. */
 export interface Pausable {

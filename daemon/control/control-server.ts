@@ -6,7 +6,7 @@
  */
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { COMMAND_REQUEST_TOPICS } from '../actions/commands.js';
+import { COMMAND_REQUEST_TOPICS } from '../actions/command-table.js';
 import type { EventBus } from '../bus/types.js';
 import type { Component } from '../component.js';
 import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';

@@ -16,8 +16,11 @@
  * The report names only stores that exist here. Exactly one `forget` audit record says it ran.
  */
 
-import type { CommandOrigin, ForgetCommandRequest } from '../actions/commands.js';
-import { COMMAND_REQUEST_TOPICS } from '../actions/commands.js';
+import {
+  COMMAND_REQUEST_TOPICS,
+  type CommandOrigin,
+  type ForgetCommandRequest,
+} from '../actions/command-table.js';
 import { forgetQueued } from '../actions/mqtt-personal.js';
 import { Outbox } from '../actions/outbox.js';
 import type { EventBus, Subscription } from '../bus/types.js';

@@ -14,8 +14,7 @@
  *   repeats of the current setting are flood-bounded by audit-budget.ts) and **visible**:
  *   listeners (the MQTT client) republish the retained `<base>/privacy` after every change.
  */
-import type { PrivacyCommandRequest } from '../actions/commands.js';
-import { COMMAND_REQUEST_TOPICS } from '../actions/commands.js';
+import { COMMAND_REQUEST_TOPICS, type PrivacyCommandRequest } from '../actions/command-table.js';
 import type { PrivacyView } from '../actions/mqtt-egress.js';
 import type { PrivacyTier } from '../bus/topics.js';
 import type { EventBus, Subscription } from '../bus/types.js';

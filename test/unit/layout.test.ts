@@ -2,8 +2,8 @@
  * The layout of daemon/ as the README's "Layout" section describes it, checked on the sources:
  * data flows one way (sensors → bus → pipeline → router → agents → actions/MQTT), so a module
  * imports only from its own folder and from folders below it in LAYERS; no import cycle, type-only
- * imports included (a type cycle is still two modules that cannot be understood apart); and only
- * pipeline/onnx-session.ts imports onnxruntime-node.
+ * imports included (a type cycle is still two modules that cannot be understood apart); only
+ * pipeline/onnx-session.ts imports onnxruntime-node; and no module past MAX_LINES (split it).
  * Imports are read with TypeScript's own pre-processor (static, `export … from` and `import()`).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -38,6 +38,9 @@ const LAYERS: readonly (readonly string[])[] = [
   ['daemon.ts'],
   ['cli'],
 ];
+
+/** The style guide's "split past ~400 lines", with a little slack for a closing comment. */
+const MAX_LINES = 410;
 
 const TIER = new Map(LAYERS.flatMap((units, tier) => units.map((u) => [u, tier] as const)));
 
@@ -178,5 +181,13 @@ describe('daemon/ layout', () => {
       .filter(([, bare]) => bare.some((s) => s === 'onnxruntime-node' || s.startsWith('onnxruntime-node/')))
       .map(([file]) => file);
     expect(importers).toEqual([join('pipeline', 'onnx-session.ts')]);
+  });
+
+  it(`keeps every module at most ${MAX_LINES} lines`, () => {
+    const long = sources(DAEMON)
+      .map((f) => ({ file: relative(DAEMON, f), lines: readFileSync(f, 'utf8').split('\n').length - 1 }))
+      .filter((f) => f.lines > MAX_LINES)
+      .map((f) => `${f.file}: ${f.lines}`);
+    expect(long).toEqual([]);
   });
 });

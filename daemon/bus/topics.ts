@@ -234,7 +234,8 @@ export interface ErrorEvent {
 export interface TopicMap {
   [topic: `sensor/camera/${string}/frame`]: CameraFrame;
   [topic: `sensor/mic/${string}/frame`]: AudioFrame;
-  [topic: `sensor/imu/${string}/sample`]: ImuEvent;
+  /** One aggregated window of IMU readings (not a raw sample: `sampleCount` readings). */
+  [topic: `sensor/imu/${string}/window`]: ImuEvent;
   [topic: `sensor/${string}/${string}/status`]: SensorStatus;
 
   [topic: `inference/vad/${string}`]: SpeechEvent;

@@ -206,7 +206,7 @@ export class ReplaySource implements Component {
 
   private async publishImu(event: ImuEvent): Promise<void> {
     this.seq.imu++;
-    await this.publish('imu', `sensor/imu/${this.options.ids.imu}/sample`, event);
+    await this.publish('imu', `sensor/imu/${this.options.ids.imu}/window`, event);
   }
 
   private async publish<T extends Topic>(sensor: SensorKind, topic: T, payload: PayloadOf<T>): Promise<void> {

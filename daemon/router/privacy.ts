@@ -77,7 +77,7 @@ export function deviceTopics(ids: { readonly [K in SensorKind]?: string }): stri
     out.push(`inference/vad/${ids.mic}`, `inference/stt/${ids.mic}`, 'agent/voice/intent');
   }
   if (ids.imu !== undefined) {
-    out.push(`sensor/imu/${ids.imu}/sample`, `sensor/imu/${ids.imu}/status`, 'agent/motion/motion');
+    out.push(`sensor/imu/${ids.imu}/window`, `sensor/imu/${ids.imu}/status`, 'agent/motion/motion');
   }
   out.push('router/decision', 'action/mqtt');
   return out;

@@ -169,7 +169,7 @@ describe('agent state survives a restart', () => {
     await agent.start(new AbortController().signal);
     for (const w of windows) {
       await clock.advanceTo(Math.max(clock.now(), w.tsMs));
-      await agent.submit(msg('sensor/imu/main/sample', w, w.tsMs));
+      await agent.submit(msg('sensor/imu/main/window', w, w.tsMs));
     }
     await agent.idle();
     await bus.drain(5000);

@@ -73,7 +73,7 @@ describe.runIf(needs({ tools: ['socat'] }))('IMU source over a socat pty pair', 
     const bus = new Bus({ clock, logger: silentLogger() });
     const events: ImuEvent[] = [];
     const statuses: SensorStatus[] = [];
-    bus.subscribe('sensor/imu/+/sample', (env) => void events.push(env.payload as ImuEvent), {
+    bus.subscribe('sensor/imu/+/window', (env) => void events.push(env.payload as ImuEvent), {
       component: 'test',
     });
     bus.subscribe('sensor/imu/+/status', (env) => void statuses.push(env.payload as SensorStatus), {

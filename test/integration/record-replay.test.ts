@@ -203,7 +203,7 @@ describe.runIf(needs({ tools: ['ffmpeg', 'sox', 'socat'] }))('edgeloom record â†
 
     // IMU: re-aggregating imu.jsonl at the configured rate gives the replayed events.
     const imu = events
-      .filter((e) => e.topic === 'sensor/imu/imu0/sample')
+      .filter((e) => e.topic === 'sensor/imu/imu0/window')
       .map((e) => e.payload as unknown as ImuEvent);
     const agg = new ImuAggregator({ eventRateHz: EVENT_RATE_HZ });
     const expected: ImuEvent[] = [];

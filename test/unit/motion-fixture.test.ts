@@ -60,7 +60,7 @@ function runWith(options: MotionOptions, windows: readonly ImuEvent[]) {
   for (const w of windows) {
     const input: AgentInput = {
       kind: 'message',
-      env: { topic: 'sensor/imu/main/sample', tsMs: w.tsMs, payload: w } as Envelope,
+      env: { topic: 'sensor/imu/main/window', tsMs: w.tsMs, payload: w } as Envelope,
     };
     const d = def.decide(state, input, ctx, filter);
     for (const e of d.events) state = def.reduce(state, e);

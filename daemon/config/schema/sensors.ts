@@ -125,7 +125,7 @@ export const micSchema = obj('The microphone: a recorder process writing 16-bit 
 export const imuSchema = obj('The IMU: a serial port (or pty) carrying one reading per line or frame.', {
   enabled: bool({ description: 'Start the IMU source.', default: true }),
   id: str({
-    description: 'Instance id used in topics (sensor/imu/{id}/sample).',
+    description: 'Instance id used in topics (sensor/imu/{id}/window).',
     default: 'imu0',
     pattern: ID_PATTERN,
   }),

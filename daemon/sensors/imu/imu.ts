@@ -20,7 +20,7 @@ import {
 
 /**
  * The IMU source: a serial port (USB CDC, UART, or a pty in tests) → wire parser → aggregator →
- * `sensor/imu/<id>/sample` (ImuEvent at eventRateHz); every state change → `sensor/imu/<id>/status`.
+ * `sensor/imu/<id>/window` (ImuEvent at eventRateHz); every state change → `sensor/imu/<id>/status`.
  *
  * Faults stay local: a missing or vanished port is a status (`failed` / `restarting`), never a
  * throw; the source keeps polling for the path with exponential backoff, because devices get
@@ -30,7 +30,7 @@ import {
  * SourcePublisher.publishLatest).
  */
 export interface ImuSourceOptions {
-  /** Instance id used in topics (`sensor/imu/<id>/sample`). */
+  /** Instance id used in topics (`sensor/imu/<id>/window`). */
   readonly id: string;
   /** Serial device path, e.g. /dev/ttyUSB0 or a pty symlink. */
   readonly path: string;
@@ -82,7 +82,7 @@ export class ImuSource implements Component {
   readonly name: string;
   private readonly o: Required<Omit<ImuSourceOptions, 'units' | 'csvColumns' | 'onSample'>> &
     ImuSourceOptions;
-  private readonly sampleTopic: `sensor/imu/${string}/sample`;
+  private readonly windowTopic: `sensor/imu/${string}/window`;
   private readonly out: SourcePublisher;
   private readonly parser: ImuParser;
   private readonly aggregator: ImuAggregator;
@@ -138,7 +138,7 @@ export class ImuSource implements Component {
       });
     }
     this.name = `sensor.imu.${options.id}`;
-    this.sampleTopic = `sensor/imu/${options.id}/sample`;
+    this.windowTopic = `sensor/imu/${options.id}/window`;
     this.out = new SourcePublisher(options.bus, options.clock, options.logger, this.name, 'imu', options.id);
     this.parser = createImuParser({
       format: options.format,
@@ -375,7 +375,7 @@ export class ImuSource implements Component {
   }
 
   private publishEvent(event: ImuEvent): void {
-    const outcome = this.out.publishLatest(this.sampleTopic, event, event.tsMs);
+    const outcome = this.out.publishLatest(this.windowTopic, event, event.tsMs);
     if (outcome === 'busy') this.droppedBackpressure++;
     else if (outcome === 'published') this.eventsPublished++;
   }

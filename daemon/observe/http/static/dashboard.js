@@ -6,7 +6,7 @@
   const HISTORY = 90; // chart points kept (3 min at the 2 s poll)
   const MAX_ROWS = 200; // live-table rows kept; older rows are removed
   const MAX_FEED = 20; // items per panel
-  const FRAME_TOPIC = /^sensor\/[^/]+\/[^/]+\/(frame|sample)$/;
+  const FRAME_TOPIC = /^sensor\/[^/]+\/[^/]+\/(frame|window)$/;
 
   const el = (tag, text, cls) => {
     const e = document.createElement(tag);

@@ -1,5 +1,5 @@
 /**
- * The agent model (the Loom seeds' reducer pattern): an agent is an actor whose state is a fold
+ * The agent model (README, "Agents and tools"): an agent is an actor whose state is a fold
  * of its own domain events. Inputs (bus messages, timers) go to `decide`, which returns the domain
  * events to append and the side effects to run; the runtime appends the events atomically, swaps
  * the state pointer to `events.reduce(reduce, state)`, and only then runs the actions. Replaying

@@ -1,5 +1,5 @@
 /**
- * The tool registry (the seeds' tool calling): the only way agents cause side effects. A tool
+ * The tool registry (README, "Agents and tools"): the only way agents cause side effects. A tool
  * declares a JSON schema for its arguments, compiled once at registration (validation on the hot
  * path is the compiled function); every call runs under a time limit and an AbortSignal, and its
  * outcome, success or failure, is published as `tool/<name>/result`. execute() never throws: a bad

@@ -5,8 +5,8 @@
  * egress.ts enforces again on the bytes); under every other tier the frame is never even cached.
  *
  * The refinement is a FaceInference like the local one, with the cloud's labels, `refines` set to
- * the local inference's envelope id, and published on the same topic (issue 5's hybrid semantics:
- * the local answer is out at once, the cloud's supersedes it, correlated by id).
+ * the local inference's envelope id, and published on the same topic (the hybrid route, README
+ * "The router": the local answer is out at once, the cloud's supersedes it, correlated by id).
  */
 import { EMOTIONS, type Emotion, type FaceInference, type FaceResult } from '../bus/topics.js';
 import { EdgeloomError } from '../errors.js';

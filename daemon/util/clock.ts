@@ -1,8 +1,8 @@
 /**
  * Time as a dependency. Every component that reads the time or arms a timer takes a Clock, so a
  * replay at speed 0 can drive the whole daemon from a virtual clock and stay deterministic
- * (issue 3: "a virtual clock drives every timer"). Never call Date.now()/setTimeout directly in
- * a component.
+ * (README, "Replay": a virtual clock drives every timer). Never call Date.now()/setTimeout
+ * directly in a component.
  */
 import { toError } from '../errors.js';
 

@@ -25,7 +25,7 @@ import { needs, REPO_ROOT } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
 /**
- * Record → replay round trip (issue 3) with real producers: ffmpeg's test source as the camera
+ * Record → replay round trip (README, "Replay") with real producers: ffmpeg's test source as the camera
  * (320x240 at 10 fps), a WAV played at real-time pace as the microphone, CSV lines at 100 Hz over
  * a socat pty pair as the IMU. `edgeloom record` writes a fixture; `edgeloom replay` of it must
  * yield exactly what was recorded: the same frames, the same samples, the same IMU aggregates.

@@ -176,7 +176,7 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
   }
 
   if (p.stt.enabled && p.stt.engine === 'reference') {
-    // No weights: the fixture's truth answers (a labelled stand-in, see reference-transcriber.ts).
+    // No weights: the fixture's truth answers (a labelled stand-in, see stt/reference-transcriber.ts).
     out.push(
       new SttStage({
         bus,

@@ -116,7 +116,7 @@ export class ReplaySource implements Component {
   }
 
   async start(signal?: AbortSignal): Promise<void> {
-    // The scan reads every record once; a shutdown during start-up stops it (reader.ts).
+    // The scan reads every record once; a shutdown during start-up stops it (recording/reader.ts).
     this.fixture = await openFixture(this.options.fixtureDir, signal === undefined ? {} : { signal });
     for (const w of this.fixture.warnings) this.options.logger.warn({ fixture: this.options.fixtureDir }, w);
     this.options.logger.info(

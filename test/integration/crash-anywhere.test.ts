@@ -12,7 +12,7 @@
  * - the others land at a random moment of the paced replay.
  *
  * After every kill, with the store closed, the test checks what the probe's reports say must hold:
- * - the store opens and reads back without damage (the daemon's own start-up check, check.ts);
+ * - the store opens and reads back without damage (the daemon's own start-up check, storage/check.ts);
  * - the outbox holds exactly what the completed writes left, plus the batch in flight either
  *   entirely or not at all (LevelDB batches are atomic): no accepted message lost, none revived;
  * - each agent's log is contiguous, its in-flight batch is all there or not at all, and its latest

@@ -14,7 +14,7 @@ import { diagnoseCameraFailure, isMjpegUnsupported } from './presets.js';
  * The camera source: supervises a capture process writing MJPEG to stdout (see presets.ts),
  * splits the stream into JPEGs without decoding them, caps the rate with keep-latest sampling and
  * publishes `sensor/camera/<id>/frame`; every state change goes to `sensor/camera/<id>/status`.
- * It never waits on the bus (see source-publisher.ts).
+ * It never waits on the bus (see ../source-publisher.ts).
  */
 export interface CameraSourceOptions {
   /** Instance id used in topics (`sensor/camera/<id>/frame`). */

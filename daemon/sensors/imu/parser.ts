@@ -15,7 +15,7 @@ export interface ImuParserOptions {
   readonly format: ImuWireFormat;
   /** Wire units for text formats (binary frames carry counts with fixed scales). Default g, deg/s. */
   readonly units?: ImuUnits;
-  /** CSV column order; default chosen from the field count (see csv.ts). */
+  /** CSV column order; default chosen from the field count (see parsers/csv.ts). */
   readonly csvColumns?: readonly CsvColumn[];
   /** Longest text line in bytes; longer lines are discarded and counted. */
   readonly maxLineBytes?: number;

@@ -1,7 +1,7 @@
 /**
  * Shared shapes of the IMU wire parsers (CSV, JSON lines, binary frames). Parsers are pure and
  * streaming: bytes in, readings out through a callback, counters always consistent, never a throw
- * on input. Host timestamps are not their business: the source (imu.ts) stamps readings.
+ * on input. Host timestamps are not their business: the source (../imu.ts) stamps readings.
  */
 
 import type { ImuSample } from '../../../bus/topics.js';

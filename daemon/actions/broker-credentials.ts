@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EmbeddedBrokerConfig } from '../config/index.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type BrokerCredential, EmbeddedBroker, type EmbeddedBrokerAuth } from './embedded-broker.js';
 
@@ -64,7 +64,7 @@ export async function userCredential(
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
       throw new EdgeloomError(
-        'E_MQTT_BROKER_CREDENTIALS',
+        ErrorCode.E_MQTT_BROKER_CREDENTIALS,
         `cannot read the embedded broker's password file ${file}: ${(err as Error).message}`,
         { where: 'mqtt.embedded.password', cause: err },
       );
@@ -76,7 +76,7 @@ export async function userCredential(
     await chmod(file, 0o600); // writeFile's mode is masked by the umask; never wider than 0600
   } catch (err) {
     throw new EdgeloomError(
-      'E_MQTT_BROKER_CREDENTIALS',
+      ErrorCode.E_MQTT_BROKER_CREDENTIALS,
       `cannot write the embedded broker's password file ${file}: ${(err as Error).message}`,
       { where: 'mqtt.embedded.password', cause: err },
     );

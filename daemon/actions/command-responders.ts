@@ -15,7 +15,7 @@ import type { ToolRegistry } from '../agents/tools.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component } from '../component.js';
 import type { ControlConfig } from '../config/index.js';
-import { EdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../router/audit-log.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -77,9 +77,13 @@ export class CommandResponders implements Component {
             origin: 'command',
           });
           if (!r.ok) {
-            throw new EdgeloomError(r.error?.code ?? 'E_TOOL_FAILED', r.error?.message ?? 'tool failed', {
-              where: req.payload.tool,
-            });
+            throw new EdgeloomError(
+              r.error?.code ?? ErrorCode.E_TOOL_FAILED,
+              r.error?.message ?? 'tool failed',
+              {
+                where: req.payload.tool,
+              },
+            );
           }
           return r.result ?? null;
         },
@@ -105,13 +109,13 @@ export class CommandResponders implements Component {
     const origin = req.origin ?? { channel: 'mqtt', authenticated: false };
     if (safety) {
       const why = `sensor ${id} feeds fall detection; pausing it needs "safety_override": true on a signed command or \`edgeloom\` on the device, for at most ${maxS} s`;
-      if (req.safety_override !== true) throw new EdgeloomError('E_CMD_SAFETY', why, { where: id });
-      if (!origin.authenticated) throw new EdgeloomError('E_CMD_AUTH', why, { where: id });
+      if (req.safety_override !== true) throw new EdgeloomError(ErrorCode.E_CMD_SAFETY, why, { where: id });
+      if (!origin.authenticated) throw new EdgeloomError(ErrorCode.E_CMD_AUTH, why, { where: id });
     }
     const durationS = req.duration_s ?? maxS;
     if (!(durationS > 0 && durationS <= maxS)) {
       throw new EdgeloomError(
-        'E_CMD_INVALID',
+        ErrorCode.E_CMD_INVALID,
         `duration_s must be in (0, ${maxS}] for sensor ${id} (got ${durationS})`,
         {
           where: id,
@@ -150,7 +154,9 @@ export class CommandResponders implements Component {
     const s = this.o.sensors.get(id);
     if (s === undefined) {
       const known = [...this.o.sensors.keys()].join(', ') || 'none';
-      throw new EdgeloomError('E_CMD_UNKNOWN_SENSOR', `no sensor "${id}" (known: ${known})`, { where: id });
+      throw new EdgeloomError(ErrorCode.E_CMD_UNKNOWN_SENSOR, `no sensor "${id}" (known: ${known})`, {
+        where: id,
+      });
     }
     return s;
   }

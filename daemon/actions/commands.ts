@@ -23,7 +23,7 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { patternMatches } from '../bus/topic-match.js';
 import type { EventBus } from '../bus/types.js';
-import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { AuditBudget } from '../router/audit-budget.js';
 import type { AuditRecordInput } from '../router/audit-log.js';
@@ -157,7 +157,7 @@ export class CommandHandler {
     try {
       const parsed = parseCommandTopic(command);
       if (parsed === undefined)
-        throw new EdgeloomError('E_CMD_UNKNOWN', `unknown command ${command}`, { where: command });
+        throw new EdgeloomError(ErrorCode.E_CMD_UNKNOWN, `unknown command ${command}`, { where: command });
       let body = this.parseBody(command, payload);
       if (typeof body.id === 'string') id = body.id;
       if (CommandAuth.isSigned(body)) {
@@ -173,7 +173,7 @@ export class CommandHandler {
             ? 'payload'
             : `payload${e.instancePath.replaceAll('/', '.')}`;
         throw new EdgeloomError(
-          'E_CMD_INVALID',
+          ErrorCode.E_CMD_INVALID,
           `${where} ${e?.message ?? 'is invalid'}${showAllowed(e?.params)}`,
           {
             where: command,
@@ -186,7 +186,7 @@ export class CommandHandler {
       this.auditCommand(command, 'ok', authenticated, id);
       await this.reply(command, id, { ok: true, result: result === undefined ? null : result });
     } catch (err) {
-      const code = isEdgeloomError(err) ? err.code : 'E_CMD_FAILED';
+      const code = isEdgeloomError(err) ? err.code : ErrorCode.E_CMD_FAILED;
       this.counters.failed++;
       this.byCode[code] = (this.byCode[code] ?? 0) + 1;
       this.auditCommand(command, code, authenticated, id);
@@ -198,7 +198,7 @@ export class CommandHandler {
   private parseBody(command: string, payload: Buffer): Record<string, unknown> {
     if (payload.length > MAX_PAYLOAD_BYTES) {
       throw new EdgeloomError(
-        'E_CMD_TOO_LARGE',
+        ErrorCode.E_CMD_TOO_LARGE,
         `payload is ${payload.length} bytes, max ${MAX_PAYLOAD_BYTES}`,
         {
           where: command,
@@ -211,12 +211,12 @@ export class CommandHandler {
     try {
       value = JSON.parse(text);
     } catch (err) {
-      throw new EdgeloomError('E_CMD_BAD_JSON', `payload is not JSON: ${(err as Error).message}`, {
+      throw new EdgeloomError(ErrorCode.E_CMD_BAD_JSON, `payload is not JSON: ${(err as Error).message}`, {
         where: command,
       });
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new EdgeloomError('E_CMD_INVALID', 'payload must be a JSON object', { where: command });
+      throw new EdgeloomError(ErrorCode.E_CMD_INVALID, 'payload must be a JSON object', { where: command });
     }
     return value as Record<string, unknown>;
   }
@@ -226,7 +226,7 @@ export class CommandHandler {
     // Fail fast instead of waiting out the timeout when nothing serves the request topic.
     if (!bus.stats().some((s) => patternMatches(s.pattern, topic))) {
       throw new EdgeloomError(
-        'E_CMD_NO_RESPONDER',
+        ErrorCode.E_CMD_NO_RESPONDER,
         `nothing serves ${topic} (is that part of the daemon running?)`,
         {
           where: command,
@@ -234,7 +234,9 @@ export class CommandHandler {
       );
     }
     if (this.pending >= (this.options.maxPending ?? 32)) {
-      throw new EdgeloomError('E_CMD_BUSY', 'too many commands waiting for an answer', { where: command });
+      throw new EdgeloomError(ErrorCode.E_CMD_BUSY, 'too many commands waiting for an answer', {
+        where: command,
+      });
     }
     this.pending++;
     try {
@@ -243,9 +245,9 @@ export class CommandHandler {
         source: 'actions.mqtt.commands',
       });
     } catch (err) {
-      if (isEdgeloomError(err, 'E_BUS_TIMEOUT')) {
+      if (isEdgeloomError(err, ErrorCode.E_BUS_TIMEOUT)) {
         throw new EdgeloomError(
-          'E_CMD_TIMEOUT',
+          ErrorCode.E_CMD_TIMEOUT,
           `no answer from ${topic} within ${this.options.requestTimeoutMs} ms`,
           {
             where: command,

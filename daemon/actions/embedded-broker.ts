@@ -16,7 +16,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import type { Component } from '../component.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 
 /** A username and password the broker accepts (broker-credentials.ts makes them). */
@@ -140,7 +140,7 @@ export class EmbeddedBroker implements Component {
       const onError = (err: NodeJS.ErrnoException): void => {
         reject(
           new EdgeloomError(
-            'E_MQTT_BROKER_LISTEN',
+            ErrorCode.E_MQTT_BROKER_LISTEN,
             `embedded broker cannot listen on ${host}:${port}: ${err.message}`,
             {
               where: 'mqtt.embedded',

@@ -22,7 +22,7 @@
 import { Level } from 'level';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Component, ComponentHealth } from '../component.js';
-import { EdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { resolvesWithin, type TimerHandle } from '../util/clock.js';
 import type { BrokerCredential } from './broker-credentials.js';
@@ -197,7 +197,7 @@ export class MqttClientSink implements Component, MqttSink {
   async publish(topic: string, message: MqttMessage, _sourceTsMs: number): Promise<void> {
     const { outbox, client } = this;
     if (outbox === undefined || client === undefined || this.stopping) {
-      throw new EdgeloomError('E_MQTT_NOT_STARTED', 'the MQTT sink is not running', { where: topic });
+      throw new EdgeloomError(ErrorCode.E_MQTT_NOT_STARTED, 'the MQTT sink is not running', { where: topic });
     }
     const payload = message.raw ?? JSON.stringify(message.payload);
     if (message.qos === 0) {

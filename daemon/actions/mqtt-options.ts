@@ -10,7 +10,7 @@ import type { IClientOptions } from 'mqtt';
 import type { PrivacyTier } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import type { MqttConfig } from '../config/types.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../router/audit-log.js';
 import type { PrivacySnapshot } from '../router/privacy.js';
@@ -194,9 +194,13 @@ function readPem(path: string, key: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new EdgeloomError('E_MQTT_TLS_FILE', `cannot read ${key} file ${path}: ${(err as Error).message}`, {
-      where: key,
-      cause: err,
-    });
+    throw new EdgeloomError(
+      ErrorCode.E_MQTT_TLS_FILE,
+      `cannot read ${key} file ${path}: ${(err as Error).message}`,
+      {
+        where: key,
+        cause: err,
+      },
+    );
   }
 }

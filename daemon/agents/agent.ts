@@ -26,7 +26,7 @@ import { Priority } from '../bus/envelope.js';
 import type { Topic } from '../bus/topics.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component, ComponentHealth } from '../component.js';
-import { EdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { BurstLog } from '../util/burst-log.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -162,7 +162,9 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
   async start(signal: AbortSignal): Promise<void> {
     if (this.status === 'running') return;
     if (this.status === 'deleted')
-      throw new EdgeloomError('E_AGENT_DELETED', `agent ${this.id} was deleted`, { where: this.name });
+      throw new EdgeloomError(ErrorCode.E_AGENT_DELETED, `agent ${this.id} was deleted`, {
+        where: this.name,
+      });
     this.status = 'starting';
     const { snapshot, events, lastSeq, working } = await this.deps.store.load<S, E, W>(this.id, signal);
     signal.throwIfAborted();
@@ -208,7 +210,7 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
     await Promise.all(subs.map((s) => s.unsubscribe()));
     this.status = 'stopped';
     this.actions.abort(
-      new EdgeloomError('E_AGENT_STOPPED', `agent ${this.id} stopped`, { where: this.name }),
+      new EdgeloomError(ErrorCode.E_AGENT_STOPPED, `agent ${this.id} stopped`, { where: this.name }),
     );
     await this.turn;
     await this.actions.settled();
@@ -324,7 +326,7 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
     if (this.actions.size === 0) return;
     this.counters.interrupts++;
     this.actions.interrupt(
-      new EdgeloomError('E_AGENT_INTERRUPTED', `agent ${this.id}: in-flight work interrupted`, {
+      new EdgeloomError(ErrorCode.E_AGENT_INTERRUPTED, `agent ${this.id}: in-flight work interrupted`, {
         where: this.name,
       }),
     );

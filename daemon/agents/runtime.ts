@@ -4,7 +4,7 @@
  */
 import { patternMatches } from '../bus/topic-match.js';
 import type { Component, ComponentHealth } from '../component.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import { Agent, type AgentDeps } from './agent.js';
 import type { AgentDefinition, DomainEvent } from './reducer.js';
 
@@ -27,7 +27,7 @@ export class AgentRuntime implements Component {
 
   create<S, E extends DomainEvent, W = never>(definition: AgentDefinition<S, E, W>): Agent<S, E, W> {
     if (this.agents.has(definition.id)) {
-      throw new EdgeloomError('E_AGENT_EXISTS', `agent '${definition.id}' already exists`, {
+      throw new EdgeloomError(ErrorCode.E_AGENT_EXISTS, `agent '${definition.id}' already exists`, {
         where: this.name,
       });
     }
@@ -108,7 +108,8 @@ export class AgentRuntime implements Component {
 
   private require(id: string): Agent<unknown, DomainEvent> {
     const a = this.agents.get(id);
-    if (a === undefined) throw new EdgeloomError('E_AGENT_UNKNOWN', `no agent '${id}'`, { where: this.name });
+    if (a === undefined)
+      throw new EdgeloomError(ErrorCode.E_AGENT_UNKNOWN, `no agent '${id}'`, { where: this.name });
     return a;
   }
 }

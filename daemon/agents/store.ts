@@ -24,7 +24,7 @@
  */
 import type { AbstractSublevel } from 'abstract-level';
 import type { Level } from 'level';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { StoreVerifier } from '../storage/check.js';
 import type { DomainEvent } from './reducer.js';
 
@@ -149,7 +149,7 @@ export class AgentStore {
       const seq = seqOf(key);
       if (seq !== lastSeq + 1) {
         throw new EdgeloomError(
-          'E_AGENT_LOG_GAP',
+          ErrorCode.E_AGENT_LOG_GAP,
           `agent ${agentId}: event ${lastSeq + 1} missing, found ${seq}`,
           {
             where: `agents/${agentId}`,

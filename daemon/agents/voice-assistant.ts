@@ -15,7 +15,7 @@
  */
 import type { IntentEvent, SpeechEvent, Transcript } from '../bus/topics.js';
 import type { VoiceConfig } from '../config/index.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { CloudAssist, CloudAssistContext } from '../router/cloud-assist.js';
 import type { CloudToolGate } from './cloud-tools.js';
 import { type CompiledIntent, compileIntents, matchIntent, normalize, substituteSlots } from './intents.js';
@@ -245,7 +245,7 @@ export function cloudAssistTool(
         correlationId: args.correlation_id ?? args.source_id ?? '',
       });
       if (signal.aborted)
-        throw new EdgeloomError('E_TOOL_ABORTED', 'cloud assist cancelled', {
+        throw new EdgeloomError(ErrorCode.E_TOOL_ABORTED, 'cloud assist cancelled', {
           where: `tool ${CLOUD_ASSIST_TOOL}`,
         });
       return { calls: results };

@@ -6,6 +6,7 @@
  * Keys use template-literal index signatures, so `TopicMap['sensor/camera/front/frame']`
  * resolves to CameraFrame while a typo'd static topic fails to compile.
  */
+import type { ErrorCode } from '../errors.js';
 
 // ---------------------------------------------------------------- sensors
 
@@ -199,7 +200,7 @@ export interface ToolResult {
   readonly tool: string;
   readonly ok: boolean;
   readonly result?: unknown;
-  readonly error?: { code: string; message: string };
+  readonly error?: { code: ErrorCode; message: string };
   readonly durationMs: number;
 }
 
@@ -215,7 +216,7 @@ export type LifecycleKind =
 export interface LifecycleEvent {
   readonly kind: LifecycleKind;
   readonly component?: string;
-  readonly error?: { code: string; message: string };
+  readonly error?: { code: ErrorCode; message: string };
 }
 
 export type Severity = 'warning' | 'error' | 'critical';
@@ -223,7 +224,7 @@ export type Severity = 'warning' | 'error' | 'critical';
 export interface ErrorEvent {
   readonly severity: Severity;
   readonly component: string;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
   /** The topic being handled when it happened, if any. */
   readonly topic?: string;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import { type EnvBinding, envLayer, envTable } from './env.js';
 import { ConfigError, type ConfigProblem, dottedPath } from './problems.js';
 import { crossFieldViolations } from './rules.js';
@@ -93,7 +93,7 @@ function readConfigFile(file: string): string {
     return readFileSync(file, 'utf8');
   } catch (err) {
     const code = err instanceof Error && 'code' in err ? String(err.code) : 'unreadable';
-    throw new EdgeloomError('E_CONFIG_NOT_FOUND', `cannot read config file ${file} (${code})`, {
+    throw new EdgeloomError(ErrorCode.E_CONFIG_NOT_FOUND, `cannot read config file ${file} (${code})`, {
       where: file,
       cause: err,
     });

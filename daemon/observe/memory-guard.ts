@@ -1,6 +1,6 @@
 import type { EventBus } from '../bus/types.js';
 import type { Component, ComponentHealth } from '../component.js';
-import { EdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 
@@ -84,14 +84,21 @@ export class MemoryGuard implements Component {
     const hard = options.hardRatio ?? 0.9;
     const hyst = options.hysteresisRatio ?? 0.05;
     const where = this.name;
-    if (!(options.budgetMb > 0)) throw new EdgeloomError('E_CONFIG', 'budgetMb must be > 0', { where });
+    if (!(options.budgetMb > 0))
+      throw new EdgeloomError(ErrorCode.E_CONFIG, 'budgetMb must be > 0', { where });
     if (!(soft > 0 && soft < hard && hard <= 1)) {
-      throw new EdgeloomError('E_CONFIG', `need 0 < softRatio < hardRatio <= 1 (got ${soft}, ${hard})`, {
-        where,
-      });
+      throw new EdgeloomError(
+        ErrorCode.E_CONFIG,
+        `need 0 < softRatio < hardRatio <= 1 (got ${soft}, ${hard})`,
+        {
+          where,
+        },
+      );
     }
     if (!(hyst >= 0 && hyst < soft)) {
-      throw new EdgeloomError('E_CONFIG', `need 0 <= hysteresisRatio < softRatio (got ${hyst})`, { where });
+      throw new EdgeloomError(ErrorCode.E_CONFIG, `need 0 <= hysteresisRatio < softRatio (got ${hyst})`, {
+        where,
+      });
     }
     this.budgetBytes = options.budgetMb * MIB;
     this.softBytes = soft * this.budgetBytes;
@@ -180,7 +187,7 @@ export class MemoryGuard implements Component {
           {
             severity: level === 'hard' ? 'error' : 'warning',
             component: this.name,
-            code: 'E_MEMORY_PRESSURE',
+            code: ErrorCode.E_MEMORY_PRESSURE,
             message,
           },
           { source: this.name },

@@ -4,7 +4,7 @@
  * and shape on every run (ricky0123/vad throws when an output is missing; we also check type and
  * shape). Written against the shape of a tensor, so only onnx-session.ts imports ONNX Runtime.
  */
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 
 /** An output a model promises: name, element type, shape (`null`: any size). */
 export interface CheckedOutput {
@@ -36,7 +36,7 @@ export class OnnxIoChecks<S extends CheckedOutput> {
     for (const name of inputs) {
       if (!this.inputNames.includes(name)) {
         throw new EdgeloomError(
-          'E_ONNX_INPUT',
+          ErrorCode.E_ONNX_INPUT,
           `model ${this.modelId}: has no input "${name}" (inputs: ${this.inputNames.join(', ')})`,
           { where: this.modelId },
         );
@@ -45,7 +45,7 @@ export class OnnxIoChecks<S extends CheckedOutput> {
     for (const spec of this.outputs) {
       if (!this.outputNames.includes(spec.name)) {
         throw new EdgeloomError(
-          'E_ONNX_OUTPUT',
+          ErrorCode.E_ONNX_OUTPUT,
           `model ${this.modelId}: has no output "${spec.name}" (outputs: ${this.outputNames.join(', ')})`,
           { where: this.modelId },
         );
@@ -56,7 +56,7 @@ export class OnnxIoChecks<S extends CheckedOutput> {
   checkFeeds(feeds: Readonly<Record<string, unknown>>): void {
     for (const name of this.inputNames) {
       if (feeds[name] === undefined) {
-        throw new EdgeloomError('E_ONNX_INPUT', `model ${this.modelId}: input "${name}" not fed`, {
+        throw new EdgeloomError(ErrorCode.E_ONNX_INPUT, `model ${this.modelId}: input "${name}" not fed`, {
           where: this.modelId,
         });
       }
@@ -71,7 +71,7 @@ export class OnnxIoChecks<S extends CheckedOutput> {
     const cached = this.fetchChecks.get(fetches);
     if (cached !== undefined) return cached;
     if (fetches.length === 0) {
-      throw new EdgeloomError('E_ONNX_OUTPUT', `model ${this.modelId}: fetches is empty`, {
+      throw new EdgeloomError(ErrorCode.E_ONNX_OUTPUT, `model ${this.modelId}: fetches is empty`, {
         where: this.modelId,
       });
     }
@@ -79,7 +79,7 @@ export class OnnxIoChecks<S extends CheckedOutput> {
     for (const name of fetches) {
       if (!this.outputNames.includes(name) || seen.has(name)) {
         throw new EdgeloomError(
-          'E_ONNX_OUTPUT',
+          ErrorCode.E_ONNX_OUTPUT,
           `model ${this.modelId}: cannot fetch "${name}" (${seen.has(name) ? 'repeated' : `outputs: ${this.outputNames.join(', ')}`})`,
           { where: this.modelId },
         );
@@ -106,7 +106,7 @@ export class OnnxIoChecks<S extends CheckedOutput> {
   }
 
   private outputError(spec: S, what: string): never {
-    throw new EdgeloomError('E_ONNX_OUTPUT', `model ${this.modelId}: output "${spec.name}" ${what}`, {
+    throw new EdgeloomError(ErrorCode.E_ONNX_OUTPUT, `model ${this.modelId}: output "${spec.name}" ${what}`, {
       where: `${this.modelId}:${spec.name}`,
     });
   }

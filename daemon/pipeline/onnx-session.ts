@@ -11,7 +11,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
-import { EdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import { type Clock, SystemClock } from '../util/clock.js';
 import { OnnxIoChecks } from './onnx-checks.js';
 
@@ -173,10 +173,14 @@ export class OnnxModel {
         // Readable by us, checked here so that ONNX Runtime's failure means a corrupt file.
         await access(source, constants.R_OK);
       } catch (err) {
-        throw new EdgeloomError('E_MODEL_MISSING', `model ${options.modelId}: cannot read ${source}`, {
-          where,
-          cause: err,
-        });
+        throw new EdgeloomError(
+          ErrorCode.E_MODEL_MISSING,
+          `model ${options.modelId}: cannot read ${source}`,
+          {
+            where,
+            cause: err,
+          },
+        );
       }
     }
     const started = clock.monotonicMs();
@@ -190,7 +194,7 @@ export class OnnxModel {
           : await ort.InferenceSession.create(source, sessionOptions(options));
     } catch (err) {
       throw new EdgeloomError(
-        'E_MODEL_CORRUPT',
+        ErrorCode.E_MODEL_CORRUPT,
         `model ${options.modelId}: ONNX Runtime cannot load ${where}: ${toError(err).message}`,
         { where, cause: err },
       );
@@ -213,13 +217,15 @@ export class OnnxModel {
    */
   run(feeds: Feeds, options: RunOptions = {}): Promise<Outputs> {
     if (this.released) {
-      return Promise.reject(new EdgeloomError('E_ONNX_RELEASED', `model ${this.modelId} was released`));
+      return Promise.reject(
+        new EdgeloomError(ErrorCode.E_ONNX_RELEASED, `model ${this.modelId} was released`),
+      );
     }
     if (this.pending > this.maxQueueDepth) {
       this.runsRejected++;
       return Promise.reject(
         new EdgeloomError(
-          'E_ONNX_BUSY',
+          ErrorCode.E_ONNX_BUSY,
           `model ${this.modelId}: ${this.pending - 1} runs already waiting (maxQueueDepth ${this.maxQueueDepth})`,
           { where: this.modelId },
         ),
@@ -297,10 +303,14 @@ export class OnnxModel {
       try {
         out = await (fetches === undefined ? this.session.run(feeds) : this.session.run(feeds, fetches));
       } catch (err) {
-        throw new EdgeloomError('E_ONNX_RUN', `model ${this.modelId}: run failed: ${toError(err).message}`, {
-          where: this.modelId,
-          cause: err,
-        });
+        throw new EdgeloomError(
+          ErrorCode.E_ONNX_RUN,
+          `model ${this.modelId}: run failed: ${toError(err).message}`,
+          {
+            where: this.modelId,
+            cause: err,
+          },
+        );
       }
       this.checks.checkOutputs(out, checks);
       this.latencyRing[this.latencyCount % this.latencyRing.length] = this.clock.monotonicMs() - started;

@@ -26,7 +26,7 @@ import { Outbox } from '../actions/outbox.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component } from '../component.js';
 import type { OutboxConfig } from '../config/index.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../router/audit-log.js';
 import { clearSublevel, countSublevel, type Store, SUBLEVEL } from '../storage/store.js';
@@ -173,7 +173,7 @@ export class ForgetService implements Component {
     if (!origin.authenticated) {
       return Promise.reject(
         new EdgeloomError(
-          'E_CMD_AUTH',
+          ErrorCode.E_CMD_AUTH,
           'forget erases personal data and the audit trail; it needs a signed command (control.command_key) or `edgeloom forget` on the device',
           { where: 'forget' },
         ),

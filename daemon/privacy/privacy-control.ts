@@ -19,7 +19,7 @@ import type { PrivacyView } from '../actions/mqtt-egress.js';
 import type { PrivacyTier } from '../bus/topics.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component } from '../component.js';
-import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { AuditBudget } from '../router/audit-budget.js';
 import type { AuditLog } from '../router/audit-log.js';
@@ -189,9 +189,13 @@ export class PrivacyControl implements Component, PrivacyView {
       };
       if (!isTier(request.tier)) {
         return refuse(
-          new EdgeloomError('E_PRIVACY_TIER', `unknown privacy tier ${JSON.stringify(request.tier)}`, {
-            where: 'privacy.tier',
-          }),
+          new EdgeloomError(
+            ErrorCode.E_PRIVACY_TIER,
+            `unknown privacy tier ${JSON.stringify(request.tier)}`,
+            {
+              where: 'privacy.tier',
+            },
+          ),
           requested,
         );
       }
@@ -213,7 +217,7 @@ export class PrivacyControl implements Component, PrivacyView {
         const what = loosens === scope ? scope : `${loosens} (through ${scope})`;
         return refuse(
           new EdgeloomError(
-            'E_CMD_AUTH',
+            ErrorCode.E_CMD_AUTH,
             `setting ${scope} to ${request.tier} would loosen ${what}; that needs a signed command (control.command_key) or \`edgeloom privacy set\` on the device`,
             { where: 'privacy' },
           ),
@@ -251,10 +255,14 @@ export class PrivacyControl implements Component, PrivacyView {
         await this.sub.put(LAYER_KEY, { entries });
       } catch (err) {
         this.revert(scope, before);
-        throw new EdgeloomError('E_PRIVACY_PERSIST', `privacy change not saved: ${toError(err).message}`, {
-          where: 'privacy',
-          cause: err,
-        });
+        throw new EdgeloomError(
+          ErrorCode.E_PRIVACY_PERSIST,
+          `privacy change not saved: ${toError(err).message}`,
+          {
+            where: 'privacy',
+            cause: err,
+          },
+        );
       }
       this.layer = { entries };
       const loosened = loosens !== undefined;
@@ -284,7 +292,7 @@ export class PrivacyControl implements Component, PrivacyView {
   reset(scope: string | undefined, origin = UNPROVEN as PrivacyCommandRequest['origin']): Promise<string[]> {
     return this.serial(async () => {
       if (origin?.authenticated !== true) {
-        throw new EdgeloomError('E_CMD_AUTH', 'resetting privacy changes needs the local CLI', {
+        throw new EdgeloomError(ErrorCode.E_CMD_AUTH, 'resetting privacy changes needs the local CLI', {
           where: 'privacy',
         });
       }

@@ -1,7 +1,7 @@
 import type { ImuEvent, PayloadOf, SensorKind, Topic } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import type { Component } from '../component.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type Fixture, openFixture } from '../recording/reader.js';
 import { ImuAggregator } from '../sensors/imu/aggregator.js';
@@ -80,9 +80,13 @@ export class ReplaySource implements Component {
 
   constructor(private readonly options: ReplaySourceOptions) {
     if (!(options.speed >= 0) || !Number.isFinite(options.speed)) {
-      throw new EdgeloomError('E_REPLAY_SPEED', `replay speed must be a number >= 0 (got ${options.speed})`, {
-        where: 'replay.speed',
-      });
+      throw new EdgeloomError(
+        ErrorCode.E_REPLAY_SPEED,
+        `replay speed must be a number >= 0 (got ${options.speed})`,
+        {
+          where: 'replay.speed',
+        },
+      );
     }
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
@@ -266,7 +270,7 @@ export class ReplaySource implements Component {
       if (busy.length === 0) return;
       await Promise.all(busy.map((p) => p.catch(() => {})));
     }
-    throw new EdgeloomError('E_REPLAY_SETTLE', 'pipeline did not settle after 1000 rounds', {
+    throw new EdgeloomError(ErrorCode.E_REPLAY_SETTLE, 'pipeline did not settle after 1000 rounds', {
       where: this.name,
     });
   }

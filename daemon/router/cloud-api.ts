@@ -3,9 +3,9 @@
  * and answer types, the bounded and checked reading of JSON answers, and the HTTP details around
  * them (Retry-After, credentials in `cloud.base_url`, redaction for log lines).
  */
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 
-const fail = (code: string, message: string, cause?: unknown): EdgeloomError =>
+const fail = (code: ErrorCode, message: string, cause?: unknown): EdgeloomError =>
   new EdgeloomError(code, message, { where: 'cloud', cause });
 
 export interface CloudTranscription {
@@ -92,7 +92,7 @@ export async function readJson(res: Response): Promise<unknown> {
   const length = Number(res.headers.get('content-length'));
   if (Number.isFinite(length) && length > MAX_RESPONSE_BYTES) {
     await res.body?.cancel().catch(() => undefined);
-    throw fail('E_CLOUD_BAD_RESPONSE', `response of ${length} bytes is over ${MAX_RESPONSE_BYTES}`);
+    throw fail(ErrorCode.E_CLOUD_BAD_RESPONSE, `response of ${length} bytes is over ${MAX_RESPONSE_BYTES}`);
   }
   const chunks: Uint8Array[] = [];
   let bytes = 0;
@@ -104,7 +104,7 @@ export async function readJson(res: Response): Promise<unknown> {
         if (done) break;
         bytes += value.length;
         if (bytes > MAX_RESPONSE_BYTES)
-          throw fail('E_CLOUD_BAD_RESPONSE', `response is over ${MAX_RESPONSE_BYTES} bytes`);
+          throw fail(ErrorCode.E_CLOUD_BAD_RESPONSE, `response is over ${MAX_RESPONSE_BYTES} bytes`);
         chunks.push(value);
       }
     } finally {
@@ -115,7 +115,7 @@ export async function readJson(res: Response): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw fail('E_CLOUD_BAD_RESPONSE', `response is not JSON (${text.length} bytes)`, err);
+    throw fail(ErrorCode.E_CLOUD_BAD_RESPONSE, `response is not JSON (${text.length} bytes)`, err);
   }
 }
 
@@ -124,7 +124,7 @@ export function parseCompletionContent(json: unknown): string {
   const j = json as { choices?: { message?: { content?: unknown } }[] } | null;
   const content = j !== null && typeof j === 'object' ? j.choices?.[0]?.message?.content : undefined;
   if (typeof content !== 'string') {
-    throw fail('E_CLOUD_BAD_RESPONSE', 'chat completion has no message content');
+    throw fail(ErrorCode.E_CLOUD_BAD_RESPONSE, 'chat completion has no message content');
   }
   return content;
 }
@@ -137,11 +137,11 @@ export function parseTranscription(json: unknown): Omit<CloudTranscription, 'lat
     segments?: { avg_logprob?: unknown; no_speech_prob?: unknown }[];
   };
   if (j === null || typeof j !== 'object' || typeof j.text !== 'string') {
-    throw fail('E_CLOUD_BAD_RESPONSE', 'transcription response has no text');
+    throw fail(ErrorCode.E_CLOUD_BAD_RESPONSE, 'transcription response has no text');
   }
   if (j.text.length > MAX_TRANSCRIPT_CHARS) {
     throw fail(
-      'E_CLOUD_BAD_RESPONSE',
+      ErrorCode.E_CLOUD_BAD_RESPONSE,
       `transcription of ${j.text.length} characters is over ${MAX_TRANSCRIPT_CHARS} characters`,
     );
   }

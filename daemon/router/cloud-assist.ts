@@ -21,7 +21,7 @@
 import type { PrivacyTier, RouteDecision } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import type { CloudConfig, RouterConfig } from '../config/index.js';
-import { isEdgeloomError, toError } from '../errors.js';
+import { ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ChatMessage, ChatTool } from './cloud-api.js';
 import { decide, type PolicyDecision } from './policy.js';
@@ -175,7 +175,7 @@ export function createCloudAssist(o: CloudAssistOptions): CloudAssist {
     } catch (thrown) {
       path.telemetry.cloudFailures++;
       const err = toError(thrown);
-      const code = isEdgeloomError(err) ? err.code : 'E_UNKNOWN';
+      const code = isEdgeloomError(err) ? err.code : ErrorCode.E_UNKNOWN;
       const reason = failureReason(code);
       log.warn({ code, err: err.message, correlationId }, 'cloud assist failed');
       // A follow-up decision for the same utterance (not counted again in the stats).
@@ -187,15 +187,15 @@ export function createCloudAssist(o: CloudAssistOptions): CloudAssist {
   };
 }
 
-function failureReason(code: string): string {
+function failureReason(code: ErrorCode): string {
   switch (code) {
-    case 'E_CLOUD_TIMEOUT':
+    case ErrorCode.E_CLOUD_TIMEOUT:
       return 'cloud_timeout';
-    case 'E_CLOUD_ABORTED':
+    case ErrorCode.E_CLOUD_ABORTED:
       return 'cloud_aborted';
-    case 'E_CLOUD_BREAKER_OPEN':
+    case ErrorCode.E_CLOUD_BREAKER_OPEN:
       return 'breaker_open';
-    case 'E_PRIVACY_VIOLATION':
+    case ErrorCode.E_PRIVACY_VIOLATION:
       return 'privacy_refused';
     default:
       return 'cloud_failed';

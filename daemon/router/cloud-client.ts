@@ -12,7 +12,7 @@
  * The API's request and answer formats, and the bounded reading of answers, are in cloud-api.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import { encodeWav } from '../media/wav.js';
 import type { Clock } from '../util/clock.js';
 import type { EgressDataKind } from './audit-log.js';
@@ -69,7 +69,7 @@ interface Attempt<T> {
   readonly read: (res: Response, signal: AbortSignal) => Promise<T>;
 }
 
-const fail = (code: string, message: string, cause?: unknown): EdgeloomError =>
+const fail = (code: ErrorCode, message: string, cause?: unknown): EdgeloomError =>
   new EdgeloomError(code, message, { where: 'cloud', cause });
 
 export class CloudClient {
@@ -130,7 +130,7 @@ export class CloudClient {
       body: Buffer.from(JSON.stringify(body)),
       dataKind: 'text',
       read: async (res) => {
-        if (res.body === null) throw fail('E_CLOUD_BAD_RESPONSE', 'chat stream without a body');
+        if (res.body === null) throw fail(ErrorCode.E_CLOUD_BAD_RESPONSE, 'chat stream without a body');
         const acc = new ChatAccumulator();
         for await (const data of sseEvents(res.body)) {
           const delta = acc.push(data);
@@ -177,24 +177,24 @@ export class CloudClient {
     const deadlineMs = clock.monotonicMs() + options.budgetMs;
     const call = new AbortController();
     const budgetTimer = clock.setTimeout(
-      () => call.abort(fail('E_CLOUD_TIMEOUT', `no answer within the ${options.budgetMs} ms budget`)),
+      () => call.abort(fail(ErrorCode.E_CLOUD_TIMEOUT, `no answer within the ${options.budgetMs} ms budget`)),
       options.budgetMs,
     );
-    const onCancel = (): void => call.abort(fail('E_CLOUD_ABORTED', 'cloud call cancelled'));
+    const onCancel = (): void => call.abort(fail(ErrorCode.E_CLOUD_ABORTED, 'cloud call cancelled'));
     if (options.signal?.aborted) onCancel();
     options.signal?.addEventListener('abort', onCancel, { once: true });
     try {
       for (let n = 0; ; n++) {
         if (call.signal.aborted) throw call.signal.reason;
         if (!breaker.tryAcquire())
-          throw fail('E_CLOUD_BREAKER_OPEN', 'circuit breaker open: cloud calls paused');
+          throw fail(ErrorCode.E_CLOUD_BREAKER_OPEN, 'circuit breaker open: cloud calls paused');
         const outcome = await this.attemptOnce(attempt, options.context, call.signal, deadlineMs);
         if (outcome.ok) {
           breaker.onSuccess();
           return outcome.value;
         }
         const err = outcome.error;
-        if (call.signal.aborted && isEdgeloomError(call.signal.reason, 'E_CLOUD_ABORTED')) {
+        if (call.signal.aborted && isEdgeloomError(call.signal.reason, ErrorCode.E_CLOUD_ABORTED)) {
           breaker.onNeutral();
           throw call.signal.reason;
         }
@@ -235,7 +235,7 @@ export class CloudClient {
     callSignal.addEventListener('abort', onCallAbort, { once: true });
     const timeoutMs = Math.max(1, Math.min(this.o.timeoutMs, deadlineMs - clock.monotonicMs()));
     const timer = clock.setTimeout(
-      () => ctl.abort(fail('E_CLOUD_TIMEOUT', `attempt timed out after ${timeoutMs} ms`)),
+      () => ctl.abort(fail(ErrorCode.E_CLOUD_TIMEOUT, `attempt timed out after ${timeoutMs} ms`)),
       timeoutMs,
     );
     const headers: Record<string, string> = { 'content-type': a.contentType };
@@ -254,7 +254,7 @@ export class CloudClient {
       await res.body?.cancel().catch(() => undefined);
       const retryable = res.status >= 500 || res.status === 429;
       const error = fail(
-        res.status === 429 ? 'E_CLOUD_RATE_LIMITED' : 'E_CLOUD_HTTP',
+        res.status === 429 ? ErrorCode.E_CLOUD_RATE_LIMITED : ErrorCode.E_CLOUD_HTTP,
         `${a.path} answered HTTP ${res.status}`,
       );
       const after =
@@ -264,16 +264,21 @@ export class CloudClient {
     } catch (thrown) {
       if (ctl.signal.aborted && isEdgeloomError(ctl.signal.reason)) {
         const reason = ctl.signal.reason;
-        return { ok: false, error: reason, retryable: reason.code === 'E_CLOUD_TIMEOUT', health: 'failure' };
+        return {
+          ok: false,
+          error: reason,
+          retryable: reason.code === ErrorCode.E_CLOUD_TIMEOUT,
+          health: 'failure',
+        };
       }
       const err = toError(thrown);
-      if (isEdgeloomError(err, 'E_PRIVACY_VIOLATION'))
+      if (isEdgeloomError(err, ErrorCode.E_PRIVACY_VIOLATION))
         return { ok: false, error: err, retryable: false, health: 'neutral' };
-      if (isEdgeloomError(err, 'E_CLOUD_BAD_RESPONSE'))
+      if (isEdgeloomError(err, ErrorCode.E_CLOUD_BAD_RESPONSE))
         return { ok: false, error: err, retryable: false, health: 'failure' };
       return {
         ok: false,
-        error: fail('E_CLOUD_NETWORK', `${a.path}: ${redactUrlCredentials(err.message)}`),
+        error: fail(ErrorCode.E_CLOUD_NETWORK, `${a.path}: ${redactUrlCredentials(err.message)}`),
         retryable: true,
         health: 'failure',
       };

@@ -9,7 +9,7 @@
  * "The router": the local answer is out at once, the cloud's supersedes it, correlated by id).
  */
 import { EMOTIONS, type Emotion, type FaceInference, type FaceResult } from '../bus/topics.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { VisionMessage } from './cloud-api.js';
 import type { CallOptions, CloudClient } from './cloud-client.js';
 import { faceConfidence } from './confidence.js';
@@ -74,7 +74,7 @@ export function faceRefinementMessages(jpeg: Buffer, faces: readonly FaceResult[
 }
 
 const badAnswer = (message: string): EdgeloomError =>
-  new EdgeloomError('E_CLOUD_BAD_RESPONSE', message, { where: 'router.face-refine' });
+  new EdgeloomError(ErrorCode.E_CLOUD_BAD_RESPONSE, message, { where: 'router.face-refine' });
 
 const isEmotion = (x: unknown): x is Emotion => EMOTIONS.includes(x as Emotion);
 

@@ -2,7 +2,7 @@ import type { PrivacyTier } from '../bus/topics.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component, ComponentHealth } from '../component.js';
 import type { CloudConfig, RouterConfig, SensorsConfig } from '../config/index.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { openStore, type Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
@@ -108,7 +108,7 @@ export class RouterStage implements Component {
     await this.cost.load();
     if (signal.aborted) {
       await this.stop();
-      throw new EdgeloomError('E_ABORTED', `${this.name}: start aborted`, { where: this.name });
+      throw new EdgeloomError(ErrorCode.E_ABORTED, `${this.name}: start aborted`, { where: this.name });
     }
     // The daemon hands in its one audit log; a stage built alone (tests) opens and closes its own.
     this.ownAudit = this.o.audit === undefined ? new AuditLog(this.store) : undefined;
@@ -168,7 +168,7 @@ export class RouterStage implements Component {
   }
 
   async stop(): Promise<void> {
-    this.stopCtl.abort(new EdgeloomError('E_CLOUD_ABORTED', 'router stopping', { where: this.name }));
+    this.stopCtl.abort(new EdgeloomError(ErrorCode.E_CLOUD_ABORTED, 'router stopping', { where: this.name }));
     const subs = this.subs.splice(0);
     await Promise.all(subs.map((s) => s.unsubscribe()));
     this.routing.clear();

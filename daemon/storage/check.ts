@@ -19,7 +19,7 @@
  * max_messages), so a full read stays short; it checks `signal` every batch so a stop during
  * start-up is not held up by it.
  */
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Store } from './store.js';
 
 /** Entries read between two point-lookup comparisons (and abort checks). */
@@ -46,10 +46,10 @@ export interface StoreCheck {
 }
 
 /** Codes of the damage the check reports (LevelDB's own corruption errors are wrapped in the first). */
-export const STORE_DAMAGE_CODES = ['E_STORE_CORRUPT', 'E_AGENT_LOG_GAP'] as const;
+export const STORE_DAMAGE_CODES = [ErrorCode.E_STORE_CORRUPT, ErrorCode.E_AGENT_LOG_GAP] as const;
 
 function corrupt(message: string, cause?: unknown): EdgeloomError {
-  return new EdgeloomError('E_STORE_CORRUPT', message, { where: 'storage', cause });
+  return new EdgeloomError(ErrorCode.E_STORE_CORRUPT, message, { where: 'storage', cause });
 }
 
 export async function checkStore(db: Store, options: StoreCheckOptions): Promise<StoreCheck> {

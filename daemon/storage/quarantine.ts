@@ -20,7 +20,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Level } from 'level';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { checkStore, isCorruption, levelMessage, type StoreVerifier } from './check.js';
 import { trackOpenResources } from './open-resources.js';
@@ -86,10 +86,14 @@ export async function openCheckedStore(o: OpenCheckedOptions): Promise<OpenedSto
     store = await openStore(o.dir);
   } catch (err) {
     if (!isCorruption(err)) throw err;
-    damage = new EdgeloomError('E_STORE_OPEN_CORRUPT', `LevelDB cannot open it: ${levelMessage(err)}`, {
-      where: o.dir,
-      cause: err,
-    });
+    damage = new EdgeloomError(
+      ErrorCode.E_STORE_OPEN_CORRUPT,
+      `LevelDB cannot open it: ${levelMessage(err)}`,
+      {
+        where: o.dir,
+        cause: err,
+      },
+    );
   }
   if (store !== undefined) {
     trackOpenResources(store);
@@ -151,10 +155,14 @@ async function moveAside(dir: string, when: string): Promise<string> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EBUSY' && code !== 'EROFS' && code !== 'EXDEV')
-      throw new EdgeloomError('E_STORE_QUARANTINE', `cannot move the damaged store ${dir} aside: ${code}`, {
-        where: dir,
-        cause: err,
-      });
+      throw new EdgeloomError(
+        ErrorCode.E_STORE_QUARANTINE,
+        `cannot move the damaged store ${dir} aside: ${code}`,
+        {
+          where: dir,
+          cause: err,
+        },
+      );
   }
   const inside = await freeName(dir, `damaged-${when}`);
   await mkdir(inside);

@@ -16,7 +16,7 @@
  */
 import type { AbstractSublevel } from 'abstract-level';
 import { Level } from 'level';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 
 export type Store = Level<string, unknown>;
 export type Sub<V> = AbstractSublevel<Store, string | Buffer | Uint8Array, string, V>;
@@ -45,7 +45,7 @@ export async function openStore(dir: string): Promise<Store> {
     const cause = (err as { cause?: { code?: string } }).cause;
     if (cause?.code === 'LEVEL_LOCKED') {
       throw new EdgeloomError(
-        'E_STORAGE_LOCKED',
+        ErrorCode.E_STORAGE_LOCKED,
         `storage ${dir} is in use by another process (is the daemon running?)`,
         {
           where: dir,
@@ -53,10 +53,14 @@ export async function openStore(dir: string): Promise<Store> {
         },
       );
     }
-    throw new EdgeloomError('E_STORAGE_OPEN', `cannot open storage ${dir}: ${(err as Error).message}`, {
-      where: dir,
-      cause: err,
-    });
+    throw new EdgeloomError(
+      ErrorCode.E_STORAGE_OPEN,
+      `cannot open storage ${dir}: ${(err as Error).message}`,
+      {
+        where: dir,
+        cause: err,
+      },
+    );
   }
   return db;
 }

@@ -159,7 +159,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard and display page in he
     bus.publish('system/error', {
       severity: 'warning',
       component: 'x',
-      code: 'E_X',
+      code: 'E_MEMORY_PRESSURE',
       message: 'filtered out',
     });
     bus.publish('agent/home/intent', {

@@ -163,7 +163,7 @@ describe('HttpServer', () => {
     bus.publish('system/error', {
       severity: 'warning',
       component: 'x',
-      code: 'E_X',
+      code: 'E_MEMORY_PRESSURE',
       message: 'not for this client',
     });
     bus.publish('action/display', { emotion: 'happy', emoji: '😀', confidence: 0.9 });

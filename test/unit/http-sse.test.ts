@@ -147,7 +147,7 @@ describe('SseClient', () => {
       bus.publish('system/error', {
         severity: 'warning',
         component: 'c',
-        code: 'E',
+        code: 'E_MEMORY_PRESSURE',
         message: 'x'.repeat(100),
       });
     await tick();

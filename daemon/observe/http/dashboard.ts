@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { EdgeloomError } from '../../errors.js';
+import { EdgeloomError, ErrorCode } from '../../errors.js';
 import { packageRoot } from '../../util/package-root.js';
 
 /** One file served from memory. */
@@ -45,7 +45,7 @@ export async function loadStaticAssets(dir: string): Promise<Map<string, StaticA
   try {
     names = await readdir(dir);
   } catch (err) {
-    throw new EdgeloomError('E_HTTP_STATIC', `static folder not readable: ${dir}`, {
+    throw new EdgeloomError(ErrorCode.E_HTTP_STATIC, `static folder not readable: ${dir}`, {
       where: dir,
       cause: err,
     });
@@ -60,14 +60,15 @@ export async function loadStaticAssets(dir: string): Promise<Map<string, StaticA
     const body = await readFile(path);
     total += body.length;
     if (total > MAX_TOTAL_BYTES) {
-      throw new EdgeloomError('E_HTTP_STATIC', `static folder exceeds ${MAX_TOTAL_BYTES} bytes`, {
+      throw new EdgeloomError(ErrorCode.E_HTTP_STATIC, `static folder exceeds ${MAX_TOTAL_BYTES} bytes`, {
         where: path,
       });
     }
     assets.set(name, { body, contentType });
   }
   for (const page of Object.values(PAGES)) {
-    if (!assets.has(page)) throw new EdgeloomError('E_HTTP_STATIC', `missing page ${page}`, { where: dir });
+    if (!assets.has(page))
+      throw new EdgeloomError(ErrorCode.E_HTTP_STATIC, `missing page ${page}`, { where: dir });
   }
   return assets;
 }

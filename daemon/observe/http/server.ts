@@ -5,7 +5,7 @@ import { patternMatches } from '../../bus/topic-match.js';
 import type { EventBus, Subscription } from '../../bus/types.js';
 import type { Component, ComponentHealth } from '../../component.js';
 import { isLoopbackHost } from '../../config/rules.js';
-import { EdgeloomError, isEdgeloomError, toError } from '../../errors.js';
+import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Clock } from '../../util/clock.js';
 import type { StatsCollector } from '../stats.js';
@@ -94,9 +94,13 @@ export class HttpServer implements Component {
     this.host = options.host ?? '127.0.0.1';
     this.token = options.token ?? '';
     if (!isLoopbackHost(this.host) && this.token === '') {
-      throw new EdgeloomError('E_HTTP_TOKEN_REQUIRED', `a token is required to listen on ${this.host}`, {
-        where: 'http.token',
-      });
+      throw new EdgeloomError(
+        ErrorCode.E_HTTP_TOKEN_REQUIRED,
+        `a token is required to listen on ${this.host}`,
+        {
+          where: 'http.token',
+        },
+      );
     }
     this.served = servedHostNames(options.allowedHosts ?? [], this.host);
     const stats = options.stats;
@@ -141,7 +145,7 @@ export class HttpServer implements Component {
       const onError = (err: Error): void => {
         reject(
           new EdgeloomError(
-            'E_HTTP_LISTEN',
+            ErrorCode.E_HTTP_LISTEN,
             `cannot listen on ${this.host}:${this.options.port ?? 8080}: ${err.message}`,
             {
               where: 'http.port',
@@ -180,7 +184,8 @@ export class HttpServer implements Component {
   /** The bound address (the real port when 0 was asked for). */
   address(): { host: string; port: number } {
     const a = this.server?.address() as AddressInfo | null | undefined;
-    if (a == null) throw new EdgeloomError('E_HTTP_STATE', 'server is not listening', { where: this.name });
+    if (a == null)
+      throw new EdgeloomError(ErrorCode.E_HTTP_STATE, 'server is not listening', { where: this.name });
     return { host: a.address, port: a.port };
   }
 
@@ -333,7 +338,7 @@ export class HttpServer implements Component {
         },
       });
     } catch (err) {
-      const code = isEdgeloomError(err) ? err.code : 'E_HTTP_EVENTS';
+      const code = isEdgeloomError(err) ? err.code : ErrorCode.E_HTTP_EVENTS;
       res.removeHeader('Content-Type');
       this.sendJson(res, 400, { error: code, message: toError(err).message });
       return;

@@ -5,7 +5,7 @@
  * test/integration/face-equivalence.test.ts).
  */
 import { type Box, EMOTIONS } from '../../bus/topics.js';
-import { EdgeloomError } from '../../errors.js';
+import { EdgeloomError, ErrorCode } from '../../errors.js';
 import { type Feeds, type Outputs, tensor } from '../onnx-session.js';
 import {
   bottomRightSquare,
@@ -59,9 +59,13 @@ export const FACE_EXPRESSION_IO = {
 function output(out: Outputs, name: string, modelId: string): Float32Array {
   const t = out[name];
   if (t === undefined || !(t.data instanceof Float32Array)) {
-    throw new EdgeloomError('E_ONNX_OUTPUT', `model ${modelId}: output ${name} missing or not float32`, {
-      where: modelId,
-    });
+    throw new EdgeloomError(
+      ErrorCode.E_ONNX_OUTPUT,
+      `model ${modelId}: output ${name} missing or not float32`,
+      {
+        where: modelId,
+      },
+    );
   }
   return t.data;
 }
@@ -79,12 +83,16 @@ export class TinyFaceDetector implements FaceDetector {
     const inputSize = options.inputSize ?? 416;
     const scoreThreshold = options.scoreThreshold ?? 0.5;
     if (!Number.isInteger(inputSize) || inputSize <= 0 || inputSize % 32 !== 0) {
-      throw new EdgeloomError('E_CONFIG', `inputSize must be a positive multiple of 32, got ${inputSize}`, {
-        where: 'face.detector.inputSize',
-      });
+      throw new EdgeloomError(
+        ErrorCode.E_CONFIG,
+        `inputSize must be a positive multiple of 32, got ${inputSize}`,
+        {
+          where: 'face.detector.inputSize',
+        },
+      );
     }
     if (!(scoreThreshold > 0 && scoreThreshold < 1)) {
-      throw new EdgeloomError('E_CONFIG', `scoreThreshold must be in (0, 1), got ${scoreThreshold}`, {
+      throw new EdgeloomError(ErrorCode.E_CONFIG, `scoreThreshold must be in (0, 1), got ${scoreThreshold}`, {
         where: 'face.detector.scoreThreshold',
       });
     }

@@ -2,7 +2,7 @@ import type { Envelope } from '../../bus/envelope.js';
 import type { CameraFrame } from '../../bus/topics.js';
 import type { EventBus, Subscription } from '../../bus/types.js';
 import type { Component, ComponentHealth } from '../../component.js';
-import { EdgeloomError, toError } from '../../errors.js';
+import { EdgeloomError, ErrorCode, toError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { FaceAnalyser } from './face-analyser.js';
 
@@ -63,7 +63,7 @@ export class FaceStage implements Component {
     this.loaded = await this.o.createAnalyser();
     if (signal.aborted) {
       await this.stop();
-      throw new EdgeloomError('E_ABORTED', `${this.name}: start aborted`, { where: this.name });
+      throw new EdgeloomError(ErrorCode.E_ABORTED, `${this.name}: start aborted`, { where: this.name });
     }
     this.sub = this.o.bus.subscribe<`sensor/camera/${string}/frame`>(
       'sensor/camera/+/frame',

@@ -12,7 +12,7 @@
  *
  * Any detector pairs with any classifier: they meet only through FaceDetector / EmotionClassifier.
  */
-import { EdgeloomError } from '../../errors.js';
+import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { ModelEntry } from '../../models/manifest.js';
 import type { OnnxModel, OnnxModelOptions, OutputSpec } from '../onnx-session.js';
 import {
@@ -85,7 +85,7 @@ function declaredSquareSide(entry: FaceModelChoice['entry']): number | undefined
 
 function unsupported(entry: FaceModelChoice['entry'], role: string, formats: readonly string[]): never {
   throw new EdgeloomError(
-    'E_MODEL_FORMAT',
+    ErrorCode.E_MODEL_FORMAT,
     `model ${entry.id}: format ${entry.format} cannot be the face ${role} (supported: ${formats.join(', ')})`,
     { where: `face.${role}:${entry.id}` },
   );

@@ -8,7 +8,7 @@
  * `Plus692_Output_0` [1, 8], unnormalised scores over FER+'s classes in this order.
  */
 import { type Box, EMOTIONS, type Emotion } from '../../bus/topics.js';
-import { EdgeloomError } from '../../errors.js';
+import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { OutputSpec } from '../onnx-session.js';
 import { tensor } from '../onnx-session.js';
 import { type PaddedRegion, type RgbImage, resizeBilinearToPlanar } from '../preprocess/bilinear.js';
@@ -121,7 +121,7 @@ export class FerPlusClassifier implements EmotionClassifier {
       const logits = out.Plus692_Output_0;
       if (logits === undefined || !(logits.data instanceof Float32Array)) {
         throw new EdgeloomError(
-          'E_ONNX_OUTPUT',
+          ErrorCode.E_ONNX_OUTPUT,
           `model ${this.modelId}: output Plus692_Output_0 missing or not float32`,
           {
             where: this.modelId,

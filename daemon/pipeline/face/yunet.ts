@@ -15,7 +15,7 @@
  * Pre-processing: OpenCV pads the image bottom/right to the input size; we scale the frame to fit
  * first (aspect kept) and pad bottom/right with zeros, so coordinates map back by one factor.
  */
-import { EdgeloomError } from '../../errors.js';
+import { EdgeloomError, ErrorCode } from '../../errors.js';
 import { type Feeds, type OutputSpec, type Outputs, tensor } from '../onnx-session.js';
 import { bottomRightSquare, type RgbImage, resizeBilinearToPlanar } from '../preprocess/bilinear.js';
 import { nonMaxSuppression } from './boxes.js';
@@ -122,7 +122,7 @@ function checkOptions(
   maxCandidates: number,
 ): void {
   const bad = (key: string, msg: string): never => {
-    throw new EdgeloomError('E_CONFIG', `yunet ${key} ${msg}`, { where: `face.detector.${key}` });
+    throw new EdgeloomError(ErrorCode.E_CONFIG, `yunet ${key} ${msg}`, { where: `face.detector.${key}` });
   };
   if (!Number.isInteger(inputSize) || inputSize <= 0 || inputSize % 32 !== 0) {
     bad('inputSize', `must be a positive multiple of 32, got ${inputSize}`);
@@ -139,9 +139,13 @@ function checkOptions(
 function floatOutput(out: Outputs, name: string, modelId: string): Float32Array {
   const t = out[name];
   if (t === undefined || !(t.data instanceof Float32Array)) {
-    throw new EdgeloomError('E_ONNX_OUTPUT', `model ${modelId}: output ${name} missing or not float32`, {
-      where: modelId,
-    });
+    throw new EdgeloomError(
+      ErrorCode.E_ONNX_OUTPUT,
+      `model ${modelId}: output ${name} missing or not float32`,
+      {
+        where: modelId,
+      },
+    );
   }
   return t.data;
 }

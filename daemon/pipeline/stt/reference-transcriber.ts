@@ -16,7 +16,7 @@
  * answered with empty text, confidence 0 and no_speech_prob 1, as Whisper does for noise.
  */
 
-import { EdgeloomError } from '../../errors.js';
+import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { SpeechTruth } from '../../recording/format.js';
 import { openFixture } from '../../recording/reader.js';
@@ -99,7 +99,7 @@ export class ReferenceTranscriber implements SpeechToTextModel {
   ): Promise<WhisperResult> {
     if (segment === undefined) {
       throw new EdgeloomError(
-        'E_STT_SEGMENT',
+        ErrorCode.E_STT_SEGMENT,
         'reference transcriber: a segment context (start/end) is required; it answers by time, not audio',
         { where: 'pipeline.stt.reference' },
       );
@@ -140,7 +140,7 @@ export async function createReferenceTranscriber(
   const dir = options.fixtureDir;
   if (dir === undefined) {
     throw new EdgeloomError(
-      'E_CONFIG',
+      ErrorCode.E_CONFIG,
       `${CONFIG_KEY}: "reference" answers from a replayed fixture's truth.speech, and this run replays no fixture; use "whisper" with live sensors`,
       { where: CONFIG_KEY },
     );
@@ -149,7 +149,7 @@ export async function createReferenceTranscriber(
   const truth = fixture.manifest.truth?.speech ?? [];
   if (truth.length === 0) {
     throw new EdgeloomError(
-      'E_CONFIG',
+      ErrorCode.E_CONFIG,
       `${CONFIG_KEY}: "reference" needs truth.speech in ${dir}/fixture.json, which has none; use "whisper"`,
       { where: CONFIG_KEY },
     );

@@ -8,7 +8,7 @@ import type { Envelope } from '../../bus/envelope.js';
 import type { SpeechEvent, Transcript } from '../../bus/topics.js';
 import type { EventBus, Subscription } from '../../bus/types.js';
 import type { Component, ComponentHealth } from '../../component.js';
-import { EdgeloomError, isEdgeloomError, toError } from '../../errors.js';
+import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Clock } from '../../util/clock.js';
 import type { TranscribeOptions, WhisperResult } from './whisper/whisper.js';
@@ -102,7 +102,7 @@ export class SttStage implements Component {
       ['concurrency', this.concurrency],
     ] as const) {
       if (!Number.isInteger(value) || value < 1) {
-        throw new EdgeloomError('E_CONFIG', `${this.name}: ${key} must be an integer >= 1`, {
+        throw new EdgeloomError(ErrorCode.E_CONFIG, `${this.name}: ${key} must be an integer >= 1`, {
           where: `${this.name}.${key}`,
         });
       }
@@ -123,7 +123,7 @@ export class SttStage implements Component {
     }
     if (signal.aborted) {
       await this.stop();
-      throw new EdgeloomError('E_ABORTED', `${this.name}: start aborted`, { where: this.name });
+      throw new EdgeloomError(ErrorCode.E_ABORTED, `${this.name}: start aborted`, { where: this.name });
     }
     // The subscription only enqueues (cheap), so its own queue hardly fills; the bound that
     // matters is maxPendingSegments below.

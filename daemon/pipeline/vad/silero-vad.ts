@@ -12,7 +12,7 @@
  * - outputs `output` float32 [1, 1] (speech probability) and `stateN` float32 [2, 1, 128].
  */
 import { join } from 'node:path';
-import { EdgeloomError } from '../../errors.js';
+import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { Clock } from '../../util/clock.js';
 import { packageRoot } from '../../util/package-root.js';
 import {
@@ -116,15 +116,19 @@ export class SileroVad {
   async process(frame: Float32Array | Int16Array): Promise<number> {
     if (frame.length !== SILERO_FRAME_SAMPLES) {
       throw new EdgeloomError(
-        'E_VAD_FRAME',
+        ErrorCode.E_VAD_FRAME,
         `${this.modelId}: frame has ${frame.length} samples, expected ${SILERO_FRAME_SAMPLES}`,
         { where: this.modelId },
       );
     }
     if (this.busy) {
-      throw new EdgeloomError('E_VAD_BUSY', `${this.modelId}: process() called while a frame is running`, {
-        where: this.modelId,
-      });
+      throw new EdgeloomError(
+        ErrorCode.E_VAD_BUSY,
+        `${this.modelId}: process() called while a frame is running`,
+        {
+          where: this.modelId,
+        },
+      );
     }
     this.busy = true;
     try {

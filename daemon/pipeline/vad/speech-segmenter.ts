@@ -10,7 +10,7 @@
  * of the last frame with p ≥ negativeSpeechThreshold; the redemption tail is not part of it. A
  * segment whose speech (first speech frame to last) is shorter than `minSpeechMs` is a `misfire`.
  */
-import { EdgeloomError } from '../../errors.js';
+import { EdgeloomError, ErrorCode } from '../../errors.js';
 
 export interface SegmenterOptions {
   /** A frame with p at or above this starts (or sustains) speech, 0..1. Default 0.5. */
@@ -108,7 +108,7 @@ export class SpeechSegmenter {
   push(samples: Int16Array, probability: number, tsMs: number): SegmenterEvent[] {
     if (samples.length !== this.o.frameSamples) {
       throw new EdgeloomError(
-        'E_VAD_FRAME',
+        ErrorCode.E_VAD_FRAME,
         `segmenter: frame has ${samples.length} samples, expected ${this.o.frameSamples}`,
         { where: 'speech-segmenter' },
       );
@@ -241,7 +241,7 @@ function resolve(options: SegmenterOptions): Resolved {
   const preRollMs = options.preRollMs ?? 192;
   const maxSegmentMs = options.maxSegmentMs ?? 15000;
   const bad = (key: string, why: string): never => {
-    throw new EdgeloomError('E_VAD_OPTIONS', `segmenter option ${key} ${why}`, { where: key });
+    throw new EdgeloomError(ErrorCode.E_VAD_OPTIONS, `segmenter option ${key} ${why}`, { where: key });
   };
   if (!(positive > 0 && positive <= 1)) bad('positiveSpeechThreshold', 'must be in (0, 1]');
   if (!(negative >= 0 && negative <= positive)) bad('negativeSpeechThreshold', 'must be in [0, positive]');

@@ -11,7 +11,7 @@ import { type Envelope, Priority } from '../../bus/envelope.js';
 import type { AudioFrame, SpeechEvent } from '../../bus/topics.js';
 import type { EventBus, Subscription } from '../../bus/types.js';
 import type { Component, ComponentHealth } from '../../component.js';
-import { EdgeloomError, isEdgeloomError, toError } from '../../errors.js';
+import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Clock } from '../../util/clock.js';
 import {
@@ -96,7 +96,7 @@ export class VadStage implements Component {
     this.spare = await this.newModel();
     if (signal.aborted) {
       await this.stop();
-      throw new EdgeloomError('E_ABORTED', `${this.name}: start aborted`, { where: this.name });
+      throw new EdgeloomError(ErrorCode.E_ABORTED, `${this.name}: start aborted`, { where: this.name });
     }
     this.sub = this.o.bus.subscribe<`sensor/mic/${string}/frame`>(
       'sensor/mic/+/frame',
@@ -226,7 +226,7 @@ export class VadStage implements Component {
       });
     } catch (err) {
       // A closed bus during shutdown is expected; anything else is logged, never thrown at the mic.
-      if (!isEdgeloomError(err, 'E_BUS_CLOSED')) {
+      if (!isEdgeloomError(err, ErrorCode.E_BUS_CLOSED)) {
         this.o.logger.warn({ micId, err: toError(err).message }, 'publish failed');
       }
     }

@@ -1,7 +1,7 @@
 import type { CameraFrame, SensorState } from '../../bus/topics.js';
 import type { EventBus } from '../../bus/types.js';
 import type { Component, ComponentHealth } from '../../component.js';
-import { EdgeloomError } from '../../errors.js';
+import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Clock } from '../../util/clock.js';
 import { SourcePublisher } from '../source-publisher.js';
@@ -73,7 +73,7 @@ export class CameraSource implements Component {
 
   constructor(options: CameraSourceOptions) {
     if (options.command.length === 0) {
-      throw new EdgeloomError('E_CAMERA_CONFIG', 'camera command is empty', {
+      throw new EdgeloomError(ErrorCode.E_CAMERA_CONFIG, 'camera command is empty', {
         where: `sensor.camera.${options.id}`,
       });
     }

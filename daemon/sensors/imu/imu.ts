@@ -3,7 +3,7 @@ import { SerialPort } from 'serialport';
 import type { ImuEvent, ImuSample, SensorState } from '../../bus/topics.js';
 import type { EventBus } from '../../bus/types.js';
 import type { Component, ComponentHealth } from '../../component.js';
-import { EdgeloomError } from '../../errors.js';
+import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Clock, TimerHandle } from '../../util/clock.js';
 import { SourcePublisher } from '../source-publisher.js';
@@ -125,7 +125,7 @@ export class ImuSource implements Component {
     const { initialMs, maxMs } = this.o.reconnect;
     if (!(initialMs > 0 && maxMs >= initialMs)) {
       throw new EdgeloomError(
-        'E_IMU_CONFIG',
+        ErrorCode.E_IMU_CONFIG,
         `reconnect needs 0 < initialMs <= maxMs, got ${initialMs}/${maxMs}`,
         {
           where: 'imu.reconnect',
@@ -133,7 +133,7 @@ export class ImuSource implements Component {
       );
     }
     if (!(this.o.rawRateHz > 0)) {
-      throw new EdgeloomError('E_IMU_CONFIG', `rawRateHz must be > 0, got ${this.o.rawRateHz}`, {
+      throw new EdgeloomError(ErrorCode.E_IMU_CONFIG, `rawRateHz must be > 0, got ${this.o.rawRateHz}`, {
         where: 'imu.raw_rate_hz',
       });
     }

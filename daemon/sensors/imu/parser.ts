@@ -1,4 +1,4 @@
-import { EdgeloomError } from '../../errors.js';
+import { EdgeloomError, ErrorCode } from '../../errors.js';
 import { BinaryImuParser } from './binary.js';
 import { type CsvColumn, CsvImuParser } from './parsers/csv.js';
 import { JsonlImuParser } from './parsers/jsonl.js';
@@ -35,8 +35,12 @@ export function createImuParser(options: ImuParserOptions): ImuParser {
     case 'binary':
       return new BinaryImuParser();
     default:
-      throw new EdgeloomError('E_IMU_FORMAT', `unknown IMU wire format ${JSON.stringify(options.format)}`, {
-        where: 'imu.format',
-      });
+      throw new EdgeloomError(
+        ErrorCode.E_IMU_FORMAT,
+        `unknown IMU wire format ${JSON.stringify(options.format)}`,
+        {
+          where: 'imu.format',
+        },
+      );
   }
 }

@@ -3,7 +3,7 @@ import recorder from 'node-record-lpcm16';
 import type { AudioFrame, SensorState } from '../../bus/topics.js';
 import type { EventBus } from '../../bus/types.js';
 import type { Component, ComponentHealth } from '../../component.js';
-import { EdgeloomError } from '../../errors.js';
+import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Clock } from '../../util/clock.js';
 import { SourcePublisher } from '../source-publisher.js';
@@ -85,7 +85,7 @@ export class MicSource implements Component {
   constructor(options: MicSourceOptions) {
     const where = `sensor.mic.${options.id}`;
     if (options.recorder.kind === 'custom' && options.recorder.command.length === 0) {
-      throw new EdgeloomError('E_MIC_CONFIG', 'custom recorder command is empty', { where });
+      throw new EdgeloomError(ErrorCode.E_MIC_CONFIG, 'custom recorder command is empty', { where });
     }
     this.o = options;
     this.name = where;

@@ -7,7 +7,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EdgeloomError } from '../../../errors.js';
+import { EdgeloomError, ErrorCode } from '../../../errors.js';
 import { type MelOptions, WHISPER_MEL } from './mel.js';
 import { WhisperTokenizer } from './tokenizer.js';
 
@@ -60,7 +60,7 @@ async function readJson(dir: string, file: string): Promise<Json> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     throw new EdgeloomError(
-      'E_MODEL_MISSING',
+      ErrorCode.E_MODEL_MISSING,
       `whisper model: ${path} is missing (expected ${expectedFiles('').join(', ')})`,
       {
         where: path,
@@ -74,7 +74,7 @@ async function readJson(dir: string, file: string): Promise<Json> {
     return value as Json;
   } catch (err) {
     throw new EdgeloomError(
-      'E_MODEL_CORRUPT',
+      ErrorCode.E_MODEL_CORRUPT,
       `whisper model: ${path} is not valid JSON: ${(err as Error).message}`,
       {
         where: path,
@@ -96,7 +96,7 @@ export async function checkLayout(dir: string, suffix: string): Promise<void> {
   }
   if (missing.length > 0) {
     throw new EdgeloomError(
-      'E_MODEL_MISSING',
+      ErrorCode.E_MODEL_MISSING,
       `whisper model ${dir}: missing ${missing.join(', ')} (expected ${expectedFiles(suffix).join(', ')})`,
       { where: join(dir, missing[0]!) },
     );
@@ -106,7 +106,7 @@ export async function checkLayout(dir: string, suffix: string): Promise<void> {
 function num(obj: Json, key: string, file: string, dir: string): number {
   const v = obj[key];
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new EdgeloomError('E_MODEL_CORRUPT', `whisper model: ${file} lacks numeric ${key}`, {
+    throw new EdgeloomError(ErrorCode.E_MODEL_CORRUPT, `whisper model: ${file} lacks numeric ${key}`, {
       where: join(dir, file),
     });
   }
@@ -127,7 +127,7 @@ export async function readWhisperSpec(dir: string): Promise<WhisperSpec> {
   const need = (token: string): number => {
     const id = tokenizer.id(token);
     if (id === undefined) {
-      throw new EdgeloomError('E_MODEL_CORRUPT', `whisper model: tokenizer.json lacks ${token}`, {
+      throw new EdgeloomError(ErrorCode.E_MODEL_CORRUPT, `whisper model: tokenizer.json lacks ${token}`, {
         where: join(dir, 'tokenizer.json'),
       });
     }

@@ -4,7 +4,7 @@
  * tokens (`<|endoftext|>`, `<|startoftranscript|>`, languages, tasks, timestamps). Decoding is
  * what the daemon needs (token ids → text); encoding exists for prompts and round-trip tests.
  */
-import { EdgeloomError } from '../../../errors.js';
+import { EdgeloomError, ErrorCode } from '../../../errors.js';
 
 /** GPT-2's reversible byte → printable unicode mapping (openai/gpt-2 encoder.py `bytes_to_unicode`). */
 function bytesToUnicode(): string[] {
@@ -49,7 +49,9 @@ export class WhisperTokenizer {
     const tj = json as TokenizerJson;
     const vocab = tj?.model?.vocab;
     if (tj?.model?.type !== 'BPE' || vocab === undefined || typeof vocab !== 'object') {
-      throw new EdgeloomError('E_MODEL_CORRUPT', `${where}: expected a BPE model with a vocab`, { where });
+      throw new EdgeloomError(ErrorCode.E_MODEL_CORRUPT, `${where}: expected a BPE model with a vocab`, {
+        where,
+      });
     }
     this.tokenToId = new Map(Object.entries(vocab));
     for (const t of tj.added_tokens ?? []) {
@@ -105,7 +107,7 @@ export class WhisperTokenizer {
         const id = this.tokenToId.get(piece);
         if (id === undefined) {
           throw new EdgeloomError(
-            'E_TOKENIZER',
+            ErrorCode.E_TOKENIZER,
             `no token for ${JSON.stringify(piece)} (vocab lacks a byte?)`,
           );
         }

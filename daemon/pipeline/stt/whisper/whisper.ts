@@ -11,7 +11,7 @@
  * call's are kept for the whole utterance.
  */
 import { join } from 'node:path';
-import { EdgeloomError } from '../../../errors.js';
+import { EdgeloomError, ErrorCode } from '../../../errors.js';
 import { type Clock, SystemClock } from '../../../util/clock.js';
 import {
   type Feeds,
@@ -173,7 +173,7 @@ export class WhisperModel {
       ];
       if (missing.length > 0) {
         throw new EdgeloomError(
-          'E_MODEL_LAYOUT',
+          ErrorCode.E_MODEL_LAYOUT,
           `whisper model: ${join(dir, file)} lacks ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ', ...' : ''} ` +
             `(expected inputs ${inputs.join(', ')}; outputs ${outputs.join(', ')})`,
           { where: join(dir, file) },
@@ -336,7 +336,7 @@ function checked(
   const t = out[name];
   if (t === undefined || t.type !== 'float32' || !ok(t.dims)) {
     throw new EdgeloomError(
-      'E_ONNX_OUTPUT',
+      ErrorCode.E_ONNX_OUTPUT,
       `model ${modelId}: output ${name} is ${t === undefined ? 'missing' : `${t.type} [${t.dims.join(',')}]`}`,
       { where: `${modelId}:${name}` },
     );

@@ -1,7 +1,7 @@
 import { publishLifecycle } from './bus/lifecycle.js';
 import type { EventBus } from './bus/types.js';
 import type { Component, ComponentHealth } from './component.js';
-import { EdgeloomError, isEdgeloomError, toError } from './errors.js';
+import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from './errors.js';
 import type { Logger } from './log.js';
 
 export interface ControllerOptions {
@@ -38,12 +38,12 @@ export class Controller {
 
   add(component: Component): this {
     if (this.phase !== 'idle') {
-      throw new EdgeloomError('E_CONTROLLER_STATE', `cannot add ${component.name} after start`, {
+      throw new EdgeloomError(ErrorCode.E_CONTROLLER_STATE, `cannot add ${component.name} after start`, {
         where: 'controller',
       });
     }
     if (this.components.some((c) => c.name === component.name)) {
-      throw new EdgeloomError('E_CONTROLLER_DUPLICATE', `component ${component.name} added twice`, {
+      throw new EdgeloomError(ErrorCode.E_CONTROLLER_DUPLICATE, `component ${component.name} added twice`, {
         where: 'controller',
       });
     }
@@ -81,7 +81,7 @@ export class Controller {
 
   async start(): Promise<void> {
     if (this.phase !== 'idle')
-      throw new EdgeloomError('E_CONTROLLER_STATE', `start() in phase ${this.phase}`);
+      throw new EdgeloomError(ErrorCode.E_CONTROLLER_STATE, `start() in phase ${this.phase}`);
     this.phase = 'starting';
     const run = this.startAll();
     this.startRun = run.catch(() => {});
@@ -107,7 +107,7 @@ export class Controller {
           abortedIn = component.name;
           break;
         }
-        const code = e instanceof EdgeloomError ? e.code : 'E_COMPONENT_START';
+        const code = e instanceof EdgeloomError ? e.code : ErrorCode.E_COMPONENT_START;
         logger.error({ component: component.name, err: e }, 'component failed to start');
         publishLifecycle(bus, 'component_failed', component.name, e)?.catch(() => {});
         await this.stopStarted();
@@ -126,7 +126,7 @@ export class Controller {
       await this.stopStarted();
       this.phase = 'stopped';
       throw new EdgeloomError(
-        'E_START_ABORTED',
+        ErrorCode.E_START_ABORTED,
         `start-up aborted by shutdown${abortedIn === undefined ? '' : ` while ${abortedIn} was starting`}`,
         { where: abortedIn ?? 'controller' },
       );
@@ -140,7 +140,7 @@ export class Controller {
     if (this.phase === 'stopped' || this.phase === 'stopping') return;
     const wasStarting = this.phase === 'starting';
     this.phase = 'stopping';
-    this.startAbort.abort(new EdgeloomError('E_START_ABORTED', 'shutdown requested during start-up'));
+    this.startAbort.abort(new EdgeloomError(ErrorCode.E_START_ABORTED, 'shutdown requested during start-up'));
     publishLifecycle(this.options.bus, 'system_stopping')?.catch(() => {});
     // start() sees the abort and stops what it started; wait for that, so a caller of stop()
     // (the shutdown handler) never reports "stopped" while components are still running.
@@ -159,7 +159,7 @@ export class Controller {
         publishLifecycle(bus, 'component_stopped', component.name)?.catch(() => {});
       } catch (err) {
         const e = toError(err);
-        if (isEdgeloomError(e, 'E_STOP_TIMEOUT')) this.notStopped.add(component.name);
+        if (isEdgeloomError(e, ErrorCode.E_STOP_TIMEOUT)) this.notStopped.add(component.name);
         logger.warn({ component: component.name, err: e }, 'component did not stop cleanly');
         publishLifecycle(bus, 'component_failed', component.name, e)?.catch(() => {});
       }
@@ -173,7 +173,11 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () =>
-        reject(new EdgeloomError('E_STOP_TIMEOUT', `${what} did not stop within ${ms} ms`, { where: what })),
+        reject(
+          new EdgeloomError(ErrorCode.E_STOP_TIMEOUT, `${what} did not stop within ${ms} ms`, {
+            where: what,
+          }),
+        ),
       ms,
     );
   });

@@ -10,15 +10,15 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { BrokerGate } from './actions/broker-gate.js';
-import { BusTap } from './actions/bus-tap.js';
+import { CommandResponders, type Pausable } from './actions/command-responders.js';
 import { JsonlSink } from './actions/jsonl-sink.js';
 import { MqttBridge, type MqttSink } from './actions/mqtt-bridge.js';
 import { MqttClientSink } from './actions/mqtt-client.js';
 import { destinationFor, MqttEgressGate } from './actions/mqtt-egress.js';
 import { createAgents } from './agents/build.js';
+import { verifyAgentLogs } from './agents/store.js';
 import { Bus } from './bus/bus.js';
 import type { EventBus } from './bus/types.js';
-import { CommandResponders, type Pausable } from './command-responders.js';
 import type { Component } from './component.js';
 import type { EdgeloomConfig } from './config/index.js';
 import { ControlServer } from './control/control-server.js';
@@ -26,7 +26,8 @@ import { controlSocketPath } from './control/protocol.js';
 import { Controller } from './controller.js';
 import { componentLogger, type Logger } from './log.js';
 import type { ModelManager } from './models/manager.js';
-import { buildObservability } from './observability.js';
+import { buildObservability } from './observe/build.js';
+import { BusTap } from './observe/bus-tap.js';
 import { buildPipeline } from './pipeline/build.js';
 import { ForgetService } from './privacy/forget.js';
 import { PrivacyControl } from './privacy/privacy-control.js';
@@ -35,11 +36,18 @@ import { AuditLog } from './router/audit-log.js';
 import { createCloudAssist } from './router/cloud-assist.js';
 import { RouterStage } from './router/router.js';
 import { buildLiveSensors } from './sensors/build.js';
+import type { StoreVerifier } from './storage/check.js';
+import { StorageComponent } from './storage/component.js';
 import { openCheckedStore } from './storage/quarantine.js';
-import { StorageComponent } from './storage-component.js';
 import { type Clock, SystemClock } from './util/clock.js';
 import { packageVersion } from './util/package-root.js';
 import { VirtualClock } from './util/virtual-clock.js';
+
+/**
+ * Every owner's own check of its data in the store, run at start-up (storage/check.ts) and by
+ * `edgeloom doctor`: the agents' logs (a gap after the latest snapshot).
+ */
+export const STORE_VERIFIERS: readonly StoreVerifier[] = [verifyAgentLogs];
 
 export interface DaemonOptions {
   readonly config: EdgeloomConfig;
@@ -155,6 +163,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
   const opened = await openCheckedStore({
     dir: storageDir,
     logger: componentLogger(logger, 'storage'),
+    verifiers: STORE_VERIFIERS,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   const store = opened.store;

@@ -6,8 +6,8 @@
  */
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { FixtureTruth } from '../daemon/fixtures/format.js';
-import { FixtureWriter } from '../daemon/fixtures/writer.js';
+import type { FixtureTruth } from '../daemon/recording/format.js';
+import { FixtureWriter } from '../daemon/recording/writer.js';
 import {
   astronautHandheld,
   astronautMotion,

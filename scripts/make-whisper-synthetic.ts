@@ -1,6 +1,6 @@
 /**
  * Generates Whisper models with made-up weights in exactly the optimum export layout that
- * daemon/pipeline/whisper reads (onnx/encoder_model.onnx, onnx/decoder_model_merged.onnx and the
+ * daemon/pipeline/stt/whisper reads (onnx/encoder_model.onnx, onnx/decoder_model_merged.onnx and the
  * four JSON files), built op by op with models/tools/onnx-writer.ts (opset 17).
  *
  * - `tiny`: d_model 32, 2 heads, 1 + 1 layers, 80 mel bins, 1500 encoder positions, a ~380-token
@@ -26,7 +26,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BYTE_TO_UNICODE } from '../daemon/pipeline/whisper/tokenizer.js';
+import { BYTE_TO_UNICODE } from '../daemon/pipeline/stt/whisper/tokenizer.js';
 import { encodeModel, GraphBuilder, type TensorData } from '../models/tools/onnx-writer.js';
 
 export interface SyntheticWhisperSpec {

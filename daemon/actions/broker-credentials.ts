@@ -14,14 +14,11 @@ import { randomBytes } from 'node:crypto';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EmbeddedBrokerConfig } from '../config/index.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import { EmbeddedBroker, type EmbeddedBrokerAuth } from './embedded-broker.js';
+import { type BrokerCredential, EmbeddedBroker, type EmbeddedBrokerAuth } from './embedded-broker.js';
 
-export interface BrokerCredential {
-  readonly username: string;
-  readonly password: string;
-}
+export type { BrokerCredential } from './embedded-broker.js';
 
 /** File name of the generated password inside storage.dir. */
 export const GENERATED_PASSWORD_FILE = 'mqtt-embedded-password';
@@ -67,7 +64,7 @@ export async function userCredential(
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
       throw new EdgeloomError(
-        'E_MQTT_BROKER_CREDENTIALS',
+        ErrorCode.E_MQTT_BROKER_CREDENTIALS,
         `cannot read the embedded broker's password file ${file}: ${(err as Error).message}`,
         { where: 'mqtt.embedded.password', cause: err },
       );
@@ -79,7 +76,7 @@ export async function userCredential(
     await chmod(file, 0o600); // writeFile's mode is masked by the umask; never wider than 0600
   } catch (err) {
     throw new EdgeloomError(
-      'E_MQTT_BROKER_CREDENTIALS',
+      ErrorCode.E_MQTT_BROKER_CREDENTIALS,
       `cannot write the embedded broker's password file ${file}: ${(err as Error).message}`,
       { where: 'mqtt.embedded.password', cause: err },
     );

@@ -17,7 +17,7 @@
  * closed) rather than forgetting a nonce that could then be replayed.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import { canonicalJson } from '../util/canonical-json.js';
 
 /** Nonces remembered at most (far above the 20 commands/s rate bound times the window). */
@@ -71,7 +71,7 @@ export class CommandAuth {
    */
   verify(command: string, body: Readonly<Record<string, unknown>>): Record<string, unknown> {
     const fail = (why: string): never => {
-      throw new EdgeloomError('E_CMD_AUTH', `signed command refused: ${why}`, { where: command });
+      throw new EdgeloomError(ErrorCode.E_CMD_AUTH, `signed command refused: ${why}`, { where: command });
     };
     if (this.o.key === '') fail('signed commands are not enabled on this device (control.command_key)');
     const { ts, nonce, sig } = body;

@@ -1,13 +1,6 @@
 /**
- * MQTT commands under `<base>/cmd/#` → bus requests, answered on `<base>/cmd/result`.
- *
- * | MQTT topic (relative)      | payload (JSON)                          | bus request topic        | request payload              |
- * |----------------------------|-----------------------------------------|--------------------------|------------------------------|
- * | `cmd/sensor/<id>/pause`    | optional `{ "duration_s"?: number }`    | `rpc/cmd/sensor/pause`   | `{ sensor, duration_s? }`    |
- * | `cmd/sensor/<id>/resume`   | optional `{}`                           | `rpc/cmd/sensor/resume`  | `{ sensor }`                 |
- * | `cmd/privacy`              | `{ "tier": PrivacyTier, "scope"?: str }`| `rpc/cmd/privacy`        | `{ tier, scope? }`           |
- * | `cmd/tool/<name>`          | the tool's arguments object (or empty)  | `rpc/cmd/tool`           | `{ tool, args }`             |
- * | `cmd/forget`               | optional `{ "dry_run"?: boolean }`      | `rpc/cmd/forget`         | `{ dry_run? }`               |
+ * MQTT commands under `<base>/cmd/#` → bus requests (the table: command-table.ts), answered on
+ * `<base>/cmd/result`.
  *
  * Every payload may carry `"id": "<string>"`, echoed in the result for correlation (stripped
  * from tool arguments). Every request also carries its `origin`: the channel (`mqtt`, or `cli`
@@ -15,9 +8,9 @@
  * (command-auth.ts; a bad signature is refused, never treated as unsigned). Responders decide
  * what needs proof: loosening a privacy tier, `forget`, a pause of a safety sensor.
  * Every command is audited (the first AUDIT_PER_MINUTE a minute one by one, the rest counted in a
- * summary record, so a flood cannot push real records out of the bounded log). The component owning the thing answers through `bus.respond` (sensor
- * sources, router, tool registry); its return value is the result, an EdgeloomError it throws
- * keeps its code. The result: `{ ts, command, id?, ok: true, result }` or
+ * summary record, so a flood cannot push real records out of the bounded log). The component
+ * owning the thing answers through `bus.respond` (sensor sources, router, tool registry); its
+ * return value is the result, an EdgeloomError it throws keeps its code. The result: `{ ts, command, id?, ok: true, result }` or
  * `{ ts, command, id?, ok: false, error: { code, message } }`.
  *
  * Bad input never crashes and always gets an answer (except past the rate bound): bad JSON
@@ -30,55 +23,14 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { patternMatches } from '../bus/topic-match.js';
 import type { EventBus } from '../bus/types.js';
-import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { AuditBudget } from '../router/audit-budget.js';
 import type { AuditRecordInput } from '../router/audit-log.js';
 import type { Clock } from '../util/clock.js';
 import { CommandAuth } from './command-auth.js';
+import { type CommandKind, commandRequest, parseCommandTopic, SCHEMAS } from './command-table.js';
 import type { MqttMessage } from './mqtt-contract.js';
-
-/** Bus request topics the daemon must serve with `bus.respond` for commands to work. */
-export const COMMAND_REQUEST_TOPICS = {
-  sensorPause: 'rpc/cmd/sensor/pause',
-  sensorResume: 'rpc/cmd/sensor/resume',
-  privacy: 'rpc/cmd/privacy',
-  tool: 'rpc/cmd/tool',
-  forget: 'rpc/cmd/forget',
-} as const;
-
-/** Where a command came from, and whether its sender proved who it is. */
-export interface CommandOrigin {
-  /** `mqtt`: a broker client; `cli`: the local control socket (the `edgeloom` command line). */
-  readonly channel: 'mqtt' | 'cli';
-  /** A verified signature (mqtt), or access to the control socket, which is mode 0600 (cli). */
-  readonly authenticated: boolean;
-}
-
-export interface SensorCommandRequest {
-  readonly sensor: string;
-  /** pause only: resume by itself after this many seconds (bounded by control.pause_max_s). */
-  readonly duration_s?: number;
-  /** pause only: also pause a sensor that feeds fall detection (needs an authenticated origin). */
-  readonly safety_override?: boolean;
-  readonly origin?: CommandOrigin;
-}
-export interface PrivacyCommandRequest {
-  readonly tier: 'public' | 'sensitive' | 'private' | 'local_only';
-  /** A sensor id, `sensor:<kind>`, `default` or a bus topic pattern; absent = the device default. */
-  readonly scope?: string;
-  readonly origin?: CommandOrigin;
-}
-export interface ToolCommandRequest {
-  readonly tool: string;
-  readonly args: Record<string, unknown>;
-  readonly origin?: CommandOrigin;
-}
-export interface ForgetCommandRequest {
-  /** Only count what would be deleted. */
-  readonly dry_run?: boolean;
-  readonly origin?: CommandOrigin;
-}
 
 export interface CommandStats {
   readonly received: number;
@@ -112,62 +64,9 @@ export interface CommandHandlerOptions {
 export const AUDIT_PER_MINUTE = 120;
 
 const MAX_PAYLOAD_BYTES = 64 * 1024;
-const NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
-const ID = { type: 'string', maxLength: 64 };
-const TIERS = ['public', 'sensitive', 'private', 'local_only'];
-
-const SCHEMAS = {
-  sensorPause: {
-    type: 'object',
-    properties: {
-      id: ID,
-      duration_s: { type: 'number', exclusiveMinimum: 0, maximum: 604_800 },
-      safety_override: { type: 'boolean' },
-    },
-    additionalProperties: false,
-  },
-  sensorResume: { type: 'object', properties: { id: ID }, additionalProperties: false },
-  privacy: {
-    type: 'object',
-    required: ['tier'],
-    properties: { id: ID, tier: { enum: TIERS }, scope: { type: 'string', minLength: 1, maxLength: 256 } },
-    additionalProperties: false,
-  },
-  tool: { type: 'object', properties: { id: ID } },
-  forget: {
-    type: 'object',
-    properties: { id: ID, dry_run: { type: 'boolean' } },
-    additionalProperties: false,
-  },
-} as const;
-
-type Kind = keyof typeof SCHEMAS;
-
-interface Parsed {
-  readonly kind: Kind;
-  /** The `<name>` part: a sensor id or a tool name. */
-  readonly target?: string;
-}
-
-const nameRe = new RegExp(NAME);
-
-/** `sensor/cam0/pause` → kind and target, or undefined for an unknown command. */
-export function parseCommandTopic(rest: string): Parsed | undefined {
-  const parts = rest.split('/');
-  if (parts.length === 1 && parts[0] === 'privacy') return { kind: 'privacy' };
-  if (parts.length === 1 && parts[0] === 'forget') return { kind: 'forget' };
-  if (parts.length === 2 && parts[0] === 'tool' && nameRe.test(parts[1]!))
-    return { kind: 'tool', target: parts[1]! };
-  if (parts.length === 3 && parts[0] === 'sensor' && nameRe.test(parts[1]!)) {
-    if (parts[2] === 'pause') return { kind: 'sensorPause', target: parts[1]! };
-    if (parts[2] === 'resume') return { kind: 'sensorResume', target: parts[1]! };
-  }
-  return undefined;
-}
-
 export class CommandHandler {
   private readonly prefix: string;
-  private readonly validators: Record<Kind, ValidateFunction>;
+  private readonly validators: Record<CommandKind, ValidateFunction>;
   private tokens: number;
   private lastRefillMs: number;
   private pending = 0;
@@ -258,7 +157,7 @@ export class CommandHandler {
     try {
       const parsed = parseCommandTopic(command);
       if (parsed === undefined)
-        throw new EdgeloomError('E_CMD_UNKNOWN', `unknown command ${command}`, { where: command });
+        throw new EdgeloomError(ErrorCode.E_CMD_UNKNOWN, `unknown command ${command}`, { where: command });
       let body = this.parseBody(command, payload);
       if (typeof body.id === 'string') id = body.id;
       if (CommandAuth.isSigned(body)) {
@@ -274,20 +173,20 @@ export class CommandHandler {
             ? 'payload'
             : `payload${e.instancePath.replaceAll('/', '.')}`;
         throw new EdgeloomError(
-          'E_CMD_INVALID',
+          ErrorCode.E_CMD_INVALID,
           `${where} ${e?.message ?? 'is invalid'}${showAllowed(e?.params)}`,
           {
             where: command,
           },
         );
       }
-      const [requestTopic, request] = toRequest(parsed, body, { channel: 'mqtt', authenticated });
+      const [requestTopic, request] = commandRequest(parsed, body, { channel: 'mqtt', authenticated });
       const result = await this.ask(command, requestTopic, request);
       this.counters.succeeded++;
       this.auditCommand(command, 'ok', authenticated, id);
       await this.reply(command, id, { ok: true, result: result === undefined ? null : result });
     } catch (err) {
-      const code = isEdgeloomError(err) ? err.code : 'E_CMD_FAILED';
+      const code = isEdgeloomError(err) ? err.code : ErrorCode.E_CMD_FAILED;
       this.counters.failed++;
       this.byCode[code] = (this.byCode[code] ?? 0) + 1;
       this.auditCommand(command, code, authenticated, id);
@@ -299,7 +198,7 @@ export class CommandHandler {
   private parseBody(command: string, payload: Buffer): Record<string, unknown> {
     if (payload.length > MAX_PAYLOAD_BYTES) {
       throw new EdgeloomError(
-        'E_CMD_TOO_LARGE',
+        ErrorCode.E_CMD_TOO_LARGE,
         `payload is ${payload.length} bytes, max ${MAX_PAYLOAD_BYTES}`,
         {
           where: command,
@@ -312,12 +211,12 @@ export class CommandHandler {
     try {
       value = JSON.parse(text);
     } catch (err) {
-      throw new EdgeloomError('E_CMD_BAD_JSON', `payload is not JSON: ${(err as Error).message}`, {
+      throw new EdgeloomError(ErrorCode.E_CMD_BAD_JSON, `payload is not JSON: ${(err as Error).message}`, {
         where: command,
       });
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new EdgeloomError('E_CMD_INVALID', 'payload must be a JSON object', { where: command });
+      throw new EdgeloomError(ErrorCode.E_CMD_INVALID, 'payload must be a JSON object', { where: command });
     }
     return value as Record<string, unknown>;
   }
@@ -327,7 +226,7 @@ export class CommandHandler {
     // Fail fast instead of waiting out the timeout when nothing serves the request topic.
     if (!bus.stats().some((s) => patternMatches(s.pattern, topic))) {
       throw new EdgeloomError(
-        'E_CMD_NO_RESPONDER',
+        ErrorCode.E_CMD_NO_RESPONDER,
         `nothing serves ${topic} (is that part of the daemon running?)`,
         {
           where: command,
@@ -335,7 +234,9 @@ export class CommandHandler {
       );
     }
     if (this.pending >= (this.options.maxPending ?? 32)) {
-      throw new EdgeloomError('E_CMD_BUSY', 'too many commands waiting for an answer', { where: command });
+      throw new EdgeloomError(ErrorCode.E_CMD_BUSY, 'too many commands waiting for an answer', {
+        where: command,
+      });
     }
     this.pending++;
     try {
@@ -344,9 +245,9 @@ export class CommandHandler {
         source: 'actions.mqtt.commands',
       });
     } catch (err) {
-      if (isEdgeloomError(err, 'E_BUS_TIMEOUT')) {
+      if (isEdgeloomError(err, ErrorCode.E_BUS_TIMEOUT)) {
         throw new EdgeloomError(
-          'E_CMD_TIMEOUT',
+          ErrorCode.E_CMD_TIMEOUT,
           `no answer from ${topic} within ${this.options.requestTimeoutMs} ms`,
           {
             where: command,
@@ -377,31 +278,6 @@ export class CommandHandler {
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
-  }
-}
-
-function toRequest(parsed: Parsed, body: Record<string, unknown>, origin: CommandOrigin): [string, unknown] {
-  const { id: _id, ...rest } = body;
-  switch (parsed.kind) {
-    case 'sensorPause':
-      return [
-        COMMAND_REQUEST_TOPICS.sensorPause,
-        { sensor: parsed.target ?? '', ...rest, origin } satisfies SensorCommandRequest,
-      ];
-    case 'sensorResume':
-      return [
-        COMMAND_REQUEST_TOPICS.sensorResume,
-        { sensor: parsed.target ?? '', origin } satisfies SensorCommandRequest,
-      ];
-    case 'privacy':
-      return [COMMAND_REQUEST_TOPICS.privacy, { ...rest, origin } as unknown as PrivacyCommandRequest];
-    case 'tool':
-      return [
-        COMMAND_REQUEST_TOPICS.tool,
-        { tool: parsed.target ?? '', args: rest, origin } satisfies ToolCommandRequest,
-      ];
-    case 'forget':
-      return [COMMAND_REQUEST_TOPICS.forget, { ...rest, origin } as ForgetCommandRequest];
   }
 }
 

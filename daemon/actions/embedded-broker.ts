@@ -16,9 +16,14 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import type { Component } from '../component.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { BrokerCredential } from './broker-credentials.js';
+
+/** A username and password the broker accepts (broker-credentials.ts makes them). */
+export interface BrokerCredential {
+  readonly username: string;
+  readonly password: string;
+}
 
 export interface EmbeddedBrokerAuth {
   /** Credentials clients may log in with. */
@@ -135,7 +140,7 @@ export class EmbeddedBroker implements Component {
       const onError = (err: NodeJS.ErrnoException): void => {
         reject(
           new EdgeloomError(
-            'E_MQTT_BROKER_LISTEN',
+            ErrorCode.E_MQTT_BROKER_LISTEN,
             `embedded broker cannot listen on ${host}:${port}: ${err.message}`,
             {
               where: 'mqtt.embedded',

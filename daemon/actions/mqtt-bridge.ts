@@ -1,7 +1,7 @@
 import type { Envelope } from '../bus/envelope.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component } from '../component.js';
-import { isEdgeloomError } from '../errors.js';
+import { ErrorCode, isEdgeloomError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { fullTopic, MQTT_SOURCE_PATTERNS, type MqttMessage, toMqttMessage } from './mqtt-contract.js';
 import type { MqttEgressGate } from './mqtt-egress.js';
@@ -75,7 +75,7 @@ export class MqttBridge implements Component {
       await this.options.sink.publish(topic, msg, env.tsMs);
     } catch (err) {
       // Counted and logged once per burst by the outbox; a line per message here would repeat it.
-      if (!isEdgeloomError(err, 'E_MQTT_OUTBOX_WRITE')) throw err;
+      if (!isEdgeloomError(err, ErrorCode.E_MQTT_OUTBOX_WRITE)) throw err;
       this.notStored++;
       return;
     }

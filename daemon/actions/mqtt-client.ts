@@ -2,7 +2,7 @@
  * The real MQTT sink (mqtt.js 5): the only module that talks to the broker.
  *
  * - QoS 1 messages go through the persistent outbox (outbox.ts): written to LevelDB, published in
- *   sequence order with at most `maxInflight` unacknowledged, deleted on PUBACK. While
+ *   sequence order with at most `maxInflight` unacknowledged (outbox-sender.ts), deleted on PUBACK. While
  *   disconnected they accumulate there (bounded, policy from config) and are delivered in order
  *   after the reconnect, before anything newer; on start the previous run's outbox is sent first.
  * - QoS 0 messages (telemetry) are published only while connected; otherwise dropped and counted.
@@ -21,89 +21,31 @@
  */
 import { Level } from 'level';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { EventBus } from '../bus/types.js';
 import type { Component, ComponentHealth } from '../component.js';
-import type { MqttConfig } from '../config/types.js';
-import { EdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { AuditLog } from '../router/audit-log.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import { resolvesWithin, type TimerHandle } from '../util/clock.js';
 import type { BrokerCredential } from './broker-credentials.js';
 import { startEmbeddedBroker } from './broker-credentials.js';
 import { CommandAuth } from './command-auth.js';
-import { CommandHandler, type CommandStats } from './commands.js';
-import { discoveryMessages } from './discovery.js';
-import type { EmbeddedBroker, EmbeddedBrokerStats } from './embedded-broker.js';
+import { CommandHandler } from './commands.js';
+import type { EmbeddedBroker } from './embedded-broker.js';
 import type { MqttSink } from './mqtt-bridge.js';
 import type { MqttMessage } from './mqtt-contract.js';
-import type { MqttEgressGate, PrivacyView } from './mqtt-egress.js';
 import {
   buildClientOptions,
   clientIdFor,
+  connectAnnouncements,
+  type MqttClientSinkOptions,
+  type MqttSinkStats,
   privacyMessage,
+  redactUrl,
   STATUS_OFFLINE,
-  STATUS_ONLINE,
   statusTopic,
 } from './mqtt-options.js';
 import { forgetQueued, purgeForTiers } from './mqtt-personal.js';
-import { emptyOutboxStats, Outbox, type OutboxStats, type OutboxStore } from './outbox.js';
-
-export interface MqttClientSinkOptions {
-  readonly config: MqttConfig;
-  readonly deviceId: string;
-  readonly logger: Logger;
-  readonly clock: Clock;
-  /** The shared LevelDB store (the outbox uses sublevel `outbox`), or a directory to open one in. */
-  readonly storage: OutboxStore | string;
-  /** Serve `<base>/cmd/#` as bus requests; absent: no commands. */
-  readonly bus?: EventBus;
-  /** Reported in discovery (`sw_version`). Default `unknown`. */
-  readonly swVersion?: string;
-  /** Device name shown in Home Assistant. Default `edgeloom <device_id>`. */
-  readonly deviceName?: string;
-  /** First reconnect delay, ms (doubles per failure). Default 500. */
-  readonly reconnectMinMs?: number;
-  /** Largest reconnect delay, ms. Default 30 000. */
-  readonly reconnectMaxMs?: number;
-  /** Give up one connection attempt after this long, ms. Default 10 000. */
-  readonly connectTimeoutMs?: number;
-  /** QoS 1 messages handed to mqtt.js and not yet acknowledged, at most. Default 64. */
-  readonly maxInflight?: number;
-  /** stop() waits this long for the outbox to empty before disconnecting, ms. Default 2000. */
-  readonly stopFlushMs?: number;
-  /** Commands accepted per second; the excess is dropped and counted. Default 20. */
-  readonly commandsPerSecond?: number;
-  /** How long a command waits for its responder, ms. Default 5000. */
-  readonly commandTimeoutMs?: number;
-  /** fsync outbox writes (survives power loss, much slower). Default false. */
-  readonly syncWrites?: boolean;
-  /** The privacy gate of this broker (the bridge withholds with it; the sink purges with it). */
-  readonly gate?: MqttEgressGate;
-  /** The privacy settings: published on `<base>/privacy`, purges on change. */
-  readonly privacy?: PrivacyView;
-  /** Commands and their outcomes are audited here. */
-  readonly audit?: AuditLog;
-  /** Signed commands (control.command_key, max_clock_skew_s); absent: every signed command is refused. */
-  readonly commandKey?: { readonly key: string; readonly maxSkewMs: number };
-  /** Directory for the embedded broker's generated password file (storage.dir). */
-  readonly credentialsDir?: string;
-}
-
-export interface MqttSinkStats {
-  readonly connected: boolean;
-  readonly connects: number;
-  readonly disconnects: number;
-  readonly qos0Sent: number;
-  /** QoS 0 messages dropped because the broker was unreachable. */
-  readonly qos0Dropped: number;
-  readonly qos1Acked: number;
-  readonly publishErrors: number;
-  readonly outbox: OutboxStats;
-  readonly commands: CommandStats | undefined;
-  /** Messages the privacy gate withheld from this broker, by reason. */
-  readonly withheld: Readonly<Record<string, number>>;
-  readonly broker: EmbeddedBrokerStats | undefined;
-}
+import { emptyOutboxStats, Outbox, type OutboxStore } from './outbox.js';
+import { OutboxSender } from './outbox-sender.js';
 
 export class MqttClientSink implements Component, MqttSink {
   readonly name = 'actions.mqtt';
@@ -112,6 +54,8 @@ export class MqttClientSink implements Component, MqttSink {
   private store: OutboxStore | undefined;
   private ownsStore = false;
   private outbox: Outbox | undefined;
+  /** Sends the outbox in order with a bounded window (outbox-sender.ts); created with the outbox. */
+  private sender: OutboxSender | undefined;
   private broker: EmbeddedBroker | undefined;
   private client: MqttClient | undefined;
   private commands: CommandHandler | undefined;
@@ -120,11 +64,6 @@ export class MqttClientSink implements Component, MqttSink {
   private stopping = false;
   private reconnectTimer: TimerHandle | undefined;
   private reconnectAttempts = 0;
-  /** Outbox sequences handed to mqtt.js and not yet acknowledged. */
-  private readonly inflight = new Set<number>();
-  /** Outbox sequences not yet handed to mqtt.js, oldest first (`unsentHead` is the next one). */
-  private unsent: number[] = [];
-  private unsentHead = 0;
   private connectWaiters: Array<() => void> = [];
   private unwatchPrivacy: (() => void) | undefined;
   private drainWaiters: Array<() => void> = [];
@@ -159,7 +98,15 @@ export class MqttClientSink implements Component, MqttSink {
       sync: o.syncWrites === true,
     });
     await this.outbox.open(signal);
-    for (const entry of this.outbox.values()) this.unsent.push(entry.seq);
+    this.sender = new OutboxSender({
+      outbox: this.outbox,
+      logger: this.log,
+      maxInflight: o.maxInflight ?? 64,
+      connectedClient: () => (this.connected ? this.client : undefined),
+      counters: this.counters,
+      onEmpty: () => this.settle('drain'),
+    });
+    for (const entry of this.outbox.values()) this.sender.enqueue(entry.seq);
     signal.throwIfAborted();
 
     let url = o.config.url;
@@ -250,7 +197,7 @@ export class MqttClientSink implements Component, MqttSink {
   async publish(topic: string, message: MqttMessage, _sourceTsMs: number): Promise<void> {
     const { outbox, client } = this;
     if (outbox === undefined || client === undefined || this.stopping) {
-      throw new EdgeloomError('E_MQTT_NOT_STARTED', 'the MQTT sink is not running', { where: topic });
+      throw new EdgeloomError(ErrorCode.E_MQTT_NOT_STARTED, 'the MQTT sink is not running', { where: topic });
     }
     const payload = message.raw ?? JSON.stringify(message.payload);
     if (message.qos === 0) {
@@ -265,8 +212,8 @@ export class MqttClientSink implements Component, MqttSink {
       return;
     }
     const { entry, persisted } = outbox.add(topic, payload, message.retain, message.privacy);
-    this.unsent.push(entry.seq);
-    this.pump();
+    this.sender?.enqueue(entry.seq);
+    this.sender?.pump();
     // Not stored (disk full): the outbox dropped it, which may leave it empty for stop()'s wait.
     await persisted.catch((err: unknown) => {
       if (outbox.size === 0) this.settle('drain');
@@ -314,11 +261,12 @@ export class MqttClientSink implements Component, MqttSink {
     const o = this.options;
     if (client !== undefined) {
       if (this.connected && outbox !== undefined && outbox.size > 0) {
-        await this.within(this.whenDrained(), o.stopFlushMs ?? 2000);
+        await resolvesWithin(o.clock, this.whenDrained(), o.stopFlushMs ?? 2000);
       }
       if (this.connected) {
         const offline = JSON.stringify({ state: STATUS_OFFLINE, ts: o.clock.now(), reason: 'shutdown' });
-        await this.within(
+        await resolvesWithin(
+          o.clock,
           client
             .publishAsync(statusTopic(this.baseTopic), offline, { qos: 1, retain: true })
             .catch(() => undefined),
@@ -326,7 +274,7 @@ export class MqttClientSink implements Component, MqttSink {
         );
       }
       const ended = client.endAsync(false).catch(() => undefined);
-      if (!(await this.within(ended, 2000))) await client.endAsync(true).catch(() => undefined);
+      if (!(await resolvesWithin(o.clock, ended, 2000))) await client.endAsync(true).catch(() => undefined);
       client.removeAllListeners();
       // A connection attempt still under way may fail after end(); mqtt.js would throw an unheard error.
       client.on('error', () => undefined);
@@ -377,45 +325,6 @@ export class MqttClientSink implements Component, MqttSink {
     return { status: 'degraded', reasons };
   }
 
-  /** Hand the oldest unsent outbox entries to mqtt.js, keeping at most maxInflight unacknowledged. */
-  private pump(): void {
-    const { client, outbox } = this;
-    if (!this.connected || client === undefined || outbox === undefined) return;
-    const maxInflight = this.options.maxInflight ?? 64;
-    while (this.inflight.size < maxInflight && this.unsentHead < this.unsent.length) {
-      const seq = this.unsent[this.unsentHead++] as number;
-      const entry = outbox.get(seq);
-      if (entry === undefined || this.inflight.has(seq)) continue; // evicted (drop-oldest) meanwhile
-      this.inflight.add(seq);
-      client.publish(entry.topic, entry.payload, { qos: 1, retain: entry.retain }, (err) => {
-        this.inflight.delete(seq);
-        if (err) {
-          // Still in the outbox: queue every unacknowledged entry again, in sequence order.
-          this.counters.publishErrors++;
-          this.log.debug({ err: err.message, seq }, 'mqtt: publish not acknowledged');
-          this.requeueUnacknowledged();
-        } else {
-          this.counters.qos1Acked++;
-          outbox.acknowledge(seq);
-          if (outbox.size === 0) this.settle('drain');
-        }
-        this.pump();
-      });
-    }
-    // Compact the consumed head now and then so the array does not grow without bound.
-    if (this.unsentHead > 1024 && this.unsentHead * 2 > this.unsent.length) {
-      this.unsent = this.unsent.slice(this.unsentHead);
-      this.unsentHead = 0;
-    }
-  }
-
-  private requeueUnacknowledged(): void {
-    this.unsent = [];
-    this.unsentHead = 0;
-    for (const entry of this.outbox?.values() ?? [])
-      if (!this.inflight.has(entry.seq)) this.unsent.push(entry.seq);
-  }
-
   private onConnect(): void {
     const client = this.client;
     if (client === undefined) return;
@@ -424,38 +333,37 @@ export class MqttClientSink implements Component, MqttSink {
     this.counters.connects++;
     const o = this.options;
     this.log.info({ outbox: this.outbox?.size ?? 0 }, 'mqtt: connected');
-    const online = JSON.stringify({ state: STATUS_ONLINE, ts: o.clock.now() });
-    client.publish(statusTopic(this.baseTopic), online, { qos: 1, retain: true });
-    const privacy = this.privacyState();
-    if (privacy !== undefined) {
-      client.publish(`${this.baseTopic}/${privacy.topic}`, JSON.stringify(privacy.payload), {
-        qos: 1,
-        retain: true,
-      });
-    }
-    if (o.config.discovery.enabled) {
-      const messages = discoveryMessages({
-        prefix: o.config.discovery.prefix,
-        baseTopic: this.baseTopic,
-        deviceId: o.deviceId,
-        deviceName: o.deviceName ?? `edgeloom ${o.deviceId}`,
-        swVersion: o.swVersion ?? 'unknown',
-      });
-      for (const m of messages) client.publish(m.topic, JSON.stringify(m.payload), { qos: 1, retain: true });
-    }
+    const announcements = connectAnnouncements({
+      baseTopic: this.baseTopic,
+      nowMs: o.clock.now(),
+      privacy: this.privacyState(),
+      discovery: o.config.discovery.enabled
+        ? {
+            prefix: o.config.discovery.prefix,
+            baseTopic: this.baseTopic,
+            deviceId: o.deviceId,
+            deviceName: o.deviceName ?? `edgeloom ${o.deviceId}`,
+            swVersion: o.swVersion ?? 'unknown',
+          }
+        : undefined,
+    });
+    for (const m of announcements) client.publish(m.topic, m.payload, { qos: 1, retain: true });
     if (this.commands !== undefined) {
       client.subscribe(`${this.baseTopic}/cmd/#`, { qos: 1 }, (err) => {
         if (err) this.log.warn({ err: err.message }, 'mqtt: cannot subscribe to commands');
       });
     }
     this.settle('connect');
-    this.pump();
+    this.sender?.pump();
   }
 
   private onClose(): void {
     if (this.connected) {
       this.counters.disconnects++;
-      this.log.warn({ inflight: this.inflight.size, outbox: this.outbox?.size ?? 0 }, 'mqtt: disconnected');
+      this.log.warn(
+        { inflight: this.sender?.inflightCount ?? 0, outbox: this.outbox?.size ?? 0 },
+        'mqtt: disconnected',
+      );
     }
     this.connected = false;
     if (this.stopping || this.reconnectTimer !== undefined) return;
@@ -478,28 +386,4 @@ export class MqttClientSink implements Component, MqttSink {
     else this.drainWaiters = [];
     for (const w of waiters) w();
   }
-
-  /** Wait for `p` at most `ms`; true when it settled in time. */
-  private async within(p: Promise<unknown>, ms: number): Promise<boolean> {
-    let timer: TimerHandle | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = this.options.clock.setTimeout(() => resolve(false), ms);
-    });
-    try {
-      return await Promise.race([
-        p.then(
-          () => true,
-          (err: unknown) => Promise.reject(toError(err)),
-        ),
-        timeout,
-      ]);
-    } finally {
-      timer?.cancel();
-    }
-  }
-}
-
-/** Never log credentials embedded in a URL. */
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//[redacted]@');
 }

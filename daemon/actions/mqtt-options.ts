@@ -1,16 +1,84 @@
 /**
  * MqttConfig → mqtt.js client options: stable client id, persistent session, last will, TLS
  * files and credentials. Reconnection is driven by the sink (with backoff on the injected clock),
- * so mqtt.js's own fixed-period reconnect is off.
+ * so mqtt.js's own fixed-period reconnect is off. Also the sink's (mqtt-client.ts) options and
+ * stats, and the device-state messages it sends itself: the status, the privacy settings and what
+ * every (re)connect announces.
  */
 import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
 import type { PrivacyTier } from '../bus/topics.js';
+import type { EventBus } from '../bus/types.js';
 import type { MqttConfig } from '../config/types.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { AuditLog } from '../router/audit-log.js';
 import type { PrivacySnapshot } from '../router/privacy.js';
+import type { Clock } from '../util/clock.js';
 import type { BrokerCredential } from './broker-credentials.js';
+import type { CommandStats } from './commands.js';
+import { type DiscoveryInput, discoveryMessages } from './discovery.js';
+import type { EmbeddedBrokerStats } from './embedded-broker.js';
 import type { MqttMessage } from './mqtt-contract.js';
+import type { MqttEgressGate, PrivacyView } from './mqtt-egress.js';
+import type { OutboxStats, OutboxStore } from './outbox.js';
+
+export interface MqttClientSinkOptions {
+  readonly config: MqttConfig;
+  readonly deviceId: string;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** The shared LevelDB store (the outbox uses sublevel `outbox`), or a directory to open one in. */
+  readonly storage: OutboxStore | string;
+  /** Serve `<base>/cmd/#` as bus requests; absent: no commands. */
+  readonly bus?: EventBus;
+  /** Reported in discovery (`sw_version`). Default `unknown`. */
+  readonly swVersion?: string;
+  /** Device name shown in Home Assistant. Default `edgeloom <device_id>`. */
+  readonly deviceName?: string;
+  /** First reconnect delay, ms (doubles per failure). Default 500. */
+  readonly reconnectMinMs?: number;
+  /** Largest reconnect delay, ms. Default 30 000. */
+  readonly reconnectMaxMs?: number;
+  /** Give up one connection attempt after this long, ms. Default 10 000. */
+  readonly connectTimeoutMs?: number;
+  /** QoS 1 messages handed to mqtt.js and not yet acknowledged, at most. Default 64. */
+  readonly maxInflight?: number;
+  /** stop() waits this long for the outbox to empty before disconnecting, ms. Default 2000. */
+  readonly stopFlushMs?: number;
+  /** Commands accepted per second; the excess is dropped and counted. Default 20. */
+  readonly commandsPerSecond?: number;
+  /** How long a command waits for its responder, ms. Default 5000. */
+  readonly commandTimeoutMs?: number;
+  /** fsync outbox writes (survives power loss, much slower). Default false. */
+  readonly syncWrites?: boolean;
+  /** The privacy gate of this broker (the bridge withholds with it; the sink purges with it). */
+  readonly gate?: MqttEgressGate;
+  /** The privacy settings: published on `<base>/privacy`, purges on change. */
+  readonly privacy?: PrivacyView;
+  /** Commands and their outcomes are audited here. */
+  readonly audit?: AuditLog;
+  /** Signed commands (control.command_key, max_clock_skew_s); absent: every signed command is refused. */
+  readonly commandKey?: { readonly key: string; readonly maxSkewMs: number };
+  /** Directory for the embedded broker's generated password file (storage.dir). */
+  readonly credentialsDir?: string;
+}
+
+export interface MqttSinkStats {
+  readonly connected: boolean;
+  readonly connects: number;
+  readonly disconnects: number;
+  readonly qos0Sent: number;
+  /** QoS 0 messages dropped because the broker was unreachable. */
+  readonly qos0Dropped: number;
+  readonly qos1Acked: number;
+  readonly publishErrors: number;
+  readonly outbox: OutboxStats;
+  readonly commands: CommandStats | undefined;
+  /** Messages the privacy gate withheld from this broker, by reason. */
+  readonly withheld: Readonly<Record<string, number>>;
+  readonly broker: EmbeddedBrokerStats | undefined;
+}
 
 /** Status payloads: JSON like every other message; Home Assistant reads `state` with a value_template. */
 export const STATUS_ONLINE = 'online';
@@ -42,6 +110,35 @@ export function privacyMessage(
     ...(destination === undefined ? {} : { destination }),
   };
   return { topic: 'privacy', qos: 1, retain: true, payload };
+}
+
+/**
+ * The retained messages every (re)connect publishes, in this order: `<base>/status` online (the
+ * last will turns it offline), the privacy settings when there are any, and the Home Assistant
+ * discovery configs when discovery is on (a broker restarted without persistence forgets them).
+ */
+export function connectAnnouncements(o: {
+  readonly baseTopic: string;
+  readonly nowMs: number;
+  readonly privacy: MqttMessage | undefined;
+  readonly discovery: DiscoveryInput | undefined;
+}): { readonly topic: string; readonly payload: string }[] {
+  const out = [
+    { topic: statusTopic(o.baseTopic), payload: JSON.stringify({ state: STATUS_ONLINE, ts: o.nowMs }) },
+  ];
+  if (o.privacy !== undefined) {
+    out.push({ topic: `${o.baseTopic}/${o.privacy.topic}`, payload: JSON.stringify(o.privacy.payload) });
+  }
+  if (o.discovery !== undefined) {
+    for (const m of discoveryMessages(o.discovery))
+      out.push({ topic: m.topic, payload: JSON.stringify(m.payload) });
+  }
+  return out;
+}
+
+/** Never log credentials embedded in a URL. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//[redacted]@');
 }
 
 export interface ClientOptionsInput {
@@ -97,9 +194,13 @@ function readPem(path: string, key: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new EdgeloomError('E_MQTT_TLS_FILE', `cannot read ${key} file ${path}: ${(err as Error).message}`, {
-      where: key,
-      cause: err,
-    });
+    throw new EdgeloomError(
+      ErrorCode.E_MQTT_TLS_FILE,
+      `cannot read ${key} file ${path}: ${(err as Error).message}`,
+      {
+        where: key,
+        cause: err,
+      },
+    );
   }
 }

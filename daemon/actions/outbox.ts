@@ -25,7 +25,7 @@
  * `deletesPending` counts it). A burst of failures is one log line a minute (util/burst-log.ts).
  */
 import type { AbstractBatchOptions, AbstractLevel, AbstractSublevel } from 'abstract-level';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { BurstLog } from '../util/burst-log.js';
 import type { Clock } from '../util/clock.js';
@@ -111,7 +111,7 @@ export class Outbox {
   constructor(private readonly options: OutboxOptions) {
     if (!Number.isInteger(options.maxMessages) || options.maxMessages < 1) {
       throw new EdgeloomError(
-        'E_CONFIG_INVALID',
+        ErrorCode.E_CONFIG_INVALID,
         `outbox max_messages must be a positive integer, got ${options.maxMessages}`,
         {
           where: 'mqtt.outbox.max_messages',
@@ -184,7 +184,7 @@ export class Outbox {
       if (this.options.policy === 'refuse') {
         this.counters.refused++;
         throw new EdgeloomError(
-          'E_MQTT_OUTBOX_FULL',
+          ErrorCode.E_MQTT_OUTBOX_FULL,
           `outbox holds ${this.entries.size} messages (max_messages); message refused`,
           {
             where: topic,
@@ -314,7 +314,7 @@ export class Outbox {
       (err: unknown) => {
         this.counters.writeErrors++;
         const error = new EdgeloomError(
-          'E_MQTT_OUTBOX_WRITE',
+          ErrorCode.E_MQTT_OUTBOX_WRITE,
           `outbox write failed: ${(err as Error).message}`,
           {
             where: 'mqtt.outbox',

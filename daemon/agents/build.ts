@@ -7,6 +7,7 @@ import type { EventBus } from '../bus/types.js';
 import type { Component } from '../component.js';
 import type { EdgeloomConfig } from '../config/index.js';
 import { componentLogger, type Logger } from '../log.js';
+import type { CloudAssist } from '../router/cloud-assist.js';
 import type { Clock } from '../util/clock.js';
 import { registerBuiltinTools } from './builtin-tools.js';
 import { type CloudToolAudit, CloudToolGate } from './cloud-tools.js';
@@ -15,7 +16,7 @@ import { motionAgent } from './motion.js';
 import { AgentRuntime } from './runtime.js';
 import { AgentStore, type SharedStore } from './store.js';
 import { ToolRegistry } from './tools.js';
-import { type CloudAssist, cloudAssistTool, voiceAgent } from './voice-assistant.js';
+import { cloudAssistTool, voiceAgent } from './voice-assistant.js';
 
 export interface BuildAgentsOptions {
   /** Uses agents.*, mqtt.publish_allow. */
@@ -23,7 +24,7 @@ export interface BuildAgentsOptions {
   readonly bus: EventBus;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** The daemon's one open LevelDB (daemon/router/storage.ts openStore); agents use sublevel `agents`. */
+  /** The daemon's one open LevelDB (daemon/storage/store.ts openStore); agents use sublevel `agents`. */
   readonly storage: SharedStore;
   /** The router's cloud path for unmatched utterances; absent: unmatched → `no_match` intent. */
   readonly router?: { readonly cloudAssist: CloudAssist };

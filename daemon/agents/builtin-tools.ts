@@ -7,7 +7,7 @@ import { patternMatches } from '../bus/topic-match.js';
 import type { DisplayAction, Emotion } from '../bus/topics.js';
 import { EMOTIONS } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { printable } from '../util/printable.js';
 import type { ToolDefinition, ToolRegistry } from './tools.js';
@@ -57,7 +57,7 @@ export function mqttPublishTool(bus: EventBus, allow: readonly string[]): ToolDe
     async execute(args) {
       if (!allow.some((p) => patternMatches(p, args.topic))) {
         throw new EdgeloomError(
-          'E_TOOL_REFUSED',
+          ErrorCode.E_TOOL_REFUSED,
           `topic '${args.topic}' is not in mqtt.publish_allow (${allow.length === 0 ? 'empty' : allow.join(', ')})`,
           { where: 'tool mqtt.publish' },
         );
@@ -153,7 +153,7 @@ export function speakTool(
       if (!available || program === undefined) {
         return Promise.reject(
           new EdgeloomError(
-            'E_TOOL_UNAVAILABLE',
+            ErrorCode.E_TOOL_UNAVAILABLE,
             `speak: '${program ?? ''}' is not installed (agents.tts_command)`,
             {
               where: 'tool speak',
@@ -183,7 +183,7 @@ export function speakTool(
         child.on('error', (err) => {
           signal.removeEventListener('abort', kill);
           reject(
-            new EdgeloomError('E_TOOL_UNAVAILABLE', `speak: ${err.message}`, {
+            new EdgeloomError(ErrorCode.E_TOOL_UNAVAILABLE, `speak: ${err.message}`, {
               where: 'tool speak',
               cause: err,
             }),
@@ -195,7 +195,7 @@ export function speakTool(
           else
             reject(
               new EdgeloomError(
-                'E_TOOL_FAILED',
+                ErrorCode.E_TOOL_FAILED,
                 `speak: ${program} exited ${code ?? sig}: ${stderr.trim()}`,
                 { where: 'tool speak' },
               ),

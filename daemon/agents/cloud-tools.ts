@@ -20,7 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import { patternMatches } from '../bus/topic-match.js';
-import { toError } from '../errors.js';
+import { ErrorCode, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ToolCallAuditEntry } from '../router/audit-log.js';
 import { canonicalJson } from '../util/canonical-json.js';
@@ -48,7 +48,7 @@ export interface RequestedCall {
 export interface CallOutcome {
   readonly tool: string;
   readonly ok: boolean;
-  readonly code?: string;
+  readonly code?: ErrorCode;
 }
 
 export interface CloudToolGateOptions {
@@ -94,7 +94,9 @@ export class CloudToolGate {
       const name = tool ?? printable(call.name, 64);
       const key = `${name} ${canonicalJson(call.arguments)}`;
       const code =
-        tool === undefined ? 'E_TOOL_UNKNOWN' : this.refusal(tool, call.arguments, seen.has(key), ran);
+        tool === undefined
+          ? ErrorCode.E_TOOL_UNKNOWN
+          : this.refusal(tool, call.arguments, seen.has(key), ran);
       seen.add(key);
       const entry: ToolCallAuditEntry = {
         kind: 'tool_call',
@@ -111,10 +113,10 @@ export class CloudToolGate {
         await this.o.audit?.(entry);
       } catch (err) {
         this.o.logger.error({ err: toError(err).message }, 'cloud tool call not audited: refused');
-        refused = 'E_AUDIT';
+        refused = ErrorCode.E_AUDIT;
       }
       if (refused !== undefined || tool === undefined) {
-        const c = refused ?? 'E_TOOL_UNKNOWN';
+        const c = refused ?? ErrorCode.E_TOOL_UNKNOWN;
         this.count(c);
         this.o.logger.warn(
           { tool: name, code: c, correlationId: ctx.correlationId },
@@ -131,7 +133,7 @@ export class CloudToolGate {
         origin: 'cloud',
         source: 'agent.voice.cloud',
       });
-      this.count(r.ok ? 'ok' : (r.error?.code ?? 'E_TOOL_FAILED'));
+      this.count(r.ok ? 'ok' : (r.error?.code ?? ErrorCode.E_TOOL_FAILED));
       out.push({ tool, ok: r.ok, ...(r.error ? { code: r.error.code } : {}) });
     }
     return out;
@@ -143,23 +145,23 @@ export class CloudToolGate {
     args: unknown,
     duplicate: boolean,
     ranThisAnswer: number,
-  ): string | undefined {
+  ): ErrorCode | undefined {
     const p = this.o.policy;
-    if (!p.allow.includes(tool)) return 'E_CLOUD_TOOL_NOT_ALLOWED';
-    if (duplicate) return 'E_CLOUD_TOOL_DUPLICATE';
+    if (!p.allow.includes(tool)) return ErrorCode.E_CLOUD_TOOL_NOT_ALLOWED;
+    if (duplicate) return ErrorCode.E_CLOUD_TOOL_DUPLICATE;
     if (tool === PUBLISH) {
       const a = (args ?? {}) as { topic?: unknown; retain?: unknown };
-      if (a.retain === true) return 'E_CLOUD_TOOL_RETAIN';
+      if (a.retain === true) return ErrorCode.E_CLOUD_TOOL_RETAIN;
       if (
         typeof a.topic !== 'string' ||
         !p.publish_allow.some((pattern) => patternMatches(pattern, a.topic as string))
       )
-        return 'E_CLOUD_TOOL_TOPIC';
+        return ErrorCode.E_CLOUD_TOOL_TOPIC;
     }
-    if (ranThisAnswer >= p.max_calls_per_utterance) return 'E_CLOUD_TOOL_RATE';
+    if (ranThisAnswer >= p.max_calls_per_utterance) return ErrorCode.E_CLOUD_TOOL_RATE;
     const now = this.o.clock.monotonicMs();
     while (this.recent.length > 0 && now - this.recent[0]! >= WINDOW_MS) this.recent.shift();
-    if (this.recent.length >= p.max_calls_per_minute) return 'E_CLOUD_TOOL_RATE';
+    if (this.recent.length >= p.max_calls_per_minute) return ErrorCode.E_CLOUD_TOOL_RATE;
     return undefined;
   }
 

@@ -16,7 +16,7 @@
  * 1, one typo in five words ≈ 0.95, one extra word in six ≈ 0.83, and unrelated text near 0.
  */
 import type { IntentConfig } from '../config/index.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 
 export const MAX_SLOT_WORDS = 3;
 /**
@@ -64,7 +64,7 @@ export function words(text: string): string[] {
 /** Expand one template into its variants; throws E_INTENT_TEMPLATE naming `where`. */
 export function compileTemplate(template: string, where: string): Token[][] {
   const fail = (msg: string): never => {
-    throw new EdgeloomError('E_INTENT_TEMPLATE', `${where}: ${msg} in "${template}"`, { where });
+    throw new EdgeloomError(ErrorCode.E_INTENT_TEMPLATE, `${where}: ${msg} in "${template}"`, { where });
   };
   // Split into parts: literal text, (a|b) groups, {slot}s.
   let variants: Token[][] = [[]];

@@ -1,5 +1,5 @@
 /**
- * Motion agent: `sensor/imu/+/sample` (ImuEvent windows) → MotionEvents on `agent/<id>/motion`
+ * Motion agent: `sensor/imu/+/window` (ImuEvent windows) → MotionEvents on `agent/<id>/motion`
  * (`agent/motion/motion` with the default id; the MQTT bridge maps it to `imu/motion`).
  *
  * Storage (why it looks like this): IMU windows arrive at 10–100 per second for months, on a Pi's
@@ -356,7 +356,7 @@ export function motionAgent(o: MotionOptions): AgentDefinition<MotionState, Moti
     capabilities: ['motion', 'fall-detection'],
     // Realtime, 256 deep (2.5 s at 100 Hz), drop-oldest: a detector that far behind is better off
     // with fresh windows; drops are counted by the bus.
-    subscriptions: [{ pattern: 'sensor/imu/+/sample', qos: 'realtime', capacity: 256 }],
+    subscriptions: [{ pattern: 'sensor/imu/+/window', qos: 'realtime', capacity: 256 }],
     initialState: initialMotionState(),
     reduce: reduceMotion,
     decide,

@@ -1,5 +1,5 @@
 /**
- * The agent model (the Loom seeds' reducer pattern): an agent is an actor whose state is a fold
+ * The agent model (README, "Agents and tools"): an agent is an actor whose state is a fold
  * of its own domain events. Inputs (bus messages, timers) go to `decide`, which returns the domain
  * events to append and the side effects to run; the runtime appends the events atomically, swaps
  * the state pointer to `events.reduce(reduce, state)`, and only then runs the actions. Replaying
@@ -127,3 +127,8 @@ export function deepFreeze<T>(value: T): T {
 
 /** True unless NODE_ENV is `production`: freezing costs a walk per state swap. */
 export const FREEZE_STATES = process.env.NODE_ENV !== 'production';
+
+/** Freeze a state or working memory before it is shared (a no-op in production, see above). */
+export function freezeState<S>(state: S): S {
+  return FREEZE_STATES ? deepFreeze(state) : state;
+}

@@ -1,7 +1,7 @@
 /**
  * Agent event logs and snapshots in LevelDB, inside the shared store's `agents` sublevel (one
  * process may open a LevelDB directory at a time, so the daemon opens it once and every user keeps
- * to its own sublevel; see daemon/router/storage.ts).
+ * to its own sublevel; see daemon/storage/store.ts).
  *
  * Layout, one nested sublevel per agent (`!agents!!<id>!`):
  *   `l!<seq>` → domain event      (the log; seq zero-padded to 16 digits so keys sort by number)
@@ -24,10 +24,11 @@
  */
 import type { AbstractSublevel } from 'abstract-level';
 import type { Level } from 'level';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
+import type { StoreVerifier } from '../storage/check.js';
 import type { DomainEvent } from './reducer.js';
 
-/** The shared store (daemon/router/storage.ts `Store`). */
+/** The shared store (daemon/storage/store.ts `Store`). */
 export type SharedStore = Level<string, unknown>;
 
 export const AGENTS_SUBLEVEL = 'agents';
@@ -148,7 +149,7 @@ export class AgentStore {
       const seq = seqOf(key);
       if (seq !== lastSeq + 1) {
         throw new EdgeloomError(
-          'E_AGENT_LOG_GAP',
+          ErrorCode.E_AGENT_LOG_GAP,
           `agent ${agentId}: event ${lastSeq + 1} missing, found ${seq}`,
           {
             where: `agents/${agentId}`,
@@ -269,3 +270,16 @@ export class AgentStore {
     return { log, snapshots, firstLogSeq };
   }
 }
+
+/**
+ * The agents' part of the start-up store check (storage/check.ts): every stored agent loaded the
+ * way its start loads it. Snapshot settings do not matter for loading; the store is only read.
+ */
+export const verifyAgentLogs: StoreVerifier = async (db, signal) => {
+  const agents = new AgentStore({ db, snapshotEvery: 1, retentionEvents: 1 });
+  try {
+    return await agents.verify(signal);
+  } finally {
+    await agents.close();
+  }
+};

@@ -1,5 +1,5 @@
 /**
- * The tool registry (the seeds' tool calling): the only way agents cause side effects. A tool
+ * The tool registry (README, "Agents and tools"): the only way agents cause side effects. A tool
  * declares a JSON schema for its arguments, compiled once at registration (validation on the hot
  * path is the compiled function); every call runs under a time limit and an AbortSignal, and its
  * outcome, success or failure, is published as `tool/<name>/result`. execute() never throws: a bad
@@ -8,7 +8,7 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { ToolResult } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
-import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
 import { printable } from '../util/printable.js';
@@ -86,17 +86,19 @@ export class ToolRegistry {
   register<A>(tool: ToolDefinition<A>): void {
     const where = `tool ${tool.name}`;
     if (!NAME.test(tool.name))
-      throw new EdgeloomError('E_TOOL_INVALID', `invalid tool name '${tool.name}'`, { where });
+      throw new EdgeloomError(ErrorCode.E_TOOL_INVALID, `invalid tool name '${tool.name}'`, { where });
     const fn = toFunctionName(tool.name);
     if (this.tools.has(tool.name) || this.byFunctionName.has(fn)) {
-      throw new EdgeloomError('E_TOOL_INVALID', `tool '${tool.name}' is already registered`, { where });
+      throw new EdgeloomError(ErrorCode.E_TOOL_INVALID, `tool '${tool.name}' is already registered`, {
+        where,
+      });
     }
     let validate: ValidateFunction;
     try {
       validate = this.ajv.compile(tool.parameters);
     } catch (err) {
       throw new EdgeloomError(
-        'E_TOOL_INVALID',
+        ErrorCode.E_TOOL_INVALID,
         `tool '${tool.name}': bad parameter schema: ${toError(err).message}`,
         {
           where,
@@ -147,7 +149,7 @@ export class ToolRegistry {
       result = { tool: name, ok: true, result: value, durationMs: this.o.clock.monotonicMs() - started };
     } catch (err) {
       const e = toError(err);
-      const code = isEdgeloomError(e) ? e.code : 'E_TOOL_FAILED';
+      const code = isEdgeloomError(e) ? e.code : ErrorCode.E_TOOL_FAILED;
       result = {
         tool: name,
         ok: false,
@@ -171,13 +173,13 @@ export class ToolRegistry {
     const where = `tool ${name}`;
     const entry = this.tools.get(name);
     if (entry === undefined || (options.external && entry.tool.internal)) {
-      throw new EdgeloomError('E_TOOL_UNKNOWN', `no tool named '${name}'`, { where });
+      throw new EdgeloomError(ErrorCode.E_TOOL_UNKNOWN, `no tool named '${name}'`, { where });
     }
     if (!entry.validate(args)) {
       const detail = (entry.validate.errors ?? [])
         .map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`)
         .join('; ');
-      throw new EdgeloomError('E_TOOL_INVALID_ARGS', `tool '${name}': ${detail}`, { where });
+      throw new EdgeloomError(ErrorCode.E_TOOL_INVALID_ARGS, `tool '${name}': ${detail}`, { where });
     }
     if (options.signal?.aborted) throw aborted(name);
     const timeoutMs = entry.tool.timeoutMs ?? this.o.defaultTimeoutMs;
@@ -193,9 +195,13 @@ export class ToolRegistry {
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = this.o.clock.setTimeout(() => {
-      const err = new EdgeloomError('E_TOOL_TIMEOUT', `tool '${name}' took longer than ${timeoutMs} ms`, {
-        where,
-      });
+      const err = new EdgeloomError(
+        ErrorCode.E_TOOL_TIMEOUT,
+        `tool '${name}' took longer than ${timeoutMs} ms`,
+        {
+          where,
+        },
+      );
       controller.abort(err);
       rejectRace(err);
     }, timeoutMs);
@@ -212,7 +218,9 @@ export class ToolRegistry {
 }
 
 function aborted(name: string): EdgeloomError {
-  return new EdgeloomError('E_TOOL_ABORTED', `tool '${name}' was cancelled`, { where: `tool ${name}` });
+  return new EdgeloomError(ErrorCode.E_TOOL_ABORTED, `tool '${name}' was cancelled`, {
+    where: `tool ${name}`,
+  });
 }
 
 /** `mqtt.publish` → `mqtt_publish` (OpenAI function names allow [a-zA-Z0-9_-] only). */

@@ -15,11 +15,12 @@
  */
 import type { IntentEvent, SpeechEvent, Transcript } from '../bus/topics.js';
 import type { VoiceConfig } from '../config/index.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
+import type { CloudAssist, CloudAssistContext } from '../router/cloud-assist.js';
 import type { CloudToolGate } from './cloud-tools.js';
 import { type CompiledIntent, compileIntents, matchIntent, normalize, substituteSlots } from './intents.js';
 import type { AgentAction, AgentDefinition, AgentInput, DecideContext, Decision } from './reducer.js';
-import type { FunctionDefinition, ToolDefinition, ToolRegistry } from './tools.js';
+import type { ToolDefinition, ToolRegistry } from './tools.js';
 
 /** Utterances that cancel in-flight work instead of being matched. */
 export const STOP_WORDS: readonly string[] = [
@@ -30,48 +31,6 @@ export const STOP_WORDS: readonly string[] = [
   'stop it',
   'cancel that',
 ];
-
-/** A tool call the cloud model asked for (OpenAI function name, parsed arguments). */
-export interface CloudToolCall {
-  readonly name: string;
-  readonly arguments: unknown;
-}
-
-export interface CloudAssistReply {
-  readonly toolCalls: readonly CloudToolCall[];
-  /** Intent name the model reports, when it does; published with source `cloud`. */
-  readonly intent?: string;
-  /**
-   * Set when the text did not go to the cloud or no answer came back (the router's reason code,
-   * e.g. `privacy_local_only`, `cloud_disabled`, `cloud_timeout`): the agent publishes `no_match`.
-   */
-  readonly declined?: string;
-}
-
-/** Where an utterance came from, so the router can apply the transcript's privacy tier. */
-export interface CloudAssistContext {
-  /** The transcript's bus topic, e.g. `inference/stt/mic`. */
-  readonly topic: string;
-  /** The transcript envelope's id. */
-  readonly sourceId: string;
-  readonly correlationId: string;
-  /** Best local intent score, 0..1, and the score an intent needs (`agents.voice.min_match_score`). */
-  readonly score: number;
-  readonly minScore: number;
-  /** The transcript was tagged `explicit_cloud` (the user asked for the cloud). */
-  readonly explicitCloud: boolean;
-}
-
-/**
- * Sends the transcript TEXT (never audio) with the tool definitions; must honour `signal`.
- * `context` is given by the voice agent (absent only for callers outside it).
- */
-export type CloudAssist = (
-  text: string,
-  tools: FunctionDefinition[],
-  signal: AbortSignal,
-  context?: CloudAssistContext,
-) => Promise<CloudAssistReply>;
 
 export const CLOUD_ASSIST_TOOL = 'voice.cloud_assist';
 
@@ -286,7 +245,7 @@ export function cloudAssistTool(
         correlationId: args.correlation_id ?? args.source_id ?? '',
       });
       if (signal.aborted)
-        throw new EdgeloomError('E_TOOL_ABORTED', 'cloud assist cancelled', {
+        throw new EdgeloomError(ErrorCode.E_TOOL_ABORTED, 'cloud assist cancelled', {
           where: `tool ${CLOUD_ASSIST_TOOL}`,
         });
       return { calls: results };

@@ -1,4 +1,4 @@
-import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
 import { type Envelope, Priority, type PublishOptions } from './envelope.js';
@@ -123,7 +123,7 @@ export class Bus implements EventBus {
     options: SubscribeOptions,
   ): Subscription {
     if (this.closed)
-      throw new EdgeloomError('E_BUS_CLOSED', 'bus is closed', { where: `subscribe ${pattern}` });
+      throw new EdgeloomError(ErrorCode.E_BUS_CLOSED, 'bus is closed', { where: `subscribe ${pattern}` });
     const levels = parsePattern(pattern);
     const resolved = resolveSubscribeOptions(pattern, options, this.capacity);
     const sub = new BusSubscription(
@@ -146,7 +146,8 @@ export class Bus implements EventBus {
     payload: Req,
     options: RequestOptions = {},
   ): Promise<Res> {
-    if (this.closed) throw new EdgeloomError('E_BUS_CLOSED', 'bus is closed', { where: `request ${topic}` });
+    if (this.closed)
+      throw new EdgeloomError(ErrorCode.E_BUS_CLOSED, 'bus is closed', { where: `request ${topic}` });
     validateTopic(topic);
     const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const { id, answer } = this.requests.open<Res>(topic, timeoutMs, options.signal);
@@ -207,7 +208,7 @@ export class Bus implements EventBus {
       waiter.timer = this.clock.setTimeout(() => {
         this.drainWaiters.delete(waiter);
         reject(
-          new EdgeloomError('E_BUS_DRAIN_TIMEOUT', `bus not drained within ${deadlineMs} ms`, {
+          new EdgeloomError(ErrorCode.E_BUS_DRAIN_TIMEOUT, `bus not drained within ${deadlineMs} ms`, {
             where: 'bus.drain',
           }),
         );
@@ -224,7 +225,7 @@ export class Bus implements EventBus {
         this.logger.warn({ err, deadlineMs }, 'bus close: deadline passed, dropping what is left');
       })
       .then(() => {
-        const err = new EdgeloomError('E_BUS_CLOSED', 'bus is closed', { where: 'bus.close' });
+        const err = new EdgeloomError(ErrorCode.E_BUS_CLOSED, 'bus is closed', { where: 'bus.close' });
         for (const sub of this.subs) {
           sub.discard(err);
           sub.abortRunning(err);
@@ -240,7 +241,8 @@ export class Bus implements EventBus {
     payload: unknown,
     options: PublishOptions | undefined,
   ): Promise<void> | undefined {
-    if (this.closed) throw new EdgeloomError('E_BUS_CLOSED', 'bus is closed', { where: `publish ${topic}` });
+    if (this.closed)
+      throw new EdgeloomError(ErrorCode.E_BUS_CLOSED, 'bus is closed', { where: `publish ${topic}` });
     let matches = this.cache.get(topic);
     if (matches === undefined) matches = this.matchAndCache(topic);
     if (matches.length === 0) return undefined;
@@ -249,9 +251,13 @@ export class Bus implements EventBus {
       // Refuse before enqueueing anywhere, so an event is never delivered to only some subscribers.
       for (let i = 0; i < matches.length; i++) {
         if (matches[i]!.wouldRefuse()) {
-          throw new EdgeloomError('E_BUS_BACKPRESSURE', 'subscriber full and too many publishes parked', {
-            where: `publish ${topic} → ${matches[i]!.component}`,
-          });
+          throw new EdgeloomError(
+            ErrorCode.E_BUS_BACKPRESSURE,
+            'subscriber full and too many publishes parked',
+            {
+              where: `publish ${topic} → ${matches[i]!.component}`,
+            },
+          );
         }
       }
     }
@@ -280,7 +286,7 @@ export class Bus implements EventBus {
     }
     const priority = o.priority ?? Priority.normal;
     if (priority !== Priority.normal && !(Number.isInteger(priority) && priority >= 0 && priority <= 3)) {
-      throw new EdgeloomError('E_BUS_INVALID_PRIORITY', `priority ${String(priority)} is not 0..3`, {
+      throw new EdgeloomError(ErrorCode.E_BUS_INVALID_PRIORITY, `priority ${String(priority)} is not 0..3`, {
         where: `publish ${topic}`,
       });
     }
@@ -331,7 +337,7 @@ export class Bus implements EventBus {
 
   private onHandlerFailed(sub: BusSubscription, env: Envelope, err: unknown): void {
     const e = toError(err);
-    const code = isEdgeloomError(e) ? e.code : 'E_BUS_HANDLER_FAILED';
+    const code = isEdgeloomError(e) ? e.code : ErrorCode.E_BUS_HANDLER_FAILED;
     this.logger.error({ component: sub.component, topic: env.topic, code, err: e }, 'bus handler failed');
     // Loop guard: a failure while handling an error event is logged only, never republished.
     if (env.topic === 'system/error' || this.closed) return;

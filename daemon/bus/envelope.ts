@@ -1,6 +1,6 @@
 /**
- * Priorities, lowest number first (the seeds' priority event loop: critical user interrupts
- * preempt system events, which preempt normal traffic, which preempts background work).
+ * Priorities, lowest number first (README, "The bus"): critical user interrupts preempt system
+ * events, which preempt normal traffic, which preempts background work.
  */
 export const Priority = {
   critical: 0,
@@ -12,7 +12,7 @@ export type Priority = (typeof Priority)[keyof typeof Priority];
 export type PriorityName = keyof typeof Priority;
 
 /**
- * What travels on the bus: the payload plus the metadata the Loom design puts on every event.
+ * What travels on the bus: the payload plus the metadata every event carries (README, "The bus").
  * Envelopes are immutable once published; handlers must not mutate them (payload buffers
  * included: several subscribers may hold the same envelope).
  */

@@ -1,4 +1,4 @@
-import { isEdgeloomError, toError } from '../errors.js';
+import { ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import { Priority } from './envelope.js';
 import type { LifecycleEvent, LifecycleKind } from './topics.js';
 import type { EventBus } from './types.js';
@@ -24,12 +24,12 @@ export function publishLifecycle(
   try {
     return bus.publish('system/lifecycle', event, { source: component ?? 'system', priority: Priority.high });
   } catch (err) {
-    if (isEdgeloomError(err, 'E_BUS_CLOSED')) return undefined;
+    if (isEdgeloomError(err, ErrorCode.E_BUS_CLOSED)) return undefined;
     throw err;
   }
 }
 
-function describe(error: unknown): { code: string; message: string } {
+function describe(error: unknown): { code: ErrorCode; message: string } {
   if (isEdgeloomError(error)) return { code: error.code, message: error.message };
-  return { code: 'E_COMPONENT_FAILED', message: toError(error).message };
+  return { code: ErrorCode.E_COMPONENT_FAILED, message: toError(error).message };
 }

@@ -1,4 +1,4 @@
-import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 
 interface Pending {
@@ -36,12 +36,12 @@ export class PendingRequests {
     signal: AbortSignal | undefined,
   ): { id: string; answer: Promise<Res> } {
     if (this.pending.size >= this.maxPending) {
-      throw new EdgeloomError('E_BUS_BACKPRESSURE', `more than ${this.maxPending} requests pending`, {
+      throw new EdgeloomError(ErrorCode.E_BUS_BACKPRESSURE, `more than ${this.maxPending} requests pending`, {
         where: `bus.request ${topic}`,
       });
     }
     if (signal?.aborted === true) {
-      throw new EdgeloomError('E_BUS_ABORTED', 'request aborted before it was sent', {
+      throw new EdgeloomError(ErrorCode.E_BUS_ABORTED, 'request aborted before it was sent', {
         where: `bus.request ${topic}`,
         cause: signal.reason,
       });
@@ -51,7 +51,7 @@ export class PendingRequests {
       const timer = this.clock.setTimeout(() => {
         this.fail(
           id,
-          new EdgeloomError('E_BUS_TIMEOUT', `no answer within ${timeoutMs} ms`, {
+          new EdgeloomError(ErrorCode.E_BUS_TIMEOUT, `no answer within ${timeoutMs} ms`, {
             where: `bus.request ${topic}`,
           }),
         );
@@ -62,7 +62,7 @@ export class PendingRequests {
           : (): void => {
               this.fail(
                 id,
-                new EdgeloomError('E_BUS_ABORTED', 'request aborted', {
+                new EdgeloomError(ErrorCode.E_BUS_ABORTED, 'request aborted', {
                   where: `bus.request ${topic}`,
                   cause: signal.reason,
                 }),
@@ -95,7 +95,7 @@ export class PendingRequests {
     if (p === undefined) return false;
     const e = isEdgeloomError(err)
       ? err
-      : new EdgeloomError('E_BUS_RESPONDER_FAILED', toError(err).message, {
+      : new EdgeloomError(ErrorCode.E_BUS_RESPONDER_FAILED, toError(err).message, {
           where: `${responder} on ${p.topic}`,
           cause: err,
         });

@@ -1,4 +1,4 @@
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { OverflowPolicy, QosClass, SubscribeOptions } from './types.js';
 
 /** Queue bounds per QoS class when neither the subscription nor the bus names one. */
@@ -67,12 +67,16 @@ export function resolveSubscribeOptions(
 /** Throw `E_BUS_INVALID_OPTIONS` unless value is an integer ≥ 1. */
 export function checkPositiveInt(value: number, where: string): void {
   if (!Number.isInteger(value) || value < 1) {
-    throw new EdgeloomError('E_BUS_INVALID_OPTIONS', `expected a positive integer, got ${String(value)}`, {
-      where,
-    });
+    throw new EdgeloomError(
+      ErrorCode.E_BUS_INVALID_OPTIONS,
+      `expected a positive integer, got ${String(value)}`,
+      {
+        where,
+      },
+    );
   }
 }
 
 function invalidOption(where: string, why: string): EdgeloomError {
-  return new EdgeloomError('E_BUS_INVALID_OPTIONS', why, { where });
+  return new EdgeloomError(ErrorCode.E_BUS_INVALID_OPTIONS, why, { where });
 }

@@ -1,4 +1,4 @@
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { type EventQueue, KeyedQueue, PriorityQueue } from './bounded-queue.js';
 import { type Envelope, Priority } from './envelope.js';
@@ -263,7 +263,7 @@ export class BusSubscription implements Subscription {
   private interrupt(): void {
     this.interrupts++;
     this.abortRunning(
-      new EdgeloomError('E_BUS_INTERRUPTED', 'a critical event interrupted this handler', {
+      new EdgeloomError(ErrorCode.E_BUS_INTERRUPTED, 'a critical event interrupted this handler', {
         where: this.component,
       }),
     );

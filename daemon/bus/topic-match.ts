@@ -1,4 +1,4 @@
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 
 /**
  * Topic and pattern rules (MQTT's, minus `$`-topics): levels are separated by `/`, no level is
@@ -21,7 +21,7 @@ export function validateTopic(topic: string): void {
     !TOPIC_RE.test(topic)
   ) {
     throw new EdgeloomError(
-      'E_BUS_INVALID_TOPIC',
+      ErrorCode.E_BUS_INVALID_TOPIC,
       `invalid topic ${JSON.stringify(String(topic).slice(0, 80))}: needs 1..${MAX_TOPIC_LENGTH} chars, ` +
         `'/'-separated non-empty levels, no '+', '#' or NUL`,
       { where: 'bus.publish' },
@@ -33,7 +33,7 @@ export function validateTopic(topic: string): void {
 export function parsePattern(pattern: string): string[] {
   const fail = (why: string): never => {
     throw new EdgeloomError(
-      'E_BUS_INVALID_PATTERN',
+      ErrorCode.E_BUS_INVALID_PATTERN,
       `invalid pattern ${JSON.stringify(String(pattern).slice(0, 80))}: ${why}`,
       { where: 'bus.subscribe' },
     );

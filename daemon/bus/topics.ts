@@ -6,6 +6,7 @@
  * Keys use template-literal index signatures, so `TopicMap['sensor/camera/front/frame']`
  * resolves to CameraFrame while a typo'd static topic fails to compile.
  */
+import type { ErrorCode } from '../errors.js';
 
 // ---------------------------------------------------------------- sensors
 
@@ -199,7 +200,7 @@ export interface ToolResult {
   readonly tool: string;
   readonly ok: boolean;
   readonly result?: unknown;
-  readonly error?: { code: string; message: string };
+  readonly error?: { code: ErrorCode; message: string };
   readonly durationMs: number;
 }
 
@@ -215,7 +216,7 @@ export type LifecycleKind =
 export interface LifecycleEvent {
   readonly kind: LifecycleKind;
   readonly component?: string;
-  readonly error?: { code: string; message: string };
+  readonly error?: { code: ErrorCode; message: string };
 }
 
 export type Severity = 'warning' | 'error' | 'critical';
@@ -223,7 +224,7 @@ export type Severity = 'warning' | 'error' | 'critical';
 export interface ErrorEvent {
   readonly severity: Severity;
   readonly component: string;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
   /** The topic being handled when it happened, if any. */
   readonly topic?: string;
@@ -234,7 +235,8 @@ export interface ErrorEvent {
 export interface TopicMap {
   [topic: `sensor/camera/${string}/frame`]: CameraFrame;
   [topic: `sensor/mic/${string}/frame`]: AudioFrame;
-  [topic: `sensor/imu/${string}/sample`]: ImuEvent;
+  /** One aggregated window of IMU readings (not a raw sample: `sampleCount` readings). */
+  [topic: `sensor/imu/${string}/window`]: ImuEvent;
   [topic: `sensor/${string}/${string}/status`]: SensorStatus;
 
   [topic: `inference/vad/${string}`]: SpeechEvent;
@@ -251,7 +253,7 @@ export interface TopicMap {
 
   'system/lifecycle': LifecycleEvent;
   'system/error': ErrorEvent;
-  /** The periodic stats snapshot (daemon/system/stats.ts), published as the retained MQTT `stats`. */
+  /** The periodic stats snapshot (daemon/observe/stats.ts), published as the retained MQTT `stats`. */
   'system/stats': Readonly<Record<string, unknown>>;
   [topic: `rpc/${string}`]: unknown;
 }

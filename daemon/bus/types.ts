@@ -2,7 +2,7 @@ import type { Envelope, PublishOptions } from './envelope.js';
 import type { PayloadOf, Topic } from './topics.js';
 
 /**
- * Delivery classes from the Loom design, made concrete:
+ * Delivery classes (README, "The bus"):
  * - `realtime`: small queue; under pressure the oldest queued event is dropped; publish never blocks.
  * - `batched`: guaranteed; when the queue is full the publisher gets a promise to await
  *   (awaitable backpressure). A publisher that ignores it is refused past a bound, never buffered.

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 
 /** Option spec in node:util parseArgs form. */
 export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
@@ -18,7 +18,7 @@ export function parse(command: string, argv: string[], options: OptionSpec, allo
     // node:util's messages can span lines ("... is ambiguous.\nDid you forget ..."); a usage
     // error is one line on stderr.
     const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
-    throw new EdgeloomError('E_USAGE', `${command}: ${message} (see: edgeloom ${command} --help)`, {
+    throw new EdgeloomError(ErrorCode.E_USAGE, `${command}: ${message} (see: edgeloom ${command} --help)`, {
       where: command,
     });
   }
@@ -39,9 +39,13 @@ export function num(p: Parsed, key: string, command: string): number | undefined
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n)) {
-    throw new EdgeloomError('E_USAGE', `${command}: --${key} must be a number (got ${JSON.stringify(v)})`, {
-      where: `--${key}`,
-    });
+    throw new EdgeloomError(
+      ErrorCode.E_USAGE,
+      `${command}: --${key} must be a number (got ${JSON.stringify(v)})`,
+      {
+        where: `--${key}`,
+      },
+    );
   }
   return n;
 }

@@ -3,7 +3,7 @@
  * MQTT egress, privacy changes, commands, cloud tool calls, forget), or check its hash chain.
  * Asks the running daemon through its control socket, or reads the store of a stopped one.
  */
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { AuditRecord, AuditVerification } from '../router/audit-log.js';
 import { bool, parse, str } from './args.js';
 import type { Command } from './command.js';
@@ -32,7 +32,7 @@ export function parseSince(value: string, nowMs: number): number {
   const at = Date.parse(value);
   if (Number.isNaN(at)) {
     throw new EdgeloomError(
-      'E_USAGE',
+      ErrorCode.E_USAGE,
       `audit: --since must be an ISO time or a duration like 2h (got ${JSON.stringify(value)})`,
       {
         where: '--since',

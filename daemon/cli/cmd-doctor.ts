@@ -2,11 +2,12 @@
  * `edgeloom doctor`: check this machine against a configuration (Node, camera, microphone,
  * serial port, producer programs, models and their sha256, broker, memory, disk, systemd).
  */
-import { countLevels, exitCodeOf, formatResults, runDoctor } from '../system/doctor.js';
-import { systemProbe } from '../system/doctor-probe.js';
+
 import { bool, num, parse, str } from './args.js';
 import type { Command } from './command.js';
 import { cliContext } from './context.js';
+import { countLevels, exitCodeOf, formatResults, runDoctor } from './doctor/doctor.js';
+import { systemProbe } from './doctor/probe.js';
 
 const USAGE = `Usage: edgeloom doctor [options]
 

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { EdgeloomError } from '../errors.js';
-import { makeFixture } from '../fixtures/make.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
+import { makeFixture } from '../recording/make.js';
 import { num, parse, str } from './args.js';
 import type { Command } from './command.js';
 
@@ -23,7 +23,7 @@ export const fixtureCommand: Command = {
     const [sub, ...rest] = argv;
     if (sub !== 'make') {
       throw new EdgeloomError(
-        'E_USAGE',
+        ErrorCode.E_USAGE,
         `fixture: unknown sub-command ${JSON.stringify(sub ?? '')} (try: fixture make)`,
       );
     }
@@ -44,19 +44,19 @@ export const fixtureCommand: Command = {
       false,
     );
     const out = str(args, 'out');
-    if (out === undefined) throw new EdgeloomError('E_USAGE', 'fixture make: --out DIR is required');
+    if (out === undefined) throw new EdgeloomError(ErrorCode.E_USAGE, 'fixture make: --out DIR is required');
     const audio = str(args, 'audio');
     const images = str(args, 'images');
     const video = str(args, 'video');
     const imu = str(args, 'imu');
     if (audio === undefined && images === undefined && video === undefined && imu === undefined) {
       throw new EdgeloomError(
-        'E_USAGE',
+        ErrorCode.E_USAGE,
         'fixture make: give at least one of --audio, --images, --video, --imu',
       );
     }
     if (images !== undefined && video !== undefined) {
-      throw new EdgeloomError('E_USAGE', 'fixture make: --images and --video are exclusive');
+      throw new EdgeloomError(ErrorCode.E_USAGE, 'fixture make: --images and --video are exclusive');
     }
     const fps = num(args, 'fps', 'fixture make');
     const width = num(args, 'width', 'fixture make');

@@ -16,7 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { bool, parse, str } from './args.js';
 import type { Command } from './command.js';
@@ -71,7 +71,7 @@ export function detectExec(env: NodeJS.ProcessEnv = process.env): string {
 export function renderUnit(unitText: string, exec: string, configFile: string): string {
   for (const key of ['ExecStart', 'LoadCredential']) {
     if (!new RegExp(`^${key}=`, 'm').test(unitText)) {
-      throw new EdgeloomError('E_SERVICE_UNIT', `systemd/edgeloom.service has no ${key}= line`, {
+      throw new EdgeloomError(ErrorCode.E_SERVICE_UNIT, `systemd/edgeloom.service has no ${key}= line`, {
         where: 'systemd/edgeloom.service',
       });
     }
@@ -127,9 +127,13 @@ export const installServiceCommand: Command = {
     for (const args of [['daemon-reload'], ['enable', '--now', 'edgeloom']]) {
       const r = spawnSync('systemctl', args, { stdio: 'inherit' });
       if (r.status !== 0) {
-        throw new EdgeloomError('E_SERVICE_ENABLE', `systemctl ${args.join(' ')} failed (exit ${r.status})`, {
-          where: 'systemctl',
-        });
+        throw new EdgeloomError(
+          ErrorCode.E_SERVICE_ENABLE,
+          `systemctl ${args.join(' ')} failed (exit ${r.status})`,
+          {
+            where: 'systemctl',
+          },
+        );
       }
     }
     process.stdout.write('edgeloom is running: journalctl -u edgeloom -f\n');

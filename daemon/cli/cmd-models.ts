@@ -5,16 +5,16 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../config/index.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import { ChecksumCache } from '../models/checksum.js';
 import { fetchModel } from '../models/fetch.js';
 import { findEntry, loadManifest, type Manifest, type ModelEntry } from '../models/manifest.js';
-import { ProgressBar } from '../models/progress.js';
 import { checkEntryFiles, type FileCheck } from '../models/verify.js';
 import { SystemClock } from '../util/clock.js';
 import { packageRoot } from '../util/package-root.js';
 import { bool, num, parse, str } from './args.js';
 import type { Command } from './command.js';
+import { ProgressBar } from './progress/download-bar.js';
 
 const USAGE = `Usage: edgeloom models <list|verify|fetch> [options]
 
@@ -197,12 +197,13 @@ async function verify(p: ReturnType<typeof parse>): Promise<number> {
 async function fetch(p: ReturnType<typeof parse>): Promise<number> {
   const id = p.positionals[1];
   if (id === undefined)
-    throw new EdgeloomError('E_USAGE', 'models fetch: which model? (edgeloom models fetch ID)');
+    throw new EdgeloomError(ErrorCode.E_USAGE, 'models fetch: which model? (edgeloom models fetch ID)');
   const paths = resolvePaths(str(p, 'config'), str(p, 'models-dir'), str(p, 'manifest'));
   const entry = findEntry(loadManifest(paths.manifestFile), id);
   const bar = new ProgressBar({ stream: process.stderr, clock: new SystemClock() });
   const abort = new AbortController();
-  const onSignal = (): void => abort.abort(new EdgeloomError('E_ABORTED', 'models fetch: interrupted'));
+  const onSignal = (): void =>
+    abort.abort(new EdgeloomError(ErrorCode.E_ABORTED, 'models fetch: interrupted'));
   process.once('SIGINT', onSignal);
   const urlBase = str(p, 'url-base');
   const idleTimeoutMs = num(p, 'timeout-ms', 'models');
@@ -279,7 +280,7 @@ export const modelsCommand: Command = {
         return fetch(p);
       default:
         throw new EdgeloomError(
-          'E_USAGE',
+          ErrorCode.E_USAGE,
           `models: expected list, verify or fetch (got ${JSON.stringify(p.positionals[0] ?? '')}); see edgeloom models --help`,
           { where: 'models' },
         );

@@ -4,7 +4,7 @@
  * root), or changes the stored settings of a stopped daemon, which apply at its next start. Either
  * way the change is persisted, audited, and (when running) published on `<base>/privacy`.
  */
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import { PrivacyControl } from '../privacy/privacy-control.js';
 import { bool, parse, str } from './args.js';
 import type { Command } from './command.js';
@@ -48,7 +48,7 @@ export const privacyCommand: Command = {
     const [action, ...args] = p.positionals;
     const configFile = str(p, 'config');
     const usage = (why: string): never => {
-      throw new EdgeloomError('E_USAGE', `privacy: ${why} (see: edgeloom privacy --help)`, {
+      throw new EdgeloomError(ErrorCode.E_USAGE, `privacy: ${why} (see: edgeloom privacy --help)`, {
         where: 'privacy',
       });
     };

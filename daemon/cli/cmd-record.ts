@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Bus } from '../bus/bus.js';
 import type { SensorKind } from '../bus/topics.js';
 import { Controller } from '../controller.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import { componentLogger } from '../log.js';
 import { Recorder } from '../replay/recorder.js';
 import { buildLiveSensors } from '../sensors/build.js';
@@ -37,10 +37,10 @@ export const recordCommand: Command = {
       false,
     );
     const out = str(args, 'out');
-    if (out === undefined) throw new EdgeloomError('E_USAGE', 'record: --out DIR is required');
+    if (out === undefined) throw new EdgeloomError(ErrorCode.E_USAGE, 'record: --out DIR is required');
     const durationS = num(args, 'duration', 'record');
     if (durationS !== undefined && !(durationS > 0)) {
-      throw new EdgeloomError('E_USAGE', `record: --duration must be > 0 seconds (got ${durationS})`);
+      throw new EdgeloomError(ErrorCode.E_USAGE, `record: --duration must be > 0 seconds (got ${durationS})`);
     }
     const ctx = cliContext({ configFile: str(args, 'config'), logTo: 'stderr' });
     const requested = str(args, 'sensors')
@@ -49,12 +49,15 @@ export const recordCommand: Command = {
       .filter(Boolean);
     for (const s of requested ?? []) {
       if (!(KINDS as readonly string[]).includes(s)) {
-        throw new EdgeloomError('E_USAGE', `record: unknown sensor ${JSON.stringify(s)} (camera, mic, imu)`);
+        throw new EdgeloomError(
+          ErrorCode.E_USAGE,
+          `record: unknown sensor ${JSON.stringify(s)} (camera, mic, imu)`,
+        );
       }
     }
     const sensors =
       (requested as SensorKind[] | undefined) ?? KINDS.filter((k) => ctx.config.sensors[k].enabled);
-    if (sensors.length === 0) throw new EdgeloomError('E_USAGE', 'record: no sensor to record');
+    if (sensors.length === 0) throw new EdgeloomError(ErrorCode.E_USAGE, 'record: no sensor to record');
 
     const clock = new SystemClock();
     const { logger } = ctx;

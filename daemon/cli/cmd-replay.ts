@@ -1,13 +1,13 @@
 import { basename, resolve } from 'node:path';
 import type { EdgeloomConfig } from '../config/index.js';
 import { buildDaemon, type Daemon } from '../daemon.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import { handleShutdownSignals } from '../shutdown.js';
-import { ReplayProgressReporter } from '../system/replay-progress.js';
 import { SystemClock } from '../util/clock.js';
 import { bool, num, parse, str } from './args.js';
 import type { Command } from './command.js';
 import { cliContext } from './context.js';
+import { ReplayProgressReporter } from './progress/replay-progress.js';
 
 const usage = `Usage: edgeloom replay DIR [--speed X] [--loop] [--config FILE] [--emit jsonl] [--emit-bus PATTERN]
                       [--stt whisper|reference]
@@ -47,16 +47,16 @@ export const replayCommand: Command = {
     const dir = args.positionals[0];
     if (dir === undefined || args.positionals.length > 1) {
       throw new EdgeloomError(
-        'E_USAGE',
+        ErrorCode.E_USAGE,
         'replay: give exactly one fixture directory (see: edgeloom replay --help)',
       );
     }
     const speed = num(args, 'speed', 'replay') ?? 0;
-    if (speed < 0) throw new EdgeloomError('E_USAGE', `replay: --speed must be >= 0 (got ${speed})`);
+    if (speed < 0) throw new EdgeloomError(ErrorCode.E_USAGE, `replay: --speed must be >= 0 (got ${speed})`);
     const emit = str(args, 'emit');
     if (emit !== undefined && emit !== 'jsonl') {
       throw new EdgeloomError(
-        'E_USAGE',
+        ErrorCode.E_USAGE,
         `replay: --emit supports only "jsonl" (got ${JSON.stringify(emit)})`,
       );
     }
@@ -65,7 +65,7 @@ export const replayCommand: Command = {
     const stt = STT_ENGINES.find((e) => e === sttArg);
     if (sttArg !== undefined && stt === undefined) {
       throw new EdgeloomError(
-        'E_USAGE',
+        ErrorCode.E_USAGE,
         `replay: --stt is "whisper" or "reference" (got ${JSON.stringify(sttArg)})`,
       );
     }

@@ -1,16 +1,16 @@
 import { basename } from 'node:path';
 import { buildDaemon, type Daemon } from '../daemon.js';
-import { EdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import { componentLogger } from '../log.js';
 import { handleShutdownSignals } from '../shutdown.js';
-import { busProgressProbe } from '../system/progress-probe.js';
-import { ReplayProgressReporter } from '../system/replay-progress.js';
-import { SdNotify } from '../system/sd-notify.js';
-import { Watchdog } from '../system/watchdog.js';
+import { busProgressProbe } from '../systemd/progress-probe.js';
+import { SdNotify } from '../systemd/sd-notify.js';
+import { Watchdog } from '../systemd/watchdog.js';
 import { SystemClock } from '../util/clock.js';
 import { parse, str } from './args.js';
 import type { Command } from './command.js';
 import { cliContext } from './context.js';
+import { ReplayProgressReporter } from './progress/replay-progress.js';
 
 const usage = `Usage: edgeloom run [--config FILE]
 
@@ -51,7 +51,7 @@ export const runCommand: Command = {
       stop: async () => {
         shuttingDown = true;
         clearInterval(keepAlive);
-        building.abort(new EdgeloomError('E_START_ABORTED', 'shutdown requested during start-up'));
+        building.abort(new EdgeloomError(ErrorCode.E_START_ABORTED, 'shutdown requested during start-up'));
         progress?.stop();
         await notify.stopping();
         await watchdog?.stop();
@@ -99,7 +99,9 @@ export const runCommand: Command = {
       logger.fatal({ err: e }, 'start-up failed');
       clearInterval(keepAlive);
       await daemon.stop().catch(() => {});
-      throw e instanceof EdgeloomError ? e : new EdgeloomError('E_START', `start-up failed: ${e.message}`);
+      throw e instanceof EdgeloomError
+        ? e
+        : new EdgeloomError(ErrorCode.E_START, `start-up failed: ${e.message}`);
     }
     // Ready once the models are loaded (stage start-up) and the broker answered, or after a bound:
     // a broker that is down must not keep the unit "activating" forever — the outbox holds messages.

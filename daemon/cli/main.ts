@@ -4,7 +4,7 @@
  * `Command`; failures surface as one clear line on stderr and a non-zero exit (systemd restarts
  * on failure), never as a stack trace unless --debug / EDGELOOM_DEBUG=1.
  */
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import { packageVersion } from '../util/package-root.js';
 import { commands } from './commands.js';
 
@@ -68,6 +68,6 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     report(err);
-    process.exitCode = err instanceof EdgeloomError && err.code === 'E_USAGE' ? 2 : 1;
+    process.exitCode = err instanceof EdgeloomError && err.code === ErrorCode.E_USAGE ? 2 : 1;
   },
 );

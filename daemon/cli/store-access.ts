@@ -6,7 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { controlRequest, NO_DAEMON } from '../control/control-client.js';
 import { type ControlRequest, controlSocketPath } from '../control/protocol.js';
 import { AuditLog } from '../router/audit-log.js';
-import { openStore, type Store } from '../router/storage.js';
+import { openStore, type Store } from '../storage/store.js';
 import { type CliContext, cliContext } from './context.js';
 
 export interface OfflineAccess {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type ConfigProblem, closest, dottedPath, showValue } from './problems.js';
-import type { JsonSchema } from './schema-builder.js';
+import type { JsonSchema } from './schema/builder.js';
 
 /** Prefix of every configuration variable: `EDGELOOM_SENSORS_CAMERA_FPS` sets `sensors.camera.fps`. */
 export const ENV_PREFIX = 'EDGELOOM_';

@@ -11,5 +11,5 @@ export {
 } from './load.js';
 export { ConfigError, type ConfigProblem, formatProblem } from './problems.js';
 export { isLoopbackHost } from './rules.js';
-export { configSchema } from './schema.js';
+export { configSchema } from './schema/index.js';
 export type * from './types.js';

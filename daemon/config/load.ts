@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import { type EnvBinding, envLayer, envTable } from './env.js';
 import { ConfigError, type ConfigProblem, dottedPath } from './problems.js';
 import { crossFieldViolations } from './rules.js';
-import { configSchema } from './schema.js';
-import type { JsonSchema } from './schema-builder.js';
+import type { JsonSchema } from './schema/builder.js';
+import { configSchema } from './schema/index.js';
 import type { ConfigOverrides, EdgeloomConfig } from './types.js';
 import { compileValidator, type Violation } from './validate.js';
 import { parseYaml, type YamlSource } from './yaml-source.js';
@@ -93,7 +93,7 @@ function readConfigFile(file: string): string {
     return readFileSync(file, 'utf8');
   } catch (err) {
     const code = err instanceof Error && 'code' in err ? String(err.code) : 'unreadable';
-    throw new EdgeloomError('E_CONFIG_NOT_FOUND', `cannot read config file ${file} (${code})`, {
+    throw new EdgeloomError(ErrorCode.E_CONFIG_NOT_FOUND, `cannot read config file ${file} (${code})`, {
       where: file,
       cause: err,
     });

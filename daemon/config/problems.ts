@@ -1,4 +1,4 @@
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 
 /** One thing wrong with the configuration. */
 export interface ConfigProblem {
@@ -24,7 +24,7 @@ export class ConfigError extends EdgeloomError {
   constructor(problems: readonly ConfigProblem[]) {
     const lines = problems.map((p) => `  ${formatProblem(p)}`);
     const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
-    super('E_CONFIG_INVALID', `invalid configuration (${count}):\n${lines.join('\n')}`, {
+    super(ErrorCode.E_CONFIG_INVALID, `invalid configuration (${count}):\n${lines.join('\n')}`, {
       where: problems[0]?.key || problems[0]?.source,
     });
     this.name = 'ConfigError';

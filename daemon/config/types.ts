@@ -1,5 +1,5 @@
-import type { configSchema } from './schema.js';
-import type { Static } from './schema-builder.js';
+import type { Static } from './schema/builder.js';
+import type { configSchema } from './schema/index.js';
 
 /**
  * The validated, defaulted, deep-frozen configuration. Derived from the schema, so the type and

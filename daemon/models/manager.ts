@@ -5,14 +5,14 @@
  *
  * The accounting is an estimate by design: a baseline for the process (its RSS when the manager
  * was built, or a configured figure) plus each loaded model's manifest `memory_mb`, measured once
- * per model with daemon/models/measure-memory.ts. Reading RSS at load time instead would charge a
+ * per model with scripts/measure-model-memory.ts. Reading RSS at load time instead would charge a
  * model for whatever else the process allocated meanwhile.
  *
  * Generic over what a "loaded model" is: anything with `release()` (an OnnxModel, a Whisper
  * encoder+decoder pair, a face detector holding two sessions).
  */
 import type { Component, ComponentHealth } from '../component.js';
-import { EdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { ChecksumCache } from './checksum.js';
@@ -141,9 +141,13 @@ export class ModelManager implements Component {
     this.baselineMb = options.baselineMb ?? Math.ceil(process.memoryUsage.rss() / MIB);
     this.checksums = options.checksums ?? new ChecksumCache();
     if (!(options.budgetMb > 0)) {
-      throw new EdgeloomError('E_MODEL_BUDGET', `budget.memory_mb must be > 0 (got ${options.budgetMb})`, {
-        where: 'budget.memory_mb',
-      });
+      throw new EdgeloomError(
+        ErrorCode.E_MODEL_BUDGET,
+        `budget.memory_mb must be > 0 (got ${options.budgetMb})`,
+        {
+          where: 'budget.memory_mb',
+        },
+      );
     }
   }
 
@@ -157,7 +161,9 @@ export class ModelManager implements Component {
     options: RegisterOptions = {},
   ): ModelRef<T> {
     if (this.slots.has(id)) {
-      throw new EdgeloomError('E_MODEL_DUPLICATE', `model ${id} is already registered`, { where: id });
+      throw new EdgeloomError(ErrorCode.E_MODEL_DUPLICATE, `model ${id} is already registered`, {
+        where: id,
+      });
     }
     const ids = [options.manifestId ?? id, ...(options.alsoManifestIds ?? [])];
     const entries: ModelEntry[] = [];
@@ -166,7 +172,7 @@ export class ModelManager implements Component {
       if (entry !== undefined) entries.push(entry);
       else if (options.memoryMb === undefined) {
         throw new EdgeloomError(
-          'E_MODEL_UNKNOWN',
+          ErrorCode.E_MODEL_UNKNOWN,
           `model ${id}: no manifest entry "${mid}" and no memoryMb given, so its memory cannot be budgeted`,
           { where: id },
         );
@@ -242,14 +248,14 @@ export class ModelManager implements Component {
     if (slot === undefined) {
       const known = [...this.slots.keys()].join(', ') || 'none';
       return Promise.reject(
-        new EdgeloomError('E_MODEL_UNKNOWN', `model ${id} is not registered (registered: ${known})`, {
+        new EdgeloomError(ErrorCode.E_MODEL_UNKNOWN, `model ${id} is not registered (registered: ${known})`, {
           where: id,
         }),
       );
     }
     if (this.stopped) {
       return Promise.reject(
-        new EdgeloomError('E_MODEL_STOPPED', `model ${id}: the model manager is stopped`),
+        new EdgeloomError(ErrorCode.E_MODEL_STOPPED, `model ${id}: the model manager is stopped`),
       );
     }
     slot.lastUsedMs = this.options.clock.now();
@@ -351,7 +357,7 @@ export class ModelManager implements Component {
       .filter((s) => s !== slot && s.load !== undefined)
       .map((s) => `${s.id} (${s.memoryMb} MiB)`);
     throw new EdgeloomError(
-      'E_MODEL_BUDGET',
+      ErrorCode.E_MODEL_BUDGET,
       `model ${slot.id} needs ${slot.memoryMb} MiB but only ${Math.max(0, this.options.budgetMb - usedMb)} MiB of ` +
         `budget.memory_mb ${this.options.budgetMb} MiB is free: baseline ${this.baselineMb} MiB, loaded ` +
         `${loaded.length > 0 ? loaded.join(', ') : 'none'}; raise budget.memory_mb or unload a model`,

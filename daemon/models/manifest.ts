@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 
 export const MODEL_KINDS = ['vad', 'face-detector', 'emotion-classifier', 'stt'] as const;
@@ -75,7 +75,7 @@ export interface ModelEntry {
   readonly outputs: readonly TensorInfo[];
   /**
    * Resident memory when loaded, MiB: RSS growth of a fresh process from after importing
-   * onnxruntime-node to after creating the sessions (see daemon/models/measure-memory.ts).
+   * onnxruntime-node to after creating the sessions (see scripts/measure-model-memory.ts).
    */
   readonly memory_mb: number;
   readonly notes?: string;
@@ -101,7 +101,9 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 export function validateManifest(data: unknown, source = 'manifest'): Manifest {
   const problems: string[] = [];
   if (!isObj(data)) {
-    throw new EdgeloomError('E_MODEL_MANIFEST', `${source}: must be a JSON object`, { where: source });
+    throw new EdgeloomError(ErrorCode.E_MODEL_MANIFEST, `${source}: must be a JSON object`, {
+      where: source,
+    });
   }
   if (data.version !== 1) problems.push(`version must be 1 (got ${JSON.stringify(data.version)})`);
   if (!Array.isArray(data.models)) {
@@ -123,7 +125,7 @@ export function validateManifest(data: unknown, source = 'manifest'): Manifest {
   }
   if (problems.length > 0) {
     throw new EdgeloomError(
-      'E_MODEL_MANIFEST',
+      ErrorCode.E_MODEL_MANIFEST,
       `${source}: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`,
       {
         where: source,
@@ -237,7 +239,7 @@ export function loadManifest(file: string): Manifest {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new EdgeloomError('E_MODEL_MANIFEST', `cannot read model manifest ${file}`, {
+    throw new EdgeloomError(ErrorCode.E_MODEL_MANIFEST, `cannot read model manifest ${file}`, {
       where: file,
       cause: err,
     });
@@ -246,9 +248,13 @@ export function loadManifest(file: string): Manifest {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new EdgeloomError('E_MODEL_MANIFEST', `${file}: not valid JSON: ${(err as Error).message}`, {
-      where: file,
-    });
+    throw new EdgeloomError(
+      ErrorCode.E_MODEL_MANIFEST,
+      `${file}: not valid JSON: ${(err as Error).message}`,
+      {
+        where: file,
+      },
+    );
   }
   return validateManifest(data, file);
 }
@@ -258,7 +264,7 @@ export function findEntry(manifest: Manifest, id: string): ModelEntry {
   const entry = manifest.models.find((m) => m.id === id);
   if (entry === undefined) {
     throw new EdgeloomError(
-      'E_MODEL_UNKNOWN',
+      ErrorCode.E_MODEL_UNKNOWN,
       `no model "${id}" in the manifest (known: ${manifest.models.map((m) => m.id).join(', ')})`,
       { where: id },
     );

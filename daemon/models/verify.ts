@@ -3,7 +3,7 @@
  * ModelManager (before the first load) and `edgeloom models list|verify`.
  */
 import { stat } from 'node:fs/promises';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { ChecksumCache } from './checksum.js';
 import { type ModelEntry, resolveModelFile } from './manifest.js';
 
@@ -70,7 +70,7 @@ export function assertFilesOk(
   for (const c of checks) {
     if (c.state === 'missing') {
       throw new EdgeloomError(
-        'E_MODEL_MISSING',
+        ErrorCode.E_MODEL_MISSING,
         `model ${entryId}: ${c.absPath} is missing (try: edgeloom models fetch ${entryId})`,
         { where: c.absPath },
       );
@@ -80,7 +80,7 @@ export function assertFilesOk(
         c.actualSha256 === undefined
           ? `size ${c.actualSizeBytes} bytes, expected ${c.expectedSizeBytes}`
           : `sha256 ${c.actualSha256}, expected ${c.expectedSha256}`;
-      throw new EdgeloomError('E_MODEL_CHECKSUM', `model ${entryId}: ${c.absPath} has ${what}`, {
+      throw new EdgeloomError(ErrorCode.E_MODEL_CHECKSUM, `model ${entryId}: ${c.absPath} has ${what}`, {
         where: c.absPath,
       });
     }

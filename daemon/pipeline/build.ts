@@ -15,11 +15,11 @@ import { componentLogger, type Logger } from '../log.js';
 import { ModelManager } from '../models/manager.js';
 import { findEntry, loadManifest, type Manifest, resolveModelFile } from '../models/manifest.js';
 import { type Clock, SystemClock } from '../util/clock.js';
-import { FaceBusStage } from './face-bus-stage.js';
-import { createFaceStage } from './face-factory.js';
+import { FaceStage } from './face/face-stage.js';
+import { createFaceAnalyser } from './face/factory.js';
 import {
   latencyOf,
-  type ManagedFaceStage,
+  type ManagedFaceAnalyser,
   managedFaceAnalyser,
   managedOnnx,
   managedTranscriber,
@@ -27,11 +27,11 @@ import {
   managedWhisper,
 } from './managed-models.js';
 import { OnnxModel } from './onnx-session.js';
-import { SileroVad, sileroSessionOptions } from './vad.js';
-import { VadStage } from './vad-stage.js';
-import { createReferenceTranscriber } from './whisper/reference-transcriber.js';
-import { SttStage } from './whisper/stt-stage.js';
-import { WhisperModel } from './whisper/whisper.js';
+import { createReferenceTranscriber } from './stt/reference-transcriber.js';
+import { SttStage } from './stt/stt-stage.js';
+import { WhisperModel } from './stt/whisper/whisper.js';
+import { SileroVad, sileroSessionOptions } from './vad/silero-vad.js';
+import { VadStage } from './vad/vad-stage.js';
 
 export interface PipelineOptions {
   readonly config: EdgeloomConfig;
@@ -54,7 +54,7 @@ export interface Pipeline {
   readonly components: readonly Component[];
   /** Absent when no stage is enabled. */
   readonly models: ModelManager | undefined;
-  readonly face: FaceBusStage | undefined;
+  readonly face: FaceStage | undefined;
 }
 
 /** Absolute path of a model's file, by manifest id and the file's name (its last path segment). */
@@ -93,7 +93,7 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
     preload: config.models.preload,
   });
   const out: Component[] = [models];
-  let face: FaceBusStage | undefined;
+  let face: FaceStage | undefined;
 
   if (p.vad.enabled) {
     const modelPath = modelFile(manifest, modelsDir, p.vad.model, '.onnx');
@@ -137,7 +137,7 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
   }
 
   if (p.face.enabled) {
-    // The implementation follows each entry's `format` (face-api, YuNet, FER+; face-factory.ts).
+    // The implementation follows each entry's `format` (face-api, YuNet, FER+; face/factory.ts).
     const detector = {
       entry: findEntry(manifest, p.face.detector_model),
       source: modelFile(manifest, modelsDir, p.face.detector_model, '.onnx'),
@@ -146,10 +146,10 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
       entry: findEntry(manifest, p.face.emotion_model),
       source: modelFile(manifest, modelsDir, p.face.emotion_model, '.onnx'),
     };
-    const ref = models.register<ManagedFaceStage>(
+    const ref = models.register<ManagedFaceAnalyser>(
       `${p.face.detector_model}+${p.face.emotion_model}`,
       async () => {
-        const loaded = await createFaceStage(detector, classifier, loadSession, {
+        const loaded = await createFaceAnalyser(detector, classifier, loadSession, {
           inputSize: p.face.input_size,
           scoreThreshold: p.face.min_score,
           iouThreshold: p.face.iou_threshold,
@@ -159,24 +159,24 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
           maxInputPixels: 4 * config.sensors.camera.width * config.sensors.camera.height,
         });
         return {
-          stage: loaded.stage,
+          analyser: loaded.analyser,
           release: async () => void (await Promise.all(loaded.models.map((m) => m.release()))),
           latency: () => loaded.models.map((m) => latencyOf(m.stats())),
         };
       },
       { manifestId: p.face.detector_model, alsoManifestIds: [p.face.emotion_model] },
     );
-    face = new FaceBusStage({
+    face = new FaceStage({
       bus,
       logger: componentLogger(logger, 'pipeline.face'),
       maxRateHz: p.face.max_rate_hz,
-      createStage: async () => ({ stage: managedFaceAnalyser(ref), release: async () => {} }),
+      createAnalyser: async () => ({ analyser: managedFaceAnalyser(ref), release: async () => {} }),
     });
     out.push(face);
   }
 
   if (p.stt.enabled && p.stt.engine === 'reference') {
-    // No weights: the fixture's truth answers (a labelled stand-in, see reference-transcriber.ts).
+    // No weights: the fixture's truth answers (a labelled stand-in, see stt/reference-transcriber.ts).
     out.push(
       new SttStage({
         bus,

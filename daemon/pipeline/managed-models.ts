@@ -9,12 +9,12 @@
  */
 import type { CameraFrame, FaceInference } from '../bus/topics.js';
 import type { ModelLatency, ModelRef, Releasable } from '../models/manager.js';
-import type { FaceStage } from './face.js';
-import type { FaceFrameAnalyser } from './face-bus-stage.js';
+import type { FaceAnalyser } from './face/face-analyser.js';
+import type { FaceFrameAnalyser } from './face/face-stage.js';
 import type { OnnxModel, OnnxModelStats } from './onnx-session.js';
-import type { VadSession } from './vad.js';
-import type { SpeechToTextModel } from './whisper/stt-stage.js';
-import type { WhisperModel } from './whisper/whisper.js';
+import type { SpeechToTextModel } from './stt/stt-stage.js';
+import type { WhisperModel } from './stt/whisper/whisper.js';
+import type { VadSession } from './vad/silero-vad.js';
 
 /** The figures /metrics and the stats message show per session. */
 export function latencyOf(s: OnnxModelStats): ModelLatency {
@@ -69,15 +69,15 @@ export function managedTranscriber(ref: ModelRef<ManagedWhisper>, modelId: strin
   };
 }
 
-/** A face stage (detector + classifier sessions) as one managed unit. */
-export interface ManagedFaceStage extends Releasable {
-  readonly stage: FaceStage;
+/** A face analyser (detector + classifier sessions) as one managed unit. */
+export interface ManagedFaceAnalyser extends Releasable {
+  readonly analyser: FaceAnalyser;
 }
 
-export function managedFaceAnalyser(ref: ModelRef<ManagedFaceStage>): FaceFrameAnalyser {
+export function managedFaceAnalyser(ref: ModelRef<ManagedFaceAnalyser>): FaceFrameAnalyser {
   return {
     process: (frame: CameraFrame, where?: string): Promise<FaceInference> =>
-      ref.use((f) => f.stage.process(frame, where)),
+      ref.use((f) => f.analyser.process(frame, where)),
   };
 }
 

@@ -4,15 +4,16 @@
  * and runs models through `OnnxModel`, which:
  * - creates the session with deliberate options for a small 2-core device,
  * - checks input names at load and every declared output's presence, type and shape on every run
- *   (ricky0123/vad throws when an output is missing; we also check type and shape),
+ *   (onnx-checks.ts),
  * - runs one inference at a time per session, with a bounded waiting queue,
  * - keeps latency statistics over a bounded ring of recent runs.
  */
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
-import { EdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import { type Clock, SystemClock } from '../util/clock.js';
+import { OnnxIoChecks } from './onnx-checks.js';
 
 /** Element types a tensor can carry (onnxruntime-common's `Tensor.Type`). */
 export type TensorType = ort.Tensor.Type;
@@ -126,7 +127,7 @@ export class OnnxModel {
   readonly outputNames: readonly string[];
 
   private readonly session: ort.InferenceSession;
-  private readonly outputs: readonly OutputSpec[];
+  private readonly checks: OnnxIoChecks<OutputSpec>;
   private readonly clock: Clock;
   private readonly maxQueueDepth: number;
   private readonly latencyRing: Float64Array;
@@ -139,8 +140,6 @@ export class OnnxModel {
   private runsOk = 0;
   private runsFailed = 0;
   private runsRejected = 0;
-  /** Checked fetch lists → the declared outputs among them (weak: lists die with their callers). */
-  private readonly fetchChecks = new WeakMap<readonly string[], readonly OutputSpec[]>();
 
   private constructor(
     session: ort.InferenceSession,
@@ -152,7 +151,7 @@ export class OnnxModel {
     this.modelId = options.modelId;
     this.inputNames = session.inputNames;
     this.outputNames = session.outputNames;
-    this.outputs = options.outputs;
+    this.checks = new OnnxIoChecks(options.modelId, session.inputNames, session.outputNames, options.outputs);
     this.clock = clock;
     this.maxQueueDepth = options.maxQueueDepth ?? DEFAULT_MAX_QUEUE_DEPTH;
     this.latencyRing = new Float64Array(Math.max(1, options.latencyWindow ?? DEFAULT_LATENCY_WINDOW));
@@ -174,10 +173,14 @@ export class OnnxModel {
         // Readable by us, checked here so that ONNX Runtime's failure means a corrupt file.
         await access(source, constants.R_OK);
       } catch (err) {
-        throw new EdgeloomError('E_MODEL_MISSING', `model ${options.modelId}: cannot read ${source}`, {
-          where,
-          cause: err,
-        });
+        throw new EdgeloomError(
+          ErrorCode.E_MODEL_MISSING,
+          `model ${options.modelId}: cannot read ${source}`,
+          {
+            where,
+            cause: err,
+          },
+        );
       }
     }
     const started = clock.monotonicMs();
@@ -191,14 +194,14 @@ export class OnnxModel {
           : await ort.InferenceSession.create(source, sessionOptions(options));
     } catch (err) {
       throw new EdgeloomError(
-        'E_MODEL_CORRUPT',
+        ErrorCode.E_MODEL_CORRUPT,
         `model ${options.modelId}: ONNX Runtime cannot load ${where}: ${toError(err).message}`,
         { where, cause: err },
       );
     }
     const model = new OnnxModel(session, options, clock, clock.monotonicMs() - started);
     try {
-      model.checkDeclarations(options);
+      model.checks.checkDeclarations(options.inputs ?? []);
     } catch (err) {
       await session.release();
       throw err;
@@ -214,22 +217,24 @@ export class OnnxModel {
    */
   run(feeds: Feeds, options: RunOptions = {}): Promise<Outputs> {
     if (this.released) {
-      return Promise.reject(new EdgeloomError('E_ONNX_RELEASED', `model ${this.modelId} was released`));
+      return Promise.reject(
+        new EdgeloomError(ErrorCode.E_ONNX_RELEASED, `model ${this.modelId} was released`),
+      );
     }
     if (this.pending > this.maxQueueDepth) {
       this.runsRejected++;
       return Promise.reject(
         new EdgeloomError(
-          'E_ONNX_BUSY',
+          ErrorCode.E_ONNX_BUSY,
           `model ${this.modelId}: ${this.pending - 1} runs already waiting (maxQueueDepth ${this.maxQueueDepth})`,
           { where: this.modelId },
         ),
       );
     }
-    let checks = this.outputs;
+    let checks = this.checks.outputs;
     if (options.fetches !== undefined) {
       try {
-        checks = this.checksFor(options.fetches);
+        checks = this.checks.checksFor(options.fetches);
       } catch (err) {
         this.runsFailed++;
         return Promise.reject(err);
@@ -293,17 +298,21 @@ export class OnnxModel {
   ): Promise<Outputs> {
     const started = this.clock.monotonicMs();
     try {
-      this.checkFeeds(feeds);
+      this.checks.checkFeeds(feeds);
       let out: Outputs;
       try {
         out = await (fetches === undefined ? this.session.run(feeds) : this.session.run(feeds, fetches));
       } catch (err) {
-        throw new EdgeloomError('E_ONNX_RUN', `model ${this.modelId}: run failed: ${toError(err).message}`, {
-          where: this.modelId,
-          cause: err,
-        });
+        throw new EdgeloomError(
+          ErrorCode.E_ONNX_RUN,
+          `model ${this.modelId}: run failed: ${toError(err).message}`,
+          {
+            where: this.modelId,
+            cause: err,
+          },
+        );
       }
-      this.checkOutputs(out, checks);
+      this.checks.checkOutputs(out, checks);
       this.latencyRing[this.latencyCount % this.latencyRing.length] = this.clock.monotonicMs() - started;
       this.latencyCount++;
       this.runsOk++;
@@ -314,85 +323,6 @@ export class OnnxModel {
     } finally {
       this.pending--;
     }
-  }
-
-  private checkDeclarations(options: OnnxModelOptions): void {
-    for (const name of options.inputs ?? []) {
-      if (!this.inputNames.includes(name)) {
-        throw new EdgeloomError(
-          'E_ONNX_INPUT',
-          `model ${this.modelId}: has no input "${name}" (inputs: ${this.inputNames.join(', ')})`,
-          { where: this.modelId },
-        );
-      }
-    }
-    for (const spec of this.outputs) {
-      if (!this.outputNames.includes(spec.name)) {
-        throw new EdgeloomError(
-          'E_ONNX_OUTPUT',
-          `model ${this.modelId}: has no output "${spec.name}" (outputs: ${this.outputNames.join(', ')})`,
-          { where: this.modelId },
-        );
-      }
-    }
-  }
-
-  private checkFeeds(feeds: Feeds): void {
-    for (const name of this.inputNames) {
-      if (feeds[name] === undefined) {
-        throw new EdgeloomError('E_ONNX_INPUT', `model ${this.modelId}: input "${name}" not fed`, {
-          where: this.modelId,
-        });
-      }
-    }
-  }
-
-  /**
-   * The declared outputs among `fetches`, after checking every name is a model output and none
-   * repeats. Cached per fetch list identity, since callers pass the same list on every step.
-   */
-  private checksFor(fetches: readonly string[]): readonly OutputSpec[] {
-    const cached = this.fetchChecks.get(fetches);
-    if (cached !== undefined) return cached;
-    if (fetches.length === 0) {
-      throw new EdgeloomError('E_ONNX_OUTPUT', `model ${this.modelId}: fetches is empty`, {
-        where: this.modelId,
-      });
-    }
-    const seen = new Set<string>();
-    for (const name of fetches) {
-      if (!this.outputNames.includes(name) || seen.has(name)) {
-        throw new EdgeloomError(
-          'E_ONNX_OUTPUT',
-          `model ${this.modelId}: cannot fetch "${name}" (${seen.has(name) ? 'repeated' : `outputs: ${this.outputNames.join(', ')}`})`,
-          { where: this.modelId },
-        );
-      }
-      seen.add(name);
-    }
-    const checks = this.outputs.filter((spec) => seen.has(spec.name));
-    this.fetchChecks.set(fetches, checks);
-    return checks;
-  }
-
-  private checkOutputs(out: Outputs, checks: readonly OutputSpec[]): void {
-    for (const spec of checks) {
-      const t = out[spec.name];
-      if (t === undefined) this.outputError(spec, 'is missing');
-      else if (t.type !== spec.type) this.outputError(spec, `has type ${t.type}, expected ${spec.type}`);
-      else if (!shapeMatches(t.dims, spec.dims)) {
-        this.outputError(
-          spec,
-          `has shape [${t.dims.join(',')}], expected [${spec.dims.map((d) => d ?? '*').join(',')}]`,
-        );
-      }
-    }
-  }
-
-  private outputError(spec: OutputSpec, what: string): never {
-    throw new EdgeloomError('E_ONNX_OUTPUT', `model ${this.modelId}: output "${spec.name}" ${what}`, {
-      where: `${this.modelId}:${spec.name}`,
-    });
   }
 }
 
@@ -418,15 +348,6 @@ function sessionOptions(options: OnnxModelOptions): ort.InferenceSession.Session
       },
     },
   };
-}
-
-function shapeMatches(actual: readonly number[], expected: readonly (number | null)[]): boolean {
-  if (actual.length !== expected.length) return false;
-  for (let i = 0; i < expected.length; i++) {
-    const e = expected[i];
-    if (e !== null && e !== actual[i]) return false;
-  }
-  return true;
 }
 
 /** Nearest-rank percentile of an ascending array; 0 when empty. */

@@ -16,17 +16,20 @@
  * The report names only stores that exist here. Exactly one `forget` audit record says it ran.
  */
 
-import type { CommandOrigin, ForgetCommandRequest } from '../actions/commands.js';
-import { COMMAND_REQUEST_TOPICS } from '../actions/commands.js';
+import {
+  COMMAND_REQUEST_TOPICS,
+  type CommandOrigin,
+  type ForgetCommandRequest,
+} from '../actions/command-table.js';
 import { forgetQueued } from '../actions/mqtt-personal.js';
 import { Outbox } from '../actions/outbox.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component } from '../component.js';
 import type { OutboxConfig } from '../config/index.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../router/audit-log.js';
-import { clearSublevel, countSublevel, type Store, SUBLEVEL } from '../router/storage.js';
+import { clearSublevel, countSublevel, type Store, SUBLEVEL } from '../storage/store.js';
 import { SystemClock } from '../util/clock.js';
 
 export interface ForgetTargets {
@@ -170,7 +173,7 @@ export class ForgetService implements Component {
     if (!origin.authenticated) {
       return Promise.reject(
         new EdgeloomError(
-          'E_CMD_AUTH',
+          ErrorCode.E_CMD_AUTH,
           'forget erases personal data and the audit trail; it needs a signed command (control.command_key) or `edgeloom forget` on the device',
           { where: 'forget' },
         ),

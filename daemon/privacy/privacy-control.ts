@@ -14,13 +14,12 @@
  *   repeats of the current setting are flood-bounded by audit-budget.ts) and **visible**:
  *   listeners (the MQTT client) republish the retained `<base>/privacy` after every change.
  */
-import type { PrivacyCommandRequest } from '../actions/commands.js';
-import { COMMAND_REQUEST_TOPICS } from '../actions/commands.js';
+import { COMMAND_REQUEST_TOPICS, type PrivacyCommandRequest } from '../actions/command-table.js';
 import type { PrivacyView } from '../actions/mqtt-egress.js';
 import type { PrivacyTier } from '../bus/topics.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component } from '../component.js';
-import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
+import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { AuditBudget } from '../router/audit-budget.js';
 import type { AuditLog } from '../router/audit-log.js';
@@ -31,7 +30,7 @@ import {
   PrivacyTiers,
   type PrivacyTiersOptions,
 } from '../router/privacy.js';
-import { type Store, SUBLEVEL, type Sub, sublevel } from '../router/storage.js';
+import { type Store, SUBLEVEL, type Sub, sublevel } from '../storage/store.js';
 
 /** The origin of a request that names none (an in-process caller): treated as unproven. */
 const UNPROVEN = { channel: 'mqtt', authenticated: false } as const;
@@ -190,9 +189,13 @@ export class PrivacyControl implements Component, PrivacyView {
       };
       if (!isTier(request.tier)) {
         return refuse(
-          new EdgeloomError('E_PRIVACY_TIER', `unknown privacy tier ${JSON.stringify(request.tier)}`, {
-            where: 'privacy.tier',
-          }),
+          new EdgeloomError(
+            ErrorCode.E_PRIVACY_TIER,
+            `unknown privacy tier ${JSON.stringify(request.tier)}`,
+            {
+              where: 'privacy.tier',
+            },
+          ),
           requested,
         );
       }
@@ -214,7 +217,7 @@ export class PrivacyControl implements Component, PrivacyView {
         const what = loosens === scope ? scope : `${loosens} (through ${scope})`;
         return refuse(
           new EdgeloomError(
-            'E_CMD_AUTH',
+            ErrorCode.E_CMD_AUTH,
             `setting ${scope} to ${request.tier} would loosen ${what}; that needs a signed command (control.command_key) or \`edgeloom privacy set\` on the device`,
             { where: 'privacy' },
           ),
@@ -252,10 +255,14 @@ export class PrivacyControl implements Component, PrivacyView {
         await this.sub.put(LAYER_KEY, { entries });
       } catch (err) {
         this.revert(scope, before);
-        throw new EdgeloomError('E_PRIVACY_PERSIST', `privacy change not saved: ${toError(err).message}`, {
-          where: 'privacy',
-          cause: err,
-        });
+        throw new EdgeloomError(
+          ErrorCode.E_PRIVACY_PERSIST,
+          `privacy change not saved: ${toError(err).message}`,
+          {
+            where: 'privacy',
+            cause: err,
+          },
+        );
       }
       this.layer = { entries };
       const loosened = loosens !== undefined;
@@ -285,7 +292,7 @@ export class PrivacyControl implements Component, PrivacyView {
   reset(scope: string | undefined, origin = UNPROVEN as PrivacyCommandRequest['origin']): Promise<string[]> {
     return this.serial(async () => {
       if (origin?.authenticated !== true) {
-        throw new EdgeloomError('E_CMD_AUTH', 'resetting privacy changes needs the local CLI', {
+        throw new EdgeloomError(ErrorCode.E_CMD_AUTH, 'resetting privacy changes needs the local CLI', {
           where: 'privacy',
         });
       }

@@ -2,8 +2,8 @@ import type { Envelope } from '../bus/envelope.js';
 import type { AudioFrame, CameraFrame, ImuSample, SensorKind } from '../bus/topics.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component } from '../component.js';
-import { FixtureWriter } from '../fixtures/writer.js';
 import type { Logger } from '../log.js';
+import { FixtureWriter } from '../recording/writer.js';
 import type { Clock } from '../util/clock.js';
 
 export interface RecorderOptions {

@@ -1,10 +1,10 @@
 import type { ImuEvent, PayloadOf, SensorKind, Topic } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import type { Component } from '../component.js';
-import { EdgeloomError } from '../errors.js';
-import { type Fixture, openFixture } from '../fixtures/reader.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import { ImuAggregator } from '../sensors/imu-aggregator.js';
+import { type Fixture, openFixture } from '../recording/reader.js';
+import { ImuAggregator } from '../sensors/imu/aggregator.js';
 import type { VirtualClock } from '../util/virtual-clock.js';
 
 export interface ReplaySourceOptions {
@@ -80,9 +80,13 @@ export class ReplaySource implements Component {
 
   constructor(private readonly options: ReplaySourceOptions) {
     if (!(options.speed >= 0) || !Number.isFinite(options.speed)) {
-      throw new EdgeloomError('E_REPLAY_SPEED', `replay speed must be a number >= 0 (got ${options.speed})`, {
-        where: 'replay.speed',
-      });
+      throw new EdgeloomError(
+        ErrorCode.E_REPLAY_SPEED,
+        `replay speed must be a number >= 0 (got ${options.speed})`,
+        {
+          where: 'replay.speed',
+        },
+      );
     }
     this.done = new Promise<void>((resolve, reject) => {
       this.resolveDone = resolve;
@@ -116,7 +120,7 @@ export class ReplaySource implements Component {
   }
 
   async start(signal?: AbortSignal): Promise<void> {
-    // The scan reads every record once; a shutdown during start-up stops it (reader.ts).
+    // The scan reads every record once; a shutdown during start-up stops it (recording/reader.ts).
     this.fixture = await openFixture(this.options.fixtureDir, signal === undefined ? {} : { signal });
     for (const w of this.fixture.warnings) this.options.logger.warn({ fixture: this.options.fixtureDir }, w);
     this.options.logger.info(
@@ -206,7 +210,7 @@ export class ReplaySource implements Component {
 
   private async publishImu(event: ImuEvent): Promise<void> {
     this.seq.imu++;
-    await this.publish('imu', `sensor/imu/${this.options.ids.imu}/sample`, event);
+    await this.publish('imu', `sensor/imu/${this.options.ids.imu}/window`, event);
   }
 
   private async publish<T extends Topic>(sensor: SensorKind, topic: T, payload: PayloadOf<T>): Promise<void> {
@@ -266,7 +270,7 @@ export class ReplaySource implements Component {
       if (busy.length === 0) return;
       await Promise.all(busy.map((p) => p.catch(() => {})));
     }
-    throw new EdgeloomError('E_REPLAY_SETTLE', 'pipeline did not settle after 1000 rounds', {
+    throw new EdgeloomError(ErrorCode.E_REPLAY_SETTLE, 'pipeline did not settle after 1000 rounds', {
       where: this.name,
     });
   }

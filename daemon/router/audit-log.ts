@@ -29,8 +29,8 @@
  * command handlers interleave into a single chain.
  */
 import { createHash } from 'node:crypto';
+import { type Store, SUBLEVEL, type Sub, sublevel } from '../storage/store.js';
 import { canonicalJson } from '../util/canonical-json.js';
-import { type Store, SUBLEVEL, type Sub, sublevel } from './storage.js';
 
 export type EgressDataKind = 'audio' | 'image' | 'text' | 'labels' | 'none';
 

@@ -18,15 +18,57 @@
  * reports `E_TOOL_ABORTED` rather than a `no_match` nobody asked for.
  */
 
-import type { CloudAssist, CloudAssistReply, CloudToolCall } from '../agents/voice-assistant.js';
 import type { PrivacyTier, RouteDecision } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import type { CloudConfig, RouterConfig } from '../config/index.js';
-import { isEdgeloomError, toError } from '../errors.js';
+import { ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { ChatMessage, ChatTool } from './cloud-client.js';
+import type { ChatMessage, ChatTool } from './cloud-api.js';
 import { decide, type PolicyDecision } from './policy.js';
 import type { RouterChatPath } from './router.js';
+
+/** A tool call the cloud model asked for (OpenAI function name, parsed arguments). */
+export interface CloudToolCall {
+  readonly name: string;
+  readonly arguments: unknown;
+}
+
+export interface CloudAssistReply {
+  readonly toolCalls: readonly CloudToolCall[];
+  /** Intent name the model reports, when it does; published with source `cloud`. */
+  readonly intent?: string;
+  /**
+   * Set when the text did not go to the cloud or no answer came back (the router's reason code,
+   * e.g. `privacy_local_only`, `cloud_disabled`, `cloud_timeout`): the agent publishes `no_match`.
+   */
+  readonly declined?: string;
+}
+
+/** Where an utterance came from, so the router can apply the transcript's privacy tier. */
+export interface CloudAssistContext {
+  /** The transcript's bus topic, e.g. `inference/stt/mic`. */
+  readonly topic: string;
+  /** The transcript envelope's id. */
+  readonly sourceId: string;
+  readonly correlationId: string;
+  /** Best local intent score, 0..1, and the score an intent needs (`agents.voice.min_match_score`). */
+  readonly score: number;
+  readonly minScore: number;
+  /** The transcript was tagged `explicit_cloud` (the user asked for the cloud). */
+  readonly explicitCloud: boolean;
+}
+
+/**
+ * What the voice agent calls for an utterance its intents did not match (agents/voice-assistant.ts).
+ * Sends the transcript TEXT (never audio) with the tool definitions; must honour `signal`.
+ * `context` is given by the voice agent (absent only for callers outside it).
+ */
+export type CloudAssist = (
+  text: string,
+  tools: readonly ChatTool[],
+  signal: AbortSignal,
+  context?: CloudAssistContext,
+) => Promise<CloudAssistReply>;
 
 /** Model id the intent decisions carry (the local template matcher). */
 export const INTENT_MODEL_ID = 'voice-intents';
@@ -133,7 +175,7 @@ export function createCloudAssist(o: CloudAssistOptions): CloudAssist {
     } catch (thrown) {
       path.telemetry.cloudFailures++;
       const err = toError(thrown);
-      const code = isEdgeloomError(err) ? err.code : 'E_UNKNOWN';
+      const code = isEdgeloomError(err) ? err.code : ErrorCode.E_UNKNOWN;
       const reason = failureReason(code);
       log.warn({ code, err: err.message, correlationId }, 'cloud assist failed');
       // A follow-up decision for the same utterance (not counted again in the stats).
@@ -145,15 +187,15 @@ export function createCloudAssist(o: CloudAssistOptions): CloudAssist {
   };
 }
 
-function failureReason(code: string): string {
+function failureReason(code: ErrorCode): string {
   switch (code) {
-    case 'E_CLOUD_TIMEOUT':
+    case ErrorCode.E_CLOUD_TIMEOUT:
       return 'cloud_timeout';
-    case 'E_CLOUD_ABORTED':
+    case ErrorCode.E_CLOUD_ABORTED:
       return 'cloud_aborted';
-    case 'E_CLOUD_BREAKER_OPEN':
+    case ErrorCode.E_CLOUD_BREAKER_OPEN:
       return 'breaker_open';
-    case 'E_PRIVACY_VIOLATION':
+    case ErrorCode.E_PRIVACY_VIOLATION:
       return 'privacy_refused';
     default:
       return 'cloud_failed';

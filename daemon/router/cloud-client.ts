@@ -9,13 +9,25 @@
  * safe to repeat: network errors, per-attempt timeouts, 5xx, and 429 honouring Retry-After when
  * the wait fits the budget. A circuit breaker refuses calls while the cloud keeps failing. The
  * caller's AbortSignal cancels promptly, also in the middle of a stream (`E_CLOUD_ABORTED`).
+ * The API's request and answer formats, and the bounded reading of answers, are in cloud-api.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { EdgeloomError, isEdgeloomError, toError } from '../errors.js';
-import { encodeWav } from '../fixtures/wav.js';
+import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js';
+import { encodeWav } from '../media/wav.js';
 import type { Clock } from '../util/clock.js';
 import type { EgressDataKind } from './audit-log.js';
 import type { CircuitBreaker } from './breaker.js';
+import {
+  type ChatRequest,
+  type CloudTranscription,
+  parseCompletionContent,
+  parseTranscription,
+  readJson,
+  redactUrlCredentials,
+  retryAfterMs,
+  splitCredentials,
+  type VisionMessage,
+} from './cloud-api.js';
 import { ChatAccumulator, type ChatResult, sseEvents } from './cloud-sse.js';
 import type { EgressContext, Transmit } from './egress.js';
 
@@ -49,45 +61,6 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface CloudTranscription {
-  readonly text: string;
-  readonly language: string | undefined;
-  readonly durationMs: number | undefined;
-  /** Mean of the segments' avg_logprob / no_speech_prob when the API reports them (verbose_json). */
-  readonly avgLogProb: number | undefined;
-  readonly noSpeechProb: number | undefined;
-  readonly latencyMs: number;
-}
-
-export interface ChatMessage {
-  readonly role: 'system' | 'user' | 'assistant' | 'tool';
-  readonly content: string;
-  readonly tool_call_id?: string;
-}
-
-export interface ChatTool {
-  readonly type: 'function';
-  readonly function: { readonly name: string; readonly description?: string; readonly parameters: object };
-}
-
-/** One part of a multimodal user message (OpenAI vision format). */
-export type ContentPart =
-  | { readonly type: 'text'; readonly text: string }
-  | { readonly type: 'image_url'; readonly image_url: { readonly url: string } };
-
-/** A chat message whose content may carry images: only for tiers that let raw data leave. */
-export interface VisionMessage {
-  readonly role: 'system' | 'user';
-  readonly content: string | readonly ContentPart[];
-}
-
-export interface ChatRequest {
-  readonly messages: readonly ChatMessage[];
-  readonly tools?: readonly ChatTool[];
-  /** Called with each content fragment as it streams in. */
-  readonly onDelta?: (text: string) => void;
-}
-
 interface Attempt<T> {
   readonly path: string;
   readonly contentType: string;
@@ -96,38 +69,8 @@ interface Attempt<T> {
   readonly read: (res: Response, signal: AbortSignal) => Promise<T>;
 }
 
-const fail = (code: string, message: string, cause?: unknown): EdgeloomError =>
+const fail = (code: ErrorCode, message: string, cause?: unknown): EdgeloomError =>
   new EdgeloomError(code, message, { where: 'cloud', cause });
-
-/** Retry-After as ms: delta-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent/bad. */
-export function retryAfterMs(header: string | null, nowMs: number): number | undefined {
-  if (header === null || header.trim() === '') return undefined;
-  const s = Number(header);
-  if (Number.isFinite(s)) return Math.max(0, s * 1000);
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
-}
-
-/**
- * `cloud.base_url` without its user-info, and that user-info as a Basic credential (RFC 9110
- * §11.2) when there is one: fetch refuses URLs with credentials and puts the whole URL, password
- * included, into its error message, which would reach the log.
- */
-export function splitCredentials(baseUrl: string): { base: string; basic: string | undefined } {
-  const u = new URL(baseUrl);
-  if (u.username === '' && u.password === '') return { base: baseUrl.replace(/\/+$/, ''), basic: undefined };
-  const basic = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString(
-    'base64',
-  );
-  u.username = '';
-  u.password = '';
-  return { base: u.toString().replace(/\/+$/, ''), basic };
-}
-
-/** Any `scheme://user:pass@` in a message, redacted (a last line of defence for log lines). */
-export function redactUrlCredentials(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1[redacted]@');
-}
 
 export class CloudClient {
   private readonly o: CloudClientOptions;
@@ -187,7 +130,7 @@ export class CloudClient {
       body: Buffer.from(JSON.stringify(body)),
       dataKind: 'text',
       read: async (res) => {
-        if (res.body === null) throw fail('E_CLOUD_BAD_RESPONSE', 'chat stream without a body');
+        if (res.body === null) throw fail(ErrorCode.E_CLOUD_BAD_RESPONSE, 'chat stream without a body');
         const acc = new ChatAccumulator();
         for await (const data of sseEvents(res.body)) {
           const delta = acc.push(data);
@@ -234,24 +177,24 @@ export class CloudClient {
     const deadlineMs = clock.monotonicMs() + options.budgetMs;
     const call = new AbortController();
     const budgetTimer = clock.setTimeout(
-      () => call.abort(fail('E_CLOUD_TIMEOUT', `no answer within the ${options.budgetMs} ms budget`)),
+      () => call.abort(fail(ErrorCode.E_CLOUD_TIMEOUT, `no answer within the ${options.budgetMs} ms budget`)),
       options.budgetMs,
     );
-    const onCancel = (): void => call.abort(fail('E_CLOUD_ABORTED', 'cloud call cancelled'));
+    const onCancel = (): void => call.abort(fail(ErrorCode.E_CLOUD_ABORTED, 'cloud call cancelled'));
     if (options.signal?.aborted) onCancel();
     options.signal?.addEventListener('abort', onCancel, { once: true });
     try {
       for (let n = 0; ; n++) {
         if (call.signal.aborted) throw call.signal.reason;
         if (!breaker.tryAcquire())
-          throw fail('E_CLOUD_BREAKER_OPEN', 'circuit breaker open: cloud calls paused');
+          throw fail(ErrorCode.E_CLOUD_BREAKER_OPEN, 'circuit breaker open: cloud calls paused');
         const outcome = await this.attemptOnce(attempt, options.context, call.signal, deadlineMs);
         if (outcome.ok) {
           breaker.onSuccess();
           return outcome.value;
         }
         const err = outcome.error;
-        if (call.signal.aborted && isEdgeloomError(call.signal.reason, 'E_CLOUD_ABORTED')) {
+        if (call.signal.aborted && isEdgeloomError(call.signal.reason, ErrorCode.E_CLOUD_ABORTED)) {
           breaker.onNeutral();
           throw call.signal.reason;
         }
@@ -292,7 +235,7 @@ export class CloudClient {
     callSignal.addEventListener('abort', onCallAbort, { once: true });
     const timeoutMs = Math.max(1, Math.min(this.o.timeoutMs, deadlineMs - clock.monotonicMs()));
     const timer = clock.setTimeout(
-      () => ctl.abort(fail('E_CLOUD_TIMEOUT', `attempt timed out after ${timeoutMs} ms`)),
+      () => ctl.abort(fail(ErrorCode.E_CLOUD_TIMEOUT, `attempt timed out after ${timeoutMs} ms`)),
       timeoutMs,
     );
     const headers: Record<string, string> = { 'content-type': a.contentType };
@@ -311,7 +254,7 @@ export class CloudClient {
       await res.body?.cancel().catch(() => undefined);
       const retryable = res.status >= 500 || res.status === 429;
       const error = fail(
-        res.status === 429 ? 'E_CLOUD_RATE_LIMITED' : 'E_CLOUD_HTTP',
+        res.status === 429 ? ErrorCode.E_CLOUD_RATE_LIMITED : ErrorCode.E_CLOUD_HTTP,
         `${a.path} answered HTTP ${res.status}`,
       );
       const after =
@@ -321,16 +264,21 @@ export class CloudClient {
     } catch (thrown) {
       if (ctl.signal.aborted && isEdgeloomError(ctl.signal.reason)) {
         const reason = ctl.signal.reason;
-        return { ok: false, error: reason, retryable: reason.code === 'E_CLOUD_TIMEOUT', health: 'failure' };
+        return {
+          ok: false,
+          error: reason,
+          retryable: reason.code === ErrorCode.E_CLOUD_TIMEOUT,
+          health: 'failure',
+        };
       }
       const err = toError(thrown);
-      if (isEdgeloomError(err, 'E_PRIVACY_VIOLATION'))
+      if (isEdgeloomError(err, ErrorCode.E_PRIVACY_VIOLATION))
         return { ok: false, error: err, retryable: false, health: 'neutral' };
-      if (isEdgeloomError(err, 'E_CLOUD_BAD_RESPONSE'))
+      if (isEdgeloomError(err, ErrorCode.E_CLOUD_BAD_RESPONSE))
         return { ok: false, error: err, retryable: false, health: 'failure' };
       return {
         ok: false,
-        error: fail('E_CLOUD_NETWORK', `${a.path}: ${redactUrlCredentials(err.message)}`),
+        error: fail(ErrorCode.E_CLOUD_NETWORK, `${a.path}: ${redactUrlCredentials(err.message)}`),
         retryable: true,
         health: 'failure',
       };
@@ -339,87 +287,4 @@ export class CloudClient {
       callSignal.removeEventListener('abort', onCallAbort);
     }
   }
-}
-
-/**
- * Largest JSON answer read, bytes: a transcription with segments or a vision label is a few KiB.
- * A longer body is dropped unread past this point (`E_CLOUD_BAD_RESPONSE`).
- */
-export const MAX_RESPONSE_BYTES = 1024 * 1024;
-/**
- * Longest transcript accepted from the cloud, characters. Whisper decodes at most 448 tokens
- * per 30 s window (about 2000 characters of speech); a longer text is not a transcription.
- */
-export const MAX_TRANSCRIPT_CHARS = 4000;
-
-async function readJson(res: Response): Promise<unknown> {
-  const length = Number(res.headers.get('content-length'));
-  if (Number.isFinite(length) && length > MAX_RESPONSE_BYTES) {
-    await res.body?.cancel().catch(() => undefined);
-    throw fail('E_CLOUD_BAD_RESPONSE', `response of ${length} bytes is over ${MAX_RESPONSE_BYTES}`);
-  }
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  if (res.body !== null) {
-    const reader = res.body.getReader();
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        bytes += value.length;
-        if (bytes > MAX_RESPONSE_BYTES)
-          throw fail('E_CLOUD_BAD_RESPONSE', `response is over ${MAX_RESPONSE_BYTES} bytes`);
-        chunks.push(value);
-      }
-    } finally {
-      await reader.cancel().catch(() => undefined);
-    }
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw fail('E_CLOUD_BAD_RESPONSE', `response is not JSON (${text.length} bytes)`, err);
-  }
-}
-
-/** `choices[0].message.content` of a non-streamed chat completion. */
-function parseCompletionContent(json: unknown): string {
-  const j = json as { choices?: { message?: { content?: unknown } }[] } | null;
-  const content = j !== null && typeof j === 'object' ? j.choices?.[0]?.message?.content : undefined;
-  if (typeof content !== 'string') {
-    throw fail('E_CLOUD_BAD_RESPONSE', 'chat completion has no message content');
-  }
-  return content;
-}
-
-function parseTranscription(json: unknown): Omit<CloudTranscription, 'latencyMs'> {
-  const j = json as {
-    text?: unknown;
-    language?: unknown;
-    duration?: unknown;
-    segments?: { avg_logprob?: unknown; no_speech_prob?: unknown }[];
-  };
-  if (j === null || typeof j !== 'object' || typeof j.text !== 'string') {
-    throw fail('E_CLOUD_BAD_RESPONSE', 'transcription response has no text');
-  }
-  if (j.text.length > MAX_TRANSCRIPT_CHARS) {
-    throw fail(
-      'E_CLOUD_BAD_RESPONSE',
-      `transcription of ${j.text.length} characters is over ${MAX_TRANSCRIPT_CHARS} characters`,
-    );
-  }
-  const mean = (key: 'avg_logprob' | 'no_speech_prob'): number | undefined => {
-    const xs = (Array.isArray(j.segments) ? j.segments : [])
-      .map((s) => s?.[key])
-      .filter((x) => typeof x === 'number');
-    return xs.length === 0 ? undefined : xs.reduce((s, x) => s + x, 0) / xs.length;
-  };
-  return {
-    text: j.text.trim(),
-    language: typeof j.language === 'string' ? j.language : undefined,
-    durationMs: typeof j.duration === 'number' ? j.duration * 1000 : undefined,
-    avgLogProb: mean('avg_logprob'),
-    noSpeechProb: mean('no_speech_prob'),
-  };
 }

@@ -5,7 +5,7 @@
  * `[DONE]` ends the stream. Chat chunks are then folded into content text and tool calls, whose
  * `arguments` arrive as string fragments keyed by the tool call's `index`.
  */
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 
 /** Longest single line accepted, characters; a longer one is a broken or hostile stream. */
 export const MAX_SSE_LINE_CHARS = 1 << 20;
@@ -32,7 +32,9 @@ export async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerat
       buffer = buffer.slice(m.index + m[0].length);
     }
     if (buffer.length > MAX_SSE_LINE_CHARS) {
-      throw new EdgeloomError('E_CLOUD_BAD_RESPONSE', 'event stream line too long', { where: 'cloud.sse' });
+      throw new EdgeloomError(ErrorCode.E_CLOUD_BAD_RESPONSE, 'event stream line too long', {
+        where: 'cloud.sse',
+      });
     }
   };
   const reader = body.getReader();
@@ -79,7 +81,7 @@ export interface ChatResult {
 }
 
 const tooLong = (what: string): EdgeloomError =>
-  new EdgeloomError('E_CLOUD_BAD_RESPONSE', `chat answer has ${what}`, { where: 'cloud.chat' });
+  new EdgeloomError(ErrorCode.E_CLOUD_BAD_RESPONSE, `chat answer has ${what}`, { where: 'cloud.chat' });
 
 interface ToolCallDelta {
   index?: number;
@@ -107,7 +109,7 @@ export class ChatAccumulator {
     try {
       chunk = JSON.parse(data) as ChatChunk;
     } catch (err) {
-      throw new EdgeloomError('E_CLOUD_BAD_RESPONSE', 'chat stream chunk is not JSON', {
+      throw new EdgeloomError(ErrorCode.E_CLOUD_BAD_RESPONSE, 'chat stream chunk is not JSON', {
         where: 'cloud.chat',
         cause: err,
       });

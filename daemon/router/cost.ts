@@ -4,8 +4,9 @@
  * Prices are the configured estimates per call (`router.cost.*_call_usd`), charged when a call is
  * made (a failed call may still be billed, so charging up front keeps the cap conservative).
  */
+
+import { type Store, SUBLEVEL, type Sub, sublevel } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
-import { type Store, SUBLEVEL, type Sub, sublevel } from './storage.js';
 
 interface CostState {
   /** Local date, `YYYY-MM-DD`. */

@@ -12,7 +12,7 @@
  * leaves that was not named here, so a new field cannot slip out by accident. Endpoints are
  * matched on the end of the URL path (the base URL may carry any prefix, e.g. `/v1`).
  */
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 
 export type FieldClass = 'meta' | 'derived' | 'raw';
 
@@ -62,7 +62,7 @@ export interface DeclaredValue {
 }
 
 const refuse = (message: string): EdgeloomError =>
-  new EdgeloomError('E_PRIVACY_VIOLATION', message, { where: 'router.egress' });
+  new EdgeloomError(ErrorCode.E_PRIVACY_VIOLATION, message, { where: 'router.egress' });
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -19,7 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { PrivacyTier } from '../bus/topics.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
 import type { AuditLog, EgressDataKind } from './audit-log.js';
@@ -125,7 +125,7 @@ export function guardRequest(request: GuardedRequest): void {
   const { tier, explicitUserRequest } = request.context;
   const where = { where: 'router.egress' };
   const refuse = (why: string): never => {
-    throw new EdgeloomError('E_PRIVACY_VIOLATION', `${why} under privacy tier ${tier}`, where);
+    throw new EdgeloomError(ErrorCode.E_PRIVACY_VIOLATION, `${why} under privacy tier ${tier}`, where);
   };
   if (tier === 'local_only') refuse('refused to send anything');
   const contentType = request.headers['content-type'] ?? '';

@@ -5,12 +5,13 @@
  * egress.ts enforces again on the bytes); under every other tier the frame is never even cached.
  *
  * The refinement is a FaceInference like the local one, with the cloud's labels, `refines` set to
- * the local inference's envelope id, and published on the same topic (issue 5's hybrid semantics:
- * the local answer is out at once, the cloud's supersedes it, correlated by id).
+ * the local inference's envelope id, and published on the same topic (the hybrid route, README
+ * "The router": the local answer is out at once, the cloud's supersedes it, correlated by id).
  */
 import { EMOTIONS, type Emotion, type FaceInference, type FaceResult } from '../bus/topics.js';
-import { EdgeloomError } from '../errors.js';
-import type { CallOptions, CloudClient, VisionMessage } from './cloud-client.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
+import type { VisionMessage } from './cloud-api.js';
+import type { CallOptions, CloudClient } from './cloud-client.js';
 import { faceConfidence } from './confidence.js';
 
 /** Frames kept for a pending face decision; overflow forgets the oldest frame. */
@@ -73,7 +74,7 @@ export function faceRefinementMessages(jpeg: Buffer, faces: readonly FaceResult[
 }
 
 const badAnswer = (message: string): EdgeloomError =>
-  new EdgeloomError('E_CLOUD_BAD_RESPONSE', message, { where: 'router.face-refine' });
+  new EdgeloomError(ErrorCode.E_CLOUD_BAD_RESPONSE, message, { where: 'router.face-refine' });
 
 const isEmotion = (x: unknown): x is Emotion => EMOTIONS.includes(x as Emotion);
 

@@ -3,7 +3,7 @@
  * No I/O, no clock, no state, so every branch is a table row in test/unit/router-policy.test.ts
  * and a property test can prove the privacy rule over arbitrary inputs.
  *
- * Order (the Loom design): privacy → local capability → local confidence vs threshold →
+ * Order (README, "The router"): privacy → local capability → local confidence vs threshold →
  * cloud availability (enabled, breaker) → latency budget → cost cap → hybrid band → cloud.
  * The first rule that settles the question wins, and its reason code names it.
  */

@@ -21,7 +21,7 @@ import { parsePattern, patternMatches } from '../bus/topic-match.js';
 import type { PrivacyTier, SensorKind } from '../bus/topics.js';
 import type { RouterPrivacyConfig, SensorsConfig } from '../config/index.js';
 import { MAX_PRIVACY_OVERRIDES } from '../config/rules.js';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 
 /** Least to most restrictive. */
 export const TIER_ORDER: readonly PrivacyTier[] = ['public', 'sensitive', 'private', 'local_only'];
@@ -77,7 +77,7 @@ export function deviceTopics(ids: { readonly [K in SensorKind]?: string }): stri
     out.push(`inference/vad/${ids.mic}`, `inference/stt/${ids.mic}`, 'agent/voice/intent');
   }
   if (ids.imu !== undefined) {
-    out.push(`sensor/imu/${ids.imu}/sample`, `sensor/imu/${ids.imu}/status`, 'agent/motion/motion');
+    out.push(`sensor/imu/${ids.imu}/window`, `sensor/imu/${ids.imu}/status`, 'agent/motion/motion');
   }
   out.push('router/decision', 'action/mqtt');
   return out;
@@ -160,7 +160,7 @@ export class PrivacyTiers {
       const kind = scope.slice('sensor:'.length);
       if (!KINDS.includes(kind as SensorKind)) {
         throw new EdgeloomError(
-          'E_PRIVACY_SCOPE',
+          ErrorCode.E_PRIVACY_SCOPE,
           `unknown sensor kind in scope ${JSON.stringify(scope)} (camera, mic or imu)`,
           { where: 'privacy.scope' },
         );
@@ -170,7 +170,7 @@ export class PrivacyTiers {
     try {
       parsePattern(scope);
     } catch (err) {
-      throw new EdgeloomError('E_PRIVACY_SCOPE', `bad privacy scope ${JSON.stringify(scope)}`, {
+      throw new EdgeloomError(ErrorCode.E_PRIVACY_SCOPE, `bad privacy scope ${JSON.stringify(scope)}`, {
         where: 'privacy.scope',
         cause: err,
       });
@@ -178,7 +178,7 @@ export class PrivacyTiers {
     if (options.mustMatch !== false && !this.topics.some((t) => patternMatches(scope, t))) {
       const ids = KINDS.flatMap((k) => (this.ids[k] === undefined ? [] : [this.ids[k]]));
       throw new EdgeloomError(
-        'E_PRIVACY_SCOPE',
+        ErrorCode.E_PRIVACY_SCOPE,
         `scope ${JSON.stringify(scope)} is neither a sensor (${ids.join(', ')}) nor a pattern matching a topic of this device`,
         { where: 'privacy.scope' },
       );
@@ -212,7 +212,7 @@ export class PrivacyTiers {
    */
   apply(scope: CanonicalScope, tier: PrivacyTier): void {
     if (!isTier(tier)) {
-      throw new EdgeloomError('E_PRIVACY_TIER', `unknown privacy tier ${JSON.stringify(tier)}`, {
+      throw new EdgeloomError(ErrorCode.E_PRIVACY_TIER, `unknown privacy tier ${JSON.stringify(tier)}`, {
         where: scope,
       });
     }
@@ -224,7 +224,7 @@ export class PrivacyTiers {
       else {
         if (this.overrides.length >= MAX_OVERRIDES) {
           throw new EdgeloomError(
-            'E_PRIVACY_FULL',
+            ErrorCode.E_PRIVACY_FULL,
             `${MAX_OVERRIDES} topic overrides exist already; change one of them or use a sensor scope`,
             { where: 'privacy.scope' },
           );

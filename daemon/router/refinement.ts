@@ -5,7 +5,7 @@
  * why. The local result was already published, so a failure costs nothing but the refinement.
  */
 import type { Transcript } from '../bus/topics.js';
-import { isEdgeloomError, toError } from '../errors.js';
+import { ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CallOptions, CloudClient } from './cloud-client.js';
 import { whisperConfidence } from './confidence.js';
@@ -57,7 +57,7 @@ export async function runRefinement<T>(deps: RefinementDeps, job: RefinementJob<
   } catch (thrown) {
     deps.telemetry.cloudFailures++;
     const err = toError(thrown);
-    const code = isEdgeloomError(err) ? err.code : 'E_UNKNOWN';
+    const code = isEdgeloomError(err) ? err.code : ErrorCode.E_UNKNOWN;
     deps.logger.warn(
       { code, err: err.message, correlationId: job.context.correlationId, kind: job.kind },
       'cloud refinement failed',

@@ -4,10 +4,10 @@ import type { Component } from '../component.js';
 import type { CameraConfig, SensorsConfig } from '../config/index.js';
 import { componentLogger, type Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
-import { CameraSource } from './camera.js';
-import { type CameraPreset, cameraCommand, cameraFallbackCommand } from './camera-presets.js';
-import { ImuSource } from './imu.js';
-import { type MicRecorder, MicSource } from './mic.js';
+import { CameraSource } from './camera/camera.js';
+import { type CameraPreset, cameraCommand, cameraFallbackCommand } from './camera/presets.js';
+import { ImuSource } from './imu/imu.js';
+import { type MicRecorder, MicSource } from './mic/mic.js';
 
 export interface LiveSensorsOptions {
   readonly config: SensorsConfig;

@@ -8,12 +8,16 @@ import type { Clock } from '../util/clock.js';
  * How a sensor source talks to the bus. Sources never wait on the bus (a camera or microphone
  * cannot be slowed down): a publish that returns a backpressure promise is not awaited, and the
  * bus's own bound refuses rather than buffers. A publish that throws or rejects (closed bus) is
- * counted and logged sparsely, never thrown into the capture path.
+ * counted and logged sparsely, never thrown into the capture path. `publishLatest` is for streams
+ * whose next value replaces this one (the IMU's aggregated windows): at most one such publish
+ * waits on backpressure, and values produced meanwhile are dropped (stale beats blocked).
  */
 export class SourcePublisher {
   /** Publishes the bus refused. */
   errors = 0;
   private readonly statusTopic: `sensor/${string}/${string}/status`;
+  /** A publishLatest is waiting on bus backpressure. */
+  private waiting = false;
 
   constructor(
     private readonly bus: EventBus,
@@ -35,6 +39,41 @@ export class SourcePublisher {
         tsMs === undefined ? { source: this.source } : { source: this.source, tsMs },
       ),
     );
+  }
+
+  /**
+   * Publish unless an earlier publishLatest still waits on bus backpressure: then `busy`, and the
+   * payload is dropped (the caller counts it). `failed`: the bus refused it (counted in `errors`).
+   */
+  publishLatest<T extends keyof TopicMap & string>(
+    topic: T,
+    payload: TopicMap[T],
+    tsMs?: number,
+  ): 'published' | 'busy' | 'failed' {
+    if (this.waiting) return 'busy';
+    try {
+      const wait = this.bus.publish(
+        topic,
+        payload,
+        tsMs === undefined ? { source: this.source } : { source: this.source, tsMs },
+      );
+      if (wait !== undefined) {
+        this.waiting = true;
+        wait.then(
+          () => {
+            this.waiting = false;
+          },
+          (err: unknown) => {
+            this.waiting = false;
+            this.failed(err);
+          },
+        );
+      }
+      return 'published';
+    } catch (err) {
+      this.failed(err);
+      return 'failed';
+    }
   }
 
   /** Publish a SensorStatus (high priority: health changes should not queue behind frames). */

@@ -9,20 +9,34 @@
  *    LevelDB's `Corruption: corrupted compressed block contents` / `bad block type`;
  * 2. each key again by point lookup (`getMany`), compared with what the iteration returned: a
  *    damaged filter or index block lets the iteration pass but makes lookups miss keys;
- * 3. every agent's log the way an agent's start loads it (AgentStore.verify): a missing log key
- *    after the latest snapshot (E_AGENT_LOG_GAP).
+ * 3. each owner's own consistency check (a StoreVerifier, e.g. the agents' `verifyAgentLogs`:
+ *    every agent's log loaded the way an agent's start loads it, so a missing log key after the
+ *    latest snapshot shows as E_AGENT_LOG_GAP). The owners pass theirs in: this module sits below
+ *    every user of the store and imports none of them.
  * Opening itself fails on a damaged CURRENT or MANIFEST (quarantine.ts handles that case).
  *
  * The store is bounded by the retention settings (agents.retention_events per agent, the outbox's
  * max_messages), so a full read stays short; it checks `signal` every batch so a stop during
  * start-up is not held up by it.
  */
-import { AgentStore } from '../agents/store.js';
-import { EdgeloomError } from '../errors.js';
-import type { Store } from '../router/storage.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
+import type { Store } from './store.js';
 
 /** Entries read between two point-lookup comparisons (and abort checks). */
 const BATCH = 512;
+
+/**
+ * One owner's check of its own data, beyond what a generic read can see; returns the first damage
+ * found (not thrown). LevelDB corruption it runs into may be thrown: checkStore reports it.
+ */
+export type StoreVerifier = (db: Store, signal?: AbortSignal) => Promise<EdgeloomError | undefined>;
+
+export interface StoreCheckOptions {
+  /** The owners' checks, run in order after the full read (the daemon passes every owner's). */
+  readonly verifiers: readonly StoreVerifier[];
+  /** Checked every batch: a stop during start-up is not held up by the read. */
+  readonly signal?: AbortSignal;
+}
 
 export interface StoreCheck {
   /** Entries read. */
@@ -32,13 +46,14 @@ export interface StoreCheck {
 }
 
 /** Codes of the damage the check reports (LevelDB's own corruption errors are wrapped in the first). */
-export const STORE_DAMAGE_CODES = ['E_STORE_CORRUPT', 'E_AGENT_LOG_GAP'] as const;
+export const STORE_DAMAGE_CODES = [ErrorCode.E_STORE_CORRUPT, ErrorCode.E_AGENT_LOG_GAP] as const;
 
 function corrupt(message: string, cause?: unknown): EdgeloomError {
-  return new EdgeloomError('E_STORE_CORRUPT', message, { where: 'storage', cause });
+  return new EdgeloomError(ErrorCode.E_STORE_CORRUPT, message, { where: 'storage', cause });
 }
 
-export async function checkStore(db: Store, signal?: AbortSignal): Promise<StoreCheck> {
+export async function checkStore(db: Store, options: StoreCheckOptions): Promise<StoreCheck> {
+  const { signal } = options;
   let entries = 0;
   let keys: string[] = [];
   let values: string[] = [];
@@ -82,16 +97,16 @@ export async function checkStore(db: Store, signal?: AbortSignal): Promise<Store
     throw err;
   }
   signal?.throwIfAborted();
-  // Snapshot settings do not matter for loading; the store is only read.
-  const agents = new AgentStore({ db, snapshotEvery: 1, retentionEvents: 1 });
-  try {
-    return { entries, damage: await agents.verify(signal) };
-  } catch (err) {
-    if (isCorruption(err)) return { entries, damage: corrupt(`read failed: ${levelMessage(err)}`, err) };
-    throw err;
-  } finally {
-    await agents.close();
+  for (const verify of options.verifiers) {
+    try {
+      const damage = await verify(db, signal);
+      if (damage !== undefined) return { entries, damage };
+    } catch (err) {
+      if (isCorruption(err)) return { entries, damage: corrupt(`read failed: ${levelMessage(err)}`, err) };
+      throw err;
+    }
   }
+  return { entries, damage: undefined };
 }
 
 /** LevelDB reported corruption (classic-level's LEVEL_CORRUPTION, possibly as the cause). */

@@ -20,11 +20,11 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Level } from 'level';
-import { EdgeloomError } from '../errors.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import { openStore, type Store } from '../router/storage.js';
-import { checkStore, isCorruption, levelMessage } from './check.js';
+import { checkStore, isCorruption, levelMessage, type StoreVerifier } from './check.js';
 import { trackOpenResources } from './open-resources.js';
+import { openStore, type Store } from './store.js';
 
 /** Marker written into every quarantined store. */
 export const QUARANTINE_FILE = 'QUARANTINE.json';
@@ -58,6 +58,8 @@ export interface OpenedStore {
 export interface OpenCheckedOptions {
   readonly dir: string;
   readonly logger: Logger;
+  /** The owners' own checks (check.ts StoreVerifier), e.g. the agents' verifyAgentLogs. */
+  readonly verifiers: readonly StoreVerifier[];
   /** Aborts the start-up check (shutdown during start-up). */
   readonly signal?: AbortSignal;
   /** Time source for the quarantine name; default now. */
@@ -84,15 +86,22 @@ export async function openCheckedStore(o: OpenCheckedOptions): Promise<OpenedSto
     store = await openStore(o.dir);
   } catch (err) {
     if (!isCorruption(err)) throw err;
-    damage = new EdgeloomError('E_STORE_OPEN_CORRUPT', `LevelDB cannot open it: ${levelMessage(err)}`, {
-      where: o.dir,
-      cause: err,
-    });
+    damage = new EdgeloomError(
+      ErrorCode.E_STORE_OPEN_CORRUPT,
+      `LevelDB cannot open it: ${levelMessage(err)}`,
+      {
+        where: o.dir,
+        cause: err,
+      },
+    );
   }
   if (store !== undefined) {
     trackOpenResources(store);
     try {
-      const check = await checkStore(store, o.signal);
+      const check = await checkStore(store, {
+        verifiers: o.verifiers,
+        ...(o.signal === undefined ? {} : { signal: o.signal }),
+      });
       entries = check.entries;
       damage = check.damage;
     } catch (err) {
@@ -146,10 +155,14 @@ async function moveAside(dir: string, when: string): Promise<string> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EBUSY' && code !== 'EROFS' && code !== 'EXDEV')
-      throw new EdgeloomError('E_STORE_QUARANTINE', `cannot move the damaged store ${dir} aside: ${code}`, {
-        where: dir,
-        cause: err,
-      });
+      throw new EdgeloomError(
+        ErrorCode.E_STORE_QUARANTINE,
+        `cannot move the damaged store ${dir} aside: ${code}`,
+        {
+          where: dir,
+          cause: err,
+        },
+      );
   }
   const inside = await freeName(dir, `damaged-${when}`);
   await mkdir(inside);

@@ -1,9 +1,11 @@
 /**
  * Time as a dependency. Every component that reads the time or arms a timer takes a Clock, so a
  * replay at speed 0 can drive the whole daemon from a virtual clock and stay deterministic
- * (issue 3: "a virtual clock drives every timer"). Never call Date.now()/setTimeout directly in
- * a component.
+ * (README, "Replay": a virtual clock drives every timer). Never call Date.now()/setTimeout
+ * directly in a component.
  */
+import { toError } from '../errors.js';
+
 export interface TimerHandle {
   /** Cancel the timer; idempotent. */
   cancel(): void;
@@ -55,5 +57,27 @@ export class SystemClock implements Clock {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+}
+
+/**
+ * Wait for `p` at most `ms` of `clock`'s time: true when it resolved in time, false when the time
+ * ran out first (p is left running); rejects, as an Error, when p rejects in time.
+ */
+export async function resolvesWithin(clock: Clock, p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: TimerHandle | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = clock.setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      p.then(
+        () => true,
+        (err: unknown) => Promise.reject(toError(err)),
+      ),
+      timeout,
+    ]);
+  } finally {
+    timer?.cancel();
   }
 }

@@ -6,7 +6,7 @@
  * reads the reaction to gravity, so a device lying flat reads +1 g on z), angular rate in deg/s.
  */
 import type { ImuSample } from '../../daemon/bus/topics.js';
-import type { ImuTruth } from '../../daemon/fixtures/format.js';
+import type { ImuTruth } from '../../daemon/recording/format.js';
 
 export type Vec3 = readonly [number, number, number];
 

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { Emotion } from '../../daemon/bus/topics.js';
-import { HttpServer } from '../../daemon/http/server.js';
 import { silentLogger } from '../../daemon/log.js';
-import { StatsCollector } from '../../daemon/system/stats.js';
+import { HttpServer } from '../../daemon/observe/http/server.js';
+import { StatsCollector } from '../../daemon/observe/stats.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 import { hasTool } from '../helpers/tools.js';
 

@@ -2,7 +2,7 @@
  * Face benchmark: the ONNX face stage (sharp decode → TF-legacy bilinear → tiny face detector →
  * batched expression net) against @vladmandic/face-api on tfjs-wasm on the same JPEG frames, same
  * run. Both sides decode with sharp (face-api has no JPEG decoder on the wasm backend), both run
- * single-threaded (createFaceStage's default), each is warmed up first. Target:
+ * single-threaded (createFaceAnalyser's default), each is warmed up first. Target:
  * speedup_vs_faceapi ≥ 6 (median over frames of the per-frame time ratio, see report()).
  *
  * Frames: the demo fixture's camera frames (fixtures/demo/camera.mjpeg, when present) plus
@@ -12,8 +12,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CameraFrame } from '../../daemon/bus/topics.js';
-import type { FaceStage } from '../../daemon/pipeline/face.js';
-import { loadFaceApiStage } from '../../daemon/pipeline/face-factory.js';
+import type { FaceAnalyser } from '../../daemon/pipeline/face/face-analyser.js';
+import { loadFaceApiAnalyser } from '../../daemon/pipeline/face/factory.js';
 import { OnnxModel } from '../../daemon/pipeline/onnx-session.js';
 import { decodeRgb } from '../../daemon/pipeline/preprocess/decode.js';
 import { FaceApiBaseline } from './faceapi-baseline.js';
@@ -57,7 +57,7 @@ interface Figures {
 }
 
 async function measure(
-  stage: FaceStage,
+  stage: FaceAnalyser,
   baseline: FaceApiBaseline,
   frames: readonly CameraFrame[],
   rounds: number,
@@ -153,7 +153,7 @@ export async function bench({
   // Even, so each side goes first equally often (see measure()).
   const rounds = quick ? 2 : 4;
 
-  const { stage, models } = await loadFaceApiStage(
+  const { analyser: stage, models } = await loadFaceApiAnalyser(
     {
       detectorPath: join(root, 'models/face/tiny-face-detector.onnx'),
       expressionPath: join(root, 'models/face/face-expression.onnx'),

@@ -4,8 +4,8 @@
  * fixed buffer; the baseline decodes each chunk to a string, splits lines and fields, and calls
  * Number()/JSON.parse. Both build one reading object per line. Reported as lines/s and ratios.
  */
-import { BinaryImuParser, encodeImuFrame } from '../../daemon/sensors/imu-binary.js';
-import { createImuParser, type ImuWireFormat } from '../../daemon/sensors/imu-parser.js';
+import { BinaryImuParser, encodeImuFrame } from '../../daemon/sensors/imu/binary.js';
+import { createImuParser, type ImuWireFormat } from '../../daemon/sensors/imu/parser.js';
 
 export const name = 'imu';
 

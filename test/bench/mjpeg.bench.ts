@@ -9,7 +9,7 @@
  * splitter walks the marker segments and joins a frame's slices once.
  */
 import sharp from 'sharp';
-import { MjpegSplitter } from '../../daemon/sensors/mjpeg-splitter.js';
+import { MjpegSplitter } from '../../daemon/sensors/camera/mjpeg-splitter.js';
 
 export const name = 'mjpeg';
 

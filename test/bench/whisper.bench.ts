@@ -13,8 +13,8 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LogMelExtractor } from '../../daemon/pipeline/whisper/mel.js';
-import { WhisperModel } from '../../daemon/pipeline/whisper/whisper.js';
+import { LogMelExtractor } from '../../daemon/pipeline/stt/whisper/mel.js';
+import { WhisperModel } from '../../daemon/pipeline/stt/whisper/whisper.js';
 import { FULL_SPEC, writeSyntheticWhisper } from '../../scripts/make-whisper-synthetic.js';
 
 export const name = 'whisper';

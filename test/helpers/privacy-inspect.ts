@@ -5,7 +5,7 @@
  * proves, under public, that the same search does find the media, so the search itself can fail.
  */
 import { join } from 'node:path';
-import { type FixtureFrame, openFixture } from '../../daemon/fixtures/reader.js';
+import { type FixtureFrame, openFixture } from '../../daemon/recording/reader.js';
 import { REPO_ROOT } from './tools.js';
 
 export const SPEECH_FIXTURE = join(REPO_ROOT, 'fixtures/speech');

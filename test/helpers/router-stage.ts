@@ -9,7 +9,7 @@ import type { FaceInference, RouteDecision, Transcript } from '../../daemon/bus/
 import { type ConfigOverrides, loadConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
 import { RouterStage } from '../../daemon/router/router.js';
-import type { Store } from '../../daemon/router/storage.js';
+import type { Store } from '../../daemon/storage/store.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 
 export interface RouterHarness {

@@ -11,9 +11,9 @@ import { ToolRegistry } from '../../daemon/agents/tools.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { Envelope } from '../../daemon/bus/envelope.js';
 import type { ImuEvent, MotionEvent } from '../../daemon/bus/topics.js';
-import { openFixture } from '../../daemon/fixtures/reader.js';
 import { silentLogger } from '../../daemon/log.js';
-import { ImuAggregator } from '../../daemon/sensors/imu-aggregator.js';
+import { openFixture } from '../../daemon/recording/reader.js';
+import { ImuAggregator } from '../../daemon/sensors/imu/aggregator.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
@@ -169,7 +169,7 @@ describe('agent state survives a restart', () => {
     await agent.start(new AbortController().signal);
     for (const w of windows) {
       await clock.advanceTo(Math.max(clock.now(), w.tsMs));
-      await agent.submit(msg('sensor/imu/main/sample', w, w.tsMs));
+      await agent.submit(msg('sensor/imu/main/window', w, w.tsMs));
     }
     await agent.idle();
     await bus.drain(5000);

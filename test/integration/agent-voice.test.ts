@@ -5,7 +5,6 @@ import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAgents } from '../../daemon/agents/build.js';
 import type { SharedStore } from '../../daemon/agents/store.js';
-import type { CloudAssist } from '../../daemon/agents/voice-assistant.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { Envelope } from '../../daemon/bus/envelope.js';
 import { Priority } from '../../daemon/bus/envelope.js';
@@ -18,6 +17,7 @@ import type {
 } from '../../daemon/bus/topics.js';
 import { loadConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
+import type { CloudAssist } from '../../daemon/router/cloud-assist.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 
 let dir: string;

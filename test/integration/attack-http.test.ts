@@ -14,9 +14,9 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.js';
-import { HttpServer, type HttpServerOptions } from '../../daemon/http/server.js';
 import { silentLogger } from '../../daemon/log.js';
-import { StatsCollector } from '../../daemon/system/stats.js';
+import { HttpServer, type HttpServerOptions } from '../../daemon/observe/http/server.js';
+import { StatsCollector } from '../../daemon/observe/stats.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 import { waitFor } from '../helpers/mqtt.js';
 

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Outbox, type OutboxEntry } from '../../daemon/actions/outbox.js';
 import { silentLogger } from '../../daemon/log.js';
-import { openStore } from '../../daemon/router/storage.js';
+import { openStore } from '../../daemon/storage/store.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 import {
   BASE,

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../daemon/router/storage.js';
+import { openStore } from '../../daemon/storage/store.js';
 import type { CliChild } from '../helpers/cli-process.js';
 import {
   BASE,

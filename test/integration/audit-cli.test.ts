@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../daemon/router/audit-log.js';
-import { openStore } from '../../daemon/router/storage.js';
+import { openStore } from '../../daemon/storage/store.js';
 import {
   BASE,
   DEMO,

@@ -12,7 +12,7 @@
  * - the others land at a random moment of the paced replay.
  *
  * After every kill, with the store closed, the test checks what the probe's reports say must hold:
- * - the store opens and reads back without damage (the daemon's own start-up check, check.ts);
+ * - the store opens and reads back without damage (the daemon's own start-up check, storage/check.ts);
  * - the outbox holds exactly what the completed writes left, plus the batch in flight either
  *   entirely or not at all (LevelDB batches are atomic): no accepted message lost, none revived;
  * - each agent's log is contiguous, its in-flight batch is all there or not at all, and its latest
@@ -35,6 +35,7 @@ import { createAgents } from '../../daemon/agents/build.js';
 import { fold } from '../../daemon/agents/reducer.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import { loadConfig } from '../../daemon/config/index.js';
+import { STORE_VERIFIERS } from '../../daemon/daemon.js';
 import { silentLogger } from '../../daemon/log.js';
 import { checkStore } from '../../daemon/storage/check.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
@@ -140,7 +141,7 @@ async function readStore(dir: string): Promise<StoreView> {
   const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
   await db.open(); // "the store always opens"
   try {
-    const check = await checkStore(db as unknown as Level<string, unknown>);
+    const check = await checkStore(db as unknown as Level<string, unknown>, { verifiers: STORE_VERIFIERS });
     expect(check.damage, 'the start-up check finds the killed store damaged').toBeUndefined();
     const outbox = new Map<string, string>();
     const agents: StoreView['agents'] = new Map();

@@ -8,11 +8,12 @@ import { silentLogger } from '../../daemon/log.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 
 /**
- * Issue 4, item 2 in the running daemon: every stage's model goes through the ModelManager, so
- * loading is lazy when asked, idle models unload and reload on their next use without changing
- * results, and a budget too small for the enabled models is refused at start with an error that
- * names the budget, the model and what is loaded. Real Silero, face-api and synthetic Whisper
- * sessions on the bundled fixtures; in-process so the manager can be inspected.
+ * The memory budget (README, "Models and the memory budget") in the running daemon: every stage's
+ * model goes through the ModelManager, so loading is lazy when asked, idle models unload and
+ * reload on their next use without changing results, and a budget too small for the enabled models
+ * is refused at start with an error that names the budget, the model and what is loaded. Real
+ * Silero, face-api and synthetic Whisper sessions on the bundled fixtures; in-process so the
+ * manager can be inspected.
  */
 
 const fixture = (name: string): string => join(REPO_ROOT, 'fixtures', name);

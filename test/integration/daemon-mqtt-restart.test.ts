@@ -19,9 +19,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgents } from '../../daemon/agents/build.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import { loadConfig } from '../../daemon/config/index.js';
-import { openFixture } from '../../daemon/fixtures/reader.js';
-import { FixtureWriter } from '../../daemon/fixtures/writer.js';
 import { silentLogger } from '../../daemon/log.js';
+import { openFixture } from '../../daemon/recording/reader.js';
+import { FixtureWriter } from '../../daemon/recording/writer.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import {
   DEMO,

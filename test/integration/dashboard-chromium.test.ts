@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { DisplayAction } from '../../daemon/bus/topics.js';
-import { HttpServer } from '../../daemon/http/server.js';
 import { silentLogger } from '../../daemon/log.js';
-import { StatsCollector } from '../../daemon/system/stats.js';
+import { HttpServer } from '../../daemon/observe/http/server.js';
+import { StatsCollector } from '../../daemon/observe/stats.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 import { HeadlessChromium, screenshot, writeArtifact } from '../helpers/chromium.js';
 import { needs } from '../helpers/tools.js';
@@ -159,7 +159,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard and display page in he
     bus.publish('system/error', {
       severity: 'warning',
       component: 'x',
-      code: 'E_X',
+      code: 'E_MEMORY_PRESSURE',
       message: 'filtered out',
     });
     bus.publish('agent/home/intent', {

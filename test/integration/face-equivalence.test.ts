@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMOTIONS } from '../../daemon/bus/topics.js';
-import type { FaceStage } from '../../daemon/pipeline/face.js';
-import { clipToFrame } from '../../daemon/pipeline/face-boxes.js';
-import { loadFaceApiStage } from '../../daemon/pipeline/face-factory.js';
+import { clipToFrame } from '../../daemon/pipeline/face/boxes.js';
+import type { FaceAnalyser } from '../../daemon/pipeline/face/face-analyser.js';
+import { loadFaceApiAnalyser } from '../../daemon/pipeline/face/factory.js';
 import { OnnxModel } from '../../daemon/pipeline/onnx-session.js';
 import type { RgbImage } from '../../daemon/pipeline/preprocess/bilinear.js';
 import { decodeRgb } from '../../daemon/pipeline/preprocess/decode.js';
@@ -27,13 +27,13 @@ const IMAGES: Record<string, string> = {
 
 describe.runIf(needs({ files: Object.values(IMAGES) }))('face stage ≡ face-api (tfjs-wasm)', () => {
   let baseline: FaceApiBaseline;
-  let stage: FaceStage;
+  let stage: FaceAnalyser;
   let models: OnnxModel[] = [];
   const decoded = new Map<string, RgbImage>();
 
   beforeAll(async () => {
     baseline = await FaceApiBaseline.load(REPO_ROOT);
-    ({ stage, models } = await loadFaceApiStage(
+    ({ analyser: stage, models } = await loadFaceApiAnalyser(
       {
         detectorPath: join(REPO_ROOT, 'models/face/tiny-face-detector.onnx'),
         expressionPath: join(REPO_ROOT, 'models/face/face-expression.onnx'),

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMOTIONS } from '../../daemon/bus/topics.js';
 import { isEdgeloomError } from '../../daemon/errors.js';
-import type { FaceStage } from '../../daemon/pipeline/face.js';
-import { loadFaceApiStage } from '../../daemon/pipeline/face-factory.js';
+import type { FaceAnalyser } from '../../daemon/pipeline/face/face-analyser.js';
+import { loadFaceApiAnalyser } from '../../daemon/pipeline/face/factory.js';
 import { OnnxModel } from '../../daemon/pipeline/onnx-session.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 
@@ -17,16 +17,16 @@ const sample = (i: number): Buffer =>
   readFileSync(join(REPO_ROOT, `node_modules/@vladmandic/face-api/demo/sample${i}.jpg`));
 
 describe('face stage', () => {
-  let stage: FaceStage;
-  let limited: FaceStage;
+  let stage: FaceAnalyser;
+  let limited: FaceAnalyser;
   const models: OnnxModel[] = [];
 
   beforeAll(async () => {
     const load = OnnxModel.load.bind(OnnxModel);
-    const a = await loadFaceApiStage(files, load, { intraOpNumThreads: 1 });
-    const b = await loadFaceApiStage(files, load, { intraOpNumThreads: 1, maxFaces: 2 });
-    stage = a.stage;
-    limited = b.stage;
+    const a = await loadFaceApiAnalyser(files, load, { intraOpNumThreads: 1 });
+    const b = await loadFaceApiAnalyser(files, load, { intraOpNumThreads: 1, maxFaces: 2 });
+    stage = a.analyser;
+    limited = b.analyser;
     models.push(...a.models, ...b.models);
   });
 
@@ -79,7 +79,7 @@ describe('face stage', () => {
 
   it('refuses a detector input size that is not a multiple of 32 when loading', async () => {
     await expect(
-      loadFaceApiStage(files, OnnxModel.load.bind(OnnxModel), { inputSize: 300 }),
+      loadFaceApiAnalyser(files, OnnxModel.load.bind(OnnxModel), { inputSize: 300 }),
     ).rejects.toMatchObject({ code: 'E_CONFIG' });
   });
 });

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeFixture } from '../../daemon/fixtures/make.js';
-import { openFixture } from '../../daemon/fixtures/reader.js';
+import { makeFixture } from '../../daemon/recording/make.js';
+import { openFixture } from '../../daemon/recording/reader.js';
 import { needs } from '../helpers/tools.js';
 
 let root: string;

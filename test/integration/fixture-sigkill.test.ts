@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openFixture } from '../../daemon/fixtures/reader.js';
+import { openFixture } from '../../daemon/recording/reader.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 
 let root: string;
@@ -21,7 +21,7 @@ afterAll(async () => {
 
 /** Writes all three sensors as fast as it can and prints READY once some records are down. */
 const CHILD = `
-const { FixtureWriter } = await import(${JSON.stringify(`${REPO_ROOT}dist/daemon/fixtures/writer.js`)});
+const { FixtureWriter } = await import(${JSON.stringify(`${REPO_ROOT}dist/daemon/recording/writer.js`)});
 const sharp = (await import('sharp')).default;
 const jpeg = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#336699' } }).jpeg().toBuffer();
 const w = await FixtureWriter.create(process.argv[1], { sensors: ['camera', 'mic', 'imu'], startTime: new Date(0) });

@@ -6,9 +6,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { RouteDecision } from '../../daemon/bus/topics.js';
-import { HttpServer } from '../../daemon/http/server.js';
 import { silentLogger } from '../../daemon/log.js';
-import { StatsCollector } from '../../daemon/system/stats.js';
+import { HttpServer } from '../../daemon/observe/http/server.js';
+import { StatsCollector } from '../../daemon/observe/stats.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 
 interface Sent {

@@ -2,9 +2,10 @@ import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.js';
 import { isEdgeloomError } from '../../daemon/errors.js';
-import { HttpServer, type HttpServerOptions } from '../../daemon/http/server.js';
 import { silentLogger } from '../../daemon/log.js';
-import { StatsCollector, type StatsProviders } from '../../daemon/system/stats.js';
+import { HttpServer, type HttpServerOptions } from '../../daemon/observe/http/server.js';
+import { StatsCollector } from '../../daemon/observe/stats.js';
+import type { StatsProviders } from '../../daemon/observe/stats-snapshot.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -162,7 +163,7 @@ describe('HttpServer', () => {
     bus.publish('system/error', {
       severity: 'warning',
       component: 'x',
-      code: 'E_X',
+      code: 'E_MEMORY_PRESSURE',
       message: 'not for this client',
     });
     bus.publish('action/display', { emotion: 'happy', emoji: '😀', confidence: 0.9 });

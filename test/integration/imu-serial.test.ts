@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { ImuEvent, SensorStatus } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
-import { ImuSource } from '../../daemon/sensors/imu.js';
+import { ImuSource } from '../../daemon/sensors/imu/imu.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 import { needs } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
@@ -73,7 +73,7 @@ describe.runIf(needs({ tools: ['socat'] }))('IMU source over a socat pty pair', 
     const bus = new Bus({ clock, logger: silentLogger() });
     const events: ImuEvent[] = [];
     const statuses: SensorStatus[] = [];
-    bus.subscribe('sensor/imu/+/sample', (env) => void events.push(env.payload as ImuEvent), {
+    bus.subscribe('sensor/imu/+/window', (env) => void events.push(env.payload as ImuEvent), {
       component: 'test',
     });
     bus.subscribe('sensor/imu/+/status', (env) => void statuses.push(env.payload as SensorStatus), {

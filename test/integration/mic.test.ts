@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { AudioFrame, SensorStatus } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
-import { MicSource, type MicSourceOptions } from '../../daemon/sensors/mic.js';
+import { MicSource, type MicSourceOptions } from '../../daemon/sensors/mic/mic.js';
 import { type Clock, SystemClock } from '../../daemon/util/clock.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { needs, REPO_ROOT } from '../helpers/tools.js';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMMAND_REQUEST_TOPICS } from '../../daemon/actions/commands.js';
+import { COMMAND_REQUEST_TOPICS } from '../../daemon/actions/command-table.js';
 import { EmbeddedBroker } from '../../daemon/actions/embedded-broker.js';
 import { MqttClientSink } from '../../daemon/actions/mqtt-client.js';
 import { Bus } from '../../daemon/bus/bus.js';

@@ -15,17 +15,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { ImuEvent } from '../../daemon/bus/topics.js';
-import { type Fixture, openFixture } from '../../daemon/fixtures/reader.js';
 import { silentLogger } from '../../daemon/log.js';
+import { type Fixture, openFixture } from '../../daemon/recording/reader.js';
 import { ReplaySource } from '../../daemon/replay/replay-source.js';
-import { ImuAggregator } from '../../daemon/sensors/imu-aggregator.js';
+import { ImuAggregator } from '../../daemon/sensors/imu/aggregator.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { type CliResult, runCli } from '../helpers/cli-process.js';
 import { needs, REPO_ROOT } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
 /**
- * Record → replay round trip (issue 3) with real producers: ffmpeg's test source as the camera
+ * Record → replay round trip (README, "Replay") with real producers: ffmpeg's test source as the camera
  * (320x240 at 10 fps), a WAV played at real-time pace as the microphone, CSV lines at 100 Hz over
  * a socat pty pair as the IMU. `edgeloom record` writes a fixture; `edgeloom replay` of it must
  * yield exactly what was recorded: the same frames, the same samples, the same IMU aggregates.
@@ -203,7 +203,7 @@ describe.runIf(needs({ tools: ['ffmpeg', 'sox', 'socat'] }))('edgeloom record �
 
     // IMU: re-aggregating imu.jsonl at the configured rate gives the replayed events.
     const imu = events
-      .filter((e) => e.topic === 'sensor/imu/imu0/sample')
+      .filter((e) => e.topic === 'sensor/imu/imu0/window')
       .map((e) => e.payload as unknown as ImuEvent);
     const agg = new ImuAggregator({ eventRateHz: EVENT_RATE_HZ });
     const expected: ImuEvent[] = [];

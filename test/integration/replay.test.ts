@@ -7,7 +7,7 @@ import { type CliResult, parseLogLines, runCli } from '../helpers/cli-process.js
 import { REPO_ROOT } from '../helpers/tools.js';
 
 /**
- * Deterministic replay (issue 3) through the compiled CLI and the whole daemon graph: two
+ * Deterministic replay (README, "Replay") through the compiled CLI and the whole daemon graph: two
  * speed-0 replays print the same bytes; the MQTT lines follow the contract; logs stay on stderr;
  * the bundled fixtures' ground truth (speech segments, face/no-face frame ranges) shows up in the
  * output; a fixture cut mid-line still replays, with a warning.

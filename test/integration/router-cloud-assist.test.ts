@@ -27,7 +27,7 @@ import { silentLogger } from '../../daemon/log.js';
 import { AuditLog, isEgressEntry } from '../../daemon/router/audit-log.js';
 import { createCloudAssist } from '../../daemon/router/cloud-assist.js';
 import { RouterStage } from '../../daemon/router/router.js';
-import { openStore, type Store } from '../../daemon/router/storage.js';
+import { openStore, type Store } from '../../daemon/storage/store.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 import { CHAT, chatChunk, FakeOpenAIServer, TRANSCRIPTIONS } from '../helpers/fake-openai-server.js';
 

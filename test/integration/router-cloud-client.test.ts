@@ -11,10 +11,11 @@ import type { PrivacyTier } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
 import { AuditLog, isEgressEntry } from '../../daemon/router/audit-log.js';
 import { CircuitBreaker } from '../../daemon/router/breaker.js';
-import { CloudClient, MAX_TRANSCRIPT_CHARS } from '../../daemon/router/cloud-client.js';
+import { MAX_TRANSCRIPT_CHARS } from '../../daemon/router/cloud-api.js';
+import { CloudClient } from '../../daemon/router/cloud-client.js';
 import { MAX_CHAT_CHARS } from '../../daemon/router/cloud-sse.js';
 import { Egress } from '../../daemon/router/egress.js';
-import { openStore, type Store } from '../../daemon/router/storage.js';
+import { openStore, type Store } from '../../daemon/storage/store.js';
 import { type Clock, SystemClock } from '../../daemon/util/clock.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaceInference, PrivacyTier, SpeechEvent, Transcript } from '../../daemon/bus/topics.js';
 import { AuditLog, isEgressEntry } from '../../daemon/router/audit-log.js';
-import { openStore, type Store } from '../../daemon/router/storage.js';
+import { openStore, type Store } from '../../daemon/storage/store.js';
 import { FakeOpenAIServer } from '../helpers/fake-openai-server.js';
 import {
   fixtureFrames,

@@ -1,9 +1,9 @@
 /**
- * Issue 5's "done when", through the whole daemon: the compiled CLI replays the bundled speech and
- * face fixtures (`edgeloom replay DIR --emit-bus 'router/#'`) with a configuration file pointing
- * the cloud at a real loopback server that records every byte, once per privacy tier. Thresholds
- * of 1 make every local result "not confident enough", so the policy wants the cloud for each
- * utterance and each face; only the tier stands between the data and the server.
+ * The router (README, "The router") through the whole daemon: the compiled CLI replays the bundled
+ * speech and face fixtures (`edgeloom replay DIR --emit-bus 'router/#'`) with a configuration file
+ * pointing the cloud at a real loopback server that records every byte, once per privacy tier.
+ * Thresholds of 1 make every local result "not confident enough", so the policy wants the cloud
+ * for each utterance and each face; only the tier stands between the data and the server.
  *
  * - every decision printed carries a reason code and the numbers it used;
  * - sensitive, private, local_only: no audio or image byte reaches the server (raw, base64, as
@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrivacyTier, RouteDecision } from '../../daemon/bus/topics.js';
-import type { FixtureFrame } from '../../daemon/fixtures/reader.js';
+import type { FixtureFrame } from '../../daemon/recording/reader.js';
 import { runCli } from '../helpers/cli-process.js';
 import { CHAT, FakeOpenAIServer, TRANSCRIPTIONS } from '../helpers/fake-openai-server.js';
 import {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.js';
-import { SdNotify } from '../../daemon/system/sd-notify.js';
+import { SdNotify } from '../../daemon/systemd/sd-notify.js';
 import { NotifyReceiver } from '../helpers/notify-socket.js';
 import { needs, REPO_ROOT } from '../helpers/tools.js';
 

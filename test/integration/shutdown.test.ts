@@ -9,11 +9,11 @@ import { REPO_ROOT } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
 /**
- * Graceful shutdown (issue 2) of the real daemon process: `edgeloom run` replaying the demo
- * fixture in a loop at real-time speed through the pipeline stages (VAD, face, STT), so there is
- * work in flight when the signal arrives. SIGTERM/SIGINT → 'shutting down' → 'stopped' → exit 0
- * within shutdown_timeout_ms. Start-up failures and invalid configs exit non-zero with one clear
- * line on stderr.
+ * Graceful shutdown (README, "Stop, crashes, a damaged store, a full disk") of the real daemon
+ * process: `edgeloom run` replaying the demo fixture in a loop at real-time speed through the
+ * pipeline stages (VAD, face, STT), so there is work in flight when the signal arrives.
+ * SIGTERM/SIGINT → 'shutting down' → 'stopped' → exit 0 within shutdown_timeout_ms. Start-up
+ * failures and invalid configs exit non-zero with one clear line on stderr.
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'edgeloom-shutdown-'));

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STORE_VERIFIERS } from '../../daemon/daemon.js';
 import { silentLogger } from '../../daemon/log.js';
 import { listQuarantined, openCheckedStore } from '../../daemon/storage/quarantine.js';
 
@@ -49,6 +50,7 @@ describe.runIf(isRoot)('quarantine inside a storage directory that cannot be ren
     const opened = await openCheckedStore({
       dir: storage,
       logger: silentLogger(),
+      verifiers: STORE_VERIFIERS,
       now: () => new Date('2026-01-02T03:04:05Z'),
     });
     try {
@@ -69,7 +71,11 @@ describe.runIf(isRoot)('quarantine inside a storage directory that cannot be ren
     expect(listed[0]?.record?.code).toBe('E_STORE_OPEN_CORRUPT');
 
     // The next open finds the fresh store sound and the quarantine left where it is.
-    const again = await openCheckedStore({ dir: storage, logger: silentLogger() });
+    const again = await openCheckedStore({
+      dir: storage,
+      logger: silentLogger(),
+      verifiers: STORE_VERIFIERS,
+    });
     expect(again.quarantined).toBeUndefined();
     await again.store.close();
   });

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openFixture } from '../../daemon/fixtures/reader.js';
-import { type SegmenterEvent, SpeechSegmenter } from '../../daemon/pipeline/speech-segmenter.js';
-import { SileroVad } from '../../daemon/pipeline/vad.js';
+import { SileroVad } from '../../daemon/pipeline/vad/silero-vad.js';
+import { type SegmenterEvent, SpeechSegmenter } from '../../daemon/pipeline/vad/speech-segmenter.js';
+import { openFixture } from '../../daemon/recording/reader.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 
 const DIR = join(REPO_ROOT, 'fixtures/speech');

@@ -15,12 +15,12 @@ import type { Envelope } from '../../daemon/bus/envelope.js';
 import type { IntentEvent, MqttAction, Transcript } from '../../daemon/bus/topics.js';
 import { loadConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
-import { VadStage } from '../../daemon/pipeline/vad-stage.js';
 import {
   createReferenceTranscriber,
   REFERENCE_MODEL_ID,
-} from '../../daemon/pipeline/whisper/reference-transcriber.js';
-import { SttStage } from '../../daemon/pipeline/whisper/stt-stage.js';
+} from '../../daemon/pipeline/stt/reference-transcriber.js';
+import { SttStage } from '../../daemon/pipeline/stt/stt-stage.js';
+import { VadStage } from '../../daemon/pipeline/vad/vad-stage.js';
 import { ReplaySource } from '../../daemon/replay/replay-source.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { REPO_ROOT } from '../helpers/tools.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEdgeloomError } from '../../daemon/errors.js';
-import { WhisperModel } from '../../daemon/pipeline/whisper/whisper.js';
+import { WhisperModel } from '../../daemon/pipeline/stt/whisper/whisper.js';
 import {
   TINY_EXPECTED_TEXT,
   TINY_SPEC,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditBudget } from '../../daemon/router/audit-budget.js';
 import { AuditLog, type AuditRecord } from '../../daemon/router/audit-log.js';
-import { openStore, type Store } from '../../daemon/router/storage.js';
+import { openStore, type Store } from '../../daemon/storage/store.js';
 
 let dir: string;
 let store: Store;

@@ -176,7 +176,7 @@ describe('fault isolation', () => {
     const thrower = bus.subscribe(
       'rpc/+',
       () => {
-        throw new EdgeloomError('E_TEST_BOOM', 'boom');
+        throw new EdgeloomError('E_TOOL_FAILED', 'boom');
       },
       { component: 'thrower' },
     );
@@ -196,7 +196,7 @@ describe('fault isolation', () => {
     expect(errors).toContainEqual({
       severity: 'error',
       component: 'thrower',
-      code: 'E_TEST_BOOM',
+      code: 'E_TOOL_FAILED',
       message: 'boom',
       topic: 'rpc/a',
     });

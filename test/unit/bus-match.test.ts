@@ -50,7 +50,7 @@ describe('topic matching', () => {
     ['a/+/#', 'a/b', true],
     ['sensor/camera/+/frame', 'sensor/camera/front/frame', true],
     ['sensor/+/+/status', 'sensor/imu/wrist/status', true],
-    ['sensor/+/+/status', 'sensor/imu/wrist/sample', false],
+    ['sensor/+/+/status', 'sensor/imu/wrist/window', false],
     ['device/+/sensor/7/#', 'device/x/sensor/8/temp', false],
   ];
 

@@ -60,12 +60,12 @@ describe('request/response', () => {
     bus.respond(
       'rpc/coded',
       () => {
-        throw new EdgeloomError('E_TOOL_DENIED', 'not allowed');
+        throw new EdgeloomError('E_TOOL_REFUSED', 'not allowed');
       },
       { component: 'tools' },
     );
     bus.respond('rpc/plain', () => Promise.reject(new TypeError('bad')), { component: 'tools' });
-    expect(await codeOf(bus.request('rpc/coded', 1))).toBe('E_TOOL_DENIED');
+    expect(await codeOf(bus.request('rpc/coded', 1))).toBe('E_TOOL_REFUSED');
     let err: unknown;
     try {
       await bus.request('rpc/plain', 1);
@@ -179,7 +179,7 @@ describe('publishLifecycle', () => {
       bus,
       'component_failed',
       'sensor.camera',
-      new EdgeloomError('E_SENSOR_SPAWN', 'no ffmpeg'),
+      new EdgeloomError('E_CAMERA_CONFIG', 'no ffmpeg'),
     );
     publishLifecycle(bus, 'component_failed', 'sensor.imu', new Error('port gone'));
     await bus.close(100);
@@ -189,7 +189,7 @@ describe('publishLifecycle', () => {
       {
         kind: 'component_failed',
         component: 'sensor.camera',
-        error: { code: 'E_SENSOR_SPAWN', message: 'no ffmpeg' },
+        error: { code: 'E_CAMERA_CONFIG', message: 'no ffmpeg' },
       },
       {
         kind: 'component_failed',

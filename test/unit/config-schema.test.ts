@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configEnvVars, configSchema, loadConfig, redactConfig } from '../../daemon/config/index.js';
-import type { JsonSchema } from '../../daemon/config/schema-builder.js';
+import type { JsonSchema } from '../../daemon/config/schema/builder.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 
 /** Keys the loader derives at run time, or that an entry must name itself. */

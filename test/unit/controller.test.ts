@@ -113,14 +113,14 @@ describe('Controller', () => {
     controller.add(component('a', calls));
     controller.add(component('b', calls));
     controller.add(
-      component('camera', calls, { failStart: new EdgeloomError('E_CAMERA_OPEN', 'no /dev/video0') }),
+      component('camera', calls, { failStart: new EdgeloomError('E_CAMERA_CONFIG', 'no /dev/video0') }),
     );
     controller.add(component('d', calls));
     const err = await controller.start().then(
       () => undefined,
       (e: unknown) => e,
     );
-    expect(isEdgeloomError(err, 'E_CAMERA_OPEN')).toBe(true);
+    expect(isEdgeloomError(err, 'E_CAMERA_CONFIG')).toBe(true);
     expect((err as EdgeloomError).where).toBe('camera');
     expect((err as EdgeloomError).message).toMatch(/^camera failed to start: no \/dev\/video0/);
     expect(calls).toEqual(['start:a', 'start:b', 'start:camera', 'stop:b', 'stop:a']);
@@ -132,7 +132,7 @@ describe('Controller', () => {
       'component_stopped:b',
       'component_stopped:a',
     ]);
-    expect(events[2]!.error).toEqual({ code: 'E_CAMERA_OPEN', message: 'no /dev/video0' });
+    expect(events[2]!.error).toEqual({ code: 'E_CAMERA_CONFIG', message: 'no /dev/video0' });
     expect(controller.health().d).toEqual({ status: 'failed', reasons: ['not running'] });
   });
 

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { doctorCommand } from '../../daemon/cli/cmd-doctor.js';
+import { PRODUCERS } from '../../daemon/cli/doctor/devices.js';
+import { type CheckResult, exitCodeOf, formatResults, runDoctor } from '../../daemon/cli/doctor/doctor.js';
+import { systemProbe } from '../../daemon/cli/doctor/probe.js';
 import { type ConfigOverrides, loadConfig } from '../../daemon/config/index.js';
-import { type CheckResult, exitCodeOf, formatResults, runDoctor } from '../../daemon/system/doctor.js';
-import { PRODUCERS } from '../../daemon/system/doctor-devices.js';
-import { systemProbe } from '../../daemon/system/doctor-probe.js';
 import { hasTool, REPO_ROOT } from '../helpers/tools.js';
 
 let dir: string;

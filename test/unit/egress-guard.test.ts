@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PrivacyTier } from '../../daemon/bus/topics.js';
 import { isEdgeloomError } from '../../daemon/errors.js';
-import { encodeWav } from '../../daemon/fixtures/wav.js';
+import { encodeWav } from '../../daemon/media/wav.js';
 import { SYSTEM_PROMPT } from '../../daemon/router/cloud-assist.js';
 import { type GuardedRequest, guardRequest } from '../../daemon/router/egress.js';
 

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EMOTIONS } from '../../daemon/bus/topics.js';
-import { FERPLUS_CLASSES, ferplusToEmotions, squareAround } from '../../daemon/pipeline/emotion-ferplus.js';
+import { FERPLUS_CLASSES, ferplusToEmotions, squareAround } from '../../daemon/pipeline/face/ferplus.js';
 
 const at = (probs: Float32Array, e: (typeof EMOTIONS)[number]): number => probs[EMOTIONS.indexOf(e)]!;
 

@@ -6,7 +6,7 @@ import {
   type GridSpec,
   nonMaxSuppression,
   toPixelBox,
-} from '../../daemon/pipeline/face-boxes.js';
+} from '../../daemon/pipeline/face/boxes.js';
 
 const logit = (p: number): number => Math.log(p / (1 - p));
 const ANCHORS: GridSpec['anchors'] = [

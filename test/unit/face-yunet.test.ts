@@ -7,7 +7,7 @@ import {
   YuNetDetector,
   type YuNetLevel,
   yunetIo,
-} from '../../daemon/pipeline/face-yunet.js';
+} from '../../daemon/pipeline/face/yunet.js';
 
 const INPUT = 64;
 

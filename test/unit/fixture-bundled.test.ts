@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ImuSample } from '../../daemon/bus/topics.js';
-import { type Fixture, openFixture } from '../../daemon/fixtures/reader.js';
+import { type Fixture, openFixture } from '../../daemon/recording/reader.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 
 const open = (name: string): Promise<Fixture> =>

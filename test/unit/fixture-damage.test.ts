@@ -9,8 +9,8 @@ import fc from 'fast-check';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EdgeloomError } from '../../daemon/errors.js';
-import { openFixture } from '../../daemon/fixtures/reader.js';
-import { FixtureWriter } from '../../daemon/fixtures/writer.js';
+import { openFixture } from '../../daemon/recording/reader.js';
+import { FixtureWriter } from '../../daemon/recording/writer.js';
 
 const FILES = ['fixture.json', 'camera.mjpeg', 'camera.index.jsonl', 'mic.wav', 'imu.jsonl'] as const;
 type Files = Record<(typeof FILES)[number], Buffer>;

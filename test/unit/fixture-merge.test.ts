@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openFixture } from '../../daemon/fixtures/reader.js';
-import { encodeWav } from '../../daemon/fixtures/wav.js';
+import { encodeWav } from '../../daemon/media/wav.js';
+import { openFixture } from '../../daemon/recording/reader.js';
 import { until } from '../helpers/wait.js';
 
 let root: string;

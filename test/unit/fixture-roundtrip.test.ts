@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImuSample } from '../../daemon/bus/topics.js';
-import { openFixture } from '../../daemon/fixtures/reader.js';
-import { FixtureWriter } from '../../daemon/fixtures/writer.js';
+import { openFixture } from '../../daemon/recording/reader.js';
+import { FixtureWriter } from '../../daemon/recording/writer.js';
 
 let root: string;
 const jpegs: Buffer[] = [];

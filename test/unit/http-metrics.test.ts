@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { SubscriptionStats } from '../../daemon/bus/types.js';
-import { healthOf } from '../../daemon/http/health.js';
-import { Metrics } from '../../daemon/http/metrics.js';
 import { silentLogger } from '../../daemon/log.js';
-import type { MemoryGuardStatus } from '../../daemon/system/memory-guard.js';
-import { StatsCollector, type StatsProviders } from '../../daemon/system/stats.js';
+import { healthOf } from '../../daemon/observe/http/health.js';
+import { Metrics } from '../../daemon/observe/http/metrics.js';
+import type { MemoryGuardStatus } from '../../daemon/observe/memory-guard.js';
+import { StatsCollector } from '../../daemon/observe/stats.js';
+import type { StatsProviders } from '../../daemon/observe/stats-snapshot.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 
 const MIB = 2 ** 20;
@@ -143,11 +144,11 @@ describe('/metrics text', () => {
     const stats = new StatsCollector({ clock, logger: silentLogger(), providers, intervalMs: 2_000 });
     await stats.start();
     await clock.advanceTo(2_000); // first tick: baseline for the subscription counter
-    for (let i = 0; i < 30; i++) stats.count('sensor/imu/main/sample');
+    for (let i = 0; i < 30; i++) stats.count('sensor/imu/main/window');
     state.published += 50;
     await clock.advanceTo(4_000);
     const snap = stats.snapshot();
-    expect(snap.topics[0]).toEqual({ topic: 'sensor/imu/main/sample', total: 30, perSecond: 15 });
+    expect(snap.topics[0]).toEqual({ topic: 'sensor/imu/main/window', total: 30, perSecond: 15 });
     expect(snap.subscriptions[0]!.perSecond).toBe(25);
     await clock.advanceTo(6_000); // a quiet period: the rate falls to 0, the total stays
     expect(stats.snapshot().topics[0]).toMatchObject({ total: 30, perSecond: 0 });

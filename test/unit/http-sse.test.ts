@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.js';
-import { isAuthorised } from '../../daemon/http/auth.js';
-import { SseClient } from '../../daemon/http/sse.js';
 import { silentLogger } from '../../daemon/log.js';
+import { isAuthorised } from '../../daemon/observe/http/auth.js';
+import { SseClient } from '../../daemon/observe/http/sse.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 
 /** A response body that accepts writes only while `open`, like a socket whose peer stopped reading. */
@@ -147,7 +147,7 @@ describe('SseClient', () => {
       bus.publish('system/error', {
         severity: 'warning',
         component: 'c',
-        code: 'E',
+        code: 'E_MEMORY_PRESSURE',
         message: 'x'.repeat(100),
       });
     await tick();

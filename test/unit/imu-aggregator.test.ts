@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ImuSample } from '../../daemon/bus/topics.js';
-import { ImuAggregator } from '../../daemon/sensors/imu-aggregator.js';
+import { ImuAggregator } from '../../daemon/sensors/imu/aggregator.js';
 
 const sample = (tMs: number, v: Partial<ImuSample> = {}): ImuSample => ({
   tMs,

@@ -6,8 +6,8 @@ import {
   encodeImuFrame,
   GYRO_LSB_PER_DPS,
   MAG_UT_PER_LSB,
-} from '../../daemon/sensors/imu-binary.js';
-import type { ImuReading } from '../../daemon/sensors/imu-parsers/types.js';
+} from '../../daemon/sensors/imu/binary.js';
+import type { ImuReading } from '../../daemon/sensors/imu/parsers/types.js';
 
 function decodeAll(parser: BinaryImuParser, ...chunks: Uint8Array[]): ImuReading[] {
   const out: ImuReading[] = [];

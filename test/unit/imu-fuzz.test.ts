@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BinaryImuParser, crc16CcittFalse, encodeImuFrame } from '../../daemon/sensors/imu-binary.js';
-import { createImuParser, type ImuWireFormat } from '../../daemon/sensors/imu-parser.js';
-import type { ImuParser, ImuReading } from '../../daemon/sensors/imu-parsers/types.js';
+import { BinaryImuParser, crc16CcittFalse, encodeImuFrame } from '../../daemon/sensors/imu/binary.js';
+import { createImuParser, type ImuWireFormat } from '../../daemon/sensors/imu/parser.js';
+import type { ImuParser, ImuReading } from '../../daemon/sensors/imu/parsers/types.js';
 
 /** Split `data` at the given (sorted, deduplicated) offsets. */
 function chunk(data: Uint8Array, cuts: number[]): Uint8Array[] {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createImuParser } from '../../daemon/sensors/imu-parser.js';
-import { CsvImuParser } from '../../daemon/sensors/imu-parsers/csv.js';
-import { JsonlImuParser } from '../../daemon/sensors/imu-parsers/jsonl.js';
-import { LineFramer } from '../../daemon/sensors/imu-parsers/line-framer.js';
-import { scanEnd, scanNumber } from '../../daemon/sensors/imu-parsers/number.js';
-import type { ImuParser, ImuReading } from '../../daemon/sensors/imu-parsers/types.js';
+import { createImuParser } from '../../daemon/sensors/imu/parser.js';
+import { CsvImuParser } from '../../daemon/sensors/imu/parsers/csv.js';
+import { JsonlImuParser } from '../../daemon/sensors/imu/parsers/jsonl.js';
+import { LineFramer } from '../../daemon/sensors/imu/parsers/line-framer.js';
+import { scanEnd, scanNumber } from '../../daemon/sensors/imu/parsers/number.js';
+import type { ImuParser, ImuReading } from '../../daemon/sensors/imu/parsers/types.js';
 
 const enc = (s: string): Buffer => Buffer.from(s, 'latin1');
 

@@ -4,7 +4,7 @@ import type { Envelope } from '../../daemon/bus/envelope.js';
 import type { ErrorEvent } from '../../daemon/bus/topics.js';
 import { isEdgeloomError } from '../../daemon/errors.js';
 import { silentLogger } from '../../daemon/log.js';
-import { MemoryGuard, type MemoryGuardOptions } from '../../daemon/system/memory-guard.js';
+import { MemoryGuard, type MemoryGuardOptions } from '../../daemon/observe/memory-guard.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 
 const MIB = 1024 * 1024;

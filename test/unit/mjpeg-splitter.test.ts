@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MjpegSplitter, type SplitFrame } from '../../daemon/sensors/mjpeg-splitter.js';
+import { MjpegSplitter, type SplitFrame } from '../../daemon/sensors/camera/mjpeg-splitter.js';
 
 interface Sample {
   readonly jpeg: Buffer;

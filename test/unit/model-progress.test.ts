@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ProgressBar, type ProgressStream } from '../../daemon/models/progress.js';
+import { ProgressBar, type ProgressStream } from '../../daemon/cli/progress/download-bar.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 
 function stream(isTTY: boolean): ProgressStream & { text: string } {

@@ -10,8 +10,8 @@ import {
 import type { AgentInput, DecideContext } from '../../daemon/agents/reducer.js';
 import type { Envelope } from '../../daemon/bus/envelope.js';
 import type { ImuEvent, MotionEvent, MotionKind } from '../../daemon/bus/topics.js';
-import { openFixture } from '../../daemon/fixtures/reader.js';
-import { ImuAggregator } from '../../daemon/sensors/imu-aggregator.js';
+import { openFixture } from '../../daemon/recording/reader.js';
+import { ImuAggregator } from '../../daemon/sensors/imu/aggregator.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 
 const DEFAULTS: MotionOptions = {
@@ -60,7 +60,7 @@ function runWith(options: MotionOptions, windows: readonly ImuEvent[]) {
   for (const w of windows) {
     const input: AgentInput = {
       kind: 'message',
-      env: { topic: 'sensor/imu/main/sample', tsMs: w.tsMs, payload: w } as Envelope,
+      env: { topic: 'sensor/imu/main/window', tsMs: w.tsMs, payload: w } as Envelope,
     };
     const d = def.decide(state, input, ctx, filter);
     for (const e of d.events) state = def.reduce(state, e);

@@ -1,6 +1,7 @@
 /** Command topics, validation, rate bound and the result shape, with a real bus and a virtual clock. */
 import { describe, expect, it } from 'vitest';
-import { COMMAND_REQUEST_TOPICS, CommandHandler, parseCommandTopic } from '../../daemon/actions/commands.js';
+import { COMMAND_REQUEST_TOPICS, parseCommandTopic } from '../../daemon/actions/command-table.js';
+import { CommandHandler } from '../../daemon/actions/commands.js';
 import { discoveryMessages } from '../../daemon/actions/discovery.js';
 import type { MqttMessage } from '../../daemon/actions/mqtt-contract.js';
 import { Bus } from '../../daemon/bus/bus.js';

@@ -347,7 +347,7 @@ describe('MQTT contract', () => {
     const internal = [
       env('sensor/camera/cam0/frame', { seq: 1 }),
       env('sensor/mic/mic0/frame', { seq: 1 }),
-      env('sensor/imu/imu0/sample', { tsMs: TS }),
+      env('sensor/imu/imu0/window', { tsMs: TS }),
       env('system/lifecycle', { kind: 'system_started' }),
       env('system/error', { severity: 'error' }),
       env('tool/mqtt.publish/result', { ok: true }),

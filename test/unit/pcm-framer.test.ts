@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PcmFramer } from '../../daemon/sensors/pcm-framer.js';
+import { PcmFramer } from '../../daemon/sensors/mic/pcm-framer.js';
 
 /** Little-endian s16 bytes of `samples`, independent of the framer's own conversion. */
 function toBytes(samples: number[]): Buffer {

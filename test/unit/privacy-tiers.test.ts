@@ -13,7 +13,7 @@ import { silentLogger } from '../../daemon/log.js';
 import { PrivacyControl } from '../../daemon/privacy/privacy-control.js';
 import { AuditLog } from '../../daemon/router/audit-log.js';
 import { MAX_OVERRIDES, PrivacyTiers } from '../../daemon/router/privacy.js';
-import { openStore, type Store } from '../../daemon/router/storage.js';
+import { openStore, type Store } from '../../daemon/storage/store.js';
 
 const config = loadConfig({ env: {}, overrides: { device: { id: 'dev' } } });
 const options = { privacy: config.router.privacy, sensors: config.sensors };

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isEdgeloomError } from '../../daemon/errors.js';
-import { openFixture } from '../../daemon/fixtures/reader.js';
 import {
   createReferenceTranscriber,
   matchTruth,
   REFERENCE_MODEL_ID,
-} from '../../daemon/pipeline/whisper/reference-transcriber.js';
-import type { SpeechSegmentContext } from '../../daemon/pipeline/whisper/stt-stage.js';
+} from '../../daemon/pipeline/stt/reference-transcriber.js';
+import type { SpeechSegmentContext } from '../../daemon/pipeline/stt/stt-stage.js';
+import { openFixture } from '../../daemon/recording/reader.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 
 const SPEECH = join(REPO_ROOT, 'fixtures', 'speech');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ReplayProgressReporter } from '../../daemon/cli/progress/replay-progress.js';
 import type { ReplayProgress } from '../../daemon/replay/replay-source.js';
-import { ReplayProgressReporter } from '../../daemon/system/replay-progress.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 
 /** A fake terminal (or pipe) recording every write. */

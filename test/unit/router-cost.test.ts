@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CostTracker, localDay } from '../../daemon/router/cost.js';
-import { openStore } from '../../daemon/router/storage.js';
+import { openStore } from '../../daemon/storage/store.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 
 let dir: string;

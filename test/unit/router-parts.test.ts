@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Emotion, FaceResult } from '../../daemon/bus/topics.js';
-import { encodeWav } from '../../daemon/fixtures/wav.js';
+import { encodeWav } from '../../daemon/media/wav.js';
 import { CircuitBreaker } from '../../daemon/router/breaker.js';
-import { retryAfterMs } from '../../daemon/router/cloud-client.js';
+import { retryAfterMs } from '../../daemon/router/cloud-api.js';
 import { ChatAccumulator, sseEvents } from '../../daemon/router/cloud-sse.js';
 import {
   faceConfidence,
@@ -84,7 +84,7 @@ describe('privacy tiers', () => {
     expect(p.tierFor('inference/stt/mic0')).toBe('sensitive'); // override public, sensor sensitive
     expect(p.tierFor('inference/stt/kitchen')).toBe('private'); // most specific override
     expect(p.tierFor('inference/face/cam0')).toBe('local_only'); // sensor wins
-    expect(p.tierFor('sensor/imu/imu0/sample')).toBe('public');
+    expect(p.tierFor('sensor/imu/imu0/window')).toBe('public');
     expect(p.tierFor('rpc/x')).toBe('private'); // default
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.js';
-import { type ProgressVerdict, Watchdog, watchdogIntervalMs } from '../../daemon/system/watchdog.js';
+import { type ProgressVerdict, Watchdog, watchdogIntervalMs } from '../../daemon/systemd/watchdog.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { timersPhase } from '../helpers/wait.js';
 

@@ -5,7 +5,7 @@ import {
   type SegmenterEvent,
   type SegmenterOptions,
   SpeechSegmenter,
-} from '../../daemon/pipeline/speech-segmenter.js';
+} from '../../daemon/pipeline/vad/speech-segmenter.js';
 
 const FRAME = 512;
 const FRAME_MS = 32;

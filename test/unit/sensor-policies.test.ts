@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { KeepLatestSampler } from '../../daemon/sensors/camera/frame-sampler.js';
 import {
   cameraCommand,
   cameraFallbackCommand,
   diagnoseCameraFailure,
-} from '../../daemon/sensors/camera-presets.js';
-import { KeepLatestSampler } from '../../daemon/sensors/frame-sampler.js';
-import { diagnoseMicFailure } from '../../daemon/sensors/mic.js';
+} from '../../daemon/sensors/camera/presets.js';
+import { diagnoseMicFailure } from '../../daemon/sensors/mic/mic.js';
 import { backoffDelayMs } from '../../daemon/sensors/supervisor.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 

@@ -21,8 +21,8 @@ import type { Envelope } from '../../daemon/bus/envelope.js';
 import { loadConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
 import { RouterStage } from '../../daemon/router/router.js';
-import { clearSublevel, countSublevel } from '../../daemon/router/storage.js';
 import { openResources, trackOpenResources } from '../../daemon/storage/open-resources.js';
+import { clearSublevel, countSublevel } from '../../daemon/storage/store.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 
 type Counter = { readonly total: number };

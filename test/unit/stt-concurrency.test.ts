@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { SpeechEvent } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
-import type { SpeechToTextModel } from '../../daemon/pipeline/whisper/stt-stage.js';
-import { SttStage } from '../../daemon/pipeline/whisper/stt-stage.js';
-import type { WhisperResult } from '../../daemon/pipeline/whisper/whisper.js';
+import type { SpeechToTextModel } from '../../daemon/pipeline/stt/stt-stage.js';
+import { SttStage } from '../../daemon/pipeline/stt/stt-stage.js';
+import type { WhisperResult } from '../../daemon/pipeline/stt/whisper/whisper.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 import { until } from '../helpers/wait.js';
 

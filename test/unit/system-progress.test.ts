@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TtyProgress, type TtyStream } from '../../daemon/system/progress.js';
+import { TtyProgress, type TtyStream } from '../../daemon/cli/progress/tty-progress.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 
 function stream(isTTY: boolean): TtyStream & { text: string } {

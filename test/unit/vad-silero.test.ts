@@ -6,7 +6,7 @@ import {
   SILERO_CONTEXT_SAMPLES,
   SILERO_FRAME_SAMPLES,
   SileroVad,
-} from '../../daemon/pipeline/vad.js';
+} from '../../daemon/pipeline/vad/silero-vad.js';
 
 /** Deterministic noisy tone bursts: enough structure for the probabilities to vary frame to frame. */
 function frames(n: number): Float32Array[] {

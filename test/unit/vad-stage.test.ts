@@ -3,7 +3,7 @@ import { Bus } from '../../daemon/bus/bus.js';
 import type { SpeechEvent } from '../../daemon/bus/topics.js';
 import { EdgeloomError } from '../../daemon/errors.js';
 import { silentLogger } from '../../daemon/log.js';
-import { type VadModel, VadStage } from '../../daemon/pipeline/vad-stage.js';
+import { type VadModel, VadStage } from '../../daemon/pipeline/vad/vad-stage.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 
 /**

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { directDft, FftPlan } from '../../daemon/pipeline/whisper/fft.js';
+import { directDft, FftPlan } from '../../daemon/pipeline/stt/whisper/fft.js';
 import {
   LogMelExtractor,
   type MelOptions,
   slaneyMelFilters,
   WHISPER_MEL,
-} from '../../daemon/pipeline/whisper/mel.js';
+} from '../../daemon/pipeline/stt/whisper/mel.js';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isEdgeloomError } from '../../daemon/errors.js';
-import { WhisperTokenizer } from '../../daemon/pipeline/whisper/tokenizer.js';
+import { WhisperTokenizer } from '../../daemon/pipeline/stt/whisper/tokenizer.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 
 const json: unknown = JSON.parse(

@@ -4,7 +4,7 @@
  * every consumer can rely on exactly three channels.
  */
 import sharp from 'sharp';
-import { EdgeloomError } from '../../errors.js';
+import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { RgbImage } from './bilinear.js';
 
 /**
@@ -36,7 +36,7 @@ export async function decodeRgb(
       height: info.height,
     };
   } catch (err) {
-    throw new EdgeloomError('E_IMAGE_DECODE', `cannot decode image: ${(err as Error).message}`, {
+    throw new EdgeloomError(ErrorCode.E_IMAGE_DECODE, `cannot decode image: ${(err as Error).message}`, {
       where,
       cause: err,
     });

@@ -1,0 +1,191 @@
+/**
+ * How a person and a supervisor see the daemon: the stats collector (events/s, drops, queue
+ * depths, model latency, routing, outbox, memory, CPU, temperature), the memory guard that sheds
+ * load near the budget, the HTTP server (/metrics, /healthz, dashboard, display page), and the
+ * retained MQTT `stats` message. Everything here runs on wall time, even during a replay.
+ */
+import type { MqttClientSink } from '../actions/mqtt-client.js';
+import type { AgentRuntime } from '../agents/runtime.js';
+import type { EventBus } from '../bus/types.js';
+import type { Component } from '../component.js';
+import type { EdgeloomConfig } from '../config/index.js';
+import type { Controller } from '../controller.js';
+import { componentLogger, type Logger } from '../log.js';
+import type { ModelManager } from '../models/manager.js';
+import type { FaceStage } from '../pipeline/face/face-stage.js';
+import type { ReplaySource } from '../replay/replay-source.js';
+import type { RouterStage } from '../router/router.js';
+import type { StorageComponent } from '../storage/component.js';
+import { type Clock, SystemClock, type TimerHandle } from '../util/clock.js';
+import { HttpServer } from './http/server.js';
+import { MemoryGuard } from './memory-guard.js';
+import { StatsCollector } from './stats.js';
+import type { StatsProviders } from './stats-snapshot.js';
+
+export interface ObservabilityOptions {
+  readonly config: EdgeloomConfig;
+  readonly bus: EventBus;
+  readonly controller: Controller;
+  readonly logger: Logger;
+  readonly router: RouterStage;
+  readonly storage?: StorageComponent;
+  readonly replay?: ReplaySource;
+  readonly agents?: AgentRuntime;
+  readonly mqtt?: MqttClientSink;
+  readonly face?: FaceStage;
+  /** The pipeline's models: the guard unloads idle ones under pressure; stats show them. */
+  readonly models?: ModelManager;
+  /** Period of the retained `stats` message, ms (default config `mqtt.stats_interval_ms`). */
+  readonly statsPeriodMs?: number;
+}
+
+export function buildObservability(o: ObservabilityOptions): Component[] {
+  const clock = new SystemClock();
+  const { config, bus, controller, logger } = o;
+  const guard = new MemoryGuard({
+    clock,
+    logger: componentLogger(logger, 'system.memory'),
+    budgetMb: config.budget.memory_mb,
+    bus,
+    // Shed the most expensive optional work first: face analysis at a quarter of its rate; then
+    // give back the memory of models nobody is using (they reload on their next use). Soft
+    // pressure spares models used in the last minute (a conversation in progress); hard pressure
+    // takes every model not running right now.
+    onPressure: async (level) => {
+      o.face?.scaleRate(0.25);
+      const unloaded = (await o.models?.unloadIdle(level === 'hard' ? 0 : 60_000)) ?? [];
+      if (unloaded.length > 0) logger.warn({ unloaded, level }, 'memory pressure: idle models unloaded');
+    },
+    onRelief: () => o.face?.scaleRate(1),
+  });
+  const providers: StatsProviders = {
+    bus: () => bus.stats(),
+    health: () => controller.health(),
+    routing: () => o.router.snapshot(),
+    memory: () => guard.status(),
+    ...(o.storage === undefined ? {} : { storage: () => o.storage!.stats() }),
+    ...(o.agents === undefined
+      ? {}
+      : {
+          agents: () =>
+            o.agents!.list().map((a) => ({
+              agent: a.id,
+              inputs: a.counters.inputs,
+              events: a.counters.events,
+              persistErrors: a.counters.persistErrors,
+              workingErrors: a.counters.workingErrors,
+            })),
+        }),
+    ...(o.replay === undefined
+      ? {}
+      : {
+          replay: () => {
+            const p = o.replay!.progress;
+            return { passes: p.passes, playedMs: p.playedMs, published: p.published };
+          },
+        }),
+    ...(o.models === undefined
+      ? {}
+      : {
+          models: () => {
+            const m = o.models!;
+            const st = m.status();
+            return {
+              budgetMb: st.budgetMb,
+              usedMb: st.usedMb,
+              models: st.models.map((x) => ({ id: x.id, state: x.state, memoryMb: x.memoryMb })),
+              latency: m
+                .latency()
+                .map((l) => ({ model: l.modelId, p50Ms: l.p50Ms, p99Ms: l.p99Ms, runs: l.runs })),
+            };
+          },
+        }),
+    ...(o.mqtt === undefined
+      ? {}
+      : {
+          outbox: () => {
+            const s = o.mqtt!.stats().outbox;
+            return {
+              depth: s.size,
+              capacity: s.maxMessages,
+              dropped: s.droppedOldest,
+              writeErrors: s.writeErrors,
+              unstored: s.unstored,
+            };
+          },
+          broker: () => ({
+            connected: o.mqtt!.isConnected(),
+            ...(o.mqtt!.destination() === undefined ? {} : { destination: o.mqtt!.destination() }),
+            withheld: o.mqtt!.stats().withheld,
+          }),
+        }),
+  };
+  const stats = new StatsCollector({
+    clock,
+    logger: componentLogger(logger, 'system.stats'),
+    providers,
+    bus,
+  });
+  const out: Component[] = [
+    guard,
+    stats,
+    new StatsPublisher(bus, stats, clock, o.statsPeriodMs ?? config.mqtt.stats_interval_ms),
+  ];
+  if (config.http.enabled) {
+    out.push(
+      new HttpServer({
+        bus,
+        stats,
+        clock,
+        logger: componentLogger(logger, 'http'),
+        host: config.http.host,
+        port: config.http.port,
+        ...(config.http.token === '' ? {} : { token: config.http.token }),
+        allowedHosts: config.http.allowed_hosts,
+        maxConnectionsPerClient: config.http.max_connections_per_client,
+      }),
+    );
+  }
+  return out;
+}
+
+/**
+ * Publishes the stats snapshot on `system/stats` (→ retained MQTT `stats`) every period, and once
+ * soon after start: a dashboard or Home Assistant subscribing after a restart should not wait a
+ * whole period for the retained message to reflect the new process.
+ */
+class StatsPublisher implements Component {
+  readonly name = 'system.stats-publisher';
+  private timer: TimerHandle | undefined;
+  private first: TimerHandle | undefined;
+
+  constructor(
+    private readonly bus: EventBus,
+    private readonly stats: StatsCollector,
+    private readonly clock: Clock,
+    private readonly periodMs: number,
+  ) {}
+
+  async start(): Promise<void> {
+    // 5 s: enough for the collector's first rate window and the broker connection.
+    this.first = this.clock.setTimeout(() => this.publish(), Math.min(this.periodMs, 5000));
+    this.timer = this.clock.setInterval(() => this.publish(), this.periodMs);
+  }
+
+  async stop(): Promise<void> {
+    this.first?.cancel();
+    this.timer?.cancel();
+  }
+
+  private publish(): void {
+    try {
+      this.bus
+        .publish('system/stats', this.stats.snapshot() as unknown as Record<string, unknown>, {
+          source: this.name,
+        })
+        ?.catch(() => {});
+    } catch {
+      // closed bus during shutdown
+    }
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The metric families of the pipeline's stages (sensors, models, router, agents, MQTT, replay);
+ * see metrics-core.ts for the daemon as a whole.
+ */
+import type { StatsSnapshot } from '../stats-snapshot.js';
+import type { DefineFamily } from './metrics-core.js';
+
+export function modelFamilies(family: DefineFamily): void {
+  family(
+    'gauge',
+    'edgeloom_model_latency_seconds',
+    'Inference latency over the recent window, s.',
+    ['model', 'quantile'],
+    (s, set) => {
+      for (const l of s.models?.latency ?? []) {
+        set(l.p50Ms / 1000, { model: l.model, quantile: '0.5' });
+        set(l.p99Ms / 1000, { model: l.model, quantile: '0.99' });
+      }
+    },
+  );
+  family('counter', 'edgeloom_model_runs_total', 'Inference runs per model.', ['model'], (s, set) => {
+    for (const l of s.models?.latency ?? []) if (l.runs !== undefined) set(l.runs, { model: l.model });
+  });
+  family(
+    'gauge',
+    'edgeloom_model_memory_bytes',
+    'Planned memory per loaded model, bytes.',
+    ['model'],
+    (s, set) => {
+      for (const m of s.models?.models ?? [])
+        if (m.memoryMb !== undefined) set(m.memoryMb * 2 ** 20, { model: m.id });
+    },
+  );
+  family(
+    'gauge',
+    'edgeloom_models_memory_used_bytes',
+    'Baseline plus loaded models, bytes.',
+    ['pool'],
+    (s, set) => {
+      if (s.models?.usedMb !== undefined) set(s.models.usedMb * 2 ** 20, { pool: 'models' });
+    },
+  );
+}
+
+export function routingFamilies(family: DefineFamily): void {
+  family(
+    'counter',
+    'edgeloom_router_decisions_total',
+    'Routing decisions per route.',
+    ['route'],
+    (s, set) => {
+      for (const [route, n] of Object.entries(s.routing?.decisions ?? {})) set(n, { route });
+    },
+  );
+  family(
+    'gauge',
+    'edgeloom_router_route_ratio',
+    'Share of decisions per route, 0..1.',
+    ['route'],
+    (s, set) => {
+      for (const [route, r] of Object.entries(s.routing?.rates ?? {})) set(r, { route });
+    },
+  );
+  family('counter', 'edgeloom_router_cloud_calls_total', 'Cloud calls made.', ['outcome'], (s, set) => {
+    const r = s.routing;
+    if (r?.cloudCalls !== undefined) set(r.cloudCalls, { outcome: 'all' });
+    if (r?.cloudFailures !== undefined) set(r.cloudFailures, { outcome: 'failed' });
+  });
+  family(
+    'gauge',
+    'edgeloom_router_cloud_latency_seconds',
+    'Cloud call latency, s.',
+    ['quantile'],
+    (s, set) => {
+      const r = s.routing;
+      if (r?.cloudLatencyP50Ms !== undefined) set(r.cloudLatencyP50Ms / 1000, { quantile: '0.5' });
+      if (r?.cloudLatencyP99Ms !== undefined) set(r.cloudLatencyP99Ms / 1000, { quantile: '0.99' });
+    },
+  );
+  family('gauge', 'edgeloom_router_cost_today_usd', 'Cloud spend today, USD.', ['day'], (s, set) => {
+    if (s.routing?.costTodayUsd !== undefined) set(s.routing.costTodayUsd, { day: 'today' });
+  });
+}
+
+export function mqttFamilies(family: DefineFamily): void {
+  family('gauge', 'edgeloom_mqtt_outbox_depth', 'Messages waiting for the broker.', ['outbox'], (s, set) => {
+    if (s.outbox !== undefined) set(s.outbox.depth, { outbox: 'mqtt' });
+  });
+  family(
+    'counter',
+    'edgeloom_mqtt_outbox_dropped_total',
+    'Outbox messages dropped at its bound.',
+    ['outbox'],
+    (s, set) => {
+      if (s.outbox?.dropped !== undefined) set(s.outbox.dropped, { outbox: 'mqtt' });
+    },
+  );
+  family(
+    'counter',
+    'edgeloom_mqtt_outbox_write_errors_total',
+    'Outbox batches whose write failed (a full disk).',
+    ['outbox'],
+    (s, set) => {
+      if (s.outbox?.writeErrors !== undefined) set(s.outbox.writeErrors, { outbox: 'mqtt' });
+    },
+  );
+  family(
+    'counter',
+    'edgeloom_mqtt_outbox_unstored_total',
+    'QoS 1 messages refused because their write failed (never accepted).',
+    ['outbox'],
+    (s, set) => {
+      if (s.outbox?.unstored !== undefined) set(s.outbox.unstored, { outbox: 'mqtt' });
+    },
+  );
+  family('gauge', 'edgeloom_mqtt_connected', '1 when connected to the broker.', ['broker'], (s, set) => {
+    if (s.broker !== undefined) set(s.broker.connected ? 1 : 0, { broker: 'mqtt' });
+  });
+  family(
+    'counter',
+    'edgeloom_mqtt_withheld_total',
+    'MQTT messages the privacy gate kept from the broker (its destination may not have their tier), by reason.',
+    ['reason'],
+    (s, set) => {
+      for (const [reason, n] of Object.entries(s.broker?.withheld ?? {})) set(n, { reason });
+    },
+  );
+}
+
+export function sensorFamilies(family: DefineFamily): void {
+  family('gauge', 'edgeloom_sensor_up', '1 while the sensor is running.', ['sensor', 'kind'], (s, set) => {
+    for (const x of s.sensors ?? []) set(x.state === 'running' ? 1 : 0, { sensor: x.sensor, kind: x.kind });
+  });
+  family('counter', 'edgeloom_sensor_restarts_total', 'Sensor restarts.', ['sensor'], (s, set) => {
+    for (const x of s.sensors ?? []) set(x.restarts, { sensor: x.sensor });
+  });
+}
+
+export function replayFamilies(family: DefineFamily): void {
+  family('counter', 'edgeloom_replay_passes_total', 'Passes over the fixture completed.', [], (s, set) => {
+    if (s.replay !== undefined) set(s.replay.passes);
+  });
+  family(
+    'counter',
+    'edgeloom_replay_fixture_seconds_total',
+    'Fixture (sensor) time replayed since start, s.',
+    [],
+    (s, set) => {
+      if (s.replay !== undefined) set(s.replay.playedMs / 1000);
+    },
+  );
+}
+
+export function agentFamilies(family: DefineFamily): void {
+  const c = (name: string, help: string, pick: (a: NonNullable<StatsSnapshot['agents']>[number]) => number) =>
+    family('counter', name, help, ['agent'], (s, set) => {
+      for (const a of s.agents ?? []) set(pick(a), { agent: a.agent });
+    });
+  c('edgeloom_agent_inputs_total', 'Inputs an agent handled.', (a) => a.inputs);
+  c('edgeloom_agent_events_total', 'Events an agent persisted.', (a) => a.events);
+  c(
+    'edgeloom_agent_persist_errors_total',
+    'Inputs dropped because their events could not be written (a full disk).',
+    (a) => a.persistErrors,
+  );
+  c(
+    'edgeloom_agent_working_errors_total',
+    'Working-memory writes that failed (kept in memory, retried).',
+    (a) => a.workingErrors,
+  );
+}

@@ -1,0 +1,168 @@
+/**
+ * The stats snapshot: what /metrics, /healthz, the dashboard, the display page and the retained
+ * MQTT `stats` message read (StatsCollector in stats.ts assembles it), and the providers the
+ * daemon's components answer it from.
+ */
+import type { SensorStatus } from '../bus/topics.js';
+import type { SubscriptionStats } from '../bus/types.js';
+import type { ComponentHealth } from '../component.js';
+import type { MemoryGuardStatus } from './memory-guard.js';
+
+/** Models as the stats message sees them (a subset of ModelManager.status() plus session latencies). */
+export interface ModelsStats {
+  readonly budgetMb?: number;
+  readonly usedMb?: number;
+  readonly models?: readonly { readonly id: string; readonly state?: string; readonly memoryMb?: number }[];
+  /** Per-model inference latency over each session's recent window (OnnxModel.stats()). */
+  readonly latency?: readonly {
+    readonly model: string;
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+    readonly runs?: number;
+  }[];
+}
+
+/** Routing as the stats message sees it (structurally a subset of RouterTelemetrySnapshot). */
+export interface RoutingStats {
+  readonly decisions: Readonly<Record<string, number>>;
+  /** Share of decisions per route, 0..1. */
+  readonly rates?: Readonly<Record<string, number>>;
+  readonly cloudCalls?: number;
+  readonly cloudFailures?: number;
+  readonly cloudLatencyP50Ms?: number | undefined;
+  readonly cloudLatencyP99Ms?: number | undefined;
+  readonly costTodayUsd?: number;
+}
+
+export interface OutboxStatsView {
+  /** Messages waiting for the broker. */
+  readonly depth: number;
+  readonly capacity?: number;
+  readonly dropped?: number;
+  /** Outbox batches whose write failed (a full disk). */
+  readonly writeErrors?: number;
+  /** Messages refused because their write failed (never accepted). */
+  readonly unstored?: number;
+}
+
+/** The shared LevelDB store (storage/component.ts). */
+export interface StorageStatsView {
+  /** Bytes of the LevelDB files in storage.dir. */
+  readonly sizeBytes: number;
+  /** Sublevels open on the store (one per owner; constant while the daemon runs). */
+  readonly openSublevels: number;
+  /** Sublevels created since start. */
+  readonly createdSublevels: number;
+  /** Damaged stores moved aside by this process. */
+  readonly quarantines: number;
+  /** Quarantined stores kept on disk. */
+  readonly quarantinedStores: number;
+}
+
+/** One agent's counters (agents/runtime.ts AgentCounters). */
+export interface AgentStatsView {
+  readonly agent: string;
+  readonly inputs: number;
+  readonly events: number;
+  /** Inputs whose events could not be written (a full disk): dropped. */
+  readonly persistErrors: number;
+  readonly workingErrors: number;
+}
+
+/** A fixture replay's progress (replay/replay-source.ts). */
+export interface ReplayStatsView {
+  /** Passes over the fixture completed. */
+  readonly passes: number;
+  /** Fixture time replayed since start (all passes), ms. */
+  readonly playedMs: number;
+  /** Records published. */
+  readonly published: number;
+}
+
+export interface BrokerStatus {
+  readonly connected: boolean;
+  readonly reason?: string;
+  /** How far the broker is (device, lan, cloud): what each privacy tier may publish there. */
+  readonly destination?: string;
+  /** Messages the privacy gate withheld from the broker, by reason. */
+  readonly withheld?: Readonly<Record<string, number>>;
+}
+
+/**
+ * What the lead wires from the composition root. Every function is optional: the snapshot,
+ * /metrics and the dashboard render whatever is provided. A provider that throws is logged and
+ * its section left out of that snapshot.
+ */
+export interface StatsProviders {
+  bus?(): readonly SubscriptionStats[];
+  /** Controller.health(). */
+  health?(): Readonly<Record<string, ComponentHealth>>;
+  models?(): ModelsStats;
+  routing?(): RoutingStats;
+  outbox?(): OutboxStatsView;
+  broker?(): BrokerStatus;
+  sensors?(): readonly SensorStatus[];
+  memory?(): MemoryGuardStatus;
+  storage?(): StorageStatsView;
+  replay?(): ReplayStatsView;
+  agents?(): readonly AgentStatsView[];
+  /** SoC temperature, °C, or undefined where the board has no sensor; called at most every tempIntervalMs. */
+  temperatureC?(): Promise<number | undefined>;
+}
+
+export interface TopicRate {
+  readonly topic: string;
+  /** Events seen since start. */
+  readonly total: number;
+  /** Over the last collection period. */
+  readonly perSecond: number;
+}
+
+export interface SubscriptionView extends SubscriptionStats {
+  /** Matching events per second over the last collection period. */
+  readonly perSecond: number;
+}
+
+export interface ProcessStats {
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+  readonly heapTotalBytes: number;
+  readonly externalBytes: number;
+  /** User + system CPU time since start, s. */
+  readonly cpuSecondsTotal: number;
+  /** CPU used over the last period as a fraction of one core (may exceed 1 on several cores). */
+  readonly cpuRatio: number;
+  readonly loadAverage: readonly [number, number, number];
+  readonly uptimeS: number;
+  /** Open file descriptors (/proc/self/fd; absent where there is no /proc). */
+  readonly openFds?: number;
+  /**
+   * Resources keeping the event loop alive, by type (process.getActiveResourcesInfo(): `Timeout`,
+   * `TCPSocketWrap`, `FSReqCallback`, ...). Constant in a healthy long run.
+   */
+  readonly activeResources: Readonly<Record<string, number>>;
+  /** Event-loop delay over the last collection period, ms (perf_hooks monitorEventLoopDelay). */
+  readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number };
+}
+
+/** One stats snapshot: the retained MQTT `stats` message, /api/stats and the dashboard's source. */
+export interface StatsSnapshot {
+  readonly tsMs: number;
+  readonly periodMs: number;
+  readonly process: ProcessStats;
+  readonly temperatureC?: number;
+  readonly topics: readonly TopicRate[];
+  /** Events on topics past the topic cap, folded together. */
+  readonly otherTopics: { readonly total: number; readonly perSecond: number };
+  readonly subscriptions: readonly SubscriptionView[];
+  readonly health?: Readonly<Record<string, ComponentHealth>>;
+  readonly models?: ModelsStats;
+  readonly routing?: RoutingStats;
+  readonly outbox?: OutboxStatsView;
+  readonly broker?: BrokerStatus;
+  readonly sensors?: readonly SensorStatus[];
+  readonly memory?: MemoryGuardStatus;
+  readonly storage?: StorageStatsView;
+  readonly replay?: ReplayStatsView;
+  readonly agents?: readonly AgentStatsView[];
+}

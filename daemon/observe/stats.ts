@@ -1,0 +1,288 @@
+import { readdirSync } from 'node:fs';
+import os from 'node:os';
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import type { EventBus, Subscription, SubscriptionStats } from '../bus/types.js';
+import type { Component } from '../component.js';
+import { toError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { StatsProviders, StatsSnapshot, TopicRate } from './stats-snapshot.js';
+
+export interface StatsCollectorOptions {
+  /** Wall time (a SystemClock in live runs): rates are per real second. */
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly providers: StatsProviders;
+  /** When given, a `#` tap counts events per topic. */
+  readonly bus?: EventBus;
+  /** Collection period for the rates, ms. Default 5000. */
+  readonly intervalMs?: number;
+  /** Distinct topics counted by name; past it, topics fold into `other`. Default 256. */
+  readonly maxTopics?: number;
+  /** Minimum gap between temperature reads, ms (systeminformation spawns work). Default 30000. */
+  readonly tempIntervalMs?: number;
+}
+
+interface TopicCount {
+  total: number;
+  atLastTick: number;
+  perSecond: number;
+}
+
+/**
+ * Assembles the stats snapshot (stats-snapshot.ts) from the providers. Counters are read fresh
+ * on every snapshot(); rates are computed from deltas between collection ticks on the injected
+ * clock.
+ */
+export class StatsCollector implements Component {
+  readonly name = 'system.stats';
+  private readonly intervalMs: number;
+  private readonly maxTopics: number;
+  private readonly tempIntervalMs: number;
+  /** Bounded at maxTopics; overflow goes to `other` (a topic's name is never evicted once counted). */
+  private readonly topics = new Map<string, TopicCount>();
+  private readonly other: TopicCount = { total: 0, atLastTick: 0, perSecond: 0 };
+  private readonly subRates = new Map<string, { published: number; perSecond: number }>();
+  private tap: Subscription | undefined;
+  private timer: TimerHandle | undefined;
+  private lastTickMs: number;
+  private lastCpuUs: number;
+  private cpuRatio = 0;
+  private temperatureC: number | undefined;
+  private lastTempReadMs = Number.NEGATIVE_INFINITY;
+  private tempReading = false;
+  private readonly startedMs: number;
+  /** Event-loop delay since the last tick; its percentiles are kept for the snapshot. */
+  private loopDelay: IntervalHistogram | undefined;
+  private loopDelayMs = { p50: 0, p99: 0, max: 0 };
+
+  constructor(private readonly options: StatsCollectorOptions) {
+    this.intervalMs = options.intervalMs ?? 5_000; // 5 s
+    this.maxTopics = options.maxTopics ?? 256;
+    this.tempIntervalMs = options.tempIntervalMs ?? 30_000; // 30 s
+    this.lastTickMs = options.clock.monotonicMs();
+    this.startedMs = this.lastTickMs;
+    this.lastCpuUs = cpuMicros();
+  }
+
+  async start(): Promise<void> {
+    const bus = this.options.bus;
+    if (bus !== undefined) {
+      // Counting is a Map lookup; background QoS so a burst never blocks publishers (its own
+      // drops show up in the subscription table as `system.stats`).
+      this.tap = bus.subscribe('#', (env) => this.count(env.topic), {
+        component: this.name,
+        qos: 'background',
+        queueCapacity: 4096,
+      });
+    }
+    this.lastTickMs = this.options.clock.monotonicMs();
+    this.timer = this.options.clock.setInterval(() => this.tick(), this.intervalMs);
+    // 20 ms resolution: the sampling timer itself costs nothing measurable at that rate.
+    this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    this.loopDelay.enable();
+    this.refreshTemperature();
+  }
+
+  async stop(): Promise<void> {
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.loopDelay?.disable();
+    this.loopDelay = undefined;
+    await this.tap?.unsubscribe();
+    this.tap = undefined;
+  }
+
+  /** Whether the lead wired this provider (sections that can never appear are not rendered). */
+  provides(section: keyof StatsProviders): boolean {
+    return this.options.providers[section] !== undefined;
+  }
+
+  /** Count one event (the tap's handler; exposed so tests and non-bus sources can feed it). */
+  count(topic: string): void {
+    let c = this.topics.get(topic);
+    if (c === undefined) {
+      if (this.topics.size >= this.maxTopics) {
+        this.other.total++;
+        return;
+      }
+      c = { total: 0, atLastTick: 0, perSecond: 0 };
+      this.topics.set(topic, c);
+    }
+    c.total++;
+  }
+
+  /** Close a collection period: rates over it, CPU share, temperature refresh. */
+  tick(): void {
+    const now = this.options.clock.monotonicMs();
+    const dtS = Math.max(1e-3, (now - this.lastTickMs) / 1000);
+    this.lastTickMs = now;
+    for (const c of [...this.topics.values(), this.other]) {
+      c.perSecond = (c.total - c.atLastTick) / dtS;
+      c.atLastTick = c.total;
+    }
+    const subs = this.call('bus', () => this.options.providers.bus?.()) ?? [];
+    const seen = new Set<string>();
+    for (const s of subs) {
+      const key = subKey(s);
+      seen.add(key);
+      const prev = this.subRates.get(key);
+      const perSecond = prev === undefined ? 0 : Math.max(0, s.published - prev.published) / dtS;
+      this.subRates.set(key, { published: s.published, perSecond });
+    }
+    for (const key of this.subRates.keys()) if (!seen.has(key)) this.subRates.delete(key);
+    const h = this.loopDelay;
+    if (h !== undefined && h.count > 0) {
+      this.loopDelayMs = { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
+      h.reset();
+    }
+    const cpu = cpuMicros();
+    this.cpuRatio = (cpu - this.lastCpuUs) / 1e6 / dtS;
+    this.lastCpuUs = cpu;
+    this.refreshTemperature();
+  }
+
+  snapshot(): StatsSnapshot {
+    const p = this.options.providers;
+    const mem = process.memoryUsage();
+    const topics: TopicRate[] = [...this.topics].map(([topic, c]) => ({
+      topic,
+      total: c.total,
+      perSecond: c.perSecond,
+    }));
+    topics.sort((a, b) => b.perSecond - a.perSecond || b.total - a.total || a.topic.localeCompare(b.topic));
+    const subscriptions = (this.call('bus', () => p.bus?.()) ?? []).map((s) => ({
+      ...s,
+      perSecond: this.subRates.get(subKey(s))?.perSecond ?? 0,
+    }));
+    const snap: StatsSnapshot = {
+      tsMs: this.options.clock.now(),
+      periodMs: this.intervalMs,
+      process: {
+        rssBytes: mem.rss,
+        heapUsedBytes: mem.heapUsed,
+        heapTotalBytes: mem.heapTotal,
+        externalBytes: mem.external,
+        cpuSecondsTotal: cpuMicros() / 1e6,
+        cpuRatio: this.cpuRatio,
+        loadAverage: os.loadavg() as [number, number, number],
+        uptimeS: (this.options.clock.monotonicMs() - this.startedMs) / 1000,
+        ...optional('openFds', openFds()),
+        activeResources: activeResources(),
+        eventLoopDelayMs: this.loopDelayMs,
+      },
+      ...(this.temperatureC === undefined ? {} : { temperatureC: this.temperatureC }),
+      topics,
+      otherTopics: { total: this.other.total, perSecond: this.other.perSecond },
+      subscriptions,
+      ...optional(
+        'health',
+        this.call('health', () => p.health?.()),
+      ),
+      ...optional(
+        'models',
+        this.call('models', () => p.models?.()),
+      ),
+      ...optional(
+        'routing',
+        this.call('routing', () => p.routing?.()),
+      ),
+      ...optional(
+        'outbox',
+        this.call('outbox', () => p.outbox?.()),
+      ),
+      ...optional(
+        'broker',
+        this.call('broker', () => p.broker?.()),
+      ),
+      ...optional(
+        'sensors',
+        this.call('sensors', () => p.sensors?.()),
+      ),
+      ...optional(
+        'memory',
+        this.call('memory', () => p.memory?.()),
+      ),
+      ...optional(
+        'storage',
+        this.call('storage', () => p.storage?.()),
+      ),
+      ...optional(
+        'replay',
+        this.call('replay', () => p.replay?.()),
+      ),
+      ...optional(
+        'agents',
+        this.call('agents', () => p.agents?.()),
+      ),
+    };
+    return snap;
+  }
+
+  private call<T>(what: string, fn: () => T | undefined): T | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      this.options.logger.warn({ err: toError(err), provider: what }, 'stats provider failed');
+      return undefined;
+    }
+  }
+
+  private refreshTemperature(): void {
+    const read = this.options.providers.temperatureC;
+    const now = this.options.clock.monotonicMs();
+    if (read === undefined || this.tempReading || now - this.lastTempReadMs < this.tempIntervalMs) return;
+    this.tempReading = true;
+    this.lastTempReadMs = now;
+    read()
+      .then((c) => {
+        this.temperatureC = c;
+      })
+      .catch((err: unknown) => {
+        this.options.logger.debug({ err: toError(err) }, 'temperature read failed');
+        this.temperatureC = undefined;
+      })
+      .finally(() => {
+        this.tempReading = false;
+      });
+  }
+}
+
+/**
+ * SoC temperature through systeminformation; undefined where the board reports none (VMs give
+ * null or -1). Imported lazily so the module costs nothing until the first read.
+ */
+export async function systemTemperatureC(): Promise<number | undefined> {
+  const si = await import('systeminformation');
+  const t = await si.cpuTemperature();
+  const main = t.main;
+  return typeof main === 'number' && Number.isFinite(main) && main > 0 ? main : undefined;
+}
+
+function subKey(s: SubscriptionStats): string {
+  return `${s.id}`;
+}
+
+/** Entries of /proc/self/fd (the fd readdir itself uses is counted too, consistently). */
+function openFds(): number | undefined {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return undefined;
+  }
+}
+
+function activeResources(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const type of process.getActiveResourcesInfo()) out[type] = (out[type] ?? 0) + 1;
+  return out;
+}
+
+function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

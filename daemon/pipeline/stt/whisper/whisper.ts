@@ -1,0 +1,355 @@
+/**
+ * Whisper speech-to-text over ONNX Runtime, without @huggingface/transformers: log-mel features
+ * (mel.ts) → encoder → greedy decoding with a KV cache on optimum's merged decoder → byte-level
+ * BPE detokenising. Works on any checkpoint exported in the optimum layout (whisper-tiny is the
+ * target; the synthetic models from scripts/make-whisper-synthetic.ts share the layout).
+ *
+ * Merged decoder protocol (optimum `decoder_model_merged.onnx`): the first call feeds the whole
+ * prompt with `use_cache_branch = false` and zero-length past tensors; its `present.*` outputs
+ * become the next call's `past_key_values.*`, fed with `use_cache_branch = true` and only the new
+ * token. Cross-attention keys/values (`*.encoder.*`) depend only on the audio, so the first
+ * call's are kept for the whole utterance.
+ */
+import { join } from 'node:path';
+import { EdgeloomError, ErrorCode } from '../../../errors.js';
+import { type Clock, SystemClock } from '../../../util/clock.js';
+import {
+  type Feeds,
+  OnnxModel,
+  type OnnxModelOptions,
+  type OnnxModelStats,
+  type Tensor,
+  tensor,
+} from '../../onnx-session.js';
+import { greedyDecode } from './greedy.js';
+import { LogMelExtractor } from './mel.js';
+import { checkLayout, expectedFiles, readWhisperSpec, type WhisperSpec } from './model-files.js';
+
+export interface WhisperLoadOptions {
+  /** Id used in logs, errors and InferenceMeta.modelId, e.g. `whisper-tiny`. */
+  readonly modelId: string;
+  /** File suffix of the ONNX pair: '' (fp32, default), '_quantized', '_int8', ... */
+  readonly fileSuffix?: string;
+  /** Intra-op threads for the encoder (default 1; 2 helps on a 2-core board when nothing else runs, see the benchmark). */
+  readonly encoderThreads?: number;
+  /** Intra-op threads for the decoder (default 1: its steps are too small to split). */
+  readonly decoderThreads?: number;
+  /** Graph optimisation of both sessions (default 'all'). */
+  readonly graphOptimizationLevel?: OnnxModelOptions['graphOptimizationLevel'];
+  /**
+   * Keep pre-packed decoder weights (default false). The tied token embedding (51 865 × 384,
+   * 80 MB in fp32) is both gathered and multiplied for the logits, so pre-packing keeps a second
+   * 80 MB copy; without it each token pays ~3-6 ms to pack on the fly (measured on the bench
+   * machine, ~20-25 % of a step). Off by default to keep a full-size model under the memory target.
+   */
+  readonly prepackDecoderWeights?: boolean;
+  /** Clock for inference timing (default: the system clock). */
+  readonly clock?: Clock;
+}
+
+export interface TranscribeOptions {
+  /** Language code (`en`), or undefined to detect it (default `en`). */
+  readonly language?: string | undefined;
+  readonly task?: 'transcribe' | 'translate';
+  /** Generated tokens at most, `<|endoftext|>` included (default 224, openai/whisper's sample_len). */
+  readonly maxNewTokens?: number;
+  /** Use the KV cache (default true). false re-runs the whole sequence each step: a cross-check for tests. */
+  readonly useCache?: boolean;
+  /** Decode past `<|endoftext|>` to force exactly maxNewTokens tokens (benchmarks only). */
+  readonly ignoreEndOfText?: boolean;
+}
+
+export interface WhisperResult {
+  readonly text: string;
+  readonly language: string;
+  readonly tokens: readonly number[];
+  /**
+   * 0..1: exp(avgLogProb) · (1 − noSpeechProb). exp(avgLogProb) is the geometric mean of the
+   * chosen tokens' probabilities; the second factor discounts segments the model thinks hold no
+   * speech, so the router sends doubtful ones to the cloud.
+   */
+  readonly confidence: number;
+  readonly noSpeechProb: number;
+  readonly avgLogProb: number;
+  /** Audio duration, ms (before padding to 30 s; audio past 30 s is cut and not counted). */
+  readonly durationMs: number;
+  /** Features + encoder + decoding, ms. */
+  readonly inferenceMs: number;
+  readonly encoderMs: number;
+  readonly decoderSteps: number;
+}
+
+const DEFAULT_MAX_NEW_TOKENS = 224;
+
+export class WhisperModel {
+  readonly modelId: string;
+  readonly spec: WhisperSpec;
+  private readonly encoder: OnnxModel;
+  private readonly decoder: OnnxModel;
+  private readonly mel: LogMelExtractor;
+  private readonly clock: Clock;
+  private readonly pastNames: readonly string[];
+  /**
+   * What a cached step after the first fetches: logits and the self-attention presents. The
+   * cross-attention presents repeat the first step's (they depend on the audio only) and are
+   * 18 MB for whisper-tiny, which ONNX Runtime would otherwise copy into JS on every token.
+   */
+  private readonly stepFetches: readonly string[];
+
+  private constructor(
+    modelId: string,
+    spec: WhisperSpec,
+    encoder: OnnxModel,
+    decoder: OnnxModel,
+    clock: Clock,
+    pastNames: string[],
+  ) {
+    this.modelId = modelId;
+    this.spec = spec;
+    this.encoder = encoder;
+    this.decoder = decoder;
+    this.clock = clock;
+    this.pastNames = pastNames;
+    this.stepFetches = [
+      'logits',
+      ...pastNames.filter((n) => n.includes('.decoder.')).map((n) => n.replace('past_key_values', 'present')),
+    ];
+    this.mel = new LogMelExtractor(spec.mel, spec.melFilters);
+  }
+
+  /**
+   * Load from a local folder in the optimum layout. A missing file is E_MODEL_MISSING naming it;
+   * unparseable JSON or ONNX is E_MODEL_CORRUPT naming it; ONNX files whose inputs/outputs are
+   * not Whisper's are E_MODEL_LAYOUT listing what was expected.
+   */
+  static async load(dir: string, options: WhisperLoadOptions): Promise<WhisperModel> {
+    const suffix = options.fileSuffix ?? '';
+    await checkLayout(dir, suffix);
+    const spec = await readWhisperSpec(dir);
+    const [encFile, decFile] = expectedFiles(suffix).slice(-2) as [string, string];
+    const encoder = await OnnxModel.load(join(dir, encFile), {
+      modelId: `${options.modelId}/encoder`,
+      outputs: [],
+      intraOpNumThreads: options.encoderThreads ?? 1,
+      ...(options.graphOptimizationLevel === undefined
+        ? {}
+        : { graphOptimizationLevel: options.graphOptimizationLevel }),
+      // Every encoder product has 1500 rows, so packing weights per call costs nothing measurable
+      // and the packed copies (~20 MB for tiny) need not stay resident.
+      prepackWeights: false,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    });
+    let decoder: OnnxModel;
+    try {
+      decoder = await OnnxModel.load(join(dir, decFile), {
+        modelId: `${options.modelId}/decoder`,
+        outputs: [],
+        intraOpNumThreads: options.decoderThreads ?? 1,
+        ...(options.graphOptimizationLevel === undefined
+          ? {}
+          : { graphOptimizationLevel: options.graphOptimizationLevel }),
+        // Each step allocates the same large buffers (18 MB of cross-attention keys/values are
+        // concatenated per step in some exports) with a growing self-attention cache, so memory
+        // patterns do not apply; without the arena those malloc/free cycles fragment the heap and
+        // RSS creeps up over a 224-token decode. The arena keeps one reused set.
+        enableCpuMemArena: true,
+        prepackWeights: options.prepackDecoderWeights ?? false,
+        ...(options.clock === undefined ? {} : { clock: options.clock }),
+      });
+    } catch (err) {
+      await encoder.release();
+      throw err;
+    }
+    const pastNames: string[] = [];
+    for (let i = 0; i < spec.decoderLayers; i++) {
+      for (const part of ['decoder', 'encoder']) {
+        for (const kv of ['key', 'value']) pastNames.push(`past_key_values.${i}.${part}.${kv}`);
+      }
+    }
+    const expectIo = (m: OnnxModel, file: string, inputs: string[], outputs: string[]): void => {
+      const missing = [
+        ...inputs.filter((n) => !m.inputNames.includes(n)).map((n) => `input ${n}`),
+        ...outputs.filter((n) => !m.outputNames.includes(n)).map((n) => `output ${n}`),
+      ];
+      if (missing.length > 0) {
+        throw new EdgeloomError(
+          ErrorCode.E_MODEL_LAYOUT,
+          `whisper model: ${join(dir, file)} lacks ${missing.slice(0, 6).join(', ')}${missing.length > 6 ? ', ...' : ''} ` +
+            `(expected inputs ${inputs.join(', ')}; outputs ${outputs.join(', ')})`,
+          { where: join(dir, file) },
+        );
+      }
+    };
+    try {
+      expectIo(encoder, encFile, ['input_features'], ['last_hidden_state']);
+      expectIo(
+        decoder,
+        decFile,
+        ['input_ids', 'encoder_hidden_states', 'use_cache_branch', ...pastNames],
+        ['logits', ...pastNames.map((n) => n.replace('past_key_values', 'present'))],
+      );
+    } catch (err) {
+      await Promise.all([encoder.release(), decoder.release()]);
+      throw err;
+    }
+    return new WhisperModel(
+      options.modelId,
+      spec,
+      encoder,
+      decoder,
+      options.clock ?? new SystemClock(),
+      pastNames,
+    );
+  }
+
+  /** Transcribe one segment of mono audio at the model's sample rate (16 kHz); int16 or float in [-1, 1]. */
+  async transcribe(
+    audio: Int16Array | Float32Array,
+    options: TranscribeOptions = {},
+  ): Promise<WhisperResult> {
+    const started = this.clock.monotonicMs();
+    const { spec } = this;
+    const features = this.mel.compute(audio);
+    const encOut = await this.encoder.run({
+      input_features: tensor('float32', features, [1, spec.mel.nMels, features.length / spec.mel.nMels]),
+    });
+    const hidden = checked(
+      encOut,
+      'last_hidden_state',
+      this.encoder.modelId,
+      (d) => d.length === 3 && d[2] === spec.dModel,
+    );
+    const encoderMs = this.clock.monotonicMs() - started;
+    const step = options.useCache === false ? this.uncachedStep(hidden) : this.cachedStep(hidden);
+    const maxNew = Math.min(options.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS, spec.maxTargetPositions - 4);
+    const result = await greedyDecode(spec, step, {
+      language: 'language' in options ? options.language : 'en',
+      task: options.task ?? 'transcribe',
+      maxNewTokens: maxNew,
+      ...(options.ignoreEndOfText === undefined ? {} : { ignoreEndOfText: options.ignoreEndOfText }),
+    });
+    const usedSamples = Math.min(audio.length, spec.mel.nSamples);
+    const confidence = Math.exp(result.avgLogProb) * (1 - result.noSpeechProb);
+    return {
+      text: spec.tokenizer.decode(result.tokens).trim(),
+      language: result.language,
+      tokens: result.tokens,
+      confidence: Math.min(1, Math.max(0, confidence)),
+      noSpeechProb: result.noSpeechProb,
+      avgLogProb: result.avgLogProb,
+      durationMs: (usedSamples * 1000) / spec.mel.sampleRateHz,
+      inferenceMs: this.clock.monotonicMs() - started,
+      encoderMs,
+      decoderSteps: result.steps,
+    };
+  }
+
+  /** Latency and load figures of the encoder and the decoder session. */
+  sessionStats(): OnnxModelStats[] {
+    return [this.encoder.stats(), this.decoder.stats()];
+  }
+
+  /** Free both sessions (after queued runs finish). */
+  async release(): Promise<void> {
+    await Promise.all([this.encoder.release(), this.decoder.release()]);
+  }
+
+  private emptyPast(): Record<string, Tensor> {
+    const { decoderHeads, headDim } = this.spec;
+    const out: Record<string, Tensor> = {};
+    for (const name of this.pastNames)
+      out[name] = tensor('float32', new Float32Array(0), [1, decoderHeads, 0, headDim]);
+    return out;
+  }
+
+  private async runDecoder(
+    tokens: readonly number[],
+    hidden: Tensor,
+    past: Record<string, Tensor>,
+    useCache: boolean,
+    fetches?: readonly string[],
+  ) {
+    const feeds: Feeds = {
+      input_ids: tensor(
+        'int64',
+        BigInt64Array.from(tokens, (t) => BigInt(t)),
+        [1, tokens.length],
+      ),
+      encoder_hidden_states: hidden,
+      use_cache_branch: tensor('bool', Uint8Array.of(useCache ? 1 : 0), [1]),
+      ...past,
+    };
+    const out = await this.decoder.run(feeds, fetches === undefined ? {} : { fetches });
+    const V = this.spec.vocabSize;
+    const logits = checked(
+      out,
+      'logits',
+      this.decoder.modelId,
+      (d) => d.length === 3 && d[1] === tokens.length && d[2] === V,
+    );
+    return { out, logits: logits.data as Float32Array };
+  }
+
+  /** KV-cached steps: the first call fills the cache, later ones feed one token each. */
+  private cachedStep(hidden: Tensor) {
+    let past = this.emptyPast();
+    return async (tokens: readonly number[], first: boolean): Promise<Float32Array> => {
+      if (first) past = this.emptyPast();
+      const { out, logits } = await this.runDecoder(
+        tokens,
+        hidden,
+        past,
+        !first,
+        first ? undefined : this.stepFetches,
+      );
+      const next: Record<string, Tensor> = {};
+      for (const name of this.pastNames) {
+        const isCross = name.includes('.encoder.');
+        // Cross-attention keys/values come from the first call only (optimum's cache branch may
+        // return them unchanged or not at all; later steps do not fetch them). The same Tensor
+        // objects are fed back every step: nothing on the JS side copies them.
+        next[name] =
+          isCross && !first ? past[name]! : presentOf(out, name, this.decoder.modelId, this.spec.headDim);
+      }
+      past = next;
+      return logits;
+    };
+  }
+
+  /** No cache: every step re-runs the whole token sequence through the no-cache branch. */
+  private uncachedStep(hidden: Tensor) {
+    let seq: number[] = [];
+    return async (tokens: readonly number[], first: boolean): Promise<Float32Array> => {
+      seq = first ? [...tokens] : [...seq, ...tokens];
+      const { logits } = await this.runDecoder(seq, hidden, this.emptyPast(), false);
+      return logits.subarray(logits.length - tokens.length * this.spec.vocabSize);
+    };
+  }
+}
+
+function checked(
+  out: Readonly<Record<string, Tensor>>,
+  name: string,
+  modelId: string,
+  ok: (dims: readonly number[]) => boolean,
+): Tensor {
+  const t = out[name];
+  if (t === undefined || t.type !== 'float32' || !ok(t.dims)) {
+    throw new EdgeloomError(
+      ErrorCode.E_ONNX_OUTPUT,
+      `model ${modelId}: output ${name} is ${t === undefined ? 'missing' : `${t.type} [${t.dims.join(',')}]`}`,
+      { where: `${modelId}:${name}` },
+    );
+  }
+  return t;
+}
+
+function presentOf(
+  out: Readonly<Record<string, Tensor>>,
+  pastName: string,
+  modelId: string,
+  headDim: number,
+): Tensor {
+  const name = pastName.replace('past_key_values', 'present');
+  return checked(out, name, modelId, (d) => d.length === 4 && d[3] === headDim);
+}

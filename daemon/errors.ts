@@ -66,7 +66,8 @@ export const ERRORS = {
   E_IMU_CONFIG: { meaning: 'An IMU option is out of range (reconnect backoff, raw rate).', raisedIn: ['sensors/imu/imu.ts'] },
   E_IMU_FORMAT: { meaning: 'An unknown IMU wire format.', raisedIn: ['sensors/imu/parser.ts'] },
   // Models and inference
-  E_MODEL_MANIFEST: { meaning: 'The model manifest is not valid.', raisedIn: ['models/manifest.ts'] },
+  E_MODEL_MANIFEST: { meaning: 'The model manifest is not valid.', raisedIn: ['models/manifest.ts', 'models/seed.ts'] },
+  E_MODEL_SEED: { meaning: 'A bundled model cannot be copied into the models directory (missing or damaged after the copy).', raisedIn: ['models/seed.ts'] },
   E_MODEL_UNKNOWN: { meaning: 'A model id the manifest or the model manager does not know.', raisedIn: ['models/manager.ts', 'models/manifest.ts'] },
   E_MODEL_MISSING: { meaning: 'A model file is missing or unreadable (try `edgeloom models fetch`).', raisedIn: ['models/verify.ts', 'pipeline/onnx-session.ts', 'pipeline/stt/whisper/model-files.ts'] },
   E_MODEL_CORRUPT: { meaning: 'A model file cannot be loaded (ONNX Runtime, or a JSON file of the model).', raisedIn: ['pipeline/onnx-session.ts', 'pipeline/stt/whisper/model-files.ts', 'pipeline/stt/whisper/tokenizer.ts'] },

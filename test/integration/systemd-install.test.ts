@@ -16,7 +16,9 @@ async function install(args: string[]): Promise<{ code: number; out: string }> {
     return true;
   });
   try {
-    return { code: await installServiceCommand.run(args), out };
+    // Always under the temporary root: install-service also seeds the models directory the config
+    // names (/var/cache/edgeloom/models in the example), which must not be this machine's.
+    return { code: await installServiceCommand.run(['--root', dir, ...args]), out };
   } finally {
     spy.mockRestore();
   }
@@ -32,20 +34,21 @@ describe('edgeloom install-service', () => {
   });
 
   it('writes the unit and the example config, and never overwrites an existing config', async () => {
-    const unitDir = join(dir, 'units');
-    const configDir = join(dir, 'etc');
     const first = await install([
       '--unit-dir',
-      unitDir,
+      '/units',
       '--config-dir',
-      configDir,
+      '/etc',
       '--exec',
       '/usr/local/bin/edgeloom',
     ]);
     expect(first.code).toBe(0);
+    const unitDir = join(dir, 'units');
+    const configDir = join(dir, 'etc');
     const unit = readFileSync(join(unitDir, 'edgeloom.service'), 'utf8');
     expect(unit).toMatch(/^ExecStart=\/usr\/local\/bin\/edgeloom run --config %d\/config.yaml$/m);
-    expect(unit).toMatch(new RegExp(`^LoadCredential=config.yaml:${configDir}/config.yaml$`, 'm'));
+    // The path as it will be on the running system, not under --root.
+    expect(unit).toMatch(/^LoadCredential=config.yaml:\/etc\/config.yaml$/m);
     expect(readFileSync(join(configDir, 'config.yaml'), 'utf8')).toBe(
       readFileSync(join(REPO_ROOT, 'config/raspberry-pi.example.yaml'), 'utf8'),
     );
@@ -53,8 +56,10 @@ describe('edgeloom install-service', () => {
     expect(statSync(join(configDir, 'config.yaml')).mode & 0o777).toBe(0o640);
 
     writeFileSync(join(configDir, 'config.yaml'), 'device: { name: mine }\n');
-    const second = await install(['--unit-dir', unitDir, '--config-dir', configDir]);
+    const second = await install(['--unit-dir', '/units', '--config-dir', '/etc']);
     expect(second.out).toContain('kept');
+    // That config leaves the models paths relative: nothing is seeded, and it says why.
+    expect(second.out).toContain('models not seeded: models.dir (models) and models.manifest');
     expect(readFileSync(join(configDir, 'config.yaml'), 'utf8')).toBe('device: { name: mine }\n');
   });
 
@@ -63,7 +68,7 @@ describe('edgeloom install-service', () => {
     async () => {
       const unitDir = join(dir, 'verify');
       mkdirSync(unitDir, { recursive: true });
-      await install(['--unit-dir', unitDir, '--config-dir', join(dir, 'etc2')]);
+      await install(['--unit-dir', '/verify', '--config-dir', '/etc2']);
       const r = spawnSync('systemd-analyze', ['verify', '--man=no', join(unitDir, 'edgeloom.service')], {
         encoding: 'utf8',
       });

@@ -6,7 +6,13 @@ import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { doctorCommand } from '../../daemon/cli/cmd-doctor.js';
 import { PRODUCERS } from '../../daemon/cli/doctor/devices.js';
-import { type CheckResult, exitCodeOf, formatResults, runDoctor } from '../../daemon/cli/doctor/doctor.js';
+import {
+  type CheckResult,
+  checkNode,
+  exitCodeOf,
+  formatResults,
+  runDoctor,
+} from '../../daemon/cli/doctor/doctor.js';
 import { systemProbe } from '../../daemon/cli/doctor/probe.js';
 import { type ConfigOverrides, loadConfig } from '../../daemon/config/index.js';
 import { hasTool, REPO_ROOT } from '../helpers/tools.js';
@@ -114,6 +120,29 @@ describe('edgeloom doctor checks', () => {
     expect(r.detail).toContain(file);
     const good = line(await run({ pipeline: { vad: { enabled: true } } }), 'model silero-vad-v5');
     expect(good.level).toBe('ok');
+  });
+
+  it('names a missing model manifest and the command that puts it there', async () => {
+    const missing = join(dir, 'nowhere', 'models', 'manifest.json');
+    const results = await run({
+      models: { dir: join(dir, 'nowhere', 'models'), manifest: missing },
+      pipeline: { vad: { enabled: true } },
+    });
+    const r = line(results, 'models');
+    expect(r.level).toBe('fail');
+    expect(r.detail).toBe(`no model manifest at ${missing} (models.manifest)`);
+    expect(r.fix).toContain(`sudo edgeloom install-service (seeds ${join(dir, 'nowhere', 'models')}`);
+    expect(r.fix).toContain(join(REPO_ROOT, 'models'));
+    expect(exitCodeOf(results)).toBe(1);
+  });
+
+  it('accepts Node 22.12 and later, and names the way out on an older Node', () => {
+    for (const v of ['22.12.0', '22.23.5', '24.22.3', '26.1.0']) expect(checkNode(v).level).toBe('ok');
+    for (const v of ['20.20.2', '22.11.0', '18.19.0']) {
+      const r = checkNode(v);
+      expect(r.level).toBe('fail');
+      expect(r.fix).toContain('.deb');
+    }
   });
 
   describe('broker', () => {

@@ -20,8 +20,8 @@ import type { CheckLevel, CheckResult } from './types.js';
 
 export type { CheckLevel, CheckResult } from './types.js';
 
-/** The Node release edgeloom is built and tested on (package.json engines). */
-export const MIN_NODE = [20, 9] as const;
+/** The oldest Node edgeloom is tested on (package.json engines; CI runs 22 and 24). */
+export const MIN_NODE = [22, 12] as const;
 
 export interface DoctorOptions {
   readonly probe: DoctorProbe;
@@ -49,7 +49,7 @@ export function checkNode(version: string): CheckResult {
         level: 'fail',
         check: 'node',
         detail: `v${version} is older than ${MIN_NODE.join('.')}`,
-        fix: 'install Node 20 LTS (arm64): https://nodejs.org or NodeSource',
+        fix: 'install the .deb, which bundles Node 24 LTS, or Node 22 or later from https://nodejs.org or NodeSource',
       };
 }
 
@@ -63,6 +63,17 @@ async function checkModels(config: EdgeloomConfig, baseDir: string): Promise<Che
   };
   const manifestFile = path(config.models.manifest, 'models/manifest.json');
   const modelsDir = path(config.models.dir, 'models');
+  if (!existsSync(manifestFile)) {
+    // What a fresh install-service without seeding left behind: say where and how to put it there.
+    return [
+      {
+        level: 'fail',
+        check: 'models',
+        detail: `no model manifest at ${manifestFile} (models.manifest)`,
+        fix: `sudo edgeloom install-service (seeds ${dirname(manifestFile)} with the manifest and the bundled models), or point models.dir and models.manifest at ${join(packageRoot(), 'models')}`,
+      },
+    ];
+  }
   let manifest: ReturnType<typeof loadManifest>;
   try {
     manifest = loadManifest(manifestFile);

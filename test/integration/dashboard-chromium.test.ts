@@ -87,7 +87,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard and display page in he
         expect(await page.isHidden('#confidence-wrap')).toBe(true);
       } else {
         expect(await page.textContent('#label')).toBe(action.emotion);
-        expect(await page.textContent('#emoji')).toBe(action.emoji);
+        expect(await page.getAttribute('#face', 'aria-label')).toBe(`face: ${action.emotion}`);
         expect(await page.textContent('#confidence')).toBe(`${Math.round(action.confidence * 100)}%`);
         expect(await page.textContent('#text')).toBe(action.text ?? '');
       }

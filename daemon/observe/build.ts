@@ -17,6 +17,7 @@ import type { ReplaySource } from '../replay/replay-source.js';
 import type { RouterStage } from '../router/router.js';
 import type { StorageComponent } from '../storage/component.js';
 import { type Clock, SystemClock, type TimerHandle } from '../util/clock.js';
+import { CameraView } from './http/camera-view.js';
 import { HttpServer } from './http/server.js';
 import { MemoryGuard } from './memory-guard.js';
 import { StatsCollector } from './stats.js';
@@ -132,7 +133,10 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     new StatsPublisher(bus, stats, clock, o.statsPeriodMs ?? config.mqtt.stats_interval_ms),
   ];
   if (config.http.enabled) {
+    // The dashboard's camera view keeps a few frames per camera; started before the server.
+    const cameras = new CameraView({ bus });
     out.push(
+      cameras,
       new HttpServer({
         bus,
         stats,
@@ -143,6 +147,7 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
         ...(config.http.token === '' ? {} : { token: config.http.token }),
         allowedHosts: config.http.allowed_hosts,
         maxConnectionsPerClient: config.http.max_connections_per_client,
+        cameras,
       }),
     );
   }

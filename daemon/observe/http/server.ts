@@ -10,10 +10,12 @@ import type { Logger } from '../../log.js';
 import type { Clock } from '../../util/clock.js';
 import type { StatsCollector } from '../stats.js';
 import { isAuthorised } from './auth.js';
+import type { CameraView } from './camera-view.js';
 import { defaultStaticDir, loadStaticAssets, PAGES, type StaticAsset } from './dashboard.js';
 import { healthOf } from './health.js';
 import { hostAllowed, servedHostNames } from './host-check.js';
 import { type HttpServerStats, Metrics } from './metrics.js';
+import { CAMERA_ROUTE, type Route, routeOf } from './routes.js';
 import { SseClient } from './sse.js';
 
 export interface HttpServerOptions {
@@ -53,6 +55,8 @@ export interface HttpServerOptions {
   readonly maxConnectionsPerClient?: number;
   /** Host names served besides IP literals, localhost and this machine's names (host-check.ts). */
   readonly allowedHosts?: readonly string[];
+  /** The camera view's frames, served at /api/camera/<id>/frame.jpg; absent = 404 there. */
+  readonly cameras?: CameraView;
 }
 
 /** Patterns per event stream (one bus subscription each). */
@@ -62,8 +66,6 @@ const MAX_PATTERNS = 8;
  * kiosk display must show the current emotion when it (re)loads, not "no face" until the next one.
  */
 const CURRENT_STATE_TOPICS = ['action/display'] as const;
-
-type Route = 'healthz' | 'metrics' | 'stats' | 'events' | 'page' | 'static' | 'other';
 
 /**
  * The local HTTP endpoint (node:http, no framework): /healthz, /metrics, /api/stats,
@@ -94,13 +96,8 @@ export class HttpServer implements Component {
     this.host = options.host ?? '127.0.0.1';
     this.token = options.token ?? '';
     if (!isLoopbackHost(this.host) && this.token === '') {
-      throw new EdgeloomError(
-        ErrorCode.E_HTTP_TOKEN_REQUIRED,
-        `a token is required to listen on ${this.host}`,
-        {
-          where: 'http.token',
-        },
-      );
+      const message = `a token is required to listen on ${this.host}`;
+      throw new EdgeloomError(ErrorCode.E_HTTP_TOKEN_REQUIRED, message, { where: 'http.token' });
     }
     this.served = servedHostNames(options.allowedHosts ?? [], this.host);
     const stats = options.stats;
@@ -143,16 +140,8 @@ export class HttpServer implements Component {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
-        reject(
-          new EdgeloomError(
-            ErrorCode.E_HTTP_LISTEN,
-            `cannot listen on ${this.host}:${this.options.port ?? 8080}: ${err.message}`,
-            {
-              where: 'http.port',
-              cause: err,
-            },
-          ),
-        );
+        const message = `cannot listen on ${this.host}:${this.options.port ?? 8080}: ${err.message}`;
+        reject(new EdgeloomError(ErrorCode.E_HTTP_LISTEN, message, { where: 'http.port', cause: err }));
       };
       server.once('error', onError);
       server.listen(this.options.port ?? 8080, this.host, () => {
@@ -283,6 +272,9 @@ export class HttpServer implements Component {
         case 'events':
           this.openEvents(res, url.searchParams.getAll('pattern'));
           return;
+        case 'camera':
+          this.sendFrame(res, path, url.searchParams.get('seq'));
+          return;
         case 'page':
           this.sendAsset(res, this.assets.get(PAGES[path]!));
           return;
@@ -346,6 +338,21 @@ export class HttpServer implements Component {
     this.clients.add(client);
   }
 
+  /** One camera frame as image/jpeg, with its sequence number and size in headers. */
+  private sendFrame(res: ServerResponse, path: string, seqParam: string | null): void {
+    const id = CAMERA_ROUTE.exec(path)?.[1] ?? '';
+    const seq = seqParam === null ? undefined : Number(seqParam);
+    const frame = this.options.cameras?.frame(id, Number.isSafeInteger(seq) ? seq : undefined);
+    if (frame === undefined) {
+      this.send(res, 404, 'application/json', '{"error":"no frame from this camera"}');
+      return;
+    }
+    this.send(res, 200, 'image/jpeg', frame.jpeg, {
+      'X-Frame-Seq': String(frame.seq),
+      'X-Frame-Size': `${frame.width}x${frame.height}`,
+    });
+  }
+
   private sendAsset(res: ServerResponse, asset: StaticAsset | undefined): void {
     if (asset === undefined) {
       this.send(res, 404, 'text/plain', 'not found\n');
@@ -382,7 +389,7 @@ export class HttpServer implements Component {
   }
 
   private countRequest(route: Route, code: number): void {
-    const key = `${route} ${code}`; // bounded: 7 routes × a handful of codes
+    const key = `${route} ${code}`; // bounded: 8 routes × a handful of codes
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
   }
 
@@ -397,14 +404,4 @@ export class HttpServer implements Component {
       hostRefused: s.hostRefused,
     };
   }
-}
-
-function routeOf(path: string): Route {
-  if (path === '/healthz') return 'healthz';
-  if (path === '/metrics') return 'metrics';
-  if (path === '/api/stats') return 'stats';
-  if (path === '/api/events') return 'events';
-  if (PAGES[path] !== undefined) return 'page';
-  if (path.startsWith('/static/') && !path.slice(8).includes('/')) return 'static';
-  return 'other';
 }

@@ -18,6 +18,7 @@ import type { RouterStage } from '../router/router.js';
 import type { StorageComponent } from '../storage/component.js';
 import { type Clock, SystemClock, type TimerHandle } from '../util/clock.js';
 import { CameraView } from './http/camera-view.js';
+import { MicLevels } from './http/mic-levels.js';
 import { HttpServer } from './http/server.js';
 import { MemoryGuard } from './memory-guard.js';
 import { StatsCollector } from './stats.js';
@@ -135,8 +136,10 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
   if (config.http.enabled) {
     // The dashboard's camera view keeps a few frames per camera; started before the server.
     const cameras = new CameraView({ bus });
+    const micLevels = new MicLevels({ bus });
     out.push(
       cameras,
+      micLevels,
       new HttpServer({
         bus,
         stats,
@@ -148,6 +151,7 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
         allowedHosts: config.http.allowed_hosts,
         maxConnectionsPerClient: config.http.max_connections_per_client,
         cameras,
+        micLevels,
       }),
     );
   }

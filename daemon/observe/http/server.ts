@@ -15,6 +15,7 @@ import { defaultStaticDir, loadStaticAssets, PAGES, type StaticAsset } from './d
 import { healthOf } from './health.js';
 import { hostAllowed, servedHostNames } from './host-check.js';
 import { type HttpServerStats, Metrics } from './metrics.js';
+import type { MicLevels } from './mic-levels.js';
 import { CAMERA_ROUTE, type Route, routeOf } from './routes.js';
 import { SseClient } from './sse.js';
 
@@ -57,6 +58,8 @@ export interface HttpServerOptions {
   readonly allowedHosts?: readonly string[];
   /** The camera view's frames, served at /api/camera/<id>/frame.jpg; absent = 404 there. */
   readonly cameras?: CameraView;
+  /** The microphones' levels, served at /api/mic/levels; absent = no microphones there. */
+  readonly micLevels?: MicLevels;
 }
 
 /** Patterns per event stream (one bus subscription each). */
@@ -272,6 +275,13 @@ export class HttpServer implements Component {
         case 'events':
           this.openEvents(res, url.searchParams.getAll('pattern'));
           return;
+        case 'mic':
+          this.sendJson(
+            res,
+            200,
+            this.options.micLevels?.snapshot() ?? { periodMs: 0, mics: {}, refused: 0 },
+          );
+          return;
         case 'camera':
           this.sendFrame(res, path, url.searchParams.get('seq'));
           return;
@@ -389,7 +399,7 @@ export class HttpServer implements Component {
   }
 
   private countRequest(route: Route, code: number): void {
-    const key = `${route} ${code}`; // bounded: 8 routes × a handful of codes
+    const key = `${route} ${code}`; // bounded: 9 routes × a handful of codes
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
   }
 

@@ -1,0 +1,132 @@
+// The hearing view: per microphone a level meter (RMS and peak, dBFS) and the last 10 s of level
+// on a scrolling timeline, with the VAD's speech segments shaded and each transcript written at
+// its segment. Levels are polled from /api/mic/levels (5 Hz, only while this page is open);
+// segments and transcripts arrive as events.
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const list = $('hearing-list');
+  const POLL_MS = 200;
+  // The meter and timeline show −72..0 dBFS: below that (the server's floor is −96) is room noise
+  // on any real microphone, and a wider scale would squeeze speech into the top third.
+  const SHOWN_DB = 72;
+  const MAX_SEGMENTS = 32; // per microphone; older ones dropped
+  const views = new Map(); // mic id → { meter, fill, peak, value, canvas, segments: [{start, end, text}] }
+
+  function viewOf(id) {
+    let v = views.get(id);
+    if (v) return v;
+    const figure = document.createElement('figure');
+    const meter = document.createElement('div');
+    meter.className = 'meter';
+    meter.setAttribute('role', 'meter');
+    meter.setAttribute('aria-label', `microphone ${id}`);
+    meter.setAttribute('aria-valuemin', String(-SHOWN_DB));
+    meter.setAttribute('aria-valuemax', '0');
+    const fill = document.createElement('div');
+    fill.className = 'fill';
+    const peak = document.createElement('div');
+    peak.className = 'peak';
+    meter.append(fill, peak);
+    const value = document.createElement('span');
+    value.className = 'muted';
+    const canvas = document.createElement('canvas');
+    canvas.width = 560;
+    canvas.height = 120;
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', `hearing timeline ${id}`);
+    figure.append(meter, value, canvas);
+    list.append(figure);
+    v = { id, meter, fill, peak, value, canvas, segments: [], levels: [] };
+    views.set(id, v);
+    return v;
+  }
+
+  const frac = (db) => Math.max(0, Math.min(1, (db + SHOWN_DB) / SHOWN_DB));
+
+  function draw(v, periodMs) {
+    const levels = v.levels;
+    const last = levels[levels.length - 1];
+    if (last) {
+      v.fill.style.width = `${(frac(last.rmsDbfs) * 100).toFixed(1)}%`;
+      v.peak.style.left = `${(frac(last.peakDbfs) * 100).toFixed(1)}%`;
+      v.meter.setAttribute('aria-valuenow', last.rmsDbfs.toFixed(1));
+      v.value.textContent = `${v.id} · ${last.rmsDbfs.toFixed(1)} dBFS RMS · peak ${last.peakDbfs.toFixed(1)} dBFS`;
+    }
+    const ctx = v.canvas.getContext('2d');
+    const w = v.canvas.width;
+    const h = v.canvas.height;
+    ctx.clearRect(0, 0, w, h);
+    if (!last) return;
+    const end = last.tsMs + periodMs;
+    const span = levels.length * periodMs || 10_000;
+    const x = (t) => w - ((end - t) / span) * w;
+    ctx.fillStyle = 'rgba(49, 130, 206, 0.25)';
+    ctx.font = '11px system-ui, sans-serif';
+    for (const s of v.segments) {
+      const x0 = Math.max(0, x(s.start));
+      const x1 = Math.min(w, x(s.end ?? end));
+      if (x1 <= 0 || x0 >= w) continue;
+      ctx.fillStyle = 'rgba(49, 130, 206, 0.25)';
+      ctx.fillRect(x0, 0, x1 - x0, h);
+      if (s.text) {
+        ctx.fillStyle = getComputedStyle(document.body).color;
+        ctx.fillText(s.text, x0 + 2, 12, Math.max(40, x1 - x0 + 80));
+      }
+    }
+    ctx.strokeStyle = '#38a169';
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    levels.forEach((l, i) => {
+      const y = h - frac(l.rmsDbfs) * (h - 16) - 2;
+      if (i === 0) ctx.moveTo(x(l.tsMs), y);
+      else ctx.lineTo(x(l.tsMs), y);
+    });
+    ctx.stroke();
+  }
+
+  async function poll() {
+    try {
+      const r = await edgeloom.getJson('/api/mic/levels');
+      for (const [id, levels] of Object.entries(r.mics ?? {})) {
+        const v = viewOf(id);
+        v.levels = levels;
+        draw(v, r.periodMs || 100);
+      }
+      window.edgeloomHearing = Object.fromEntries(
+        [...views].map(([id, v]) => [
+          id,
+          {
+            levels: v.levels.length,
+            last: v.levels[v.levels.length - 1],
+            segments: v.segments.map((s) => ({ ...s })),
+          },
+        ]),
+      );
+    } catch {
+      // the daemon restarting: the next poll tries again
+    }
+    setTimeout(poll, POLL_MS);
+  }
+
+  function onEvent(ev) {
+    const p = ev.payload ?? {};
+    const parts = ev.topic.split('/');
+    const v = viewOf(parts[2]);
+    if (parts[1] === 'vad') {
+      if (p.kind === 'start') v.segments.push({ start: p.startMs });
+      else {
+        const open = v.segments.findLast((s) => s.start === p.startMs) ?? v.segments[v.segments.length - 1];
+        if (open) open.end = p.endMs;
+      }
+      if (v.segments.length > MAX_SEGMENTS) v.segments.shift();
+    } else if (parts[1] === 'stt' && typeof p.text === 'string') {
+      const seg =
+        v.segments.findLast((s) => s.start <= p.segmentStartMs + 1) ?? v.segments[v.segments.length - 1];
+      if (seg) seg.text = p.text;
+    }
+  }
+
+  edgeloom.events(['inference/vad/+', 'inference/stt/+'], onEvent);
+  poll();
+})();

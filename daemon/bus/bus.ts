@@ -35,7 +35,9 @@ export interface BusOptions {
   readonly maxPendingRequests?: number;
   /**
    * Distinct topics whose matching subscriptions are cached (match-cache.ts: past it, a miss
-   * rarely replaces a random entry, so a scan over more topics does not thrash). Default 4096.
+   * rarely replaces a random entry, so a scan over more topics does not thrash). Default 32768:
+   * an entry is ~100 bytes plus its topic string (~3 MB full with 40-char topics), and a publish
+   * that misses costs a trie walk (still 1.8× mqemitter with every publish missing: BENCHMARKS.md).
    */
   readonly matchCacheSize?: number;
 }
@@ -102,7 +104,7 @@ export class Bus implements EventBus {
     for (const [qos, cap] of Object.entries(this.capacity)) checkPositiveInt(cap, `bus.defaults.${qos}`);
     const maxParked = options.maxParkedPublishes ?? 1024;
     checkPositiveInt(maxParked, 'bus.maxParkedPublishes');
-    const cacheSize = options.matchCacheSize ?? 4096;
+    const cacheSize = options.matchCacheSize ?? 32_768;
     checkPositiveInt(cacheSize, 'bus.matchCacheSize');
     this.cache = new MatchCache(cacheSize);
     this.requests = new PendingRequests(this.clock, options.maxPendingRequests ?? 1024);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.js';
+import { Priority } from '../../daemon/bus/envelope.js';
 import { MatchCache } from '../../daemon/bus/match-cache.js';
 import { silentLogger } from '../../daemon/log.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
@@ -96,5 +97,43 @@ describe('bus matching through a cache smaller than the topic set', () => {
     expect(a).toMatchObject({ topic: 'rpc/a', payload: 1, source: 'unknown' });
     expect(b).toMatchObject({ topic: 'rpc/b', payload: 2, source: 's', correlationId: 'c' });
     expect(Object.keys(a!)).not.toContain('seq');
+  });
+
+  it('a publish from inside another publish (an abort listener) does not overwrite the outer match', async () => {
+    // A 1-entry cache: both publishes below miss and match into the bus's scratch array.
+    const bus = new Bus({ clock: new VirtualClock(), logger: silentLogger(), matchCacheSize: 1 });
+    const got: string[] = [];
+    let aRunning: () => void = () => undefined;
+    const aStarted = new Promise<void>((r) => {
+      aRunning = r;
+    });
+    bus.subscribe(
+      'rpc/#',
+      (env, signal) => {
+        got.push(`A:${env.topic}`);
+        if (env.priority === Priority.critical) return undefined;
+        aRunning();
+        return new Promise<void>((resolve) => {
+          signal.addEventListener('abort', () => {
+            // Runs synchronously inside the outer publish's offer to this subscription.
+            bus.publish('other/x' as 'rpc/x', 'nested');
+            resolve();
+          });
+        });
+      },
+      { component: 'a', interruptible: true },
+    );
+    bus.subscribe('rpc/+', (env) => void got.push(`B:${env.topic}`), { component: 'b' });
+    bus.subscribe('other/x', (env) => void got.push(`C:${env.topic}`), { component: 'c' });
+    bus.publish('rpc/first', 0);
+    await aStarted; // A's handler for rpc/first is running: the critical event interrupts it
+    got.length = 0;
+    bus.publish('rpc/second', 1, { priority: Priority.critical });
+    await bus.drain(1000);
+    expect(got.filter((g) => !g.endsWith('rpc/first')).sort()).toEqual([
+      'A:rpc/second',
+      'B:rpc/second',
+      'C:other/x',
+    ]);
   });
 });

@@ -1,11 +1,14 @@
 import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
+import { BusEnvelope } from './bus-envelope.js';
 import { type Envelope, Priority, type PublishOptions } from './envelope.js';
+import { MatchCache } from './match-cache.js';
 import { PendingRequests } from './requests.js';
 import { checkPositiveInt, DEFAULT_CAPACITY, resolveSubscribeOptions } from './subscribe-options.js';
 import { BusSubscription, type SubscriptionHost } from './subscription.js';
-import { parsePattern, TopicTrie, validateTopic } from './topic-match.js';
+import { parsePattern, validateTopic } from './topic-match.js';
+import { TopicTrie } from './topic-trie.js';
 import type { ErrorEvent, PayloadOf, Topic } from './topics.js';
 import type {
   EventBus,
@@ -30,7 +33,12 @@ export interface BusOptions {
   readonly maxParkedPublishes?: number;
   /** Requests awaiting an answer at once; past it request() throws `E_BUS_BACKPRESSURE`. Default 1024. */
   readonly maxPendingRequests?: number;
-  /** Distinct topics whose matching subscriptions are cached; the oldest entry is evicted past it. Default 1024. */
+  /**
+   * Distinct topics whose matching subscriptions are cached (match-cache.ts: past it, a miss
+   * rarely replaces a random entry, so a scan over more topics does not thrash). Default 32768:
+   * an entry is ~100 bytes plus its topic string (~3 MB full with 40-char topics), and a publish
+   * that misses costs a trie walk (still 1.8× mqemitter with every publish missing: BENCHMARKS.md).
+   */
   readonly matchCacheSize?: number;
 }
 
@@ -69,8 +77,11 @@ export class Bus implements EventBus {
   private readonly trie = new TopicTrie<BusSubscription>();
   private readonly subs = new Set<BusSubscription>();
   /** topic → matching subscriptions; cleared on every (un)subscribe, arrays never mutated. */
-  private readonly cache = new Map<string, BusSubscription[]>();
-  private readonly cacheSize: number;
+  private readonly cache: MatchCache<BusSubscription>;
+  /** Where a cache miss collects its matches (most misses are not kept: no array per publish). */
+  private readonly scratch: BusSubscription[] = [];
+  /** Inside publishAny's offer loop: the scratch array is in use. */
+  private offering = false;
   private readonly requests: PendingRequests;
   private readonly host: SubscriptionHost;
   private readonly drainWaiters = new Set<DrainWaiter>();
@@ -93,8 +104,9 @@ export class Bus implements EventBus {
     for (const [qos, cap] of Object.entries(this.capacity)) checkPositiveInt(cap, `bus.defaults.${qos}`);
     const maxParked = options.maxParkedPublishes ?? 1024;
     checkPositiveInt(maxParked, 'bus.maxParkedPublishes');
-    this.cacheSize = options.matchCacheSize ?? 1024;
-    checkPositiveInt(this.cacheSize, 'bus.matchCacheSize');
+    const cacheSize = options.matchCacheSize ?? 32_768;
+    checkPositiveInt(cacheSize, 'bus.matchCacheSize');
+    this.cache = new MatchCache(cacheSize);
     this.requests = new PendingRequests(this.clock, options.maxPendingRequests ?? 1024);
     const bus = this;
     this.host = {
@@ -244,7 +256,11 @@ export class Bus implements EventBus {
     if (this.closed)
       throw new EdgeloomError(ErrorCode.E_BUS_CLOSED, 'bus is closed', { where: `publish ${topic}` });
     let matches = this.cache.get(topic);
-    if (matches === undefined) matches = this.matchAndCache(topic);
+    if (matches === undefined) {
+      // A miss matches into the scratch array, unless a publish from inside this one's offers
+      // (an abort listener run by an interrupt) is using it: then into a fresh one.
+      matches = this.matchUncached(topic, this.offering ? [] : this.scratch);
+    }
     if (matches.length === 0) return undefined;
     const env = this.envelope(topic, payload, options);
     if (this.blockingSubs > 0) {
@@ -262,27 +278,33 @@ export class Bus implements EventBus {
       }
     }
     let wait: Promise<void> | undefined;
-    for (let i = 0; i < matches.length; i++) {
-      const w = matches[i]!.offer(env);
-      if (w !== undefined) wait = wait === undefined ? w : Promise.all([wait, w]).then(noop);
+    const outer = this.offering;
+    this.offering = true;
+    try {
+      for (let i = 0; i < matches.length; i++) {
+        const w = matches[i]!.offer(env);
+        if (w !== undefined) wait = wait === undefined ? w : Promise.all([wait, w]).then(noop);
+      }
+    } finally {
+      this.offering = outer;
     }
     return wait;
   }
 
   private envelope(topic: string, payload: unknown, o: PublishOptions | undefined): Envelope {
     if (o === undefined) {
-      return {
-        id: String(++this.envelopeSeq),
+      return new BusEnvelope(
+        ++this.envelopeSeq,
         topic,
-        tsMs: this.nowMs(),
-        source: 'unknown',
-        priority: Priority.normal,
-        confidence: undefined,
-        tags: NO_TAGS,
-        metadata: NO_METADATA,
-        correlationId: undefined,
+        this.nowMs(),
+        'unknown',
+        Priority.normal,
+        undefined,
+        NO_TAGS,
+        NO_METADATA,
+        undefined,
         payload,
-      };
+      );
     }
     const priority = o.priority ?? Priority.normal;
     if (priority !== Priority.normal && !(Number.isInteger(priority) && priority >= 0 && priority <= 3)) {
@@ -290,18 +312,18 @@ export class Bus implements EventBus {
         where: `publish ${topic}`,
       });
     }
-    return {
-      id: String(++this.envelopeSeq),
+    return new BusEnvelope(
+      ++this.envelopeSeq,
       topic,
-      tsMs: o.tsMs ?? this.nowMs(),
-      source: o.source ?? 'unknown',
+      o.tsMs ?? this.nowMs(),
+      o.source ?? 'unknown',
       priority,
-      confidence: o.confidence,
-      tags: o.tags ?? NO_TAGS,
-      metadata: o.metadata ?? NO_METADATA,
-      correlationId: o.correlationId,
+      o.confidence,
+      o.tags ?? NO_TAGS,
+      o.metadata ?? NO_METADATA,
+      o.correlationId,
       payload,
-    };
+    );
   }
 
   private nowMs(): number {
@@ -315,16 +337,17 @@ export class Bus implements EventBus {
     return this.cachedNowMs;
   }
 
-  /** Cache miss: validate the topic once, walk the trie, remember the answer (bounded, oldest out). */
-  private matchAndCache(topic: string): BusSubscription[] {
-    validateTopic(topic);
-    const matches = this.trie.match(topic);
-    if (this.cache.size >= this.cacheSize) {
-      const oldest = this.cache.keys().next();
-      if (oldest.done !== true) this.cache.delete(oldest.value);
+  /**
+   * Cache miss: the trie validates the topic while matching it into `out`; the cache decides
+   * whether to keep a copy. `out` is valid until the next miss.
+   */
+  private matchUncached(topic: string, out: BusSubscription[]): readonly BusSubscription[] {
+    if (!this.trie.matchInto(topic, out)) {
+      validateTopic(topic); // throws the coded error with its message
+      throw new Error(`unreachable: topic ${topic} failed the scan but passed validation`);
     }
-    this.cache.set(topic, matches);
-    return matches;
+    this.cache.remember(topic, out);
+    return out;
   }
 
   private detach(sub: BusSubscription): void {

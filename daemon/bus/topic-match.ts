@@ -3,23 +3,77 @@ import { EdgeloomError, ErrorCode } from '../errors.js';
 /**
  * Topic and pattern rules (MQTT's, minus `$`-topics): levels are separated by `/`, no level is
  * empty, `+` matches exactly one level, `#` matches the remaining levels (zero or more, so `a/#`
- * matches `a`). Published topics carry no wildcards. Validation happens at subscribe time and on
- * the first publish of a topic (the match cache remembers valid topics), never per event.
+ * matches `a`). Published topics carry no wildcards. Patterns are checked at subscribe time; a
+ * topic is checked by the scan that also finds its levels for the trie (topic-trie.ts), so a
+ * publish that misses the match cache pays for one pass over the topic, not two.
  */
 
 /** Longest accepted topic or pattern, characters. Real topics are < 100; this stops garbage early. */
 export const MAX_TOPIC_LENGTH = 512;
 
-const TOPIC_RE = /^[^/+#\0]+(?:\/[^/+#\0]+)*$/;
+/** Levels in the longest valid topic (every level one char, plus its separator). */
+const MAX_LEVELS = (MAX_TOPIC_LENGTH + 1) >> 1;
+/** Start offset of each level of the last scanned topic; entry n is `length + 1` (an end sentinel). */
+export const levelStart = new Int32Array(MAX_LEVELS + 1);
+/** Hash of each level of the last scanned topic. */
+export const levelHash = new Int32Array(MAX_LEVELS);
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+/**
+ * Hashes are cut to 30 bits so they stay small integers (Smis) under V8's pointer compression:
+ * a larger key would be boxed as a heap number and hashed as one.
+ */
+const HASH_MASK = 0x3fffffff;
+
+const SLASH = 47;
+const PLUS = 43;
+const HASH_SIGN = 35;
+
+/** The hash the scan computes for a level, for keys stored at subscribe time. */
+export function levelHashOf(level: string): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < level.length; i++) h = Math.imul(h ^ level.charCodeAt(i), FNV_PRIME);
+  return h & HASH_MASK;
+}
+
+/**
+ * Scan a published topic into `levelStart`/`levelHash`. Returns its number of levels, or 0 when
+ * it breaks the topic rules (empty, too long, an empty level, `+`, `#` or NUL anywhere). The
+ * arrays are overwritten by the next scan: read them before anything else scans a topic.
+ */
+export function scanTopic(topic: string): number {
+  const len = topic.length;
+  // Written so that a non-string (no numeric length) fails too.
+  if (!(len > 0 && len <= MAX_TOPIC_LENGTH)) return 0;
+  let n = 0;
+  let start = 0;
+  let h = FNV_OFFSET;
+  for (let i = 0; i < len; i++) {
+    const c = topic.charCodeAt(i);
+    if (c === SLASH) {
+      if (i === start) return 0;
+      levelStart[n] = start;
+      levelHash[n] = h & HASH_MASK;
+      n++;
+      start = i + 1;
+      h = FNV_OFFSET;
+    } else if (c === PLUS || c === HASH_SIGN || c === 0) {
+      return 0;
+    } else {
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+  }
+  if (start === len) return 0;
+  levelStart[n] = start;
+  levelHash[n] = h & HASH_MASK;
+  levelStart[n + 1] = len + 1;
+  return n + 1;
+}
 
 /** Throw `E_BUS_INVALID_TOPIC` unless `topic` is a concrete publishable topic. */
 export function validateTopic(topic: string): void {
-  if (
-    typeof topic !== 'string' ||
-    topic.length === 0 ||
-    topic.length > MAX_TOPIC_LENGTH ||
-    !TOPIC_RE.test(topic)
-  ) {
+  if (typeof topic !== 'string' || scanTopic(topic) === 0) {
     throw new EdgeloomError(
       ErrorCode.E_BUS_INVALID_TOPIC,
       `invalid topic ${JSON.stringify(String(topic).slice(0, 80))}: needs 1..${MAX_TOPIC_LENGTH} chars, ` +
@@ -64,101 +118,4 @@ export function patternMatches(pattern: string, topic: string): boolean {
     if (p[i] !== '+' && p[i] !== t[i]) return false;
   }
   return p.length === t.length;
-}
-
-interface TrieNode<V> {
-  readonly literal: Map<string, TrieNode<V>>;
-  plus: TrieNode<V> | undefined;
-  /** Values whose pattern ends here. */
-  readonly here: V[];
-  /** Values whose pattern is `<path to here>/#`. */
-  readonly rest: V[];
-}
-
-function newNode<V>(): TrieNode<V> {
-  return { literal: new Map(), plus: undefined, here: [], rest: [] };
-}
-
-/**
- * Patterns compiled into a level trie (literal children, one `+` child, values ending in `#`),
- * so matching a topic costs its depth times the wildcard fan-out, not the number of patterns.
- */
-export class TopicTrie<V> {
-  private readonly root: TrieNode<V> = newNode();
-  private count = 0;
-
-  get size(): number {
-    return this.count;
-  }
-
-  add(levels: readonly string[], value: V): void {
-    let node = this.root;
-    for (let i = 0; i < levels.length; i++) {
-      const level = levels[i]!;
-      if (level === '#') {
-        node.rest.push(value);
-        this.count++;
-        return;
-      }
-      if (level === '+') {
-        node.plus ??= newNode();
-        node = node.plus;
-      } else {
-        let next = node.literal.get(level);
-        if (next === undefined) {
-          next = newNode();
-          node.literal.set(level, next);
-        }
-        node = next;
-      }
-    }
-    node.here.push(value);
-    this.count++;
-  }
-
-  /** Remove one value; empty branches are pruned so churn does not grow the trie. */
-  remove(levels: readonly string[], value: V): boolean {
-    const path: TrieNode<V>[] = [this.root];
-    let node: TrieNode<V> | undefined = this.root;
-    const last = levels.length - 1;
-    for (let i = 0; i <= last && node !== undefined; i++) {
-      const level = levels[i]!;
-      if (level === '#') break;
-      node = level === '+' ? node.plus : node.literal.get(level);
-      if (node !== undefined) path.push(node);
-    }
-    if (node === undefined) return false;
-    const list = levels[last] === '#' ? node.rest : node.here;
-    const at = list.indexOf(value);
-    if (at < 0) return false;
-    list.splice(at, 1);
-    this.count--;
-    for (let i = path.length - 1; i > 0; i--) {
-      const n = path[i]!;
-      if (n.here.length > 0 || n.rest.length > 0 || n.plus !== undefined || n.literal.size > 0) break;
-      const parent = path[i - 1]!;
-      const level = levels[i - 1]!;
-      if (level === '+') parent.plus = undefined;
-      else parent.literal.delete(level);
-    }
-    return true;
-  }
-
-  /** Every value whose pattern matches the (valid, wildcard-free) topic. */
-  match(topic: string): V[] {
-    const out: V[] = [];
-    this.walk(this.root, topic.split('/'), 0, out);
-    return out;
-  }
-
-  private walk(node: TrieNode<V>, levels: readonly string[], depth: number, out: V[]): void {
-    for (const v of node.rest) out.push(v);
-    if (depth === levels.length) {
-      for (const v of node.here) out.push(v);
-      return;
-    }
-    const lit = node.literal.get(levels[depth]!);
-    if (lit !== undefined) this.walk(lit, levels, depth + 1, out);
-    if (node.plus !== undefined) this.walk(node.plus, levels, depth + 1, out);
-  }
 }

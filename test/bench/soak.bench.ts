@@ -86,7 +86,7 @@ function option(args: readonly string[], key: string): string | undefined {
 }
 
 /** `name{labels} value` lines of the Prometheus text format, summed per name (and per label text). */
-function parseMetrics(text: string): Map<string, number> {
+export function parseMetrics(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;
@@ -109,7 +109,7 @@ function procFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
-function httpGet(url: string): Promise<string> {
+export function httpGet(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
     get(url, (res) => {
       let body = '';
@@ -170,7 +170,7 @@ const pct = (from: number, to: number): number => Math.round(((to - from) / from
 const mb = (b: number): number => Math.round(b / 1e5) / 10;
 
 /** The daemon's stdout, scanned line by line for the HTTP URL; the last lines kept for errors. */
-class ChildOutput {
+export class ChildOutput {
   url: string | undefined;
   private tail: string[] = [];
   private partial = '';

@@ -1,5 +1,7 @@
 /** The HTTP server's routes by path: one name per kind of answer, for counting and dispatch. */
+import type { CameraView } from './camera-view.js';
 import { PAGES } from './dashboard.js';
+import type { MicLevels } from './mic-levels.js';
 
 export type Route =
   | 'healthz'
@@ -25,4 +27,34 @@ export function routeOf(path: string): Route {
   if (PAGES[path] !== undefined) return 'page';
   if (path.startsWith('/static/') && !path.slice(8).includes('/')) return 'static';
   return 'other';
+}
+
+/** A complete answer for the server to send. */
+export interface Reply {
+  readonly code: number;
+  readonly type: string;
+  readonly body: string | Buffer;
+  readonly headers?: Record<string, string>;
+}
+
+/** /api/camera/<id>/frame.jpg[?seq=N]: that frame if still kept, else the newest; 404 if none. */
+export function cameraReply(cameras: CameraView | undefined, path: string, seqParam: string | null): Reply {
+  const id = CAMERA_ROUTE.exec(path)?.[1] ?? '';
+  const seq = seqParam === null ? undefined : Number(seqParam);
+  const frame = cameras?.frame(id, Number.isSafeInteger(seq) ? seq : undefined);
+  if (frame === undefined) {
+    return { code: 404, type: 'application/json', body: '{"error":"no frame from this camera"}' };
+  }
+  return {
+    code: 200,
+    type: 'image/jpeg',
+    body: frame.jpeg,
+    headers: { 'X-Frame-Seq': String(frame.seq), 'X-Frame-Size': `${frame.width}x${frame.height}` },
+  };
+}
+
+/** /api/mic/levels: every microphone's recent levels. */
+export function micReply(levels: MicLevels | undefined): Reply {
+  const snapshot = levels?.snapshot() ?? { periodMs: 0, mics: {}, refused: 0 };
+  return { code: 200, type: 'application/json; charset=utf-8', body: JSON.stringify(snapshot) };
 }

@@ -16,7 +16,7 @@ import { healthOf } from './health.js';
 import { hostAllowed, servedHostNames } from './host-check.js';
 import { type HttpServerStats, Metrics } from './metrics.js';
 import type { MicLevels } from './mic-levels.js';
-import { CAMERA_ROUTE, type Route, routeOf } from './routes.js';
+import { cameraReply, micReply, type Route, routeOf } from './routes.js';
 import { SseClient } from './sse.js';
 
 export interface HttpServerOptions {
@@ -275,16 +275,15 @@ export class HttpServer implements Component {
         case 'events':
           this.openEvents(res, url.searchParams.getAll('pattern'));
           return;
-        case 'mic':
-          this.sendJson(
-            res,
-            200,
-            this.options.micLevels?.snapshot() ?? { periodMs: 0, mics: {}, refused: 0 },
-          );
-          return;
         case 'camera':
-          this.sendFrame(res, path, url.searchParams.get('seq'));
+        case 'mic': {
+          const r =
+            route === 'camera'
+              ? cameraReply(this.options.cameras, path, url.searchParams.get('seq'))
+              : micReply(this.options.micLevels);
+          this.send(res, r.code, r.type, r.body, r.headers);
           return;
+        }
         case 'page':
           this.sendAsset(res, this.assets.get(PAGES[path]!));
           return;
@@ -346,21 +345,6 @@ export class HttpServer implements Component {
       return;
     }
     this.clients.add(client);
-  }
-
-  /** One camera frame as image/jpeg, with its sequence number and size in headers. */
-  private sendFrame(res: ServerResponse, path: string, seqParam: string | null): void {
-    const id = CAMERA_ROUTE.exec(path)?.[1] ?? '';
-    const seq = seqParam === null ? undefined : Number(seqParam);
-    const frame = this.options.cameras?.frame(id, Number.isSafeInteger(seq) ? seq : undefined);
-    if (frame === undefined) {
-      this.send(res, 404, 'application/json', '{"error":"no frame from this camera"}');
-      return;
-    }
-    this.send(res, 200, 'image/jpeg', frame.jpeg, {
-      'X-Frame-Seq': String(frame.seq),
-      'X-Frame-Size': `${frame.width}x${frame.height}`,
-    });
   }
 
   private sendAsset(res: ServerResponse, asset: StaticAsset | undefined): void {

@@ -1,0 +1,96 @@
+// Two panels at a glance, from /api/stats every 2 s: the models and the memory budget they are
+// charged against (a bar), with p50/p99 per model; and routing and privacy (decisions by route,
+// cloud calls, failures, latency and cost today, and what the MQTT gate kept on the device).
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const POLL_MS = 2000;
+  const el = (tag, text, cls) => {
+    const e = document.createElement(tag);
+    if (text !== undefined) e.textContent = text;
+    if (cls) e.className = cls;
+    return e;
+  };
+  const row = (...cells) => {
+    const tr = el('tr');
+    for (const c of cells) tr.append(el('td', c));
+    return tr;
+  };
+  const ms = (v) => (typeof v === 'number' && Number.isFinite(v) ? `${v.toFixed(v < 10 ? 1 : 0)} ms` : '–');
+
+  function renderModels(m) {
+    const section = $('models');
+    section.hidden = !m;
+    if (!m) return;
+    const used = m.usedMb ?? 0;
+    const budget = m.budgetMb ?? 0;
+    const pct = budget > 0 ? Math.min(100, (used / budget) * 100) : 0;
+    const bar = $('budget-bar');
+    bar.setAttribute('aria-valuenow', String(Math.round(pct)));
+    $('budget-fill').style.width = `${pct.toFixed(1)}%`;
+    $('budget-fill').className = `fill${pct >= 90 ? ' hot' : ''}`;
+    $('budget-text').textContent =
+      budget > 0 ? `${used.toFixed(0)} of ${budget.toFixed(0)} MB charged` : 'no budget';
+    const latency = new Map((m.latency ?? []).map((l) => [l.model, l]));
+    const ids = new Set([...(m.models ?? []).map((x) => x.id), ...latency.keys()]);
+    const rows = [...ids].map((id) => {
+      const x = (m.models ?? []).find((y) => y.id === id) ?? {};
+      const l = latency.get(id) ?? {};
+      return row(
+        id,
+        x.state ?? '–',
+        x.memoryMb === undefined ? '–' : `${x.memoryMb.toFixed(0)} MB`,
+        ms(l.p50Ms),
+        ms(l.p99Ms),
+        String(l.runs ?? '–'),
+      );
+    });
+    $('model-table').tBodies[0].replaceChildren(...rows);
+  }
+
+  function renderRouting(r, broker) {
+    const list = $('routing-glance');
+    const items = [];
+    if (r) {
+      const decisions = Object.entries(r.decisions ?? {})
+        .map(([k, v]) => `${k} ${v}`)
+        .join(' · ');
+      items.push(['decisions', decisions || 'none yet']);
+      items.push(['cloud calls', `${r.cloudCalls ?? 0} (${r.cloudFailures ?? 0} failed)`]);
+      items.push(['cloud latency', `p50 ${ms(r.cloudLatencyP50Ms)} · p99 ${ms(r.cloudLatencyP99Ms)}`]);
+      items.push(['cloud cost today', `$${(r.costTodayUsd ?? 0).toFixed(4)}`]);
+    }
+    if (broker) {
+      items.push([
+        'broker',
+        `${broker.connected ? 'connected' : 'disconnected'}${broker.destination ? ` (${broker.destination})` : ''}`,
+      ]);
+      const withheld = Object.entries(broker.withheld ?? {});
+      const total = withheld.reduce((n, [, v]) => n + v, 0);
+      items.push([
+        'kept on the device',
+        total === 0 ? 'nothing withheld' : withheld.map(([k, v]) => `${k} ${v}`).join(' · '),
+      ]);
+    }
+    list.replaceChildren(
+      ...items.flatMap(([k, v]) => {
+        const dt = el('dt', k);
+        const dd = el('dd', v);
+        dd.dataset.key = k;
+        return [dt, dd];
+      }),
+    );
+  }
+
+  async function poll() {
+    try {
+      const { snapshot } = await edgeloom.getJson('/api/stats');
+      renderModels(snapshot.models);
+      renderRouting(snapshot.routing, snapshot.broker);
+    } catch {
+      // the daemon restarting: the next poll tries again
+    }
+    setTimeout(poll, POLL_MS);
+  }
+  poll();
+})();

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeadlessChromium, screenshot, writeArtifact } from '../helpers/chromium.js';
 import { type CliChild, spawnCli } from '../helpers/cli-process.js';
@@ -295,5 +296,54 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
     await screenshot(page, 'npm-start-dashboard', true);
     await page.close();
     expect(browser.problems).toEqual([]);
+  });
+
+  it('the camera, hearing and motion views show what the demo sees, hears and feels', async () => {
+    const page = await browser.newPage();
+    await page.setViewportSize({ width: 1280, height: 1400 });
+    await page.goto(`${base}/`);
+    // Camera: the analysed frame with a face box painted on it (#00e676, camera.js).
+    await expect
+      .poll(
+        () =>
+          page.evaluate(
+            () =>
+              (globalThis as unknown as { edgeloomCameras?: Record<string, { faces: unknown[] }> })
+                .edgeloomCameras?.cam0?.faces.length ?? 0,
+          ),
+        { timeout: 30_000 },
+      )
+      .toBeGreaterThan(0);
+    const png = await page.locator('[aria-label="camera cam0"]').screenshot();
+    const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    let boxPixels = 0;
+    for (let i = 0; i < info.width * info.height * 3; i += 3) {
+      if (data[i]! < 60 && data[i + 1]! > 190 && data[i + 2]! > 80 && data[i + 2]! < 160) boxPixels++;
+    }
+    expect(boxPixels).toBeGreaterThan(50);
+    // Hearing: levels of mic0 arrive, and speech lifts them well above the quiet between commands.
+    const levels = (): Promise<{ rmsDbfs: number } | undefined> =>
+      page.evaluate(
+        () =>
+          (globalThis as unknown as { edgeloomHearing?: Record<string, { last?: { rmsDbfs: number } }> })
+            .edgeloomHearing?.mic0?.last,
+      );
+    await expect.poll(async () => (await levels())?.rmsDbfs ?? -96, { timeout: 30_000 }).toBeGreaterThan(-40);
+    // Motion: the demo's fall at 10 s is marked on the chart.
+    await expect
+      .poll(
+        () =>
+          page.evaluate(() =>
+            (
+              (globalThis as unknown as { edgeloomMotionMarks?: { kind: string }[] }).edgeloomMotionMarks ??
+              []
+            ).map((m) => m.kind),
+          ),
+        { timeout: 30_000 },
+      )
+      .toContain('fall');
+    await screenshot(page, 'npm-start-dashboard-views');
+    expect(browser.problems).toEqual([]);
+    await page.close();
   });
 });

@@ -3,6 +3,7 @@
 export { ENV_PREFIX, type EnvBinding, IGNORED_ENV_PREFIXES, IGNORED_ENV_VARS } from './env.js';
 export {
   configEnvVars,
+  configSources,
   deepFreeze,
   deviceIdFromHostname,
   type LoadConfigOptions,

@@ -85,7 +85,45 @@ export function loadConfig(options: LoadConfigOptions = {}): EdgeloomConfig {
 
   const config = merged as { mqtt: { base_topic: string }; device: { id: string } };
   config.mqtt.base_topic = config.mqtt.base_topic.replaceAll('{device_id}', config.device.id);
-  return deepFreeze(merged as EdgeloomConfig);
+  const frozen = deepFreeze(merged as EdgeloomConfig);
+  SOURCES.set(frozen, leafSources(frozen, [...layers, { tree: derived, describe: () => 'derived' }]));
+  return frozen;
+}
+
+/**
+ * Where each value of a loaded config came from, by dotted key (lists are one value):
+ * `default`, `derived` (device id from the host name, storage from $STATE_DIRECTORY),
+ * `file:line:col`, `env EDGELOOM_…` or `overrides` (CLI flags). Kept beside the config object it
+ * describes (a WeakMap: it goes when the config does), for the dashboard's read-only config view.
+ */
+const SOURCES = new WeakMap<object, ReadonlyMap<string, string>>();
+
+/** The sources of a config `loadConfig` returned; undefined for one built any other way. */
+export function configSources(config: EdgeloomConfig): ReadonlyMap<string, string> | undefined {
+  return SOURCES.get(config);
+}
+
+function valueAt(tree: unknown, path: readonly string[]): unknown {
+  let node = tree;
+  for (const key of path) {
+    if (!isPlainObject(node)) return undefined;
+    node = node[key];
+  }
+  return node ?? undefined;
+}
+
+function leafSources(config: unknown, layers: readonly Layer[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (value: unknown, path: string[]): void => {
+    if (isPlainObject(value) && Object.keys(value).length > 0) {
+      for (const [key, child] of Object.entries(value)) walk(child, [...path, key]);
+      return;
+    }
+    const layer = layers.find((l) => valueAt(l.tree, path) !== undefined);
+    out.set(path.join('.'), layer?.describe(path, false) || 'default');
+  };
+  walk(config, []);
+  return out;
 }
 
 function readConfigFile(file: string): string {

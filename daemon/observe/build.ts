@@ -8,7 +8,7 @@ import type { MqttClientSink } from '../actions/mqtt-client.js';
 import type { AgentRuntime } from '../agents/runtime.js';
 import type { EventBus } from '../bus/types.js';
 import type { Component } from '../component.js';
-import type { EdgeloomConfig } from '../config/index.js';
+import { configSources, type EdgeloomConfig, redactConfig } from '../config/index.js';
 import type { Controller } from '../controller.js';
 import { componentLogger, type Logger } from '../log.js';
 import type { ModelManager } from '../models/manager.js';
@@ -152,6 +152,11 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
         maxConnectionsPerClient: config.http.max_connections_per_client,
         cameras,
         micLevels,
+        // Read-only, secrets masked: what runs and where each value came from.
+        configView: () => ({
+          config: redactConfig(config),
+          sources: Object.fromEntries(configSources(config) ?? []),
+        }),
       }),
     );
   }

@@ -10,6 +10,7 @@ export type Route =
   | 'events'
   | 'camera'
   | 'mic'
+  | 'config'
   | 'page'
   | 'static'
   | 'other';
@@ -24,6 +25,7 @@ export function routeOf(path: string): Route {
   if (path === '/api/events') return 'events';
   if (CAMERA_ROUTE.test(path)) return 'camera';
   if (path === '/api/mic/levels') return 'mic';
+  if (path === '/api/config') return 'config';
   if (PAGES[path] !== undefined) return 'page';
   if (path.startsWith('/static/') && !path.slice(8).includes('/')) return 'static';
   return 'other';
@@ -55,6 +57,9 @@ export function cameraReply(cameras: CameraView | undefined, path: string, seqPa
 
 /** /api/mic/levels: every microphone's recent levels. */
 export function micReply(levels: MicLevels | undefined): Reply {
-  const snapshot = levels?.snapshot() ?? { periodMs: 0, mics: {}, refused: 0 };
-  return { code: 200, type: 'application/json; charset=utf-8', body: JSON.stringify(snapshot) };
+  return jsonReply(levels?.snapshot() ?? { periodMs: 0, mics: {}, refused: 0 });
+}
+
+export function jsonReply(body: unknown): Reply {
+  return { code: 200, type: 'application/json; charset=utf-8', body: JSON.stringify(body) };
 }

@@ -16,7 +16,7 @@ import { healthOf } from './health.js';
 import { hostAllowed, servedHostNames } from './host-check.js';
 import { type HttpServerStats, Metrics } from './metrics.js';
 import type { MicLevels } from './mic-levels.js';
-import { cameraReply, micReply, type Route, routeOf } from './routes.js';
+import { cameraReply, jsonReply, micReply, type Route, routeOf } from './routes.js';
 import { SseClient } from './sse.js';
 
 export interface HttpServerOptions {
@@ -60,6 +60,8 @@ export interface HttpServerOptions {
   readonly cameras?: CameraView;
   /** The microphones' levels, served at /api/mic/levels; absent = no microphones there. */
   readonly micLevels?: MicLevels;
+  /** The effective configuration (secrets masked) and its sources, at /api/config. */
+  readonly configView?: () => unknown;
 }
 
 /** Patterns per event stream (one bus subscription each). */
@@ -276,11 +278,14 @@ export class HttpServer implements Component {
           this.openEvents(res, url.searchParams.getAll('pattern'));
           return;
         case 'camera':
-        case 'mic': {
+        case 'mic':
+        case 'config': {
           const r =
             route === 'camera'
               ? cameraReply(this.options.cameras, path, url.searchParams.get('seq'))
-              : micReply(this.options.micLevels);
+              : route === 'mic'
+                ? micReply(this.options.micLevels)
+                : jsonReply(this.options.configView?.() ?? { config: {}, sources: {} });
           this.send(res, r.code, r.type, r.body, r.headers);
           return;
         }
@@ -383,7 +388,7 @@ export class HttpServer implements Component {
   }
 
   private countRequest(route: Route, code: number): void {
-    const key = `${route} ${code}`; // bounded: 9 routes × a handful of codes
+    const key = `${route} ${code}`; // bounded: 10 routes × a handful of codes
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
   }
 

@@ -346,4 +346,31 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
     expect(browser.problems).toEqual([]);
     await page.close();
   });
+
+  for (const [name, width, height] of [
+    ['kiosk 1024x600', 1024, 600],
+    ['phone 390x844', 390, 844],
+  ] as const) {
+    it(`the dashboard is usable on a ${name} screen: nothing wider than the screen`, async () => {
+      const page = await browser.newPage();
+      await page.setViewportSize({ width, height });
+      await page.goto(`${base}/`);
+      await expect.poll(() => page.locator('#status tbody').textContent()).toContain('source.replay');
+      await expect
+        .poll(() => page.locator('[aria-label="camera cam0"]').count(), { timeout: 30_000 })
+        .toBe(1);
+      // No sideways scrolling: the page, and every panel, fits the viewport's width.
+      const widest = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth,
+        sections: Math.max(
+          ...[...document.querySelectorAll('section')].map((s) => s.getBoundingClientRect().right),
+        ),
+      }));
+      expect(widest.page).toBeLessThanOrEqual(width);
+      expect(widest.sections).toBeLessThanOrEqual(width);
+      await screenshot(page, `npm-start-dashboard-${width}x${height}`, true);
+      expect(browser.problems).toEqual([]);
+      await page.close();
+    });
+  }
 });

@@ -153,7 +153,9 @@ export class Bus implements EventBus {
     const { id, answer } = this.requests.open<Res>(topic, timeoutMs, options.signal);
     try {
       // A parked publish only means the responder is busy; the answer (or timeout) settles the request.
-      this.publishAny(topic, payload, { ...options, correlationId: id })?.catch(() => undefined);
+      // The request's envelope takes its correlation id as id, not a number of the event sequence:
+      // the ids data-flow events carry (the MQTT contract's `id`) do not move with how many RPCs ran.
+      this.publishAny(topic, payload, { ...options, correlationId: id }, id)?.catch(() => undefined);
     } catch (err) {
       this.requests.answerError(id, err, 'bus');
     }
@@ -169,8 +171,10 @@ export class Bus implements EventBus {
     const component = options.component;
     const serve = (env: Envelope<Req>, signal: AbortSignal): void | Promise<void> => {
       let result: Res | Promise<Res>;
+      // The requester giving up (timeout, abort, close) cancels the handler as an interrupt does.
+      const cancel = requests.cancelSignal(env.correlationId);
       try {
-        result = handler(env, signal);
+        result = handler(env, cancel === undefined ? signal : AbortSignal.any([signal, cancel]));
       } catch (err) {
         requests.answerError(env.correlationId, err, component);
         throw err; // also counted and reported as this subscription's failure
@@ -240,13 +244,14 @@ export class Bus implements EventBus {
     topic: string,
     payload: unknown,
     options: PublishOptions | undefined,
+    envelopeId?: string,
   ): Promise<void> | undefined {
     if (this.closed)
       throw new EdgeloomError(ErrorCode.E_BUS_CLOSED, 'bus is closed', { where: `publish ${topic}` });
     let matches = this.cache.get(topic);
     if (matches === undefined) matches = this.matchAndCache(topic);
     if (matches.length === 0) return undefined;
-    const env = this.envelope(topic, payload, options);
+    const env = this.envelope(topic, payload, options, envelopeId);
     if (this.blockingSubs > 0) {
       // Refuse before enqueueing anywhere, so an event is never delivered to only some subscribers.
       for (let i = 0; i < matches.length; i++) {
@@ -269,10 +274,15 @@ export class Bus implements EventBus {
     return wait;
   }
 
-  private envelope(topic: string, payload: unknown, o: PublishOptions | undefined): Envelope {
+  private envelope(
+    topic: string,
+    payload: unknown,
+    o: PublishOptions | undefined,
+    id = String(++this.envelopeSeq),
+  ): Envelope {
     if (o === undefined) {
       return {
-        id: String(++this.envelopeSeq),
+        id,
         topic,
         tsMs: this.nowMs(),
         source: 'unknown',
@@ -291,7 +301,7 @@ export class Bus implements EventBus {
       });
     }
     return {
-      id: String(++this.envelopeSeq),
+      id,
       topic,
       tsMs: o.tsMs ?? this.nowMs(),
       source: o.source ?? 'unknown',

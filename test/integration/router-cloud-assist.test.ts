@@ -1,9 +1,10 @@
 /**
  * The voice assistant's cloud path end to end on a real loopback OpenAI-compatible server: the
- * voice agent (real tool registry, real LevelDB) → createCloudAssist → policy → CloudClient →
- * Egress → HTTP. The server's byte record shows what left: the transcript text with the tool
- * definitions under public/sensitive, never the segment's audio (which the router stage holds in
- * its cache for the same utterance), and nothing at all under local_only.
+ * voice agent (real tool registry, real LevelDB) → rpc/router/cloud-assist → the router stage's
+ * cloud gateway → policy → CloudClient → Egress → HTTP. The server's byte record shows what left:
+ * the transcript text with the tool definitions under public/sensitive, never the segment's audio
+ * (which the router stage holds for the same utterance under public), and nothing at all under
+ * local_only.
  */
 import { randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -25,7 +26,6 @@ import type {
 import { loadConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
 import { AuditLog, isEgressEntry } from '../../daemon/router/audit-log.js';
-import { createCloudAssist } from '../../daemon/router/cloud-assist.js';
 import { RouterStage } from '../../daemon/router/router.js';
 import { openStore, type Store } from '../../daemon/storage/store.js';
 import { SystemClock } from '../../daemon/util/clock.js';
@@ -112,7 +112,6 @@ async function setup(tier: PrivacyTier) {
     storage: store,
     audit,
   });
-  const cloudAssist = createCloudAssist({ router, bus, config, logger });
   const agents = createAgents({
     config,
     bus,
@@ -120,7 +119,7 @@ async function setup(tier: PrivacyTier) {
     logger,
     storage: store,
     only: new Set(['voice']),
-    router: { cloudAssist },
+    cloudAssist: true,
     audit: (entry) => audit.append(entry),
   });
   const seen: Envelope[] = [];
@@ -133,6 +132,7 @@ async function setup(tier: PrivacyTier) {
     // The router stage caches this segment's audio: it is on the device, ready to leak.
     const end: SpeechEvent = {
       kind: 'end',
+      segmentId: 'mic:1',
       startMs: 0,
       endMs: 1000,
       sampleRateHz: 16_000,
@@ -157,6 +157,7 @@ async function setup(tier: PrivacyTier) {
       durationMs: 1000,
       inferenceMs: 100,
       segmentStartMs: 0,
+      segmentId: 'mic:1',
     };
     await bus.publish('inference/stt/mic', t);
   };
@@ -292,6 +293,7 @@ describe('cloudAssist on the router chat path', () => {
     await until('the chat request', () => server.requests.some((r) => r.path === CHAT));
     const start: SpeechEvent = {
       kind: 'start',
+      segmentId: 'mic:2',
       startMs: 2000,
       sampleRateHz: 16_000,
       modelId: 'silero',

@@ -434,7 +434,8 @@ describe('refinements and the cloud gateway at the router stage', () => {
     });
     await t.bus.publish('inference/vad/mic', end('mic:7', first, 8000));
     await t.bus.publish('inference/vad/mic', end('mic:8', second, 16_000));
-    await t.bus.drain(10_000); // both segments are held by the router
+    await t.bus.drain(10_000);
+    expect(t.router.held().segments).toBe(2);
     await t.bus.publish('inference/stt/mic', {
       text: 'hello there',
       modelId: 'whisper-tiny',
@@ -454,6 +455,8 @@ describe('refinements and the cloud gateway at the router stage', () => {
     expect(hasSamples(upload, first)).toBe(true);
     expect(hasSamples(upload, second)).toBe(false);
     expect(wavSampleRateHz(upload)).toBe(8000);
+    // The transcript took its segment out of the hold; the other waits for its own transcript.
+    expect(t.router.held().segments).toBe(1);
     await t.stop();
   });
 });

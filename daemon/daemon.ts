@@ -33,7 +33,6 @@ import { ForgetService } from './privacy/forget.js';
 import { PrivacyControl } from './privacy/privacy-control.js';
 import { ReplaySource } from './replay/replay-source.js';
 import { AuditLog } from './router/audit-log.js';
-import { createCloudAssist } from './router/cloud-assist.js';
 import { RouterStage } from './router/router.js';
 import { buildLiveSensors } from './sensors/build.js';
 import type { StoreVerifier } from './storage/check.js';
@@ -193,15 +192,15 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     privacy: privacy.tiers,
     audit,
   });
-  // Unmatched utterances may go to the cloud LLM as text, through the router's policy and egress.
-  const cloudAssist = createCloudAssist({ router, bus, config, logger: componentLogger(logger, 'router') });
   const agents = createAgents({
     config,
     bus,
     clock,
     logger,
     storage: store,
-    router: { cloudAssist },
+    // Unmatched utterances may go to the cloud LLM as text: the router answers
+    // rpc/router/cloud-assist through its gateway (policy, breaker, cost cap, egress).
+    cloudAssist: true,
     audit: (entry) => audit.append(entry),
   });
 

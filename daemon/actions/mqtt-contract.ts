@@ -81,6 +81,14 @@ const round = (x: number, digits = 3): number => {
   return Math.round(x * f) / f;
 };
 
+const REFINED = '/refined';
+/**
+ * The bus topic whose tier governs an inference: its own, or for a cloud refinement
+ * (`inference/<kind>/<id>/refined`) the local inference's, which the refinement was made from.
+ */
+const inferenceTopic = (topic: string): string =>
+  topic.endsWith(REFINED) ? topic.slice(0, -REFINED.length) : topic;
+
 function faceEmotion(env: Envelope): MqttMessage {
   const p = env.payload as FaceInference;
   const top = [...p.faces].sort((a, b) => b.score - a.score)[0];
@@ -88,7 +96,7 @@ function faceEmotion(env: Envelope): MqttMessage {
     topic: 'face/emotion',
     qos: 0,
     retain: false,
-    privacy: { data: 'derived', topic: env.topic },
+    privacy: { data: 'derived', topic: inferenceTopic(env.topic) },
     payload: {
       ts: env.tsMs,
       emotion: top?.emotion ?? null,
@@ -138,7 +146,7 @@ function transcript(env: Envelope): MqttMessage {
     topic: 'voice/transcript',
     qos: 1,
     retain: false,
-    privacy: { data: 'derived', topic: env.topic },
+    privacy: { data: 'derived', topic: inferenceTopic(env.topic) },
     payload: {
       ts: env.tsMs,
       text: p.text,
@@ -156,8 +164,11 @@ function transcript(env: Envelope): MqttMessage {
 
 const table: ReadonlyArray<readonly [pattern: string, map: Mapper]> = [
   ['inference/face/+', faceEmotion],
+  // Cloud refinements go out on the same MQTT topics as the local results, with `refines`.
+  ['inference/face/+/refined', faceEmotion],
   ['inference/vad/+', speech],
   ['inference/stt/+', transcript],
+  ['inference/stt/+/refined', transcript],
   [
     'action/display',
     (env) => {

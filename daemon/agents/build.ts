@@ -2,12 +2,12 @@
  * Wiring for the agents stage: the tool registry with the built-in tools, the runtime over the
  * shared LevelDB store, and the three agents (emotion display, voice, motion).
  */
+import { CLOUD_ASSIST_RPC, type CloudAssistReply, type CloudAssistRequest } from '../bus/rpc-cloud-assist.js';
 import type { IntentEvent } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import type { Component } from '../component.js';
 import type { EdgeloomConfig } from '../config/index.js';
 import { componentLogger, type Logger } from '../log.js';
-import type { CloudAssist } from '../router/cloud-assist.js';
 import type { Clock } from '../util/clock.js';
 import { registerBuiltinTools } from './builtin-tools.js';
 import { type CloudToolAudit, CloudToolGate } from './cloud-tools.js';
@@ -16,7 +16,12 @@ import { motionAgent } from './motion.js';
 import { AgentRuntime } from './runtime.js';
 import { AgentStore, type SharedStore } from './store.js';
 import { ToolRegistry } from './tools.js';
-import { cloudAssistTool, voiceAgent } from './voice-assistant.js';
+import {
+  CLOUD_ASSIST_REQUEST_TIMEOUT_MS,
+  cloudAssistTool,
+  type RequestCloudAssist,
+  voiceAgent,
+} from './voice-assistant.js';
 
 export interface BuildAgentsOptions {
   /** Uses agents.*, mqtt.publish_allow. */
@@ -26,8 +31,11 @@ export interface BuildAgentsOptions {
   readonly logger: Logger;
   /** The daemon's one open LevelDB (daemon/storage/store.ts openStore); agents use sublevel `agents`. */
   readonly storage: SharedStore;
-  /** The router's cloud path for unmatched utterances; absent: unmatched → `no_match` intent. */
-  readonly router?: { readonly cloudAssist: CloudAssist };
+  /**
+   * Unmatched utterances go to the router (`rpc/router/cloud-assist`, which the router stage
+   * answers); false or absent: unmatched → `no_match` intent.
+   */
+  readonly cloudAssist?: boolean;
   /** Where cloud-requested tool calls are recorded (the shared audit log); absent: not recorded. */
   readonly audit?: CloudToolAudit;
   /** Which agents to create; default all three. */
@@ -72,8 +80,14 @@ export function createAgents(o: BuildAgentsOptions): Agents {
     );
   }
   if (wanted('voice')) {
-    const cloud = o.router?.cloudAssist;
-    if (cloud !== undefined) {
+    const cloud = o.cloudAssist === true;
+    if (cloud) {
+      const requestAssist: RequestCloudAssist = (request, signal) =>
+        o.bus.request<CloudAssistReply, CloudAssistRequest>(CLOUD_ASSIST_RPC, request, {
+          signal,
+          timeoutMs: CLOUD_ASSIST_REQUEST_TIMEOUT_MS,
+          source: 'agent.voice',
+        });
       const publishIntent = (intent: IntentEvent) =>
         o.bus.publish('agent/voice/intent', intent, { source: 'agent.voice' });
       const gate = new CloudToolGate({
@@ -82,9 +96,9 @@ export function createAgents(o: BuildAgentsOptions): Agents {
         logger: logger.child({ part: 'cloud-tools' }),
         ...(o.audit === undefined ? {} : { audit: o.audit }),
       });
-      tools.register(cloudAssistTool(cloud, tools, publishIntent, gate));
+      tools.register(cloudAssistTool(requestAssist, tools, publishIntent, gate));
     }
-    runtime.create(voiceAgent({ config: a.voice, cloud: cloud !== undefined }));
+    runtime.create(voiceAgent({ config: a.voice, cloud }));
   }
   if (wanted('motion')) {
     const m = a.motion;

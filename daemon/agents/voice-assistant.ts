@@ -3,20 +3,24 @@
  *
  * A transcript is matched against the configured intents (intents.ts). At or above
  * `minMatchScore` the agent publishes `agent/<id>/intent` (source `local`) and runs the intent's
- * tool with `{slot}` placeholders filled in. Below it, the text (never audio) goes to the optional
- * `cloudAssist` (daemon/router/cloud-assist.ts), whose tool calls are executed through the
- * registry; without one, or when it declines (the router kept the text local, or the cloud
- * failed), a `no_match` intent is published with the best score (source `local`); a cloud answer
- * without any tool call is a `no_match` with source `cloud`.
+ * tool with `{slot}` placeholders filled in. Below it, the text (never audio) goes to the router
+ * as a `rpc/router/cloud-assist` request (when the cloud-assist tool is wired), whose tool calls
+ * are executed through the registry; without it, or when the router declines (it kept the text
+ * local, or the cloud failed), a `no_match` intent is published with the best score (source
+ * `local`); a cloud answer without any tool call is a `no_match` with source `cloud`.
+ *
+ * Transcripts come from `inference/stt/+` only: a cloud refinement of one is published on
+ * `inference/stt/<mic>/refined`, which this agent does not subscribe to, so an utterance is acted
+ * on once.
  *
  * Interrupts: a speech start (`inference/vad/+` kind `start`) or a "stop"/"cancel" utterance
  * aborts the agent's in-flight actions (the cloud call and the tools it started) through their
  * AbortSignal, and is counted in state when something was in flight (or always, for stop words).
  */
+import type { CloudAssistContext, CloudAssistReply, CloudAssistRequest } from '../bus/rpc-cloud-assist.js';
 import type { IntentEvent, SpeechEvent, Transcript } from '../bus/topics.js';
 import type { VoiceConfig } from '../config/index.js';
-import { EdgeloomError, ErrorCode } from '../errors.js';
-import type { CloudAssist, CloudAssistContext } from '../router/cloud-assist.js';
+import { EdgeloomError, ErrorCode, isEdgeloomError } from '../errors.js';
 import type { CloudToolGate } from './cloud-tools.js';
 import { type CompiledIntent, compileIntents, matchIntent, normalize, substituteSlots } from './intents.js';
 import type { AgentAction, AgentDefinition, AgentInput, DecideContext, Decision } from './reducer.js';
@@ -101,9 +105,6 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
       };
     }
     const t = input.env.payload as Transcript;
-    // A cloud refinement (`refines`) is a second opinion on an utterance already handled, never a
-    // new utterance: acting on it would switch the light twice for one sentence.
-    if (t.refines !== undefined) return NONE;
     const text = normalize(t.text);
     if (text === '') return NONE;
     if (stopWords.has(text)) {
@@ -177,13 +178,27 @@ export interface CloudAssistArgs {
 }
 
 /**
- * The internal `voice.cloud_assist` tool: sends the text to `cloudAssist` with the tools the
+ * Asks the router (`rpc/router/cloud-assist`, answered by its cloud gateway); must honour `signal`
+ * (an aborted request cancels the router's call too).
+ */
+export type RequestCloudAssist = (
+  request: CloudAssistRequest,
+  signal: AbortSignal,
+) => Promise<CloudAssistReply>;
+
+/** The tool's own time limit, ms: the cloud round trip plus the tools it calls. */
+export const CLOUD_ASSIST_TOOL_TIMEOUT_MS = 20_000;
+/** How long the router may take to answer, ms: inside the tool's limit, leaving time for the tools. */
+export const CLOUD_ASSIST_REQUEST_TIMEOUT_MS = 15_000;
+
+/**
+ * The internal `voice.cloud_assist` tool: sends the text to the router with the tools the
  * cloud may call (`gate`, daemon/agents/cloud-tools.ts: `agents.cloud_tools`), then runs the
  * returned calls through the gate (policy, audit) and the registry (as external calls: internal
  * tools are refused) with the same signal, so an interrupt cancels the whole chain.
  */
 export function cloudAssistTool(
-  cloudAssist: CloudAssist,
+  requestAssist: RequestCloudAssist,
   registry: ToolRegistry,
   publishIntent: (intent: IntentEvent) => Promise<void> | undefined,
   gate: CloudToolGate,
@@ -206,8 +221,7 @@ export function cloudAssistTool(
       required: ['text'],
       additionalProperties: false,
     },
-    // Cloud round trip plus the tools it calls.
-    timeoutMs: 20_000,
+    timeoutMs: CLOUD_ASSIST_TOOL_TIMEOUT_MS,
     async execute(args, { signal }) {
       const context: CloudAssistContext | undefined =
         args.topic === undefined
@@ -220,7 +234,15 @@ export function cloudAssistTool(
               minScore: args.min_score ?? 1,
               explicitCloud: args.explicit_cloud === true,
             };
-      const reply = await cloudAssist(args.text, gate.definitions(registry), signal, context);
+      const reply = await askRouter(
+        requestAssist,
+        {
+          text: args.text,
+          tools: gate.definitions(registry),
+          ...(context === undefined ? {} : { context }),
+        },
+        signal,
+      );
       if (reply.declined !== undefined) {
         signal.throwIfAborted();
         // The router kept the text on the device (or the cloud did not answer): the local result stands.
@@ -251,4 +273,26 @@ export function cloudAssistTool(
       return { calls: results };
     },
   };
+}
+
+/**
+ * The router's answer; a router that is not there to answer (not running, the bus closing or
+ * full) is a decline like any other, so the local `no_match` stands. The caller's own abort is
+ * rethrown: the interrupt is the answer.
+ */
+async function askRouter(
+  requestAssist: RequestCloudAssist,
+  request: CloudAssistRequest,
+  signal: AbortSignal,
+): Promise<CloudAssistReply> {
+  try {
+    return await requestAssist(request, signal);
+  } catch (err) {
+    const unanswered =
+      isEdgeloomError(err, ErrorCode.E_BUS_TIMEOUT) ||
+      isEdgeloomError(err, ErrorCode.E_BUS_CLOSED) ||
+      isEdgeloomError(err, ErrorCode.E_BUS_BACKPRESSURE);
+    if (signal.aborted || !unanswered) throw err;
+    return { toolCalls: [], declined: 'router_not_running' };
+  }
 }

@@ -21,10 +21,12 @@ export class BusEnvelope<T = unknown> implements Envelope<T> {
     readonly metadata: Readonly<Record<string, string>>,
     readonly correlationId: string | undefined,
     readonly payload: T,
+    /** Set for a request's envelope: its correlation id, in place of the sequence number. */
+    private readonly fixedId?: string,
   ) {}
 
   get id(): string {
-    return String(this.seq);
+    return this.fixedId ?? String(this.seq);
   }
 
   /** JSON keeps the documented shape (`id` included, `seq` is an implementation detail). */

@@ -165,7 +165,9 @@ export class Bus implements EventBus {
     const { id, answer } = this.requests.open<Res>(topic, timeoutMs, options.signal);
     try {
       // A parked publish only means the responder is busy; the answer (or timeout) settles the request.
-      this.publishAny(topic, payload, { ...options, correlationId: id })?.catch(() => undefined);
+      // The request's envelope takes its correlation id as id, not a number of the event sequence:
+      // the ids data-flow events carry (the MQTT contract's `id`) do not move with how many RPCs ran.
+      this.publishAny(topic, payload, { ...options, correlationId: id }, id)?.catch(() => undefined);
     } catch (err) {
       this.requests.answerError(id, err, 'bus');
     }
@@ -181,8 +183,10 @@ export class Bus implements EventBus {
     const component = options.component;
     const serve = (env: Envelope<Req>, signal: AbortSignal): void | Promise<void> => {
       let result: Res | Promise<Res>;
+      // The requester giving up (timeout, abort, close) cancels the handler as an interrupt does.
+      const cancel = requests.cancelSignal(env.correlationId);
       try {
-        result = handler(env, signal);
+        result = handler(env, cancel === undefined ? signal : AbortSignal.any([signal, cancel]));
       } catch (err) {
         requests.answerError(env.correlationId, err, component);
         throw err; // also counted and reported as this subscription's failure
@@ -252,6 +256,7 @@ export class Bus implements EventBus {
     topic: string,
     payload: unknown,
     options: PublishOptions | undefined,
+    envelopeId?: string,
   ): Promise<void> | undefined {
     if (this.closed)
       throw new EdgeloomError(ErrorCode.E_BUS_CLOSED, 'bus is closed', { where: `publish ${topic}` });
@@ -262,7 +267,7 @@ export class Bus implements EventBus {
       matches = this.matchUncached(topic, this.offering ? [] : this.scratch);
     }
     if (matches.length === 0) return undefined;
-    const env = this.envelope(topic, payload, options);
+    const env = this.envelope(topic, payload, options, envelopeId);
     if (this.blockingSubs > 0) {
       // Refuse before enqueueing anywhere, so an event is never delivered to only some subscribers.
       for (let i = 0; i < matches.length; i++) {
@@ -291,10 +296,12 @@ export class Bus implements EventBus {
     return wait;
   }
 
-  private envelope(topic: string, payload: unknown, o: PublishOptions | undefined): Envelope {
+  private envelope(topic: string, payload: unknown, o: PublishOptions | undefined, id?: string): Envelope {
+    // A request's envelope carries its correlation id, not a sequence number: RPCs shift no event ids.
+    const seq = id === undefined ? ++this.envelopeSeq : this.envelopeSeq;
     if (o === undefined) {
       return new BusEnvelope(
-        ++this.envelopeSeq,
+        seq,
         topic,
         this.nowMs(),
         'unknown',
@@ -304,6 +311,7 @@ export class Bus implements EventBus {
         NO_METADATA,
         undefined,
         payload,
+        id,
       );
     }
     const priority = o.priority ?? Priority.normal;
@@ -313,7 +321,7 @@ export class Bus implements EventBus {
       });
     }
     return new BusEnvelope(
-      ++this.envelopeSeq,
+      seq,
       topic,
       o.tsMs ?? this.nowMs(),
       o.source ?? 'unknown',
@@ -323,6 +331,7 @@ export class Bus implements EventBus {
       o.metadata ?? NO_METADATA,
       o.correlationId,
       payload,
+      id,
     );
   }
 

@@ -17,7 +17,10 @@ export type PriorityName = keyof typeof Priority;
  * included: several subscribers may hold the same envelope).
  */
 export interface Envelope<T = unknown> {
-  /** Unique within a process run; monotonic so ordering is visible in logs. */
+  /**
+   * Unique within a process run; monotonic so ordering is visible in logs. Events number one
+   * sequence; a request's envelope carries its correlation id (`req-<n>`) instead.
+   */
   readonly id: string;
   readonly topic: string;
   /** Clock time at publish (fixture time during replay), milliseconds since the epoch. */

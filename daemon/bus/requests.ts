@@ -8,12 +8,16 @@ interface Pending {
   readonly timer: TimerHandle;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: (() => void) | undefined;
+  /** Aborted when the request ends without an answer, so the responder stops its work too. */
+  readonly cancel: AbortController;
 }
 
 /**
  * Requests waiting for an answer, keyed by correlation id. Bounded (`maxPending`, policy: refuse
  * the new request with `E_BUS_BACKPRESSURE`); every entry leaves by answer, error, timeout, abort
- * or close, so nothing lingers.
+ * or close, so nothing lingers. A request that ends without an answer (timeout, abort, close)
+ * aborts its `cancelSignal`, which the responder's handler receives: a requester that gave up
+ * does not leave a responder working (a cloud call streaming) for nobody.
  */
 export class PendingRequests {
   private readonly pending = new Map<string, Pending>();
@@ -76,9 +80,15 @@ export class PendingRequests {
         timer,
         signal,
         onAbort,
+        cancel: new AbortController(),
       });
     });
     return { id, answer };
+  }
+
+  /** Aborted when request `id` ends unanswered; undefined when it is not pending (a plain publish). */
+  cancelSignal(id: string | undefined): AbortSignal | undefined {
+    return id === undefined ? undefined : this.pending.get(id)?.cancel.signal;
   }
 
   /** Deliver an answer; false when nobody waits (late, aborted, or a plain publish). */
@@ -111,6 +121,7 @@ export class PendingRequests {
     const p = this.take(id);
     if (p === undefined) return false;
     p.reject(err);
+    p.cancel.abort(err);
     return true;
   }
 

@@ -94,6 +94,12 @@ export interface InferenceMeta {
 
 export interface SpeechEvent extends InferenceMeta {
   readonly kind: 'start' | 'end';
+  /**
+   * The segment's id, the same on its `start` and `end`, unique within a run (`<mic>:<n>`). The
+   * transcript of the segment carries it, and so does a cloud refinement of that transcript: the
+   * router joins the segment's audio to a refinement by it.
+   */
+  readonly segmentId: string;
   /** Segment start (pre-roll included), ms. */
   readonly startMs: number;
   /** Segment end, ms; only on `end`. */
@@ -128,7 +134,7 @@ export interface FaceInference extends InferenceMeta {
   readonly width: number;
   readonly height: number;
   readonly faces: readonly FaceResult[];
-  /** Set when this inference is a cloud refinement superseding a local one (its envelope id). */
+  /** Set on a cloud refinement (`…/refined`): the envelope id of the local inference it supersedes. */
   readonly refines?: string;
 }
 
@@ -141,7 +147,9 @@ export interface Transcript extends InferenceMeta {
   readonly durationMs: number;
   readonly inferenceMs: number;
   readonly segmentStartMs: number;
-  /** Set when this transcript is a cloud refinement superseding a local one. */
+  /** The VAD segment it was transcribed from (SpeechEvent.segmentId). */
+  readonly segmentId: string;
+  /** Set on a cloud refinement (`…/refined`): the envelope id of the local transcript it supersedes. */
   readonly refines?: string;
 }
 
@@ -242,6 +250,12 @@ export interface TopicMap {
   [topic: `inference/vad/${string}`]: SpeechEvent;
   [topic: `inference/face/${string}`]: FaceInference;
   [topic: `inference/stt/${string}`]: Transcript;
+  /**
+   * Cloud refinements (the router's hybrid and cloud routes), on their own topics so consumers opt
+   * in: `inference/face/+` and `inference/stt/+` never see them. They carry `refines`.
+   */
+  [topic: `inference/face/${string}/refined`]: FaceInference;
+  [topic: `inference/stt/${string}/refined`]: Transcript;
 
   'router/decision': RouteDecision;
 

@@ -2,51 +2,19 @@
  * The cloud path for faces: the frame's JPEG goes to an OpenAI-compatible vision model through
  * `/chat/completions` (an `image_url` content part with a data: URL), which answers one emotion
  * label per detected face as JSON. Only a `public` tier lets an image leave (policy.ts decides,
- * egress.ts enforces again on the bytes); under every other tier the frame is never even cached.
+ * egress.ts enforces again on the bytes); under every other tier the frame is never even held
+ * (held-media.ts).
  *
- * The refinement is a FaceInference like the local one, with the cloud's labels, `refines` set to
- * the local inference's envelope id, and published on the same topic (the hybrid route, README
- * "The router": the local answer is out at once, the cloud's supersedes it, correlated by id).
+ * The refinement is a FaceInference like the local one, with the cloud's labels and `refines` set
+ * to the local inference's envelope id, published on `inference/face/<camera>/refined` (the hybrid
+ * route, README "The router": the local answer is out at once, the cloud's supersedes it for
+ * whoever subscribes to refinements, correlated by id).
  */
 import { EMOTIONS, type Emotion, type FaceInference, type FaceResult } from '../bus/topics.js';
 import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { VisionMessage } from './cloud-api.js';
 import type { CallOptions, CloudClient } from './cloud-client.js';
 import { faceConfidence } from './confidence.js';
-
-/** Frames kept for a pending face decision; overflow forgets the oldest frame. */
-export const FRAME_CACHE_SIZE = 8;
-
-/**
- * Recent camera frames' JPEG bitstreams keyed by camera id and frame sequence number, so a face
- * inference (which references its frame by `frameSeq`) can be refined with the image it came from.
- * The buffers are the frames' own (no copy).
- */
-export class FrameCache {
-  private readonly frames = new Map<string, Buffer>();
-
-  /** `capacity`: frames kept; when full, the oldest is forgotten. */
-  constructor(private readonly capacity = FRAME_CACHE_SIZE) {}
-
-  put(cameraId: string, seq: number, jpeg: Buffer): void {
-    const key = `${cameraId}#${seq}`;
-    this.frames.delete(key); // a repeated seq (a looping replay) becomes the newest
-    this.frames.set(key, jpeg);
-    while (this.frames.size > this.capacity) this.frames.delete(this.frames.keys().next().value as string);
-  }
-
-  get(cameraId: string, seq: number): Buffer | undefined {
-    return this.frames.get(`${cameraId}#${seq}`);
-  }
-
-  get size(): number {
-    return this.frames.size;
-  }
-
-  clear(): void {
-    this.frames.clear();
-  }
-}
 
 const SYSTEM_PROMPT =
   'You label facial expressions. The user sends one photo and a JSON list of face boxes in pixels ' +

@@ -70,11 +70,12 @@ export function deviceTopics(ids: { readonly [K in SensorKind]?: string }): stri
   const out: string[] = [];
   if (ids.camera !== undefined) {
     out.push(`sensor/camera/${ids.camera}/frame`, `sensor/camera/${ids.camera}/status`);
-    out.push(`inference/face/${ids.camera}`, 'action/display');
+    out.push(`inference/face/${ids.camera}`, `inference/face/${ids.camera}/refined`, 'action/display');
   }
   if (ids.mic !== undefined) {
     out.push(`sensor/mic/${ids.mic}/frame`, `sensor/mic/${ids.mic}/status`);
-    out.push(`inference/vad/${ids.mic}`, `inference/stt/${ids.mic}`, 'agent/voice/intent');
+    out.push(`inference/vad/${ids.mic}`, `inference/stt/${ids.mic}`, `inference/stt/${ids.mic}/refined`);
+    out.push('agent/voice/intent');
   }
   if (ids.imu !== undefined) {
     out.push(`sensor/imu/${ids.imu}/window`, `sensor/imu/${ids.imu}/status`, 'agent/motion/motion');

@@ -1,3 +1,10 @@
+/**
+ * The router stage: subscribes to the local inferences (and the frames and segments a cloud
+ * refinement would need), routes each through the cloud gateway (routing.ts, gateway.ts), and
+ * answers `rpc/router/cloud-assist` for the voice agent with the same gateway. It owns the
+ * gateway's lifecycle and the store it keeps its cost state in.
+ */
+import { CLOUD_ASSIST_RPC, type CloudAssistReply, type CloudAssistRequest } from '../bus/rpc-cloud-assist.js';
 import type { PrivacyTier } from '../bus/topics.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component, ComponentHealth } from '../component.js';
@@ -7,28 +14,10 @@ import type { Logger } from '../log.js';
 import { openStore, type Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { AuditLog } from './audit-log.js';
-import { CircuitBreaker } from './breaker.js';
-import { CloudClient } from './cloud-client.js';
-import { CostTracker } from './cost.js';
-import { Egress } from './egress.js';
+import { CloudGateway } from './gateway.js';
 import { type PrivacyScope, PrivacyTiers } from './privacy.js';
 import { InferenceRouting } from './routing.js';
-import { RouterTelemetry, type RouterTelemetrySnapshot } from './telemetry.js';
-
-/**
- * What the chat path (cloud-assist.ts, the voice assistant's cloud) shares with the stage: one
- * breaker, one cost cap, one egress with its audit log, the same privacy tiers and telemetry.
- */
-export interface RouterChatPath {
-  readonly client: CloudClient;
-  readonly cost: CostTracker;
-  readonly breaker: CircuitBreaker;
-  readonly telemetry: RouterTelemetry;
-  /** The effective privacy tier of data published on `topic` (run-time changes included). */
-  tierFor(topic: string): PrivacyTier;
-  /** Aborted when the stage stops: in-flight chat calls end with it. */
-  readonly stopSignal: AbortSignal;
-}
+import type { RouterTelemetrySnapshot } from './telemetry.js';
 
 export interface RouterStageOptions {
   readonly bus: EventBus;
@@ -53,20 +42,15 @@ export interface RouterStageOptions {
 
 export class RouterStage implements Component {
   readonly name: string;
-  readonly telemetry: RouterTelemetry;
   private readonly o: RouterStageOptions;
   private readonly privacy: PrivacyTiers;
-  private readonly breaker: CircuitBreaker;
+  private readonly gateway: CloudGateway;
   private readonly routing: InferenceRouting;
   private readonly subs: Subscription[] = [];
-  private stopCtl = new AbortController();
   private store: Store | undefined;
   private ownsStore = false;
-  private cost: CostTracker | undefined;
   /** The audit log this stage opened itself (none when the daemon handed one in). */
   private ownAudit: AuditLog | undefined;
-  private client: CloudClient | undefined;
-  private egress: Egress | undefined;
 
   constructor(options: RouterStageOptions) {
     this.o = options;
@@ -74,58 +58,38 @@ export class RouterStage implements Component {
     this.privacy =
       options.privacy ??
       new PrivacyTiers({ privacy: options.config.router.privacy, sensors: options.config.sensors });
-    const b = options.config.cloud.breaker;
-    this.breaker = new CircuitBreaker({
+    this.gateway = new CloudGateway({
+      bus: options.bus,
       clock: options.clock,
-      failureThreshold: b.failure_threshold,
-      cooldownMs: b.cooldown_ms,
+      logger: options.logger,
+      config: options.config,
+      privacy: this.privacy,
+      ...(options.random ? { random: options.random } : {}),
     });
-    this.telemetry = new RouterTelemetry(() => this.cost?.spentTodayUsd() ?? 0);
     this.routing = new InferenceRouting({
       bus: options.bus,
-      logger: options.logger,
       config: options.config,
       name: this.name,
       privacy: this.privacy,
-      breaker: this.breaker,
-      telemetry: this.telemetry,
-      client: () => this.client,
-      cost: () => this.cost,
-      stopSignal: () => this.stopCtl.signal,
+      gateway: this.gateway,
     });
   }
 
   async start(signal: AbortSignal): Promise<void> {
-    const { clock, logger, config } = this.o;
-    this.stopCtl = new AbortController();
+    const { config } = this.o;
     if (typeof this.o.storage === 'string') {
       this.store = await openStore(this.o.storage);
       this.ownsStore = true;
     } else {
       this.store = this.o.storage;
     }
-    this.cost = new CostTracker(this.store, clock, config.router.cost.daily_cap_usd);
-    await this.cost.load();
+    // The daemon hands in its one audit log; a stage built alone (tests) opens and closes its own.
+    this.ownAudit = this.o.audit === undefined ? new AuditLog(this.store) : undefined;
+    await this.gateway.start(this.store, this.o.audit ?? this.ownAudit!);
     if (signal.aborted) {
       await this.stop();
       throw new EdgeloomError(ErrorCode.E_ABORTED, `${this.name}: start aborted`, { where: this.name });
     }
-    // The daemon hands in its one audit log; a stage built alone (tests) opens and closes its own.
-    this.ownAudit = this.o.audit === undefined ? new AuditLog(this.store) : undefined;
-    const audit = this.o.audit ?? this.ownAudit!;
-    this.egress = new Egress({ audit, clock, logger, telemetry: this.telemetry });
-    this.client = new CloudClient({
-      baseUrl: config.cloud.base_url,
-      apiKey: config.cloud.api_key,
-      chatModel: config.cloud.chat_model,
-      transcriptionModel: config.cloud.transcription_model,
-      timeoutMs: config.cloud.timeout_ms,
-      retries: config.cloud.retries,
-      clock,
-      breaker: this.breaker,
-      transmit: this.egress.transmit,
-      ...(this.o.random ? { random: this.o.random } : {}),
-    });
     const opts = {
       component: this.name,
       qos: 'realtime' as const,
@@ -151,6 +115,12 @@ export class RouterStage implements Component {
         (env, s) => this.routing.onFace(env, s),
         opts,
       ),
+      // The voice agent's unmatched utterances; the requester giving up cancels the call.
+      bus.respond<CloudAssistRequest, Promise<CloudAssistReply>>(
+        CLOUD_ASSIST_RPC,
+        (req, s) => this.gateway.assist(req.payload, s),
+        { component: this.name, concurrency: 2 },
+      ),
     );
     // Frames are only needed for the face cloud path; without a cloud the router never sees them.
     if (config.cloud.enabled) {
@@ -168,21 +138,22 @@ export class RouterStage implements Component {
   }
 
   async stop(): Promise<void> {
-    this.stopCtl.abort(new EdgeloomError(ErrorCode.E_CLOUD_ABORTED, 'router stopping', { where: this.name }));
     const subs = this.subs.splice(0);
+    // The calls in flight end first (aborted): their handlers then finish and unsubscribe returns.
+    const stopping = this.gateway.stop();
     await Promise.all(subs.map((s) => s.unsubscribe()));
+    await stopping;
     this.routing.clear();
-    // Their sublevels are resources of the shared store, which outlives the stage.
+    // Its sublevel is a resource of the shared store, which outlives the stage.
     await this.ownAudit?.close();
     this.ownAudit = undefined;
-    await this.cost?.close();
     if (this.ownsStore) await this.store?.close();
     this.store = undefined;
     this.ownsStore = false;
   }
 
   health(): ComponentHealth {
-    const state = this.breaker.state();
+    const state = this.gateway.breaker.state();
     return state === 'open'
       ? { status: 'degraded', reasons: ['cloud circuit breaker open'] }
       : { status: 'ok' };
@@ -199,19 +170,11 @@ export class RouterStage implements Component {
   }
 
   snapshot(): RouterTelemetrySnapshot {
-    return this.telemetry.snapshot();
+    return this.gateway.snapshot();
   }
 
-  /** The shared pieces for the chat path; undefined before start() and after stop(). */
-  chatPath(): RouterChatPath | undefined {
-    if (this.client === undefined || this.cost === undefined || this.stopCtl.signal.aborted) return undefined;
-    return {
-      client: this.client,
-      cost: this.cost,
-      breaker: this.breaker,
-      telemetry: this.telemetry,
-      tierFor: (topic) => this.privacy.tierFor(topic),
-      stopSignal: this.stopCtl.signal,
-    };
+  /** Cloud calls in flight and media held for refinements, for tests of the bounds. */
+  held(): { readonly callsInFlight: number; readonly segments: number; readonly frames: number } {
+    return { callsInFlight: this.gateway.callsInFlight, ...this.routing.held };
   }
 }

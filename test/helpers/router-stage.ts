@@ -1,7 +1,7 @@
 /**
  * The router stage on a real bus with the system clock, configured like the daemon does (loadConfig
- * with overrides, no environment), and a record of what it publishes: decisions, and the face and
- * transcript inferences split into local results and cloud refinements.
+ * with overrides, no environment), and a record of what it publishes: decisions, the local face and
+ * transcript inferences (their ids), and the cloud refinements on their `…/refined` topics.
  */
 import { Bus } from '../../daemon/bus/bus.js';
 import type { Envelope } from '../../daemon/bus/envelope.js';
@@ -16,11 +16,13 @@ export interface RouterHarness {
   readonly bus: Bus;
   readonly router: RouterStage;
   readonly decisions: Envelope<RouteDecision>[];
-  /** Ids of face inferences without `refines` (the local results). */
+  /** Ids of face inferences on `inference/face/+` (the local results). */
   readonly faceIds: string[];
+  /** What `inference/face/+/refined` carried. */
   readonly faceRefinements: Envelope<FaceInference>[];
-  /** Ids of transcripts without `refines` (the local results). */
+  /** Ids of transcripts on `inference/stt/+` (the local results). */
   readonly transcriptIds: string[];
+  /** What `inference/stt/+/refined` carried. */
   readonly transcriptRefinements: Envelope<Transcript>[];
   /** Stop the router, then close the bus. */
   stop(): Promise<void>;
@@ -59,18 +61,12 @@ export async function startRouterStage(
   bus.subscribe('router/decision', (e) => void h.decisions.push(e as Envelope<RouteDecision>), {
     component: 'test-decisions',
   });
-  // Local results by id, cloud refinements (they carry `refines`) whole.
-  const split = <T extends { refines?: string }>(pattern: string, ids: string[], refined: Envelope<T>[]) =>
-    bus.subscribe(
-      pattern,
-      (e) => {
-        const env = e as Envelope<T>;
-        if (env.payload.refines === undefined) ids.push(env.id);
-        else refined.push(env);
-      },
-      { component: `test-${pattern}` },
-    );
-  split<FaceInference>('inference/face/+', h.faceIds, h.faceRefinements);
-  split<Transcript>('inference/stt/+', h.transcriptIds, h.transcriptRefinements);
+  // Local results by id, cloud refinements whole.
+  const record = <T>(pattern: string, into: (env: Envelope<T>) => void) =>
+    bus.subscribe(pattern, (e) => into(e as Envelope<T>), { component: `test-${pattern}` });
+  record('inference/face/+', (e) => h.faceIds.push(e.id));
+  record<FaceInference>('inference/face/+/refined', (e) => h.faceRefinements.push(e));
+  record('inference/stt/+', (e) => h.transcriptIds.push(e.id));
+  record<Transcript>('inference/stt/+/refined', (e) => h.transcriptRefinements.push(e));
   return h;
 }

@@ -8,6 +8,11 @@ import type { SharedStore } from '../../daemon/agents/store.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { Envelope } from '../../daemon/bus/envelope.js';
 import { Priority } from '../../daemon/bus/envelope.js';
+import {
+  CLOUD_ASSIST_RPC,
+  type CloudAssistReply,
+  type CloudAssistRequest,
+} from '../../daemon/bus/rpc-cloud-assist.js';
 import type {
   IntentEvent,
   MqttAction,
@@ -17,7 +22,6 @@ import type {
 } from '../../daemon/bus/topics.js';
 import { loadConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
-import type { CloudAssist } from '../../daemon/router/cloud-assist.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 
 let dir: string;
@@ -45,11 +49,19 @@ function transcript(text: string): Transcript {
     durationMs: 1000,
     inferenceMs: 100,
     segmentStartMs: 0,
+    segmentId: 'mic:1',
   };
 }
 
+/**
+ * Stands in for the router on the bus: answers rpc/router/cloud-assist as the test says (the
+ * router's own answers are in router-cloud-assist.test.ts, against a loopback cloud).
+ */
+type CloudAssist = (request: CloudAssistRequest, signal: AbortSignal) => Promise<CloudAssistReply>;
+
 const speechStart: SpeechEvent = {
   kind: 'start',
+  segmentId: 'mic:2',
   startMs: 0,
   sampleRateHz: 16000,
   modelId: 'silero',
@@ -90,8 +102,14 @@ async function setup(cloudAssist?: CloudAssist) {
     logger,
     storage: db,
     only: new Set(['voice']),
-    ...(cloudAssist ? { router: { cloudAssist } } : {}),
+    cloudAssist: cloudAssist !== undefined,
   });
+  if (cloudAssist !== undefined)
+    bus.respond<CloudAssistRequest, Promise<CloudAssistReply>>(
+      CLOUD_ASSIST_RPC,
+      (req, signal) => cloudAssist(req.payload, signal),
+      { component: 'test-router' },
+    );
   await agents.runtime.start(new AbortController().signal);
   const seen: Envelope[] = [];
   bus.subscribe('#', (env) => void seen.push(env), { component: 'test' });
@@ -146,7 +164,7 @@ describe('voice agent', () => {
 
   it('sends only the text to cloudAssist with the tools the cloud may call and runs what the policy allows', async () => {
     const calls: { text: string; tools: string[] }[] = [];
-    const cloud: CloudAssist = async (text, tools) => {
+    const cloud: CloudAssist = async ({ text, tools }) => {
       calls.push({ text, tools: tools.map((x) => x.function.name) });
       return {
         intent: 'dim_lights',
@@ -194,7 +212,7 @@ describe('voice agent', () => {
     const running = new Promise<void>((r) => {
       started = r;
     });
-    const cloud: CloudAssist = (_text, _tools, signal) => {
+    const cloud: CloudAssist = (_request, signal) => {
       observed = signal;
       started();
       // A slow cloud that answers only when aborted (with the abort reason).
@@ -203,7 +221,8 @@ describe('voice agent', () => {
       );
     };
     const t = await setup(cloud);
-    await t.say('tell me a long story');
+    // Not t.say(): the bus does not drain while the stand-in router is still answering.
+    await t.bus.publish('inference/stt/mic', transcript('tell me a long story'));
     await running;
     expect(observed!.aborted).toBe(false);
     if (how === 'speech')

@@ -360,12 +360,22 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
         .poll(() => page.locator('[aria-label="camera cam0"]').count(), { timeout: 30_000 })
         .toBe(1);
       // No sideways scrolling: the page, and every panel, fits the viewport's width.
-      const widest = await page.evaluate(() => ({
-        page: document.documentElement.scrollWidth,
-        sections: Math.max(
-          ...[...document.querySelectorAll('section')].map((s) => s.getBoundingClientRect().right),
-        ),
-      }));
+      const widest = await page.evaluate(() => {
+        const doc = (
+          globalThis as unknown as {
+            document: {
+              documentElement: { scrollWidth: number };
+              querySelectorAll(s: string): Iterable<{ getBoundingClientRect(): { right: number } }>;
+            };
+          }
+        ).document;
+        return {
+          page: doc.documentElement.scrollWidth,
+          sections: Math.max(
+            ...[...doc.querySelectorAll('section')].map((s) => s.getBoundingClientRect().right),
+          ),
+        };
+      });
       expect(widest.page).toBeLessThanOrEqual(width);
       expect(widest.sections).toBeLessThanOrEqual(width);
       await screenshot(page, `npm-start-dashboard-${width}x${height}`, true);

@@ -131,6 +131,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard and display page in he
       durationMs: 1500,
       inferenceMs: 300,
       segmentStartMs: 0,
+      segmentId: 'front:1',
     });
     bus.publish('action/display', { emotion: 'angry', emoji: '😠', confidence: 0.8 });
     bus.publish('sensor/camera/front/frame', {

@@ -106,6 +106,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
       inputTsMs: t0 + 1000,
       startMs: t0 + 1000,
       sampleRateHz: RATE,
+      segmentId: 'mic0-1',
     });
     publishAudio(1, TONE_AMPLITUDE);
     await expect
@@ -125,6 +126,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
       startMs: t0 + 1000,
       endMs: t0 + 2000,
       sampleRateHz: RATE,
+      segmentId: 'mic0-1',
     });
     bus.publish('inference/stt/mic0', {
       modelId: 'reference',
@@ -138,6 +140,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
       durationMs: 1000,
       inferenceMs: 1,
       segmentStartMs: t0 + 1000,
+      segmentId: 'mic0-1',
     });
     await expect
       .poll(async () => (await hearing(page))?.segments ?? [], { timeout: 10_000 })

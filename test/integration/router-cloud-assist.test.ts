@@ -1,9 +1,10 @@
 /**
  * The voice assistant's cloud path end to end on a real loopback OpenAI-compatible server: the
- * voice agent (real tool registry, real LevelDB) → createCloudAssist → policy → CloudClient →
- * Egress → HTTP. The server's byte record shows what left: the transcript text with the tool
- * definitions under public/sensitive, never the segment's audio (which the router stage holds in
- * its cache for the same utterance), and nothing at all under local_only.
+ * voice agent (real tool registry, real LevelDB) → rpc/router/cloud-assist → the router stage's
+ * cloud gateway → policy → CloudClient → Egress → HTTP. The server's byte record shows what left:
+ * the transcript text with the tool definitions under public/sensitive, never the segment's audio
+ * (which the router stage holds for the same utterance under public), and nothing at all under
+ * local_only.
  */
 import { randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -25,11 +26,16 @@ import type {
 import { loadConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
 import { AuditLog, isEgressEntry } from '../../daemon/router/audit-log.js';
-import { createCloudAssist } from '../../daemon/router/cloud-assist.js';
 import { RouterStage } from '../../daemon/router/router.js';
 import { openStore, type Store } from '../../daemon/storage/store.js';
 import { SystemClock } from '../../daemon/util/clock.js';
-import { CHAT, chatChunk, FakeOpenAIServer, TRANSCRIPTIONS } from '../helpers/fake-openai-server.js';
+import {
+  CHAT,
+  chatChunk,
+  defaultTranscription,
+  FakeOpenAIServer,
+  TRANSCRIPTIONS,
+} from '../helpers/fake-openai-server.js';
 
 const UTTERANCE = 'could you brighten up the kitchen please';
 
@@ -112,7 +118,6 @@ async function setup(tier: PrivacyTier) {
     storage: store,
     audit,
   });
-  const cloudAssist = createCloudAssist({ router, bus, config, logger });
   const agents = createAgents({
     config,
     bus,
@@ -120,7 +125,7 @@ async function setup(tier: PrivacyTier) {
     logger,
     storage: store,
     only: new Set(['voice']),
-    router: { cloudAssist },
+    cloudAssist: true,
     audit: (entry) => audit.append(entry),
   });
   const seen: Envelope[] = [];
@@ -133,6 +138,7 @@ async function setup(tier: PrivacyTier) {
     // The router stage caches this segment's audio: it is on the device, ready to leak.
     const end: SpeechEvent = {
       kind: 'end',
+      segmentId: 'mic:1',
       startMs: 0,
       endMs: 1000,
       sampleRateHz: 16_000,
@@ -157,6 +163,7 @@ async function setup(tier: PrivacyTier) {
       durationMs: 1000,
       inferenceMs: 100,
       segmentStartMs: 0,
+      segmentId: 'mic:1',
     };
     await bus.publish('inference/stt/mic', t);
   };
@@ -166,7 +173,7 @@ async function setup(tier: PrivacyTier) {
     await router.stop();
     await bus.close(1000);
   };
-  return { bus, router, agents, say, of, stop, audio, audit };
+  return { bus, router, agents, say, of, stop, audio, audit, seen };
 }
 
 async function until(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -292,6 +299,7 @@ describe('cloudAssist on the router chat path', () => {
     await until('the chat request', () => server.requests.some((r) => r.path === CHAT));
     const start: SpeechEvent = {
       kind: 'start',
+      segmentId: 'mic:2',
       startMs: 2000,
       sampleRateHz: 16_000,
       modelId: 'silero',
@@ -343,6 +351,112 @@ describe('cloudAssist on the router chat path', () => {
       .map((d) => d.reason);
     expect(reasons).toEqual(['confidence_below_threshold', 'cloud_failed']);
     expect(t.router.snapshot()).toMatchObject({ cloudCalls: 1, cloudFailures: 1 });
+    await t.stop();
+  });
+});
+
+/** The sample rate in the first WAV header of a multipart upload (RIFF….WAVE, fmt at +24). */
+function wavSampleRateHz(bytes: Buffer): number {
+  const riff = bytes.indexOf('RIFF');
+  expect(riff).toBeGreaterThanOrEqual(0);
+  return bytes.readUInt32LE(riff + 24);
+}
+
+describe('refinements and the cloud gateway at the router stage', () => {
+  it('a hybrid route refines the utterance on …/refined, and the voice agent acts on it once', async () => {
+    // The cloud hears another room than the local transcript: had the agent taken the refinement
+    // as an utterance, it would switch the kitchen light too.
+    server.script(TRANSCRIPTIONS, defaultTranscription('turn on the kitchen light'));
+    const t = await setup('public');
+    await t.say('turn on the hall light', true);
+    await until('the refinement', () => t.router.snapshot().refinementsPublished === 1);
+    // Every handler has finished, the agent's fold of anything the refinement triggered included.
+    await t.bus.drain(10_000);
+    // One intent, one action (the local one), and one transcript on the agent's topic.
+    expect(t.of<IntentEvent>('agent/voice/intent')).toEqual([
+      expect.objectContaining({ intent: 'light_on', source: 'local', text: 'turn on the hall light' }),
+    ]);
+    expect(t.of<MqttAction>('action/mqtt').map((a) => a.topic)).toEqual(['demo/hall/light/set']);
+    expect(t.of('inference/stt/mic')).toHaveLength(1);
+    const transcriptDecisions = t.of<RouteDecision>('router/decision').filter((d) => d.kind === 'transcript');
+    expect(transcriptDecisions.map((d) => d.route)).toEqual([expect.stringMatching(/^(hybrid|cloud)$/)]);
+    const local = t.seen.find((e) => e.topic === 'inference/stt/mic')!;
+    expect(t.of<Transcript>('inference/stt/mic/refined')).toEqual([
+      expect.objectContaining({ text: 'turn on the kitchen light', refines: local.id, segmentId: 'mic:1' }),
+    ]);
+    await t.stop();
+  });
+
+  it('one failure table: a malformed cloud answer is cloud_bad_response for an assist and a refinement alike', async () => {
+    // Not JSON where JSON is due, on both endpoints.
+    server.script(CHAT, { kind: 'sse', chunks: ['this is not json'] });
+    server.script(TRANSCRIPTIONS, { kind: 'raw', body: 'this is not json' });
+    const t = await setup('public');
+    await t.say(UTTERANCE, true);
+    await until('the intent', () => t.of('agent/voice/intent').length > 0);
+    await until(
+      'both follow-ups',
+      () => t.of<RouteDecision>('router/decision').filter((d) => d.route === 'local_fallback').length === 2,
+    );
+    const fallbacks = t
+      .of<RouteDecision>('router/decision')
+      .filter((d) => d.route === 'local_fallback')
+      .map((d) => [d.kind, d.reason])
+      .sort();
+    expect(fallbacks).toEqual([
+      ['intent', 'cloud_bad_response'],
+      ['transcript', 'cloud_bad_response'],
+    ]);
+    expect(t.of<IntentEvent>('agent/voice/intent')).toEqual([
+      expect.objectContaining({ intent: 'no_match', source: 'local' }),
+    ]);
+    expect(t.of('inference/stt/mic/refined')).toEqual([]);
+    await t.stop();
+  });
+
+  it("joins a transcript to its segment's audio by segment id, sent at the segment's own sample rate", async () => {
+    const t = await setup('public');
+    // Two segments starting at the same time (a replay looping its fixture restarts the clock),
+    // the first at 8 kHz: the transcript of the first must send the first's audio as 8 kHz.
+    const first = segmentAudio().subarray(0, 8000);
+    const second = segmentAudio();
+    const end = (segmentId: string, audio: Int16Array, sampleRateHz: number): SpeechEvent => ({
+      kind: 'end',
+      segmentId,
+      startMs: 0,
+      endMs: 1000,
+      sampleRateHz,
+      audio,
+      modelId: 'silero',
+      confidence: 0.9,
+      latencyMs: 1,
+      inputTsMs: 0,
+    });
+    await t.bus.publish('inference/vad/mic', end('mic:7', first, 8000));
+    await t.bus.publish('inference/vad/mic', end('mic:8', second, 16_000));
+    await t.bus.drain(10_000);
+    expect(t.router.held().segments).toBe(2);
+    await t.bus.publish('inference/stt/mic', {
+      text: 'hello there',
+      modelId: 'whisper-tiny',
+      confidence: 0.3,
+      latencyMs: 10,
+      inputTsMs: 0,
+      language: 'en',
+      noSpeechProb: 0.1,
+      avgLogProb: -1.2,
+      durationMs: 1000,
+      inferenceMs: 100,
+      segmentStartMs: 0,
+      segmentId: 'mic:7',
+    } satisfies Transcript);
+    await until('the transcription upload', () => server.requests.some((r) => r.path === TRANSCRIPTIONS));
+    const upload = server.requests.find((r) => r.path === TRANSCRIPTIONS)!.body;
+    expect(hasSamples(upload, first)).toBe(true);
+    expect(hasSamples(upload, second)).toBe(false);
+    expect(wavSampleRateHz(upload)).toBe(8000);
+    // The transcript took its segment out of the hold; the other waits for its own transcript.
+    expect(t.router.held().segments).toBe(1);
     await t.stop();
   });
 });

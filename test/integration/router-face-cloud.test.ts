@@ -1,7 +1,7 @@
 /**
  * The face cloud path's failure modes at the router stage, against the recording loopback server:
  * a malformed vision answer and a frame the router never saw both end `local_fallback` with a
- * reason (and nothing refined is published); a refined inference is never routed again.
+ * reason (and nothing refined is published); a refined inference (on `…/refined`) is never routed.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -65,7 +65,7 @@ describe('face cloud path at the router stage', () => {
       await bus.drain(10_000); // every subscriber handled the frame: it is in the router's cache
       await bus.publish('inference/face/cam0', inference(1)); // scripted: a non-JSON label
       await bus.publish('inference/face/cam0', inference(2)); // frame 2 was never published
-      await bus.publish('inference/face/cam0', inference(1, 'some-local-id')); // a refinement
+      await bus.publish('inference/face/cam0/refined', inference(1, 'some-local-id')); // a refinement
       // Drained: every handler, the router's cloud call included, has finished and what it
       // published has been delivered.
       await bus.drain(10_000);

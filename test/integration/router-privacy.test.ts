@@ -69,6 +69,7 @@ async function runTier(tier: PrivacyTier) {
       endMs: s.endMs,
       sampleRateHz: 16_000,
       audio: s.audio,
+      segmentId: `mic0:${s.startMs}`,
     };
     await bus.publish('inference/vad/mic0', speech);
     const t: Transcript = {
@@ -83,6 +84,7 @@ async function runTier(tier: PrivacyTier) {
       durationMs: s.endMs - s.startMs,
       inferenceMs: 50,
       segmentStartMs: s.startMs,
+      segmentId: `mic0:${s.startMs}`,
     };
     await bus.publish('inference/stt/mic0', t);
   }
@@ -199,6 +201,7 @@ describe('privacy proof through the router stage', () => {
         endMs: u.endMs,
         sampleRateHz: 16_000,
         audio: u.audio,
+        segmentId: `mic0:${u.startMs}`,
       } satisfies SpeechEvent);
       await h.bus.publish('inference/stt/mic0', {
         modelId: 'whisper-tiny.en',
@@ -212,6 +215,7 @@ describe('privacy proof through the router stage', () => {
         durationMs: u.endMs - u.startMs,
         inferenceMs: 50,
         segmentStartMs: u.startMs,
+        segmentId: `mic0:${u.startMs}`,
       } satisfies Transcript);
     };
     try {

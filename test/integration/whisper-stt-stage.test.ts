@@ -18,6 +18,7 @@ function speechEnd(startMs: number, seconds: number, sampleRateHz = 16000): Spee
   );
   return {
     kind: 'end',
+    segmentId: `front:${startMs}`,
     modelId: 'silero',
     confidence: 0.9,
     latencyMs: 1,

@@ -87,6 +87,54 @@ describe('request/response', () => {
     );
   });
 
+  it("cancels the responder's signal when the requester gives up (abort or timeout)", async () => {
+    const { bus, clock } = setup();
+    const seen: AbortSignal[] = [];
+    bus.respond<number, number>(
+      'rpc/slow',
+      (_req, signal) => {
+        seen.push(signal);
+        // Answers only when cancelled, as a cloud call does.
+        return new Promise((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+        );
+      },
+      { component: 'slow', concurrency: 2 },
+    );
+    const ac = new AbortController();
+    const aborted = codeOf(bus.request('rpc/slow', 1, { signal: ac.signal }));
+    const timedOut = codeOf(bus.request('rpc/slow', 2, { timeoutMs: 100 }));
+    while (seen.length < 2) await flush();
+    expect(seen.map((s) => s.aborted)).toEqual([false, false]);
+    ac.abort();
+    expect(await aborted).toBe('E_BUS_ABORTED');
+    expect(seen.map((s) => s.aborted)).toEqual([true, false]);
+    await clock.advanceTo(1_000_100);
+    expect(await timedOut).toBe('E_BUS_TIMEOUT');
+    expect(seen[1]!.aborted).toBe(true);
+  });
+
+  it("numbers events apart from requests: an RPC does not shift the next event's id", async () => {
+    const { bus } = setup();
+    const ids: string[] = [];
+    bus.respond<number, number>(
+      'rpc/n',
+      (req) => {
+        ids.push(req.id);
+        return req.payload;
+      },
+      { component: 'n' },
+    );
+    bus.subscribe('rpc/event/+', (env) => void ids.push(env.id), { component: 'x' });
+    await bus.publish('rpc/event/a', 1);
+    await bus.request('rpc/n', 1);
+    await bus.publish('rpc/event/b', 2);
+    await bus.drain(1000);
+    expect(ids[0]).toBe('1');
+    expect(ids[1]).toMatch(/^req-/);
+    expect(ids[2]).toBe('2');
+  });
+
   it('bounds pending requests', async () => {
     const { bus } = setup(2);
     const a = codeOf(bus.request('rpc/x', 1));

@@ -87,6 +87,7 @@ const face: FaceInference = {
 const speechEnd: SpeechEvent = {
   ...meta,
   kind: 'end',
+  segmentId: 'mic0:1',
   startMs: TS - 1500,
   endMs: TS - 100,
   sampleRateHz: 16_000,
@@ -102,6 +103,7 @@ const transcript: Transcript = {
   durationMs: 1400,
   inferenceMs: 321.06,
   segmentStartMs: TS - 1500,
+  segmentId: 'mic0:1',
 };
 
 interface Row {
@@ -122,6 +124,14 @@ const rows: readonly Row[] = [
     qos: 0,
     retain: false,
     keys: ['ts', 'emotion', 'confidence', 'faces', 'frame_seq', 'model', 'latency_ms', 'id'],
+  },
+  {
+    name: 'face refinement',
+    env: env('inference/face/cam0/refined', { ...face, refines: '4' }),
+    topic: 'face/emotion',
+    qos: 0,
+    retain: false,
+    keys: ['ts', 'emotion', 'confidence', 'faces', 'frame_seq', 'model', 'latency_ms', 'refines', 'id'],
   },
   {
     name: 'speech start',
@@ -154,6 +164,25 @@ const rows: readonly Row[] = [
       'duration_ms',
       'inference_ms',
       'model',
+      'id',
+    ],
+  },
+  {
+    name: 'transcript refinement',
+    env: env('inference/stt/mic0/refined', { ...transcript, refines: '5' }),
+    topic: 'voice/transcript',
+    qos: 1,
+    retain: false,
+    keys: [
+      'ts',
+      'text',
+      'language',
+      'confidence',
+      'no_speech_prob',
+      'duration_ms',
+      'inference_ms',
+      'model',
+      'refines',
       'id',
     ],
   },
@@ -290,10 +319,17 @@ describe('MQTT contract', () => {
   });
 
   it('transcript: the envelope id identifies it and a refinement names what it refines', () => {
-    const e = env('inference/stt/mic0', { ...transcript, refines: '5' });
-    const p = toMqttMessage(e)!.payload;
+    const e = env('inference/stt/mic0/refined', { ...transcript, refines: '5' });
+    const msg = toMqttMessage(e)!;
+    const p = msg.payload;
     expect(p.id).toBe(e.id);
     expect(p.refines).toBe('5');
+    // The local transcript's tier governs its refinement, whatever an override on …/refined says.
+    expect(msg.privacy).toEqual({ data: 'derived', topic: 'inference/stt/mic0' });
+    expect(toMqttMessage(env('inference/face/cam0/refined', face))!.privacy).toEqual({
+      data: 'derived',
+      topic: 'inference/face/cam0',
+    });
     expect(p.no_speech_prob).toBe(0.012);
     expect(p.inference_ms).toBe(321.1);
   });

@@ -1,15 +1,15 @@
-/** The face cloud path's pure parts: frame cache, vision request, answer parsing, refined inference. */
+/** The face cloud path's pure parts: held frames, vision request, answer parsing, refined inference. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EMOTIONS, type Emotion, type FaceInference } from '../../daemon/bus/topics.js';
 import { classifyBody } from '../../daemon/router/egress.js';
 import {
-  FrameCache,
   faceRefinementMessages,
   parseFaceRefinement,
   refinedFaceInference,
 } from '../../daemon/router/face-refine.js';
+import { frameKey, HeldMedia } from '../../daemon/router/held-media.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 
 const probs = (top: Emotion, p: number, second: Emotion, q: number): Record<Emotion, number> =>
@@ -48,23 +48,26 @@ const jpeg = (() => {
   return mjpeg.subarray(0, mjpeg.indexOf(Buffer.from([0xff, 0xd9])) + 2);
 })();
 
-describe('FrameCache', () => {
+describe('HeldMedia (frames)', () => {
   it('keeps the newest frames per camera and seq, forgetting the oldest past its capacity', () => {
-    const cache = new FrameCache(3);
-    for (let seq = 0; seq < 5; seq++) cache.put('cam0', seq, Buffer.from([seq]));
-    cache.put('cam1', 4, Buffer.from([99]));
-    expect(cache.size).toBe(3);
-    expect(cache.get('cam0', 1)).toBeUndefined();
-    expect(cache.get('cam0', 2)).toBeUndefined();
-    expect(cache.get('cam0', 4)).toEqual(Buffer.from([4]));
-    expect(cache.get('cam1', 4)).toEqual(Buffer.from([99]));
+    const held = new HeldMedia<Buffer>(3);
+    for (let seq = 0; seq < 5; seq++) held.put(frameKey('cam0', seq), Buffer.from([seq]));
+    held.put(frameKey('cam1', 4), Buffer.from([99]));
+    expect(held.size).toBe(3);
+    expect(held.take(frameKey('cam0', 1))).toBeUndefined();
+    expect(held.take(frameKey('cam0', 2))).toBeUndefined();
+    expect(held.take(frameKey('cam1', 4))).toEqual(Buffer.from([99]));
+    // Taken: its inference has it, the hold does not.
+    expect(held.take(frameKey('cam1', 4))).toBeUndefined();
+    expect(held.size).toBe(2);
     // A repeated seq (a looping replay) becomes the newest instead of the oldest.
-    cache.put('cam0', 3, Buffer.from([33]));
-    cache.put('cam2', 0, Buffer.from([0]));
-    expect(cache.get('cam0', 3)).toEqual(Buffer.from([33]));
-    expect(cache.get('cam0', 4)).toBeUndefined();
-    cache.clear();
-    expect(cache.size).toBe(0);
+    held.put(frameKey('cam0', 3), Buffer.from([33]));
+    held.put(frameKey('cam2', 0), Buffer.from([0]));
+    held.put(frameKey('cam2', 1), Buffer.from([1]));
+    expect(held.take(frameKey('cam0', 3))).toEqual(Buffer.from([33]));
+    expect(held.take(frameKey('cam0', 4))).toBeUndefined();
+    held.clear();
+    expect(held.size).toBe(0);
   });
 });
 

@@ -16,6 +16,7 @@ import { until } from '../helpers/wait.js';
 
 const speechEnd = (startMs: number): SpeechEvent => ({
   kind: 'end',
+  segmentId: `mic:${startMs}`,
   modelId: 'silero',
   confidence: 0.9,
   latencyMs: 1,

@@ -232,6 +232,7 @@ export class SttStage implements Component {
       durationMs: r.durationMs,
       inferenceMs: r.inferenceMs,
       segmentStartMs: p.event.startMs,
+      segmentId: p.event.segmentId,
     };
     this.counts.transcripts++;
     await this.o.bus.publish(`inference/stt/${p.micId}`, transcript, {

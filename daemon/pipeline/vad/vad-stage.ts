@@ -5,6 +5,8 @@
  *
  * A segment discarded as a misfire (less than minSpeechMs of speech) after its `start` was
  * published is closed by an `end` without `audio`, with confidence 0: every start gets one end.
+ * A segment's `start` and `end` carry the same `segmentId` (`<mic>:<n>`, n counting the stage's
+ * segments), which its transcript carries on, so whoever holds the audio can find it again.
  */
 
 import { type Envelope, Priority } from '../../bus/envelope.js';
@@ -69,6 +71,8 @@ export interface VadStageStats {
 interface MicState {
   readonly model: VadModel;
   readonly segmenter: SpeechSegmenter;
+  /** Id of the segment open now (between its start and its end). */
+  segmentId: string | undefined;
   lastSeq: number | undefined;
   lastTsMs: number | undefined;
 }
@@ -84,6 +88,8 @@ export class VadStage implements Component {
   private lastFrameFailed = false;
   private counts = { frames: 0, gaps: 0, badFrames: 0, inferenceErrors: 0, unknownMicDrops: 0 };
   private ended = { segments: 0, misfires: 0, truncated: 0 };
+  /** Segments begun over the stage's life (not reset by stop: ids stay unique within a run). */
+  private segmentSeq = 0;
 
   constructor(options: VadStageOptions) {
     this.o = options;
@@ -117,7 +123,7 @@ export class VadStage implements Component {
     await Promise.allSettled(this.loading.values());
     for (const [micId, mic] of this.mics) {
       // Close open segments so a consumer holding a `start` sees its `end`.
-      for (const e of mic.segmenter.flush()) await this.publish(micId, mic.model.modelId, e, 0, undefined);
+      for (const e of mic.segmenter.flush()) await this.publish(micId, mic, e, 0, undefined);
       await mic.model.release().catch(() => undefined);
     }
     this.mics.clear();
@@ -169,7 +175,7 @@ export class VadStage implements Component {
     }
     const latencyMs = this.o.clock.monotonicMs() - started;
     for (const e of mic.segmenter.push(frame.samples, p, frame.tsMs)) {
-      await this.publish(micId, mic.model.modelId, e, latencyMs, frame.tsMs);
+      await this.publish(micId, mic, e, latencyMs, frame.tsMs);
     }
   }
 
@@ -187,12 +193,23 @@ export class VadStage implements Component {
 
   private async publish(
     micId: string,
-    modelId: string,
+    mic: MicState,
     e: SegmenterEvent,
     latencyMs: number,
     inputTsMs: number | undefined,
   ): Promise<void> {
-    const base = { modelId, latencyMs, sampleRateHz: SILERO_SAMPLE_RATE_HZ, startMs: e.startMs };
+    // A start opens a segment id; its end (or misfire) carries the same one and closes it.
+    if (e.kind === 'speech-start' || mic.segmentId === undefined)
+      mic.segmentId = `${micId}:${++this.segmentSeq}`;
+    const segmentId = mic.segmentId;
+    if (e.kind !== 'speech-start') mic.segmentId = undefined;
+    const base = {
+      modelId: mic.model.modelId,
+      latencyMs,
+      sampleRateHz: SILERO_SAMPLE_RATE_HZ,
+      startMs: e.startMs,
+      segmentId,
+    };
     let event: SpeechEvent;
     switch (e.kind) {
       case 'speech-start':
@@ -244,6 +261,7 @@ export class VadStage implements Component {
       const state: MicState = {
         model,
         segmenter: new SpeechSegmenter(this.o.segmenter),
+        segmentId: undefined,
         lastSeq: undefined,
         lastTsMs: undefined,
       };

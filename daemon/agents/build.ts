@@ -4,17 +4,17 @@
  */
 import type { IntentEvent } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
-import type { Component } from '../component.js';
 import type { EdgeloomConfig } from '../config/index.js';
 import { componentLogger, type Logger } from '../log.js';
 import type { CloudAssist } from '../router/cloud-assist.js';
+import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { registerBuiltinTools } from './builtin-tools.js';
 import { type CloudToolAudit, CloudToolGate } from './cloud-tools.js';
 import { emotionDisplayAgent } from './emotion-display.js';
 import { motionAgent } from './motion.js';
 import { AgentRuntime } from './runtime.js';
-import { AgentStore, type SharedStore } from './store.js';
+import { AgentStore } from './store.js';
 import { ToolRegistry } from './tools.js';
 import { cloudAssistTool, voiceAgent } from './voice-assistant.js';
 
@@ -24,8 +24,8 @@ export interface BuildAgentsOptions {
   readonly bus: EventBus;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** The daemon's one open LevelDB (daemon/storage/store.ts openStore); agents use sublevel `agents`. */
-  readonly storage: SharedStore;
+  /** The daemon's one open LevelDB (daemon/storage/); agents use sublevel `agents`. */
+  readonly storage: Store;
   /** The router's cloud path for unmatched utterances; absent: unmatched → `no_match` intent. */
   readonly router?: { readonly cloudAssist: CloudAssist };
   /** Where cloud-requested tool calls are recorded (the shared audit log); absent: not recorded. */
@@ -101,9 +101,4 @@ export function createAgents(o: BuildAgentsOptions): Agents {
     );
   }
   return { runtime, tools, store };
-}
-
-/** The agents stage as components for the controller (one: the runtime, which owns every agent). */
-export function buildAgents(o: BuildAgentsOptions): Component[] {
-  return [createAgents(o).runtime];
 }

@@ -4,7 +4,7 @@ import type { Component, ComponentHealth } from '../component.js';
 import type { CloudConfig, RouterConfig, SensorsConfig } from '../config/index.js';
 import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import { openStore, type Store } from '../storage/store.js';
+import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { AuditLog } from './audit-log.js';
 import { CircuitBreaker } from './breaker.js';
@@ -39,8 +39,8 @@ export interface RouterStageOptions {
     readonly cloud: CloudConfig;
     readonly sensors: { readonly [K in keyof SensorsConfig]?: Pick<SensorsConfig[K], 'privacy'> };
   };
-  /** The shared LevelDB store (kept open by its owner), or a directory the stage opens and closes itself. */
-  readonly storage: Store | string;
+  /** The daemon's store, open and owned by StorageComponent (cost in sublevel `router`). */
+  readonly storage: Store;
   /** The audit log shared with the other recorders (cloud tool calls); default one on the store. */
   readonly audit?: AuditLog;
   /** Component name (default `router`). */
@@ -60,8 +60,6 @@ export class RouterStage implements Component {
   private readonly routing: InferenceRouting;
   private readonly subs: Subscription[] = [];
   private stopCtl = new AbortController();
-  private store: Store | undefined;
-  private ownsStore = false;
   private cost: CostTracker | undefined;
   /** The audit log this stage opened itself (none when the daemon handed one in). */
   private ownAudit: AuditLog | undefined;
@@ -98,20 +96,15 @@ export class RouterStage implements Component {
   async start(signal: AbortSignal): Promise<void> {
     const { clock, logger, config } = this.o;
     this.stopCtl = new AbortController();
-    if (typeof this.o.storage === 'string') {
-      this.store = await openStore(this.o.storage);
-      this.ownsStore = true;
-    } else {
-      this.store = this.o.storage;
-    }
-    this.cost = new CostTracker(this.store, clock, config.router.cost.daily_cap_usd);
+    const store = this.o.storage;
+    this.cost = new CostTracker(store, clock, config.router.cost.daily_cap_usd);
     await this.cost.load();
     if (signal.aborted) {
       await this.stop();
       throw new EdgeloomError(ErrorCode.E_ABORTED, `${this.name}: start aborted`, { where: this.name });
     }
     // The daemon hands in its one audit log; a stage built alone (tests) opens and closes its own.
-    this.ownAudit = this.o.audit === undefined ? new AuditLog(this.store) : undefined;
+    this.ownAudit = this.o.audit === undefined ? new AuditLog(store) : undefined;
     const audit = this.o.audit ?? this.ownAudit!;
     this.egress = new Egress({ audit, clock, logger, telemetry: this.telemetry });
     this.client = new CloudClient({
@@ -176,9 +169,6 @@ export class RouterStage implements Component {
     await this.ownAudit?.close();
     this.ownAudit = undefined;
     await this.cost?.close();
-    if (this.ownsStore) await this.store?.close();
-    this.store = undefined;
-    this.ownsStore = false;
   }
 
   health(): ComponentHealth {

@@ -33,6 +33,7 @@ import {
   type SublevelName,
   type SublevelRow,
 } from './sublevels.js';
+import { markDamagedBlocksUnreadable } from './table-checksums.js';
 
 /** Marker written into every quarantined store. */
 export const QUARANTINE_FILE = 'QUARANTINE.json';
@@ -109,6 +110,7 @@ export async function openCheckedStore(o: OpenCheckedOptions): Promise<OpenedSto
     try {
       const check = await checkStore(store, {
         verifiers: o.verifiers ?? STORE_VERIFIERS,
+        dir: o.dir,
         ...(o.signal === undefined ? {} : { signal: o.signal }),
       });
       entries = check.entries;
@@ -192,7 +194,8 @@ async function freeName(parent: string, name: string): Promise<string> {
 /**
  * Copy the entries of the SALVAGED sublevels that can still be read from the damaged store into
  * `fresh`, keeping their keys (the outbox's sequence, so delivery order is kept). Works on a copy,
- * so the quarantined store stays as it was found; a copy LevelDB cannot open is repaired first
+ * so the quarantined store stays as it was found; in the copy, blocks that fail their checksum
+ * are made unreadable (table-checksums.ts), and a copy LevelDB cannot open is repaired first
  * (RepairDB).
  */
 async function salvage(damagedDir: string, fresh: Store): Promise<number> {
@@ -205,6 +208,9 @@ async function salvage(damagedDir: string, fresh: Store): Promise<number> {
       filter: (src) => src === damagedDir || !basename(src).startsWith('damaged-'),
     });
     await rm(join(copy, 'LOCK'), { force: true });
+    // LevelDB would hand out a damaged block's altered entries (it reads without checksums):
+    // make those blocks unreadable, so only what was written is carried over.
+    await markDamagedBlocksUnreadable(copy);
     let db = new Level<string, string>(copy, { valueEncoding: 'utf8' });
     try {
       await db.open();

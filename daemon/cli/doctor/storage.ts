@@ -64,7 +64,7 @@ async function checkCurrentStore(dir: string, settings: RetentionSettings): Prom
       return [damaged(dir, `LevelDB cannot open it: ${levelMessage(err)}`)];
     }
     try {
-      const check = await checkStore(db, { verifiers: STORE_VERIFIERS });
+      const check = await checkStore(db, { verifiers: STORE_VERIFIERS, dir: copy });
       if (check.damage !== undefined) return [damaged(dir, `${check.damage.code}: ${check.damage.message}`)];
       return [
         { level: 'ok', check: 'storage', detail: `${dir}: ${check.entries} entries read back` },

@@ -7,20 +7,22 @@ import type { EventBus } from '../bus/types.js';
 import type { EdgeloomConfig } from '../config/index.js';
 import { componentLogger, type Logger } from '../log.js';
 import type { CloudAssist } from '../router/cloud-assist.js';
+import { type SensorBusKnobs, sensorSubscription } from '../sensors/bus-knobs.js';
 import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { registerBuiltinTools } from './builtin-tools.js';
 import { type CloudToolAudit, CloudToolGate } from './cloud-tools.js';
 import { emotionDisplayAgent } from './emotion-display.js';
 import { motionAgent } from './motion.js';
+import type { SubscriptionSpec } from './reducer.js';
 import { AgentRuntime } from './runtime.js';
 import { AgentStore } from './store.js';
 import { ToolRegistry } from './tools.js';
 import { cloudAssistTool, voiceAgent } from './voice-assistant.js';
 
 export interface BuildAgentsOptions {
-  /** Uses agents.*, mqtt.publish_allow. */
-  readonly config: Pick<EdgeloomConfig, 'agents' | 'mqtt'>;
+  /** Uses agents.*, mqtt.publish_allow, sensors.imu's bus knobs. */
+  readonly config: Pick<EdgeloomConfig, 'agents' | 'mqtt' | 'sensors'>;
   readonly bus: EventBus;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -97,8 +99,19 @@ export function createAgents(o: BuildAgentsOptions): Agents {
         tiltDeg: m.tilt_deg,
         stillMs: m.still_ms,
         refractoryMs: m.refractory_ms,
+        windows: imuWindows(o.config.sensors.imu),
       }),
     );
   }
   return { runtime, tools, store };
+}
+
+/** sensors.imu.qos, queue_capacity and sampling as the motion agent's window subscription. */
+function imuWindows(imu: SensorBusKnobs): Pick<SubscriptionSpec, 'qos' | 'capacity' | 'overflow'> {
+  const s = sensorSubscription(imu);
+  return {
+    qos: s.qos,
+    capacity: s.queueCapacity,
+    ...(s.overflow === undefined ? {} : { overflow: s.overflow }),
+  };
 }

@@ -16,7 +16,6 @@ import { MqttBridge, type MqttSink } from './actions/mqtt-bridge.js';
 import { MqttClientSink } from './actions/mqtt-client.js';
 import { destinationFor, MqttEgressGate } from './actions/mqtt-egress.js';
 import { createAgents } from './agents/build.js';
-import { verifyAgentLogs } from './agents/store.js';
 import { Bus } from './bus/bus.js';
 import type { EventBus } from './bus/types.js';
 import type { Component } from './component.js';
@@ -35,18 +34,11 @@ import { ReplaySource } from './replay/replay-source.js';
 import { AuditLog } from './router/audit-log.js';
 import { RouterStage } from './router/router.js';
 import { buildLiveSensors } from './sensors/build.js';
-import type { StoreVerifier } from './storage/check.js';
 import { StorageComponent } from './storage/component.js';
 import { openCheckedStore } from './storage/quarantine.js';
 import { type Clock, SystemClock } from './util/clock.js';
 import { packageVersion } from './util/package-root.js';
 import { VirtualClock } from './util/virtual-clock.js';
-
-/**
- * Every owner's own check of its data in the store, run at start-up (storage/check.ts) and by
- * `edgeloom doctor`: the agents' logs (a gap after the latest snapshot).
- */
-export const STORE_VERIFIERS: readonly StoreVerifier[] = [verifyAgentLogs];
 
 export interface DaemonOptions {
   readonly config: EdgeloomConfig;
@@ -157,12 +149,12 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
   const storageDir = options.ephemeralStorage
     ? await mkdtemp(join(tmpdir(), 'edgeloom-replay-'))
     : resolvePath(baseDir, config.storage.dir);
-  // Opened and read back once: a damaged store is moved aside and replaced here, before any
-  // component depends on it (storage/quarantine.ts), instead of failing every start.
+  // Opened and read back once, with each sublevel owner's own check (storage/sublevels.ts): a
+  // damaged store is moved aside and replaced here, before any component depends on it
+  // (storage/quarantine.ts), instead of failing every start.
   const opened = await openCheckedStore({
     dir: storageDir,
     logger: componentLogger(logger, 'storage'),
-    verifiers: STORE_VERIFIERS,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   const store = opened.store;

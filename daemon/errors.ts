@@ -47,9 +47,9 @@ export const ERRORS = {
   E_STORAGE_LOCKED: { meaning: 'The storage directory is held by another process (is the daemon running?).', raisedIn: ['storage/store.ts'] },
   E_STORAGE_OPEN: { meaning: 'LevelDB cannot open the storage directory for a reason other than damage (permissions, a full disk).', raisedIn: ['storage/store.ts'] },
   E_STORE_OPEN_CORRUPT: { meaning: 'LevelDB cannot open the store because it is damaged (CURRENT, MANIFEST); it is quarantined.', raisedIn: ['storage/quarantine.ts'] },
-  E_STORE_CORRUPT: { meaning: 'The start-up read of the store found damage (a block that does not read back, a value that is not JSON); it is quarantined.', raisedIn: ['storage/check.ts'] },
+  E_STORE_CORRUPT: { meaning: 'The start-up read of the store found damage (a table block that fails its checksum or does not read back, a value that is not JSON); it is quarantined.', raisedIn: ['storage/check.ts'] },
   E_STORE_QUARANTINE: { meaning: 'A damaged store could not be moved aside.', raisedIn: ['storage/quarantine.ts'] },
-  E_AGENT_LOG_GAP: { meaning: 'An agent\'s event log misses an event after its latest snapshot; at start the store is quarantined.', raisedIn: ['agents/store.ts', 'storage/check.ts'] },
+  E_AGENT_LOG_GAP: { meaning: 'An agent\'s event log misses an event after its latest snapshot; at start the store is quarantined.', raisedIn: ['storage/check.ts', 'storage/event-log.ts'] },
   // Recordings
   E_FIXTURE_MISSING: { meaning: 'The fixture directory or its fixture.json cannot be read.', raisedIn: ['recording/reader.ts'] },
   E_FIXTURE_MANIFEST: { meaning: 'fixture.json is not valid (a missing or mistyped field, an unknown version).', raisedIn: ['recording/format.ts', 'recording/reader.ts'] },

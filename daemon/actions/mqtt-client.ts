@@ -19,7 +19,6 @@
  *   broker (mqtt-egress.ts decides); `forgetPersonal()` removes every queued personal message and
  *   clears the personal retained topics.
  */
-import { Level } from 'level';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Component, ComponentHealth } from '../component.js';
 import { EdgeloomError, ErrorCode, toError } from '../errors.js';
@@ -44,15 +43,13 @@ import {
   statusTopic,
 } from './mqtt-options.js';
 import { forgetQueued, purgeForTiers } from './mqtt-personal.js';
-import { emptyOutboxStats, Outbox, type OutboxStore } from './outbox.js';
+import { emptyOutboxStats, Outbox } from './outbox.js';
 import { OutboxSender } from './outbox-sender.js';
 
 export class MqttClientSink implements Component, MqttSink {
   readonly name = 'actions.mqtt';
   private readonly log: Logger;
   private readonly baseTopic: string;
-  private store: OutboxStore | undefined;
-  private ownsStore = false;
   private outbox: Outbox | undefined;
   /** Sends the outbox in order with a bounded window (outbox-sender.ts); created with the outbox. */
   private sender: OutboxSender | undefined;
@@ -83,14 +80,8 @@ export class MqttClientSink implements Component, MqttSink {
 
   async start(signal: AbortSignal): Promise<void> {
     const o = this.options;
-    if (typeof o.storage === 'string') {
-      this.store = new Level<string, unknown>(o.storage, { valueEncoding: 'json' });
-      this.ownsStore = true;
-    } else {
-      this.store = o.storage;
-    }
     this.outbox = new Outbox({
-      store: this.store,
+      store: o.storage,
       clock: o.clock,
       logger: this.log,
       maxMessages: o.config.outbox.max_messages,
@@ -116,7 +107,7 @@ export class MqttClientSink implements Component, MqttSink {
         config: o.config.embedded,
         clientId: clientIdFor(o.config, o.deviceId),
         baseTopic: this.baseTopic,
-        dir: o.credentialsDir ?? (typeof o.storage === 'string' ? o.storage : undefined),
+        dir: o.credentialsDir,
         // A sub-key, not a second `component`: pino would print the key twice in one line.
         logger: this.log.child({ part: 'embedded-broker' }),
         signal,
@@ -294,7 +285,6 @@ export class MqttClientSink implements Component, MqttSink {
       }
       await outbox.close();
     }
-    if (this.ownsStore) await this.store?.close();
     await this.broker?.stop();
     this.broker = undefined;
   }

@@ -14,6 +14,7 @@ import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../router/audit-log.js';
 import type { PrivacySnapshot } from '../router/privacy.js';
+import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import type { BrokerCredential } from './broker-credentials.js';
 import type { CommandStats } from './commands.js';
@@ -21,15 +22,15 @@ import { type DiscoveryInput, discoveryMessages } from './discovery.js';
 import type { EmbeddedBrokerStats } from './embedded-broker.js';
 import type { MqttMessage } from './mqtt-contract.js';
 import type { MqttEgressGate, PrivacyView } from './mqtt-egress.js';
-import type { OutboxStats, OutboxStore } from './outbox.js';
+import type { OutboxStats } from './outbox.js';
 
 export interface MqttClientSinkOptions {
   readonly config: MqttConfig;
   readonly deviceId: string;
   readonly logger: Logger;
   readonly clock: Clock;
-  /** The shared LevelDB store (the outbox uses sublevel `outbox`), or a directory to open one in. */
-  readonly storage: OutboxStore | string;
+  /** The daemon's store, open and owned by StorageComponent (the outbox uses sublevel `outbox`). */
+  readonly storage: Store;
   /** Serve `<base>/cmd/#` as bus requests; absent: no commands. */
   readonly bus?: EventBus;
   /** Reported in discovery (`sw_version`). Default `unknown`. */

@@ -3,7 +3,7 @@
  * after the broker acknowledged it (PUBACK), so a broker outage, a lost connection, a daemon
  * restart or a SIGKILL loses nothing that `publish()` resolved for.
  *
- * Storage: sublevel `outbox` of the shared LevelDB store (or a store of its own). Keys are the
+ * Storage: sublevel `outbox` of the daemon's one LevelDB (daemon/storage/sublevels.ts). Keys are the
  * zero-padded monotonic sequence number (`0000000000000042`), so LevelDB's key order is delivery
  * order; values are `{ topic, payload, retain, enqueued_ms }` (payload as the JSON text sent).
  * The live entries are mirrored in memory (at most `maxMessages`), so the send path never reads
@@ -24,16 +24,14 @@
  * retried with the next batch (the message stays on disk and would be sent again after a restart;
  * `deletesPending` counts it). A burst of failures is one log line a minute (util/burst-log.ts).
  */
-import type { AbstractBatchOptions, AbstractLevel, AbstractSublevel } from 'abstract-level';
+import type { AbstractBatchOptions } from 'abstract-level';
 import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Store } from '../storage/store.js';
+import { SUBLEVEL, type Sub, sublevel } from '../storage/sublevels.js';
 import { BurstLog } from '../util/burst-log.js';
 import type { Clock } from '../util/clock.js';
 import type { MessagePrivacy } from './mqtt-contract.js';
-
-/** Any abstract-level store: the shared `Level` of the daemon, or a sublevel of it. */
-// biome-ignore lint/suspicious/noExplicitAny: abstract-level's format parameter differs between Level and its sublevels.
-export type OutboxStore = AbstractLevel<any, string, any>;
 
 /** What to do when the outbox holds `maxMessages` and another message arrives. */
 export type OutboxPolicy = 'drop-oldest' | 'refuse';
@@ -59,8 +57,8 @@ interface StoredValue {
 }
 
 export interface OutboxOptions {
-  /** The store to keep the outbox in; the outbox uses its sublevel `outbox`. */
-  readonly store: OutboxStore;
+  /** The daemon's store (open, owned by its caller); the outbox uses its sublevel `outbox`. */
+  readonly store: Store;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Bound, messages. */
@@ -95,7 +93,7 @@ const KEY_DIGITS = 16;
 const keyOf = (seq: number): string => String(seq).padStart(KEY_DIGITS, '0');
 
 export class Outbox {
-  private readonly sub: AbstractSublevel<OutboxStore, unknown, string, StoredValue>;
+  private readonly sub: Sub<StoredValue>;
   /** Live entries in sequence order (Map keeps insertion order, and sequences only grow). */
   private readonly entries = new Map<number, OutboxEntry>();
   private nextSeq = 1;
@@ -118,7 +116,7 @@ export class Outbox {
         },
       );
     }
-    this.sub = options.store.sublevel<string, StoredValue>('outbox', { valueEncoding: 'json' });
+    this.sub = sublevel<StoredValue>(options.store, SUBLEVEL.outbox);
     this.writeLog = new BurstLog({ logger: options.logger, msg: 'outbox write failed' });
   }
 
@@ -127,7 +125,6 @@ export class Outbox {
    * `signal` (a shutdown during start-up) is checked every 1024 entries.
    */
   async open(signal?: AbortSignal): Promise<void> {
-    await this.options.store.open();
     let last = 0;
     for await (const [key, value] of this.sub.iterator()) {
       if (this.entries.size % 1024 === 1023) signal?.throwIfAborted();

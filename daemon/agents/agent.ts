@@ -184,6 +184,7 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
             component: this.name,
             qos: spec.qos,
             queueCapacity: spec.capacity,
+            ...(spec.overflow === undefined ? {} : { overflow: spec.overflow }),
             ...(spec.interruptible ? { interruptible: true } : {}),
           },
         ),

@@ -5,16 +5,18 @@
 import { CLOUD_ASSIST_RPC, type CloudAssistReply, type CloudAssistRequest } from '../bus/rpc-cloud-assist.js';
 import type { IntentEvent } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
-import type { Component } from '../component.js';
 import type { EdgeloomConfig } from '../config/index.js';
 import { componentLogger, type Logger } from '../log.js';
+import { type SensorBusKnobs, sensorSubscription } from '../sensors/bus-knobs.js';
+import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { registerBuiltinTools } from './builtin-tools.js';
 import { type CloudToolAudit, CloudToolGate } from './cloud-tools.js';
 import { emotionDisplayAgent } from './emotion-display.js';
 import { motionAgent } from './motion.js';
+import type { SubscriptionSpec } from './reducer.js';
 import { AgentRuntime } from './runtime.js';
-import { AgentStore, type SharedStore } from './store.js';
+import { AgentStore } from './store.js';
 import { ToolRegistry } from './tools.js';
 import {
   CLOUD_ASSIST_REQUEST_TIMEOUT_MS,
@@ -24,13 +26,13 @@ import {
 } from './voice-assistant.js';
 
 export interface BuildAgentsOptions {
-  /** Uses agents.*, mqtt.publish_allow. */
-  readonly config: Pick<EdgeloomConfig, 'agents' | 'mqtt'>;
+  /** Uses agents.*, mqtt.publish_allow, sensors.imu's bus knobs. */
+  readonly config: Pick<EdgeloomConfig, 'agents' | 'mqtt' | 'sensors'>;
   readonly bus: EventBus;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** The daemon's one open LevelDB (daemon/storage/store.ts openStore); agents use sublevel `agents`. */
-  readonly storage: SharedStore;
+  /** The daemon's one open LevelDB (daemon/storage/); agents use sublevel `agents`. */
+  readonly storage: Store;
   /**
    * Unmatched utterances go to the router (`rpc/router/cloud-assist`, which the router stage
    * answers); false or absent: unmatched → `no_match` intent.
@@ -111,13 +113,19 @@ export function createAgents(o: BuildAgentsOptions): Agents {
         tiltDeg: m.tilt_deg,
         stillMs: m.still_ms,
         refractoryMs: m.refractory_ms,
+        windows: imuWindows(o.config.sensors.imu),
       }),
     );
   }
   return { runtime, tools, store };
 }
 
-/** The agents stage as components for the controller (one: the runtime, which owns every agent). */
-export function buildAgents(o: BuildAgentsOptions): Component[] {
-  return [createAgents(o).runtime];
+/** sensors.imu.qos, queue_capacity and sampling as the motion agent's window subscription. */
+function imuWindows(imu: SensorBusKnobs): Pick<SubscriptionSpec, 'qos' | 'capacity' | 'overflow'> {
+  const s = sensorSubscription(imu);
+  return {
+    qos: s.qos,
+    capacity: s.queueCapacity,
+    ...(s.overflow === undefined ? {} : { overflow: s.overflow }),
+  };
 }

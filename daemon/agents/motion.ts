@@ -31,7 +31,7 @@
  * fall, shake and tilt are debounced: the same kind is not reported again within `refractoryMs`.
  */
 import type { ImuEvent, MotionEvent, MotionKind } from '../bus/topics.js';
-import type { AgentDefinition, AgentInput, Decision } from './reducer.js';
+import type { AgentDefinition, AgentInput, Decision, SubscriptionSpec } from './reducer.js';
 
 export const FREE_FALL_MIN_MS = 80;
 export const IMPACT_WINDOW_MS = 1000;
@@ -71,6 +71,12 @@ export interface MotionOptions {
   readonly refractoryMs: number;
   /** Longest time between working-memory writes without a detection, ms; default 30 s. */
   readonly workingSnapshotIntervalMs?: number;
+  /**
+   * How IMU windows reach the agent: sensors.imu.qos, queue_capacity and sampling (sensors/
+   * bus-knobs.ts). Default realtime, 256 deep, drop-oldest: a detector that far behind is better
+   * off with fresh windows; drops are counted by the bus.
+   */
+  readonly windows?: Pick<SubscriptionSpec, 'qos' | 'capacity' | 'overflow'>;
   /** Default `motion`. */
   readonly id?: string;
 }
@@ -354,9 +360,7 @@ export function motionAgent(o: MotionOptions): AgentDefinition<MotionState, Moti
   return {
     id,
     capabilities: ['motion', 'fall-detection'],
-    // Realtime, 256 deep (2.5 s at 100 Hz), drop-oldest: a detector that far behind is better off
-    // with fresh windows; drops are counted by the bus.
-    subscriptions: [{ pattern: 'sensor/imu/+/window', qos: 'realtime', capacity: 256 }],
+    subscriptions: [{ pattern: 'sensor/imu/+/window', ...(o.windows ?? { qos: 'realtime', capacity: 256 }) }],
     initialState: initialMotionState(),
     reduce: reduceMotion,
     decide,

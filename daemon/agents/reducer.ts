@@ -7,7 +7,7 @@
  * any side effect.
  */
 import type { Envelope } from '../bus/envelope.js';
-import type { QosClass } from '../bus/types.js';
+import type { OverflowPolicy, QosClass } from '../bus/types.js';
 
 /** Every domain event is a plain JSON object with a `type` tag. */
 export interface DomainEvent {
@@ -74,8 +74,10 @@ export interface SubscriptionSpec {
   /** MQTT-style bus pattern. */
   readonly pattern: string;
   readonly qos: QosClass;
-  /** Mailbox bound for this pattern; the overflow policy is the QoS class's default. */
+  /** Mailbox bound for this pattern. */
   readonly capacity: number;
+  /** What a full mailbox does (sample: thin before queueing); default the QoS class's policy. */
+  readonly overflow?: OverflowPolicy;
   /**
    * A `critical` message on this subscription aborts the agent's in-flight actions on arrival,
    * before it waits for its turn (the bus does the same for this subscription's own handlers).

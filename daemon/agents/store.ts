@@ -1,13 +1,7 @@
 /**
- * Agent event logs and snapshots in LevelDB, inside the shared store's `agents` sublevel (one
- * process may open a LevelDB directory at a time, so the daemon opens it once and every user keeps
- * to its own sublevel; see daemon/storage/store.ts).
- *
- * Layout, one nested sublevel per agent (`!agents!!<id>!`):
- *   `l!<seq>` → domain event      (the log; seq zero-padded to 16 digits so keys sort by number)
- *   `s!<seq>` → state              (snapshot of the state after event <seq>)
- *   `w!`      → working memory     ({seq, savedAtMs, state}: one key, overwritten in place)
- * 'l!' sorts before 's!' before 'w!', so each kind is one contiguous key range.
+ * Agent event logs and snapshots in LevelDB, inside the store's `agents` sublevel (the table in
+ * daemon/storage/sublevels.ts), one nested sublevel per agent (`!agents!!<id>!`). The key layout,
+ * and the one reader of it, are in daemon/storage/event-log.ts, which the start-up check shares.
  *
  * An input's events, and the snapshot they complete, are written in one batch: a crash leaves
  * either all of them or none. Compaction keeps `retentionEvents` log entries before the latest
@@ -23,75 +17,40 @@
  * one object behind per saved event and grew the heap for as long as the daemon ran.
  */
 import type { AbstractSublevel } from 'abstract-level';
-import type { Level } from 'level';
-import { EdgeloomError, ErrorCode } from '../errors.js';
-import type { StoreVerifier } from '../storage/check.js';
+import {
+  LOG,
+  type LoadedLog,
+  nestedNames,
+  readEventLog,
+  SNAP,
+  type Snapshot,
+  seqKey,
+  seqOf,
+  WORKING,
+  type WorkingRecord,
+} from '../storage/event-log.js';
+import type { Store } from '../storage/store.js';
+import { SUBLEVEL } from '../storage/sublevels.js';
 import type { DomainEvent } from './reducer.js';
 
-/** The shared store (daemon/storage/store.ts `Store`). */
-export type SharedStore = Level<string, unknown>;
-
-export const AGENTS_SUBLEVEL = 'agents';
-/** Events read between two checks of the abort signal while loading. */
-const LOAD_ABORT_EVERY = 1024;
-/** 16 digits: enough for 2^53 (Number.MAX_SAFE_INTEGER has 16 digits). */
-const SEQ_DIGITS = 16;
-const LOG = 'l!';
-const SNAP = 's!';
-const WORKING = 'w!';
-/** The character after '!', closing each range. */
-const LOG_END = 'l"';
-const SNAP_END = 's"';
-
-export function seqKey(prefix: string, seq: number): string {
-  return prefix + String(seq).padStart(SEQ_DIGITS, '0');
-}
-
-function seqOf(key: string): number {
-  return Number(key.slice(2));
-}
+export type { LoadedLog, Snapshot, WorkingRecord } from '../storage/event-log.js';
 
 export interface AgentStoreOptions {
-  readonly db: SharedStore;
+  readonly db: Store;
   /** Snapshot after every N events (config agents.snapshot_every). */
   readonly snapshotEvery: number;
   /** Log entries kept before the latest snapshot (config agents.retention_events). */
   readonly retentionEvents: number;
 }
 
-export interface Snapshot<S> {
-  /** Seq of the last event folded into `state`. */
-  readonly seq: number;
-  readonly state: S;
-}
-
-/** The last written working memory of an agent. */
-export interface WorkingRecord<W> {
-  /** Seq of the last event persisted when it was written. */
-  readonly seq: number;
-  /** Clock time it was written, ms. */
-  readonly savedAtMs: number;
-  readonly state: W;
-}
-
-export interface LoadedLog<S, E, W = unknown> {
-  readonly snapshot: Snapshot<S> | undefined;
-  /** The last written working memory, when the agent keeps one. */
-  readonly working: WorkingRecord<W> | undefined;
-  /** Events after the snapshot, in order. */
-  readonly events: readonly E[];
-  /** Seq of the last stored event; 0 for an empty log. */
-  readonly lastSeq: number;
-}
-
 type Sub<P> = AbstractSublevel<P, string | Buffer | Uint8Array, string, unknown>;
-type RootSub = Sub<SharedStore>;
+type RootSub = Sub<Store>;
 type AgentSub = Sub<RootSub>;
 
 export class AgentStore {
   readonly snapshotEvery: number;
   readonly retentionEvents: number;
-  private readonly db: SharedStore;
+  private readonly db: Store;
   /** `agents`, opened on first use; undefined after close(). */
   private root: RootSub | undefined;
   /** One open sublevel per agent that used the store (bounded by the configured agents). */
@@ -106,7 +65,7 @@ export class AgentStore {
   private agent(agentId: string): AgentSub {
     let sub = this.subs.get(agentId);
     if (sub === undefined) {
-      this.root ??= this.db.sublevel<string, unknown>(AGENTS_SUBLEVEL, { valueEncoding: 'json' });
+      this.root ??= this.db.sublevel<string, unknown>(SUBLEVEL.agents, { valueEncoding: 'json' });
       sub = this.root.sublevel<string, unknown>(agentId, { valueEncoding: 'json' });
       this.subs.set(agentId, sub);
     }
@@ -130,38 +89,14 @@ export class AgentStore {
   }
 
   /**
-   * The latest snapshot and the events after it. `signal` (a shutdown during start-up) is checked
-   * every LOAD_ABORT_EVERY events: the log after a snapshot is bounded, but by configuration.
+   * The latest snapshot and the events after it (storage/event-log.ts readEventLog: a missing
+   * event is E_AGENT_LOG_GAP; `signal` is checked as it reads).
    */
   async load<S, E extends DomainEvent, W = unknown>(
     agentId: string,
     signal?: AbortSignal,
   ): Promise<LoadedLog<S, E, W>> {
-    const db = this.agent(agentId);
-    let snapshot: Snapshot<S> | undefined;
-    for await (const [key, value] of db.iterator({ gte: SNAP, lt: SNAP_END, reverse: true, limit: 1 })) {
-      snapshot = { seq: seqOf(key), state: value as S };
-    }
-    const events: E[] = [];
-    let lastSeq = snapshot?.seq ?? 0;
-    const from = snapshot === undefined ? LOG : seqKey(LOG, snapshot.seq);
-    for await (const [key, value] of db.iterator({ gt: from, lt: LOG_END })) {
-      const seq = seqOf(key);
-      if (seq !== lastSeq + 1) {
-        throw new EdgeloomError(
-          ErrorCode.E_AGENT_LOG_GAP,
-          `agent ${agentId}: event ${lastSeq + 1} missing, found ${seq}`,
-          {
-            where: `agents/${agentId}`,
-          },
-        );
-      }
-      events.push(value as E);
-      lastSeq = seq;
-      if (events.length % LOAD_ABORT_EVERY === 0) signal?.throwIfAborted();
-    }
-    const working = (await db.get(WORKING)) as WorkingRecord<W> | undefined;
-    return { snapshot, events, lastSeq, working: working ?? undefined };
+    return readEventLog<S, E, W>(this.agent(agentId), agentId, signal);
   }
 
   /**
@@ -213,44 +148,8 @@ export class AgentStore {
 
   /** Ids of the agents with anything stored (from the `agents` sublevel's keys). */
   async agentIds(signal?: AbortSignal): Promise<string[]> {
-    this.root ??= this.db.sublevel<string, unknown>(AGENTS_SUBLEVEL, { valueEncoding: 'json' });
-    const ids: string[] = [];
-    // Nested keys read `!<id>!<key>`; after one agent, skip past its range (`!<id>"`).
-    let gt = '';
-    for (;;) {
-      signal?.throwIfAborted();
-      let next: string | undefined;
-      for await (const key of this.root.keys({ gt, limit: 1 })) next = key;
-      if (next === undefined) return ids;
-      const end = next.indexOf('!', 1);
-      if (!next.startsWith('!') || end < 0) {
-        gt = next; // not an agent's key: step over it
-        continue;
-      }
-      const id = next.slice(1, end);
-      ids.push(id);
-      gt = `!${id}"`;
-    }
-  }
-
-  /**
-   * Load every stored agent the way a start does; the first error (E_AGENT_LOG_GAP: an event
-   * after the latest snapshot is missing) is returned, not thrown. Used at open to tell a damaged
-   * store before any agent depends on it.
-   */
-  async verify(signal?: AbortSignal): Promise<EdgeloomError | undefined> {
-    for (const id of await this.agentIds(signal)) {
-      signal?.throwIfAborted();
-      try {
-        await this.load(id, signal);
-      } catch (err) {
-        if (err instanceof EdgeloomError) return err;
-        throw err;
-      } finally {
-        await this.release(id);
-      }
-    }
-    return undefined;
+    this.root ??= this.db.sublevel<string, unknown>(SUBLEVEL.agents, { valueEncoding: 'json' });
+    return nestedNames(this.root, signal);
   }
 
   /** Stored log entries and snapshots, for tests and the inspect command. */
@@ -270,16 +169,3 @@ export class AgentStore {
     return { log, snapshots, firstLogSeq };
   }
 }
-
-/**
- * The agents' part of the start-up store check (storage/check.ts): every stored agent loaded the
- * way its start loads it. Snapshot settings do not matter for loading; the store is only read.
- */
-export const verifyAgentLogs: StoreVerifier = async (db, signal) => {
-  const agents = new AgentStore({ db, snapshotEvery: 1, retentionEvents: 1 });
-  try {
-    return await agents.verify(signal);
-  } finally {
-    await agents.close();
-  }
-};

@@ -1,5 +1,6 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { didYouMean, showValue } from './problems.js';
+import { REMOVED_KEYS } from './removed.js';
 import type { JsonSchema } from './schema/builder.js';
 
 /** One schema violation, before its source (file line, variable) is known. */
@@ -58,6 +59,10 @@ function toViolation(e: ErrorObject, data: unknown): Violation {
     case 'additionalProperties': {
       const key = String(e.params.additionalProperty);
       const known = Object.keys((e.parentSchema as JsonSchema | undefined)?.properties ?? {});
+      const removed = REMOVED_KEYS[[...path, key].join('.')];
+      if (removed !== undefined) {
+        return { path: [...path, key], message: `is no longer a setting: ${removed}`, atKey: true };
+      }
       return { path: [...path, key], message: `unknown key${didYouMean(key, known)}`, atKey: true };
     }
     case 'required':

@@ -14,8 +14,9 @@ import type { EdgeloomConfig } from '../config/index.js';
 import { componentLogger, type Logger } from '../log.js';
 import { ModelManager } from '../models/manager.js';
 import { findEntry, loadManifest, type Manifest, resolveModelFile } from '../models/manifest.js';
+import { sensorSubscription } from '../sensors/bus-knobs.js';
 import { type Clock, SystemClock } from '../util/clock.js';
-import { FaceStage } from './face/face-stage.js';
+import { FaceStage, LATEST_FRAME } from './face/face-stage.js';
 import { createFaceAnalyser } from './face/factory.js';
 import {
   latencyOf,
@@ -131,6 +132,8 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
           const ref = streams === 1 ? first : vadSlot(streams);
           return SileroVad.fromSession(managedVadSession(ref, p.vad.model));
         },
+        // sensors.mic.qos and queue_capacity: how mic frames reach the VAD (sensors/bus-knobs.ts).
+        qos: config.sensors.mic.qos,
         queueCapacity: config.sensors.mic.queue_capacity,
       }),
     );
@@ -170,6 +173,8 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
       bus,
       logger: componentLogger(logger, 'pipeline.face'),
       maxRateHz: p.face.max_rate_hz,
+      // sensors.camera.qos, queue_capacity and sampling (sensors/bus-knobs.ts).
+      subscription: sensorSubscription(config.sensors.camera, LATEST_FRAME),
       createAnalyser: async () => ({ analyser: managedFaceAnalyser(ref), release: async () => {} }),
     });
     out.push(face);

@@ -3,14 +3,15 @@
  * `cmd/forget` and `edgeloom forget` through the control socket) or on the store of a stopped
  * daemon (`edgeloom forget` opening it).
  *
- * What goes:
+ * What goes: every sublevel the store's table (storage/sublevels.ts) marks personal, through
+ * one eraser each (ERASERS, typed so that a new personal sublevel needs one), and nothing else:
  * - `agents`: every agent's event log, snapshots and working memory; a running agent also drops
  *   its state in memory (Agent.forget, in the agent's own turn);
  * - `outbox`: queued MQTT messages that carry personal data (mqtt-contract.ts carriesPersonalData);
- * - `retained`: the personal retained topics (`display/set`) get an empty retained message, which
- *   makes the broker drop what it holds (queued if the broker is down);
- * - `audit`: the audit records (they hold payload hashes and who-spoke-when); the chain continues
- *   from the erased head, and forget's own record is the first of the new chain.
+ *   with them `retained`: the personal retained topics (`display/set`) get an empty retained
+ *   message, which makes the broker drop what it holds (queued if the broker is down);
+ * - `audit`, last: the audit records (they hold payload hashes and who-spoke-when); the chain
+ *   continues from the erased head, and forget's own record is the first of the new chain.
  * Then the whole store is compacted, so deleted values are gone from LevelDB's files too (a delete
  * only writes a tombstone; the old bytes stay in .log/.ldb files until a compaction merges them).
  * The report names only stores that exist here. Exactly one `forget` audit record says it ran.
@@ -29,7 +30,16 @@ import type { OutboxConfig } from '../config/index.js';
 import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuditLog } from '../router/audit-log.js';
-import { clearSublevel, countSublevel, type Store, SUBLEVEL } from '../storage/store.js';
+import type { Store } from '../storage/store.js';
+import {
+  clearSublevel,
+  countSublevel,
+  type PersonalSublevel,
+  SUBLEVEL,
+  SUBLEVEL_NAMES,
+  SUBLEVELS,
+  type SublevelRow,
+} from '../storage/sublevels.js';
 import { SystemClock } from '../util/clock.js';
 
 export interface ForgetTargets {
@@ -76,35 +86,61 @@ export async function compactStore(store: Store): Promise<void> {
   await db.compactRange(LOWEST_KEY, HIGHEST_KEY);
 }
 
+/** What one eraser removed (or, in a dry run, would remove), by name as the report shows it. */
+interface Erased {
+  readonly deleted: Readonly<Record<string, number>>;
+  /** The audit eraser: hash of the chain head it erased (forget's own record links to it). */
+  readonly erasedHead?: string;
+}
+
+type Eraser = (t: ForgetTargets, dryRun: boolean) => Promise<Erased>;
+
+/** One eraser per personal sublevel of the table. */
+const ERASERS: { readonly [K in PersonalSublevel]: Eraser } = {
+  agents: async (t, dryRun) => ({
+    deleted: {
+      agents: dryRun
+        ? await countSublevel(t.store, SUBLEVEL.agents)
+        : t.agents !== undefined
+          ? await t.agents.forgetAll()
+          : await clearSublevel(t.store, SUBLEVEL.agents),
+    },
+  }),
+  outbox: async (t, dryRun) => ({
+    deleted:
+      t.mqtt !== undefined ? await t.mqtt.forgetPersonal({ dryRun }) : await forgetStoredOutbox(t, dryRun),
+  }),
+  audit: async (t, dryRun) => {
+    if (dryRun) return { deleted: { audit: await t.audit.size() } };
+    const { deleted, erasedHead } = await t.audit.erase();
+    return { deleted: { audit: deleted }, erasedHead: erasedHead.hash };
+  },
+};
+
+/**
+ * The personal sublevels in table order, the audit last: records the other erasers write (a
+ * purge's own audit lines) go with it, and forget's record starts the new chain.
+ */
+export const FORGOTTEN: readonly PersonalSublevel[] = [
+  ...SUBLEVEL_NAMES.filter(
+    (n): n is PersonalSublevel => n !== SUBLEVEL.audit && (SUBLEVELS[n] as SublevelRow).personal !== 'none',
+  ),
+  SUBLEVEL.audit,
+];
+
 export async function forget(
   t: ForgetTargets,
   options: { readonly dryRun?: boolean; readonly origin: CommandOrigin },
 ): Promise<ForgetReport> {
   const dryRun = options.dryRun === true;
   const deleted: Record<string, number> = {};
-
-  deleted.agents = dryRun
-    ? await countSublevel(t.store, SUBLEVEL.agents)
-    : t.agents !== undefined
-      ? await t.agents.forgetAll()
-      : await clearSublevel(t.store, SUBLEVEL.agents);
-
-  if (t.mqtt !== undefined) {
-    const r = await t.mqtt.forgetPersonal({ dryRun });
-    deleted.outbox = r.outbox;
-    deleted.retained = r.retained;
-  } else {
-    const r = await forgetStoredOutbox(t, dryRun);
-    deleted.outbox = r.outbox;
-    deleted.retained = r.retained;
+  let erasedHead: string | undefined;
+  for (const name of FORGOTTEN) {
+    const erased = await ERASERS[name](t, dryRun);
+    Object.assign(deleted, erased.deleted);
+    erasedHead = erased.erasedHead ?? erasedHead;
   }
-
-  if (dryRun) {
-    deleted.audit = await t.audit.size();
-    return { dryRun, deleted };
-  }
-  const { deleted: auditRecords, erasedHead } = await t.audit.erase();
-  deleted.audit = auditRecords;
+  if (dryRun) return { dryRun, deleted };
   await compactStore(t.store);
   await t.audit.append({
     kind: 'forget',
@@ -112,7 +148,7 @@ export async function forget(
     channel: options.origin.channel,
     authenticated: options.origin.authenticated,
     deleted,
-    erased_head: erasedHead.hash,
+    erased_head: erasedHead,
     compacted: true,
   });
   t.logger.info({ deleted }, 'forget: personal data erased');

@@ -30,7 +30,8 @@ import {
   PrivacyTiers,
   type PrivacyTiersOptions,
 } from '../router/privacy.js';
-import { type Store, SUBLEVEL, type Sub, sublevel } from '../storage/store.js';
+import type { Store } from '../storage/store.js';
+import { SUBLEVEL, type Sub, sublevel } from '../storage/sublevels.js';
 
 /** The origin of a request that names none (an in-process caller): treated as unproven. */
 const UNPROVEN = { channel: 'mqtt', authenticated: false } as const;

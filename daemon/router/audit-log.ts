@@ -29,7 +29,8 @@
  * command handlers interleave into a single chain.
  */
 import { createHash } from 'node:crypto';
-import { type Store, SUBLEVEL, type Sub, sublevel } from '../storage/store.js';
+import type { Store } from '../storage/store.js';
+import { SUBLEVEL, type Sub, sublevel } from '../storage/sublevels.js';
 import { canonicalJson } from '../util/canonical-json.js';
 
 export type EgressDataKind = 'audio' | 'image' | 'text' | 'labels' | 'none';

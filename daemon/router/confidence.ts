@@ -3,7 +3,7 @@
  * threshold. Each function documents its formula; all clamp to 0..1 and map NaN to 0 so a broken
  * model output asks for help instead of passing as certain.
  */
-import type { FaceInference, FaceResult, IntentEvent, SpeechEvent, Transcript } from '../bus/topics.js';
+import type { FaceInference, FaceResult, Transcript } from '../bus/topics.js';
 
 /** Threshold used for a model id `router.thresholds` does not list. */
 export const DEFAULT_THRESHOLD = 0.5;
@@ -48,16 +48,6 @@ export function faceConfidence(inference: Pick<FaceInference, 'faces'>): number 
 export function whisperConfidence(t: Pick<Transcript, 'avgLogProb' | 'noSpeechProb' | 'text'>): number {
   if (t.text.trim().length === 0) return 0;
   return clamp01(Math.exp(t.avgLogProb) * (1 - clamp01(t.noSpeechProb)));
-}
-
-/** VAD: the speech probability the segmenter reported. */
-export function vadConfidence(e: Pick<SpeechEvent, 'confidence'>): number {
-  return clamp01(e.confidence);
-}
-
-/** Intents: the template match score. */
-export function intentConfidence(e: Pick<IntentEvent, 'score'>): number {
-  return clamp01(e.score);
 }
 
 /**

@@ -5,7 +5,8 @@
  * made (a failed call may still be billed, so charging up front keeps the cap conservative).
  */
 
-import { type Store, SUBLEVEL, type Sub, sublevel } from '../storage/store.js';
+import type { Store } from '../storage/store.js';
+import { SUBLEVEL, type Sub, sublevel } from '../storage/sublevels.js';
 import type { Clock } from '../util/clock.js';
 
 interface CostState {

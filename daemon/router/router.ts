@@ -11,7 +11,7 @@ import type { Component, ComponentHealth } from '../component.js';
 import type { CloudConfig, RouterConfig, SensorsConfig } from '../config/index.js';
 import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import { openStore, type Store } from '../storage/store.js';
+import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { AuditLog } from './audit-log.js';
 import { CloudGateway } from './gateway.js';
@@ -28,8 +28,8 @@ export interface RouterStageOptions {
     readonly cloud: CloudConfig;
     readonly sensors: { readonly [K in keyof SensorsConfig]?: Pick<SensorsConfig[K], 'privacy'> };
   };
-  /** The shared LevelDB store (kept open by its owner), or a directory the stage opens and closes itself. */
-  readonly storage: Store | string;
+  /** The daemon's store, open and owned by StorageComponent (cost in sublevel `router`). */
+  readonly storage: Store;
   /** The audit log shared with the other recorders (cloud tool calls); default one on the store. */
   readonly audit?: AuditLog;
   /** Component name (default `router`). */
@@ -47,8 +47,6 @@ export class RouterStage implements Component {
   private readonly gateway: CloudGateway;
   private readonly routing: InferenceRouting;
   private readonly subs: Subscription[] = [];
-  private store: Store | undefined;
-  private ownsStore = false;
   /** The audit log this stage opened itself (none when the daemon handed one in). */
   private ownAudit: AuditLog | undefined;
 
@@ -77,15 +75,10 @@ export class RouterStage implements Component {
 
   async start(signal: AbortSignal): Promise<void> {
     const { config } = this.o;
-    if (typeof this.o.storage === 'string') {
-      this.store = await openStore(this.o.storage);
-      this.ownsStore = true;
-    } else {
-      this.store = this.o.storage;
-    }
+    const store = this.o.storage;
     // The daemon hands in its one audit log; a stage built alone (tests) opens and closes its own.
-    this.ownAudit = this.o.audit === undefined ? new AuditLog(this.store) : undefined;
-    await this.gateway.start(this.store, this.o.audit ?? this.ownAudit!);
+    this.ownAudit = this.o.audit === undefined ? new AuditLog(store) : undefined;
+    await this.gateway.start(store, this.o.audit ?? this.ownAudit!);
     if (signal.aborted) {
       await this.stop();
       throw new EdgeloomError(ErrorCode.E_ABORTED, `${this.name}: start aborted`, { where: this.name });
@@ -147,9 +140,6 @@ export class RouterStage implements Component {
     // Its sublevel is a resource of the shared store, which outlives the stage.
     await this.ownAudit?.close();
     this.ownAudit = undefined;
-    if (this.ownsStore) await this.store?.close();
-    this.store = undefined;
-    this.ownsStore = false;
   }
 
   health(): ComponentHealth {

@@ -20,18 +20,26 @@ export interface OpenResources {
   readonly openSublevels: number;
   /** Sublevels created since the store was opened (a leak shows as created ≫ open). */
   readonly createdSublevels: number;
+  /**
+   * Names of the store's own (top-level) sublevels created since it was opened, in first-use
+   * order: what test/unit/store-table.test.ts compares with the table of sublevels.ts.
+   */
+  readonly names: readonly string[];
 }
 
 class Tracker {
   open = 0;
   created = 0;
+  /** Bounded by the distinct names the daemon's code uses (the table's rows). */
+  readonly names = new Set<string>();
 
-  watch(db: AnyLevel): void {
+  watch(db: AnyLevel, top: boolean): void {
     db.hooks.newsub.add((sub: AnyLevel) => {
       this.created++;
+      if (top) this.names.add(String((sub as unknown as { path(): string[] }).path()[0]));
       sub.on('open', () => this.open++);
       sub.on('closed', () => this.open--);
-      this.watch(sub);
+      this.watch(sub, false);
     });
   }
 }
@@ -42,12 +50,14 @@ const trackers = new WeakMap<object, Tracker>();
 export function trackOpenResources(db: AnyLevel): void {
   if (trackers.has(db)) return;
   const t = new Tracker();
-  t.watch(db);
+  t.watch(db, true);
   trackers.set(db, t);
 }
 
 /** The counts for a tracked store; undefined when `trackOpenResources` was never called on it. */
 export function openResources(db: object): OpenResources | undefined {
   const t = trackers.get(db);
-  return t === undefined ? undefined : { openSublevels: t.open, createdSublevels: t.created };
+  return t === undefined
+    ? undefined
+    : { openSublevels: t.open, createdSublevels: t.created, names: [...t.names] };
 }

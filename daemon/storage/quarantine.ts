@@ -3,8 +3,9 @@
  * (check.ts); when it is damaged — LevelDB cannot open it (a truncated `CURRENT`, a broken
  * MANIFEST), a block does not read back, an agent's log misses an event — it is moved aside,
  * named and dated, a fresh store is opened in its place and the daemon runs on: agents start from
- * their initial state, and the outbox messages that can still be read from the damaged copy are
- * carried over (salvaged) so what was accepted for delivery still leaves.
+ * their initial state, and the sublevels the table marks `onDamage: 'salvage'` (sublevels.ts: the
+ * outbox) are carried over from what can still be read of the damaged copy, so what was accepted
+ * for delivery still leaves.
  *
  * Where the damaged store goes: `<storage.dir>.damaged-<UTC time>` beside it. Under systemd the
  * storage directory is the unit's StateDirectory, whose parent the service may not write
@@ -25,12 +26,21 @@ import type { Logger } from '../log.js';
 import { checkStore, isCorruption, levelMessage, type StoreVerifier } from './check.js';
 import { trackOpenResources } from './open-resources.js';
 import { openStore, type Store } from './store.js';
+import {
+  STORE_VERIFIERS,
+  SUBLEVEL_NAMES,
+  SUBLEVELS,
+  type SublevelName,
+  type SublevelRow,
+} from './sublevels.js';
+import { markDamagedBlocksUnreadable } from './table-checksums.js';
 
 /** Marker written into every quarantined store. */
 export const QUARANTINE_FILE = 'QUARANTINE.json';
-/** The outbox's sublevel (actions/outbox.ts) and its key range on the root store. */
-const OUTBOX_GTE = '!outbox!';
-const OUTBOX_LT = '!outbox"';
+/** The sublevels carried over into the fresh store (the outbox: what was accepted for delivery). */
+const SALVAGED: readonly SublevelName[] = SUBLEVEL_NAMES.filter(
+  (n) => (SUBLEVELS[n] as SublevelRow).onDamage === 'salvage',
+);
 
 export interface QuarantineRecord {
   /** Where the damaged store is now. */
@@ -58,8 +68,8 @@ export interface OpenedStore {
 export interface OpenCheckedOptions {
   readonly dir: string;
   readonly logger: Logger;
-  /** The owners' own checks (check.ts StoreVerifier), e.g. the agents' verifyAgentLogs. */
-  readonly verifiers: readonly StoreVerifier[];
+  /** The owners' own checks (check.ts StoreVerifier); default the table's (sublevels.ts). */
+  readonly verifiers?: readonly StoreVerifier[];
   /** Aborts the start-up check (shutdown during start-up). */
   readonly signal?: AbortSignal;
   /** Time source for the quarantine name; default now. */
@@ -99,7 +109,8 @@ export async function openCheckedStore(o: OpenCheckedOptions): Promise<OpenedSto
     trackOpenResources(store);
     try {
       const check = await checkStore(store, {
-        verifiers: o.verifiers,
+        verifiers: o.verifiers ?? STORE_VERIFIERS,
+        dir: o.dir,
         ...(o.signal === undefined ? {} : { signal: o.signal }),
       });
       entries = check.entries;
@@ -118,7 +129,7 @@ export async function openCheckedStore(o: OpenCheckedOptions): Promise<OpenedSto
   trackOpenResources(fresh);
   let salvagedOutbox = 0;
   try {
-    salvagedOutbox = await salvageOutbox(damagedDir, fresh);
+    salvagedOutbox = await salvage(damagedDir, fresh);
   } catch (err) {
     o.logger.warn({ err: levelMessage(err), damagedDir }, 'storage: no outbox message could be salvaged');
   }
@@ -181,11 +192,13 @@ async function freeName(parent: string, name: string): Promise<string> {
 }
 
 /**
- * Copy the outbox entries that can still be read from the damaged store into `fresh`, keeping
- * their keys (the sequence, so delivery order is kept). Works on a copy, so the quarantined
- * store stays as it was found; a copy LevelDB cannot open is repaired first (RepairDB).
+ * Copy the entries of the SALVAGED sublevels that can still be read from the damaged store into
+ * `fresh`, keeping their keys (the outbox's sequence, so delivery order is kept). Works on a copy,
+ * so the quarantined store stays as it was found; in the copy, blocks that fail their checksum
+ * are made unreadable (table-checksums.ts), and a copy LevelDB cannot open is repaired first
+ * (RepairDB).
  */
-async function salvageOutbox(damagedDir: string, fresh: Store): Promise<number> {
+async function salvage(damagedDir: string, fresh: Store): Promise<number> {
   const work = await mkdtemp(join(tmpdir(), 'edgeloom-salvage-'));
   try {
     const copy = join(work, 'store');
@@ -195,6 +208,9 @@ async function salvageOutbox(damagedDir: string, fresh: Store): Promise<number> 
       filter: (src) => src === damagedDir || !basename(src).startsWith('damaged-'),
     });
     await rm(join(copy, 'LOCK'), { force: true });
+    // LevelDB would hand out a damaged block's altered entries (it reads without checksums):
+    // make those blocks unreadable, so only what was written is carried over.
+    await markDamagedBlocksUnreadable(copy);
     let db = new Level<string, string>(copy, { valueEncoding: 'utf8' });
     try {
       await db.open();
@@ -206,16 +222,21 @@ async function salvageOutbox(damagedDir: string, fresh: Store): Promise<number> 
     }
     const ops: { type: 'put'; key: string; value: string }[] = [];
     try {
-      for await (const [key, value] of db.iterator({ gte: OUTBOX_GTE, lt: OUTBOX_LT })) {
+      for (const name of SALVAGED) {
         try {
-          JSON.parse(value);
-          ops.push({ type: 'put', key, value });
+          // A sublevel's keys on the root store: `!name!key`, all below `!name"`.
+          for await (const [key, value] of db.iterator({ gte: `!${name}!`, lt: `!${name}"` })) {
+            try {
+              JSON.parse(value);
+              ops.push({ type: 'put', key, value });
+            } catch {
+              // an unreadable entry cannot be used anyway
+            }
+          }
         } catch {
-          // an unreadable entry cannot be sent anyway
+          // damage inside this range: keep what was read before it
         }
       }
-    } catch {
-      // damage inside the outbox range: keep what was read before it
     } finally {
       await db.close();
     }

@@ -1,37 +1,14 @@
 /**
- * The daemon's one LevelDB store (`storage.dir`). One process may open a LevelDB
- * directory at a time, so the daemon opens it once and hands the same `Level` to every user;
- * each user keeps to its own sublevel. Names used on the shared store (also what `forget` clears):
- *
- * | sublevel      | owner            | content                                    | personal? |
- * |---------------|------------------|--------------------------------------------|-----------|
- * | `audit`       | router/audit-log | hash-chained audit records (egress, …)     | yes       |
- * | `agents`      | agents runtime   | event logs, snapshots (agent memory)       | yes       |
- * | `outbox`      | actions/outbox   | MQTT messages not yet acknowledged         | some      |
- * | `privacy`     | privacy/control  | run-time privacy tier changes              | no        |
- * | `router`      | router/cost      | daily cost state                           | no        |
- *
- * `edgeloom forget` (daemon/privacy/forget.ts) erases the personal ones, the outbox's personal
- * entries included.
+ * The daemon's one LevelDB store (`storage.dir`), and the one way to open it. One process may
+ * open a LevelDB directory at a time, so the daemon opens it once (quarantine.ts: opened, read
+ * back, replaced when damaged), StorageComponent owns it, and every user keeps to its own
+ * sublevel, each listed in the table of sublevels.ts.
  */
-import type { AbstractSublevel } from 'abstract-level';
 import { Level } from 'level';
 import { EdgeloomError, ErrorCode } from '../errors.js';
 
+/** The store every owner of a sublevel is handed (JSON values by default). */
 export type Store = Level<string, unknown>;
-export type Sub<V> = AbstractSublevel<Store, string | Buffer | Uint8Array, string, V>;
-
-export const SUBLEVEL = {
-  audit: 'audit',
-  agents: 'agents',
-  outbox: 'outbox',
-  privacy: 'privacy',
-  router: 'router',
-} as const;
-
-export function sublevel<V>(db: Store, name: string): Sub<V> {
-  return db.sublevel<string, V>(name, { valueEncoding: 'json' });
-}
 
 /**
  * Open the store at `dir` (created when missing). A store held by a running daemon fails with
@@ -63,29 +40,4 @@ export async function openStore(dir: string): Promise<Store> {
     );
   }
   return db;
-}
-
-/** Count the keys of a sublevel (nested sublevels included), closing it afterwards. */
-export async function countSublevel(db: Store, name: string): Promise<number> {
-  const sub = db.sublevel(name);
-  try {
-    let count = 0;
-    for await (const _key of sub.keys()) count++;
-    return count;
-  } finally {
-    await sub.close();
-  }
-}
-
-/** Count then delete every key of a sublevel (nested sublevels included); returns the count. */
-export async function clearSublevel(db: Store, name: string): Promise<number> {
-  const sub = db.sublevel(name);
-  try {
-    let count = 0;
-    for await (const _key of sub.keys()) count++;
-    await sub.clear();
-    return count;
-  } finally {
-    await sub.close(); // a sublevel stays in the store's resource set until closed
-  }
 }

@@ -81,6 +81,9 @@ async function outboxWrites(dir: string, n: number, burst: boolean): Promise<num
 }
 
 async function sinkRun(url: string, dir: string, n: number, burst: boolean): Promise<number> {
+  const store = new Level<string, unknown>(join(dir, burst ? 'sink-burst' : 'sink-seq'), {
+    valueEncoding: 'json',
+  });
   const sink = new MqttClientSink({
     config: mqttTestConfig(url, {
       base_topic: 'edgeloom/bench',
@@ -91,7 +94,7 @@ async function sinkRun(url: string, dir: string, n: number, burst: boolean): Pro
     deviceId: 'bench',
     logger: silentLogger(),
     clock: new SystemClock(),
-    storage: join(dir, burst ? 'sink-burst' : 'sink-seq'),
+    storage: store,
   });
   await sink.start(new AbortController().signal);
   await sink.whenConnected();
@@ -111,6 +114,7 @@ async function sinkRun(url: string, dir: string, n: number, burst: boolean): Pro
   const ms = performance.now() - t0;
   if (sink.stats().qos1Acked !== n) throw new Error(`sink acknowledged ${sink.stats().qos1Acked} of ${n}`);
   await sink.stop();
+  await store.close();
   return perSecond(n, ms);
 }
 

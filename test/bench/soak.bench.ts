@@ -17,7 +17,8 @@
  *
  * After the run, SIGTERM must stop the daemon cleanly (exit 0) and the store must hold no more
  * than the retention settings allow: per agent at most agents.retention_events +
- * agents.snapshot_every log entries (plus one input's events) and at most two snapshots.
+ * agents.snapshot_every log entries (plus one input's events) and at most two snapshots, and
+ * every sublevel within its row's bound in the store's table (daemon/storage/sublevels.ts).
  *
  * `--heap-snapshots DIR` writes a V8 heap snapshot of the child at the end of the warm-up and at
  * the end (for finding what grows); `--samples FILE` writes every sample as JSON.
@@ -30,6 +31,7 @@ import { join, resolve } from 'node:path';
 import { Level } from 'level';
 import { AgentStore } from '../../daemon/agents/store.js';
 import { loadConfig } from '../../daemon/config/index.js';
+import { storeInventory } from '../../daemon/storage/inventory.js';
 import { packageRoot } from '../../daemon/util/package-root.js';
 import type { BenchOptions, BenchTarget, Figures } from './run.js';
 
@@ -47,6 +49,11 @@ export const targets: readonly BenchTarget[] = [
     why: 'agent logs within agents.retention_events + snapshot_every',
   },
   { figure: 'store_snapshots_max', max: 2, why: 'older snapshots compacted away' },
+  {
+    figure: 'store_sublevels_over_bound',
+    max: 0,
+    why: 'every sublevel within its retention bound (storage/sublevels.ts), none the table lacks',
+  },
   { figure: 'exit_code', min: 0, max: 0, why: 'SIGTERM after the run stops cleanly' },
 ];
 
@@ -300,7 +307,7 @@ export async function bench(options: BenchOptions): Promise<Figures> {
   const rssEnd = median(pick(end, (s) => s.rss));
   const extWarm = min(pick(warm, (s) => s.external));
   const extEnd = min(pick(end, (s) => s.external));
-  const store = await storeBound(storageDir, config.agents.retention_events, config.agents.snapshot_every);
+  const store = await storeBound(storageDir, config);
   rmSync(work, { recursive: true, force: true });
   return {
     sensor_hours: Math.round((last.sensorMs / HOUR_MS) * 100) / 100,
@@ -336,20 +343,28 @@ export async function bench(options: BenchOptions): Promise<Figures> {
     store_log_entries_bound: store.bound,
     store_log_entries_over_bound: Math.max(0, store.maxLog - store.bound),
     store_snapshots_max: store.maxSnapshots,
+    store_sublevels_over_bound: store.sublevelsOverBound,
     outbox_end: last.outbox,
     exit_code: exitCode ?? -1,
   };
 }
 
-/** Per-agent log entries and snapshots in the stopped daemon's store, and the retention bound. */
+/**
+ * Per-agent log entries and snapshots in the stopped daemon's store, and the retention bound; and
+ * the sublevels past their table row's bound (or not in the table at all).
+ */
 async function storeBound(
   dir: string,
-  retentionEvents: number,
-  snapshotEvery: number,
-): Promise<{ maxLog: number; maxSnapshots: number; bound: number }> {
+  config: ReturnType<typeof loadConfig>,
+): Promise<{ maxLog: number; maxSnapshots: number; bound: number; sublevelsOverBound: number }> {
+  const retentionEvents = config.agents.retention_events;
+  const snapshotEvery = config.agents.snapshot_every;
   const db = new Level<string, unknown>(dir, { valueEncoding: 'json' });
   await db.open();
   try {
+    const inventory = await storeInventory(db, config);
+    const sublevelsOverBound =
+      inventory.sublevels.filter((r) => r.overBound > 0).length + inventory.unlisted.length;
     const agents = new AgentStore({ db, snapshotEvery, retentionEvents });
     let maxLog = 0;
     let maxSnapshots = 0;
@@ -360,7 +375,7 @@ async function storeBound(
     }
     await agents.close();
     // One input may carry a few events past the snapshot that triggers compaction.
-    return { maxLog, maxSnapshots, bound: retentionEvents + snapshotEvery + 16 };
+    return { maxLog, maxSnapshots, bound: retentionEvents + snapshotEvery + 16, sublevelsOverBound };
   } finally {
     await db.close();
   }

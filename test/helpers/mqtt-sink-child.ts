@@ -7,6 +7,7 @@
  */
 import { MqttClientSink } from '../../daemon/actions/mqtt-client.js';
 import { silentLogger } from '../../daemon/log.js';
+import { openStore } from '../../daemon/storage/store.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 import { mqttTestConfig } from './mqtt.js';
 
@@ -23,12 +24,14 @@ async function main(): Promise<void> {
     base_topic: 'edgeloom/child',
     discovery: { enabled: false, prefix: 'homeassistant' },
   });
+  // Opened as the daemon's storage opens it; the sink only uses it.
+  const store = await openStore(args.storageDir);
   const sink = new MqttClientSink({
     config,
     deviceId: 'child',
     logger: silentLogger(),
     clock: new SystemClock(),
-    storage: args.storageDir,
+    storage: store,
     reconnectMinMs: 100,
     reconnectMaxMs: 500,
   });
@@ -49,6 +52,7 @@ async function main(): Promise<void> {
   await sink.whenDrained();
   process.stdout.write(`drained ${JSON.stringify(sink.stats().outbox)}\n`);
   await sink.stop();
+  await store.close();
   process.exit(0);
 }
 

@@ -9,7 +9,7 @@ import type { FaceInference, RouteDecision, Transcript } from '../../daemon/bus/
 import { type ConfigOverrides, loadConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
 import { RouterStage } from '../../daemon/router/router.js';
-import type { Store } from '../../daemon/storage/store.js';
+import { openStore, type Store } from '../../daemon/storage/store.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 
 export interface RouterHarness {
@@ -28,7 +28,10 @@ export interface RouterHarness {
   stop(): Promise<void>;
 }
 
-/** Start a router stage; `storage` is an open store or a directory for a new one. */
+/**
+ * Start a router stage; `storage` is an open store or a directory to open one in (opened here,
+ * the way the daemon's storage owns it, and closed by `stop`).
+ */
 export async function startRouterStage(
   overrides: ConfigOverrides,
   storage: Store | string,
@@ -37,12 +40,13 @@ export async function startRouterStage(
   const logger = silentLogger();
   const bus = new Bus({ clock, logger });
   const config = loadConfig({ env: {}, overrides });
+  const store = typeof storage === 'string' ? await openStore(storage) : storage;
   const router = new RouterStage({
     bus,
     clock,
     logger,
     config: { router: config.router, cloud: config.cloud, sensors: config.sensors },
-    storage,
+    storage: store,
   });
   await router.start(new AbortController().signal);
   const h: RouterHarness = {
@@ -56,6 +60,7 @@ export async function startRouterStage(
     stop: async () => {
       await router.stop();
       await bus.close();
+      if (store !== storage) await store.close();
     },
   };
   bus.subscribe('router/decision', (e) => void h.decisions.push(e as Envelope<RouteDecision>), {

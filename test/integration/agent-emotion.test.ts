@@ -6,15 +6,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EMOJI, registerBuiltinTools } from '../../daemon/agents/builtin-tools.js';
 import { type EmotionDisplayOptions, emotionDisplayAgent } from '../../daemon/agents/emotion-display.js';
 import { AgentRuntime } from '../../daemon/agents/runtime.js';
-import { AgentStore, type SharedStore } from '../../daemon/agents/store.js';
+import { AgentStore } from '../../daemon/agents/store.js';
 import { ToolRegistry } from '../../daemon/agents/tools.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import { type DisplayAction, EMOTIONS, type Emotion, type FaceInference } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
+import type { Store } from '../../daemon/storage/store.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 
 let dir: string;
-let db: SharedStore;
+let db: Store;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'edgeloom-emotion-'));
   db = new Level<string, unknown>(dir, { valueEncoding: 'json' });

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type MotionFilter, motionAgent } from '../../daemon/agents/motion.js';
 import type { AgentDefinition, DomainEvent } from '../../daemon/agents/reducer.js';
 import { AgentRuntime } from '../../daemon/agents/runtime.js';
-import { AgentStore, type SharedStore, type WorkingRecord } from '../../daemon/agents/store.js';
+import { AgentStore, type WorkingRecord } from '../../daemon/agents/store.js';
 import { ToolRegistry } from '../../daemon/agents/tools.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { Envelope } from '../../daemon/bus/envelope.js';
@@ -14,6 +14,7 @@ import type { ImuEvent, MotionEvent } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
 import { openFixture } from '../../daemon/recording/reader.js';
 import { ImuAggregator } from '../../daemon/sensors/imu/aggregator.js';
+import type { Store } from '../../daemon/storage/store.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
@@ -41,7 +42,7 @@ function counterAgent(id = 'counter'): AgentDefinition<Counter, CounterEvent> {
 }
 
 let dir: string;
-let db: SharedStore;
+let db: Store;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'edgeloom-agents-'));

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAgents } from '../../daemon/agents/build.js';
-import type { SharedStore } from '../../daemon/agents/store.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { Envelope } from '../../daemon/bus/envelope.js';
 import { Priority } from '../../daemon/bus/envelope.js';
@@ -22,10 +21,11 @@ import type {
 } from '../../daemon/bus/topics.js';
 import { loadConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
+import type { Store } from '../../daemon/storage/store.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 
 let dir: string;
-let db: SharedStore;
+let db: Store;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'edgeloom-voice-'));
   db = new Level<string, unknown>(dir, { valueEncoding: 'json' });

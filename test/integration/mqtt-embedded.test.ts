@@ -13,6 +13,7 @@ import { MqttClientSink } from '../../daemon/actions/mqtt-client.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import { EdgeloomError } from '../../daemon/errors.js';
 import { silentLogger } from '../../daemon/log.js';
+import { openStore, type Store } from '../../daemon/storage/store.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 import { EMBEDDED_LOGIN, mqttTestConfig, Subscriber, waitFor } from '../helpers/mqtt.js';
 
@@ -24,6 +25,7 @@ describe('MQTT sink on the embedded broker', () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgeloom-mqtt-embedded-'));
   const privacyRequests: unknown[] = [];
   let sink: MqttClientSink;
+  let store: Store | undefined;
   let sub: Subscriber;
 
   beforeAll(async () => {
@@ -45,12 +47,14 @@ describe('MQTT sink on the embedded broker', () => {
       },
       { component: 'test.router' },
     );
+    store = await openStore(join(dir, 'db'));
     sink = new MqttClientSink({
       config: mqttTestConfig(''),
       deviceId: 'test-dev',
       logger: silentLogger(),
       clock,
-      storage: join(dir, 'db'),
+      storage: store,
+      credentialsDir: join(dir, 'db'),
       bus,
     });
     await sink.start(new AbortController().signal);
@@ -62,6 +66,7 @@ describe('MQTT sink on the embedded broker', () => {
   afterAll(async () => {
     await sub?.close();
     await sink?.stop();
+    await store?.close();
     await bus.close(1000);
     rmSync(dir, { recursive: true, force: true });
   });

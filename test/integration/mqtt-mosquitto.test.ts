@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MqttClientSink } from '../../daemon/actions/mqtt-client.js';
 import { fullTopic, toMqttMessage } from '../../daemon/actions/mqtt-contract.js';
@@ -88,12 +89,15 @@ describe.runIf(needs({ tools: ['mosquitto'] }))('MQTT sink against Mosquitto', (
   });
 
   function newSink(overrides = {}): MqttClientSink {
+    // The daemon's store stands in: opened (on the next tick) by its owner, closed after the sink.
+    const store = new Level<string, unknown>(join(dir, 'db'), { valueEncoding: 'json' });
+    cleanups.push(() => store.close());
     const sink = new MqttClientSink({
       config: mqttTestConfig(broker.url, overrides),
       deviceId: 'test-dev',
       logger: silentLogger(),
       clock: new SystemClock(),
-      storage: join(dir, 'db'),
+      storage: store,
       swVersion: '0.1.0',
       reconnectMinMs: 300,
       reconnectMaxMs: 600,

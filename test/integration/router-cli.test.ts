@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { auditCommand, parseSince } from '../../daemon/cli/cmd-audit.js';
 import { forgetCommand } from '../../daemon/cli/cmd-forget.js';
 import { type AuditEntry, AuditLog, type AuditRecord } from '../../daemon/router/audit-log.js';
-import { openStore, SUBLEVEL, sublevel } from '../../daemon/storage/store.js';
+import { openStore } from '../../daemon/storage/store.js';
+import { SUBLEVEL, sublevel } from '../../daemon/storage/sublevels.js';
 
 let dir: string;
 const saved = process.env.EDGELOOM_STORAGE_DIR;

@@ -3,7 +3,10 @@
  * (`edgeloom run`, the demo replayed while the broker is down, so QoS 1 messages wait in the
  * outbox), then damaged on disk three ways:
  * - `CURRENT` truncated (LevelDB cannot open the store at all);
- * - 64 bytes of garbage in the middle of the `.ldb` table (a block no longer reads back);
+ * - 64 bytes of garbage a third of the way into the `.ldb` table, inside its data blocks. Where
+ *   they land decides what a plain read sees (a Snappy tag byte: the block no longer decompresses;
+ *   inside a literal: the entry reads back with other bytes and still parses), so the check
+ *   verifies every block's CRC32C first and names the table whichever way they land;
  * - one agent log key deleted (E_AGENT_LOG_GAP: the agent's start used to fail on every restart).
  * For each: `edgeloom doctor` reports the store damaged; the daemon, started on it against a real
  * Mosquitto, moves it aside (`<dir>.damaged-<UTC time>`, with QUARANTINE.json), logs one error
@@ -201,6 +204,8 @@ describe.runIf(mosquittoAvailable())('a damaged store is moved aside, not a rest
       ).results.find((r) => r.check === 'storage');
       expect(storageBefore?.level).toBe('fail');
       expect(storageBefore?.detail).toContain('is damaged');
+      if (c.kind === 'garbage in an .ldb')
+        expect(storageBefore?.detail).toMatch(/\.ldb: data block at byte \d+ fails its checksum/);
 
       const sub = await Subscriber.connect(broker.url, [`edgeloom/${FIRST_DEVICE}/#`, 'home/#']);
       try {

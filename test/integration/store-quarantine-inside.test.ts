@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STORE_VERIFIERS } from '../../daemon/daemon.js';
 import { silentLogger } from '../../daemon/log.js';
 import { listQuarantined, openCheckedStore } from '../../daemon/storage/quarantine.js';
+import { STORE_VERIFIERS } from '../../daemon/storage/sublevels.js';
 
 const CI = process.env.CI === 'true' || process.env.CI === '1';
 const isRoot = process.getuid?.() === 0;

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAgents } from '../../daemon/agents/build.js';
-import type { SharedStore } from '../../daemon/agents/store.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { Envelope } from '../../daemon/bus/envelope.js';
 import type { IntentEvent, MqttAction, Transcript } from '../../daemon/bus/topics.js';
@@ -22,13 +21,14 @@ import {
 import { SttStage } from '../../daemon/pipeline/stt/stt-stage.js';
 import { VadStage } from '../../daemon/pipeline/vad/vad-stage.js';
 import { ReplaySource } from '../../daemon/replay/replay-source.js';
+import type { Store } from '../../daemon/storage/store.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 
 const SPEECH = join(REPO_ROOT, 'fixtures', 'speech');
 
 let dir: string;
-let db: SharedStore;
+let db: Store;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'edgeloom-voice-ref-'));
   db = new Level<string, unknown>(dir, { valueEncoding: 'json' });

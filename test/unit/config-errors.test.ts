@@ -70,6 +70,15 @@ describe('config errors name the key and the line', () => {
     expect(text).toContain(`${file}:6:1 frobnicate unknown key`);
   });
 
+  it('refuses a removed key with why it went (sensors.mic.sampling: the VAD needs every frame)', () => {
+    const file = yamlFile(['sensors:', '  mic:', '    sampling: { every_nth: 2 }']);
+    const err = failure({ file });
+    expect(err.problems).toHaveLength(1);
+    const p = err.problems[0]!;
+    expect(`${p.source} ${p.key}`).toBe(`${file}:3:5 sensors.mic.sampling`);
+    expect(p.message).toMatch(/^is no longer a setting: microphone frames are never thinned/);
+  });
+
   it('names list items by index and points a missing key at its parent', () => {
     const file = yamlFile([
       'agents:',

@@ -22,7 +22,7 @@ import { loadConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
 import { RouterStage } from '../../daemon/router/router.js';
 import { openResources, trackOpenResources } from '../../daemon/storage/open-resources.js';
-import { clearSublevel, countSublevel } from '../../daemon/storage/store.js';
+import { clearSublevel, countSublevel, SUBLEVEL } from '../../daemon/storage/sublevels.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 
 type Counter = { readonly total: number };
@@ -167,12 +167,12 @@ describe('sublevels of the shared store are opened once per owner', () => {
   });
 
   it('forget: counting and clearing a sublevel close it afterwards', async () => {
-    const setup = db.sublevel('transcripts');
+    const setup = db.sublevel(SUBLEVEL.agents);
     await setup.put('k', 'v');
     await setup.close();
     expect(open()).toBe(0);
-    expect(await countSublevel(db, 'transcripts')).toBe(1);
-    expect(await clearSublevel(db, 'transcripts')).toBe(1);
+    expect(await countSublevel(db, SUBLEVEL.agents)).toBe(1);
+    expect(await clearSublevel(db, SUBLEVEL.agents)).toBe(1);
     expect(open()).toBe(0);
   });
 });

@@ -264,6 +264,7 @@ export async function runDoctor(config: EdgeloomConfig, options: DoctorOptions):
   results.push(
     ...(await checkStorage(
       isAbsolute(config.storage.dir) ? config.storage.dir : resolve(baseDir, config.storage.dir),
+      config,
     )),
   );
   results.push(checkSystemd(probe));

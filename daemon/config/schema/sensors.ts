@@ -2,25 +2,36 @@
 import { arr, bool, enm, int, num, obj, str } from './builder.js';
 import { backoff, ID_PATTERN, privacyTier, QOS_CLASSES } from './common.js';
 
-/** How a sensor's events enter the bus: delivery class, queue bound and sampling. */
-function busKnobs(qos: (typeof QOS_CLASSES)[number], queueCapacity: number) {
+/**
+ * How a sensor's events reach the stage that analyses them (the face stage, the VAD, the motion
+ * agent: sensors/bus-knobs.ts): that subscription's delivery class, queue bound and, where
+ * thinning makes sense, sampling. The microphone has none: the VAD and the speech segments need
+ * every 32 ms frame, so a thinned stream would cut words.
+ */
+function busKnobs(who: string, qos: (typeof QOS_CLASSES)[number], queueCapacity: number) {
   return {
     qos: enm({
       description:
-        'Bus delivery class for this sensor: realtime (drop-oldest, never blocks), batched (guaranteed, ' +
-        'publisher waits) or background (drop-newest).',
+        `Bus delivery class of ${who}'s subscription to this sensor: realtime (drop-oldest, never blocks), ` +
+        'batched (guaranteed, the source waits) or background (drop-newest).',
       values: QOS_CLASSES,
       default: qos,
     }),
     queue_capacity: int({
-      description: 'Per-subscriber queue bound, events; on overflow the qos class policy applies.',
+      description: `Queue bound of ${who}'s subscription, events; on overflow the qos class policy applies.`,
       default: queueCapacity,
       minimum: 1,
       maximum: 100_000,
     }),
-    sampling: obj('Sampling applied before events are queued, so slow consumers see a thinned stream.', {
+  };
+}
+
+function sampling(who: string) {
+  return {
+    sampling: obj(`Sampling applied before events are queued for ${who}, so it sees a thinned stream.`, {
       max_per_second: num({
-        description: 'Admit at most this many events per second (token bucket); 0 = no rate limit.',
+        description:
+          'Admit at most this many events per second (token bucket on the bus clock); 0 = no rate limit.',
         default: 0,
         minimum: 0,
       }),
@@ -82,7 +93,8 @@ export const cameraSchema = obj(
     }),
     restart: backoff('camera process restart', 500, 30_000),
     privacy: privacyTier('Privacy tier of camera-derived data.', 'local_only'),
-    ...busKnobs('realtime', 2),
+    ...busKnobs('the face stage', 'realtime', 2),
+    ...sampling('the face stage'),
   },
 );
 
@@ -119,7 +131,7 @@ export const micSchema = obj('The microphone: a recorder process writing 16-bit 
   command: command('recorder'),
   restart: backoff('recorder restart', 500, 30_000),
   privacy: privacyTier('Privacy tier of audio-derived data.', 'private'),
-  ...busKnobs('realtime', 64),
+  ...busKnobs('the VAD', 'realtime', 64),
 });
 
 export const imuSchema = obj('The IMU: a serial port (or pty) carrying one reading per line or frame.', {
@@ -161,7 +173,8 @@ export const imuSchema = obj('The IMU: a serial port (or pty) carrying one readi
   }),
   reconnect: backoff('serial reconnect', 500, 30_000),
   privacy: privacyTier('Privacy tier of motion data.', 'public'),
-  ...busKnobs('batched', 256),
+  ...busKnobs('the motion agent', 'realtime', 256),
+  ...sampling('the motion agent'),
 });
 
 export const sensorsSchema = obj('Sensor sources.', {

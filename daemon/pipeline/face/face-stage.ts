@@ -1,9 +1,10 @@
 import type { Envelope } from '../../bus/envelope.js';
 import type { CameraFrame } from '../../bus/topics.js';
-import type { EventBus, Subscription } from '../../bus/types.js';
+import type { EventBus, OverflowPolicy, Subscription } from '../../bus/types.js';
 import type { Component, ComponentHealth } from '../../component.js';
 import { EdgeloomError, ErrorCode, toError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import type { SensorSubscription } from '../../sensors/bus-knobs.js';
 import type { FaceAnalyser } from './face-analyser.js';
 
 /** What the stage calls per frame: a FaceAnalyser, or a proxy that loads it through the ModelManager. */
@@ -19,6 +20,12 @@ export interface FaceStageOptions {
   readonly createAnalyser: () => Promise<{ analyser: FaceFrameAnalyser; release: () => Promise<void> }>;
   /** Frames analysed per second at most per camera (by frame timestamps); 0 = every frame. */
   readonly maxRateHz: number;
+  /**
+   * The camera-frame subscription (sensors.camera.qos, queue_capacity, sampling: sensors/
+   * bus-knobs.ts). Default: realtime, the latest frame of each camera waiting (LATEST_FRAME),
+   * at most 2 cameras' frames queued.
+   */
+  readonly subscription?: SensorSubscription;
   /** Component name (default `pipeline.face`). */
   readonly name?: string;
 }
@@ -33,10 +40,17 @@ export interface FaceStageStats {
 }
 
 /**
- * Face + emotion on camera frames. Latest frame wins: the subscription holds one frame (realtime
- * QoS, drop-oldest), so while the model is busy a newer frame replaces the waiting one and the
- * bus counts the drop; a rate cap (by frame time, so replays are deterministic) thins the rest.
- * One inference at a time.
+ * The face stage's realtime policy: the latest frame of each camera wins (the bus's `aggregate`,
+ * keyed by topic), so while the model is busy a newer frame replaces the one of the same camera
+ * that is waiting — the bus counts it as `aggregated` — and one busy camera cannot push another's
+ * frame out.
+ */
+export const LATEST_FRAME: OverflowPolicy = { kind: 'aggregate' };
+
+/**
+ * Face + emotion on camera frames. Latest frame wins (LATEST_FRAME, under the default realtime
+ * QoS); a rate cap (by frame time, so replays are deterministic) thins the rest. One inference
+ * at a time.
  */
 export class FaceStage implements Component {
   readonly name: string;
@@ -65,10 +79,11 @@ export class FaceStage implements Component {
       await this.stop();
       throw new EdgeloomError(ErrorCode.E_ABORTED, `${this.name}: start aborted`, { where: this.name });
     }
+    const s = this.o.subscription ?? { qos: 'realtime', queueCapacity: 2, overflow: LATEST_FRAME };
     this.sub = this.o.bus.subscribe<`sensor/camera/${string}/frame`>(
       'sensor/camera/+/frame',
       (env) => this.onFrame(env),
-      { component: this.name, qos: 'realtime', queueCapacity: 1, overflow: { kind: 'drop-oldest' } },
+      { component: this.name, ...s },
     );
   }
 

@@ -11,7 +11,7 @@
 
 import { type Envelope, Priority } from '../../bus/envelope.js';
 import type { AudioFrame, SpeechEvent } from '../../bus/topics.js';
-import type { EventBus, Subscription } from '../../bus/types.js';
+import type { EventBus, QosClass, Subscription } from '../../bus/types.js';
 import type { Component, ComponentHealth } from '../../component.js';
 import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -49,10 +49,13 @@ export interface VadStageOptions {
    */
   readonly maxMics?: number;
   /**
-   * Frames queued per subscription (default 64, about 2 s of audio). Overflow policy: drop the
-   * oldest frame (realtime QoS), so a slow model never stalls the microphone; drops show up as gaps.
+   * Frames queued per subscription (default 64, about 2 s of audio; sensors.mic.queue_capacity).
+   * Overflow policy: the QoS class's — under realtime, drop the oldest frame, so a slow model never
+   * stalls the microphone; drops show up as gaps.
    */
   readonly queueCapacity?: number;
+  /** The subscription's QoS class (default realtime; sensors.mic.qos). */
+  readonly qos?: QosClass;
 }
 
 export interface VadStageStats {
@@ -109,9 +112,8 @@ export class VadStage implements Component {
       (env) => this.onFrame(env),
       {
         component: this.name,
-        qos: 'realtime',
+        qos: this.o.qos ?? 'realtime',
         queueCapacity: this.o.queueCapacity ?? 64,
-        overflow: { kind: 'drop-oldest' },
       },
     );
   }

@@ -2,16 +2,20 @@ import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js
 import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
 import { type Envelope, Priority, type PublishOptions } from './envelope.js';
+import type { PatternCheck, PayloadMatching } from './patterns.js';
 import { PendingRequests } from './requests.js';
+import type { RequestIn, ResponseIn, RpcMap } from './rpc.js';
 import { checkPositiveInt, DEFAULT_CAPACITY, resolveSubscribeOptions } from './subscribe-options.js';
 import { BusSubscription, type SubscriptionHost } from './subscription.js';
 import { parsePattern, TopicTrie, validateTopic } from './topic-match.js';
-import type { ErrorEvent, PayloadOf, Topic } from './topics.js';
+import type { ErrorEvent, TopicMap } from './topics.js';
 import type {
+  BusTraffic,
   EventBus,
   Handler,
   QosClass,
   RequestOptions,
+  Responder,
   SubscribeOptions,
   Subscription,
   SubscriptionStats,
@@ -62,12 +66,14 @@ interface DrainWaiter {
  * priorities with interrupts, fault isolation (a failing handler becomes a `system/error` event),
  * and request/response with correlation ids.
  */
-export class Bus implements EventBus {
+export class Bus<M extends object = TopicMap, R extends object = RpcMap> implements EventBus<M, R> {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly capacity: Readonly<Record<QosClass, number>>;
   private readonly trie = new TopicTrie<BusSubscription>();
   private readonly subs = new Set<BusSubscription>();
+  /** The subscriptions respond() made (a `#` tap matches every request topic but answers none). */
+  private readonly responding = new WeakSet<Subscription>();
   /** topic → matching subscriptions; cleared on every (un)subscribe, arrays never mutated. */
   private readonly cache = new Map<string, BusSubscription[]>();
   private readonly cacheSize: number;
@@ -109,17 +115,17 @@ export class Bus implements EventBus {
     };
   }
 
-  publish<T extends Topic>(
+  publish<T extends keyof M & string>(
     topic: T,
-    payload: PayloadOf<T>,
+    payload: PayloadMatching<M, T>,
     options?: PublishOptions,
   ): Promise<void> | undefined {
     return this.publishAny(topic, payload, options);
   }
 
-  subscribe<T extends Topic>(
-    pattern: T | string,
-    handler: Handler<PayloadOf<T>>,
+  subscribe<P extends string>(
+    pattern: P & PatternCheck<BusTraffic<M, R>, P>,
+    handler: Handler<PayloadMatching<BusTraffic<M, R>, P>>,
     options: SubscribeOptions,
   ): Subscription {
     if (this.closed)
@@ -141,16 +147,16 @@ export class Bus implements EventBus {
     return sub;
   }
 
-  request<Res = unknown, Req = unknown>(
-    topic: string,
-    payload: Req,
+  request<T extends keyof R & string>(
+    topic: T,
+    payload: RequestIn<R, T>,
     options: RequestOptions = {},
-  ): Promise<Res> {
+  ): Promise<ResponseIn<R, T>> {
     if (this.closed)
       throw new EdgeloomError(ErrorCode.E_BUS_CLOSED, 'bus is closed', { where: `request ${topic}` });
     validateTopic(topic);
     const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    const { id, answer } = this.requests.open<Res>(topic, timeoutMs, options.signal);
+    const { id, answer } = this.requests.open<ResponseIn<R, T>>(topic, timeoutMs, options.signal);
     try {
       // A parked publish only means the responder is busy; the answer (or timeout) settles the request.
       this.publishAny(topic, payload, { ...options, correlationId: id })?.catch(() => undefined);
@@ -160,11 +166,13 @@ export class Bus implements EventBus {
     return answer;
   }
 
-  respond<Req = unknown, Res = unknown>(
-    topic: string,
-    handler: (req: Envelope<Req>, signal: AbortSignal) => Res | Promise<Res>,
+  respond<T extends keyof R & string>(
+    topic: T,
+    handler: Responder<RequestIn<R, T>, ResponseIn<R, T>>,
     options: Omit<SubscribeOptions, 'qos' | 'overflow'>,
   ): Subscription {
+    type Req = RequestIn<R, T>;
+    type Res = ResponseIn<R, T>;
     const requests = this.requests;
     const component = options.component;
     const serve = (env: Envelope<Req>, signal: AbortSignal): void | Promise<void> => {
@@ -189,15 +197,22 @@ export class Bus implements EventBus {
       requests.answer(env.correlationId, result);
       return undefined;
     };
-    return this.subscribe(topic, serve as Handler<unknown>, {
+    // A request topic is always a topic of BusTraffic<M, R>: respond's own signature is the typed check.
+    const sub = this.subscribe(topic as never, serve as never, {
       ...options,
       qos: 'batched',
       overflow: { kind: 'block' },
     });
+    this.responding.add(sub);
+    return sub;
   }
 
   stats(): SubscriptionStats[] {
     return [...this.subs].map((s) => s.stats());
+  }
+
+  responders(): string[] {
+    return [...this.subs].filter((s) => this.responding.has(s)).map((s) => s.pattern);
   }
 
   /** Resolve once every live subscription is idle; `deadlineMs` is a duration from now on the bus clock. */

@@ -134,35 +134,23 @@ export class RouterStage implements Component {
     };
     const { bus } = this.o;
     this.subs.push(
-      bus.subscribe<`inference/vad/${string}`>('inference/vad/+', (env) => this.routing.onSpeech(env), opts),
+      bus.subscribe('inference/vad/+', (env) => this.routing.onSpeech(env), opts),
       // Two at a time so one slow cloud call does not hold up the next decision; interruptible so
       // a critical event (a new utterance, a stop command) cancels a pending cloud call.
-      bus.subscribe<`inference/stt/${string}`>(
-        'inference/stt/+',
-        (env, s) => this.routing.onTranscript(env, s),
-        {
-          ...opts,
-          concurrency: 2,
-          interruptible: true,
-        },
-      ),
-      bus.subscribe<`inference/face/${string}`>(
-        'inference/face/+',
-        (env, s) => this.routing.onFace(env, s),
-        opts,
-      ),
+      bus.subscribe('inference/stt/+', (env, s) => this.routing.onTranscript(env, s), {
+        ...opts,
+        concurrency: 2,
+        interruptible: true,
+      }),
+      bus.subscribe('inference/face/+', (env, s) => this.routing.onFace(env, s), opts),
     );
     // Frames are only needed for the face cloud path; without a cloud the router never sees them.
     if (config.cloud.enabled) {
       this.subs.push(
-        bus.subscribe<`sensor/camera/${string}/frame`>(
-          'sensor/camera/+/frame',
-          (env) => this.routing.onFrame(env),
-          {
-            ...opts,
-            queueCapacity: 4,
-          },
-        ),
+        bus.subscribe('sensor/camera/+/frame', (env) => this.routing.onFrame(env), {
+          ...opts,
+          queueCapacity: 4,
+        }),
       );
     }
   }

@@ -65,11 +65,12 @@ export class FaceStage implements Component {
       await this.stop();
       throw new EdgeloomError(ErrorCode.E_ABORTED, `${this.name}: start aborted`, { where: this.name });
     }
-    this.sub = this.o.bus.subscribe<`sensor/camera/${string}/frame`>(
-      'sensor/camera/+/frame',
-      (env) => this.onFrame(env),
-      { component: this.name, qos: 'realtime', queueCapacity: 1, overflow: { kind: 'drop-oldest' } },
-    );
+    this.sub = this.o.bus.subscribe('sensor/camera/+/frame', (env) => this.onFrame(env), {
+      component: this.name,
+      qos: 'realtime',
+      queueCapacity: 1,
+      overflow: { kind: 'drop-oldest' },
+    });
   }
 
   async stop(): Promise<void> {

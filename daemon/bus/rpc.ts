@@ -7,7 +7,7 @@
  *
  * Each RPC is answered by the component that owns the thing (README, "Commands"): a sensor's own
  * source pauses it, the privacy control sets a tier, the forget service forgets, the tool
- * registry runs a tool. daemon/topology.ts lists who requests and who answers each one.
+ * registry runs a tool. topology.ts lists who requests and who answers each one.
  *
  * Adding an RPC is one row here (plus its request and answer types when they are new); the
  * topology table then fails to compile until it says who answers it.

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { BrokerGate } from './actions/broker-gate.js';
-import { CommandResponders, type Pausable } from './actions/command-responders.js';
 import { JsonlSink } from './actions/jsonl-sink.js';
 import { MqttBridge, type MqttSink } from './actions/mqtt-bridge.js';
 import { MqttClientSink } from './actions/mqtt-client.js';
@@ -34,6 +33,7 @@ import { ReplaySource } from './replay/replay-source.js';
 import { AuditLog } from './router/audit-log.js';
 import { RouterStage } from './router/router.js';
 import { buildLiveSensors } from './sensors/build.js';
+import type { PauseSettings } from './sensors/pauses.js';
 import { StorageComponent } from './storage/component.js';
 import { openCheckedStore } from './storage/quarantine.js';
 import { type Clock, SystemClock } from './util/clock.js';
@@ -111,6 +111,12 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
   const bus = new Bus({ clock, logger: componentLogger(logger, 'bus') });
   const controller = new Controller({ bus, logger: componentLogger(logger, 'controller') });
 
+  // Each source answers its own sensors' pauses (sensors/pauses.ts); safety pauses are audited.
+  const pauses: PauseSettings = {
+    pauseMaxS: config.control.pause_max_s,
+    safetyPauseMaxS: config.control.safety_pause_max_s,
+    onSafetyPause: (record) => audit.append(record),
+  };
   let replay: ReplaySource | undefined;
   const sources: Component[] = [];
   if (replayWanted !== undefined && virtualClock !== undefined) {
@@ -125,10 +131,11 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       imuEventRateHz: config.sensors.imu.event_rate_hz,
       micFrameSamples: config.sensors.mic.frame_samples,
       components: () => controller.list(),
+      pauses,
     });
     sources.push(replay);
   } else {
-    sources.push(...buildLiveSensors({ config: config.sensors, bus, clock, logger }));
+    sources.push(...buildLiveSensors({ config: config.sensors, bus, clock, logger, pauses }));
   }
 
   // Latencies are measured in real time, except in a speed-0 replay where output must not vary.
@@ -194,33 +201,6 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     // rpc/router/cloud-assist through its gateway (policy, breaker, cost cap, egress).
     cloudAssist: true,
     audit: (entry) => audit.append(entry),
-  });
-
-  // Sensors a command can pause, by id: the live sources, or the replay standing in for them.
-  const pausable = new Map<string, Pausable>();
-  if (replay !== undefined) {
-    const r = replay;
-    for (const id of [config.sensors.camera.id, config.sensors.mic.id, config.sensors.imu.id])
-      pausable.set(id, r);
-  } else {
-    for (const c of sources) {
-      const s = c as Partial<{ pause(): unknown; resume(): unknown }>;
-      const id = c.name.split('.').slice(2).join('.');
-      if (typeof s.pause === 'function' && typeof s.resume === 'function') {
-        pausable.set(id, { pause: () => void s.pause?.(), resume: () => void s.resume?.() });
-      }
-    }
-  }
-  const commands = new CommandResponders({
-    bus,
-    sensors: pausable,
-    tools: agents.tools,
-    // Falls are detected from the IMU (the motion agent): its pauses need an audited override.
-    safetySensors: new Set([config.sensors.imu.id]),
-    limits: config.control,
-    clock,
-    audit,
-    logger: componentLogger(logger, 'commands'),
   });
 
   // Consumers first, producers last: every stage is subscribed before the first event flows.
@@ -303,7 +283,8 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       controller.add(c);
     }
   }
-  controller.add(commands);
+  // The tool registry answers `cmd/tool/<name>` (rpc/tool/call).
+  controller.add(agents.tools);
   const forget = new ForgetService(bus, {
     store,
     audit,

@@ -1,89 +1,119 @@
 /**
- * The MQTT commands: which topic under `<base>/cmd/` is which command, the schema of its
- * payload, and the bus request it becomes (commands.ts receives, checks and answers them):
+ * The MQTT commands: which topic under `<base>/cmd/` is which command, the schema of its payload,
+ * and the RPC it becomes (commands.ts receives, checks and answers them; README, "Commands"):
  *
- * | MQTT topic (relative)      | payload (JSON)                          | bus request topic        | request payload              |
- * |----------------------------|-----------------------------------------|--------------------------|------------------------------|
- * | `cmd/sensor/<id>/pause`    | optional `{ "duration_s"?: number }`    | `rpc/cmd/sensor/pause`   | `{ sensor, duration_s? }`    |
- * | `cmd/sensor/<id>/resume`   | optional `{}`                           | `rpc/cmd/sensor/resume`  | `{ sensor }`                 |
- * | `cmd/privacy`              | `{ "tier": PrivacyTier, "scope"?: str }`| `rpc/cmd/privacy`        | `{ tier, scope? }`           |
- * | `cmd/tool/<name>`          | the tool's arguments object (or empty)  | `rpc/cmd/tool`           | `{ tool, args }`             |
- * | `cmd/forget`               | optional `{ "dry_run"?: boolean }`      | `rpc/cmd/forget`         | `{ dry_run? }`               |
+ * | MQTT topic (relative)      | payload (JSON)                                   | RPC (bus/rpc.ts)          | answered by            |
+ * |----------------------------|--------------------------------------------------|---------------------------|------------------------|
+ * | `cmd/sensor/<id>/pause`    | `{ "duration_s"?: number, "safety_override"?: boolean }` | `rpc/sensor/<id>/pause`  | the sensor's source    |
+ * | `cmd/sensor/<id>/resume`   | `{}` or empty                                    | `rpc/sensor/<id>/resume`  | the sensor's source    |
+ * | `cmd/privacy`              | `{ "tier": PrivacyTier, "scope"?: string }`      | `rpc/privacy/set`         | the privacy control    |
+ * | `cmd/tool/<name>`          | the tool's arguments object (or empty)           | `rpc/tool/call`           | the tool registry      |
+ * | `cmd/forget`               | `{ "dry_run"?: boolean }` or empty               | `rpc/forget`              | the forget service     |
+ *
+ * One type from parse to apply (as mini-redis's `Command::from_frame` → `apply`): a payload that
+ * passes a row's schema *is* that row's argument type (the schema lists exactly the type's
+ * fields, checked at compile time), the row turns it into the RPC's request type, and the
+ * responder receives that same type. A field the schema admits cannot be dropped on the way.
  */
+import type {
+  CommandOrigin,
+  ForgetArgs,
+  PrivacyArgs,
+  RequestOf,
+  RpcTopic,
+  SensorPauseArgs,
+} from '../bus/rpc.js';
 
-/** Bus request topics the daemon must serve with `bus.respond` for commands to work. */
-export const COMMAND_REQUEST_TOPICS = {
-  sensorPause: 'rpc/cmd/sensor/pause',
-  sensorResume: 'rpc/cmd/sensor/resume',
-  privacy: 'rpc/cmd/privacy',
-  tool: 'rpc/cmd/tool',
-  forget: 'rpc/cmd/forget',
-} as const;
+/** A command after parsing: the RPC it asks, with that RPC's request type. */
+export type Command<T extends RpcTopic = RpcTopic> = {
+  [K in T]: { readonly rpc: K; readonly request: RequestOf<K> };
+}[T];
 
-/** Where a command came from, and whether its sender proved who it is. */
-export interface CommandOrigin {
-  /** `mqtt`: a broker client; `cli`: the local control socket (the `edgeloom` command line). */
-  readonly channel: 'mqtt' | 'cli';
-  /** A verified signature (mqtt), or access to the control socket, which is mode 0600 (cli). */
-  readonly authenticated: boolean;
+/** The argument type of each command (its payload without the correlation `id`). */
+export interface CommandArgs {
+  readonly sensorPause: SensorPauseArgs;
+  readonly sensorResume: Readonly<Record<never, never>>;
+  readonly privacy: PrivacyArgs;
+  readonly tool: Readonly<Record<string, unknown>>;
+  readonly forget: ForgetArgs;
 }
+export type CommandKind = keyof CommandArgs;
 
-export interface SensorCommandRequest {
-  readonly sensor: string;
-  /** pause only: resume by itself after this many seconds (bounded by control.pause_max_s). */
-  readonly duration_s?: number;
-  /** pause only: also pause a sensor that feeds fall detection (needs an authenticated origin). */
-  readonly safety_override?: boolean;
-  readonly origin?: CommandOrigin;
-}
-export interface PrivacyCommandRequest {
-  readonly tier: 'public' | 'sensitive' | 'private' | 'local_only';
-  /** A sensor id, `sensor:<kind>`, `default` or a bus topic pattern; absent = the device default. */
-  readonly scope?: string;
-  readonly origin?: CommandOrigin;
-}
-export interface ToolCommandRequest {
-  readonly tool: string;
-  readonly args: Record<string, unknown>;
-  readonly origin?: CommandOrigin;
-}
-export interface ForgetCommandRequest {
-  /** Only count what would be deleted. */
-  readonly dry_run?: boolean;
-  readonly origin?: CommandOrigin;
+/** Every payload may carry `"id"`, echoed in the result. */
+export interface WithId {
+  readonly id?: string;
 }
 
-const NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
+/**
+ * A JSON Schema for an object of type A: one property schema per field of A (a field A has and
+ * the schema lacks, or the reverse, is a compile error), and `required` lists only fields A
+ * requires.
+ */
+export interface ObjectSchema<A> {
+  readonly type: 'object';
+  readonly properties: { readonly [K in keyof (A & WithId)]-?: Readonly<Record<string, unknown>> };
+  readonly required?: readonly RequiredKeys<A>[];
+  readonly additionalProperties: boolean;
+}
+type RequiredKeys<A> = { [K in keyof A]-?: Record<never, never> extends Pick<A, K> ? never : K }[keyof A];
+
+export interface CommandRow<A> {
+  readonly schema: ObjectSchema<A>;
+  /** The RPC the checked arguments become; `target` is the topic's `<id>` or `<name>`. */
+  readonly toRpc: (args: A, target: string, origin: CommandOrigin) => Command;
+  /**
+   * The family of RPC topics its targets answer on (`rpc/sensor/+/pause`): when this target has
+   * no responder but others do, the target is unknown (`E_CMD_UNKNOWN_SENSOR`, naming the known).
+   */
+  readonly targets?: { readonly pattern: string; readonly level: number };
+}
+
 const ID = { type: 'string', maxLength: 64 };
 const TIERS = ['public', 'sensitive', 'private', 'local_only'];
+const SENSOR_TARGETS = { level: 2 } as const;
 
-/** The JSON Schema of each command's payload (validated by the handler, commands.ts). */
-export const SCHEMAS = {
+/** The table. */
+export const COMMANDS: { readonly [K in CommandKind]: CommandRow<CommandArgs[K]> } = {
   sensorPause: {
-    type: 'object',
-    properties: {
-      id: ID,
-      duration_s: { type: 'number', exclusiveMinimum: 0, maximum: 604_800 },
-      safety_override: { type: 'boolean' },
+    schema: {
+      type: 'object',
+      properties: {
+        id: ID,
+        duration_s: { type: 'number', exclusiveMinimum: 0, maximum: 604_800 },
+        safety_override: { type: 'boolean' },
+      },
+      additionalProperties: false,
     },
-    additionalProperties: false,
+    toRpc: (args, sensor, origin) => ({ rpc: `rpc/sensor/${sensor}/pause`, request: { ...args, origin } }),
+    targets: { pattern: 'rpc/sensor/+/pause', ...SENSOR_TARGETS },
   },
-  sensorResume: { type: 'object', properties: { id: ID }, additionalProperties: false },
+  sensorResume: {
+    schema: { type: 'object', properties: { id: ID }, additionalProperties: false },
+    toRpc: (_args, sensor, origin) => ({ rpc: `rpc/sensor/${sensor}/resume`, request: { origin } }),
+    targets: { pattern: 'rpc/sensor/+/resume', ...SENSOR_TARGETS },
+  },
   privacy: {
-    type: 'object',
-    required: ['tier'],
-    properties: { id: ID, tier: { enum: TIERS }, scope: { type: 'string', minLength: 1, maxLength: 256 } },
-    additionalProperties: false,
+    schema: {
+      type: 'object',
+      required: ['tier'],
+      properties: { id: ID, tier: { enum: TIERS }, scope: { type: 'string', minLength: 1, maxLength: 256 } },
+      additionalProperties: false,
+    },
+    toRpc: (args, _target, origin) => ({ rpc: 'rpc/privacy/set', request: { ...args, origin } }),
   },
-  tool: { type: 'object', properties: { id: ID } },
+  tool: {
+    schema: { type: 'object', properties: { id: ID }, additionalProperties: true },
+    toRpc: (args, tool, origin) => ({ rpc: 'rpc/tool/call', request: { tool, args, origin } }),
+  },
   forget: {
-    type: 'object',
-    properties: { id: ID, dry_run: { type: 'boolean' } },
-    additionalProperties: false,
+    schema: {
+      type: 'object',
+      properties: { id: ID, dry_run: { type: 'boolean' } },
+      additionalProperties: false,
+    },
+    toRpc: (args, _target, origin) => ({ rpc: 'rpc/forget', request: { ...args, origin } }),
   },
-} as const;
-
-export type CommandKind = keyof typeof SCHEMAS;
+};
 
 export interface ParsedCommand {
   readonly kind: CommandKind;
@@ -91,7 +121,7 @@ export interface ParsedCommand {
   readonly target?: string;
 }
 
-const nameRe = new RegExp(NAME);
+const nameRe = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** `sensor/cam0/pause` → kind and target, or undefined for an unknown command. */
 export function parseCommandTopic(rest: string): ParsedCommand | undefined {
@@ -107,31 +137,18 @@ export function parseCommandTopic(rest: string): ParsedCommand | undefined {
   return undefined;
 }
 
-export function commandRequest(
-  parsed: ParsedCommand,
-  body: Record<string, unknown>,
+/**
+ * Arguments checked against the row's schema → the RPC. `args` has passed that schema (the
+ * caller's validator is the schema's), which is what makes it CommandArgs[K]; the correlation
+ * `id` is not an argument.
+ */
+export function commandFor<K extends CommandKind>(
+  kind: K,
+  checked: CommandArgs[K] & WithId,
+  target: string,
   origin: CommandOrigin,
-): [string, unknown] {
-  const { id: _id, ...rest } = body;
-  switch (parsed.kind) {
-    case 'sensorPause':
-      return [
-        COMMAND_REQUEST_TOPICS.sensorPause,
-        { sensor: parsed.target ?? '', ...rest, origin } satisfies SensorCommandRequest,
-      ];
-    case 'sensorResume':
-      return [
-        COMMAND_REQUEST_TOPICS.sensorResume,
-        { sensor: parsed.target ?? '', origin } satisfies SensorCommandRequest,
-      ];
-    case 'privacy':
-      return [COMMAND_REQUEST_TOPICS.privacy, { ...rest, origin } as unknown as PrivacyCommandRequest];
-    case 'tool':
-      return [
-        COMMAND_REQUEST_TOPICS.tool,
-        { tool: parsed.target ?? '', args: rest, origin } satisfies ToolCommandRequest,
-      ];
-    case 'forget':
-      return [COMMAND_REQUEST_TOPICS.forget, { ...rest, origin } as ForgetCommandRequest];
-  }
+): Command {
+  const { id: _id, ...args } = checked;
+  const row: CommandRow<CommandArgs[K]> = COMMANDS[kind];
+  return row.toRpc(args as CommandArgs[K], target, origin);
 }

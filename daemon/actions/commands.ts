@@ -1,5 +1,5 @@
 /**
- * MQTT commands under `<base>/cmd/#` → bus requests (the table: command-table.ts), answered on
+ * MQTT commands under `<base>/cmd/#` → RPCs (the table: command-table.ts), answered on
  * `<base>/cmd/result`.
  *
  * Every payload may carry `"id": "<string>"`, echoed in the result for correlation (stripped
@@ -9,19 +9,20 @@
  * what needs proof: loosening a privacy tier, `forget`, a pause of a safety sensor.
  * Every command is audited (the first AUDIT_PER_MINUTE a minute one by one, the rest counted in a
  * summary record, so a flood cannot push real records out of the bounded log). The component
- * owning the thing answers through `bus.respond` (sensor sources, router, tool registry); its
- * return value is the result, an EdgeloomError it throws keeps its code. The result: `{ ts, command, id?, ok: true, result }` or
+ * owning the thing answers through `bus.respond` (the sensor's source, the privacy control, the
+ * forget service, the tool registry); its return value is the result, an EdgeloomError it throws
+ * keeps its code. The result: `{ ts, command, id?, ok: true, result }` or
  * `{ ts, command, id?, ok: false, error: { code, message } }`.
  *
  * Bad input never crashes and always gets an answer (except past the rate bound): bad JSON
  * (`E_CMD_BAD_JSON`), unknown command (`E_CMD_UNKNOWN`), schema failure (`E_CMD_INVALID`), payload
- * over 64 KiB (`E_CMD_TOO_LARGE`), nobody serving the request topic (`E_CMD_NO_RESPONDER`), no
- * answer in time (`E_CMD_TIMEOUT`), too many commands pending (`E_CMD_BUSY`). Past
+ * over 64 KiB (`E_CMD_TOO_LARGE`), nobody serving the RPC (`E_CMD_NO_RESPONDER`; a sensor the
+ * daemon lacks: `E_CMD_UNKNOWN_SENSOR`), no answer in time (`E_CMD_TIMEOUT`), too many commands pending (`E_CMD_BUSY`). Past
  * `maxPerSecond` commands are dropped without an answer and counted (a flood must not turn into
  * a flood of results).
  */
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import { patternMatches } from '../bus/topic-match.js';
+import { Ajv2020, type AnySchemaObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { CommandOrigin } from '../bus/rpc.js';
 import type { EventBus } from '../bus/types.js';
 import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -29,7 +30,17 @@ import { AuditBudget } from '../router/audit-budget.js';
 import type { AuditRecordInput } from '../router/audit-log.js';
 import type { Clock } from '../util/clock.js';
 import { CommandAuth } from './command-auth.js';
-import { type CommandKind, commandRequest, parseCommandTopic, SCHEMAS } from './command-table.js';
+import { checkResponder, requestCommand } from './command-rpc.js';
+import {
+  COMMANDS,
+  type Command,
+  type CommandArgs,
+  type CommandKind,
+  commandFor,
+  type ParsedCommand,
+  parseCommandTopic,
+  type WithId,
+} from './command-table.js';
 import type { MqttMessage } from './mqtt-contract.js';
 
 export interface CommandStats {
@@ -64,9 +75,13 @@ export interface CommandHandlerOptions {
 export const AUDIT_PER_MINUTE = 120;
 
 const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+/** Each command's compiled schema: a payload that passes is that command's argument type. */
+type Validators = { readonly [K in CommandKind]: ValidateFunction<CommandArgs[K] & WithId> };
+
 export class CommandHandler {
   private readonly prefix: string;
-  private readonly validators: Record<CommandKind, ValidateFunction>;
+  private readonly validators: Validators;
   private tokens: number;
   private lastRefillMs: number;
   private pending = 0;
@@ -79,12 +94,15 @@ export class CommandHandler {
     this.prefix = `${options.baseTopic}/cmd/`;
     // Compiled once here, never on the message path.
     const ajv = new Ajv2020({ allErrors: false, strict: true });
+    // The one cast from schema to type: ObjectSchema<A> (command-table.ts) makes the schema list A's fields.
+    const compile = <K extends CommandKind>(kind: K) =>
+      ajv.compile<CommandArgs[K] & WithId>(COMMANDS[kind].schema as AnySchemaObject);
     this.validators = {
-      sensorPause: ajv.compile(SCHEMAS.sensorPause),
-      sensorResume: ajv.compile(SCHEMAS.sensorResume),
-      privacy: ajv.compile(SCHEMAS.privacy),
-      tool: ajv.compile(SCHEMAS.tool),
-      forget: ajv.compile(SCHEMAS.forget),
+      sensorPause: compile('sensorPause'),
+      sensorResume: compile('sensorResume'),
+      privacy: compile('privacy'),
+      tool: compile('tool'),
+      forget: compile('forget'),
     };
     const audit = options.audit;
     this.auditBudget =
@@ -165,23 +183,8 @@ export class CommandHandler {
         body = auth.verify(`cmd/${command}`, body);
         authenticated = true;
       }
-      const validate = this.validators[parsed.kind];
-      if (!validate(body)) {
-        const e = validate.errors?.[0];
-        const where =
-          e?.instancePath === '' || e === undefined
-            ? 'payload'
-            : `payload${e.instancePath.replaceAll('/', '.')}`;
-        throw new EdgeloomError(
-          ErrorCode.E_CMD_INVALID,
-          `${where} ${e?.message ?? 'is invalid'}${showAllowed(e?.params)}`,
-          {
-            where: command,
-          },
-        );
-      }
-      const [requestTopic, request] = commandRequest(parsed, body, { channel: 'mqtt', authenticated });
-      const result = await this.ask(command, requestTopic, request);
+      const rpc = this.check(command, parsed, body, { channel: 'mqtt', authenticated });
+      const result = await this.ask(command, parsed.kind, rpc);
       this.counters.succeeded++;
       this.auditCommand(command, 'ok', authenticated, id);
       await this.reply(command, id, { ok: true, result: result === undefined ? null : result });
@@ -221,18 +224,32 @@ export class CommandHandler {
     return value as Record<string, unknown>;
   }
 
-  private async ask(command: string, topic: string, request: unknown): Promise<unknown> {
-    const { bus } = this.options;
-    // Fail fast instead of waiting out the timeout when nothing serves the request topic.
-    if (!bus.stats().some((s) => patternMatches(s.pattern, topic))) {
+  /** The payload against its command's schema; what passes becomes the command's RPC. */
+  private check<K extends CommandKind>(
+    command: string,
+    parsed: ParsedCommand & { readonly kind: K },
+    body: Record<string, unknown>,
+    origin: CommandOrigin,
+  ): Command {
+    const validate = this.validators[parsed.kind];
+    if (!validate(body)) {
+      const e = validate.errors?.[0];
+      const where =
+        e?.instancePath === '' || e === undefined
+          ? 'payload'
+          : `payload${e.instancePath.replaceAll('/', '.')}`;
       throw new EdgeloomError(
-        ErrorCode.E_CMD_NO_RESPONDER,
-        `nothing serves ${topic} (is that part of the daemon running?)`,
-        {
-          where: command,
-        },
+        ErrorCode.E_CMD_INVALID,
+        `${where} ${e?.message ?? 'is invalid'}${showAllowed(e?.params)}`,
+        { where: command },
       );
     }
+    return commandFor(parsed.kind, body, parsed.target ?? '', origin);
+  }
+
+  private async ask(command: string, kind: CommandKind, rpc: Command): Promise<unknown> {
+    const { bus } = this.options;
+    checkResponder(bus, kind, rpc, command);
     if (this.pending >= (this.options.maxPending ?? 32)) {
       throw new EdgeloomError(ErrorCode.E_CMD_BUSY, 'too many commands waiting for an answer', {
         where: command,
@@ -240,7 +257,7 @@ export class CommandHandler {
     }
     this.pending++;
     try {
-      return await bus.request(topic, request, {
+      return await requestCommand(bus, rpc, {
         timeoutMs: this.options.requestTimeoutMs,
         source: 'actions.mqtt.commands',
       });
@@ -248,7 +265,7 @@ export class CommandHandler {
       if (isEdgeloomError(err, ErrorCode.E_BUS_TIMEOUT)) {
         throw new EdgeloomError(
           ErrorCode.E_CMD_TIMEOUT,
-          `no answer from ${topic} within ${this.options.requestTimeoutMs} ms`,
+          `no answer from ${rpc.rpc} within ${this.options.requestTimeoutMs} ms`,
           {
             where: command,
           },

@@ -10,7 +10,7 @@ import type { Topic } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import { type EdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { AgentAction } from './reducer.js';
+import type { AgentAction, PublishAction } from './reducer.js';
 import type { ToolRegistry } from './tools.js';
 
 export interface ActionRunsOptions {
@@ -85,7 +85,7 @@ export class ActionRuns {
   private async runAction(action: AgentAction, signal: AbortSignal): Promise<void> {
     try {
       if (action.kind === 'publish') {
-        await this.o.bus.publish(action.topic as Topic, action.payload as never, { source: this.o.source });
+        await publish(this.o.bus, action, this.o.source);
       } else {
         const r = await this.o.tools.execute(action.tool, action.args, { signal, source: this.o.source });
         if (!r.ok) this.o.counters.actionErrors++;
@@ -95,4 +95,9 @@ export class ActionRuns {
       this.o.logger.warn({ agent: this.o.agentId, err: toError(err).message }, 'action failed');
     }
   }
+}
+
+/** A publish action on the bus: its topic and payload were checked together when it was made. */
+function publish<T extends Topic>(bus: EventBus, action: PublishAction<T>, source: string) {
+  return bus.publish(action.topic, action.payload, { source });
 }

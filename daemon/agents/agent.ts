@@ -23,7 +23,6 @@
  */
 import type { Envelope } from '../bus/envelope.js';
 import { Priority } from '../bus/envelope.js';
-import type { Topic } from '../bus/topics.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component, ComponentHealth } from '../component.js';
 import { EdgeloomError, ErrorCode, toError } from '../errors.js';
@@ -177,17 +176,13 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
     this.actions.reset();
     for (const spec of this.definition.subscriptions) {
       this.subs.push(
-        this.deps.bus.subscribe(
-          spec.pattern as Topic,
-          (env) => this.onMessage(env, spec.interruptible === true),
-          {
-            component: this.name,
-            qos: spec.qos,
-            queueCapacity: spec.capacity,
-            ...(spec.overflow === undefined ? {} : { overflow: spec.overflow }),
-            ...(spec.interruptible ? { interruptible: true } : {}),
-          },
-        ),
+        this.deps.bus.subscribe(spec.pattern, (env) => this.onMessage(env, spec.interruptible === true), {
+          component: this.name,
+          qos: spec.qos,
+          queueCapacity: spec.capacity,
+          ...(spec.overflow === undefined ? {} : { overflow: spec.overflow }),
+          ...(spec.interruptible ? { interruptible: true } : {}),
+        }),
       );
     }
     this.status = 'running';

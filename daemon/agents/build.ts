@@ -2,7 +2,7 @@
  * Wiring for the agents stage: the tool registry with the built-in tools, the runtime over the
  * shared LevelDB store, and the three agents (emotion display, voice, motion).
  */
-import { CLOUD_ASSIST_RPC, type CloudAssistReply, type CloudAssistRequest } from '../bus/rpc-cloud-assist.js';
+import { CLOUD_ASSIST_RPC } from '../bus/rpc-cloud-assist.js';
 import type { IntentEvent } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import type { EdgeloomConfig } from '../config/index.js';
@@ -85,7 +85,7 @@ export function createAgents(o: BuildAgentsOptions): Agents {
     const cloud = o.cloudAssist === true;
     if (cloud) {
       const requestAssist: RequestCloudAssist = (request, signal) =>
-        o.bus.request<CloudAssistReply, CloudAssistRequest>(CLOUD_ASSIST_RPC, request, {
+        o.bus.request(CLOUD_ASSIST_RPC, request, {
           signal,
           timeoutMs: CLOUD_ASSIST_REQUEST_TIMEOUT_MS,
           source: 'agent.voice',

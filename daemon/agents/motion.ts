@@ -333,7 +333,7 @@ export function detect(
 
 export function motionAgent(o: MotionOptions): AgentDefinition<MotionState, MotionDomainEvent, MotionFilter> {
   const id = o.id ?? 'motion';
-  const topic = `agent/${id}/motion`;
+  const topic = `agent/${id}/motion` as const;
 
   const decide = (
     s: MotionState,

@@ -7,6 +7,7 @@
  * any side effect.
  */
 import type { Envelope } from '../bus/envelope.js';
+import type { PayloadOf, Topic } from '../bus/topics.js';
 import type { OverflowPolicy, QosClass } from '../bus/types.js';
 
 /** Every domain event is a plain JSON object with a `type` tag. */
@@ -26,12 +27,18 @@ export type AgentInput =
       readonly dueMs: number;
     };
 
+/**
+ * Publish on the bus, with the agent as source: one member per topic of the map (TopicMap), so the
+ * payload must be the one its topic carries (an intent on `agent/<id>/intent`, never a motion).
+ */
+export type PublishAction<T extends Topic = Topic> = {
+  [K in T]: { readonly kind: 'publish'; readonly topic: K; readonly payload: PayloadOf<K> };
+}[T];
+
 /** A side effect, run by the runtime after the events of the same input are persisted. */
 export type AgentAction =
   /** Call a tool from the registry; its result is published as `tool/<name>/result`. */
-  | { readonly kind: 'tool'; readonly tool: string; readonly args: unknown }
-  /** Publish on the bus (typed by the caller), with the agent as source. */
-  | { readonly kind: 'publish'; readonly topic: string; readonly payload: unknown };
+  { readonly kind: 'tool'; readonly tool: string; readonly args: unknown } | PublishAction;
 
 export interface Decision<E extends DomainEvent, W = never> {
   readonly events: readonly E[];

@@ -4,10 +4,16 @@
  * path is the compiled function); every call runs under a time limit and an AbortSignal, and its
  * outcome, success or failure, is published as `tool/<name>/result`. execute() never throws: a bad
  * call is a failed ToolResult with a stable code, counted, and the caller carries on.
+ *
+ * Started, the registry also answers `rpc/tool/call` (the MQTT `cmd/tool/<name>` command): a
+ * caller from outside the device, so internal tools are refused, and a failed call is answered
+ * with its error (its code reaches `cmd/result`).
  */
 import { Ajv, type ValidateFunction } from 'ajv';
+import type { ToolCallRequest } from '../bus/rpc.js';
 import type { ToolResult } from '../bus/topics.js';
-import type { EventBus } from '../bus/types.js';
+import type { EventBus, Subscription } from '../bus/types.js';
+import type { Component } from '../component.js';
 import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
@@ -72,8 +78,10 @@ interface Entry {
   readonly validate: ValidateFunction;
 }
 
-export class ToolRegistry {
+export class ToolRegistry implements Component {
+  readonly name = 'agents.tools';
   private readonly tools = new Map<string, Entry>();
+  private subscription: Subscription | undefined;
   /** OpenAI function name (dots → underscores) → tool name. */
   private readonly byFunctionName = new Map<string, string>();
   private readonly ajv = new Ajv({ allErrors: true, strict: false });
@@ -81,6 +89,23 @@ export class ToolRegistry {
   readonly outcomes = new Map<string, number>();
 
   constructor(private readonly o: ToolRegistryOptions) {}
+
+  /** Answer tool calls from outside the device (`rpc/tool/call`). */
+  async start(): Promise<void> {
+    this.subscription ??= this.o.bus.respond(
+      'rpc/tool/call',
+      (req, signal) => this.call(req.payload, signal),
+      {
+        component: this.name,
+      },
+    );
+  }
+
+  async stop(): Promise<void> {
+    const sub = this.subscription;
+    this.subscription = undefined;
+    await sub?.unsubscribe();
+  }
 
   /** Add a tool; throws E_TOOL_INVALID on a bad name, a duplicate or a schema Ajv cannot compile. */
   register<A>(tool: ToolDefinition<A>): void {
@@ -167,6 +192,22 @@ export class ToolRegistry {
       this.o.logger.warn({ tool: name, err: toError(err).message }, 'tool result not published');
     }
     return result;
+  }
+
+  /** One call from outside: internal tools refused, a failure thrown with its code. */
+  private async call(req: ToolCallRequest, signal: AbortSignal): Promise<unknown> {
+    const r = await this.execute(req.tool, req.args, {
+      signal,
+      source: `${req.origin.channel}.cmd`,
+      external: true,
+      origin: 'command',
+    });
+    if (!r.ok) {
+      throw new EdgeloomError(r.error?.code ?? ErrorCode.E_TOOL_FAILED, r.error?.message ?? 'tool failed', {
+        where: req.tool,
+      });
+    }
+    return r.result ?? null;
   }
 
   private async run(name: string, args: unknown, options: ExecuteOptions): Promise<unknown> {

@@ -90,7 +90,7 @@ export interface VoiceAgentOptions {
 export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, VoiceEvent> {
   const intents: CompiledIntent[] = compileIntents(o.config.intents);
   const id = o.id ?? 'voice';
-  const intentTopic = `agent/${id}/intent`;
+  const intentTopic = `agent/${id}/intent` as const;
   const stopWords = new Set(STOP_WORDS);
 
   const decide = (_s: VoiceState, input: AgentInput, ctx: DecideContext): Decision<VoiceEvent> => {

@@ -1,4 +1,41 @@
-import type { Envelope, Priority } from './envelope.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
+import { type Envelope, Priority, type PublishOptions } from './envelope.js';
+
+const NO_TAGS: readonly string[] = Object.freeze([]);
+const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * The envelope of one publish: the options' fields or their defaults; a priority outside 0..3
+ * throws `E_BUS_INVALID_PRIORITY`. `id` is set only for a request (its correlation id).
+ */
+export function buildEnvelope(
+  seq: number,
+  topic: string,
+  tsMs: number,
+  payload: unknown,
+  o: PublishOptions | undefined,
+  id: string | undefined,
+): BusEnvelope {
+  const priority = o?.priority ?? Priority.normal;
+  if (priority !== Priority.normal && !(Number.isInteger(priority) && priority >= 0 && priority <= 3)) {
+    throw new EdgeloomError(ErrorCode.E_BUS_INVALID_PRIORITY, `priority ${String(priority)} is not 0..3`, {
+      where: `publish ${topic}`,
+    });
+  }
+  return new BusEnvelope(
+    seq,
+    topic,
+    tsMs,
+    o?.source ?? 'unknown',
+    priority,
+    o?.confidence,
+    o?.tags ?? NO_TAGS,
+    o?.metadata ?? NO_METADATA,
+    o?.correlationId,
+    payload,
+    id,
+  );
+}
 
 /**
  * The envelope the bus builds for each publish. `id` is derived from the publish's sequence number

@@ -1,20 +1,24 @@
 import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
-import { BusEnvelope } from './bus-envelope.js';
+import { buildEnvelope } from './bus-envelope.js';
 import { type Envelope, Priority, type PublishOptions } from './envelope.js';
 import { MatchCache } from './match-cache.js';
+import type { PatternCheck, PayloadMatching } from './patterns.js';
 import { PendingRequests } from './requests.js';
+import type { RequestIn, ResponseIn, RpcMap } from './rpc.js';
 import { checkPositiveInt, DEFAULT_CAPACITY, resolveSubscribeOptions } from './subscribe-options.js';
 import { BusSubscription, type SubscriptionHost } from './subscription.js';
 import { parsePattern, validateTopic } from './topic-match.js';
 import { TopicTrie } from './topic-trie.js';
-import type { ErrorEvent, PayloadOf, Topic } from './topics.js';
+import type { ErrorEvent, TopicMap } from './topics.js';
 import type {
+  BusTraffic,
   EventBus,
   Handler,
   QosClass,
   RequestOptions,
+  Responder,
   SubscribeOptions,
   Subscription,
   SubscriptionStats,
@@ -55,9 +59,6 @@ const DEFAULT_CLOSE_DEADLINE_MS = 5000;
  */
 const TS_REUSE = 64;
 
-const NO_TAGS: readonly string[] = Object.freeze([]);
-const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
-
 interface DrainWaiter {
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
@@ -70,12 +71,14 @@ interface DrainWaiter {
  * priorities with interrupts, fault isolation (a failing handler becomes a `system/error` event),
  * and request/response with correlation ids.
  */
-export class Bus implements EventBus {
+export class Bus<M extends object = TopicMap, R extends object = RpcMap> implements EventBus<M, R> {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly capacity: Readonly<Record<QosClass, number>>;
   private readonly trie = new TopicTrie<BusSubscription>();
   private readonly subs = new Set<BusSubscription>();
+  /** The subscriptions respond() made (a `#` tap matches every request topic but answers none). */
+  private readonly responding = new WeakSet<Subscription>();
   /** topic → matching subscriptions; cleared on every (un)subscribe, arrays never mutated. */
   private readonly cache: MatchCache<BusSubscription>;
   /** Where a cache miss collects its matches (most misses are not kept: no array per publish). */
@@ -121,17 +124,17 @@ export class Bus implements EventBus {
     };
   }
 
-  publish<T extends Topic>(
+  publish<T extends keyof M & string>(
     topic: T,
-    payload: PayloadOf<T>,
+    payload: PayloadMatching<M, T>,
     options?: PublishOptions,
   ): Promise<void> | undefined {
     return this.publishAny(topic, payload, options);
   }
 
-  subscribe<T extends Topic>(
-    pattern: T | string,
-    handler: Handler<PayloadOf<T>>,
+  subscribe<P extends string>(
+    pattern: P & PatternCheck<BusTraffic<M, R>, P>,
+    handler: Handler<PayloadMatching<BusTraffic<M, R>, P>>,
     options: SubscribeOptions,
   ): Subscription {
     if (this.closed)
@@ -153,16 +156,16 @@ export class Bus implements EventBus {
     return sub;
   }
 
-  request<Res = unknown, Req = unknown>(
-    topic: string,
-    payload: Req,
+  request<T extends keyof R & string>(
+    topic: T,
+    payload: RequestIn<R, T>,
     options: RequestOptions = {},
-  ): Promise<Res> {
+  ): Promise<ResponseIn<R, T>> {
     if (this.closed)
       throw new EdgeloomError(ErrorCode.E_BUS_CLOSED, 'bus is closed', { where: `request ${topic}` });
     validateTopic(topic);
     const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    const { id, answer } = this.requests.open<Res>(topic, timeoutMs, options.signal);
+    const { id, answer } = this.requests.open<ResponseIn<R, T>>(topic, timeoutMs, options.signal);
     try {
       // A parked publish only means the responder is busy; the answer (or timeout) settles the request.
       // The request's envelope takes its correlation id as id, not a number of the event sequence:
@@ -174,11 +177,13 @@ export class Bus implements EventBus {
     return answer;
   }
 
-  respond<Req = unknown, Res = unknown>(
-    topic: string,
-    handler: (req: Envelope<Req>, signal: AbortSignal) => Res | Promise<Res>,
+  respond<T extends keyof R & string>(
+    topic: T,
+    handler: Responder<RequestIn<R, T>, ResponseIn<R, T>>,
     options: Omit<SubscribeOptions, 'qos' | 'overflow'>,
   ): Subscription {
+    type Req = RequestIn<R, T>;
+    type Res = ResponseIn<R, T>;
     const requests = this.requests;
     const component = options.component;
     const serve = (env: Envelope<Req>, signal: AbortSignal): void | Promise<void> => {
@@ -205,15 +210,22 @@ export class Bus implements EventBus {
       requests.answer(env.correlationId, result);
       return undefined;
     };
-    return this.subscribe(topic, serve as Handler<unknown>, {
+    // A request topic is always a topic of BusTraffic<M, R>: respond's own signature is the typed check.
+    const sub = this.subscribe(topic as never, serve as never, {
       ...options,
       qos: 'batched',
       overflow: { kind: 'block' },
     });
+    this.responding.add(sub);
+    return sub;
   }
 
   stats(): SubscriptionStats[] {
     return [...this.subs].map((s) => s.stats());
+  }
+
+  responders(): string[] {
+    return [...this.subs].filter((s) => this.responding.has(s)).map((s) => s.pattern);
   }
 
   /** Resolve once every live subscription is idle; `deadlineMs` is a duration from now on the bus clock. */
@@ -299,40 +311,8 @@ export class Bus implements EventBus {
   private envelope(topic: string, payload: unknown, o: PublishOptions | undefined, id?: string): Envelope {
     // A request's envelope carries its correlation id, not a sequence number: RPCs shift no event ids.
     const seq = id === undefined ? ++this.envelopeSeq : this.envelopeSeq;
-    if (o === undefined) {
-      return new BusEnvelope(
-        seq,
-        topic,
-        this.nowMs(),
-        'unknown',
-        Priority.normal,
-        undefined,
-        NO_TAGS,
-        NO_METADATA,
-        undefined,
-        payload,
-        id,
-      );
-    }
-    const priority = o.priority ?? Priority.normal;
-    if (priority !== Priority.normal && !(Number.isInteger(priority) && priority >= 0 && priority <= 3)) {
-      throw new EdgeloomError(ErrorCode.E_BUS_INVALID_PRIORITY, `priority ${String(priority)} is not 0..3`, {
-        where: `publish ${topic}`,
-      });
-    }
-    return new BusEnvelope(
-      seq,
-      topic,
-      o.tsMs ?? this.nowMs(),
-      o.source ?? 'unknown',
-      priority,
-      o.confidence,
-      o.tags ?? NO_TAGS,
-      o.metadata ?? NO_METADATA,
-      o.correlationId,
-      payload,
-      id,
-    );
+    const tsMs = o?.tsMs ?? this.nowMs();
+    return buildEnvelope(seq, topic, tsMs, payload, o, id);
   }
 
   private nowMs(): number {

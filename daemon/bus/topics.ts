@@ -4,9 +4,13 @@
  * downstream: sensors → pipeline → router → agents → actions.
  *
  * Keys use template-literal index signatures, so `TopicMap['sensor/camera/front/frame']`
- * resolves to CameraFrame while a typo'd static topic fails to compile.
+ * resolves to CameraFrame while a typo'd static topic fails to compile. A key's `${string}` level
+ * is one level (an id without `/`): subscriptions are typed by matching their pattern against
+ * these keys level by level (patterns.ts), so `subscribe('inference/face/+', …)` receives a
+ * FaceInference. Request/response topics (`rpc/…`) have their own map, rpc.ts.
  */
 import type { ErrorCode } from '../errors.js';
+import type { PayloadMatching } from './patterns.js';
 
 // ---------------------------------------------------------------- sensors
 
@@ -269,10 +273,9 @@ export interface TopicMap {
   'system/error': ErrorEvent;
   /** The periodic stats snapshot (daemon/observe/stats.ts), published as the retained MQTT `stats`. */
   'system/stats': Readonly<Record<string, unknown>>;
-  [topic: `rpc/${string}`]: unknown;
 }
 
 /** Any topic the map knows. */
 export type Topic = keyof TopicMap & string;
-/** The payload type published on topic T. */
-export type PayloadOf<T extends Topic> = TopicMap[T];
+/** The payload type published on topic T (matched level by level, as the bus matches). */
+export type PayloadOf<T extends string> = PayloadMatching<TopicMap, T>;

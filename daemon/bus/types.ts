@@ -1,5 +1,7 @@
 import type { Envelope, PublishOptions } from './envelope.js';
-import type { PayloadOf, Topic } from './topics.js';
+import type { PatternCheck, PayloadMatching } from './patterns.js';
+import type { RequestIn, RequestsOf, ResponseIn, RpcMap } from './rpc.js';
+import type { TopicMap } from './topics.js';
 
 /**
  * Delivery classes (README, "The bus"):
@@ -84,34 +86,54 @@ export interface RequestOptions extends PublishOptions {
   readonly signal?: AbortSignal;
 }
 
-/** The public face of the event bus. */
-export interface EventBus {
+/** Everything a subscription can see on a bus of event map M and RPC map R: events and requests. */
+export type BusTraffic<M, R> = M & RequestsOf<R>;
+
+/** A responder: the request's envelope in, the answer (or a thrown error) out. */
+export type Responder<Req, Res> = (req: Envelope<Req>, signal: AbortSignal) => Res | Promise<Res>;
+
+/**
+ * The public face of the event bus, typed by its maps: events by TopicMap (topics.ts), requests
+ * and answers by RpcMap (rpc.ts). Nobody names a payload type at a call: the topic does. A test
+ * may bring its own maps (a scratch bus with `{ [topic: string]: unknown }`).
+ */
+export interface EventBus<M extends object = TopicMap, R extends object = RpcMap> {
   /**
    * Publish to every matching subscription. Returns undefined when every queue accepted the event
    * without waiting, or a promise when a guaranteed (batched) subscriber is full: awaiting it is
    * how a publisher is slowed down. Invalid topics throw `E_BUS_INVALID_TOPIC`.
    */
-  publish<T extends Topic>(
+  publish<T extends keyof M & string>(
     topic: T,
-    payload: PayloadOf<T>,
+    payload: PayloadMatching<M, T>,
     options?: PublishOptions,
   ): Promise<void> | undefined;
 
-  /** Subscribe with an MQTT-style pattern (`+` one level, `#` the rest). Invalid patterns throw `E_BUS_INVALID_PATTERN`. */
-  subscribe<T extends Topic>(
-    pattern: T | string,
-    handler: Handler<PayloadOf<T>>,
+  /**
+   * Subscribe with an MQTT-style pattern (`+` one level, `#` the rest). The handler receives the
+   * payload of every topic the pattern can match (their union); a literal pattern that matches no
+   * topic of the maps does not compile. Invalid patterns throw `E_BUS_INVALID_PATTERN`.
+   */
+  subscribe<P extends string>(
+    pattern: P & PatternCheck<BusTraffic<M, R>, P>,
+    handler: Handler<PayloadMatching<BusTraffic<M, R>, P>>,
     options: SubscribeOptions,
   ): Subscription;
 
   /** Request/response: publish on `topic` with a fresh correlation id and wait for `respond`'s answer. */
-  request<Res = unknown, Req = unknown>(topic: string, payload: Req, options?: RequestOptions): Promise<Res>;
+  request<T extends keyof R & string>(
+    topic: T,
+    payload: RequestIn<R, T>,
+    options?: RequestOptions,
+  ): Promise<ResponseIn<R, T>>;
   /** Serve requests on `topic`; the handler's return value (or thrown error) is the response. */
-  respond<Req = unknown, Res = unknown>(
-    topic: string,
-    handler: (req: Envelope<Req>, signal: AbortSignal) => Res | Promise<Res>,
+  respond<T extends keyof R & string>(
+    topic: T,
+    handler: Responder<RequestIn<R, T>, ResponseIn<R, T>>,
     options: Omit<SubscribeOptions, 'qos' | 'overflow'>,
   ): Subscription;
+  /** The topics (or patterns) served by `respond` right now: what a request can reach. */
+  responders(): string[];
 
   /** Stats of every live subscription. */
   stats(): SubscriptionStats[];

@@ -6,7 +6,9 @@
  */
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { COMMAND_REQUEST_TOPICS } from '../actions/command-table.js';
+import { checkResponder, requestCommand } from '../actions/command-rpc.js';
+import { COMMANDS, type Command } from '../actions/command-table.js';
+import type { CommandOrigin } from '../bus/rpc.js';
 import type { EventBus } from '../bus/types.js';
 import type { Component } from '../component.js';
 import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js';
@@ -20,7 +22,7 @@ const MAX_CONNECTIONS = 8;
 const REQUEST_TIMEOUT_MS = 30_000;
 /** Linux sun_path holds 108 bytes including the terminating NUL. */
 const MAX_SOCKET_PATH = 107;
-const CLI = { channel: 'cli', authenticated: true } as const;
+const CLI: CommandOrigin = { channel: 'cli', authenticated: true };
 
 export interface ControlServerOptions {
   readonly path: string;
@@ -151,9 +153,20 @@ export class ControlServer implements Component {
         return audit.verify();
       case 'sensor.pause':
       case 'sensor.resume': {
-        const topic =
-          r.op === 'sensor.pause' ? COMMAND_REQUEST_TOPICS.sensorPause : COMMAND_REQUEST_TOPICS.sensorResume;
-        const { op: _op, ...rest } = r;
+        // The same rows as the MQTT commands (actions/command-table.ts), so the sensor's source
+        // gets the same request type whichever way the command came.
+        const kind = r.op === 'sensor.pause' ? 'sensorPause' : 'sensorResume';
+        const command: Command =
+          r.op === 'sensor.pause'
+            ? COMMANDS.sensorPause.toRpc(
+                {
+                  ...(r.duration_s === undefined ? {} : { duration_s: r.duration_s }),
+                  ...(r.safety_override === undefined ? {} : { safety_override: r.safety_override }),
+                },
+                r.sensor,
+                CLI,
+              )
+            : COMMANDS.sensorResume.toRpc({}, r.sensor, CLI);
         await this.o.audit.append({
           kind: 'command',
           outcome: 'received',
@@ -161,7 +174,8 @@ export class ControlServer implements Component {
           command: r.op,
           sensor: r.sensor,
         });
-        return bus.request(topic, { ...rest, origin: CLI }, { timeoutMs: 10_000, source: this.name });
+        checkResponder(bus, kind, command, r.op);
+        return requestCommand(bus, command, { timeoutMs: 10_000, source: this.name });
       }
       default:
         throw new EdgeloomError(

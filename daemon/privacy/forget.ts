@@ -17,13 +17,9 @@
  * The report names only stores that exist here. Exactly one `forget` audit record says it ran.
  */
 
-import {
-  COMMAND_REQUEST_TOPICS,
-  type CommandOrigin,
-  type ForgetCommandRequest,
-} from '../actions/command-table.js';
 import { forgetQueued } from '../actions/mqtt-personal.js';
 import { Outbox } from '../actions/outbox.js';
+import type { CommandOrigin, ForgetAnswer, ForgetRequest } from '../bus/rpc.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component } from '../component.js';
 import type { OutboxConfig } from '../config/index.js';
@@ -58,11 +54,8 @@ export interface ForgetTargets {
   readonly outbox?: Pick<OutboxConfig, 'max_messages' | 'policy'>;
 }
 
-export interface ForgetReport {
-  readonly dryRun: boolean;
-  /** Entries deleted (or that would be), per store. */
-  readonly deleted: Readonly<Record<string, number>>;
-}
+/** What forget deleted (or would): the `rpc/forget` answer. */
+export type ForgetReport = ForgetAnswer;
 
 /** LevelDB keys below and above every key edgeloom writes (all start with a sublevel's `!`). */
 const LOWEST_KEY = '\u0000';
@@ -176,7 +169,7 @@ async function forgetStoredOutbox(
 }
 
 /**
- * Serves `rpc/cmd/forget` (the MQTT command and the control socket). Forgetting is irreversible
+ * Serves `rpc/forget` (the MQTT command and the control socket). Forgetting is irreversible
  * and erases the audit trail, so it needs an authenticated origin: a signed command or the CLI.
  */
 export class ForgetService implements Component {
@@ -191,11 +184,9 @@ export class ForgetService implements Component {
   ) {}
 
   async start(): Promise<void> {
-    this.subscription = this.bus.respond<ForgetCommandRequest>(
-      COMMAND_REQUEST_TOPICS.forget,
-      (req) => this.run(req.payload),
-      { component: this.name },
-    );
+    this.subscription = this.bus.respond('rpc/forget', (req) => this.run(req.payload), {
+      component: this.name,
+    });
   }
 
   async stop(): Promise<void> {
@@ -204,8 +195,8 @@ export class ForgetService implements Component {
     await this.running;
   }
 
-  run(request: ForgetCommandRequest): Promise<ForgetReport> {
-    const origin = request.origin ?? { channel: 'mqtt', authenticated: false };
+  run(request: ForgetRequest): Promise<ForgetReport> {
+    const origin = request.origin;
     if (!origin.authenticated) {
       return Promise.reject(
         new EdgeloomError(

@@ -14,8 +14,8 @@
  *   repeats of the current setting are flood-bounded by audit-budget.ts) and **visible**:
  *   listeners (the MQTT client) republish the retained `<base>/privacy` after every change.
  */
-import { COMMAND_REQUEST_TOPICS, type PrivacyCommandRequest } from '../actions/command-table.js';
 import type { PrivacyView } from '../actions/mqtt-egress.js';
+import type { CommandOrigin, PrivacyRequest } from '../bus/rpc.js';
 import type { PrivacyTier } from '../bus/topics.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component } from '../component.js';
@@ -34,7 +34,7 @@ import type { Store } from '../storage/store.js';
 import { SUBLEVEL, type Sub, sublevel } from '../storage/sublevels.js';
 
 /** The origin of a request that names none (an in-process caller): treated as unproven. */
-const UNPROVEN = { channel: 'mqtt', authenticated: false } as const;
+const UNPROVEN: CommandOrigin = { channel: 'mqtt', authenticated: false };
 const LAYER_KEY = 'runtime';
 /** Refused or no-op requests audited one by one per minute; past it they are summarised. */
 const REFUSALS_PER_MINUTE = 60;
@@ -107,11 +107,9 @@ export class PrivacyControl implements Component, PrivacyView {
     await this.load();
     const bus = this.o.bus;
     if (bus === undefined) return;
-    this.subscription = bus.respond<PrivacyCommandRequest>(
-      COMMAND_REQUEST_TOPICS.privacy,
-      (req) => this.change(req.payload),
-      { component: this.name },
-    );
+    this.subscription = bus.respond('rpc/privacy/set', (req) => this.change(req.payload), {
+      component: this.name,
+    });
   }
 
   async stop(): Promise<void> {
@@ -169,9 +167,9 @@ export class PrivacyControl implements Component, PrivacyView {
   }
 
   /** Set a tier (see the module comment for who may loosen). */
-  change(request: PrivacyCommandRequest): Promise<PrivacyChange> {
+  change(request: PrivacyRequest): Promise<PrivacyChange> {
     return this.serial(async () => {
-      const origin = request.origin ?? UNPROVEN;
+      const origin = request.origin;
       const requested = request.scope ?? 'default';
       const refuse = async (err: EdgeloomError, scope: string, from?: PrivacyTier): Promise<never> => {
         // Refusals are what a flood from the network produces: bounded (audit-budget.ts).
@@ -290,7 +288,7 @@ export class PrivacyControl implements Component, PrivacyView {
    * Drop the run-time change at `scope` (or all of them) and return to the config's tiers. May
    * loosen, so only an authenticated origin (the local CLI) may ask. Returns the scopes reset.
    */
-  reset(scope: string | undefined, origin = UNPROVEN as PrivacyCommandRequest['origin']): Promise<string[]> {
+  reset(scope: string | undefined, origin: CommandOrigin = UNPROVEN): Promise<string[]> {
     return this.serial(async () => {
       if (origin?.authenticated !== true) {
         throw new EdgeloomError(ErrorCode.E_CMD_AUTH, 'resetting privacy changes needs the local CLI', {

@@ -41,18 +41,10 @@ export class Recorder implements Component {
     const { bus } = this.o;
     const opts = { component: this.name, qos: 'batched' as const, queueCapacity: 256 };
     if (this.o.sensors.includes('camera')) {
-      this.subs.push(
-        bus.subscribe<`sensor/camera/${string}/frame`>(
-          'sensor/camera/+/frame',
-          (env) => this.frame(env),
-          opts,
-        ),
-      );
+      this.subs.push(bus.subscribe('sensor/camera/+/frame', (env) => this.frame(env), opts));
     }
     if (this.o.sensors.includes('mic')) {
-      this.subs.push(
-        bus.subscribe<`sensor/mic/${string}/frame`>('sensor/mic/+/frame', (env) => this.audio(env), opts),
-      );
+      this.subs.push(bus.subscribe('sensor/mic/+/frame', (env) => this.audio(env), opts));
     }
   }
 

@@ -1,10 +1,11 @@
-import type { ImuEvent, PayloadOf, SensorKind, Topic } from '../bus/topics.js';
+import type { ImuEvent, PayloadOf, SensorKind, SensorState, SensorStatus, Topic } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import type { Component } from '../component.js';
 import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type Fixture, openFixture } from '../recording/reader.js';
 import { ImuAggregator } from '../sensors/imu/aggregator.js';
+import { type PauseSettings, SensorPauses } from '../sensors/pauses.js';
 import type { VirtualClock } from '../util/virtual-clock.js';
 
 export interface ReplaySourceOptions {
@@ -34,6 +35,8 @@ export interface ReplaySourceOptions {
   readonly settleDeadlineMs?: number;
   /** Components whose out-of-bus work (idle()) must finish before the clock moves on at speed 0. */
   readonly components?: () => readonly Component[];
+  /** Pause limits (control.*) and where safety pauses are recorded, as for live sensors. */
+  readonly pauses?: PauseSettings;
 }
 
 /** Where a replay is, for progress displays (`replay` and `run` on a TTY); cheap to read. */
@@ -59,6 +62,10 @@ export interface ReplayProgress {
  * from record to record and, after each one, the replay waits until the bus is idle, so every
  * downstream result (and every timer) happens in the same order on every run. At speed > 0 the
  * jumps are paced by wall time.
+ *
+ * It stands in for the live sensors in commands too: it answers each sensor's pause and resume
+ * (sensors/pauses.ts; the IMU, which feeds fall detection, as a safety sensor) and publishes the
+ * sensor's `paused` and `running` status as a live source would.
  */
 export class ReplaySource implements Component {
   readonly name = 'source.replay';
@@ -75,6 +82,8 @@ export class ReplaySource implements Component {
   /** Sensor ids paused by a command: their records are skipped (and counted), time still flows. */
   private readonly paused = new Set<string>();
   skippedWhilePaused = 0;
+  /** One per sensor id it stands in for: answers `rpc/sensor/<id>/pause` and `…/resume`. */
+  private readonly pauses: SensorPauses[];
   /** Fixture time of the last record reached in this pass, ms (for `progress`). */
   private positionMs = 0;
 
@@ -93,6 +102,21 @@ export class ReplaySource implements Component {
       this.rejectDone = reject;
     });
     this.done.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection
+    const kinds: readonly SensorKind[] = ['camera', 'mic', 'imu'];
+    this.pauses = kinds.map(
+      (kind) =>
+        new SensorPauses({
+          bus: options.bus,
+          clock: options.clock,
+          logger: options.logger,
+          component: this.name,
+          sensor: options.ids[kind],
+          safety: kind === 'imu',
+          ...(options.pauses === undefined ? {} : { settings: options.pauses }),
+          pause: () => this.pause(kind),
+          resume: () => this.resume(kind),
+        }),
+    );
   }
 
   /** The opened fixture (after start). */
@@ -133,6 +157,7 @@ export class ReplaySource implements Component {
       },
       'replaying fixture',
     );
+    for (const p of this.pauses) p.start();
     // The run begins on the next turn so every component started after this one is ready.
     this.running = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.run());
     this.running.then(
@@ -141,16 +166,21 @@ export class ReplaySource implements Component {
     );
   }
 
-  /** Skip a sensor's records until resume() (the MQTT pause command, as on a live sensor). */
-  pause(sensorId: string): void {
-    this.paused.add(sensorId);
+  /** Skip a sensor's records until resume() (the pause command, as on a live sensor). */
+  pause(sensor: SensorKind): void {
+    const id = this.options.ids[sensor];
+    if (this.paused.has(id)) return;
+    this.paused.add(id);
+    this.status(sensor, 'paused');
   }
 
-  resume(sensorId: string): void {
-    this.paused.delete(sensorId);
+  resume(sensor: SensorKind): void {
+    if (!this.paused.delete(this.options.ids[sensor])) return;
+    this.status(sensor, 'running');
   }
 
   async stop(): Promise<void> {
+    await Promise.all(this.pauses.map((p) => p.stop()));
     this.abort.abort();
     await this.running?.catch(() => {});
   }
@@ -220,6 +250,24 @@ export class ReplaySource implements Component {
     }
     this.published++;
     await this.options.bus.publish(topic, payload, { source: `replay.${sensor}` });
+  }
+
+  private status(sensor: SensorKind, state: SensorState): void {
+    const id = this.options.ids[sensor];
+    const status: SensorStatus = {
+      sensor: id,
+      kind: sensor,
+      state,
+      restarts: 0,
+      tsMs: this.options.clock.now(),
+    };
+    try {
+      this.options.bus
+        .publish(`sensor/${sensor}/${id}/status`, status, { source: `replay.${sensor}` })
+        ?.catch(() => undefined);
+    } catch {
+      // A closed bus (the daemon stopping): nobody is left to tell.
+    }
   }
 
   /** Move the virtual clock to `t`, pacing by wall time when speed > 0. */

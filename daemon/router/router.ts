@@ -4,7 +4,6 @@
  * answers `rpc/router/cloud-assist` for the voice agent with the same gateway. It owns the
  * gateway's lifecycle and the store it keeps its cost state in.
  */
-import { CLOUD_ASSIST_RPC, type CloudAssistReply, type CloudAssistRequest } from '../bus/rpc-cloud-assist.js';
 import type { PrivacyTier } from '../bus/topics.js';
 import type { EventBus, Subscription } from '../bus/types.js';
 import type { Component, ComponentHealth } from '../component.js';
@@ -91,41 +90,28 @@ export class RouterStage implements Component {
     };
     const { bus } = this.o;
     this.subs.push(
-      bus.subscribe<`inference/vad/${string}`>('inference/vad/+', (env) => this.routing.onSpeech(env), opts),
+      bus.subscribe('inference/vad/+', (env) => this.routing.onSpeech(env), opts),
       // Two at a time so one slow cloud call does not hold up the next decision; interruptible so
       // a critical event (a new utterance, a stop command) cancels a pending cloud call.
-      bus.subscribe<`inference/stt/${string}`>(
-        'inference/stt/+',
-        (env, s) => this.routing.onTranscript(env, s),
-        {
-          ...opts,
-          concurrency: 2,
-          interruptible: true,
-        },
-      ),
-      bus.subscribe<`inference/face/${string}`>(
-        'inference/face/+',
-        (env, s) => this.routing.onFace(env, s),
-        opts,
-      ),
+      bus.subscribe('inference/stt/+', (env, s) => this.routing.onTranscript(env, s), {
+        ...opts,
+        concurrency: 2,
+        interruptible: true,
+      }),
+      bus.subscribe('inference/face/+', (env, s) => this.routing.onFace(env, s), opts),
       // The voice agent's unmatched utterances; the requester giving up cancels the call.
-      bus.respond<CloudAssistRequest, Promise<CloudAssistReply>>(
-        CLOUD_ASSIST_RPC,
-        (req, s) => this.gateway.assist(req.payload, s),
-        { component: this.name, concurrency: 2 },
-      ),
+      bus.respond('rpc/router/cloud-assist', (req, s) => this.gateway.assist(req.payload, s), {
+        component: this.name,
+        concurrency: 2,
+      }),
     );
     // Frames are only needed for the face cloud path; without a cloud the router never sees them.
     if (config.cloud.enabled) {
       this.subs.push(
-        bus.subscribe<`sensor/camera/${string}/frame`>(
-          'sensor/camera/+/frame',
-          (env) => this.routing.onFrame(env),
-          {
-            ...opts,
-            queueCapacity: 4,
-          },
-        ),
+        bus.subscribe('sensor/camera/+/frame', (env) => this.routing.onFrame(env), {
+          ...opts,
+          queueCapacity: 4,
+        }),
       );
     }
   }

@@ -8,6 +8,7 @@ import { CameraSource } from './camera/camera.js';
 import { type CameraPreset, cameraCommand, cameraFallbackCommand } from './camera/presets.js';
 import { ImuSource } from './imu/imu.js';
 import { type MicRecorder, MicSource } from './mic/mic.js';
+import type { PauseSettings } from './pauses.js';
 
 export interface LiveSensorsOptions {
   readonly config: SensorsConfig;
@@ -18,6 +19,8 @@ export interface LiveSensorsOptions {
   readonly onImuSample?: (sample: ImuSample) => void;
   /** Only these sensors (the `record --sensors` flag); default: every enabled one. */
   readonly only?: ReadonlySet<'camera' | 'mic' | 'imu'>;
+  /** Pause limits (control.*) and where safety pauses are recorded; each source answers its own pauses. */
+  readonly pauses?: PauseSettings;
 }
 
 export function cameraPreset(c: CameraConfig): CameraPreset {
@@ -39,6 +42,7 @@ export function cameraPreset(c: CameraConfig): CameraPreset {
 /** The live sensor components the config enables. Each one fails alone: the others keep running. */
 export function buildLiveSensors(o: LiveSensorsOptions): Component[] {
   const { config, bus, clock, logger } = o;
+  const pauses = o.pauses === undefined ? {} : { pauses: o.pauses };
   const wanted = (k: 'camera' | 'mic' | 'imu'): boolean => (o.only ? o.only.has(k) : config[k].enabled);
   const out: Component[] = [];
   if (wanted('camera')) {
@@ -56,6 +60,7 @@ export function buildLiveSensors(o: LiveSensorsOptions): Component[] {
         backoff: { initialMs: c.restart.initial_ms, maxMs: c.restart.max_ms },
         clock,
         bus,
+        ...pauses,
         logger: componentLogger(logger, `sensor.camera.${c.id}`),
       }),
     );
@@ -75,6 +80,7 @@ export function buildLiveSensors(o: LiveSensorsOptions): Component[] {
         backoff: { initialMs: m.restart.initial_ms, maxMs: m.restart.max_ms },
         clock,
         bus,
+        ...pauses,
         logger: componentLogger(logger, `sensor.mic.${m.id}`),
       }),
     );
@@ -94,6 +100,7 @@ export function buildLiveSensors(o: LiveSensorsOptions): Component[] {
         ...(o.onImuSample === undefined ? {} : { onSample: o.onImuSample }),
         clock,
         bus,
+        ...pauses,
         logger: componentLogger(logger, `sensor.imu.${i.id}`),
       }),
     );

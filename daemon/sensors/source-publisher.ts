@@ -1,5 +1,5 @@
 import { Priority } from '../bus/envelope.js';
-import type { SensorKind, SensorState, SensorStatus, TopicMap } from '../bus/topics.js';
+import type { PayloadOf, SensorKind, SensorState, SensorStatus, Topic } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../util/clock.js';
@@ -31,7 +31,7 @@ export class SourcePublisher {
     this.statusTopic = `sensor/${kind}/${id}/status`;
   }
 
-  publish<T extends keyof TopicMap & string>(topic: T, payload: TopicMap[T], tsMs?: number): void {
+  publish<T extends Topic>(topic: T, payload: PayloadOf<T>, tsMs?: number): void {
     this.guard(() =>
       this.bus.publish(
         topic,
@@ -45,9 +45,9 @@ export class SourcePublisher {
    * Publish unless an earlier publishLatest still waits on bus backpressure: then `busy`, and the
    * payload is dropped (the caller counts it). `failed`: the bus refused it (counted in `errors`).
    */
-  publishLatest<T extends keyof TopicMap & string>(
+  publishLatest<T extends Topic>(
     topic: T,
-    payload: TopicMap[T],
+    payload: PayloadOf<T>,
     tsMs?: number,
   ): 'published' | 'busy' | 'failed' {
     if (this.waiting) return 'busy';

@@ -24,9 +24,9 @@
  */
 import { EventEmitter } from 'node:events';
 import mqemitter from 'mqemitter';
-import { Bus } from '../../daemon/bus/bus.js';
 import { silentLogger } from '../../daemon/log.js';
 import { SystemClock } from '../../daemon/util/clock.js';
+import { scratchBus } from '../helpers/scratch-bus.js';
 import type { BenchOptions, BenchTarget, Figures } from './run.js';
 
 export const name = 'bus';
@@ -83,7 +83,7 @@ interface Runner {
 }
 
 function edgeloomRunner(topics: readonly string[], matchCacheSize?: number): Runner {
-  const bus = new Bus({ clock: new SystemClock(), logger: silentLogger(), matchCacheSize });
+  const bus = scratchBus({ clock: new SystemClock(), logger: silentLogger(), matchCacheSize });
   let count = 0;
   const noop = (): undefined => undefined;
   for (let i = 0; i < NON_MATCHING; i++)
@@ -250,7 +250,7 @@ async function latency(quick: boolean): Promise<Record<string, number>> {
   const ratePerS = 100_000;
   const burst = 10;
   const total = quick ? 100_000 : 300_000;
-  const bus = new Bus({ clock: new SystemClock(), logger: silentLogger() });
+  const bus = scratchBus({ clock: new SystemClock(), logger: silentLogger() });
   const noop = (): undefined => undefined;
   for (let i = 0; i < NON_MATCHING; i++)
     bus.subscribe(nonMatchingPattern(i), noop, { component: 'bench.other' });
@@ -304,7 +304,7 @@ async function overload(quick: boolean): Promise<Record<string, number>> {
   const ratePerS = 10_000;
   const warmupMs = quick ? 1000 : 1500;
   const measureMs = quick ? 2500 : 5000;
-  const bus = new Bus({ clock: new SystemClock(), logger: silentLogger() });
+  const bus = scratchBus({ clock: new SystemClock(), logger: silentLogger() });
   const sub = bus.subscribe('device/+/sensor/#', () => new Promise<void>((r) => setTimeout(r, 1)), {
     component: 'bench.slow',
     qos: 'realtime',

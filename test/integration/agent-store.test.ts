@@ -16,6 +16,7 @@ import { openFixture } from '../../daemon/recording/reader.js';
 import { ImuAggregator } from '../../daemon/sensors/imu/aggregator.js';
 import type { Store } from '../../daemon/storage/store.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
+import { asScratch } from '../helpers/scratch-bus.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
@@ -119,7 +120,7 @@ describe('AgentStore on a real LevelDB', () => {
     const { runtime, bus } = runtimeFor(store);
     const agent = runtime.create(counterAgent());
     await runtime.start(new AbortController().signal);
-    for (let i = 1; i <= 20; i++) await bus.publish('rpc/count/a', i);
+    for (let i = 1; i <= 20; i++) await asScratch(bus).publish('rpc/count/a', i);
     await bus.drain(10_000);
     await agent.idle();
     expect(agent.state().items).toEqual(['n16', 'n17', 'n18', 'n19', 'n20']);
@@ -271,7 +272,7 @@ describe('Agent.stop drains its mailbox', () => {
     const agent = runtime.create(counterAgent());
     await runtime.start(new AbortController().signal);
     // Queued faster than the LevelDB appends complete: most are still in the mailbox at stop().
-    for (let i = 1; i <= 30; i++) void bus.publish('rpc/count/a', i);
+    for (let i = 1; i <= 30; i++) void asScratch(bus).publish('rpc/count/a', i);
     const queued = bus.stats().find((x) => x.component === 'agent.counter')!.queueDepth;
     expect(queued).toBeGreaterThan(10);
     await runtime.stop();
@@ -324,7 +325,7 @@ describe('Agent.stop drains its mailbox', () => {
       }),
     });
     await runtime.start(new AbortController().signal);
-    for (let i = 1; i <= 5; i++) void bus.publish('rpc/count/a', i);
+    for (let i = 1; i <= 5; i++) void asScratch(bus).publish('rpc/count/a', i);
     await until('the first action to start', () => started === 1);
     // One input handled, its action hangs; the handler waits (action bound 1), the rest queue.
     expect(agent.state().total).toBe(1);

@@ -105,11 +105,9 @@ async function setup(cloudAssist?: CloudAssist) {
     cloudAssist: cloudAssist !== undefined,
   });
   if (cloudAssist !== undefined)
-    bus.respond<CloudAssistRequest, Promise<CloudAssistReply>>(
-      CLOUD_ASSIST_RPC,
-      (req, signal) => cloudAssist(req.payload, signal),
-      { component: 'test-router' },
-    );
+    bus.respond(CLOUD_ASSIST_RPC, (req, signal) => cloudAssist(req.payload, signal), {
+      component: 'test-router',
+    });
   await agents.runtime.start(new AbortController().signal);
   const seen: Envelope[] = [];
   bus.subscribe('#', (env) => void seen.push(env), { component: 'test' });

@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMMAND_REQUEST_TOPICS } from '../../daemon/actions/command-table.js';
 import { EmbeddedBroker } from '../../daemon/actions/embedded-broker.js';
 import { MqttClientSink } from '../../daemon/actions/mqtt-client.js';
 import { Bus } from '../../daemon/bus/bus.js';
@@ -30,9 +29,9 @@ describe('MQTT sink on the embedded broker', () => {
 
   beforeAll(async () => {
     bus.respond(
-      COMMAND_REQUEST_TOPICS.tool,
+      'rpc/tool/call',
       (req) => {
-        const { tool, args } = req.payload as { tool: string; args: Record<string, unknown> };
+        const { tool, args } = req.payload;
         if (tool !== 'echo')
           throw new EdgeloomError('E_TOOL_UNKNOWN', `no tool named ${tool}`, { where: 'tools' });
         return { echoed: args };
@@ -40,10 +39,15 @@ describe('MQTT sink on the embedded broker', () => {
       { component: 'test.tools' },
     );
     bus.respond(
-      COMMAND_REQUEST_TOPICS.privacy,
+      'rpc/privacy/set',
       (req) => {
         privacyRequests.push(req.payload);
-        return { tier: (req.payload as { tier: string }).tier };
+        return {
+          scope: req.payload.scope ?? 'default',
+          tier: req.payload.tier,
+          previous: null,
+          loosened: false,
+        };
       },
       { component: 'test.router' },
     );

@@ -187,7 +187,11 @@ async function fillEveryRow(store: Store, config: Config): Promise<void> {
     logger: silentLogger(),
   });
   await privacy.start();
-  await privacy.change({ scope: config.sensors.mic.id, tier: 'local_only' });
+  await privacy.change({
+    scope: config.sensors.mic.id,
+    tier: 'local_only',
+    origin: { channel: 'cli', authenticated: true },
+  });
   await privacy.stop();
 
   const cost = new CostTracker(store, new VirtualClock(0), 1);

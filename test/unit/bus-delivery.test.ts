@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { Bus } from '../../daemon/bus/bus.js';
 import { type Envelope, Priority } from '../../daemon/bus/envelope.js';
 import type { ErrorEvent } from '../../daemon/bus/topics.js';
 import { EdgeloomError } from '../../daemon/errors.js';
 import { silentLogger } from '../../daemon/log.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
+import { type ScratchBus, scratchBus } from '../helpers/scratch-bus.js';
 
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
-const makeBus = (): Bus => new Bus({ clock: new VirtualClock(1_000_000), logger: silentLogger() });
+const makeBus = (): ScratchBus => scratchBus({ clock: new VirtualClock(1_000_000), logger: silentLogger() });
 
 describe('delivery', () => {
   it('is asynchronous, in order, with envelope metadata filled in', async () => {
@@ -152,7 +152,7 @@ describe('stats', () => {
         return this.t;
       }
     }
-    const bus = new Bus({ clock: new SteppingClock(0), logger: silentLogger() });
+    const bus = scratchBus({ clock: new SteppingClock(0), logger: silentLogger() });
     const sub = bus.subscribe('rpc/x', () => undefined, { component: 't' });
     expect(() => bus.publish('rpc/x', 0, { priority: 1.5 as Priority })).toThrow(
       expect.objectContaining({ code: 'E_BUS_INVALID_PRIORITY' }),

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Bus } from '../../daemon/bus/bus.js';
 import { Priority } from '../../daemon/bus/envelope.js';
 import { MatchCache } from '../../daemon/bus/match-cache.js';
 import { silentLogger } from '../../daemon/log.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
+import { scratchBus } from '../helpers/scratch-bus.js';
 
 /** The obvious matcher, written independently of the trie. */
 function referenceMatch(pattern: string, topic: string): boolean {
@@ -58,7 +58,7 @@ describe('match cache', () => {
 
 describe('bus matching through a cache smaller than the topic set', () => {
   it('delivers exactly what the reference matcher says, on every pass over 300 topics with an 8-entry cache', async () => {
-    const bus = new Bus({ clock: new VirtualClock(), logger: silentLogger(), matchCacheSize: 8 });
+    const bus = scratchBus({ clock: new VirtualClock(), logger: silentLogger(), matchCacheSize: 8 });
     const patterns = [
       'device/+/sensor/temp/#',
       'device/d1/#',
@@ -85,7 +85,7 @@ describe('bus matching through a cache smaller than the topic set', () => {
   });
 
   it('envelopes carry a distinct id that JSON keeps', async () => {
-    const bus = new Bus({ clock: new VirtualClock(), logger: silentLogger() });
+    const bus = scratchBus({ clock: new VirtualClock(), logger: silentLogger() });
     const seen: unknown[] = [];
     bus.subscribe('rpc/+', (env) => void seen.push(JSON.parse(JSON.stringify(env))), { component: 't' });
     bus.publish('rpc/a', 1);
@@ -101,7 +101,7 @@ describe('bus matching through a cache smaller than the topic set', () => {
 
   it('a publish from inside another publish (an abort listener) does not overwrite the outer match', async () => {
     // A 1-entry cache: both publishes below miss and match into the bus's scratch array.
-    const bus = new Bus({ clock: new VirtualClock(), logger: silentLogger(), matchCacheSize: 1 });
+    const bus = scratchBus({ clock: new VirtualClock(), logger: silentLogger(), matchCacheSize: 1 });
     const got: string[] = [];
     let aRunning: () => void = () => undefined;
     const aStarted = new Promise<void>((r) => {

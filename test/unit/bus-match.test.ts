@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Bus } from '../../daemon/bus/bus.js';
 import { parsePattern, validateTopic } from '../../daemon/bus/topic-match.js';
 import { TopicTrie } from '../../daemon/bus/topic-trie.js';
 import { isEdgeloomError } from '../../daemon/errors.js';
 import { silentLogger } from '../../daemon/log.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
+import { scratchBus } from '../helpers/scratch-bus.js';
 
 /** The obvious matcher, written independently of the trie: split both and compare level by level. */
 function referenceMatch(pattern: string, topic: string): boolean {
@@ -115,7 +115,7 @@ describe('topic and pattern validation', () => {
   });
 
   it('bus.publish and bus.subscribe throw the coded errors and keep working', async () => {
-    const bus = new Bus({ clock: new VirtualClock(), logger: silentLogger() });
+    const bus = scratchBus({ clock: new VirtualClock(), logger: silentLogger() });
     const got: string[] = [];
     expect(codeOf(() => bus.subscribe('a/#/b', () => undefined, { component: 't' }))).toBe(
       'E_BUS_INVALID_PATTERN',
@@ -129,7 +129,7 @@ describe('topic and pattern validation', () => {
   });
 
   it('with 1000 non-matching wildcard subscriptions only the 2 matching ones receive', async () => {
-    const bus = new Bus({ clock: new VirtualClock(), logger: silentLogger() });
+    const bus = scratchBus({ clock: new VirtualClock(), logger: silentLogger() });
     let wrong = 0;
     const got: string[] = [];
     for (let i = 0; i < 1000; i++)
@@ -143,7 +143,7 @@ describe('topic and pattern validation', () => {
   });
 
   it('the match cache is invalidated on subscribe and unsubscribe', async () => {
-    const bus = new Bus({ clock: new VirtualClock(), logger: silentLogger(), matchCacheSize: 2 });
+    const bus = scratchBus({ clock: new VirtualClock(), logger: silentLogger(), matchCacheSize: 2 });
     const got: string[] = [];
     bus.publish('rpc/a', 0); // caches "no match"
     const sub = bus.subscribe('rpc/+', (env) => void got.push(`1:${env.topic}`), { component: 't' });

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { Bus } from '../../daemon/bus/bus.js';
 import type { Envelope } from '../../daemon/bus/envelope.js';
 import { isEdgeloomError } from '../../daemon/errors.js';
 import { silentLogger } from '../../daemon/log.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
+import { type ScratchBus, scratchBus } from '../helpers/scratch-bus.js';
 
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-function makeBus(clock = new VirtualClock(1_000_000), maxParkedPublishes?: number): Bus {
-  return new Bus({
+function makeBus(clock = new VirtualClock(1_000_000), maxParkedPublishes?: number): ScratchBus {
+  return scratchBus({
     clock,
     logger: silentLogger(),
     ...(maxParkedPublishes === undefined ? {} : { maxParkedPublishes }),

@@ -1,16 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.js';
 import { publishLifecycle } from '../../daemon/bus/lifecycle.js';
+import type { Rpc } from '../../daemon/bus/rpc.js';
 import type { LifecycleEvent } from '../../daemon/bus/topics.js';
 import { EdgeloomError, isEdgeloomError } from '../../daemon/errors.js';
 import { silentLogger } from '../../daemon/log.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
+import type { ScratchTopics } from '../helpers/scratch-bus.js';
 
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-function setup(maxPendingRequests?: number): { bus: Bus; clock: VirtualClock } {
+/** Two typed RPCs, and scratch ones (`rpc/x`, `rpc/slow`) for the mechanics. */
+interface TestRpcs {
+  readonly 'rpc/double': Rpc<{ n: number }, number>;
+  readonly 'rpc/echo': Rpc<string, string>;
+  readonly [topic: string]: Rpc<unknown, unknown>;
+}
+
+function setup(maxPendingRequests?: number): { bus: Bus<ScratchTopics, TestRpcs>; clock: VirtualClock } {
   const clock = new VirtualClock(1_000_000);
-  const bus = new Bus({
+  const bus = new Bus<ScratchTopics, TestRpcs>({
     clock,
     logger: silentLogger(),
     ...(maxPendingRequests === undefined ? {} : { maxPendingRequests }),
@@ -30,12 +39,12 @@ async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
 describe('request/response', () => {
   it('answers with the responder return value, sync or async, matched by correlation id', async () => {
     const { bus } = setup();
-    bus.respond<{ n: number }, number>('rpc/double', (req) => req.payload.n * 2, { component: 'doubler' });
-    bus.respond<string, string>('rpc/echo', async (req) => `echo:${req.payload}`, { component: 'echo' });
+    bus.respond('rpc/double', (req) => req.payload.n * 2, { component: 'doubler' });
+    bus.respond('rpc/echo', async (req) => `echo:${req.payload}`, { component: 'echo' });
     const answers = await Promise.all([
-      bus.request<number>('rpc/double', { n: 21 }),
-      bus.request<number>('rpc/double', { n: 5 }),
-      bus.request<string>('rpc/echo', 'hi'),
+      bus.request('rpc/double', { n: 21 }),
+      bus.request('rpc/double', { n: 5 }),
+      bus.request('rpc/echo', 'hi'),
     ]);
     expect(answers).toEqual([42, 10, 'echo:hi']);
   });
@@ -90,7 +99,7 @@ describe('request/response', () => {
   it("cancels the responder's signal when the requester gives up (abort or timeout)", async () => {
     const { bus, clock } = setup();
     const seen: AbortSignal[] = [];
-    bus.respond<number, number>(
+    bus.respond(
       'rpc/slow',
       (_req, signal) => {
         seen.push(signal);
@@ -117,7 +126,7 @@ describe('request/response', () => {
   it("numbers events apart from requests: an RPC does not shift the next event's id", async () => {
     const { bus } = setup();
     const ids: string[] = [];
-    bus.respond<number, number>(
+    bus.respond(
       'rpc/n',
       (req) => {
         ids.push(req.id);
@@ -219,7 +228,7 @@ describe('drain and close', () => {
 
 describe('publishLifecycle', () => {
   it('publishes system/lifecycle with a reduced error, and is silent after close', async () => {
-    const { bus } = setup();
+    const bus = new Bus({ clock: new VirtualClock(1_000_000), logger: silentLogger() });
     const seen: LifecycleEvent[] = [];
     bus.subscribe('system/lifecycle', (env) => void seen.push(env.payload), { component: 't' });
     publishLifecycle(bus, 'system_started');

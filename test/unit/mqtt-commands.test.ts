@@ -1,6 +1,6 @@
 /** Command topics, validation, rate bound and the result shape, with a real bus and a virtual clock. */
 import { describe, expect, it } from 'vitest';
-import { COMMAND_REQUEST_TOPICS, parseCommandTopic } from '../../daemon/actions/command-table.js';
+import { parseCommandTopic } from '../../daemon/actions/command-table.js';
 import { CommandHandler } from '../../daemon/actions/commands.js';
 import { discoveryMessages } from '../../daemon/actions/discovery.js';
 import type { MqttMessage } from '../../daemon/actions/mqtt-contract.js';
@@ -60,23 +60,27 @@ describe('CommandHandler', () => {
     const { bus, replies, handler, settle } = setup();
     const seen: unknown[] = [];
     bus.respond(
-      COMMAND_REQUEST_TOPICS.sensorPause,
+      'rpc/sensor/cam0/pause',
       (req) => {
         seen.push(req.payload);
-        return { state: 'paused' };
+        return { sensor: 'cam0', state: 'paused' as const, resumes_in_s: 30 };
       },
       { component: 'test.sensors' },
     );
     handler.handle(`${BASE}/cmd/sensor/cam0/pause`, Buffer.from('{"duration_s": 30, "id": "p1"}'));
     await settle();
-    expect(seen).toEqual([
-      { sensor: 'cam0', duration_s: 30, origin: { channel: 'mqtt', authenticated: false } },
-    ]);
+    expect(seen).toEqual([{ duration_s: 30, origin: { channel: 'mqtt', authenticated: false } }]);
     expect(replies[0]).toMatchObject({
       topic: 'cmd/result',
       qos: 1,
       retain: false,
-      payload: { ts: 10_000, command: 'sensor/cam0/pause', id: 'p1', ok: true, result: { state: 'paused' } },
+      payload: {
+        ts: 10_000,
+        command: 'sensor/cam0/pause',
+        id: 'p1',
+        ok: true,
+        result: { sensor: 'cam0', state: 'paused', resumes_in_s: 30 },
+      },
     });
     await bus.close(100);
   });
@@ -90,9 +94,30 @@ describe('CommandHandler', () => {
     await bus.close(100);
   });
 
+  it('names the known sensors for an unknown one at once, even with a `#` tap on the bus (the stats)', async () => {
+    const { bus, replies, handler, settle } = setup();
+    // The daemon's stats subscribe to `#`, which matches every request topic but answers none.
+    bus.subscribe('#', () => undefined, { component: 'test.tap' });
+    bus.respond(
+      'rpc/sensor/cam0/pause',
+      () => ({ sensor: 'cam0', state: 'paused' as const, resumes_in_s: 1 }),
+      {
+        component: 'test.cam0',
+      },
+    );
+    handler.handle(`${BASE}/cmd/sensor/lidar0/pause`, Buffer.alloc(0));
+    handler.handle(`${BASE}/cmd/forget`, Buffer.alloc(0));
+    await settle();
+    expect(replies.map((r) => r.payload)).toMatchObject([
+      { ok: false, error: { code: 'E_CMD_UNKNOWN_SENSOR', message: expect.stringContaining('cam0') } },
+      { ok: false, error: { code: 'E_CMD_NO_RESPONDER' } },
+    ]);
+    await bus.close(100);
+  });
+
   it('maps a responder that never answers to E_CMD_TIMEOUT on the bus clock', async () => {
     const { clock, bus, replies, handler, settle } = setup();
-    bus.respond(COMMAND_REQUEST_TOPICS.sensorResume, () => new Promise(() => undefined), {
+    bus.respond('rpc/sensor/cam0/resume', () => new Promise(() => undefined), {
       component: 'test.slow',
     });
     handler.handle(`${BASE}/cmd/sensor/cam0/resume`, Buffer.alloc(0));

@@ -54,7 +54,7 @@ export class CameraView implements Component {
   }
 
   async start(): Promise<void> {
-    this.sub = this.options.bus.subscribe<`sensor/camera/${string}/frame`>(
+    this.sub = this.options.bus.subscribe(
       'sensor/camera/+/frame',
       (env) => this.keep(env.topic.split('/')[2]!, env.payload),
       // Keeping a frame is a Map write: a short realtime queue, the oldest dropped when behind.

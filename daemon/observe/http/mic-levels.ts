@@ -59,7 +59,7 @@ export class MicLevels implements Component {
   }
 
   async start(): Promise<void> {
-    this.sub = this.options.bus.subscribe<`sensor/mic/${string}/frame`>(
+    this.sub = this.options.bus.subscribe(
       'sensor/mic/+/frame',
       (env) => this.add(env.topic.split('/')[2]!, env.payload),
       // A sum over 512 samples per frame: a realtime queue of 2 s of frames, the oldest dropped

@@ -80,11 +80,10 @@ export class FaceStage implements Component {
       throw new EdgeloomError(ErrorCode.E_ABORTED, `${this.name}: start aborted`, { where: this.name });
     }
     const s = this.o.subscription ?? { qos: 'realtime', queueCapacity: 2, overflow: LATEST_FRAME };
-    this.sub = this.o.bus.subscribe<`sensor/camera/${string}/frame`>(
-      'sensor/camera/+/frame',
-      (env) => this.onFrame(env),
-      { component: this.name, ...s },
-    );
+    this.sub = this.o.bus.subscribe('sensor/camera/+/frame', (env) => this.onFrame(env), {
+      component: this.name,
+      ...s,
+    });
   }
 
   async stop(): Promise<void> {

@@ -127,16 +127,12 @@ export class SttStage implements Component {
     }
     // The subscription only enqueues (cheap), so its own queue hardly fills; the bound that
     // matters is maxPendingSegments below.
-    this.sub = this.o.bus.subscribe<`inference/vad/${string}`>(
-      'inference/vad/+',
-      (env) => this.onSpeech(env),
-      {
-        component: this.name,
-        qos: 'realtime',
-        queueCapacity: 64,
-        overflow: { kind: 'drop-oldest' },
-      },
-    );
+    this.sub = this.o.bus.subscribe('inference/vad/+', (env) => this.onSpeech(env), {
+      component: this.name,
+      qos: 'realtime',
+      queueCapacity: 64,
+      overflow: { kind: 'drop-oldest' },
+    });
   }
 
   async stop(): Promise<void> {

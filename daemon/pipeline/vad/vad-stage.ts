@@ -107,15 +107,11 @@ export class VadStage implements Component {
       await this.stop();
       throw new EdgeloomError(ErrorCode.E_ABORTED, `${this.name}: start aborted`, { where: this.name });
     }
-    this.sub = this.o.bus.subscribe<`sensor/mic/${string}/frame`>(
-      'sensor/mic/+/frame',
-      (env) => this.onFrame(env),
-      {
-        component: this.name,
-        qos: this.o.qos ?? 'realtime',
-        queueCapacity: this.o.queueCapacity ?? 64,
-      },
-    );
+    this.sub = this.o.bus.subscribe('sensor/mic/+/frame', (env) => this.onFrame(env), {
+      component: this.name,
+      qos: this.o.qos ?? 'realtime',
+      queueCapacity: this.o.queueCapacity ?? 64,
+    });
   }
 
   async stop(): Promise<void> {

@@ -4,6 +4,7 @@ import type { Component, ComponentHealth } from '../../component.js';
 import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Clock } from '../../util/clock.js';
+import { type PauseSettings, pausesOf, type SensorPauses } from '../pauses.js';
 import { SourcePublisher } from '../source-publisher.js';
 import { type BackoffOptions, Supervisor } from '../supervisor.js';
 import { KeepLatestSampler } from './frame-sampler.js';
@@ -36,6 +37,8 @@ export interface CameraSourceOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly bus: EventBus;
+  /** How long a pause may last and who records safety pauses (default DEFAULT_PAUSE_SETTINGS). */
+  readonly pauses?: PauseSettings;
   /** Jitter source, [0, 1) (default Math.random). */
   readonly random?: () => number;
 }
@@ -68,6 +71,8 @@ export class CameraSource implements Component {
   private readonly supervisor: Supervisor;
   private readonly frameTopic: `sensor/camera/${string}/frame`;
   private readonly out: SourcePublisher;
+  /** Answers `rpc/sensor/<id>/pause` and `…/resume`. */
+  private readonly pauses: SensorPauses;
   private seq = 0;
   private usingFallback = false;
 
@@ -110,15 +115,18 @@ export class CameraSource implements Component {
       onData: (chunk) => this.onData(chunk),
       onState: (state, reason) => this.onState(state, reason),
     });
+    this.pauses = pausesOf(this, options, false);
   }
 
   /** Spawn the capture process. Resolves at once: a missing camera is a `failed` status, not a start-up failure. */
   async start(signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
+    this.pauses.start();
     this.supervisor.start();
   }
 
   async stop(): Promise<void> {
+    await this.pauses.stop();
     this.sampler.clear();
     await this.supervisor.stop();
   }

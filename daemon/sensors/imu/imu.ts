@@ -6,6 +6,7 @@ import type { Component, ComponentHealth } from '../../component.js';
 import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Clock, TimerHandle } from '../../util/clock.js';
+import { type PauseSettings, pausesOf, type SensorPauses } from '../pauses.js';
 import { SourcePublisher } from '../source-publisher.js';
 import { ImuAggregator } from './aggregator.js';
 import {
@@ -64,6 +65,8 @@ export interface ImuSourceOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly bus: EventBus;
+  /** How long a pause may last (the IMU feeds fall detection: control.safety_pause_max_s). */
+  readonly pauses?: PauseSettings;
 }
 
 /** Counters for health and stats. */
@@ -80,10 +83,12 @@ export interface ImuSourceStats {
 
 export class ImuSource implements Component {
   readonly name: string;
-  private readonly o: Required<Omit<ImuSourceOptions, 'units' | 'csvColumns' | 'onSample'>> &
+  private readonly o: Required<Omit<ImuSourceOptions, 'units' | 'csvColumns' | 'onSample' | 'pauses'>> &
     ImuSourceOptions;
   private readonly windowTopic: `sensor/imu/${string}/window`;
   private readonly out: SourcePublisher;
+  /** Answers `rpc/sensor/<id>/pause` and `…/resume`; a safety sensor (it feeds fall detection). */
+  private readonly pauses: SensorPauses;
   private readonly parser: ImuParser;
   private readonly aggregator: ImuAggregator;
   private readonly rawPeriodMs: number;
@@ -148,12 +153,14 @@ export class ImuSource implements Component {
     this.aggregator = new ImuAggregator({ eventRateHz: this.o.eventRateHz });
     this.rawPeriodMs = 1000 / this.o.rawRateHz;
     this.nextDelayMs = initialMs;
+    this.pauses = pausesOf(this, options, true);
   }
 
   /** Open the port. Resolves after the first attempt whatever its outcome: a missing device is a status. */
   async start(signal: AbortSignal): Promise<void> {
     if (!this.stopped) return;
     this.stopped = false;
+    this.pauses.start();
     this.setState('starting');
     const onAbort = (): void => void this.stop();
     signal.addEventListener('abort', onAbort, { once: true });
@@ -167,6 +174,7 @@ export class ImuSource implements Component {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.pauses.stop();
     this.retryTimer?.cancel();
     this.retryTimer = undefined;
     this.pathTimer?.cancel();

@@ -6,6 +6,7 @@ import type { Component, ComponentHealth } from '../../component.js';
 import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Clock } from '../../util/clock.js';
+import { type PauseSettings, pausesOf, type SensorPauses } from '../pauses.js';
 import { SourcePublisher } from '../source-publisher.js';
 import { type BackoffOptions, Supervisor } from '../supervisor.js';
 import { PcmFramer } from './pcm-framer.js';
@@ -52,6 +53,8 @@ export interface MicSourceOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly bus: EventBus;
+  /** How long a pause may last and who records safety pauses (default DEFAULT_PAUSE_SETTINGS). */
+  readonly pauses?: PauseSettings;
   /** Jitter source, [0, 1) (default Math.random). */
   readonly random?: () => number;
 }
@@ -74,6 +77,8 @@ export class MicSource implements Component {
   private readonly framer: PcmFramer;
   private readonly supervisor: Supervisor;
   private readonly out: SourcePublisher;
+  /** Answers `rpc/sensor/<id>/pause` and `…/resume`. */
+  private readonly pauses: SensorPauses;
   private readonly frameTopic: `sensor/mic/${string}/frame`;
   private readonly frameMs: number;
   private seq = 0;
@@ -110,15 +115,18 @@ export class MicSource implements Component {
       onData: (chunk) => this.onData(chunk),
       onState: (state, reason) => this.out.status(state, reason, this.supervisor.restarts),
     });
+    this.pauses = pausesOf(this, options, false);
   }
 
   /** Spawn the recorder. Resolves at once: a missing microphone is a `failed` status, not a start-up failure. */
   async start(signal: AbortSignal): Promise<void> {
     signal.throwIfAborted();
+    this.pauses.start();
     this.supervisor.start();
   }
 
   async stop(): Promise<void> {
+    await this.pauses.stop();
     await this.supervisor.stop();
   }
 

@@ -1,0 +1,153 @@
+/**
+ * The message path as data (README, "The bus"): for every topic of topics.ts, which modules
+ * publish it, which subscribe to it and where it leaves the daemon; for every RPC of rpc.ts, who
+ * asks and which module answers. Modules are named by their path under daemon/.
+ *
+ * The keys are the maps' own keys written as patterns (`sensor/camera/+/frame`), so a topic or
+ * RPC added to a map does not compile until it has a row here. test/unit/topology.test.ts checks
+ * the rows against the sources (a module listed publishes or subscribes that topic, and every
+ * literal publish, subscribe and respond in daemon/ is listed) and that the path is closed: every
+ * subscribed topic has a producer, every RPC a responder, every published topic a consumer or an
+ * external use.
+ *
+ * Not listed as subscribers: the taps that see everything, whatever the topic — the stats' `#`
+ * (observe/stats.ts, counts per topic), the dashboard's event stream (observe/http/sse.ts, the
+ * topics a client asks for) and `--emit`/debug taps (observe/bus-tap.ts, a configured pattern).
+ */
+import type { KeyPattern } from './patterns.js';
+import type { RpcTopic } from './rpc.js';
+import type { Topic } from './topics.js';
+
+/** Where a topic leaves the daemon. */
+export type ExternalUse =
+  /** Published over MQTT by the bridge (actions/mqtt-contract.ts, README "MQTT topics"). */
+  | 'mqtt'
+  /** Shown by the bundled dashboard or display page (observe/http/static/). */
+  | 'dashboard'
+  /** Only for whoever asks the event stream (`/api/events`) for it: diagnostics, not data. */
+  | 'event-stream';
+
+export interface TopicRoute {
+  readonly publishers: readonly string[];
+  readonly subscribers: readonly string[];
+  readonly external: readonly ExternalUse[];
+}
+
+export interface RpcRoute {
+  readonly requesters: readonly string[];
+  readonly responders: readonly string[];
+}
+
+const REPLAY = 'replay/replay-source.ts';
+
+export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
+  'sensor/camera/+/frame': {
+    publishers: ['sensors/camera/camera.ts', REPLAY],
+    subscribers: [
+      'pipeline/face/face-stage.ts',
+      'router/router.ts',
+      'replay/recorder.ts',
+      'observe/http/camera-view.ts',
+    ],
+    // Frames reach the dashboard as JPEGs over /api/camera (camera-view.ts), not as events.
+    external: [],
+  },
+  'sensor/mic/+/frame': {
+    publishers: ['sensors/mic/mic.ts', REPLAY],
+    subscribers: ['pipeline/vad/vad-stage.ts', 'replay/recorder.ts', 'observe/http/mic-levels.ts'],
+    // Audio reaches the dashboard only as levels over /api/mic/levels (mic-levels.ts).
+    external: [],
+  },
+  'sensor/imu/+/window': {
+    publishers: ['sensors/imu/imu.ts', REPLAY],
+    subscribers: ['agents/motion.ts'],
+    external: ['dashboard'],
+  },
+  'sensor/+/+/status': {
+    publishers: ['sensors/source-publisher.ts', REPLAY],
+    subscribers: [],
+    external: ['mqtt'],
+  },
+  'inference/vad/+': {
+    publishers: ['pipeline/vad/vad-stage.ts'],
+    subscribers: ['pipeline/stt/stt-stage.ts', 'router/router.ts', 'agents/voice-assistant.ts'],
+    external: ['mqtt', 'dashboard'],
+  },
+  'inference/face/+': {
+    publishers: ['pipeline/face/face-stage.ts'],
+    subscribers: ['router/router.ts', 'agents/emotion-display.ts'],
+    external: ['mqtt', 'dashboard'],
+  },
+  'inference/stt/+': {
+    publishers: ['pipeline/stt/stt-stage.ts'],
+    subscribers: ['router/router.ts', 'agents/voice-assistant.ts'],
+    external: ['mqtt', 'dashboard'],
+  },
+  'inference/face/+/refined': {
+    publishers: ['router/routing.ts'],
+    subscribers: [],
+    external: ['mqtt'],
+  },
+  'inference/stt/+/refined': {
+    publishers: ['router/routing.ts'],
+    subscribers: [],
+    external: ['mqtt'],
+  },
+  'router/decision': {
+    publishers: ['router/gateway.ts'],
+    subscribers: [],
+    external: ['mqtt', 'dashboard'],
+  },
+  'action/display': {
+    publishers: ['agents/builtin-tools.ts'],
+    subscribers: ['observe/http/server.ts'],
+    external: ['mqtt', 'dashboard'],
+  },
+  'action/mqtt': {
+    publishers: ['agents/builtin-tools.ts'],
+    subscribers: [],
+    external: ['mqtt'],
+  },
+  'agent/+/intent': {
+    publishers: ['agents/voice-assistant.ts', 'agents/build.ts'],
+    subscribers: [],
+    external: ['mqtt'],
+  },
+  'agent/+/motion': {
+    publishers: ['agents/motion.ts'],
+    subscribers: [],
+    external: ['mqtt', 'dashboard'],
+  },
+  'tool/+/result': {
+    publishers: ['agents/tools.ts'],
+    subscribers: [],
+    external: ['event-stream'],
+  },
+  'system/lifecycle': {
+    publishers: ['bus/lifecycle.ts'],
+    subscribers: [],
+    external: ['event-stream'],
+  },
+  'system/error': {
+    publishers: ['bus/bus.ts', 'observe/memory-guard.ts'],
+    subscribers: [],
+    external: ['event-stream'],
+  },
+  'system/stats': {
+    publishers: ['observe/build.ts'],
+    subscribers: [],
+    external: ['mqtt'],
+  },
+};
+
+/** Requesters: the MQTT commands and the local control socket (the `edgeloom` CLI). */
+const COMMANDS = ['actions/command-rpc.ts'];
+
+export const RPC_ROUTES: { readonly [K in KeyPattern<RpcTopic>]: RpcRoute } = {
+  'rpc/sensor/+/pause': { requesters: COMMANDS, responders: ['sensors/pauses.ts'] },
+  'rpc/sensor/+/resume': { requesters: COMMANDS, responders: ['sensors/pauses.ts'] },
+  'rpc/privacy/set': { requesters: COMMANDS, responders: ['privacy/privacy-control.ts'] },
+  'rpc/forget': { requesters: COMMANDS, responders: ['privacy/forget.ts'] },
+  'rpc/tool/call': { requesters: COMMANDS, responders: ['agents/tools.ts'] },
+  'rpc/router/cloud-assist': { requesters: ['agents/build.ts'], responders: ['router/router.ts'] },
+};

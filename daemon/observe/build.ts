@@ -17,6 +17,7 @@ import type { ReplaySource } from '../replay/replay-source.js';
 import type { RouterStage } from '../router/router.js';
 import type { StorageComponent } from '../storage/component.js';
 import { type Clock, SystemClock, type TimerHandle } from '../util/clock.js';
+import { findSocZone, readZoneCelsius } from '../util/thermal.js';
 import { HttpServer } from './http/server.js';
 import { MemoryGuard } from './memory-guard.js';
 import { StatsCollector } from './stats.js';
@@ -58,7 +59,10 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     },
     onRelief: () => o.face?.scaleRate(1),
   });
+  // The SoC's thermal zone (util/thermal.ts), found once; absent on boards and VMs without one.
+  const zone = findSocZone();
   const providers: StatsProviders = {
+    ...(zone === undefined ? {} : { temperatureC: () => readZoneCelsius(zone) }),
     bus: () => bus.stats(),
     health: () => controller.health(),
     routing: () => o.router.snapshot(),

@@ -136,7 +136,10 @@ export const ERRORS = {
   E_CMD_UNKNOWN_SENSOR: { meaning: 'A command names a sensor the daemon does not have.', raisedIn: ['actions/command-responders.ts'] },
   E_CMD_NO_RESPONDER: { meaning: 'Nothing in the daemon serves the command (that part is not running).', raisedIn: ['actions/commands.ts'] },
   E_CMD_TIMEOUT: { meaning: 'A command got no answer in time.', raisedIn: ['actions/commands.ts'] },
-  E_CMD_BUSY: { meaning: 'Too many commands wait for an answer.', raisedIn: ['actions/commands.ts'] },
+  E_CMD_BUSY: {
+    meaning: 'Too many commands wait for an answer, or a restart came sooner than `control.restart_min_uptime_s` after the start.',
+    raisedIn: ['actions/commands.ts', 'systemd/restart.ts'],
+  },
   E_CMD_FAILED: { meaning: 'A command failed with an error that carries no code.', raisedIn: ['actions/commands.ts'] },
   E_MQTT_NOT_STARTED: { meaning: 'A publish to the MQTT sink before its start or after its stop.', raisedIn: ['actions/mqtt-client.ts'] },
   E_MQTT_OUTBOX_FULL: { meaning: 'The outbox is full and its policy is `refuse`.', raisedIn: ['actions/outbox.ts'] },

@@ -9,6 +9,7 @@
  * | `cmd/privacy`              | `{ "tier": PrivacyTier, "scope"?: str }`| `rpc/cmd/privacy`        | `{ tier, scope? }`           |
  * | `cmd/tool/<name>`          | the tool's arguments object (or empty)  | `rpc/cmd/tool`           | `{ tool, args }`             |
  * | `cmd/forget`               | optional `{ "dry_run"?: boolean }`      | `rpc/cmd/forget`         | `{ dry_run? }`               |
+ * | `cmd/restart`              | optional `{}`                           | `rpc/cmd/restart`        | `{}`                         |
  */
 
 /** Bus request topics the daemon must serve with `bus.respond` for commands to work. */
@@ -18,6 +19,7 @@ export const COMMAND_REQUEST_TOPICS = {
   privacy: 'rpc/cmd/privacy',
   tool: 'rpc/cmd/tool',
   forget: 'rpc/cmd/forget',
+  restart: 'rpc/cmd/restart',
 } as const;
 
 /** Where a command came from, and whether its sender proved who it is. */
@@ -45,6 +47,10 @@ export interface PrivacyCommandRequest {
 export interface ToolCommandRequest {
   readonly tool: string;
   readonly args: Record<string, unknown>;
+  readonly origin?: CommandOrigin;
+}
+/** Stop cleanly and exit so that the service manager starts the daemon again (systemd/restart.ts). */
+export interface RestartCommandRequest {
   readonly origin?: CommandOrigin;
 }
 export interface ForgetCommandRequest {
@@ -81,6 +87,7 @@ export const SCHEMAS = {
     properties: { id: ID, dry_run: { type: 'boolean' } },
     additionalProperties: false,
   },
+  restart: { type: 'object', properties: { id: ID }, additionalProperties: false },
 } as const;
 
 export type CommandKind = keyof typeof SCHEMAS;
@@ -98,6 +105,7 @@ export function parseCommandTopic(rest: string): ParsedCommand | undefined {
   const parts = rest.split('/');
   if (parts.length === 1 && parts[0] === 'privacy') return { kind: 'privacy' };
   if (parts.length === 1 && parts[0] === 'forget') return { kind: 'forget' };
+  if (parts.length === 1 && parts[0] === 'restart') return { kind: 'restart' };
   if (parts.length === 2 && parts[0] === 'tool' && nameRe.test(parts[1]!))
     return { kind: 'tool', target: parts[1]! };
   if (parts.length === 3 && parts[0] === 'sensor' && nameRe.test(parts[1]!)) {
@@ -133,5 +141,7 @@ export function commandRequest(
       ];
     case 'forget':
       return [COMMAND_REQUEST_TOPICS.forget, { ...rest, origin } as ForgetCommandRequest];
+    case 'restart':
+      return [COMMAND_REQUEST_TOPICS.restart, { origin } satisfies RestartCommandRequest];
   }
 }

@@ -85,6 +85,7 @@ export class CommandHandler {
       privacy: ajv.compile(SCHEMAS.privacy),
       tool: ajv.compile(SCHEMAS.tool),
       forget: ajv.compile(SCHEMAS.forget),
+      restart: ajv.compile(SCHEMAS.restart),
     };
     const audit = options.audit;
     this.auditBudget =

@@ -4,6 +4,7 @@ import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import { componentLogger } from '../log.js';
 import { handleShutdownSignals } from '../shutdown.js';
 import { busProgressProbe } from '../systemd/progress-probe.js';
+import { EXIT_RESTART, RestartResponder } from '../systemd/restart.js';
 import { SdNotify } from '../systemd/sd-notify.js';
 import { Watchdog } from '../systemd/watchdog.js';
 import { SystemClock } from '../util/clock.js';
@@ -44,7 +45,9 @@ export const runCommand: Command = {
     // unreferenced (broker down, HTTP off, a replay that has finished) ended silently with exit 0
     // and without stopping its components.
     const keepAlive = setInterval(() => {}, 2 ** 30);
-    const exitCode = handleShutdownSignals({
+    // `cmd/restart`: the same clean stop as SIGTERM, then EXIT_RESTART for systemd to start us again.
+    let restarting = false;
+    const stopped = handleShutdownSignals({
       logger,
       deadlineMs: config.shutdown_timeout_ms,
       pending: () => daemon?.controller.pending() ?? ['storage (opening and checking the store)'],
@@ -59,6 +62,7 @@ export const runCommand: Command = {
         await d?.stop();
       },
     });
+    const exitCode = stopped.then((code) => (restarting && code === 0 ? EXIT_RESTART : code));
     built = buildDaemon({
       config,
       logger,
@@ -69,6 +73,17 @@ export const runCommand: Command = {
     });
     try {
       daemon = await built;
+      daemon.controller.add(
+        new RestartResponder({
+          bus: daemon.bus,
+          logger: componentLogger(logger, 'system.restart'),
+          minUptimeMs: config.control.restart_min_uptime_s * 1000,
+          restart: () => {
+            restarting = true;
+            process.kill(process.pid, 'SIGTERM');
+          },
+        }),
+      );
     } catch (err) {
       if (shuttingDown) return exitCode;
       clearInterval(keepAlive);

@@ -11,11 +11,14 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { BrokerGate } from './actions/broker-gate.js';
 import { CommandResponders, type Pausable } from './actions/command-responders.js';
+import { haDeviceFromConfig } from './actions/ha-config.js';
+import { HaImagePublisher } from './actions/ha-image.js';
 import { JsonlSink } from './actions/jsonl-sink.js';
 import { MqttBridge, type MqttSink } from './actions/mqtt-bridge.js';
 import { MqttClientSink } from './actions/mqtt-client.js';
 import { destinationFor, MqttEgressGate } from './actions/mqtt-egress.js';
 import { createAgents } from './agents/build.js';
+import { commandExists } from './agents/builtin-tools.js';
 import { verifyAgentLogs } from './agents/store.js';
 import { Bus } from './bus/bus.js';
 import type { EventBus } from './bus/types.js';
@@ -41,6 +44,7 @@ import { StorageComponent } from './storage/component.js';
 import { openCheckedStore } from './storage/quarantine.js';
 import { type Clock, SystemClock } from './util/clock.js';
 import { packageVersion } from './util/package-root.js';
+import { findSocZone } from './util/thermal.js';
 import { VirtualClock } from './util/virtual-clock.js';
 
 /**
@@ -205,6 +209,8 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     audit: (entry) => audit.append(entry),
   });
 
+  // Falls are detected from the IMU (the motion agent): its pauses need an audited override.
+  const safetySensors = new Set([config.sensors.imu.id]);
   // Sensors a command can pause, by id: the live sources, or the replay standing in for them.
   const pausable = new Map<string, Pausable>();
   if (replay !== undefined) {
@@ -224,8 +230,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     bus,
     sensors: pausable,
     tools: agents.tools,
-    // Falls are detected from the IMU (the motion agent): its pauses need an audited override.
-    safetySensors: new Set([config.sensors.imu.id]),
+    safetySensors,
     limits: config.control,
     clock,
     audit,
@@ -268,8 +273,12 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       const client = new MqttClientSink({
         config: config.mqtt,
         deviceId: config.device.id,
-        deviceName: config.device.name,
-        swVersion: packageVersion(),
+        homeAssistant: haDeviceFromConfig(config, {
+          swVersion: packageVersion(),
+          speakAvailable: commandExists(config.agents.tts_command.split(/\s+/)[0] ?? ''),
+          temperature: findSocZone() !== undefined,
+          safetySensors,
+        }),
         logger: componentLogger(logger, 'mqtt'),
         clock: wallClock, // reconnects and keep-alives are wall time, even in a replay
         storage: store,
@@ -293,6 +302,20 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
         gate,
       }),
     );
+    const image = config.mqtt.discovery.image_interval_s;
+    if (image > 0 && (replay !== undefined || config.sensors.camera.enabled)) {
+      controller.add(
+        new HaImagePublisher({
+          bus,
+          sink,
+          baseTopic: config.mqtt.base_topic,
+          sensorId: config.sensors.camera.id,
+          intervalS: image,
+          gate,
+          logger: componentLogger(logger, 'actions.ha-image'),
+        }),
+      );
+    }
   }
   if (options.observability) {
     const face = pipeline.face;

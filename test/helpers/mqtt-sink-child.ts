@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as Args;
   const config = mqttTestConfig(args.url, {
     base_topic: 'edgeloom/child',
-    discovery: { enabled: false, prefix: 'homeassistant' },
+    discovery: { enabled: false, prefix: 'homeassistant', configuration_url: '', image_interval_s: 0 },
   });
   const sink = new MqttClientSink({
     config,

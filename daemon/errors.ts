@@ -18,7 +18,7 @@ interface ErrorSpec {
 // biome-ignore format: a table, one row per code
 export const ERRORS = {
   // Command line, configuration and lifecycle
-  E_USAGE: { meaning: 'The command line is wrong: an unknown command or option, a missing or malformed argument (exit status 2).', raisedIn: ['cli/args.ts', 'cli/cmd-audit.ts', 'cli/cmd-fixture.ts', 'cli/cmd-models.ts', 'cli/cmd-privacy.ts', 'cli/cmd-record.ts', 'cli/cmd-replay.ts'] },
+  E_USAGE: { meaning: 'The command line is wrong: an unknown command or option, a missing or malformed argument (exit status 2).', raisedIn: ['cli/args.ts', 'cli/cmd-audit.ts', 'cli/cmd-fixture.ts', 'cli/cmd-models.ts', 'cli/cmd-privacy.ts', 'cli/cmd-record.ts', 'cli/cmd-replay.ts', 'cli/cmd-run.ts'] },
   E_CONFIG_NOT_FOUND: { meaning: 'The configuration file cannot be read.', raisedIn: ['config/load.ts'] },
   E_CONFIG_INVALID: { meaning: 'The configuration does not validate; each problem names its key and where it was set (file and line, or environment variable).', raisedIn: ['actions/outbox.ts', 'config/problems.ts'] },
   E_CONFIG: { meaning: 'A component was handed an option out of its range (a check in code behind the schema, e.g. a detector input size).', raisedIn: ['observe/memory-guard.ts', 'pipeline/face/face-api.ts', 'pipeline/face/yunet.ts', 'pipeline/stt/reference-transcriber.ts', 'pipeline/stt/stt-stage.ts'] },

@@ -13,7 +13,7 @@ import type { Command } from './command.js';
 import { cliContext } from './context.js';
 import { ReplayProgressReporter } from './progress/replay-progress.js';
 
-const usage = `Usage: edgeloom run [--config FILE]
+const usage = `Usage: edgeloom run [--config FILE] [--log-level LEVEL]
 
 Runs the daemon: sensors (or the configured fixture replay) → pipeline → router → agents → MQTT.
 Without --config (or EDGELOOM_CONFIG) it runs the embedded default: the bundled fixtures replayed
@@ -21,15 +21,35 @@ in a loop into an embedded MQTT broker on 127.0.0.1. SIGTERM/SIGINT drain in-fli
 past shutdown_timeout_ms the process exits 1, naming what did not stop.
 
 Options:
-  --config FILE   YAML configuration (see config/raspberry-pi.example.yaml)`;
+  --config FILE       YAML configuration (see config/raspberry-pi.example.yaml)
+  --log-level LEVEL   trace, debug, info, warn, error, fatal or silent; overrides log.level`;
+
+/** pino's level names (log.ts); `--log-level` accepts these and nothing else. */
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 export const runCommand: Command = {
   name: 'run',
   summary: 'run the daemon (embedded demo by default)',
   usage,
   async run(argv) {
-    const args = parse('run', argv, { config: { type: 'string', short: 'c' } }, false);
-    const ctx = cliContext({ configFile: str(args, 'config') });
+    const args = parse(
+      'run',
+      argv,
+      { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' } },
+      false,
+    );
+    const logLevel = str(args, 'log-level');
+    if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) {
+      throw new EdgeloomError(
+        ErrorCode.E_USAGE,
+        `run: --log-level ${logLevel} is not one of ${LOG_LEVELS.join(', ')} (see: edgeloom run --help)`,
+        { where: '--log-level' },
+      );
+    }
+    const ctx = cliContext({
+      configFile: str(args, 'config'),
+      ...(logLevel === undefined ? {} : { logLevel }),
+    });
     const { logger, config } = ctx;
     // The signals are handled from the first moment: the store's start-up check and every
     // component's start honour the abort, so a stop during start-up is as clean as any other.

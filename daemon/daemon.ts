@@ -10,11 +10,14 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { BrokerGate } from './actions/broker-gate.js';
+import { haDeviceFromConfig } from './actions/ha-config.js';
+import { HaImagePublisher } from './actions/ha-image.js';
 import { JsonlSink } from './actions/jsonl-sink.js';
 import { MqttBridge, type MqttSink } from './actions/mqtt-bridge.js';
 import { MqttClientSink } from './actions/mqtt-client.js';
 import { destinationFor, MqttEgressGate } from './actions/mqtt-egress.js';
 import { createAgents } from './agents/build.js';
+import { commandExists } from './agents/builtin-tools.js';
 import { Bus } from './bus/bus.js';
 import type { EventBus } from './bus/types.js';
 import type { Component } from './component.js';
@@ -38,6 +41,7 @@ import { StorageComponent } from './storage/component.js';
 import { openCheckedStore } from './storage/quarantine.js';
 import { type Clock, SystemClock } from './util/clock.js';
 import { packageVersion } from './util/package-root.js';
+import { findSocZone } from './util/thermal.js';
 import { VirtualClock } from './util/virtual-clock.js';
 
 export interface DaemonOptions {
@@ -239,8 +243,13 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       const client = new MqttClientSink({
         config: config.mqtt,
         deviceId: config.device.id,
-        deviceName: config.device.name,
-        swVersion: packageVersion(),
+        homeAssistant: haDeviceFromConfig(config, {
+          swVersion: packageVersion(),
+          speakAvailable: commandExists(config.agents.tts_command.split(/\s+/)[0] ?? ''),
+          temperature: findSocZone() !== undefined,
+          // Falls are detected from the IMU: Home Assistant gets no pause button for it.
+          safetySensors: new Set([config.sensors.imu.id]),
+        }),
         logger: componentLogger(logger, 'mqtt'),
         clock: wallClock, // reconnects and keep-alives are wall time, even in a replay
         storage: store,
@@ -264,6 +273,20 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
         gate,
       }),
     );
+    const image = config.mqtt.discovery.image_interval_s;
+    if (image > 0 && (replay !== undefined || config.sensors.camera.enabled)) {
+      controller.add(
+        new HaImagePublisher({
+          bus,
+          sink,
+          baseTopic: config.mqtt.base_topic,
+          sensorId: config.sensors.camera.id,
+          intervalS: image,
+          gate,
+          logger: componentLogger(logger, 'actions.ha-image'),
+        }),
+      );
+    }
   }
   if (options.observability) {
     const face = pipeline.face;

@@ -18,7 +18,7 @@ interface ErrorSpec {
 // biome-ignore format: a table, one row per code
 export const ERRORS = {
   // Command line, configuration and lifecycle
-  E_USAGE: { meaning: 'The command line is wrong: an unknown command or option, a missing or malformed argument (exit status 2).', raisedIn: ['cli/args.ts', 'cli/cmd-audit.ts', 'cli/cmd-fixture.ts', 'cli/cmd-models.ts', 'cli/cmd-privacy.ts', 'cli/cmd-record.ts', 'cli/cmd-replay.ts'] },
+  E_USAGE: { meaning: 'The command line is wrong: an unknown command or option, a missing or malformed argument (exit status 2).', raisedIn: ['cli/args.ts', 'cli/cmd-audit.ts', 'cli/cmd-fixture.ts', 'cli/cmd-models.ts', 'cli/cmd-privacy.ts', 'cli/cmd-record.ts', 'cli/cmd-replay.ts', 'cli/cmd-run.ts'] },
   E_CONFIG_NOT_FOUND: { meaning: 'The configuration file cannot be read.', raisedIn: ['config/load.ts'] },
   E_CONFIG_INVALID: { meaning: 'The configuration does not validate; each problem names its key and where it was set (file and line, or environment variable).', raisedIn: ['actions/outbox.ts', 'config/problems.ts'] },
   E_CONFIG: { meaning: 'A component was handed an option out of its range (a check in code behind the schema, e.g. a detector input size).', raisedIn: ['observe/memory-guard.ts', 'pipeline/face/face-api.ts', 'pipeline/face/yunet.ts', 'pipeline/stt/reference-transcriber.ts', 'pipeline/stt/stt-stage.ts'] },
@@ -136,7 +136,10 @@ export const ERRORS = {
   E_CMD_UNKNOWN_SENSOR: { meaning: 'A command names a sensor the daemon does not have.', raisedIn: ['actions/command-rpc.ts'] },
   E_CMD_NO_RESPONDER: { meaning: 'Nothing in the daemon serves the command (that part is not running).', raisedIn: ['actions/command-rpc.ts'] },
   E_CMD_TIMEOUT: { meaning: 'A command got no answer in time.', raisedIn: ['actions/commands.ts'] },
-  E_CMD_BUSY: { meaning: 'Too many commands wait for an answer.', raisedIn: ['actions/commands.ts'] },
+  E_CMD_BUSY: {
+    meaning: 'Too many commands wait for an answer, or a restart came sooner than `control.restart_min_uptime_s` after the start.',
+    raisedIn: ['actions/commands.ts', 'systemd/restart.ts'],
+  },
   E_CMD_FAILED: { meaning: 'A command failed with an error that carries no code.', raisedIn: ['actions/commands.ts'] },
   E_MQTT_NOT_STARTED: { meaning: 'A publish to the MQTT sink before its start or after its stop.', raisedIn: ['actions/mqtt-client.ts'] },
   E_MQTT_OUTBOX_FULL: { meaning: 'The outbox is full and its policy is `refuse`.', raisedIn: ['actions/outbox.ts'] },

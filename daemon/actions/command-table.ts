@@ -9,6 +9,7 @@
  * | `cmd/privacy`              | `{ "tier": PrivacyTier, "scope"?: string }`      | `rpc/privacy/set`         | the privacy control    |
  * | `cmd/tool/<name>`          | the tool's arguments object (or empty)           | `rpc/tool/call`           | the tool registry      |
  * | `cmd/forget`               | `{ "dry_run"?: boolean }` or empty               | `rpc/forget`              | the forget service     |
+ * | `cmd/restart`              | `{}` or empty                                    | `rpc/system/restart`      | the restart responder  |
  *
  * One type from parse to apply (as mini-redis's `Command::from_frame` → `apply`): a payload that
  * passes a row's schema *is* that row's argument type (the schema lists exactly the type's
@@ -36,6 +37,7 @@ export interface CommandArgs {
   readonly privacy: PrivacyArgs;
   readonly tool: Readonly<Record<string, unknown>>;
   readonly forget: ForgetArgs;
+  readonly restart: Readonly<Record<never, never>>;
 }
 export type CommandKind = keyof CommandArgs;
 
@@ -113,6 +115,10 @@ export const COMMANDS: { readonly [K in CommandKind]: CommandRow<CommandArgs[K]>
     },
     toRpc: (args, _target, origin) => ({ rpc: 'rpc/forget', request: { ...args, origin } }),
   },
+  restart: {
+    schema: { type: 'object', properties: { id: ID }, additionalProperties: false },
+    toRpc: (_args, _target, origin) => ({ rpc: 'rpc/system/restart', request: { origin } }),
+  },
 };
 
 export interface ParsedCommand {
@@ -128,6 +134,7 @@ export function parseCommandTopic(rest: string): ParsedCommand | undefined {
   const parts = rest.split('/');
   if (parts.length === 1 && parts[0] === 'privacy') return { kind: 'privacy' };
   if (parts.length === 1 && parts[0] === 'forget') return { kind: 'forget' };
+  if (parts.length === 1 && parts[0] === 'restart') return { kind: 'restart' };
   if (parts.length === 2 && parts[0] === 'tool' && nameRe.test(parts[1]!))
     return { kind: 'tool', target: parts[1]! };
   if (parts.length === 3 && parts[0] === 'sensor' && nameRe.test(parts[1]!)) {

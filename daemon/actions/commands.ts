@@ -103,6 +103,7 @@ export class CommandHandler {
       privacy: compile('privacy'),
       tool: compile('tool'),
       forget: compile('forget'),
+      restart: compile('restart'),
     };
     const audit = options.audit;
     this.auditBudget =

@@ -18,7 +18,8 @@ export class JsonlSink implements MqttSink {
     const line = JSON.stringify({
       t_ms: sourceTsMs - this.originMs(),
       topic,
-      payload: message.raw ?? message.payload, // what goes on the wire
+      // What goes on the wire; binary data (a camera frame) by its size, like --emit-bus does.
+      payload: message.binary === undefined ? (message.raw ?? message.payload) : message.payload,
       qos: message.qos,
       retain: message.retain,
     });

@@ -12,8 +12,9 @@
  * - Reconnects back off exponentially (on the injected clock) from `reconnectMinMs` to `reconnectMaxMs`.
  * - With no broker URL configured, an embedded aedes broker is started and used, with
  *   authentication (broker-credentials.ts): the daemon logs in with its own per-start credential.
- * - With a bus, `<base>/cmd/#` commands are served (commands.ts); with discovery enabled, Home
- *   Assistant discovery configs are published retained on every connect (discovery.ts).
+ * - With a bus, `<base>/cmd/#` commands are served (commands.ts). Home Assistant discovery
+ *   (ha-link.ts): the configs retained on every connect, stale ones cleared, and the last states
+ *   re-sent after HA's birth message.
  * - With the privacy settings, `<base>/privacy` is published retained on every connect and after
  *   every change, and a tightened tier purges the queued messages it no longer lets reach this
  *   broker (mqtt-egress.ts decides); `forgetPersonal()` removes every queued personal message and
@@ -29,6 +30,7 @@ import { startEmbeddedBroker } from './broker-credentials.js';
 import { CommandAuth } from './command-auth.js';
 import { CommandHandler } from './commands.js';
 import type { EmbeddedBroker } from './embedded-broker.js';
+import { HaLink } from './ha-link.js';
 import type { MqttSink } from './mqtt-bridge.js';
 import type { MqttMessage } from './mqtt-contract.js';
 import {
@@ -56,6 +58,7 @@ export class MqttClientSink implements Component, MqttSink {
   private broker: EmbeddedBroker | undefined;
   private client: MqttClient | undefined;
   private commands: CommandHandler | undefined;
+  private ha: HaLink | undefined;
   private brokerUrlResolved = '';
   private connected = false;
   private stopping = false;
@@ -132,6 +135,18 @@ export class MqttClientSink implements Component, MqttSink {
         ...(o.audit === undefined ? {} : { audit: (r) => o.audit!.append(r) }),
       });
     }
+    // Discovery, stale configs, HA's birth message; with discovery off, only the clearing.
+    this.ha = new HaLink({
+      config: o.config,
+      deviceId: o.deviceId,
+      ...(o.homeAssistant === undefined ? {} : { device: o.homeAssistant }),
+      clock: o.clock,
+      logger: this.log.child({ part: 'home-assistant' }),
+      publishRetained: (topic, payload) => this.client?.publish(topic, payload, { qos: 1, retain: true }),
+      resend: (topic, message) => this.publish(topic, message, o.clock.now()),
+      reannounce: () => this.announce(),
+      ...(o.gate === undefined ? {} : { admit: (topic, m) => o.gate!.admit(topic, m) }),
+    });
     this.unwatchPrivacy = o.privacy?.onChange(() => void this.onPrivacyChange());
     const client = mqtt.connect(
       url,
@@ -148,7 +163,9 @@ export class MqttClientSink implements Component, MqttSink {
     client.on('error', (err) =>
       this.log.warn({ err: err.message, url: redactUrl(url) }, 'mqtt: connection error'),
     );
-    client.on('message', (topic, payload) => this.commands?.handle(topic, payload));
+    client.on('message', (topic, payload) => {
+      if (this.ha?.handle(topic, payload) !== true) this.commands?.handle(topic, payload);
+    });
     this.log.info(
       { url: redactUrl(url), clientId: client.options.clientId, outbox: this.outbox.size },
       'mqtt: connecting',
@@ -190,7 +207,8 @@ export class MqttClientSink implements Component, MqttSink {
     if (outbox === undefined || client === undefined || this.stopping) {
       throw new EdgeloomError(ErrorCode.E_MQTT_NOT_STARTED, 'the MQTT sink is not running', { where: topic });
     }
-    const payload = message.raw ?? JSON.stringify(message.payload);
+    const payload = message.binary ?? message.raw ?? JSON.stringify(message.payload);
+    this.ha?.remember(topic, message);
     if (message.qos === 0) {
       if (!this.connected) {
         this.counters.qos0Dropped++;
@@ -202,6 +220,7 @@ export class MqttClientSink implements Component, MqttSink {
       });
       return;
     }
+    if (typeof payload !== 'string') throw new TypeError(`binary payloads are QoS 0 only (${topic})`);
     const { entry, persisted } = outbox.add(topic, payload, message.retain, message.privacy);
     this.sender?.enqueue(entry.seq);
     this.sender?.pump();
@@ -215,6 +234,7 @@ export class MqttClientSink implements Component, MqttSink {
   /** `forget` (mqtt-personal.ts forgetQueued): queued personal messages, personal retained topics. */
   async forgetPersonal(options: { dryRun?: boolean } = {}): Promise<{ outbox: number; retained: number }> {
     if (this.outbox === undefined) return { outbox: 0, retained: 0 };
+    if (options.dryRun !== true) this.ha?.forgetPersonal();
     return forgetQueued(this.outbox, this.baseTopic, options.dryRun === true, (topic, message) =>
       this.publish(topic, message, this.options.clock.now()),
     );
@@ -248,6 +268,7 @@ export class MqttClientSink implements Component, MqttSink {
     this.commands?.flushAudit();
     this.reconnectTimer?.cancel();
     this.reconnectTimer = undefined;
+    this.ha?.stop();
     const { client, outbox } = this;
     const o = this.options;
     if (client !== undefined) {
@@ -297,6 +318,7 @@ export class MqttClientSink implements Component, MqttSink {
       commands: this.commands?.stats(),
       withheld: this.options.gate?.withheld() ?? {},
       broker: this.broker?.stats(),
+      homeAssistant: this.ha?.stats(),
     };
   }
 
@@ -321,30 +343,27 @@ export class MqttClientSink implements Component, MqttSink {
     this.connected = true;
     this.reconnectAttempts = 0;
     this.counters.connects++;
-    const o = this.options;
     this.log.info({ outbox: this.outbox?.size ?? 0 }, 'mqtt: connected');
-    const announcements = connectAnnouncements({
-      baseTopic: this.baseTopic,
-      nowMs: o.clock.now(),
-      privacy: this.privacyState(),
-      discovery: o.config.discovery.enabled
-        ? {
-            prefix: o.config.discovery.prefix,
-            baseTopic: this.baseTopic,
-            deviceId: o.deviceId,
-            deviceName: o.deviceName ?? `edgeloom ${o.deviceId}`,
-            swVersion: o.swVersion ?? 'unknown',
-          }
-        : undefined,
-    });
-    for (const m of announcements) client.publish(m.topic, m.payload, { qos: 1, retain: true });
-    if (this.commands !== undefined) {
-      client.subscribe(`${this.baseTopic}/cmd/#`, { qos: 1 }, (err) => {
-        if (err) this.log.warn({ err: err.message }, 'mqtt: cannot subscribe to commands');
+    this.announce();
+    this.ha?.announce();
+    const topics = [
+      ...(this.commands === undefined ? [] : [`${this.baseTopic}/cmd/#`]),
+      ...(this.ha?.subscriptions() ?? []),
+    ];
+    if (topics.length > 0) {
+      client.subscribe(topics, { qos: 1 }, (err) => {
+        if (err) this.log.warn({ err: err.message, topics }, 'mqtt: cannot subscribe');
       });
     }
     this.settle('connect');
     this.sender?.pump();
+  }
+
+  /** Status online and the privacy settings, retained (every connect, and HA's birth message). */
+  private announce(): void {
+    const nowMs = this.options.clock.now();
+    for (const a of connectAnnouncements({ baseTopic: this.baseTopic, nowMs, privacy: this.privacyState() }))
+      this.client?.publish(a.topic, a.payload, { qos: 1, retain: true });
   }
 
   private onClose(): void {

@@ -39,6 +39,8 @@ export interface MqttMessage {
    * to an absolute topic (another device's `.../set` topic expects the bare `ON`, not JSON).
    */
   readonly raw?: string;
+  /** Bytes sent as is (a camera frame for Home Assistant's image entity, ha-image.ts); QoS 0 only. */
+  readonly binary?: Buffer;
   /** What the payload carries for the privacy gate; absent = device state, not personal. */
   readonly privacy?: MessagePrivacy;
 }

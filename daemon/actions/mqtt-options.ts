@@ -18,8 +18,9 @@ import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import type { BrokerCredential } from './broker-credentials.js';
 import type { CommandStats } from './commands.js';
-import { type DiscoveryInput, discoveryMessages } from './discovery.js';
 import type { EmbeddedBrokerStats } from './embedded-broker.js';
+import type { HaDevice } from './ha-entities.js';
+import type { HaLinkStats } from './ha-link.js';
 import type { MqttMessage } from './mqtt-contract.js';
 import type { MqttEgressGate, PrivacyView } from './mqtt-egress.js';
 import type { OutboxStats } from './outbox.js';
@@ -33,10 +34,11 @@ export interface MqttClientSinkOptions {
   readonly storage: Store;
   /** Serve `<base>/cmd/#` as bus requests; absent: no commands. */
   readonly bus?: EventBus;
-  /** Reported in discovery (`sw_version`). Default `unknown`. */
-  readonly swVersion?: string;
-  /** Device name shown in Home Assistant. Default `edgeloom <device_id>`. */
-  readonly deviceName?: string;
+  /**
+   * The Home Assistant entities this configuration enables (ha-config.ts), published when
+   * mqtt.discovery.enabled. Default: the device's own entities only (status, restart, diagnostics).
+   */
+  readonly homeAssistant?: HaDevice;
   /** First reconnect delay, ms (doubles per failure). Default 500. */
   readonly reconnectMinMs?: number;
   /** Largest reconnect delay, ms. Default 30 000. */
@@ -79,6 +81,7 @@ export interface MqttSinkStats {
   /** Messages the privacy gate withheld from this broker, by reason. */
   readonly withheld: Readonly<Record<string, number>>;
   readonly broker: EmbeddedBrokerStats | undefined;
+  readonly homeAssistant: HaLinkStats | undefined;
 }
 
 /** Status payloads: JSON like every other message; Home Assistant reads `state` with a value_template. */
@@ -115,24 +118,19 @@ export function privacyMessage(
 
 /**
  * The retained messages every (re)connect publishes, in this order: `<base>/status` online (the
- * last will turns it offline), the privacy settings when there are any, and the Home Assistant
- * discovery configs when discovery is on (a broker restarted without persistence forgets them).
+ * last will turns it offline) and the privacy settings when there are any. The Home Assistant
+ * discovery configs follow (ha-link.ts): a broker restarted without persistence forgets them all.
  */
 export function connectAnnouncements(o: {
   readonly baseTopic: string;
   readonly nowMs: number;
   readonly privacy: MqttMessage | undefined;
-  readonly discovery: DiscoveryInput | undefined;
 }): { readonly topic: string; readonly payload: string }[] {
   const out = [
     { topic: statusTopic(o.baseTopic), payload: JSON.stringify({ state: STATUS_ONLINE, ts: o.nowMs }) },
   ];
   if (o.privacy !== undefined) {
     out.push({ topic: `${o.baseTopic}/${o.privacy.topic}`, payload: JSON.stringify(o.privacy.payload) });
-  }
-  if (o.discovery !== undefined) {
-    for (const m of discoveryMessages(o.discovery))
-      out.push({ topic: m.topic, payload: JSON.stringify(m.payload) });
   }
   return out;
 }

@@ -76,7 +76,8 @@ export function mqttPublishTool(bus: EventBus, allow: readonly string[]): ToolDe
 }
 
 export interface DisplayShowArgs {
-  emotion: Emotion | 'no_face';
+  /** Absent: the face shown now stays (a text-only update, e.g. Home Assistant's text entity). */
+  emotion?: Emotion | 'no_face';
   emoji?: string;
   text?: string;
   confidence?: number;
@@ -84,6 +85,8 @@ export interface DisplayShowArgs {
 
 /** `display.show`: an `action/display` event (the MQTT bridge turns it into `display/set`). */
 export function displayShowTool(bus: EventBus): ToolDefinition<DisplayShowArgs> {
+  // The face shown now: one value, the last this tool published.
+  let shown: Emotion | 'no_face' = 'no_face';
   return {
     name: 'display.show',
     description: "Show an emotion (as an emoji) and optional text on the device's display.",
@@ -95,13 +98,14 @@ export function displayShowTool(bus: EventBus): ToolDefinition<DisplayShowArgs> 
         text: { type: 'string', maxLength: 200 },
         confidence: { type: 'number', minimum: 0, maximum: 1 },
       },
-      required: ['emotion'],
       additionalProperties: false,
     },
     async execute(args) {
+      const emotion = args.emotion ?? shown;
+      shown = emotion;
       const action: DisplayAction = {
-        emotion: args.emotion,
-        emoji: args.emoji ?? EMOJI[args.emotion],
+        emotion,
+        emoji: args.emoji ?? EMOJI[emotion],
         confidence: args.confidence ?? 1,
         ...(args.text === undefined ? {} : { text: args.text }),
       };

@@ -99,6 +99,16 @@ export interface ToolCallRequest extends FromOrigin {
 /** The tool's result; a failed call is answered with its error instead. */
 export type ToolCallAnswer = unknown;
 
+// ---------------------------------------------------------------- the daemon itself
+
+/** A restart (`cmd/restart`, Home Assistant's restart button): stop cleanly, exit for systemd. */
+export type RestartRequest = FromOrigin;
+export interface RestartAnswer {
+  readonly restarting: true;
+  /** The exit status the service manager will see (systemd/restart.ts EXIT_RESTART). */
+  readonly exit_code: number;
+}
+
 // ---------------------------------------------------------------- the map
 
 export interface RpcMap {
@@ -111,6 +121,8 @@ export interface RpcMap {
   'rpc/forget': Rpc<ForgetRequest, ForgetAnswer>;
   /** Answered by the tool registry. */
   'rpc/tool/call': Rpc<ToolCallRequest, ToolCallAnswer>;
+  /** Answered by the restart responder (systemd/restart.ts). */
+  'rpc/system/restart': Rpc<RestartRequest, RestartAnswer>;
   /** Answered by the router stage's cloud gateway; asked by the voice agent's cloud tool. */
   'rpc/router/cloud-assist': CloudAssistRpc;
 }

@@ -48,6 +48,7 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
       'router/router.ts',
       'replay/recorder.ts',
       'observe/http/camera-view.ts',
+      'actions/ha-image.ts',
     ],
     // Frames reach the dashboard as JPEGs over /api/camera (camera-view.ts), not as events.
     external: [],
@@ -149,5 +150,6 @@ export const RPC_ROUTES: { readonly [K in KeyPattern<RpcTopic>]: RpcRoute } = {
   'rpc/privacy/set': { requesters: COMMANDS, responders: ['privacy/privacy-control.ts'] },
   'rpc/forget': { requesters: COMMANDS, responders: ['privacy/forget.ts'] },
   'rpc/tool/call': { requesters: COMMANDS, responders: ['agents/tools.ts'] },
+  'rpc/system/restart': { requesters: COMMANDS, responders: ['systemd/restart.ts'] },
   'rpc/router/cloud-assist': { requesters: ['agents/build.ts'], responders: ['router/router.ts'] },
 };

@@ -4,6 +4,7 @@ import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import { componentLogger } from '../log.js';
 import { handleShutdownSignals } from '../shutdown.js';
 import { busProgressProbe } from '../systemd/progress-probe.js';
+import { EXIT_RESTART, RestartResponder } from '../systemd/restart.js';
 import { SdNotify } from '../systemd/sd-notify.js';
 import { Watchdog } from '../systemd/watchdog.js';
 import { SystemClock } from '../util/clock.js';
@@ -12,7 +13,7 @@ import type { Command } from './command.js';
 import { cliContext } from './context.js';
 import { ReplayProgressReporter } from './progress/replay-progress.js';
 
-const usage = `Usage: edgeloom run [--config FILE]
+const usage = `Usage: edgeloom run [--config FILE] [--log-level LEVEL]
 
 Runs the daemon: sensors (or the configured fixture replay) → pipeline → router → agents → MQTT.
 Without --config (or EDGELOOM_CONFIG) it runs the embedded default: the bundled fixtures replayed
@@ -20,15 +21,35 @@ in a loop into an embedded MQTT broker on 127.0.0.1. SIGTERM/SIGINT drain in-fli
 past shutdown_timeout_ms the process exits 1, naming what did not stop.
 
 Options:
-  --config FILE   YAML configuration (see config/raspberry-pi.example.yaml)`;
+  --config FILE       YAML configuration (see config/raspberry-pi.example.yaml)
+  --log-level LEVEL   trace, debug, info, warn, error, fatal or silent; overrides log.level`;
+
+/** pino's level names (log.ts); `--log-level` accepts these and nothing else. */
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 export const runCommand: Command = {
   name: 'run',
   summary: 'run the daemon (embedded demo by default)',
   usage,
   async run(argv) {
-    const args = parse('run', argv, { config: { type: 'string', short: 'c' } }, false);
-    const ctx = cliContext({ configFile: str(args, 'config') });
+    const args = parse(
+      'run',
+      argv,
+      { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' } },
+      false,
+    );
+    const logLevel = str(args, 'log-level');
+    if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) {
+      throw new EdgeloomError(
+        ErrorCode.E_USAGE,
+        `run: --log-level ${logLevel} is not one of ${LOG_LEVELS.join(', ')} (see: edgeloom run --help)`,
+        { where: '--log-level' },
+      );
+    }
+    const ctx = cliContext({
+      configFile: str(args, 'config'),
+      ...(logLevel === undefined ? {} : { logLevel }),
+    });
     const { logger, config } = ctx;
     // The signals are handled from the first moment: the store's start-up check and every
     // component's start honour the abort, so a stop during start-up is as clean as any other.
@@ -44,7 +65,9 @@ export const runCommand: Command = {
     // unreferenced (broker down, HTTP off, a replay that has finished) ended silently with exit 0
     // and without stopping its components.
     const keepAlive = setInterval(() => {}, 2 ** 30);
-    const exitCode = handleShutdownSignals({
+    // `cmd/restart`: the same clean stop as SIGTERM, then EXIT_RESTART for systemd to start us again.
+    let restarting = false;
+    const stopped = handleShutdownSignals({
       logger,
       deadlineMs: config.shutdown_timeout_ms,
       pending: () => daemon?.controller.pending() ?? ['storage (opening and checking the store)'],
@@ -59,6 +82,7 @@ export const runCommand: Command = {
         await d?.stop();
       },
     });
+    const exitCode = stopped.then((code) => (restarting && code === 0 ? EXIT_RESTART : code));
     built = buildDaemon({
       config,
       logger,
@@ -69,6 +93,17 @@ export const runCommand: Command = {
     });
     try {
       daemon = await built;
+      daemon.controller.add(
+        new RestartResponder({
+          bus: daemon.bus,
+          logger: componentLogger(logger, 'system.restart'),
+          minUptimeMs: config.control.restart_min_uptime_s * 1000,
+          restart: () => {
+            restarting = true;
+            process.kill(process.pid, 'SIGTERM');
+          },
+        }),
+      );
     } catch (err) {
       if (shuttingDown) return exitCode;
       clearInterval(keepAlive);

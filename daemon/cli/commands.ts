@@ -1,25 +1,68 @@
-import { auditCommand } from './cmd-audit.js';
-import { doctorCommand } from './cmd-doctor.js';
-import { fixtureCommand } from './cmd-fixture.js';
-import { forgetCommand } from './cmd-forget.js';
-import { installServiceCommand } from './cmd-install-service.js';
-import { modelsCommand } from './cmd-models.js';
-import { privacyCommand } from './cmd-privacy.js';
-import { recordCommand } from './cmd-record.js';
-import { replayCommand } from './cmd-replay.js';
-import { runCommand } from './cmd-run.js';
 import type { Command } from './command.js';
 
+/**
+ * A sub-command as `edgeloom --help` lists it, and how to load it. Commands are imported only when
+ * run: the daemon's modules pull in native addons (onnxruntime, sharp, LevelDB, serialport), which
+ * `edgeloom --version` or `--help` must not pay for. test/integration/cli-lazy.test.ts checks
+ * that each entry's name and summary are those of the command it loads.
+ */
+export interface CommandEntry {
+  readonly name: string;
+  /** One line for `edgeloom --help`. */
+  readonly summary: string;
+  load(): Promise<Command>;
+}
+
 /** Every sub-command, in the order `edgeloom --help` lists them. */
-export const commands: readonly Command[] = [
-  runCommand,
-  replayCommand,
-  recordCommand,
-  fixtureCommand,
-  modelsCommand,
-  privacyCommand,
-  auditCommand,
-  forgetCommand,
-  doctorCommand,
-  installServiceCommand,
+export const commands: readonly CommandEntry[] = [
+  {
+    name: 'run',
+    summary: 'run the daemon (embedded demo by default)',
+    load: async () => (await import('./cmd-run.js')).runCommand,
+  },
+  {
+    name: 'replay',
+    summary: 'replay a recorded fixture through the whole pipeline',
+    load: async () => (await import('./cmd-replay.js')).replayCommand,
+  },
+  {
+    name: 'record',
+    summary: 'record live sensors into a fixture',
+    load: async () => (await import('./cmd-record.js')).recordCommand,
+  },
+  {
+    name: 'fixture',
+    summary: 'build fixtures from ordinary files (fixture make)',
+    load: async () => (await import('./cmd-fixture.js')).fixtureCommand,
+  },
+  {
+    name: 'models',
+    summary: 'list, verify and fetch ONNX models (manifest, checksums, resumable downloads)',
+    load: async () => (await import('./cmd-models.js')).modelsCommand,
+  },
+  {
+    name: 'privacy',
+    summary: 'show or change the privacy tiers (persisted, audited)',
+    load: async () => (await import('./cmd-privacy.js')).privacyCommand,
+  },
+  {
+    name: 'audit',
+    summary: 'print or verify the audit log',
+    load: async () => (await import('./cmd-audit.js')).auditCommand,
+  },
+  {
+    name: 'forget',
+    summary: 'delete stored personal data (agent memory, queued messages, audit records)',
+    load: async () => (await import('./cmd-forget.js')).forgetCommand,
+  },
+  {
+    name: 'doctor',
+    summary: 'check devices, programs, models, broker and resources against the configuration',
+    load: async () => (await import('./cmd-doctor.js')).doctorCommand,
+  },
+  {
+    name: 'install-service',
+    summary: 'install the systemd unit and /etc/edgeloom/config.yaml',
+    load: async () => (await import('./cmd-install-service.js')).installServiceCommand,
+  },
 ];

@@ -38,11 +38,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
-  const command = commands.find((c) => c.name === first);
-  if (command === undefined) {
+  const entry = commands.find((c) => c.name === first);
+  if (entry === undefined) {
     process.stderr.write(`edgeloom: unknown command "${first}"\n\n${mainHelp()}\n`);
     return 2;
   }
+  const command = await entry.load();
   if (rest.includes('-h') || rest.includes('--help')) {
     process.stdout.write(`${command.usage}\n`);
     return 0;

@@ -17,6 +17,7 @@ import type { ReplaySource } from '../replay/replay-source.js';
 import type { RouterStage } from '../router/router.js';
 import type { StorageComponent } from '../storage/component.js';
 import { type Clock, SystemClock, type TimerHandle } from '../util/clock.js';
+import { findSocZone, readZoneCelsius } from '../util/thermal.js';
 import { CameraView } from './http/camera-view.js';
 import { MicLevels } from './http/mic-levels.js';
 import { HttpServer } from './http/server.js';
@@ -60,7 +61,10 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     },
     onRelief: () => o.face?.scaleRate(1),
   });
+  // The SoC's thermal zone (util/thermal.ts), found once; absent on boards and VMs without one.
+  const zone = findSocZone();
   const providers: StatsProviders = {
+    ...(zone === undefined ? {} : { temperatureC: () => readZoneCelsius(zone) }),
     bus: () => bus.stats(),
     health: () => controller.health(),
     routing: () => o.router.snapshot(),

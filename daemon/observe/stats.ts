@@ -19,7 +19,7 @@ export interface StatsCollectorOptions {
   readonly intervalMs?: number;
   /** Distinct topics counted by name; past it, topics fold into `other`. Default 256. */
   readonly maxTopics?: number;
-  /** Minimum gap between temperature reads, ms (systeminformation spawns work). Default 30000. */
+  /** Minimum gap between temperature reads, ms. Default 30000. */
   readonly tempIntervalMs?: number;
 }
 
@@ -246,17 +246,6 @@ export class StatsCollector implements Component {
         this.tempReading = false;
       });
   }
-}
-
-/**
- * SoC temperature through systeminformation; undefined where the board reports none (VMs give
- * null or -1). Imported lazily so the module costs nothing until the first read.
- */
-export async function systemTemperatureC(): Promise<number | undefined> {
-  const si = await import('systeminformation');
-  const t = await si.cpuTemperature();
-  const main = t.main;
-  return typeof main === 'number' && Number.isFinite(main) && main > 0 ? main : undefined;
 }
 
 function subKey(s: SubscriptionStats): string {

@@ -88,7 +88,7 @@ async function sinkRun(url: string, dir: string, n: number, burst: boolean): Pro
     config: mqttTestConfig(url, {
       base_topic: 'edgeloom/bench',
       client_id: `edgeloom-bench-${burst ? 'burst' : 'seq'}`,
-      discovery: { enabled: false, prefix: 'homeassistant' },
+      discovery: { enabled: false, prefix: 'homeassistant', configuration_url: '', image_interval_s: 0 },
       outbox: { max_messages: n + 1, policy: 'refuse' },
     }),
     deviceId: 'bench',

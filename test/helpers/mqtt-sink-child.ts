@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as Args;
   const config = mqttTestConfig(args.url, {
     base_topic: 'edgeloom/child',
-    discovery: { enabled: false, prefix: 'homeassistant' },
+    discovery: { enabled: false, prefix: 'homeassistant', configuration_url: '', image_interval_s: 0 },
   });
   // Opened as the daemon's storage opens it; the sink only uses it.
   const store = await openStore(args.storageDir);

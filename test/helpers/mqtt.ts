@@ -1,5 +1,6 @@
 /** Shared pieces of the MQTT tests: a config slice, a recording subscriber, waiting helpers. */
 import mqtt, { type MqttClient } from 'mqtt';
+import type { HaDevice } from '../../daemon/actions/ha-entities.js';
 import type { MqttConfig } from '../../daemon/config/types.js';
 
 /** The user credential tests give the embedded broker (mqtt.embedded.username / password). */
@@ -19,7 +20,7 @@ export function mqttTestConfig(url: string, overrides: Partial<MqttConfig> = {})
     clean: false,
     keepalive_s: 30,
     outbox: { max_messages: 10_000, policy: 'drop-oldest' },
-    discovery: { enabled: true, prefix: 'homeassistant' },
+    discovery: { enabled: true, prefix: 'homeassistant', configuration_url: '', image_interval_s: 0 },
     publish_allow: [],
     ...overrides,
   } as MqttConfig;
@@ -85,4 +86,28 @@ export async function waitFor(check: () => boolean, what: string, timeoutMs = 10
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A Home Assistant device with every kind of entity, for a sink under test (`base` as its base topic). */
+export function testHaDevice(base: string, deviceId: string, overrides: Partial<HaDevice> = {}): HaDevice {
+  return {
+    prefix: 'homeassistant',
+    baseTopic: base,
+    deviceId,
+    deviceName: 'edgeloom test',
+    swVersion: '0.1.0',
+    sensors: [
+      { id: 'cam0', kind: 'camera', pausable: true },
+      { id: 'mic0', kind: 'mic', pausable: true },
+      { id: 'imu0', kind: 'imu', pausable: false },
+    ],
+    display: true,
+    transcript: true,
+    intents: ['light_on', 'no_match'],
+    motion: true,
+    speak: true,
+    models: ['silero-vad-v5'],
+    temperature: true,
+    ...overrides,
+  };
 }

@@ -78,8 +78,9 @@ describe('MQTT sink on the embedded broker', () => {
   it('serves retained status and discovery, and delivers contract messages', async () => {
     await waitFor(() => sub.on(`${BASE}/status`).length > 0, 'status');
     expect(sub.on(`${BASE}/status`)[0]).toMatchObject({ retain: true, payload: { state: 'online' } });
+    // No HaDevice given: the device's own entities (status, restart, CPU, memory, outbox).
     await waitFor(
-      () => sub.messages.filter((m) => m.topic.startsWith('homeassistant/')).length === 4,
+      () => sub.messages.filter((m) => m.topic.startsWith('homeassistant/')).length === 5,
       'discovery',
     );
     await sink.publish(

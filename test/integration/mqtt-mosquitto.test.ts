@@ -9,13 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { haDiscoveryConfigs } from '../../daemon/actions/ha-entities.js';
 import { MqttClientSink } from '../../daemon/actions/mqtt-client.js';
 import { fullTopic, toMqttMessage } from '../../daemon/actions/mqtt-contract.js';
 import type { Envelope } from '../../daemon/bus/envelope.js';
 import { silentLogger } from '../../daemon/log.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
-import { mqttTestConfig, Subscriber, waitFor } from '../helpers/mqtt.js';
+import { mqttTestConfig, Subscriber, testHaDevice, waitFor } from '../helpers/mqtt.js';
 import { needs, REPO_ROOT } from '../helpers/tools.js';
 
 const BASE = 'edgeloom/test-dev';
@@ -98,7 +99,7 @@ describe.runIf(needs({ tools: ['mosquitto'] }))('MQTT sink against Mosquitto', (
       logger: silentLogger(),
       clock: new SystemClock(),
       storage: store,
-      swVersion: '0.1.0',
+      homeAssistant: testHaDevice(BASE, 'test-dev', { sensors: [], intents: [], models: [] }),
       reconnectMinMs: 300,
       reconnectMaxMs: 600,
     });
@@ -164,7 +165,12 @@ describe.runIf(needs({ tools: ['mosquitto'] }))('MQTT sink against Mosquitto', (
       'homeassistant/#',
     ]);
     cleanups.push(() => late.close());
-    await waitFor(() => late.messages.length >= 6, 'retained status, display and 4 discovery configs');
+    const device = testHaDevice(BASE, 'test-dev', { sensors: [], intents: [], models: [] });
+    const expected = haDiscoveryConfigs(device);
+    await waitFor(
+      () => late.messages.length >= 2 + expected.length,
+      `retained status, display and ${expected.length} discovery configs`,
+    );
     const status = late.on(`${BASE}/status`)[0];
     expect(status?.retain).toBe(true);
     expect(status?.payload).toMatchObject({ state: 'online' });
@@ -172,21 +178,20 @@ describe.runIf(needs({ tools: ['mosquitto'] }))('MQTT sink against Mosquitto', (
     expect(late.on(`${BASE}/display/set`)[0]).toMatchObject({ retain: true, payload: { emotion: 'happy' } });
 
     const configs = late.messages.filter((m) => m.topic.startsWith('homeassistant/'));
-    expect(configs.map((m) => m.topic).sort()).toEqual([
-      'homeassistant/binary_sensor/edgeloom_test-dev/status/config',
-      'homeassistant/sensor/edgeloom_test-dev/emotion/config',
-      'homeassistant/sensor/edgeloom_test-dev/motion/config',
-      'homeassistant/sensor/edgeloom_test-dev/transcript/config',
-    ]);
+    expect(configs.map((m) => m.topic).sort()).toEqual(expected.map((c) => c.topic).sort());
     for (const c of configs) {
       expect(c.retain).toBe(true);
       expect(c.payload).toMatchObject({
         device: { identifiers: ['edgeloom_test-dev'], sw_version: '0.1.0' },
+        origin: { name: 'edgeloom', sw_version: '0.1.0' },
       });
     }
+    // The emotion is the debounced, retained display state, not the camera-rate face/emotion.
     const emotion = configs.find((c) => c.topic.includes('/emotion/'))?.payload as Record<string, unknown>;
-    expect(emotion.state_topic).toBe(`${BASE}/face/emotion`);
-    expect(emotion.availability_topic).toBe(`${BASE}/status`);
+    expect(emotion.state_topic).toBe(`${BASE}/display/set`);
+    expect(emotion.availability).toEqual([
+      { topic: `${BASE}/status`, value_template: '{{ value_json.state }}' },
+    ]);
 
     // A clean stop says why it went offline (no last will needed).
     await sink.stop();

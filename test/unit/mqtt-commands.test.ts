@@ -2,7 +2,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCommandTopic } from '../../daemon/actions/command-table.js';
 import { CommandHandler } from '../../daemon/actions/commands.js';
-import { discoveryMessages } from '../../daemon/actions/discovery.js';
 import type { MqttMessage } from '../../daemon/actions/mqtt-contract.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import { silentLogger } from '../../daemon/log.js';
@@ -162,44 +161,5 @@ describe('CommandHandler', () => {
     await settle();
     expect(replies[0]?.payload).toMatchObject({ ok: false, error: { code: 'E_CMD_TOO_LARGE' } });
     await bus.close(100);
-  });
-});
-
-describe('discoveryMessages', () => {
-  it('one config per entity under the prefix, sharing the device and availability', () => {
-    const msgs = discoveryMessages({
-      prefix: 'ha',
-      baseTopic: BASE,
-      deviceId: 'kitchen pi',
-      deviceName: 'Kitchen',
-      swVersion: '1.2.3',
-    });
-    expect(msgs.map((m) => m.topic)).toEqual([
-      'ha/sensor/edgeloom_kitchen_pi/emotion/config',
-      'ha/sensor/edgeloom_kitchen_pi/transcript/config',
-      'ha/sensor/edgeloom_kitchen_pi/motion/config',
-      'ha/binary_sensor/edgeloom_kitchen_pi/status/config',
-    ]);
-    const ids = new Set(msgs.map((m) => m.payload.unique_id));
-    expect(ids.size).toBe(4);
-    for (const m of msgs) {
-      expect(m.payload.device).toEqual({
-        identifiers: ['edgeloom_kitchen_pi'],
-        name: 'Kitchen',
-        manufacturer: 'edgeloom',
-        model: 'edgeloom sensor daemon',
-        sw_version: '1.2.3',
-      });
-    }
-    const status = msgs[3]!.payload;
-    expect(status).toMatchObject({
-      state_topic: `${BASE}/status`,
-      device_class: 'connectivity',
-      payload_on: 'online',
-    });
-    expect(msgs[2]!.payload).toMatchObject({
-      state_topic: `${BASE}/imu/motion`,
-      value_template: '{{ value_json.kind }}',
-    });
   });
 });

@@ -29,6 +29,13 @@ export const controlSchema = obj(
       minimum: 1,
       maximum: 604_800,
     }),
+    restart_min_uptime_s: int({
+      description:
+        'A `cmd/restart` is refused until the daemon has run this long, s, so that repeated restart commands cannot keep fall detection down (at most one restart of a few seconds per this period).',
+      default: 60,
+      minimum: 0,
+      maximum: 86_400,
+    }),
     safety_pause_max_s: int({
       description:
         'Longest pause of a sensor that feeds fall detection (the IMU), s; such a pause also needs an authenticated command with safety_override.',

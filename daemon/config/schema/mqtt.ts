@@ -89,6 +89,19 @@ export const mqttSchema = obj('MQTT: actions, state and Home Assistant discovery
       default: 'homeassistant',
       minLength: 1,
     }),
+    configuration_url: str({
+      description:
+        "The device's `configuration_url` in Home Assistant (its dashboard link); empty = http://<http.host>:<http.port>/ when the dashboard listens beyond loopback (<host name>.local for 0.0.0.0), else none.",
+      default: '',
+      pattern: '^$|^https?://.+',
+    }),
+    image_interval_s: int({
+      description:
+        'Publish the latest camera frame for a Home Assistant `image` entity at most every this many seconds (QoS 0, not retained); 0 = off. Published only while the camera tier is `public`: under any other tier the MQTT egress gate withholds it (raw images).',
+      default: 0,
+      minimum: 0,
+      maximum: 3600,
+    }),
   }),
   publish_allow: arr({
     description: 'Topic patterns (MQTT wildcards) the mqtt.publish tool may write to; empty = none.',

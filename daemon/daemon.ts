@@ -291,6 +291,19 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       );
     }
   }
+  // One host per configured plugin (README, "Write a plugin"); added to the controller below.
+  const plugins = config.plugins.map(
+    (p) =>
+      new PluginHost({
+        config: p,
+        bus,
+        logger: componentLogger(logger, `plugin.${p.id}`),
+        tools: agents.tools,
+        tierFor: (topic) => privacy.tiers.tierFor(topic),
+        stateRoot: join(storageDir, 'plugins'),
+        cwd: baseDir,
+      }),
+  );
   if (options.observability) {
     const face = pipeline.face;
     for (const c of buildObservability({
@@ -305,6 +318,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(mqttClient === undefined ? {} : { mqtt: mqttClient }),
       ...(face === undefined ? {} : { face }),
       ...(models === undefined ? {} : { models }),
+      plugins,
     })) {
       controller.add(c);
     }
@@ -350,18 +364,6 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
   }
   // Plugins after every consumer and before the sources: each has said hello (bounded wait) before
   // the first sensor event, so a replay hands them the same events every time.
-  const plugins = config.plugins.map(
-    (p) =>
-      new PluginHost({
-        config: p,
-        bus,
-        logger: componentLogger(logger, `plugin.${p.id}`),
-        tools: agents.tools,
-        tierFor: (topic) => privacy.tiers.tierFor(topic),
-        stateRoot: join(storageDir, 'plugins'),
-        cwd: baseDir,
-      }),
-  );
   for (const p of plugins) controller.add(p);
   for (const c of sources) controller.add(c);
 

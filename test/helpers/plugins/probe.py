@@ -16,7 +16,7 @@ def on_event(topic, payload, ts):
     blobs = [decode_binary(v) for v in payload.values() if isinstance(v, dict) and "$b64" in v]
     plugin.publish(
         "seen",
-        {"topic": topic, "b64": len(blobs) > 0, "bytes": sum(len(b) for b in blobs), "keys": sorted(payload)},
+        {"topic": topic, "ts": ts, "b64": len(blobs) > 0, "bytes": sum(len(b) for b in blobs), "keys": sorted(payload)},
     )
 
 

@@ -69,6 +69,17 @@ describe.skipIf(!BWRAP_OK)('plugin sandbox', () => {
     expect(existsSync(outside)).toBe(false);
   });
 
+  it('prlimit bounds its memory: an allocation past sandbox.memory_mb fails, the plugin lives on', async () => {
+    h = harness();
+    await h.add({ id: 'small', command: PROBE, config: { subscribe: [] }, sandbox: { memory_mb: 128 } });
+    await h.add({ id: 'big', command: PROBE, config: { subscribe: [] } });
+    // The same allocation without a limit succeeds: the limit, not the machine, refuses it.
+    expect(await h.tools.execute('big.alloc', { mb: 256 })).toMatchObject({ ok: true });
+    const r = await h.tools.execute('small.alloc', { mb: 256 });
+    expect(r).toMatchObject({ ok: false, error: { code: 'E_PLUGIN_TOOL_FAILED' } });
+    expect(await h.tools.execute('small.alloc', { mb: 8 })).toMatchObject({ ok: true });
+  });
+
   it('the config refuses raw media for a plugin with network unless the media tier is public', () => {
     const plugins = [{ id: 'leaky', command: ['x'], raw_media: true, sandbox: { network: true } }];
     expect(() => loadConfig({ env: {}, hostname: 't', overrides: { plugins } as never })).toThrow(

@@ -42,4 +42,10 @@ def write(args):
     return {"written": path}
 
 
+@plugin.tool("alloc", "Allocate memory.", {"type": "object", "properties": {"mb": {"type": "integer"}}, "required": ["mb"]})
+def alloc(args):
+    block = bytearray(args["mb"] * 1024 * 1024)
+    return {"allocated_mb": len(block) // (1024 * 1024)}
+
+
 plugin.run()

@@ -216,6 +216,22 @@ describe('plugin supervision and bounds', () => {
     expect(host.stats()).toMatchObject({ running: false, restarts: after });
   });
 
+  it('a plugin that never says hello holds start-up only for hello_timeout_ms, and shows degraded', async () => {
+    h = harness();
+    const host = await h.add({
+      id: 'silent',
+      command: ['python3', 'test/helpers/plugins/silent.py'],
+      sandbox: { network: true, fs: 'host' },
+      hello_timeout_ms: 300,
+    });
+    expect(host.health()).toEqual({ status: 'degraded', reasons: ['plugin silent: no hello yet'] });
+    expect(host.stats().running).toBe(true);
+    // stop() ends it although it ignores `shutdown` and stdin's end (SIGTERM).
+    await h.close();
+    h = undefined;
+    expect(host.stats().running).toBe(false);
+  });
+
   it('a flooding plugin is cut by its budget and its overlong line is dropped, not buffered', async () => {
     h = harness();
     const got: unknown[] = [];

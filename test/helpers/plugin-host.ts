@@ -13,10 +13,10 @@ import { loadConfig, type PluginConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
 import { PluginHost } from '../../daemon/plugins/plugin-host.js';
 import { SystemClock } from '../../daemon/util/clock.js';
-import { hasTool, REPO_ROOT, UNDER_CI } from './tools.js';
+import { needs, REPO_ROOT } from './tools.js';
 
-/** bubblewrap must work here (user namespaces); under CI its absence fails the tests. */
-export const BWRAP_OK = hasTool('bwrap') || UNDER_CI;
+/** The plugins' tools: bubblewrap, prlimit, python3; under CI a missing one fails the tests. */
+export const BWRAP_OK = needs({ tools: ['bwrap', 'prlimit', 'python3'] });
 
 export function pluginConfig(p: Record<string, unknown>): PluginConfig {
   return loadConfig({ env: {}, hostname: 'test', overrides: { plugins: [p] } as never }).plugins[0]!;

@@ -193,7 +193,7 @@ describe.skipIf(!BWRAP_OK)('plugin capabilities', () => {
   });
 });
 
-describe('plugin supervision and bounds', () => {
+describe.skipIf(!BWRAP_OK)('plugin supervision and bounds', () => {
   it('a crashing plugin is restarted with exponential backoff while the bus serves on', async () => {
     h = harness();
     const host = await h.add({

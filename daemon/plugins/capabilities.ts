@@ -3,7 +3,8 @@
  * declares patterns; the config may narrow them; raw media (camera frames, microphone audio) only
  * with `raw_media: true`, and while the topic's privacy tier allows it: a plugin that can use the
  * network sees raw media only under the `public` tier (private and local_only data never leave
- * the device, README "Privacy"). It publishes only into `plugin/<id>/<name>`, and only topics its
+ * the device, README "Privacy"); a plugin with network gets no topic of a private or local_only
+ * tier at all, as a broker elsewhere would not. It publishes only into `plugin/<id>/<name>`, and only topics its
  * hello declared.
  */
 import { parsePattern, patternMatches } from '../bus/topic-match.js';
@@ -74,7 +75,11 @@ export class Capabilities {
     if (topic.startsWith('rpc/')) return { ok: false, binary: 'strip' };
     if (this.o.narrow.length > 0 && !this.o.narrow.some((p) => patternMatches(p, topic)))
       return { ok: false, binary: 'strip' };
-    const rawAllowed = this.o.rawMedia && (!this.o.network || this.o.tierFor(topic) === 'public');
+    // A plugin with network is a destination "elsewhere" (README, "Privacy": what leaves, per
+    // tier): private and local_only data never reach it, raw media only under public.
+    const tier = this.o.network ? this.o.tierFor(topic) : undefined;
+    if (tier === 'private' || tier === 'local_only') return { ok: false, binary: 'strip' };
+    const rawAllowed = this.o.rawMedia && (!this.o.network || tier === 'public');
     if (isRawMediaTopic(topic) && !rawAllowed) return { ok: false, binary: 'strip' };
     return { ok: true, binary: rawAllowed ? 'encode' : 'strip' };
   }

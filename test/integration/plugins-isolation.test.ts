@@ -257,12 +257,15 @@ describe.skipIf(!BWRAP_OK)('plugin supervision and bounds', () => {
 
   it('a plugin that never reads its events loses the oldest, bounded by its queue', async () => {
     h = harness();
-    const host = await h.add({
-      id: 'deaf',
-      command: ['python3', 'test/helpers/plugins/deaf.py'],
-      sandbox: { network: true, fs: 'host' },
-      queue_capacity: 8,
-    });
+    const host = await h.add(
+      {
+        id: 'deaf',
+        command: ['python3', 'test/helpers/plugins/deaf.py'],
+        sandbox: { network: true, fs: 'host' },
+        queue_capacity: 8,
+      },
+      'public',
+    );
     const bus = h.bus as unknown as { publish(t: string, p: unknown): unknown };
     const blob = 'z'.repeat(4096);
     // Far more than the pipe (64 KiB) and the queue (8) hold together.

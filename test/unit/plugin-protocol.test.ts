@@ -60,6 +60,20 @@ describe('plugin capabilities', () => {
     expect(caps({ rawMedia: true, network: true, tier: 'public' }).mayReceive(t).ok).toBe(true);
   });
 
+  it('a plugin with network gets nothing of a private or local_only tier, derived data of sensitive', () => {
+    const t = 'inference/stt/mic0';
+    const tiers = ['public', 'sensitive', 'private', 'local_only'] as const;
+    const ok = (network: boolean) =>
+      tiers.map(
+        (tier) =>
+          new Capabilities({ id: 'p', narrow: [], rawMedia: false, network, tierFor: () => tier }).mayReceive(
+            t,
+          ).ok,
+      );
+    expect(ok(true)).toEqual([true, true, false, false]);
+    expect(ok(false)).toEqual([true, true, true, true]);
+  });
+
   it('publishes only declared topics of its own namespace, subscribes no rpc', () => {
     const c = caps({ rawMedia: false, network: false, tier: 'private' });
     const refused = c.declare(['#', 'rpc/tool/call', 'a/+b'], ['plugin/p/x', 'plugin/q/x', 'action/mqtt']);

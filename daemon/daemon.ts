@@ -30,6 +30,7 @@ import type { ModelManager } from './models/manager.js';
 import { buildObservability } from './observe/build.js';
 import { BusTap } from './observe/bus-tap.js';
 import { buildPipeline } from './pipeline/build.js';
+import { PluginHost } from './plugins/plugin-host.js';
 import { ForgetService } from './privacy/forget.js';
 import { PrivacyControl } from './privacy/privacy-control.js';
 import { ReplaySource } from './replay/replay-source.js';
@@ -86,6 +87,8 @@ export interface Daemon {
   readonly mqtt: MqttClientSink | undefined;
   /** The pipeline's models (absent when no stage is enabled). */
   readonly models: ModelManager | undefined;
+  /** The configured plugins' hosts (counters, tools). */
+  readonly plugins: readonly PluginHost[];
   /** The shared LevelDB store's owner (size, open sublevels, a quarantine at this start). */
   readonly storage: StorageComponent;
   start(): Promise<void>;
@@ -288,6 +291,19 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       );
     }
   }
+  // One host per configured plugin (README, "Write a plugin"); added to the controller below.
+  const plugins = config.plugins.map(
+    (p) =>
+      new PluginHost({
+        config: p,
+        bus,
+        logger: componentLogger(logger, `plugin.${p.id}`),
+        tools: agents.tools,
+        tierFor: (topic) => privacy.tiers.tierFor(topic),
+        stateRoot: join(storageDir, 'plugins'),
+        cwd: baseDir,
+      }),
+  );
   if (options.observability) {
     const face = pipeline.face;
     for (const c of buildObservability({
@@ -302,6 +318,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(mqttClient === undefined ? {} : { mqtt: mqttClient }),
       ...(face === undefined ? {} : { face }),
       ...(models === undefined ? {} : { models }),
+      plugins,
     })) {
       controller.add(c);
     }
@@ -345,6 +362,9 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       }),
     );
   }
+  // Plugins after every consumer and before the sources: each has said hello (bounded wait) before
+  // the first sensor event, so a replay hands them the same events every time.
+  for (const p of plugins) controller.add(p);
   for (const c of sources) controller.add(c);
 
   return {
@@ -354,6 +374,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     replay,
     mqtt: mqttClient,
     models,
+    plugins,
     storage,
     async start() {
       await controller.start();

@@ -120,6 +120,13 @@ export const ERRORS = {
   E_TOOL_FAILED: { meaning: 'A tool failed with an error that carries no code.', raisedIn: ['agents/builtin-tools.ts', 'agents/cloud-tools.ts', 'agents/tools.ts'] },
   E_TOOL_REFUSED: { meaning: 'A tool refused its call (e.g. `mqtt.publish` to a topic outside `mqtt.publish_allow`).', raisedIn: ['agents/builtin-tools.ts'] },
   E_TOOL_UNAVAILABLE: { meaning: 'A tool needs a program that is not installed (the `speak` command).', raisedIn: ['agents/builtin-tools.ts'] },
+  // Plugins
+  E_PLUGIN_START: { meaning: 'A plugin sent no `hello` within `hello_timeout_ms`; the daemon starts without it and keeps trying.', raisedIn: ['plugins/plugin-host.ts'] },
+  E_PLUGIN_EXITED: { meaning: 'A plugin\'s process ended (or could not be started); it is restarted after a backoff.', raisedIn: ['plugins/plugin-host.ts'] },
+  E_PLUGIN_PROTOCOL: { meaning: 'A plugin wrote a line that is not a protocol message, or declared topics it may not have.', raisedIn: ['plugins/plugin-host.ts'] },
+  E_PLUGIN_PUBLISH: { meaning: 'A plugin published outside its declared `plugin/<id>/…` topics; refused and counted.', raisedIn: ['plugins/plugin-host.ts'] },
+  E_PLUGIN_TOOL_FAILED: { meaning: 'A plugin answered a tool call with an error.', raisedIn: ['plugins/plugin-tools.ts'] },
+  E_PLUGIN_UNAVAILABLE: { meaning: 'A plugin tool was called while the plugin is not running, does not offer it now, or has too many calls pending.', raisedIn: ['plugins/plugin-tools.ts'] },
   E_CLOUD_TOOL_NOT_ALLOWED: { meaning: 'The cloud asked for a tool outside `agents.voice.cloud_tools.allow`.', raisedIn: ['agents/cloud-tools.ts'] },
   E_CLOUD_TOOL_DUPLICATE: { meaning: 'The cloud asked for the same tool call twice in one answer.', raisedIn: ['agents/cloud-tools.ts'] },
   E_CLOUD_TOOL_RETAIN: { meaning: 'The cloud asked to publish a retained MQTT message.', raisedIn: ['agents/cloud-tools.ts'] },

@@ -216,6 +216,11 @@ export interface ToolResult {
   readonly durationMs: number;
 }
 
+// ---------------------------------------------------------------- plugins
+
+/** What a plugin publishes (docs/plugin-protocol.md): a JSON object, as the plugin wrote it. */
+export type PluginPayload = Readonly<Record<string, unknown>>;
+
 // ---------------------------------------------------------------- system
 
 export type LifecycleKind =
@@ -268,6 +273,9 @@ export interface TopicMap {
   [topic: `agent/${string}/intent`]: IntentEvent;
   [topic: `agent/${string}/motion`]: MotionEvent;
   [topic: `tool/${string}/result`]: ToolResult;
+
+  /** A plugin's own namespace: only that plugin publishes `plugin/<id>/<name>` (plugins/capabilities.ts). */
+  [topic: `plugin/${string}/${string}`]: PluginPayload;
 
   'system/lifecycle': LifecycleEvent;
   'system/error': ErrorEvent;

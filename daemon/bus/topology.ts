@@ -124,6 +124,12 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
     subscribers: [],
     external: ['event-stream'],
   },
+  'plugin/+/+': {
+    // Plugins read each other's topics through their own hosts' subscriptions.
+    publishers: ['plugins/plugin-host.ts'],
+    subscribers: ['plugins/plugin-host.ts'],
+    external: ['event-stream'],
+  },
   'system/lifecycle': {
     publishers: ['bus/lifecycle.ts'],
     subscribers: [],

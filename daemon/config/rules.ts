@@ -99,5 +99,23 @@ export function crossFieldViolations(c: EdgeloomConfig): Violation[] {
       'tls.cert and tls.key must be set together',
     );
   }
+  // A plugin that sees frames or audio and may use the network could send them off the device,
+  // which private and local_only forbid (README, "Privacy"): only an isolated one may see them.
+  const seen = new Set<string>();
+  c.plugins.forEach((p, i) => {
+    if (seen.has(p.id)) fail(['plugins', i, 'id'], `is used by another plugin (${JSON.stringify(p.id)})`);
+    seen.add(p.id);
+    if (p.command.length === 0) fail(['plugins', i, 'command'], 'must name the program to run');
+    if (p.restart.max_ms < p.restart.initial_ms)
+      fail(['plugins', i, 'restart', 'max_ms'], `must be >= initial_ms (${p.restart.initial_ms})`);
+    const mediaTiers = [c.sensors.camera.privacy, c.sensors.mic.privacy];
+    if (p.raw_media && p.sandbox.network && mediaTiers.some((t) => t !== 'public')) {
+      fail(
+        ['plugins', i, 'sandbox', 'network'],
+        `must be false when raw_media is true and the camera or mic tier is not public (tiers: ${mediaTiers.join(', ')})`,
+        ['plugins', i, 'raw_media'],
+      );
+    }
+  });
   return out;
 }

@@ -45,6 +45,7 @@ export type StorageConfig = EdgeloomConfig['storage'];
 export type ControlConfig = EdgeloomConfig['control'];
 export type EmbeddedBrokerConfig = MqttConfig['embedded'];
 export type HttpConfig = EdgeloomConfig['http'];
+export type PluginConfig = EdgeloomConfig['plugins'][number];
 
 /** Deep partial, for `loadConfig({ overrides })` and tests. */
 export type ConfigOverrides<T = EdgeloomConfig> = T extends readonly (infer _U)[]

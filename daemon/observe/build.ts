@@ -13,6 +13,7 @@ import type { Controller } from '../controller.js';
 import { componentLogger, type Logger } from '../log.js';
 import type { ModelManager } from '../models/manager.js';
 import type { FaceStage } from '../pipeline/face/face-stage.js';
+import type { PluginHost } from '../plugins/plugin-host.js';
 import type { ReplaySource } from '../replay/replay-source.js';
 import type { RouterStage } from '../router/router.js';
 import type { StorageComponent } from '../storage/component.js';
@@ -38,6 +39,8 @@ export interface ObservabilityOptions {
   readonly face?: FaceStage;
   /** The pipeline's models: the guard unloads idle ones under pressure; stats show them. */
   readonly models?: ModelManager;
+  /** The configured plugins' hosts: their counters in the stats. */
+  readonly plugins?: readonly PluginHost[];
   /** Period of the retained `stats` message, ms (default config `mqtt.stats_interval_ms`). */
   readonly statsPeriodMs?: number;
 }
@@ -69,6 +72,9 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     health: () => controller.health(),
     routing: () => o.router.snapshot(),
     memory: () => guard.status(),
+    ...(o.plugins === undefined || o.plugins.length === 0
+      ? {}
+      : { plugins: () => o.plugins!.map((h) => h.stats()) }),
     ...(o.storage === undefined ? {} : { storage: () => o.storage!.stats() }),
     ...(o.agents === undefined
       ? {}

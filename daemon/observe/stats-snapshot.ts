@@ -3,9 +3,11 @@
  * MQTT `stats` message read (StatsCollector in stats.ts assembles it), and the providers the
  * daemon's components answer it from.
  */
+
 import type { SensorStatus } from '../bus/topics.js';
 import type { SubscriptionStats } from '../bus/types.js';
 import type { ComponentHealth } from '../component.js';
+import type { PluginStats } from '../plugins/plugin-host.js';
 import type { MemoryGuardStatus } from './memory-guard.js';
 
 /** Models as the stats message sees them (a subset of ModelManager.status() plus session latencies). */
@@ -106,6 +108,8 @@ export interface StatsProviders {
   storage?(): StorageStatsView;
   replay?(): ReplayStatsView;
   agents?(): readonly AgentStatsView[];
+  /** Per plugin: process, restarts, lines, events, publishes, tool calls (plugins/plugin-host.ts). */
+  plugins?(): readonly PluginStats[];
   /** SoC temperature, °C, or undefined where the board has no sensor; called at most every tempIntervalMs. */
   temperatureC?(): Promise<number | undefined>;
 }
@@ -165,4 +169,5 @@ export interface StatsSnapshot {
   readonly storage?: StorageStatsView;
   readonly replay?: ReplayStatsView;
   readonly agents?: readonly AgentStatsView[];
+  readonly plugins?: readonly PluginStats[];
 }

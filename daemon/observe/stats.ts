@@ -215,6 +215,10 @@ export class StatsCollector implements Component {
         'agents',
         this.call('agents', () => p.agents?.()),
       ),
+      ...optional(
+        'plugins',
+        this.call('plugins', () => p.plugins?.()),
+      ),
     };
     return snap;
   }

@@ -7,7 +7,13 @@ import type { JsonSchema } from '../../daemon/config/schema/builder.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 
 /** Keys the loader derives at run time, or that an entry must name itself. */
-const NO_DEFAULT = new Set(['device.id', 'storage.dir', 'agents.voice.intents[].name']);
+const NO_DEFAULT = new Set([
+  'device.id',
+  'storage.dir',
+  'agents.voice.intents[].name',
+  'plugins[].id',
+  'plugins[].command',
+]);
 
 function walk(schema: JsonSchema, path: string, visit: (path: string, s: JsonSchema) => void): void {
   visit(path, schema);

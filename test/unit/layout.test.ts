@@ -32,7 +32,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['agents'],
   ['actions'],
   ['privacy'],
-  ['control'],
+  ['control', 'plugins'],
   ['observe', 'systemd'],
   ['daemon.ts'],
   ['cli'],

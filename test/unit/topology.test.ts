@@ -19,7 +19,7 @@ const DAEMON = join(REPO_ROOT, 'daemon');
 const STATIC = join(DAEMON, 'observe/http/static');
 /** The maps and the table itself name every topic in their docs and types: not users of them. */
 const NOT_USERS = new Set(['bus/topics.ts', 'bus/rpc.ts', 'bus/patterns.ts', 'bus/topology.ts']);
-const TOPIC_START = /^(sensor|inference|router|action|agent|tool|system|rpc)\//;
+const TOPIC_START = /^(sensor|inference|router|action|agent|tool|system|plugin|rpc)\//;
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

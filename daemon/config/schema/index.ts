@@ -7,6 +7,7 @@ import { httpSchema } from './http.js';
 import { modelsSchema } from './models.js';
 import { mqttSchema } from './mqtt.js';
 import { pipelineSchema } from './pipeline.js';
+import { pluginsSchema } from './plugins.js';
 import { routerSchema } from './router.js';
 import { sensorsSchema } from './sensors.js';
 import { sourceSchema } from './source.js';
@@ -61,4 +62,5 @@ export const configSchema = obj('edgeloom configuration.', {
   control: controlSchema,
   storage: storageSchema,
   http: httpSchema,
+  plugins: pluginsSchema,
 });

@@ -1,0 +1,84 @@
+import { arr, bool, enm, int, json, obj, str } from './builder.js';
+import { backoff } from './common.js';
+
+/**
+ * Plugins: programs the daemon starts and supervises, speaking the plugin protocol
+ * (docs/plugin-protocol.md; README, "Write a plugin").
+ */
+const pluginSchema = obj('One plugin.', {
+  id: str({
+    description:
+      'Plugin id: its namespace on the bus (`plugin/<id>/…`) and its tools (`<id>.<tool>`). Lowercase letters, digits, `_`.',
+    pattern: '^[a-z][a-z0-9_]{0,31}$',
+  }),
+  command: arr({
+    description: 'Program and arguments; relative paths resolve against the config file directory.',
+    items: str({ description: 'One argument.', minLength: 1 }),
+    maxItems: 64,
+  }),
+  config: json({ description: 'Handed to the plugin in its `init` message.', default: {} }),
+  subscribe: arr({
+    description:
+      'Narrows what the plugin receives: when not empty, only topics matching one of these patterns (and its hello) reach it.',
+    items: str({ description: 'A topic pattern (`+`, `#`).', minLength: 1 }),
+    default: [],
+    maxItems: 64,
+  }),
+  raw_media: bool({
+    description:
+      'May receive camera frames and audio (base64). Needs sandbox.network false unless the media tier is public.',
+    default: false,
+  }),
+  offer_tools: bool({
+    description:
+      'Offer its tools to the cloud LLM and to MQTT commands (otherwise only local agents call them).',
+    default: false,
+  }),
+  sandbox: obj('Isolation (bubblewrap) and resource limits (prlimit).', {
+    network: bool({
+      description: 'May use the network; false runs it in an empty network namespace.',
+      default: false,
+    }),
+    fs: enm({
+      description:
+        '`read-only`: the whole file system read-only, its state dir writable (bubblewrap); `host`: no file-system isolation.',
+      values: ['read-only', 'host'],
+      default: 'read-only',
+    }),
+    memory_mb: int({
+      description: 'Address-space limit (prlimit --as), MiB; 0: none (Node plugins need a large one).',
+      default: 0,
+      minimum: 0,
+    }),
+    cpu_s: int({ description: 'CPU-time limit (prlimit --cpu), s; 0: none.', default: 0, minimum: 0 }),
+  }),
+  hello_timeout_ms: int({
+    description: 'Start-up waits this long for the hello before sources start, ms.',
+    default: 10_000,
+    minimum: 100,
+  }),
+  restart: backoff('plugin restart', 500, 30_000),
+  queue_capacity: int({
+    description: 'Events queued for the plugin (realtime QoS: drop-oldest when it reads too slowly).',
+    default: 256,
+    minimum: 1,
+    maximum: 65_536,
+  }),
+  max_line_bytes: int({
+    description: 'Longest line read from the plugin, bytes; longer lines are discarded and counted.',
+    default: 1_048_576,
+    minimum: 1024,
+  }),
+  max_publish_per_s: int({
+    description: 'Publishes accepted per second (burst the same); past it they are dropped and counted.',
+    default: 100,
+    minimum: 1,
+  }),
+});
+
+export const pluginsSchema = arr({
+  description: 'Plugins (README, "Write a plugin").',
+  items: pluginSchema,
+  default: [],
+  maxItems: 32,
+});

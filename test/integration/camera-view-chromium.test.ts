@@ -6,14 +6,10 @@
  */
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bus } from '../../daemon/bus/bus.js';
 import type { CameraFrame, FaceInference } from '../../daemon/bus/topics.js';
-import { silentLogger } from '../../daemon/log.js';
 import { CameraView } from '../../daemon/observe/http/camera-view.js';
-import { HttpServer } from '../../daemon/observe/http/server.js';
-import { StatsCollector } from '../../daemon/observe/stats.js';
-import { SystemClock } from '../../daemon/util/clock.js';
-import { HeadlessChromium, screenshot } from '../helpers/chromium.js';
+import { screenshot } from '../helpers/chromium.js';
+import { type PageRig, pageBus, rgbPixels, startPageRig } from '../helpers/page-rig.js';
 import { needs } from '../helpers/tools.js';
 
 const TOKEN = 'camera-view-test-token';
@@ -36,31 +32,18 @@ function near(a: readonly number[], b: readonly number[], tol: number): boolean 
 }
 
 describe.runIf(needs({ tools: ['chromium'] }))('dashboard camera view', () => {
-  const clock = new SystemClock();
-  const logger = silentLogger();
-  const bus = new Bus({ clock, logger });
-  const stats = new StatsCollector({ clock, logger, bus, intervalMs: 500, providers: {} });
+  const bus = pageBus();
   const cameras = new CameraView({ bus, framesPerCamera: 4 });
-  const server = new HttpServer({ bus, stats, clock, logger, port: 0, token: TOKEN, cameras });
-  let browser: HeadlessChromium;
+  let rig: PageRig;
 
   beforeAll(async () => {
-    await stats.start();
-    await cameras.start();
-    await server.start(new AbortController().signal);
-    browser = await HeadlessChromium.launch();
+    rig = await startPageRig(bus, { parts: [cameras], server: { token: TOKEN, cameras } });
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server.stop();
-    await cameras.stop();
-    await stats.stop();
-    await bus.close();
-  });
+  afterAll(() => rig?.close());
 
   it('draws the analysed frame with its face box and emotion, by pixels', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${server.url()}/?token=${TOKEN}`);
+    const page = await rig.browser.newPage();
+    await page.goto(`${rig.server.url()}/?token=${TOKEN}`);
     const jpeg = await flatJpeg(FRAME_RGB);
     // Older frames than the analysed one are kept too, in a different colour: the page must
     // fetch frame 7 (the analysed one), not whatever came last.
@@ -118,7 +101,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard camera view', () => {
       .toBe(7);
     const canvas = page.locator('[aria-label="camera cam0"]');
     const png = await canvas.screenshot();
-    const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await rgbPixels(png);
     const at = (x: number, y: number): number[] => {
       const px = Math.round((x / W) * info.width);
       const py = Math.round((y / H) * info.height);
@@ -135,7 +118,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard camera view', () => {
     expect(near(at(20, 220), FRAME_RGB, 24), `outside ${at(20, 220)}`).toBe(true);
     expect(cameras.stats().served).toBeGreaterThan(0);
     await screenshot(page, 'dashboard-camera-view');
-    expect(browser.problems).toEqual([]);
+    expect(rig.browser.problems).toEqual([]);
 
     // The toggle stops the view: its event stream closes, the canvas is hidden.
     await page.locator('#show-cameras').uncheck();
@@ -144,7 +127,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard camera view', () => {
   });
 
   it('serves frames only with the token, and 404 for an unknown camera', async () => {
-    const url = `${server.url()}/api/camera/cam0/frame.jpg`;
+    const url = `${rig.server.url()}/api/camera/cam0/frame.jpg`;
     expect((await fetch(url)).status).toBe(401);
     const ok = await fetch(url, { headers: { Authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(200);
@@ -152,11 +135,11 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard camera view', () => {
     expect(ok.headers.get('x-frame-seq')).toBe('9'); // no seq asked: the newest
     const bytes = Buffer.from(await ok.arrayBuffer());
     expect(bytes.subarray(0, 2).toString('hex')).toBe('ffd8');
-    const none = await fetch(`${server.url()}/api/camera/nope/frame.jpg`, {
+    const none = await fetch(`${rig.server.url()}/api/camera/nope/frame.jpg`, {
       headers: { Authorization: `Bearer ${TOKEN}` },
     });
     expect(none.status).toBe(404);
-    const hostile = await fetch(`${server.url()}/api/camera/..%2F..%2Fetc/frame.jpg`, {
+    const hostile = await fetch(`${rig.server.url()}/api/camera/..%2F..%2Fetc/frame.jpg`, {
       headers: { Authorization: `Bearer ${TOKEN}` },
     });
     expect(hostile.status).toBe(404);

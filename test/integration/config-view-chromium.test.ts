@@ -7,22 +7,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bus } from '../../daemon/bus/bus.js';
 import { configSources, loadConfig, redactConfig } from '../../daemon/config/index.js';
-import { silentLogger } from '../../daemon/log.js';
-import { HttpServer } from '../../daemon/observe/http/server.js';
-import { StatsCollector } from '../../daemon/observe/stats.js';
-import { SystemClock } from '../../daemon/util/clock.js';
-import { HeadlessChromium, screenshot } from '../helpers/chromium.js';
+import { screenshot } from '../helpers/chromium.js';
+import { type PageRig, pageBus, startPageRig } from '../helpers/page-rig.js';
 import { needs } from '../helpers/tools.js';
 
 const API_KEY = 'sk-config-view-must-never-reach-the-page';
 
 describe.runIf(needs({ tools: ['chromium'] }))('dashboard configuration view', () => {
-  const clock = new SystemClock();
-  const logger = silentLogger();
-  const bus = new Bus({ clock, logger });
-  const stats = new StatsCollector({ clock, logger, bus, intervalMs: 500, providers: {} });
   const dir = mkdtempSync(join(tmpdir(), 'edgeloom-config-view-'));
   const file = join(dir, 'edgeloom.yaml');
   writeFileSync(
@@ -34,39 +26,30 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard configuration view', (
     env: { EDGELOOM_HTTP_PORT: '9191' },
     overrides: { device: { id: 'kitchen-pi' } },
   });
-  const server = new HttpServer({
-    bus,
-    stats,
-    clock,
-    logger,
-    port: 0,
-    configView: () => ({
-      config: redactConfig(config),
-      sources: Object.fromEntries(configSources(config) ?? []),
-    }),
-  });
-  let browser: HeadlessChromium;
+  let rig: PageRig;
 
   beforeAll(async () => {
-    await stats.start();
-    await server.start(new AbortController().signal);
-    browser = await HeadlessChromium.launch();
+    rig = await startPageRig(pageBus(), {
+      server: {
+        configView: () => ({
+          config: redactConfig(config),
+          sources: Object.fromEntries(configSources(config) ?? []),
+        }),
+      },
+    });
   });
   afterAll(async () => {
-    await browser?.close();
-    await server.stop();
-    await stats.stop();
-    await bus.close();
+    await rig?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('lists every key with its value and source, secrets masked', async () => {
-    const page = await browser.newPage();
+    const page = await rig.browser.newPage();
     const bodies: string[] = [];
     page.on('response', (r) => {
       if (r.url().includes('/api/config')) void r.text().then((t) => bodies.push(t));
     });
-    await page.goto(`${server.url()}/`);
+    await page.goto(`${rig.server.url()}/`);
     await page.locator('#config summary').click();
     const row = (key: string) =>
       page.locator('#config-table tbody tr', { has: page.locator(`td:text-is("${key}")`) });
@@ -99,7 +82,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard configuration view', (
     // The secret never left the daemon.
     expect(bodies.length).toBeGreaterThan(0);
     for (const b of bodies) expect(b).not.toContain(API_KEY);
-    expect(browser.problems).toEqual([]);
+    expect(rig.browser.problems).toEqual([]);
     await page.close();
   });
 });

@@ -8,12 +8,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeadlessChromium, screenshot, writeArtifact } from '../helpers/chromium.js';
 import { type CliChild, spawnCli } from '../helpers/cli-process.js';
 import { freePort } from '../helpers/mosquitto.js';
 import { Subscriber, waitFor } from '../helpers/mqtt.js';
+import { rgbPixels } from '../helpers/page-rig.js';
 import { needs, REPO_ROOT } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
 
@@ -315,7 +315,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
       )
       .toBeGreaterThan(0);
     const png = await page.locator('[aria-label="camera cam0"]').screenshot();
-    const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await rgbPixels(png);
     let boxPixels = 0;
     for (let i = 0; i < info.width * info.height * 3; i += 3) {
       if (data[i]! < 60 && data[i + 1]! > 190 && data[i + 2]! > 80 && data[i + 2]! < 160) boxPixels++;

@@ -7,15 +7,10 @@
  */
 
 import type { Page } from 'playwright-core';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bus } from '../../daemon/bus/bus.js';
 import { type DisplayAction, EMOTIONS } from '../../daemon/bus/topics.js';
-import { silentLogger } from '../../daemon/log.js';
-import { HttpServer } from '../../daemon/observe/http/server.js';
-import { StatsCollector } from '../../daemon/observe/stats.js';
-import { SystemClock } from '../../daemon/util/clock.js';
-import { HeadlessChromium, screenshot } from '../helpers/chromium.js';
+import { screenshot } from '../helpers/chromium.js';
+import { type PageRig, pageBus, rgbPixels, startPageRig } from '../helpers/page-rig.js';
 import { needs } from '../helpers/tools.js';
 
 /** The head's fill in display.css (#ffd23f). */
@@ -33,7 +28,7 @@ interface Raster {
 
 async function rasterOf(page: Page, selector: string): Promise<Raster> {
   const png = await page.locator(selector).screenshot();
-  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await rgbPixels(png);
   return { width: info.width, height: info.height, data };
 }
 
@@ -68,24 +63,13 @@ function count(mask: Uint8Array): number {
 describe.runIf(needs({ tools: ['chromium'] }))(
   'the display page draws its faces (no emoji font needed)',
   () => {
-    const clock = new SystemClock();
-    const logger = silentLogger();
-    const bus = new Bus({ clock, logger });
-    const stats = new StatsCollector({ clock, logger, bus, intervalMs: 500, providers: {} });
-    const server = new HttpServer({ bus, stats, clock, logger, port: 0 });
-    let browser: HeadlessChromium;
+    const bus = pageBus();
+    let rig: PageRig;
 
     beforeAll(async () => {
-      await stats.start();
-      await server.start(new AbortController().signal);
-      browser = await HeadlessChromium.launch();
+      rig = await startPageRig(bus);
     });
-    afterAll(async () => {
-      await browser?.close();
-      await server.stop();
-      await stats.stop();
-      await bus.close();
-    });
+    afterAll(() => rig?.close());
 
     async function show(page: Page, emotion: DisplayAction['emotion']): Promise<void> {
       bus.publish('action/display', { emotion, emoji: '', confidence: 0.8 }, { source: 'agent.emotion' });
@@ -97,9 +81,9 @@ describe.runIf(needs({ tools: ['chromium'] }))(
     }
 
     it('paints a head and features for every emotion, each drawn differently', async () => {
-      const page = await browser.newPage();
+      const page = await rig.browser.newPage();
       await page.setViewportSize({ width: 1024, height: 600 });
-      await page.goto(`${server.url()}/display`);
+      await page.goto(`${rig.server.url()}/display`);
       await page.locator('#conn', { hasText: 'connected' }).waitFor({ state: 'attached' });
       const masks = new Map<string, Uint8Array>();
       for (const emotion of [...EMOTIONS, 'no_face'] as const) {
@@ -130,7 +114,7 @@ describe.runIf(needs({ tools: ['chromium'] }))(
           expect(differ, `${names[i]} and ${names[j]} are drawn alike`).toBeGreaterThan(GRID);
         }
       }
-      expect(browser.problems).toEqual([]);
+      expect(rig.browser.problems).toEqual([]);
       await page.close();
     });
 
@@ -140,9 +124,9 @@ describe.runIf(needs({ tools: ['chromium'] }))(
       ['phone 390×844', 390, 844],
     ] as const) {
       it(`fits the screen with its label in ${name}`, async () => {
-        const page = await browser.newPage();
+        const page = await rig.browser.newPage();
         await page.setViewportSize({ width, height });
-        await page.goto(`${server.url()}/display`);
+        await page.goto(`${rig.server.url()}/display`);
         await page.locator('#conn', { hasText: 'connected' }).waitFor({ state: 'attached' });
         await show(page, 'happy');
         const faceBox = (await page.locator('#face').boundingBox())!;
@@ -156,7 +140,7 @@ describe.runIf(needs({ tools: ['chromium'] }))(
         expect(labelBox.y + labelBox.height).toBeLessThanOrEqual(height);
         // And it is painted there: the head's colour at the cheek in a whole-screen capture.
         const png = await page.screenshot();
-        const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+        const { data, info } = await rgbPixels(png);
         const screen = { width: info.width, height: info.height, data };
         const cheek = pixel(
           screen,

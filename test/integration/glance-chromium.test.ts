@@ -1,23 +1,11 @@
-/**
- * The dashboard's two glance panels in headless Chromium, fed by a real StatsCollector: models
- * with their memory charged against the budget (the painted bar's length follows the share), and
- * routing and privacy (decisions, cloud calls, cost, what the MQTT gate kept on the device).
- */
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bus } from '../../daemon/bus/bus.js';
-import { silentLogger } from '../../daemon/log.js';
-import { HttpServer } from '../../daemon/observe/http/server.js';
-import { StatsCollector } from '../../daemon/observe/stats.js';
 import type { ModelsStats } from '../../daemon/observe/stats-snapshot.js';
-import { SystemClock } from '../../daemon/util/clock.js';
-import { HeadlessChromium, screenshot } from '../helpers/chromium.js';
+import { screenshot } from '../helpers/chromium.js';
+import { type PageRig, type PageRigOptions, pageBus, rgbPixels, startPageRig } from '../helpers/page-rig.js';
 import { needs } from '../helpers/tools.js';
 
 describe.runIf(needs({ tools: ['chromium'] }))('dashboard models and routing panels', () => {
-  const clock = new SystemClock();
-  const logger = silentLogger();
-  const bus = new Bus({ clock, logger });
+  const bus = pageBus();
   let models: ModelsStats = {
     budgetMb: 2048,
     usedMb: 512,
@@ -27,11 +15,8 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard models and routing pan
     ],
     latency: [{ model: 'face-detector', p50Ms: 14, p99Ms: 31, runs: 420 }],
   };
-  const stats = new StatsCollector({
-    clock,
-    logger,
-    bus,
-    intervalMs: 200,
+  const options: PageRigOptions = {
+    statsIntervalMs: 200,
     providers: {
       models: () => models,
       routing: () => ({
@@ -42,26 +27,18 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard models and routing pan
       }),
       broker: () => ({ connected: true, destination: 'loopback', withheld: { tier: 17 } }),
     },
-  });
-  const server = new HttpServer({ bus, stats, clock, logger, port: 0 });
-  let browser: HeadlessChromium;
+  };
+  let rig: PageRig;
 
   beforeAll(async () => {
-    await stats.start();
-    await server.start(new AbortController().signal);
-    browser = await HeadlessChromium.launch();
+    rig = await startPageRig(bus, options);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server.stop();
-    await stats.stop();
-    await bus.close();
-  });
+  afterAll(() => rig?.close());
 
   /** The share of the budget bar painted in its fill colour. */
   async function barShare(page: import('playwright-core').Page): Promise<number> {
     const png = await page.locator('#budget-bar').screenshot();
-    const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await rgbPixels(png);
     const y = Math.floor(info.height / 2);
     let filled = 0;
     for (let x = 0; x < info.width; x++) {
@@ -74,8 +51,8 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard models and routing pan
   }
 
   it('shows the models against the budget and what routing did and kept', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${server.url()}/`);
+    const page = await rig.browser.newPage();
+    await page.goto(`${rig.server.url()}/`);
     const panel = page.getByRole('region', { name: 'models and memory budget' });
     await panel.waitFor({ state: 'visible' });
     await expect.poll(() => page.textContent('#budget-text')).toBe('512 of 2048 MB charged');
@@ -95,7 +72,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard models and routing pan
     expect(await glance.locator('dd[data-key="cloud cost today"]').textContent()).toBe('$0.0123');
     expect(await glance.locator('dd[data-key="kept on the device"]').textContent()).toBe('tier 17');
     await screenshot(page, 'dashboard-glance', true);
-    expect(browser.problems).toEqual([]);
+    expect(rig.browser.problems).toEqual([]);
     await page.close();
   });
 });

@@ -5,16 +5,11 @@
  */
 
 import type { Page } from 'playwright-core';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bus } from '../../daemon/bus/bus.js';
 import type { AudioFrame } from '../../daemon/bus/topics.js';
-import { silentLogger } from '../../daemon/log.js';
 import { MicLevels } from '../../daemon/observe/http/mic-levels.js';
-import { HttpServer } from '../../daemon/observe/http/server.js';
-import { StatsCollector } from '../../daemon/observe/stats.js';
-import { SystemClock } from '../../daemon/util/clock.js';
-import { HeadlessChromium, screenshot } from '../helpers/chromium.js';
+import { screenshot } from '../helpers/chromium.js';
+import { type PageRig, pageBus, rgbPixels, startPageRig } from '../helpers/page-rig.js';
 import { needs } from '../helpers/tools.js';
 
 const RATE = 16_000;
@@ -29,13 +24,9 @@ interface Hearing {
 }
 
 describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
-  const clock = new SystemClock();
-  const logger = silentLogger();
-  const bus = new Bus({ clock, logger });
-  const stats = new StatsCollector({ clock, logger, bus, intervalMs: 500, providers: {} });
+  const bus = pageBus();
   const micLevels = new MicLevels({ bus });
-  const server = new HttpServer({ bus, stats, clock, logger, port: 0, micLevels });
-  let browser: HeadlessChromium;
+  let rig: PageRig;
   let seq = 0;
   const t0 = 1_700_000_000_000;
 
@@ -64,7 +55,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
   /** The share of the meter's width painted in the fill's green. */
   async function meterFill(page: Page): Promise<number> {
     const png = await page.locator('[aria-label="microphone mic0"]').screenshot();
-    const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await rgbPixels(png);
     const y = Math.floor(info.height / 2);
     let green = 0;
     for (let x = 0; x < info.width; x++) {
@@ -75,22 +66,13 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
   }
 
   beforeAll(async () => {
-    await stats.start();
-    await micLevels.start();
-    await server.start(new AbortController().signal);
-    browser = await HeadlessChromium.launch();
+    rig = await startPageRig(bus, { parts: [micLevels], server: { micLevels } });
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server.stop();
-    await micLevels.stop();
-    await stats.stop();
-    await bus.close();
-  });
+  afterAll(() => rig?.close());
 
   it('rests in silence, moves with sound at its dBFS, and shows the segment with its transcript', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${server.url()}/`);
+    const page = await rig.browser.newPage();
+    await page.goto(`${rig.server.url()}/`);
     publishAudio(1, 0);
     await expect.poll(async () => (await hearing(page))?.levels ?? 0, { timeout: 10_000 }).toBeGreaterThan(5);
     const quiet = (await hearing(page))!.last!;
@@ -146,7 +128,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
       .poll(async () => (await hearing(page))?.segments ?? [], { timeout: 10_000 })
       .toEqual([{ start: t0 + 1000, end: t0 + 2000, text: 'turn on the kitchen light' }]);
     await screenshot(page, 'dashboard-hearing');
-    expect(browser.problems).toEqual([]);
+    expect(rig.browser.problems).toEqual([]);
     await page.close();
   });
 });

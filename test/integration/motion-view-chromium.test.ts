@@ -1,17 +1,7 @@
-/**
- * The dashboard's motion view in headless Chromium: IMU windows scroll by as |a| and gyro lines,
- * and the motion agent's fall is marked where it happened. Checked by the painted pixels of the
- * chart (the fall's mark colour at the fall's time, not elsewhere).
- */
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bus } from '../../daemon/bus/bus.js';
 import type { ImuEvent } from '../../daemon/bus/topics.js';
-import { silentLogger } from '../../daemon/log.js';
-import { HttpServer } from '../../daemon/observe/http/server.js';
-import { StatsCollector } from '../../daemon/observe/stats.js';
-import { SystemClock } from '../../daemon/util/clock.js';
-import { HeadlessChromium, screenshot } from '../helpers/chromium.js';
+import { screenshot } from '../helpers/chromium.js';
+import { type PageRig, pageBus, rgbPixels, startPageRig } from '../helpers/page-rig.js';
 import { needs } from '../helpers/tools.js';
 
 /** motion.js: the chart spans 30 s of sensor time, its newest point at the right edge. */
@@ -31,28 +21,17 @@ function window(tsMs: number, accelMaxG: number, gyroY: number): ImuEvent {
 }
 
 describe.runIf(needs({ tools: ['chromium'] }))('dashboard motion view', () => {
-  const clock = new SystemClock();
-  const logger = silentLogger();
-  const bus = new Bus({ clock, logger });
-  const stats = new StatsCollector({ clock, logger, bus, intervalMs: 500, providers: {} });
-  const server = new HttpServer({ bus, stats, clock, logger, port: 0 });
-  let browser: HeadlessChromium;
+  const bus = pageBus();
+  let rig: PageRig;
 
   beforeAll(async () => {
-    await stats.start();
-    await server.start(new AbortController().signal);
-    browser = await HeadlessChromium.launch();
+    rig = await startPageRig(bus);
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server.stop();
-    await stats.stop();
-    await bus.close();
-  });
+  afterAll(() => rig?.close());
 
   it('marks the fall at its time on the chart', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${server.url()}/`);
+    const page = await rig.browser.newPage();
+    await page.goto(`${rig.server.url()}/`);
     // The page's event stream is open once a published window shows up as a chart.
     const chart = page.locator('[aria-label="motion imu0"]');
     const t0 = 1_700_000_000_000;
@@ -83,7 +62,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard motion view', () => {
     // animation frame that draws the newest events has run.
     const sample = async (): Promise<{ fall: number[]; before: number[] }> => {
       const png = await chart.screenshot();
-      const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const { data, info } = await rgbPixels(png);
       const at = (x: number): number[] => {
         const i = (Math.round(0.4 * info.height) * info.width + Math.round(x * info.width)) * 3;
         return [data[i]!, data[i + 1]!, data[i + 2]!];
@@ -97,7 +76,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard motion view', () => {
     expect(near((await sample()).before, FALL_RGB)).toBe(false);
     expect(await page.textContent('#motion-list figcaption')).toContain('imu0');
     await screenshot(page, 'dashboard-motion-view');
-    expect(browser.problems).toEqual([]);
+    expect(rig.browser.problems).toEqual([]);
     await page.close();
   });
 });

@@ -14,16 +14,7 @@
   function viewOf(id) {
     let v = views.get(id);
     if (v) return v;
-    const figure = document.createElement('figure');
-    const canvas = document.createElement('canvas');
-    canvas.width = 640;
-    canvas.height = 360;
-    canvas.setAttribute('role', 'img');
-    canvas.setAttribute('aria-label', `camera ${id}`);
-    const caption = document.createElement('figcaption');
-    caption.className = 'muted';
-    figure.append(canvas, caption);
-    list.append(figure);
+    const { canvas, caption } = edgeloom.canvasFigure(list, `camera ${id}`, 640, 360);
     v = { id, canvas, ctx: canvas.getContext('2d'), caption, busy: false, skipped: 0, shown: 0 };
     views.set(id, v);
     return v;

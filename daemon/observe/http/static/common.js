@@ -46,5 +46,23 @@ window.edgeloom = (() => {
     return r.json();
   }
 
-  return { url, events, getJson };
+  /**
+   * A <figure> appended to `list`: a canvas of width × height (an image named `label` for screen
+   * readers and tests), then `before` elements, then a muted caption. Returns the canvas and caption.
+   */
+  function canvasFigure(list, label, width, height, before = []) {
+    const figure = document.createElement('figure');
+    const canvas = document.createElement('canvas');
+    canvas.width = width;
+    canvas.height = height;
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', label);
+    const caption = document.createElement('figcaption');
+    caption.className = 'muted';
+    figure.append(...before, canvas, caption);
+    list.append(figure);
+    return { canvas, caption };
+  }
+
+  return { url, events, getJson, canvasFigure };
 })();

@@ -16,7 +16,6 @@
   function viewOf(id) {
     let v = views.get(id);
     if (v) return v;
-    const figure = document.createElement('figure');
     const meter = document.createElement('div');
     meter.className = 'meter';
     meter.setAttribute('role', 'meter');
@@ -28,15 +27,10 @@
     const peak = document.createElement('div');
     peak.className = 'peak';
     meter.append(fill, peak);
-    const value = document.createElement('span');
-    value.className = 'muted';
-    const canvas = document.createElement('canvas');
-    canvas.width = 560;
-    canvas.height = 120;
-    canvas.setAttribute('role', 'img');
-    canvas.setAttribute('aria-label', `hearing timeline ${id}`);
-    figure.append(meter, value, canvas);
-    list.append(figure);
+    // The caption under the timeline reads the meter out in dBFS.
+    const { canvas, caption: value } = edgeloom.canvasFigure(list, `hearing timeline ${id}`, 560, 120, [
+      meter,
+    ]);
     v = { id, meter, fill, peak, value, canvas, segments: [], levels: [] };
     views.set(id, v);
     return v;

@@ -16,16 +16,7 @@
   function chartOf(id) {
     let c = charts.get(id);
     if (c) return c;
-    const figure = document.createElement('figure');
-    const canvas = document.createElement('canvas');
-    canvas.width = 560;
-    canvas.height = 160;
-    canvas.setAttribute('role', 'img');
-    canvas.setAttribute('aria-label', `motion ${id}`);
-    const caption = document.createElement('figcaption');
-    caption.className = 'muted';
-    figure.append(canvas, caption);
-    list.append(figure);
+    const { canvas, caption } = edgeloom.canvasFigure(list, `motion ${id}`, 560, 160);
     c = { id, canvas, caption, points: [] };
     charts.set(id, c);
     return c;

@@ -10,8 +10,9 @@
  * handles/timers, event-loop delay, open sublevels and store size from /metrics; RSS and open file
  * descriptors from /proc/<pid>. Growth is measured between the end of the first hour of sensor
  * time (warm-up: models loaded, caches and the agents' logs filled) and the end of the run, each
- * over a window of the last quarter hour before that point: heap as the window's minimum (the live
- * heap after a collection), RSS, descriptors and handles as its median (a file read or a socket
+ * over a window of the last quarter hour before that point: heap as the window's median of the live
+ * heap (read through the inspector right after a full collection it forces, so garbage waiting for
+ * the next major GC is not counted as growth), RSS, descriptors and handles as its median (a file read or a socket
  * write in flight at one sample is not a leak; a level that keeps rising is), open sublevels as its
  * maximum (they never come and go).
  *
@@ -73,7 +74,10 @@ interface Sample {
   readonly wallMs: number;
   /** Fixture time replayed, ms. */
   readonly sensorMs: number;
+  /** V8 heap used after a forced full collection (the live heap), bytes. */
   readonly heapUsed: number;
+  /** V8 heap used as /metrics reports it (live heap plus garbage not yet collected), bytes. */
+  readonly heapUsedRaw: number;
   readonly external: number;
   readonly rss: number;
   readonly fds: number;
@@ -131,8 +135,10 @@ export function httpGet(url: string): Promise<string> {
   });
 }
 
-async function sample(pid: number, url: string, t0: number): Promise<Sample> {
+async function sample(pid: number, url: string, t0: number, inspector: Inspector): Promise<Sample> {
   const m = parseMetrics(await httpGet(`${url}/metrics`));
+  await inspector.call('HeapProfiler.collectGarbage');
+  const live = (await inspector.call('Runtime.getHeapUsage')) as { usedSize: number };
   const g = (k: string): number => m.get(k) ?? Number.NaN;
   let handles = 0;
   const resources: Record<string, number> = {};
@@ -145,7 +151,8 @@ async function sample(pid: number, url: string, t0: number): Promise<Sample> {
   return {
     wallMs: Date.now() - t0,
     sensorMs: g('edgeloom_replay_fixture_seconds_total') * 1000,
-    heapUsed: g('edgeloom_process_heap_used_bytes'),
+    heapUsed: live.usedSize,
+    heapUsedRaw: g('edgeloom_process_heap_used_bytes'),
     external: g('edgeloom_process_external_memory_bytes'),
     rss: procRss(pid),
     fds: procFds(pid),
@@ -179,6 +186,8 @@ const mb = (b: number): number => Math.round(b / 1e5) / 10;
 /** The daemon's stdout, scanned line by line for the HTTP URL; the last lines kept for errors. */
 export class ChildOutput {
   url: string | undefined;
+  /** The child's inspector WebSocket URL, when it was started with --inspect. */
+  inspectorUrl: string | undefined;
   private tail: string[] = [];
   private partial = '';
   private waiters: Array<() => void> = [];
@@ -190,6 +199,8 @@ export class ChildOutput {
       for (const line of lines) {
         this.tail.push(line);
         if (this.tail.length > 200) this.tail.shift();
+        const ws = /Debugger listening on (ws:\/\/\S+)/.exec(line)?.[1];
+        if (ws !== undefined) this.inspectorUrl = ws;
         if (this.url === undefined && line.includes('"http listening"')) {
           this.url = (JSON.parse(line) as { url: string }).url;
           for (const w of this.waiters.splice(0)) w();
@@ -216,6 +227,57 @@ export class ChildOutput {
   }
 }
 
+/**
+ * The child's V8 inspector (Chrome DevTools Protocol over a WebSocket on loopback): forces a full
+ * collection and reads the heap in use right after it. Only the soak uses it; the daemon under
+ * test is otherwise started exactly as a user starts it.
+ */
+class Inspector {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
+
+  private constructor(private readonly ws: WebSocket) {
+    ws.addEventListener('message', (ev) => {
+      const msg = JSON.parse(String(ev.data)) as {
+        id?: number;
+        result?: unknown;
+        error?: { message: string };
+      };
+      const p = msg.id === undefined ? undefined : this.pending.get(msg.id);
+      if (p === undefined) return;
+      this.pending.delete(msg.id!);
+      if (msg.error !== undefined) p.reject(new Error(`inspector: ${msg.error.message}`));
+      else p.resolve(msg.result);
+    });
+    ws.addEventListener('close', () => {
+      for (const p of this.pending.values()) p.reject(new Error('inspector closed'));
+      this.pending.clear();
+    });
+  }
+
+  static connect(url: string): Promise<Inspector> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      ws.addEventListener('open', () => resolve(new Inspector(ws)), { once: true });
+      ws.addEventListener('error', () => reject(new Error(`inspector: cannot connect to ${url}`)), {
+        once: true,
+      });
+    });
+  }
+
+  call(method: string, params: Record<string, unknown> = {}): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.ws.send(JSON.stringify({ id, method, params }));
+    });
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
 export async function bench(options: BenchOptions): Promise<Figures> {
   const quick = options.quick || options.all;
   const hours = Number(option(options.args, '--hours') ?? (quick ? 2 : 24));
@@ -235,7 +297,8 @@ export async function bench(options: BenchOptions): Promise<Figures> {
   };
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGELOOM_')) env[k] = v;
-  const nodeArgs: string[] = [];
+  // Port 0: the inspector listens on a free loopback port and prints its URL on stderr.
+  const nodeArgs: string[] = ['--inspect=127.0.0.1:0'];
   if (snapshotsDir !== undefined) {
     mkdirSync(resolve(snapshotsDir), { recursive: true });
     nodeArgs.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${resolve(snapshotsDir)}`);
@@ -257,9 +320,12 @@ export async function bench(options: BenchOptions): Promise<Figures> {
   );
   const samples: Sample[] = [];
   const endMs = hours * HOUR_MS;
+  let inspector: Inspector | undefined;
   try {
     const url = await out.whenListening(child);
     const pid = child.pid!;
+    if (out.inspectorUrl === undefined) throw new Error(`no inspector URL from the daemon\n${out.text()}`);
+    inspector = await Inspector.connect(out.inspectorUrl);
     let warmSnapshot = snapshotsDir === undefined;
     let reported = 0;
     let failures = 0;
@@ -268,7 +334,7 @@ export async function bench(options: BenchOptions): Promise<Figures> {
       await new Promise((r) => setTimeout(r, SAMPLE_EVERY_MS));
       let s: Sample;
       try {
-        s = await sample(pid, url, t0);
+        s = await sample(pid, url, t0, inspector);
         failures = 0;
       } catch (err) {
         // A heap snapshot (or a long collection) can stall the daemon past the HTTP timeouts.
@@ -292,6 +358,7 @@ export async function bench(options: BenchOptions): Promise<Figures> {
     }
     if (snapshotsDir !== undefined) child.kill('SIGUSR2');
   } finally {
+    inspector?.close();
     if (exited === undefined) child.kill('SIGTERM');
   }
   const exitCode = await exit;
@@ -301,8 +368,10 @@ export async function bench(options: BenchOptions): Promise<Figures> {
   const warm = windowAt(samples, HOUR_MS);
   const end = windowAt(samples, last.sensorMs);
   const pick = (w: Sample[], f: (s: Sample) => number): number[] => w.map(f);
-  const heapWarm = min(pick(warm, (s) => s.heapUsed));
-  const heapEnd = min(pick(end, (s) => s.heapUsed));
+  const heapWarm = median(pick(warm, (s) => s.heapUsed));
+  const heapEnd = median(pick(end, (s) => s.heapUsed));
+  const heapRawWarm = min(pick(warm, (s) => s.heapUsedRaw));
+  const heapRawEnd = min(pick(end, (s) => s.heapUsedRaw));
   const rssWarm = median(pick(warm, (s) => s.rss));
   const rssEnd = median(pick(end, (s) => s.rss));
   const extWarm = min(pick(warm, (s) => s.external));
@@ -317,6 +386,9 @@ export async function bench(options: BenchOptions): Promise<Figures> {
     heap_used_warm_mb: mb(heapWarm),
     heap_used_end_mb: mb(heapEnd),
     heap_growth_pct: pct(heapWarm, heapEnd),
+    heap_unforced_min_warm_mb: mb(heapRawWarm),
+    heap_unforced_min_end_mb: mb(heapRawEnd),
+    heap_unforced_min_growth_pct: pct(heapRawWarm, heapRawEnd),
     rss_warm_mb: mb(rssWarm),
     rss_end_mb: mb(rssEnd),
     rss_growth_pct: pct(rssWarm, rssEnd),

@@ -302,6 +302,8 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
         tierFor: (topic) => privacy.tiers.tierFor(topic),
         stateRoot: join(storageDir, 'plugins'),
         cwd: baseDir,
+        // A speed-0 replay waits for each plugin to have handled a record's events (sync).
+        settle: replayWanted?.speed === 0,
       }),
   );
   if (options.observability) {

@@ -227,6 +227,8 @@ export class ReplaySource implements Component {
       }
       const last = imu.flush();
       if (last !== undefined) await this.publishImu(last);
+      // Its consumers finish at its own time, before the tail moves the clock on.
+      if (last !== undefined && speed === 0) await this.settle();
       this.passes++;
       this.positionMs = 0;
       if (!this.options.loop || signal.aborted) break;

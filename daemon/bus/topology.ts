@@ -130,6 +130,12 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
     subscribers: ['plugins/plugin-host.ts'],
     external: ['event-stream'],
   },
+  'sensor/plugin/+': {
+    // A plugin's readings for the sensor ids its config declares.
+    publishers: ['plugins/plugin-host.ts'],
+    subscribers: ['plugins/plugin-host.ts'],
+    external: ['event-stream'],
+  },
   'system/lifecycle': {
     publishers: ['bus/lifecycle.ts'],
     subscribers: [],

@@ -1,5 +1,5 @@
 import { arr, bool, enm, int, json, obj, str } from './builder.js';
-import { backoff } from './common.js';
+import { backoff, ID_PATTERN } from './common.js';
 
 /**
  * Plugins: programs the daemon starts and supervises, speaking the plugin protocol
@@ -23,6 +23,13 @@ const pluginSchema = obj('One plugin.', {
     items: str({ description: 'A topic pattern (`+`, `#`).', minLength: 1 }),
     default: [],
     maxItems: 64,
+  }),
+  sensors: arr({
+    description:
+      'Sensor ids the plugin stands for: it may publish their readings on `sensor/plugin/<sensor id>`. Unique on the device.',
+    items: str({ description: 'A sensor id.', pattern: ID_PATTERN }),
+    default: [],
+    maxItems: 16,
   }),
   raw_media: bool({
     description:

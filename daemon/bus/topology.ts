@@ -66,7 +66,7 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'sensor/+/+/status': {
     publishers: ['sensors/source-publisher.ts', REPLAY],
-    subscribers: [],
+    subscribers: ['mcp/mcp-state.ts'],
     external: ['mqtt'],
   },
   'inference/vad/+': {
@@ -81,7 +81,7 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'inference/stt/+': {
     publishers: ['pipeline/stt/stt-stage.ts'],
-    subscribers: ['router/router.ts', 'agents/voice-assistant.ts'],
+    subscribers: ['router/router.ts', 'agents/voice-assistant.ts', 'mcp/mcp-state.ts'],
     external: ['mqtt', 'dashboard'],
   },
   'inference/face/+/refined': {
@@ -101,7 +101,7 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'action/display': {
     publishers: ['agents/builtin-tools.ts'],
-    subscribers: ['observe/http/server.ts'],
+    subscribers: ['observe/http/server.ts', 'mcp/mcp-state.ts'],
     external: ['mqtt', 'dashboard'],
   },
   'action/mqtt': {
@@ -116,7 +116,7 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'agent/+/motion': {
     publishers: ['agents/motion.ts'],
-    subscribers: [],
+    subscribers: ['mcp/mcp-state.ts'],
     external: ['mqtt', 'dashboard'],
   },
   'tool/+/result': {
@@ -148,7 +148,7 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'system/stats': {
     publishers: ['observe/build.ts'],
-    subscribers: [],
+    subscribers: ['mcp/mcp-state.ts'],
     external: ['mqtt'],
   },
 };

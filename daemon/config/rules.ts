@@ -124,5 +124,14 @@ export function crossFieldViolations(c: EdgeloomConfig): Violation[] {
       );
     }
   });
+  // An MCP server's tools are `<id>.<tool>`, as a plugin's are: one id space for both.
+  c.mcp.servers.forEach((m, i) => {
+    if (seen.has(m.id))
+      fail(['mcp', 'servers', i, 'id'], `is used by a plugin or another server (${JSON.stringify(m.id)})`);
+    seen.add(m.id);
+    if (m.command.length === 0) fail(['mcp', 'servers', i, 'command'], 'must name the program to run');
+    if (m.restart.max_ms < m.restart.initial_ms)
+      fail(['mcp', 'servers', i, 'restart', 'max_ms'], `must be >= initial_ms (${m.restart.initial_ms})`);
+  });
   return out;
 }

@@ -11,6 +11,7 @@ import type { Component } from '../component.js';
 import { configSources, type EdgeloomConfig, redactConfig } from '../config/index.js';
 import type { Controller } from '../controller.js';
 import { componentLogger, type Logger } from '../log.js';
+import type { Mcp } from '../mcp/build.js';
 import type { ModelManager } from '../models/manager.js';
 import type { FaceStage } from '../pipeline/face/face-stage.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
@@ -41,6 +42,8 @@ export interface ObservabilityOptions {
   readonly models?: ModelManager;
   /** The configured plugins' hosts: their counters in the stats. */
   readonly plugins?: readonly PluginHost[];
+  /** MCP: the tool servers' and the clients' counters in the stats; /mcp on the HTTP server. */
+  readonly mcp?: Mcp;
   /** Period of the retained `stats` message, ms (default config `mqtt.stats_interval_ms`). */
   readonly statsPeriodMs?: number;
 }
@@ -75,6 +78,7 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     ...(o.plugins === undefined || o.plugins.length === 0
       ? {}
       : { plugins: () => o.plugins!.map((h) => h.stats()) }),
+    ...(o.mcp === undefined ? {} : { mcp: () => o.mcp!.stats() }),
     ...(o.storage === undefined ? {} : { storage: () => o.storage!.stats() }),
     ...(o.agents === undefined
       ? {}
@@ -162,6 +166,7 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
         maxConnectionsPerClient: config.http.max_connections_per_client,
         cameras,
         micLevels,
+        ...(o.mcp === undefined ? {} : { mcp: (req, res) => o.mcp!.service.handleHttp(req, res) }),
         // Read-only, secrets masked: what runs and where each value came from.
         configView: () => ({
           config: redactConfig(config),

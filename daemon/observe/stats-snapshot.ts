@@ -7,6 +7,7 @@
 import type { SensorStatus } from '../bus/topics.js';
 import type { SubscriptionStats } from '../bus/types.js';
 import type { ComponentHealth } from '../component.js';
+import type { McpStats } from '../mcp/build.js';
 import type { PluginStats } from '../plugins/plugin-host.js';
 import type { MemoryGuardStatus } from './memory-guard.js';
 
@@ -110,6 +111,8 @@ export interface StatsProviders {
   agents?(): readonly AgentStatsView[];
   /** Per plugin: process, restarts, lines, events, publishes, tool calls (plugins/plugin-host.ts). */
   plugins?(): readonly PluginStats[];
+  /** MCP tool servers (calls, restarts, tools) and MCP clients of this daemon (mcp/build.ts). */
+  mcp?(): McpStats;
   /** SoC temperature, °C, or undefined where the board has no sensor; called at most every tempIntervalMs. */
   temperatureC?(): Promise<number | undefined>;
 }
@@ -170,4 +173,5 @@ export interface StatsSnapshot {
   readonly replay?: ReplayStatsView;
   readonly agents?: readonly AgentStatsView[];
   readonly plugins?: readonly PluginStats[];
+  readonly mcp?: McpStats;
 }

@@ -345,11 +345,12 @@ export class PluginHost implements Component {
       this.counts.publishDropped++;
       return;
     }
-    // mayPublish allowed `plugin/<id>/<name>` or `sensor/plugin/<sensor id>`, both PluginPayload
-    // topics (capabilities.ts); one of them names the type for the compiler.
-    const own = topic as `plugin/${string}/${string}`;
+    // mayPublish allowed `plugin/<id>/<name>` or `sensor/plugin/<sensor id>` (capabilities.ts).
+    const options = { source: this.name };
     try {
-      const wait = this.o.bus.publish(own, payload, { source: this.name });
+      const wait = topic.startsWith('sensor/')
+        ? this.o.bus.publish(topic as `sensor/plugin/${string}`, payload, options)
+        : this.o.bus.publish(topic as `plugin/${string}/${string}`, payload, options);
       this.counts.published++;
       // A guaranteed subscriber is full: stop reading until it has room (the pipe fills and the
       // plugin's writes block — it is slowed down, not buffered).

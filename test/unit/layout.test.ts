@@ -33,6 +33,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['actions'],
   ['privacy'],
   ['control', 'plugins'],
+  ['mcp'],
   ['observe', 'systemd'],
   ['daemon.ts'],
   ['cli'],

@@ -11,6 +11,7 @@ export type Route =
   | 'camera'
   | 'mic'
   | 'config'
+  | 'mcp'
   | 'page'
   | 'static'
   | 'other';
@@ -26,6 +27,7 @@ export function routeOf(path: string): Route {
   if (CAMERA_ROUTE.test(path)) return 'camera';
   if (path === '/api/mic/levels') return 'mic';
   if (path === '/api/config') return 'config';
+  if (path === '/mcp') return 'mcp';
   if (PAGES[path] !== undefined) return 'page';
   if (path.startsWith('/static/') && !path.slice(8).includes('/')) return 'static';
   return 'other';

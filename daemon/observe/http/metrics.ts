@@ -11,6 +11,7 @@ import {
   processFamilies,
   storageFamilies,
 } from './metrics-core.js';
+import { mcpFamilies, pluginFamilies } from './metrics-plugins.js';
 import {
   agentFamilies,
   modelFamilies,
@@ -57,6 +58,8 @@ export class Metrics {
     if (has('storage')) storageFamilies(family);
     if (has('replay')) replayFamilies(family);
     if (has('agents')) agentFamilies(family);
+    if (has('plugins')) pluginFamilies(family);
+    if (has('mcp')) mcpFamilies(family);
     if (options.http !== undefined) httpFamilies(family, options.http);
   }
 

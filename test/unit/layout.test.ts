@@ -36,7 +36,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['mcp'],
   ['observe', 'systemd'],
   ['daemon.ts'],
-  ['cli'],
+  ['cli', 'testing'],
 ];
 
 /** The style guide's "split past ~400 lines", with a little slack for a closing comment. */

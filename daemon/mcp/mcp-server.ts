@@ -19,6 +19,7 @@ import {
   CallToolRequestSchema,
   ListResourcesRequestSchema,
   ListToolsRequestSchema,
+  McpError,
   ReadResourceRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolRegistry } from '../agents/tools.js';
@@ -61,6 +62,9 @@ interface Resource {
   /** The value as it may be read now; undefined when its tier keeps it from MCP clients. */
   read(d: McpServerDeps): unknown;
 }
+
+/** JSON-RPC error of an unknown resource (MCP specification, "Resources": error handling). */
+const RESOURCE_NOT_FOUND = -32002;
 
 const visible = <T>(d: McpServerDeps, k: Kept<T> | undefined): Kept<T> | undefined =>
   k !== undefined && mcpMayRead(d.tierFor(k.topic)) ? k : undefined;
@@ -203,8 +207,9 @@ export function createMcpServer(d: McpServerDeps): Server {
     const value = r?.read(d);
     if (value === undefined) {
       if (r !== undefined) d.counts.withheld++;
-      // The same answer for a resource that does not exist and one a tier keeps on the device.
-      throw new Error(`no resource ${req.params.uri}`);
+      // The same answer for a resource that does not exist and one a tier keeps on the device:
+      // the spec's "resource not found" (-32002).
+      throw new McpError(RESOURCE_NOT_FOUND, `no resource ${req.params.uri}`, { uri: req.params.uri });
     }
     return { contents: [{ uri: r!.uri, mimeType: 'application/json', text: JSON.stringify(value) }] };
   });

@@ -280,8 +280,10 @@ export class ReplaySource implements Component {
     if (speed === 0) {
       // A timer on the way (a "no face" timeout, a segment closing) may start work outside the bus
       // (an agent's turn, a tool publishing later): let it finish before the clock moves past it,
-      // or its results would carry whatever time the clock reached meanwhile.
-      for (let due = clock.nextDueMs(); due !== undefined && due < t; due = clock.nextDueMs()) {
+      // or its results would carry whatever time the clock reached meanwhile. A timer due at `t`
+      // itself too: its work would otherwise race the record published at `t` (a "no face" at
+      // 10.5 s came before or after the frame of 10.5 s, depending on the disk).
+      for (let due = clock.nextDueMs(); due !== undefined && due <= t; due = clock.nextDueMs()) {
         if (signal.aborted) return;
         await clock.advanceTo(due);
         await this.settle();

@@ -42,8 +42,12 @@ describe.skipIf(!BWRAP_OK)('plugins and MCP tool servers on /metrics', () => {
     h = harness();
     const seen: unknown[] = [];
     h.bus.subscribe('plugin/probe/seen', (e) => void seen.push(e.payload), { component: 'test' });
-    // Subscribes everything, may see no raw media: the frame is withheld, the IMU window delivered.
-    const probe = await h.add({ id: 'probe', command: PROBE, config: { subscribe: ['#'], sensor: 'hall0' } });
+    // Subscribes the sensors, may see no raw media: the frame is withheld, the IMU window delivered.
+    const probe = await h.add({
+      id: 'probe',
+      command: PROBE,
+      config: { subscribe: ['sensor/#'], sensor: 'hall0' },
+    });
     const deaf = await h.add({
       id: 'deaf',
       command: ['python3', 'test/helpers/plugins/deaf.py'],

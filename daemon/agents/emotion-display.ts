@@ -144,7 +144,10 @@ function showAction(emotion: Shown, confidence: number): Decision<EmotionDisplay
 }
 
 function show(emotion: Shown, confidence: number, tsMs: number): Decision<EmotionDisplayEvent> {
-  return { events: [{ type: 'shown', emotion, confidence, tsMs }], actions: [showAction(emotion, confidence)] };
+  return {
+    events: [{ type: 'shown', emotion, confidence, tsMs }],
+    actions: [showAction(emotion, confidence)],
+  };
 }
 
 function topFace(frame: FaceInference): { emotion: Emotion; confidence: number } | undefined {

@@ -21,6 +21,7 @@ interface Hearing {
   levels: number;
   last?: { tsMs: number; rmsDbfs: number; peakDbfs: number };
   segments: { start: number; end?: number; text?: string }[];
+  marks: { tsMs: number; kind: string; text: string }[];
 }
 
 describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
@@ -127,6 +128,25 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
     await expect
       .poll(async () => (await hearing(page))?.segments ?? [], { timeout: 10_000 })
       .toEqual([{ start: t0 + 1000, end: t0 + 2000, text: 'turn on the kitchen light' }]);
+    // The intent recognised in it and the answer spoken are marked on the timeline.
+    bus.publish(
+      'agent/voice/intent',
+      {
+        intent: 'light_on',
+        slots: { room: 'kitchen' },
+        score: 1,
+        text: 'turn on the kitchen light',
+        source: 'local',
+      },
+      { tsMs: t0 + 2100 },
+    );
+    bus.publish('action/speaking', { state: 'start', text: 'the kitchen light is on' }, { tsMs: t0 + 2200 });
+    await expect
+      .poll(async () => (await hearing(page))?.marks ?? [], { timeout: 10_000 })
+      .toEqual([
+        { tsMs: t0 + 2100, kind: 'intent', text: 'light_on' },
+        { tsMs: t0 + 2200, kind: 'answer', text: 'the kitchen light is on' },
+      ]);
     await screenshot(page, 'dashboard-hearing');
     expect(rig.browser.problems).toEqual([]);
     await page.close();

@@ -313,6 +313,8 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       logger,
       router,
       storage,
+      audit,
+      privacy: () => privacy.tiers,
       agents: agents.runtime,
       ...(replay === undefined ? {} : { replay }),
       ...(mqttClient === undefined ? {} : { mqtt: mqttClient }),

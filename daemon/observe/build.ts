@@ -15,10 +15,13 @@ import type { ModelManager } from '../models/manager.js';
 import type { FaceStage } from '../pipeline/face/face-stage.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import type { ReplaySource } from '../replay/replay-source.js';
+import type { AuditLog } from '../router/audit-log.js';
+import type { PrivacyTiers } from '../router/privacy.js';
 import type { RouterStage } from '../router/router.js';
 import type { StorageComponent } from '../storage/component.js';
 import { type Clock, SystemClock, type TimerHandle } from '../util/clock.js';
 import { findSocZone, readZoneCelsius } from '../util/thermal.js';
+import { EgressToday } from './egress-today.js';
 import { CameraView } from './http/camera-view.js';
 import { MicLevels } from './http/mic-levels.js';
 import { HttpServer } from './http/server.js';
@@ -41,6 +44,10 @@ export interface ObservabilityOptions {
   readonly models?: ModelManager;
   /** The configured plugins' hosts: their counters in the stats. */
   readonly plugins?: readonly PluginHost[];
+  /** The tiers in force now (they change at run time: read on each snapshot). */
+  readonly privacy?: () => PrivacyTiers;
+  /** The audit log: the dashboard's "left the device today" is tallied from it. */
+  readonly audit?: AuditLog;
   /** Period of the retained `stats` message, ms (default config `mqtt.stats_interval_ms`). */
   readonly statsPeriodMs?: number;
 }
@@ -66,11 +73,17 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
   });
   // The SoC's thermal zone (util/thermal.ts), found once; absent on boards and VMs without one.
   const zone = findSocZone();
+  const egressToday = o.audit === undefined ? undefined : new EgressToday({ audit: o.audit });
+  const enabledSensors = (['camera', 'mic', 'imu'] as const).filter((k) => config.sensors[k].enabled);
   const providers: StatsProviders = {
     ...(zone === undefined ? {} : { temperatureC: () => readZoneCelsius(zone) }),
     bus: () => bus.stats(),
     health: () => controller.health(),
     routing: () => o.router.snapshot(),
+    ...(o.privacy === undefined
+      ? {}
+      : { privacy: () => ({ sensors: o.privacy!().tiersBySensor(enabledSensors) }) }),
+    ...(egressToday === undefined ? {} : { egressToday: () => egressToday.view() }),
     memory: () => guard.status(),
     ...(o.plugins === undefined || o.plugins.length === 0
       ? {}
@@ -140,6 +153,7 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
   });
   const out: Component[] = [
     guard,
+    ...(egressToday === undefined ? [] : [egressToday]),
     stats,
     new StatsPublisher(bus, stats, clock, o.statsPeriodMs ?? config.mqtt.stats_interval_ms),
   ];

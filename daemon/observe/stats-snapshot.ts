@@ -8,6 +8,7 @@ import type { SensorStatus } from '../bus/topics.js';
 import type { SubscriptionStats } from '../bus/types.js';
 import type { ComponentHealth } from '../component.js';
 import type { PluginStats } from '../plugins/plugin-host.js';
+import type { EgressTodayView } from './egress-today.js';
 import type { MemoryGuardStatus } from './memory-guard.js';
 
 /** Models as the stats message sees them (a subset of ModelManager.status() plus session latencies). */
@@ -34,6 +35,15 @@ export interface RoutingStats {
   readonly cloudLatencyP50Ms?: number | undefined;
   readonly cloudLatencyP99Ms?: number | undefined;
   readonly costTodayUsd?: number;
+  /** The day's cost cap (router.cost.daily_cap_usd); 0 = no cloud spending allowed. */
+  readonly costCapUsd?: number;
+  /** The cloud circuit breaker: `open` while the cloud is treated as down. */
+  readonly breaker?: 'closed' | 'open' | 'half_open';
+}
+
+/** The privacy tier in force per sensor id (config, persisted changes and overrides applied). */
+export interface PrivacyStatsView {
+  readonly sensors: Readonly<Record<string, { readonly kind: string; readonly tier: string }>>;
 }
 
 export interface OutboxStatsView {
@@ -101,6 +111,9 @@ export interface StatsProviders {
   health?(): Readonly<Record<string, ComponentHealth>>;
   models?(): ModelsStats;
   routing?(): RoutingStats;
+  privacy?(): PrivacyStatsView;
+  /** What left the device today, by destination, from the audit (observe/egress-today.ts). */
+  egressToday?(): EgressTodayView;
   outbox?(): OutboxStatsView;
   broker?(): BrokerStatus;
   sensors?(): readonly SensorStatus[];
@@ -162,6 +175,8 @@ export interface StatsSnapshot {
   readonly health?: Readonly<Record<string, ComponentHealth>>;
   readonly models?: ModelsStats;
   readonly routing?: RoutingStats;
+  readonly privacy?: PrivacyStatsView;
+  readonly egressToday?: EgressTodayView;
   readonly outbox?: OutboxStatsView;
   readonly broker?: BrokerStatus;
   readonly sensors?: readonly SensorStatus[];

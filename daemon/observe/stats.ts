@@ -188,6 +188,14 @@ export class StatsCollector implements Component {
         this.call('routing', () => p.routing?.()),
       ),
       ...optional(
+        'privacy',
+        this.call('privacy', () => p.privacy?.()),
+      ),
+      ...optional(
+        'egressToday',
+        this.call('egressToday', () => p.egressToday?.()),
+      ),
+      ...optional(
         'outbox',
         this.call('outbox', () => p.outbox?.()),
       ),

@@ -38,7 +38,7 @@ import {
   routeDecision,
 } from './decisions.js';
 import { Egress } from './egress.js';
-import { decide, type PolicyDecision } from './policy.js';
+import { type BreakerState, decide, type PolicyDecision } from './policy.js';
 import type { PrivacyTiers } from './privacy.js';
 import { RouterTelemetry, type RouterTelemetrySnapshot } from './telemetry.js';
 
@@ -83,6 +83,12 @@ export interface RefineJob<T> {
 
 /** A failed call's reason, and what it threw when it was made (a call refused as busy throws nothing). */
 type CallResult<T> = { ok: true; value: T } | { ok: false; reason: FollowUpReason; err?: Error };
+
+/** The telemetry with what limits the cloud now: the day's cost cap and the breaker's state. */
+export interface RouterSnapshot extends RouterTelemetrySnapshot {
+  readonly costCapUsd: number;
+  readonly breaker: BreakerState;
+}
 
 export class CloudGateway {
   readonly breaker: CircuitBreaker;
@@ -146,8 +152,12 @@ export class CloudGateway {
     return this.inFlight.size;
   }
 
-  snapshot(): RouterTelemetrySnapshot {
-    return this.telemetry.snapshot();
+  snapshot(): RouterSnapshot {
+    return {
+      ...this.telemetry.snapshot(),
+      costCapUsd: this.o.config.router.cost.daily_cap_usd,
+      breaker: this.breaker.state(),
+    };
   }
 
   /** An inference that is not what its topic promises: counted, not routed. */

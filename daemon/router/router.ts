@@ -13,10 +13,9 @@ import type { Logger } from '../log.js';
 import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { AuditLog } from './audit-log.js';
-import { CloudGateway } from './gateway.js';
+import { CloudGateway, type RouterSnapshot } from './gateway.js';
 import { type PrivacyScope, PrivacyTiers } from './privacy.js';
 import { InferenceRouting } from './routing.js';
-import type { RouterTelemetrySnapshot } from './telemetry.js';
 
 export interface RouterStageOptions {
   readonly bus: EventBus;
@@ -145,7 +144,7 @@ export class RouterStage implements Component {
     return this.privacy.tierFor(topic);
   }
 
-  snapshot(): RouterTelemetrySnapshot {
+  snapshot(): RouterSnapshot {
     return this.gateway.snapshot();
   }
 

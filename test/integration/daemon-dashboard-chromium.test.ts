@@ -290,6 +290,25 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
       shown.some((t) => t.includes(newest.route) && t.includes(newest.reason) && t.includes(newest.kind)),
     ).toBe(true);
     await expect.poll(() => page.textContent('#routing-summary')).toMatch(/local \d+/);
+    // Routing and privacy at a glance, wired to the running daemon: each sensor's tier, the cost
+    // against its cap (the demo allows none), the breaker, and the day's egress table from the audit.
+    const glance = page.getByRole('region', { name: 'routing and privacy' });
+    for (const [id, kind] of [
+      ['cam0', 'camera'],
+      ['mic0', 'mic'],
+      ['imu0', 'imu'],
+    ]) {
+      await expect
+        .poll(() => glance.locator(`dd[data-key="tier ${id}"]`).textContent())
+        .toMatch(new RegExp(`^(public|sensitive|private|local-only) \\(${kind}\\)$`));
+    }
+    expect(await glance.locator('dd[data-key="cloud cost today"]').textContent()).toMatch(
+      /^\$0\.0000 of \$\d+\.\d\d cap$/,
+    );
+    expect(await glance.locator('dd[data-key="cloud breaker"]').textContent()).toBe('closed');
+    expect(
+      await page.getByRole('table', { name: 'left the device today' }).locator('tbody tr').count(),
+    ).toBeGreaterThan(0);
 
     // Emotions and transcripts from the demo's face and speech.
     await expect.poll(() => page.locator('#emotions li').count()).toBeGreaterThan(0);

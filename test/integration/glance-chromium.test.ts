@@ -24,6 +24,19 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard models and routing pan
         cloudCalls: 2,
         cloudFailures: 1,
         costTodayUsd: 0.0123,
+        costCapUsd: 0.5,
+        breaker: 'half_open',
+      }),
+      privacy: () => ({
+        sensors: { cam0: { kind: 'camera', tier: 'local_only' }, mic0: { kind: 'mic', tier: 'sensitive' } },
+      }),
+      egressToday: () => ({
+        sinceMs: 0,
+        truncated: false,
+        destinations: [
+          { via: 'cloud', destination: 'api.example.com', count: 3, bytes: 4096, refused: 1 },
+          { via: 'mqtt', destination: 'lan broker.lan', count: 120, bytes: 900, refused: 7 },
+        ],
       }),
       broker: () => ({ connected: true, destination: 'loopback', withheld: { tier: 17 } }),
     },
@@ -69,7 +82,17 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard models and routing pan
       .poll(() => glance.locator('dd[data-key="decisions"]').textContent())
       .toBe('local 40 · cloud 2');
     expect(await glance.locator('dd[data-key="cloud calls"]').textContent()).toBe('2 (1 failed)');
-    expect(await glance.locator('dd[data-key="cloud cost today"]').textContent()).toBe('$0.0123');
+    expect(await glance.locator('dd[data-key="cloud cost today"]').textContent()).toBe(
+      '$0.0123 of $0.50 cap',
+    );
+    expect(await glance.locator('dd[data-key="cloud breaker"]').textContent()).toBe('half open');
+    expect(await glance.locator('dd[data-key="tier cam0"]').textContent()).toBe('local-only (camera)');
+    expect(await glance.locator('dd[data-key="tier mic0"]').textContent()).toBe('sensitive (mic)');
+    const egress = page.getByRole('table', { name: 'left the device today' });
+    expect(await egress.locator('tbody tr').allTextContents()).toEqual([
+      'cloudapi.example.com34.0 KiB1',
+      'mqttlan broker.lan120900 B7',
+    ]);
     expect(await glance.locator('dd[data-key="kept on the device"]').textContent()).toBe('tier 17');
     await screenshot(page, 'dashboard-glance', true);
     expect(rig.browser.problems).toEqual([]);

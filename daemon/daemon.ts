@@ -319,6 +319,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(replay === undefined ? {} : { replay }),
       ...(mqttClient === undefined ? {} : { mqtt: mqttClient }),
       ...(face === undefined ? {} : { face }),
+      ...(pipeline.vad === undefined ? {} : { vad: pipeline.vad }),
       ...(models === undefined ? {} : { models }),
       plugins,
     })) {

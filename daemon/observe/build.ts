@@ -23,7 +23,7 @@ import { type Clock, SystemClock, type TimerHandle } from '../util/clock.js';
 import { findSocZone, readZoneCelsius } from '../util/thermal.js';
 import { EgressToday } from './egress-today.js';
 import { CameraView } from './http/camera-view.js';
-import { MicLevels } from './http/mic-levels.js';
+import { MicLevels, type VadProbabilities } from './http/mic-levels.js';
 import { HttpServer } from './http/server.js';
 import { MemoryGuard } from './memory-guard.js';
 import { StatsCollector } from './stats.js';
@@ -40,6 +40,8 @@ export interface ObservabilityOptions {
   readonly agents?: AgentRuntime;
   readonly mqtt?: MqttClientSink;
   readonly face?: FaceStage;
+  /** Its per-frame speech probabilities go on the hearing view's timeline. */
+  readonly vad?: VadProbabilities;
   /** The pipeline's models: the guard unloads idle ones under pressure; stats show them. */
   readonly models?: ModelManager;
   /** The configured plugins' hosts: their counters in the stats. */
@@ -160,7 +162,7 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
   if (config.http.enabled) {
     // The dashboard's camera view keeps a few frames per camera; started before the server.
     const cameras = new CameraView({ bus });
-    const micLevels = new MicLevels({ bus });
+    const micLevels = new MicLevels({ bus, ...(o.vad === undefined ? {} : { vad: o.vad }) });
     out.push(
       cameras,
       micLevels,

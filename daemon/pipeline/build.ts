@@ -56,6 +56,8 @@ export interface Pipeline {
   /** Absent when no stage is enabled. */
   readonly models: ModelManager | undefined;
   readonly face: FaceStage | undefined;
+  /** The VAD stage, when enabled: its per-frame probabilities feed the hearing view. */
+  readonly vad?: VadStage;
 }
 
 /** Absolute path of a model's file, by manifest id and the file's name (its last path segment). */
@@ -95,6 +97,7 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
   });
   const out: Component[] = [models];
   let face: FaceStage | undefined;
+  let vad: VadStage | undefined;
 
   if (p.vad.enabled) {
     const modelPath = modelFile(manifest, modelsDir, p.vad.model, '.onnx');
@@ -114,29 +117,28 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
       );
     const first = vadSlot(1);
     let streams = 0;
-    out.push(
-      new VadStage({
-        bus,
-        clock,
-        logger: componentLogger(logger, 'pipeline.vad'),
-        segmenter: {
-          positiveSpeechThreshold: p.vad.positive_threshold,
-          negativeSpeechThreshold: p.vad.negative_threshold,
-          minSpeechMs: p.vad.min_speech_ms,
-          redemptionMs: p.vad.redemption_ms,
-          preRollMs: p.vad.pre_roll_ms,
-          maxSegmentMs: p.vad.max_segment_ms,
-        },
-        createModel: async () => {
-          streams++;
-          const ref = streams === 1 ? first : vadSlot(streams);
-          return SileroVad.fromSession(managedVadSession(ref, p.vad.model));
-        },
-        // sensors.mic.qos and queue_capacity: how mic frames reach the VAD (sensors/bus-knobs.ts).
-        qos: config.sensors.mic.qos,
-        queueCapacity: config.sensors.mic.queue_capacity,
-      }),
-    );
+    vad = new VadStage({
+      bus,
+      clock,
+      logger: componentLogger(logger, 'pipeline.vad'),
+      segmenter: {
+        positiveSpeechThreshold: p.vad.positive_threshold,
+        negativeSpeechThreshold: p.vad.negative_threshold,
+        minSpeechMs: p.vad.min_speech_ms,
+        redemptionMs: p.vad.redemption_ms,
+        preRollMs: p.vad.pre_roll_ms,
+        maxSegmentMs: p.vad.max_segment_ms,
+      },
+      createModel: async () => {
+        streams++;
+        const ref = streams === 1 ? first : vadSlot(streams);
+        return SileroVad.fromSession(managedVadSession(ref, p.vad.model));
+      },
+      // sensors.mic.qos and queue_capacity: how mic frames reach the VAD (sensors/bus-knobs.ts).
+      qos: config.sensors.mic.qos,
+      queueCapacity: config.sensors.mic.queue_capacity,
+    });
+    out.push(vad);
   }
 
   if (p.face.enabled) {
@@ -232,5 +234,5 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
       }),
     );
   }
-  return { components: out, models, face };
+  return { components: out, models, face, ...(vad === undefined ? {} : { vad }) };
 }

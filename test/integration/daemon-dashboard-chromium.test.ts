@@ -348,6 +348,18 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
             .edgeloomHearing?.mic0?.last,
       );
     await expect.poll(async () => (await levels())?.rmsDbfs ?? -96, { timeout: 30_000 }).toBeGreaterThan(-40);
+    // The real Silero VAD's per-frame probability rides on the levels: high in a spoken command,
+    // low in the quiet around it.
+    const vadLevels = async (): Promise<number[]> => {
+      const r = (await (await fetch(`${base}/api/mic/levels`)).json()) as {
+        mics: Record<string, { vadProbability?: number }[]>;
+      };
+      return (r.mics.mic0 ?? []).flatMap((l) => (l.vadProbability === undefined ? [] : [l.vadProbability]));
+    };
+    await expect
+      .poll(async () => Math.max(0, ...(await vadLevels())), { timeout: 30_000 })
+      .toBeGreaterThan(0.5);
+    expect(Math.min(...(await vadLevels()))).toBeLessThan(0.2);
     // Motion: the demo's fall at 10 s is marked on the chart.
     await expect
       .poll(

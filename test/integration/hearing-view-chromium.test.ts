@@ -19,14 +19,26 @@ const TONE_AMPLITUDE = 8192;
 
 interface Hearing {
   levels: number;
-  last?: { tsMs: number; rmsDbfs: number; peakDbfs: number };
+  last?: { tsMs: number; rmsDbfs: number; peakDbfs: number; vadProbability?: number };
   segments: { start: number; end?: number; text?: string }[];
   marks: { tsMs: number; kind: string; text: string }[];
 }
 
 describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
   const bus = pageBus();
-  const micLevels = new MicLevels({ bus });
+  // The VAD stage's probability hook (VadStage.onProbability), driven by the test.
+  let vadListener: ((micId: string, tsMs: number, p: number) => void) | undefined;
+  const micLevels = new MicLevels({
+    bus,
+    vad: {
+      onProbability: (l) => {
+        vadListener = l;
+        return () => {
+          vadListener = undefined;
+        };
+      },
+    },
+  });
   let rig: PageRig;
   let seq = 0;
   const t0 = 1_700_000_000_000;
@@ -78,6 +90,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
     await expect.poll(async () => (await hearing(page))?.levels ?? 0, { timeout: 10_000 }).toBeGreaterThan(5);
     const quiet = (await hearing(page))!.last!;
     expect(quiet.rmsDbfs).toBeLessThan(-80);
+    expect(quiet.vadProbability).toBeUndefined();
     await expect.poll(() => meterFill(page), { timeout: 10_000 }).toBeLessThan(0.1);
     await screenshot(page, 'dashboard-hearing-silence');
 
@@ -91,10 +104,16 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
       sampleRateHz: RATE,
       segmentId: 'mic0-1',
     });
+    const speechFrom = seq;
     publishAudio(1, TONE_AMPLITUDE);
+    // The VAD's probability for each of those frames, after the frames reached the meter (as
+    // VadStage reports them, once its model has run on the frame): high in speech.
+    await bus.drain(1000);
+    for (let n = speechFrom; n < seq; n++) vadListener?.('mic0', t0 + (n * FRAME * 1000) / RATE, 0.93);
     await expect
       .poll(async () => (await hearing(page))?.last?.rmsDbfs ?? -96, { timeout: 10_000 })
       .toBeGreaterThan(-20);
+    expect((await hearing(page))!.last!.vadProbability).toBeCloseTo(0.93, 5);
     const loud = (await hearing(page))!.last!;
     expect(loud.rmsDbfs).toBeCloseTo(-15.05, 0);
     expect(loud.peakDbfs).toBeCloseTo(-12.04, 0);

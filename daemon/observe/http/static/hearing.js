@@ -1,5 +1,6 @@
 // The hearing view: per microphone a level meter (RMS and peak, dBFS) and the last 10 s of level
-// on a scrolling timeline, with the VAD's speech segments shaded and each transcript written at
+// (green) and of the VAD's speech probability (blue, 0..1 over the timeline's height) on a
+// scrolling timeline, with the VAD's speech segments shaded and each transcript written at
 // its segment. Levels are polled from /api/mic/levels (5 Hz, only while this page is open);
 // segments and transcripts arrive as events, and so do the markers drawn across the timeline: each
 // intent the assistant recognised and each answer it spoke (`action/speaking`).
@@ -84,6 +85,19 @@
         Math.max(40, w - mx - 4),
       );
     }
+    // The VAD's speech probability per period (the highest of its frames), 0 at the bottom.
+    ctx.strokeStyle = '#3182ce';
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    let started = false;
+    for (const l of levels) {
+      if (typeof l.vadProbability !== 'number') continue;
+      const y = h - 2 - l.vadProbability * (h - 16);
+      if (started) ctx.lineTo(x(l.tsMs), y);
+      else ctx.moveTo(x(l.tsMs), y);
+      started = true;
+    }
+    ctx.stroke();
     ctx.strokeStyle = '#38a169';
     ctx.lineWidth = 2;
     ctx.beginPath();

@@ -5,6 +5,7 @@
  * retained MQTT `stats` message. Everything here runs on wall time, even during a replay.
  */
 import type { MqttClientSink } from '../actions/mqtt-client.js';
+import type { MotionFilter, MotionState } from '../agents/motion.js';
 import type { AgentRuntime } from '../agents/runtime.js';
 import type { EventBus } from '../bus/types.js';
 import type { Component } from '../component.js';
@@ -27,7 +28,7 @@ import { MicLevels, type VadProbabilities } from './http/mic-levels.js';
 import { HttpServer } from './http/server.js';
 import { MemoryGuard } from './memory-guard.js';
 import { StatsCollector } from './stats.js';
-import type { StatsProviders } from './stats-snapshot.js';
+import type { MotionStatsView, StatsProviders } from './stats-snapshot.js';
 
 export interface ObservabilityOptions {
   readonly config: EdgeloomConfig;
@@ -82,6 +83,7 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     bus: () => bus.stats(),
     health: () => controller.health(),
     routing: () => o.router.snapshot(),
+    ...(o.agents === undefined ? {} : { motion: () => motionViews(o.agents!) }),
     ...(o.privacy === undefined
       ? {}
       : { privacy: () => ({ sensors: o.privacy!().tiersBySensor(enabledSensors) }) }),
@@ -187,6 +189,27 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     );
   }
   return out;
+}
+
+/** Each motion agent's activity and learned rest orientation (its working memory), for the dashboard. */
+function motionViews(agents: AgentRuntime): MotionStatsView[] {
+  const deg = (rad: number): number => Math.round(((rad * 180) / Math.PI) * 10) / 10;
+  return agents.find({ capability: 'motion' }).map((a) => {
+    const state = a.state() as Partial<MotionState>;
+    const rest = (a.working() as Partial<MotionFilter> | undefined)?.rest ?? null;
+    const round = (v: number): number => Math.round(v * 1000) / 1000;
+    return {
+      agent: a.id,
+      activity: String(state.activity ?? 'unknown'),
+      rest: rest === null ? null : [round(rest[0]), round(rest[1]), round(rest[2])],
+      ...(rest === null
+        ? {}
+        : {
+            restPitchDeg: deg(Math.atan2(-rest[0], Math.hypot(rest[1], rest[2]))),
+            restRollDeg: deg(Math.atan2(rest[1], rest[2])),
+          }),
+    };
+  });
 }
 
 /**

@@ -41,6 +41,17 @@ export interface RoutingStats {
   readonly breaker?: 'closed' | 'open' | 'half_open';
 }
 
+/** Per motion agent: whether the device is still, and the rest orientation it has learned. */
+export interface MotionStatsView {
+  readonly agent: string;
+  readonly activity: string;
+  /** The learned rest gravity vector, g (x, y, z); null until the device has been still. */
+  readonly rest: readonly [number, number, number] | null;
+  /** That orientation as pitch and roll, degrees (0, 0 = lying flat, z up). */
+  readonly restPitchDeg?: number;
+  readonly restRollDeg?: number;
+}
+
 /** The privacy tier in force per sensor id (config, persisted changes and overrides applied). */
 export interface PrivacyStatsView {
   readonly sensors: Readonly<Record<string, { readonly kind: string; readonly tier: string }>>;
@@ -112,6 +123,7 @@ export interface StatsProviders {
   models?(): ModelsStats;
   routing?(): RoutingStats;
   privacy?(): PrivacyStatsView;
+  motion?(): readonly MotionStatsView[];
   /** What left the device today, by destination, from the audit (observe/egress-today.ts). */
   egressToday?(): EgressTodayView;
   outbox?(): OutboxStatsView;
@@ -176,6 +188,7 @@ export interface StatsSnapshot {
   readonly models?: ModelsStats;
   readonly routing?: RoutingStats;
   readonly privacy?: PrivacyStatsView;
+  readonly motion?: readonly MotionStatsView[];
   readonly egressToday?: EgressTodayView;
   readonly outbox?: OutboxStatsView;
   readonly broker?: BrokerStatus;

@@ -188,6 +188,10 @@ export class StatsCollector implements Component {
         this.call('routing', () => p.routing?.()),
       ),
       ...optional(
+        'motion',
+        this.call('motion', () => p.motion?.()),
+      ),
+      ...optional(
         'privacy',
         this.call('privacy', () => p.privacy?.()),
       ),

@@ -373,6 +373,20 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
         { timeout: 30_000 },
       )
       .toContain('fall');
+    // The rest orientation the motion agent learned while the demo's IMU lay still: a gravity
+    // vector of about 1 g, shown as pitch and roll under the chart.
+    const rest = await until('the learned rest orientation on the page', () =>
+      page.evaluate(() => {
+        const m = (globalThis as unknown as { edgeloomMotionRest?: { rest: number[] | null } })
+          .edgeloomMotionRest;
+        return m?.rest ? m : undefined;
+      }),
+    );
+    expect(Math.hypot(...rest.rest!)).toBeGreaterThan(0.8);
+    expect(Math.hypot(...rest.rest!)).toBeLessThan(1.2);
+    await expect
+      .poll(() => page.locator('[aria-label="motion imu0"] + figcaption').textContent())
+      .toMatch(/rest: pitch -?\d+°, roll -?\d+°/);
     await screenshot(page, 'npm-start-dashboard-views');
     expect(browser.problems).toEqual([]);
     await page.close();

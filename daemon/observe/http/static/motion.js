@@ -93,7 +93,7 @@
       const { snapshot } = await edgeloom.getJson('/api/stats');
       const m = (snapshot.motion ?? [])[0];
       rest =
-        m && m.rest
+        m?.rest
           ? ` · rest: pitch ${m.restPitchDeg.toFixed(0)}°, roll ${m.restRollDeg.toFixed(0)}° (${m.activity})`
           : m
             ? ` · rest: not learned yet (${m.activity})`

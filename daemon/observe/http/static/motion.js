@@ -92,12 +92,11 @@
     try {
       const { snapshot } = await edgeloom.getJson('/api/stats');
       const m = (snapshot.motion ?? [])[0];
-      rest =
-        m?.rest
-          ? ` · rest: pitch ${m.restPitchDeg.toFixed(0)}°, roll ${m.restRollDeg.toFixed(0)}° (${m.activity})`
-          : m
-            ? ` · rest: not learned yet (${m.activity})`
-            : '';
+      rest = m?.rest
+        ? ` · rest: pitch ${m.restPitchDeg.toFixed(0)}°, roll ${m.restRollDeg.toFixed(0)}° (${m.activity})`
+        : m
+          ? ` · rest: not learned yet (${m.activity})`
+          : '';
       // For tests and debugging: what the motion agent reports.
       window.edgeloomMotionRest = m ?? null;
     } catch {

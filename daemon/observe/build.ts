@@ -126,6 +126,7 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
               latency: m
                 .latency()
                 .map((l) => ({ model: l.modelId, p50Ms: l.p50Ms, p99Ms: l.p99Ms, runs: l.runs })),
+              events: st.events,
             };
           },
         }),

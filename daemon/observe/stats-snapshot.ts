@@ -23,6 +23,14 @@ export interface ModelsStats {
     readonly p99Ms: number;
     readonly runs?: number;
   }[];
+  /** Recent loads and unloads, oldest first (models/model-events.ts). */
+  readonly events?: readonly {
+    readonly tsMs: number;
+    readonly model: string;
+    readonly kind: string;
+    readonly loadMs?: number;
+    readonly why?: string;
+  }[];
 }
 
 /** Routing as the stats message sees it (structurally a subset of RouterTelemetrySnapshot). */

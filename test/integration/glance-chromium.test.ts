@@ -14,6 +14,10 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard models and routing pan
       { id: 'silero-vad', state: 'loaded', memoryMb: 200 },
     ],
     latency: [{ model: 'face-detector', p50Ms: 14, p99Ms: 31, runs: 420 }],
+    events: [
+      { tsMs: Date.UTC(2026, 11, 4, 8, 0, 0), model: 'face-detector', kind: 'load', loadMs: 120 },
+      { tsMs: Date.UTC(2026, 11, 4, 8, 5, 0), model: 'whisper', kind: 'unload', why: 'idle for 60000 ms' },
+    ],
   };
   const options: PageRigOptions = {
     statsIntervalMs: 200,
@@ -73,6 +77,15 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard models and routing pan
     expect(await barShare(page)).toBeLessThan(0.3);
     const rows = await page.locator('#model-table tbody tr').allTextContents();
     expect(rows).toEqual(['face-detectorloaded312 MB14 ms31 ms420', 'silero-vadloaded200 MB–––']);
+
+    // Load and unload events, newest first.
+    const events = await page
+      .getByRole('list', { name: 'model loads and unloads' })
+      .locator('li')
+      .allTextContents();
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatch(/ unload whisper idle for 60000 ms$/);
+    expect(events[1]).toMatch(/ load face-detector in 120 ms$/);
 
     models = { ...models, usedMb: 1900 };
     await expect.poll(() => barShare(page), { timeout: 10_000 }).toBeGreaterThan(0.9);

@@ -47,6 +47,13 @@
       );
     });
     $('model-table').tBodies[0].replaceChildren(...rows);
+    // Recent loads and unloads, newest first, with the load time or the reason.
+    const events = [...(m.events ?? [])].reverse().map((e) => {
+      const at = new Date(e.tsMs).toLocaleTimeString();
+      const detail = e.kind === 'load' ? `in ${e.loadMs} ms` : (e.why ?? '');
+      return el('li', `${at} ${e.kind.replace(/_/g, ' ')} ${e.model} ${detail}`.trim());
+    });
+    $('model-events').replaceChildren(...events);
   }
 
   const kib = (b) =>

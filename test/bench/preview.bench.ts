@@ -16,14 +16,12 @@
  * the machine's other load touches all three alike. Extra CPU is reported relative to `none` (the
  * target) and in % of one core.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { get, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../../daemon/util/package-root.js';
+import { cpuSeconds, DaemonChild, httpGet, parseMetrics } from './daemon-child.js';
 import type { BenchOptions, BenchTarget, Figures } from './run.js';
-import { ChildOutput, httpGet, parseMetrics } from './soak.bench.js';
 
 export const name = 'preview';
 
@@ -36,12 +34,6 @@ export const targets: readonly BenchTarget[] = [
 ];
 
 type Mode = 'none' | 'fetch' | 'mjpeg';
-
-function cpuSeconds(pid: number, ticksPerS: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / ticksPerS;
-}
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -123,8 +115,6 @@ function mjpegViewer(base: string): Viewer {
 export async function bench(options: BenchOptions): Promise<Figures> {
   const windowS = options.quick ? 8 : 15;
   const rounds = options.quick ? 2 : 3;
-  const ticksPerS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-  const root = packageRoot();
   const work = mkdtempSync(join(tmpdir(), 'edgeloom-preview-'));
   const overrides: Record<string, string> = {
     EDGELOOM_SOURCE_REPLAY_SPEED: '2.5',
@@ -135,27 +125,13 @@ export async function bench(options: BenchOptions): Promise<Figures> {
     EDGELOOM_HTTP_PORT: '0',
     EDGELOOM_MQTT_EMBEDDED_PORT: '0',
   };
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGELOOM_')) env[k] = v;
-  const child = spawn(process.execPath, [join(root, 'dist/daemon/cli/main.js'), 'run'], {
-    cwd: root,
-    env: { ...env, ...overrides, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out = new ChildOutput(child);
-  let exited: number | null | undefined;
-  const exit = new Promise<number | null>((r) =>
-    child.once('exit', (code) => {
-      exited = code;
-      r(code);
-    }),
-  );
+  const daemon = new DaemonChild(overrides);
   try {
-    const url = await out.whenListening(child);
-    const pid = child.pid!;
+    const url = await daemon.listening();
+    const pid = daemon.pid;
     // Warm-up: models loaded and a few frames analysed before anything is measured.
     for (;;) {
-      if (exited !== undefined) throw new Error(`daemon exited (${exited})\n${out.text()}`);
+      daemon.assertRunning('during the run');
       const m = parseMetrics(await httpGet(`${url}/metrics`));
       if ((m.get('edgeloom_bus_topic_events_total{topic="inference/face/cam0"}') ?? 0) >= 10) break;
       await new Promise((r) => setTimeout(r, 500));
@@ -169,17 +145,17 @@ export async function bench(options: BenchOptions): Promise<Figures> {
       for (const mode of ['none', 'fetch', 'mjpeg'] as const) {
         const viewer = mode === 'fetch' ? fetchViewer(url) : mode === 'mjpeg' ? mjpegViewer(url) : undefined;
         await new Promise((r) => setTimeout(r, 1000)); // connected and flowing before the window
-        const cpu0 = cpuSeconds(pid, ticksPerS);
+        const cpu0 = cpuSeconds(pid);
         const t0 = performance.now();
         await new Promise((r) => setTimeout(r, windowS * 1000));
-        const cpu1 = cpuSeconds(pid, ticksPerS);
+        const cpu1 = cpuSeconds(pid);
         rates[mode].push((cpu1 - cpu0) / ((performance.now() - t0) / 1000));
         viewer?.stop();
         if (viewer !== undefined && mode !== 'none') {
           received[mode].frames += viewer.frames;
           received[mode].bytes += viewer.bytes;
         }
-        if (exited !== undefined) throw new Error(`daemon exited (${exited})\n${out.text()}`);
+        daemon.assertRunning('during the run');
       }
     }
     const none = median(rates.none);
@@ -204,8 +180,7 @@ export async function bench(options: BenchOptions): Promise<Figures> {
       cheaper: fetchRate <= mjpegRate ? 'fetch' : 'mjpeg',
     };
   } finally {
-    if (exited === undefined) child.kill('SIGTERM');
-    await exit;
+    await daemon.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -215,6 +215,7 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
               clock,
               fileSuffix,
               encoderThreads: p.stt.encoder_threads,
+              encoderWindowS: p.stt.encoder_window_s,
               decoderThreads: threads,
               graphOptimizationLevel,
             }),

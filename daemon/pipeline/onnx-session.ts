@@ -260,6 +260,15 @@ export class OnnxModel {
     return fetches === undefined ? this.session.run(feeds) : this.session.run(feeds, fetches);
   }
 
+  /**
+   * The shape the model declares for an input: numbers for fixed dimensions, strings for symbolic
+   * ones (`batch_size`); undefined for an unknown input or one that is not a tensor.
+   */
+  inputShape(name: string): readonly (number | string)[] | undefined {
+    const meta = this.session.inputMetadata.find((m) => m.name === name);
+    return meta?.isTensor === true ? meta.shape : undefined;
+  }
+
   /** Run `runs` times (default 1) and discard the results, so first-run allocation is not billed to real input. */
   async warmup(feeds: Feeds, runs = 1): Promise<void> {
     for (let i = 0; i < runs; i++) await this.run(feeds);
@@ -326,7 +335,11 @@ export class OnnxModel {
   }
 }
 
-function sessionOptions(options: OnnxModelOptions): ort.InferenceSession.SessionOptions {
+/**
+ * The ONNX Runtime session options edgeloom creates every session with. Exported for benchmarks
+ * that run a third-party wrapper on the same settings, to compare code paths and not settings.
+ */
+export function sessionOptions(options: OnnxModelOptions): ort.InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: options.intraOpNumThreads ?? 1,
     // Sequential execution never uses the inter-op pool; one thread keeps it from being created wide.

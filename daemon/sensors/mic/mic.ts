@@ -4,6 +4,7 @@ import type { Component, ComponentHealth } from '../../component.js';
 import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Clock } from '../../util/clock.js';
+import type { CountsSensorEvents, SensorCounters } from '../counters.js';
 import { type PauseSettings, pausesOf, type SensorPauses } from '../pauses.js';
 import { SourcePublisher } from '../source-publisher.js';
 import { type BackoffOptions, Supervisor } from '../supervisor.js';
@@ -67,7 +68,7 @@ export interface MicStats {
   readonly publishErrors: number;
 }
 
-export class MicSource implements Component {
+export class MicSource implements Component, CountsSensorEvents {
   readonly name: string;
   readonly sampleRateHz: number;
   private readonly o: MicSourceOptions;
@@ -83,6 +84,8 @@ export class MicSource implements Component {
   private runStartMs: number | undefined;
   private runFrames = 0;
   private droppedBytes = 0;
+  /** Recorder runs that ended inside a frame: that partial frame is never published. */
+  private partialFrames = 0;
 
   constructor(options: MicSourceOptions) {
     const where = `sensor.mic.${options.id}`;
@@ -145,6 +148,20 @@ export class MicSource implements Component {
     return this.supervisor.pid;
   }
 
+  /**
+   * Frames handed to the bus; dropped: `partial_at_restart` (the frame a recorder run ended inside).
+   */
+  sensorCounters(): readonly SensorCounters[] {
+    return [
+      {
+        sensor: this.o.id,
+        kind: 'mic',
+        frames: this.framer.frames,
+        dropped: { partial_at_restart: this.partialFrames },
+      },
+    ];
+  }
+
   stats(): MicStats {
     return {
       state: this.supervisor.state,
@@ -163,7 +180,9 @@ export class MicSource implements Component {
   }
 
   private onSpawn(): void {
-    this.droppedBytes += this.framer.reset();
+    const partial = this.framer.reset();
+    if (partial > 0) this.partialFrames++;
+    this.droppedBytes += partial;
     this.runStartMs = undefined;
     this.runFrames = 0;
   }

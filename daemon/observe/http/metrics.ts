@@ -68,6 +68,8 @@ export class Metrics {
     // prom-client's process_* and nodejs_* families (CPU, RSS, heap, external memory, fds,
     // active resources, event-loop lag, GC): the names every Node dashboard already knows. The
     // lag is sampled at 20 ms like the stats collector's, not 10: half the wake-ups on a Pi.
+    // prom-client gives no way to stop its lag histogram and GC observer: they live as long as the
+    // process, once per Metrics (one per daemon; neither keeps the event loop alive).
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
     processFamilies(family, { version: packageVersion(), arch });
     busFamilies(family);

@@ -158,11 +158,18 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
           }),
         }),
   };
+  const counting = (o.sources ?? []).filter(countsSensorEvents);
   const stats = new StatsCollector({
     clock,
     logger: componentLogger(logger, 'system.stats'),
     providers,
     bus,
+    metricsSources: {
+      modelLatency: o.modelLatency,
+      stageLatency: o.stageLatency,
+      cloudLatency: () => o.router.cloudLatency(),
+      sensors: () => counting.flatMap((c) => c.sensorCounters()),
+    },
   });
   const out: Component[] = [
     guard,
@@ -170,7 +177,6 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     stats,
     new StatsPublisher(bus, stats, clock, o.statsPeriodMs ?? config.mqtt.stats_interval_ms),
   ];
-  const counting = (o.sources ?? []).filter(countsSensorEvents);
   if (config.http.enabled) {
     // The dashboard's camera view keeps a few frames per camera; started before the server.
     const cameras = new CameraView({ bus });
@@ -195,12 +201,6 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
           config: redactConfig(config),
           sources: Object.fromEntries(configSources(config) ?? []),
         }),
-        metricsSources: {
-          modelLatency: o.modelLatency,
-          stageLatency: o.stageLatency,
-          cloudLatency: () => o.router.cloudLatency(),
-          sensors: () => counting.flatMap((c) => c.sensorCounters()),
-        },
       }),
     );
   }

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { httpGet, parseMetrics } from '../bench/soak.bench.js';
+import { httpGet, parseMetrics } from '../bench/daemon-child.js';
 import { type CliChild, parseLogLines, runCli, spawnCli } from '../helpers/cli-process.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 

@@ -1,9 +1,8 @@
 import { arch } from 'node:process';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { SensorCounters } from '../../sensors/counters.js';
-import type { HistogramSnapshot, LatencyHistograms } from '../../util/latency-histogram.js';
+import type { LatencyHistograms } from '../../util/latency-histogram.js';
 import { packageVersion } from '../../util/package-root.js';
-import type { StatsProviders, StatsSnapshot } from '../stats-snapshot.js';
+import type { MetricsSources, StatsProviders, StatsSnapshot } from '../stats-snapshot.js';
 import {
   busFamilies,
   type DefineFamily,
@@ -26,6 +25,7 @@ import {
   sensorFamilies,
 } from './metrics-stages.js';
 
+export type { MetricsSources } from '../stats-snapshot.js';
 export type { HttpServerStats } from './metrics-core.js';
 
 export interface MetricsOptions {
@@ -36,18 +36,6 @@ export interface MetricsOptions {
   readonly http?: () => HttpServerStats;
   /** What the components measure beyond the stats snapshot (kept out of the JSON of /api/stats). */
   readonly sources?: MetricsSources;
-}
-
-/** Histograms and counters read at each scrape from the components that keep them. */
-export interface MetricsSources {
-  /** Per ONNX session run, by model id (pipeline/build.ts). */
-  readonly modelLatency?: LatencyHistograms;
-  /** Per cloud call (the router's telemetry). */
-  readonly cloudLatency?: () => HistogramSnapshot;
-  /** The end-to-end paths the MQTT bridge measures (actions/stage-latency.ts). */
-  readonly stageLatency?: LatencyHistograms;
-  /** Per sensor: frames handed to the bus and dropped (the live sources, or the replay). */
-  readonly sensors?: () => readonly SensorCounters[];
 }
 
 /**

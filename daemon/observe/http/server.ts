@@ -14,7 +14,7 @@ import type { CameraView } from './camera-view.js';
 import { defaultStaticDir, loadStaticAssets, PAGES, type StaticAsset } from './dashboard.js';
 import { healthOf } from './health.js';
 import { hostAllowed, servedHostNames } from './host-check.js';
-import { type HttpServerStats, Metrics, type MetricsSources } from './metrics.js';
+import { type HttpServerStats, Metrics } from './metrics.js';
 import type { MicLevels } from './mic-levels.js';
 import { CAMERA_STREAM_ROUTE, cameraReply, jsonReply, micReply, type Route, routeOf } from './routes.js';
 import { SseClient } from './sse.js';
@@ -62,8 +62,6 @@ export interface HttpServerOptions {
   readonly micLevels?: MicLevels;
   /** The effective configuration (secrets masked) and its sources, at /api/config. */
   readonly configView?: () => unknown;
-  /** Histograms and sensor counters for /metrics beyond the stats snapshot. */
-  readonly metricsSources?: MetricsSources;
 }
 
 /** Patterns per event stream (one bus subscription each). */
@@ -107,12 +105,11 @@ export class HttpServer implements Component {
       throw new EdgeloomError(ErrorCode.E_HTTP_TOKEN_REQUIRED, message, { where: 'http.token' });
     }
     this.served = servedHostNames(options.allowedHosts ?? [], this.host);
-    const stats = options.stats;
     this.metrics = new Metrics({
-      snapshot: () => stats.snapshot(),
-      provides: (s) => stats.provides(s),
+      snapshot: () => options.stats.snapshot(),
+      provides: (s) => options.stats.provides(s),
       http: () => this.httpStats(),
-      ...(options.metricsSources === undefined ? {} : { sources: options.metricsSources }),
+      sources: options.stats.metricsSources,
     });
   }
 

@@ -16,6 +16,7 @@ import { JsonlSink } from './actions/jsonl-sink.js';
 import { MqttBridge, type MqttSink } from './actions/mqtt-bridge.js';
 import { MqttClientSink } from './actions/mqtt-client.js';
 import { destinationFor, MqttEgressGate } from './actions/mqtt-egress.js';
+import { StageLatency } from './actions/stage-latency.js';
 import { createAgents } from './agents/build.js';
 import { commandExists } from './agents/builtin-tools.js';
 import { Bus } from './bus/bus.js';
@@ -222,6 +223,8 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     );
   }
   let mqttClient: MqttClientSink | undefined;
+  // Frame → face/emotion, speech end → transcript, impact → fall; on the bus clock (the inputs' own).
+  const stageLatency = new StageLatency(clock);
   if (options.mqtt !== undefined) {
     // What this broker may receive under each tier (also for --emit jsonl: it prints what would be sent).
     const target = destinationFor(config.mqtt);
@@ -274,6 +277,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
         sink,
         baseTopic: config.mqtt.base_topic,
         gate,
+        stageLatency,
       }),
     );
     const image = config.mqtt.discovery.image_interval_s;
@@ -322,6 +326,9 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(pipeline.vad === undefined ? {} : { vad: pipeline.vad }),
       ...(models === undefined ? {} : { models }),
       plugins,
+      sources,
+      modelLatency: pipeline.modelLatency,
+      stageLatency: stageLatency.histograms,
     })) {
       controller.add(c);
     }

@@ -19,8 +19,10 @@ import type { ReplaySource } from '../replay/replay-source.js';
 import type { AuditLog } from '../router/audit-log.js';
 import type { PrivacyTiers } from '../router/privacy.js';
 import type { RouterStage } from '../router/router.js';
+import { countsSensorEvents } from '../sensors/counters.js';
 import type { StorageComponent } from '../storage/component.js';
 import { type Clock, SystemClock, type TimerHandle } from '../util/clock.js';
+import type { LatencyHistograms } from '../util/latency-histogram.js';
 import { findSocZone, readZoneCelsius } from '../util/thermal.js';
 import { EgressToday } from './egress-today.js';
 import { CameraView } from './http/camera-view.js';
@@ -53,6 +55,12 @@ export interface ObservabilityOptions {
   readonly audit?: AuditLog;
   /** Period of the retained `stats` message, ms (default config `mqtt.stats_interval_ms`). */
   readonly statsPeriodMs?: number;
+  /** The sensor sources (live or the replay): their frame and drop counters on /metrics. */
+  readonly sources?: readonly Component[];
+  /** Session run latency by model (pipeline/build.ts), for /metrics. */
+  readonly modelLatency?: LatencyHistograms;
+  /** End-to-end latency of the user-facing paths (actions/stage-latency.ts), for /metrics. */
+  readonly stageLatency?: LatencyHistograms;
 }
 
 export function buildObservability(o: ObservabilityOptions): Component[] {
@@ -150,11 +158,18 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
           }),
         }),
   };
+  const counting = (o.sources ?? []).filter(countsSensorEvents);
   const stats = new StatsCollector({
     clock,
     logger: componentLogger(logger, 'system.stats'),
     providers,
     bus,
+    metricsSources: {
+      modelLatency: o.modelLatency,
+      stageLatency: o.stageLatency,
+      cloudLatency: () => o.router.cloudLatency(),
+      sensors: () => counting.flatMap((c) => c.sensorCounters()),
+    },
   });
   const out: Component[] = [
     guard,

@@ -8,6 +8,8 @@ import type { SensorStatus } from '../bus/topics.js';
 import type { SubscriptionStats } from '../bus/types.js';
 import type { ComponentHealth } from '../component.js';
 import type { PluginStats } from '../plugins/plugin-host.js';
+import type { SensorCounters } from '../sensors/counters.js';
+import type { HistogramSnapshot, LatencyHistograms } from '../util/latency-histogram.js';
 import type { EgressTodayView } from './egress-today.js';
 import type { MemoryGuardStatus } from './memory-guard.js';
 
@@ -206,4 +208,16 @@ export interface StatsSnapshot {
   readonly replay?: ReplayStatsView;
   readonly agents?: readonly AgentStatsView[];
   readonly plugins?: readonly PluginStats[];
+}
+
+/** Histograms and counters read at each scrape from the components that keep them. */
+export interface MetricsSources {
+  /** Per ONNX session run, by model id (pipeline/build.ts). */
+  readonly modelLatency?: LatencyHistograms;
+  /** Per cloud call (the router's telemetry). */
+  readonly cloudLatency?: () => HistogramSnapshot;
+  /** The end-to-end paths the MQTT bridge measures (actions/stage-latency.ts). */
+  readonly stageLatency?: LatencyHistograms;
+  /** Per sensor: frames handed to the bus and dropped (the live sources, or the replay). */
+  readonly sensors?: () => readonly SensorCounters[];
 }

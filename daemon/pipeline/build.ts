@@ -16,6 +16,7 @@ import { ModelManager } from '../models/manager.js';
 import { findEntry, loadManifest, type Manifest, resolveModelFile } from '../models/manifest.js';
 import { sensorSubscription } from '../sensors/bus-knobs.js';
 import { type Clock, SystemClock } from '../util/clock.js';
+import { LatencyHistograms } from '../util/latency-histogram.js';
 import { FaceStage, LATEST_FRAME } from './face/face-stage.js';
 import { createFaceAnalyser } from './face/factory.js';
 import {
@@ -58,6 +59,8 @@ export interface Pipeline {
   readonly face: FaceStage | undefined;
   /** The VAD stage, when enabled: its per-frame probabilities feed the hearing view. */
   readonly vad?: VadStage;
+  /** Every session run's latency by model id (encoder and decoder apart), for /metrics. */
+  readonly modelLatency: LatencyHistograms;
 }
 
 /** Absolute path of a model's file, by manifest id and the file's name (its last path segment). */
@@ -79,12 +82,14 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
   const modelsDir = abs(config.models.dir);
   const p = config.pipeline;
   const anyEnabled = p.vad.enabled || p.face.enabled || p.stt.enabled;
-  if (!anyEnabled) return { components: [], models: undefined, face: undefined };
+  // Bounded by the sessions the config can open (a few per model); past 32, `(other)`.
+  const modelLatency = new LatencyHistograms(32);
+  if (!anyEnabled) return { components: [], models: undefined, face: undefined, modelLatency };
   const manifest = loadManifest(abs(config.models.manifest));
   const threads = p.onnx.intra_op_threads;
   const graphOptimizationLevel = p.onnx.graph_optimization;
   const loadSession: typeof OnnxModel.load = (source, options) =>
-    OnnxModel.load(source, { ...options, graphOptimizationLevel });
+    OnnxModel.load(source, { ...options, graphOptimizationLevel, latencyHistograms: modelLatency });
   const models = new ModelManager({
     // Loading, idling and memory are wall-time matters, even in a replay on a virtual clock.
     clock: new SystemClock(),
@@ -218,6 +223,7 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
               encoderWindowS: p.stt.encoder_window_s,
               decoderThreads: threads,
               graphOptimizationLevel,
+              latencyHistograms: modelLatency,
             }),
           ),
         { manifestId: p.stt.model },
@@ -235,5 +241,5 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
       }),
     );
   }
-  return { components: out, models, face, ...(vad === undefined ? {} : { vad }) };
+  return { components: out, models, face, modelLatency, ...(vad === undefined ? {} : { vad }) };
 }

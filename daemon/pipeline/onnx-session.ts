@@ -13,6 +13,7 @@ import { access, stat } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import { type Clock, SystemClock } from '../util/clock.js';
+import type { LatencyHistogram, LatencyHistograms } from '../util/latency-histogram.js';
 import { OnnxIoChecks } from './onnx-checks.js';
 
 /** Element types a tensor can carry (onnxruntime-common's `Tensor.Type`). */
@@ -96,6 +97,11 @@ export interface OnnxModelOptions {
   readonly prepackWeights?: boolean;
   /** Clock for latency measurement (default: the system clock). */
   readonly clock?: Clock;
+  /**
+   * Where every successful run's latency is also counted, under `modelId` (the /metrics
+   * histogram). Owned by the caller so the counts outlive an unload and reload of the model.
+   */
+  readonly latencyHistograms?: LatencyHistograms;
 }
 
 /** Latency and load figures for one model, for health and benchmarks. */
@@ -132,6 +138,7 @@ export class OnnxModel {
   private readonly maxQueueDepth: number;
   private readonly latencyRing: Float64Array;
   private latencyCount = 0;
+  private readonly histogram: LatencyHistogram | undefined;
   private readonly loadMs: number;
   private tail: Promise<unknown> = Promise.resolve();
   /** Runs queued or running (at most maxQueueDepth + 1). */
@@ -156,6 +163,7 @@ export class OnnxModel {
     this.maxQueueDepth = options.maxQueueDepth ?? DEFAULT_MAX_QUEUE_DEPTH;
     this.latencyRing = new Float64Array(Math.max(1, options.latencyWindow ?? DEFAULT_LATENCY_WINDOW));
     this.loadMs = loadMs;
+    this.histogram = options.latencyHistograms?.get(options.modelId);
   }
 
   /**
@@ -322,8 +330,10 @@ export class OnnxModel {
         );
       }
       this.checks.checkOutputs(out, checks);
-      this.latencyRing[this.latencyCount % this.latencyRing.length] = this.clock.monotonicMs() - started;
+      const ms = this.clock.monotonicMs() - started;
+      this.latencyRing[this.latencyCount % this.latencyRing.length] = ms;
       this.latencyCount++;
+      this.histogram?.observe(ms / 1000);
       this.runsOk++;
       return out;
     } catch (err) {

@@ -22,6 +22,7 @@ import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
+import type { HistogramSnapshot } from '../util/latency-histogram.js';
 import type { AuditLog } from './audit-log.js';
 import { CircuitBreaker } from './breaker.js';
 import type { ChatTool } from './cloud-api.js';
@@ -158,6 +159,11 @@ export class CloudGateway {
       costCapUsd: this.o.config.router.cost.daily_cap_usd,
       breaker: this.breaker.state(),
     };
+  }
+
+  /** Every cloud call's latency since start (the /metrics histogram). */
+  cloudLatency(): HistogramSnapshot {
+    return this.telemetry.cloudLatency.snapshot();
   }
 
   /** An inference that is not what its topic promises: counted, not routed. */

@@ -12,6 +12,7 @@ import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
+import type { HistogramSnapshot } from '../util/latency-histogram.js';
 import { AuditLog } from './audit-log.js';
 import { CloudGateway, type RouterSnapshot } from './gateway.js';
 import { type PrivacyScope, PrivacyTiers } from './privacy.js';
@@ -146,6 +147,11 @@ export class RouterStage implements Component {
 
   snapshot(): RouterSnapshot {
     return this.gateway.snapshot();
+  }
+
+  /** Every cloud call's latency since start (the /metrics histogram). */
+  cloudLatency(): HistogramSnapshot {
+    return this.gateway.cloudLatency();
   }
 
   /** Cloud calls in flight and media held for refinements, for tests of the bounds. */

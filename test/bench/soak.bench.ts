@@ -111,7 +111,7 @@ async function sample(pid: number, url: string, t0: number, inspector: Inspector
   let handles = 0;
   const resources: Record<string, number> = {};
   for (const [k, v] of m) {
-    const type = /^edgeloom_process_active_resources\{type="([^"]+)"\}$/.exec(k)?.[1];
+    const type = /^nodejs_active_resources\{type="([^"]+)"\}$/.exec(k)?.[1];
     if (type === undefined) continue;
     resources[type] = v;
     if (!REQUEST_TYPES.test(type)) handles += v;
@@ -120,13 +120,13 @@ async function sample(pid: number, url: string, t0: number, inspector: Inspector
     wallMs: Date.now() - t0,
     sensorMs: g('edgeloom_replay_fixture_seconds_total') * 1000,
     heapUsed: live.usedSize,
-    heapUsedRaw: g('edgeloom_process_heap_used_bytes'),
-    external: g('edgeloom_process_external_memory_bytes'),
+    heapUsedRaw: g('nodejs_heap_size_used_bytes'),
+    external: g('nodejs_external_memory_bytes'),
     rss: procRss(pid),
     fds: procFds(pid),
     handles,
-    timers: m.get('edgeloom_process_active_resources{type="Timeout"}') ?? 0,
-    loopDelayP99Ms: g('edgeloom_event_loop_delay_seconds{quantile="0.99"}') * 1000,
+    timers: m.get('nodejs_active_resources{type="Timeout"}') ?? 0,
+    loopDelayP99Ms: g('nodejs_eventloop_lag_p99_seconds') * 1000,
     openSublevels: g('edgeloom_store_open_sublevels'),
     storeBytes: g('edgeloom_store_size_bytes'),
     outbox: g('edgeloom_mqtt_outbox_depth{outbox="mqtt"}'),

@@ -194,7 +194,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
     );
     expect(frames(later)).toBeGreaterThan(frames(first));
     expect(sample(later, 'edgeloom_router_decisions_total')).toBeGreaterThan(0);
-    expect(sample(later, 'edgeloom_process_resident_memory_bytes')).toBeGreaterThan(10e6);
+    expect(sample(later, 'process_resident_memory_bytes')).toBeGreaterThan(10e6);
   });
 
   it('the display page follows each display/set action within the bound, measured in the page', async () => {

@@ -105,11 +105,11 @@ export class HttpServer implements Component {
       throw new EdgeloomError(ErrorCode.E_HTTP_TOKEN_REQUIRED, message, { where: 'http.token' });
     }
     this.served = servedHostNames(options.allowedHosts ?? [], this.host);
-    const stats = options.stats;
     this.metrics = new Metrics({
-      snapshot: () => stats.snapshot(),
-      provides: (s) => stats.provides(s),
+      snapshot: () => options.stats.snapshot(),
+      provides: (s) => options.stats.provides(s),
       http: () => this.httpStats(),
+      sources: options.stats.metricsSources,
     });
   }
 

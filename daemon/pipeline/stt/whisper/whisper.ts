@@ -13,6 +13,7 @@
 import { join } from 'node:path';
 import { EdgeloomError, ErrorCode } from '../../../errors.js';
 import { type Clock, SystemClock } from '../../../util/clock.js';
+import type { LatencyHistograms } from '../../../util/latency-histogram.js';
 import {
   type Feeds,
   OnnxModel,
@@ -58,6 +59,8 @@ export interface WhisperLoadOptions {
   readonly encoderWindowS?: number;
   /** Clock for inference timing (default: the system clock). */
   readonly clock?: Clock;
+  /** Per-run latency of the encoder and the decoder for /metrics (OnnxModelOptions). */
+  readonly latencyHistograms?: LatencyHistograms;
 }
 
 export interface TranscribeOptions {
@@ -157,6 +160,7 @@ export class WhisperModel {
       // and the packed copies (~20 MB for tiny) need not stay resident.
       prepackWeights: false,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
+      latencyHistograms: options.latencyHistograms,
     });
     let decoder: OnnxModel;
     try {
@@ -174,6 +178,7 @@ export class WhisperModel {
         enableCpuMemArena: true,
         prepackWeights: options.prepackDecoderWeights ?? false,
         ...(options.clock === undefined ? {} : { clock: options.clock }),
+        latencyHistograms: options.latencyHistograms,
       });
     } catch (err) {
       await encoder.release();

@@ -16,6 +16,7 @@ import { JsonlSink } from './actions/jsonl-sink.js';
 import { MqttBridge, type MqttSink } from './actions/mqtt-bridge.js';
 import { MqttClientSink } from './actions/mqtt-client.js';
 import { destinationFor, MqttEgressGate } from './actions/mqtt-egress.js';
+import { StageLatency } from './actions/stage-latency.js';
 import { createAgents } from './agents/build.js';
 import { commandExists } from './agents/builtin-tools.js';
 import { Bus } from './bus/bus.js';
@@ -226,6 +227,8 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     );
   }
   let mqttClient: MqttClientSink | undefined;
+  // Frame → face/emotion, speech end → transcript, impact → fall; on the bus clock (the inputs' own).
+  const stageLatency = new StageLatency(clock);
   if (options.mqtt !== undefined) {
     // What this broker may receive under each tier (also for --emit jsonl: it prints what would be sent).
     const target = destinationFor(config.mqtt);
@@ -278,6 +281,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
         sink,
         baseTopic: config.mqtt.base_topic,
         gate,
+        stageLatency,
       }),
     );
     const image = config.mqtt.discovery.image_interval_s;
@@ -296,28 +300,10 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     }
   }
   // Plugins (README, "Write a plugin") and MCP (README, "MCP"): added to the controller below.
-  const tierFor = (topic: string) => privacy.tiers.tierFor(topic);
-  const plugins = buildPlugins({
-    plugins: config.plugins,
-    bus,
-    logger,
-    tools: agents.tools,
-    tierFor,
-    storageDir,
-    cwd: baseDir,
-    settle: replayWanted?.speed === 0, // a speed-0 replay waits for each plugin's `synced`
-  });
-  const mcp = buildMcp({
-    config: config.mcp,
-    bus,
-    registry: agents.tools,
-    tierFor,
-    defaultTier: () => privacy.tiers.snapshot().defaultTier,
-    audit: (record) => audit.append(record),
-    logger,
-    stateRoot: join(storageDir, 'mcp'),
-    cwd: baseDir,
-  });
+  const ext = { bus, logger, registry: agents.tools, tiers: privacy.tiers, storageDir, cwd: baseDir };
+  // A speed-0 replay waits for each plugin's `synced` after a record.
+  const plugins = buildPlugins({ ...ext, plugins: config.plugins, settle: replayWanted?.speed === 0 });
+  const mcp = buildMcp({ ...ext, config: config.mcp, audit: (record) => audit.append(record) });
   if (options.observability) {
     const face = pipeline.face;
     for (const c of buildObservability({
@@ -327,13 +313,19 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       logger,
       router,
       storage,
+      audit,
+      privacy: () => privacy.tiers,
       agents: agents.runtime,
       ...(replay === undefined ? {} : { replay }),
       ...(mqttClient === undefined ? {} : { mqtt: mqttClient }),
       ...(face === undefined ? {} : { face }),
+      ...(pipeline.vad === undefined ? {} : { vad: pipeline.vad }),
       ...(models === undefined ? {} : { models }),
       plugins,
       mcp,
+      sources,
+      modelLatency: pipeline.modelLatency,
+      stageLatency: stageLatency.histograms,
     })) {
       controller.add(c);
     }

@@ -21,7 +21,7 @@ export const ERRORS = {
   E_USAGE: { meaning: 'The command line is wrong: an unknown command or option, a missing or malformed argument (exit status 2).', raisedIn: ['cli/args.ts', 'cli/cmd-audit.ts', 'cli/cmd-fixture.ts', 'cli/cmd-mcp.ts', 'cli/cmd-models.ts', 'cli/cmd-privacy.ts', 'cli/cmd-record.ts', 'cli/cmd-replay.ts', 'cli/cmd-run.ts'] },
   E_CONFIG_NOT_FOUND: { meaning: 'The configuration file cannot be read.', raisedIn: ['config/load.ts'] },
   E_CONFIG_INVALID: { meaning: 'The configuration does not validate; each problem names its key and where it was set (file and line, or environment variable).', raisedIn: ['actions/outbox.ts', 'config/problems.ts'] },
-  E_CONFIG: { meaning: 'A component was handed an option out of its range (a check in code behind the schema, e.g. a detector input size).', raisedIn: ['observe/memory-guard.ts', 'pipeline/face/face-api.ts', 'pipeline/face/yunet.ts', 'pipeline/stt/reference-transcriber.ts', 'pipeline/stt/stt-stage.ts'] },
+  E_CONFIG: { meaning: 'A component was handed an option out of its range (a check in code behind the schema, e.g. a detector input size).', raisedIn: ['observe/memory-guard.ts', 'pipeline/face/face-api.ts', 'pipeline/face/yunet.ts', 'pipeline/stt/reference-transcriber.ts', 'pipeline/stt/stt-stage.ts', 'pipeline/stt/whisper/encoder-window.ts'] },
   E_START: { meaning: 'Start-up of `edgeloom run` failed; the message carries the cause.', raisedIn: ['cli/cmd-run.ts'] },
   E_START_ABORTED: { meaning: 'A shutdown was requested while the daemon was still starting.', raisedIn: ['cli/cmd-run.ts', 'controller.ts'] },
   E_ABORTED: { meaning: 'A start or a command-line operation was cancelled (a shutdown during start-up, Ctrl-C).', raisedIn: ['cli/cmd-models.ts', 'pipeline/face/face-stage.ts', 'pipeline/stt/stt-stage.ts', 'pipeline/vad/vad-stage.ts', 'router/router.ts'] },
@@ -91,6 +91,7 @@ export const ERRORS = {
   E_VAD_OPTIONS: { meaning: 'A speech segmenter option is out of range.', raisedIn: ['pipeline/vad/speech-segmenter.ts'] },
   E_STT_SEGMENT: { meaning: 'The reference transcriber was called without the segment\'s times.', raisedIn: ['pipeline/stt/reference-transcriber.ts'] },
   E_TOKENIZER: { meaning: 'The Whisper tokenizer has no token for a piece of text.', raisedIn: ['pipeline/stt/whisper/tokenizer.ts'] },
+  E_WHISPER_WINDOW: { meaning: '`pipeline.stt.encoder_window_s` is below 30 but the Whisper encoder runs only a 3000-frame (30 s) input: a fixed time axis, or the whole position table added.', raisedIn: ['pipeline/stt/whisper/encoder-window.ts'] },
   // Router, cloud and privacy
   E_CLOUD_TIMEOUT: { meaning: 'A cloud call did not finish within its budget (or an attempt within its timeout).', raisedIn: ['router/cloud-client.ts'] },
   E_CLOUD_ABORTED: { meaning: 'A cloud call was cancelled (an interrupt, or the router stopping).', raisedIn: ['router/cloud-client.ts', 'router/gateway.ts'] },

@@ -1,4 +1,5 @@
 import { fstatSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
@@ -32,6 +33,12 @@ export const REDACT_PATHS: readonly string[] = [
 export interface LogOptions {
   /** pino level name: trace, debug, info, warn, error, fatal, silent. */
   readonly level: string;
+  /**
+   * `json`: pino's JSON lines; `pretty`: one readable line per entry (prettyLine); `auto`
+   * (default): pretty when the destination is a terminal, JSON otherwise (journald, files, pipes).
+   * Under systemd the journal always gets JSON with its priority prefix.
+   */
+  readonly format?: LogFormat;
   /**
    * Where lines go. Default stdout (journald reads it). `replay --emit` sends logs to stderr so
    * stdout carries only the emitted messages.
@@ -75,19 +82,24 @@ export function isJournalStream(fd: number, env: NodeJS.ProcessEnv = process.env
   }
 }
 
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
 /** The root logger; components get `root.child({ component })` via componentLogger(). */
 export function createLogger(options: LogOptions): Logger {
-  const stdout = (): DestinationStream => {
-    const boom = pino.destination({ fd: 1, sync: false });
-    if (!isJournalStream(1)) return boom;
-    // One write per line (pino); the prefix goes in front of each.
-    return { write: (line: string) => boom.write(journalPrefixed(line)) };
+  const format = options.format ?? 'auto';
+  const fdStream = (fd: 1 | 2): DestinationStream => {
+    const boom = pino.destination({ fd, sync: false });
+    // One write per line (pino): the prefix goes in front of each, the pretty line replaces it.
+    if (isJournalStream(fd)) return { write: (line: string) => boom.write(journalPrefixed(line)) };
+    if (format === 'json' || (format === 'auto' && !isatty(fd))) return boom;
+    const color = isatty(fd) && process.env.NO_COLOR === undefined;
+    return { write: (line: string) => boom.write(prettyLine(line, color)) };
   };
   const dest =
     options.destination === undefined || options.destination === 'stdout'
-      ? stdout()
+      ? fdStream(1)
       : options.destination === 'stderr'
-        ? pino.destination({ fd: 2, sync: false })
+        ? fdStream(2)
         : options.destination;
   return pino(
     {
@@ -99,6 +111,60 @@ export function createLogger(options: LogOptions): Logger {
     },
     dest,
   );
+}
+
+/** Fields every line has, shown in the line's head rather than as key=value. */
+const HEAD_FIELDS = new Set(['level', 'time', 'pid', 'component', 'msg']);
+/** ANSI SGR colours per level (NO_COLOR, https://no-color.org, turns them off). */
+const LEVEL_COLOR: Readonly<Record<string, string>> = {
+  trace: '90',
+  debug: '90',
+  info: '32',
+  warn: '33',
+  error: '31',
+  fatal: '35',
+};
+
+/**
+ * One pino JSON line as a person reads it on a terminal:
+ * `12:04:05.123 WARN  mqtt: mqtt: connection lost reason=ECONNREFUSED outbox=3`, the time in local
+ * time, other fields as key=value (strings bare when they have no space, else JSON), an error's
+ * stack on the lines below. Redaction has happened before (pino), so nothing secret comes back.
+ * A line that is not a JSON object passes unchanged.
+ */
+export function prettyLine(line: string, color = false): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line;
+  }
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return line;
+  const level = String(entry.level ?? '');
+  const t = new Date(String(entry.time ?? ''));
+  const hms = Number.isNaN(t.getTime())
+    ? ''
+    : `${[t.getHours(), t.getMinutes(), t.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':')}.${String(t.getMilliseconds()).padStart(3, '0')} `;
+  const tag = level.toUpperCase().padEnd(5);
+  const paint = (code: string | undefined, text: string): string =>
+    color && code !== undefined ? `\x1b[${code}m${text}\x1b[0m` : text;
+  const who = entry.component === undefined ? '' : `${paint('1', String(entry.component))}: `;
+  const fields: string[] = [];
+  let stack = '';
+  for (const [k, v] of Object.entries(entry)) {
+    if (HEAD_FIELDS.has(k)) continue;
+    if (k === 'err' && v !== null && typeof v === 'object' && 'stack' in v) {
+      const e = v as { message?: unknown; stack?: unknown };
+      fields.push(`err=${JSON.stringify(String(e.message ?? ''))}`);
+      const frames = String(e.stack).split('\n').slice(1);
+      stack = frames.map((f) => `\n    ${f.trim()}`).join('');
+      continue;
+    }
+    const text = typeof v === 'string' && !/[\s"=]/.test(v) && v !== '' ? v : JSON.stringify(v);
+    fields.push(`${paint('2', `${k}=`)}${text}`);
+  }
+  const rest = fields.length === 0 ? '' : ` ${fields.join(' ')}`;
+  return `${paint('2', hms)}${paint(LEVEL_COLOR[level], tag)} ${who}${String(entry.msg ?? '')}${rest}${stack}\n`;
 }
 
 /** A child logger tagged with the component name, so every line says who wrote it. */

@@ -15,13 +15,27 @@
  *   51 865, tied output projection) with random weights, so compute and memory match the real
  *   model; generated for benchmarks into .bench/ (gitignored), never committed.
  *
+ * Encoder time axis (`encoderTime`, default 'fixed'), the one thing that decides whether an
+ * encoder window shorter than 30 s can run (see pipeline.stt.encoder_window_s):
+ * - `fixed`: input_features declared [batch_size, 80, 3000], the whole 1500-row position table
+ *   added. The layout models/manifest.json records for onnx-community/whisper-tiny; the committed
+ *   tiny model.
+ * - `symbolic`: the time axis declared dynamic (`encoder_sequence_length`, as optimum's
+ *   AudioToTextOnnxConfig declares it) but the whole table still added, as transformers'
+ *   WhisperEncoder.forward does (`inputs_embeds + embed_positions.weight`): the metadata says any
+ *   length, ONNX Runtime refuses every length but 3000 at the Add (a broadcast error).
+ * - `sliced`: dynamic, and the table sliced to the conv output's length (what whisper.cpp's
+ *   `audio_ctx` does, and sherpa-onnx's own whisper exports since k2-fsa/sherpa-onnx#471): runs
+ *   any even number of frames up to 3000. Weights are drawn in the same order in every mode, so
+ *   a `sliced` model has exactly the `fixed` one's weights.
+ *
  * The merged decoder has no `If` node (the writer has no subgraphs): `use_cache_branch` gates the
  * cross-attention input instead. The encoder states are sliced to 0 rows when the cache branch is
  * taken, so the projection costs nothing, and the result is concatenated after the past
  * cross-attention keys/values: first step (empty past) → fresh projection, later steps → the past
  * unchanged. Self-attention concatenates past and new keys in both branches, as optimum's do.
  *
- * Usage: node dist/scripts/make-whisper-synthetic.js tiny|full <outDir>
+ * Usage: node dist/scripts/make-whisper-synthetic.js tiny|full <outDir> [fixed|symbolic|sliced]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -47,7 +61,11 @@ export interface SyntheticWhisperSpec {
   /** Non-special tokens (bytes + merges + filler); Whisper: 50 257. */
   readonly baseVocab: number;
   readonly seed: number;
+  /** How the encoder's time axis is declared and its position table applied (see the header; default 'fixed'). */
+  readonly encoderTime?: EncoderTimeAxis;
 }
+
+export type EncoderTimeAxis = 'fixed' | 'symbolic' | 'sliced';
 
 /** Whisper's 99 languages in token order (openai/whisper tokenizer.py LANGUAGES). */
 export const WHISPER_LANGUAGES = (
@@ -249,7 +267,12 @@ function buildEncoder(spec: SyntheticWhisperSpec, rand: () => number): GraphBuil
   const { dModel: d, heads, nMels } = spec;
   const hd = d / heads;
   const net = new Net('whisper_encoder', rand);
-  net.g.input('input_features', 'float32', ['batch_size', nMels, spec.encoderPositions * 2]);
+  const time = spec.encoderTime ?? 'fixed';
+  net.g.input('input_features', 'float32', [
+    'batch_size',
+    nMels,
+    time === 'fixed' ? spec.encoderPositions * 2 : 'encoder_sequence_length',
+  ]);
   let x = net.op(
     'Conv',
     ['input_features', net.weight('conv1.weight', [d, nMels, 3], 0.05), net.filled('conv1.bias', [d], 0)],
@@ -266,7 +289,13 @@ function buildEncoder(spec: SyntheticWhisperSpec, rand: () => number): GraphBuil
   });
   x = net.gelu(x);
   x = net.op('Transpose', [x], { perm: [0, 2, 1] });
-  x = net.op('Add', [x, net.weight('embed_positions.weight', [spec.encoderPositions, d], 0.02)]);
+  let positions = net.weight('embed_positions.weight', [spec.encoderPositions, d], 0.02);
+  if (time === 'sliced') {
+    // Rows 0..T/2 of the table, T/2 read from the conv output: [1, T/2, d] → [T/2].
+    const rows = net.op('Shape', [x], { start: 1, end: 2 });
+    positions = net.op('Slice', [positions, net.i64('pos_start', [0]), rows, net.i64('pos_axes', [0])]);
+  }
+  x = net.op('Add', [x, positions]);
   for (let i = 0; i < spec.encoderLayers; i++) {
     const p = `encoder.layers.${i}`;
     const h = net.layerNorm(x, `${p}.self_attn_layer_norm`, d);
@@ -536,12 +565,17 @@ export async function writeSyntheticWhisper(outDir: string, spec: SyntheticWhisp
 }
 
 async function main(): Promise<void> {
-  const [kind, outDir] = process.argv.slice(2);
-  if ((kind !== 'tiny' && kind !== 'full') || outDir === undefined) {
-    process.stderr.write('usage: make-whisper-synthetic tiny|full <outDir>\n');
+  const [kind, outDir, time = 'fixed'] = process.argv.slice(2);
+  if (
+    (kind !== 'tiny' && kind !== 'full') ||
+    outDir === undefined ||
+    !['fixed', 'symbolic', 'sliced'].includes(time)
+  ) {
+    process.stderr.write('usage: make-whisper-synthetic tiny|full <outDir> [fixed|symbolic|sliced]\n');
     process.exit(2);
   }
-  await writeSyntheticWhisper(outDir, kind === 'tiny' ? TINY_SPEC : FULL_SPEC);
+  const spec = kind === 'tiny' ? TINY_SPEC : FULL_SPEC;
+  await writeSyntheticWhisper(outDir, { ...spec, encoderTime: time as EncoderTimeAxis });
   process.stdout.write(`wrote ${kind} synthetic whisper to ${outDir}\n`);
 }
 

@@ -5,6 +5,7 @@ import { ErrorCode, isEdgeloomError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { fullTopic, MQTT_SOURCE_PATTERNS, type MqttMessage, toMqttMessage } from './mqtt-contract.js';
 import type { MqttEgressGate } from './mqtt-egress.js';
+import type { StageLatency } from './stage-latency.js';
 
 /** Where outgoing messages go: a real MQTT client with its outbox, or a JSONL writer for replays. */
 export interface MqttSink {
@@ -22,6 +23,8 @@ export interface MqttBridgeOptions {
   readonly queueCapacity?: number;
   /** The privacy gate: what the broker's destination may not have is withheld here, before any outbox. */
   readonly gate?: MqttEgressGate;
+  /** End-to-end latency of the paths whose messages pass here (stage-latency.ts). */
+  readonly stageLatency?: StageLatency;
 }
 
 /**
@@ -80,5 +83,6 @@ export class MqttBridge implements Component {
       return;
     }
     this.published++;
+    this.options.stageLatency?.record(env);
   }
 }

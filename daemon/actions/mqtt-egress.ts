@@ -113,6 +113,14 @@ interface TopicWindow {
   data: MessagePrivacy['data'];
   forwarded: number;
   withheld: number;
+  /** Payload bytes of the forwarded messages (what left for the broker). */
+  bytes: number;
+}
+
+/** The payload's size as it goes on the wire (the sink serialises the same way). */
+function payloadBytes(m: MqttMessage): number {
+  if (m.binary !== undefined) return m.binary.length;
+  return Buffer.byteLength(m.raw ?? JSON.stringify(m.payload));
 }
 
 export interface MqttEgressGateOptions {
@@ -176,10 +184,12 @@ export class MqttEgressGate implements Component {
     const tier = this.tierOf(p);
     const reason = withheldReason(tier, p.data, this.o.destination);
     const key = this.window.has(topic) || this.window.size < AUDIT_TOPICS_MAX ? topic : 'other';
-    const w = this.window.get(key) ?? { tier, data: p.data, forwarded: 0, withheld: 0 };
+    const w = this.window.get(key) ?? { tier, data: p.data, forwarded: 0, withheld: 0, bytes: 0 };
     w.tier = tier;
-    if (reason === undefined) w.forwarded++;
-    else {
+    if (reason === undefined) {
+      w.forwarded++;
+      w.bytes += payloadBytes(message);
+    } else {
       w.withheld++;
       this.count(reason);
     }

@@ -137,11 +137,13 @@ export function speakableText(text: string): string {
  * the text there), or as the last argument after `--` (`argument`; POSIX utility syntax guideline
  * 10: everything after `--` is an operand). Text as a bare argument would let `--phonout=FILE`
  * become an espeak-ng option that truncates FILE. Killed with SIGTERM on abort or timeout.
+ * With a bus, `action/speaking` start/end frame the program's run (the display's "speaking").
  */
 export function speakTool(
   command: readonly string[],
   available: boolean,
   input: TtsInput = 'stdin',
+  bus?: EventBus,
 ): ToolDefinition<{ text: string }> {
   const [program, ...fixed] = command;
   return {
@@ -153,7 +155,7 @@ export function speakTool(
       required: ['text'],
       additionalProperties: false,
     },
-    execute(args, { signal }) {
+    async execute(args, { signal }) {
       if (!available || program === undefined) {
         return Promise.reject(
           new EdgeloomError(
@@ -167,7 +169,16 @@ export function speakTool(
       }
       const text = speakableText(args.text);
       const argv = input === 'argument' ? [...fixed, '--', text] : [...fixed];
-      return new Promise((resolve, reject) => {
+      // publish() returns a promise only when a guaranteed subscriber is full (backpressure).
+      const speaking = async (state: 'start' | 'end', ok?: boolean): Promise<void> => {
+        await bus?.publish(
+          'action/speaking',
+          { state, text, ...(ok === undefined ? {} : { ok }) },
+          { source: 'tool.speak' },
+        );
+      };
+      await speaking('start');
+      const run = new Promise<unknown>((resolve, reject) => {
         const child = spawn(program, argv, {
           stdio: [input === 'stdin' ? 'pipe' : 'ignore', 'ignore', 'pipe'],
         });
@@ -206,6 +217,16 @@ export function speakTool(
             );
         });
       });
+      return run.then(
+        async (result) => {
+          await speaking('end', true);
+          return result;
+        },
+        async (err: unknown) => {
+          await speaking('end', false);
+          throw err;
+        },
+      );
     },
   };
 }
@@ -261,7 +282,7 @@ export function registerBuiltinTools(registry: ToolRegistry, o: BuiltinToolsOpti
   registry.register(displayShowTool(o.bus));
   const program = o.ttsCommand[0];
   registry.register(
-    speakTool(o.ttsCommand, program !== undefined && commandExists(program), o.ttsInput ?? 'stdin'),
+    speakTool(o.ttsCommand, program !== undefined && commandExists(program), o.ttsInput ?? 'stdin', o.bus),
   );
   registry.register(logTool(o.logger));
 }

@@ -45,6 +45,12 @@ export type EmotionDisplayEvent =
   | { readonly type: 'shown'; readonly emotion: Shown; readonly confidence: number; readonly tsMs: number };
 
 export const NO_FACE_TIMER = 'no_face';
+/**
+ * Armed at start when the log says something was shown: the display (a kiosk page, an MQTT
+ * `display/set` retained by a broker that may have restarted too) gets the persisted state again
+ * at once, instead of "no face" until the next change.
+ */
+export const RESHOW_TIMER = 'reshow';
 
 export function initialEmotionState(): EmotionDisplayState {
   return {
@@ -87,6 +93,9 @@ export function emotionDisplayAgent(
     ctx: DecideContext,
   ): Decision<EmotionDisplayEvent> => {
     if (input.kind === 'timer') {
+      if (input.name === RESHOW_TIMER) {
+        return s.changes === 0 ? NONE : { events: [], actions: [showAction(s.shown, s.shownConfidence)] };
+      }
       // A stale firing (a face came after it was armed) is recognised from state, not trusted.
       if (input.name !== NO_FACE_TIMER || s.shown === 'no_face') return NONE;
       if (s.lastFaceMs !== null && input.tsMs - s.lastFaceMs < o.noFaceTimeoutMs) return NONE;
@@ -120,6 +129,7 @@ export function emotionDisplayAgent(
     reduce: reduceEmotion,
     decide,
     onStart(s, ctx) {
+      if (s.changes > 0) ctx.setTimer(RESHOW_TIMER, ctx.nowMs);
       // Re-arm the timer the state implies (timers are not persisted).
       if (s.shown !== 'no_face' && s.lastFaceMs !== null)
         ctx.setTimer(NO_FACE_TIMER, s.lastFaceMs + o.noFaceTimeoutMs);
@@ -129,10 +139,14 @@ export function emotionDisplayAgent(
 
 const NONE: Decision<EmotionDisplayEvent> = { events: [], actions: [] };
 
+function showAction(emotion: Shown, confidence: number): Decision<EmotionDisplayEvent>['actions'][number] {
+  return { kind: 'tool', tool: 'display.show', args: { emotion, emoji: EMOJI[emotion], confidence } };
+}
+
 function show(emotion: Shown, confidence: number, tsMs: number): Decision<EmotionDisplayEvent> {
   return {
     events: [{ type: 'shown', emotion, confidence, tsMs }],
-    actions: [{ kind: 'tool', tool: 'display.show', args: { emotion, emoji: EMOJI[emotion], confidence } }],
+    actions: [showAction(emotion, confidence)],
   };
 }
 

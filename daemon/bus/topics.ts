@@ -183,6 +183,16 @@ export interface DisplayAction {
   readonly text?: string;
 }
 
+/**
+ * The speak tool around its TTS program: `start` just before the program runs, `end` when it
+ * has exited (`ok` false when it failed or was cut off). The display page shows "speaking" between.
+ */
+export interface SpeakingEvent {
+  readonly state: 'start' | 'end';
+  readonly text: string;
+  readonly ok?: boolean;
+}
+
 export interface IntentEvent {
   readonly intent: string;
   readonly slots: Readonly<Record<string, string>>;
@@ -270,6 +280,7 @@ export interface TopicMap {
 
   'action/display': DisplayAction;
   'action/mqtt': MqttAction;
+  'action/speaking': SpeakingEvent;
   [topic: `agent/${string}/intent`]: IntentEvent;
   [topic: `agent/${string}/motion`]: MotionEvent;
   [topic: `tool/${string}/result`]: ToolResult;

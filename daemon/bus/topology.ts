@@ -104,6 +104,11 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
     subscribers: ['observe/http/server.ts', 'mcp/mcp-state.ts'],
     external: ['mqtt', 'dashboard'],
   },
+  'action/speaking': {
+    publishers: ['agents/builtin-tools.ts'],
+    subscribers: [],
+    external: ['dashboard'],
+  },
   'action/mqtt': {
     publishers: ['agents/builtin-tools.ts'],
     subscribers: [],

@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import { EdgeloomError, ErrorCode } from '../errors.js';
 import { makeFixture } from '../recording/make.js';
-import { num, parse, str } from './args.js';
+import { bool, num, parse, str } from './args.js';
 import type { Command } from './command.js';
 
 const usage = `Usage: edgeloom fixture make --out DIR [--audio FILE.wav] [--images DIR | --video FILE] [--fps N]
-                             [--imu FILE.csv|FILE.jsonl] [--description TEXT]
+                             [--imu FILE.csv|FILE.jsonl] [--description TEXT] [--json]
 
 Builds a fixture (see fixtures/README.md) from ordinary files:
   --audio FILE     any WAV (or anything ffmpeg reads): converted to 16 kHz mono 16-bit
@@ -13,7 +13,8 @@ Builds a fixture (see fixtures/README.md) from ordinary files:
   --video FILE     any video ffmpeg reads, encoded to MJPEG at --fps
   --fps N          frames per second for images/video (default 5)
   --imu FILE       CSV with a header row (t_ms,ax,ay,az,gx,gy,gz[,mx,my,mz]; g and deg/s) or JSON lines
-  --width W --height H   resize frames (cover crop)`;
+  --width W --height H   resize frames (cover crop)
+  --json           print {"out", "frames", "audio_samples", "imu_samples"} instead of a sentence`;
 
 export const fixtureCommand: Command = {
   name: 'fixture',
@@ -40,6 +41,7 @@ export const fixtureCommand: Command = {
         description: { type: 'string' },
         width: { type: 'string' },
         height: { type: 'string' },
+        json: { type: 'boolean' },
       },
       false,
     );
@@ -75,6 +77,16 @@ export const fixtureCommand: Command = {
         description ??
         `made by edgeloom fixture make from ${[audio, images, video, imu].filter(Boolean).join(', ')}`,
     });
+    if (bool(args, 'json')) {
+      const summary = {
+        out: resolve(out),
+        frames: result.frames,
+        audio_samples: result.audioSamples,
+        imu_samples: result.imuSamples,
+      };
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+      return 0;
+    }
     process.stdout.write(
       `fixture written to ${resolve(out)}: ${result.frames} frames, ${result.audioSamples} audio samples, ${result.imuSamples} IMU samples\n`,
     );

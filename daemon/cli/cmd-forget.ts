@@ -10,7 +10,7 @@ import { bool, parse, str } from './args.js';
 import type { Command } from './command.js';
 import { viaDaemonOrStore } from './store-access.js';
 
-const USAGE = `Usage: edgeloom forget [--yes] [--config FILE]
+const USAGE = `Usage: edgeloom forget [--yes] [--json] [--config FILE]
 
 Delete the personal data stored on this device and say what was deleted (counts per store):
   agents    agent memory (event logs, snapshots, working memory)
@@ -22,6 +22,7 @@ compacted afterwards, so deleted data does not linger in LevelDB's files.
 
 Options:
   --yes          really delete (without it: a dry run that only counts)
+  --json         print {"dry_run", "deleted": {store: count}, "via"} instead of text
   --config FILE  configuration file (for storage.dir)`;
 
 const CLI = { channel: 'cli', authenticated: true } as const;
@@ -31,7 +32,12 @@ export const forgetCommand: Command = {
   summary: 'delete stored personal data (agent memory, queued messages, audit records)',
   usage: USAGE,
   async run(argv) {
-    const p = parse('forget', argv, { yes: { type: 'boolean' }, config: { type: 'string' } }, false);
+    const options = {
+      yes: { type: 'boolean' },
+      json: { type: 'boolean' },
+      config: { type: 'string' },
+    } as const;
+    const p = parse('forget', argv, options, false);
     const apply = bool(p, 'yes');
     const { via, result } = await viaDaemonOrStore(str(p, 'config'), { op: 'forget', dry_run: !apply }, (a) =>
       forget(
@@ -47,6 +53,10 @@ export const forgetCommand: Command = {
     );
     const verb = apply ? 'deleted' : 'would delete';
     const deleted = (result as { deleted: Record<string, number> }).deleted;
+    if (bool(p, 'json')) {
+      process.stdout.write(`${JSON.stringify({ dry_run: !apply, deleted, via })}\n`);
+      return 0;
+    }
     for (const [name, n] of Object.entries(deleted)) process.stdout.write(`${verb} ${n} ${name} entries\n`);
     if (!apply) process.stdout.write('dry run: nothing deleted (pass --yes to delete)\n');
     else

@@ -27,7 +27,7 @@ const USAGE = `Usage: edgeloom models <list|verify|fetch> [options]
                        pinned size is cut off at once
 
 Options:
-  --json               list/verify: machine-readable output
+  --json               list, verify, fetch: machine-readable output
   --models-dir DIR     directory the manifest's paths are under (default: config models.dir)
   --manifest FILE      manifest file (default: config models.manifest)
   --config FILE        configuration file (default: $EDGELOOM_CONFIG, else defaults)
@@ -226,14 +226,19 @@ async function fetch(p: ReturnType<typeof parse>): Promise<number> {
       ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
     });
     bar.done();
+    const unpinned = files.filter((f) => f.unpinned);
+    // Only reachable with --pin: fetchModel refuses unpinned files otherwise.
+    if (unpinned.length > 0) await pinManifest(paths.manifestFile, id, unpinned);
+    if (bool(p, 'json')) {
+      const pinned = unpinned.length > 0 ? paths.manifestFile : null;
+      process.stdout.write(`${JSON.stringify({ id, files, pinned_in: pinned }, null, 2)}\n`);
+      return 0;
+    }
     for (const f of files) {
       const resumed = f.resumedFromBytes > 0 ? `, resumed from ${f.resumedFromBytes} bytes` : '';
       process.stdout.write(`${f.status} ${f.path} (${f.sizeBytes} bytes${resumed}) sha256 ${f.sha256}\n`);
     }
-    const unpinned = files.filter((f) => f.unpinned);
     if (unpinned.length > 0) {
-      // Only reachable with --pin: fetchModel refuses unpinned files otherwise.
-      await pinManifest(paths.manifestFile, id, unpinned);
       process.stdout.write(`pinned ${unpinned.length} file(s) of ${id} in ${paths.manifestFile}\n`);
     }
     return 0;

@@ -11,8 +11,8 @@ import type { Command } from './command.js';
 import { type OfflineAccess, viaDaemonOrStore } from './store-access.js';
 
 const USAGE = `Usage: edgeloom privacy show [--json] [--config FILE]
-       edgeloom privacy set SCOPE TIER [--config FILE]
-       edgeloom privacy reset [SCOPE] [--config FILE]
+       edgeloom privacy set SCOPE TIER [--json] [--config FILE]
+       edgeloom privacy reset [SCOPE] [--json] [--config FILE]
 
 Show or change the privacy tiers. SCOPE is a sensor id (mic0, cam0, imu0), sensor:<kind>,
 default, or a bus topic pattern matching one of this device's topics (inference/face/#).
@@ -24,7 +24,7 @@ changes the stored settings, applied at the next start. Unlike an MQTT command, 
 a tier: whoever can run it can read the device's state anyway. Every change is audited.
 
 Options:
-  --json         print JSON
+  --json         print one JSON object (show: the tiers; set: scope, tier, previous; reset: what was reset)
   --config FILE  configuration file (for storage.dir and the sensors' ids)`;
 
 function control(access: OfflineAccess): PrivacyControl {
@@ -82,18 +82,20 @@ export const privacyCommand: Command = {
       );
       const r = result as { scope: string; tier: string; previous: string | null };
       const where = via === 'daemon' ? 'now' : 'at the next start';
-      process.stdout.write(`${r.scope}: ${r.previous ?? '(none)'} -> ${r.tier} (applies ${where})\n`);
+      if (bool(p, 'json')) process.stdout.write(`${JSON.stringify({ via, ...r })}\n`);
+      else process.stdout.write(`${r.scope}: ${r.previous ?? '(none)'} -> ${r.tier} (applies ${where})\n`);
       return 0;
     }
     if (action === 'reset' && args.length <= 1) {
       const scope = args[0];
-      const { result } = await viaDaemonOrStore(
+      const { via, result } = await viaDaemonOrStore(
         configFile,
         { op: 'privacy.reset', ...(scope === undefined ? {} : { scope }) },
         async (a) => ({ reset: await control(a).reset(scope, CLI) }),
       );
       const reset = (result as { reset: string[] }).reset;
-      process.stdout.write(`reset: ${reset.length === 0 ? 'nothing to reset' : reset.join(', ')}\n`);
+      if (bool(p, 'json')) process.stdout.write(`${JSON.stringify({ via, reset })}\n`);
+      else process.stdout.write(`reset: ${reset.length === 0 ? 'nothing to reset' : reset.join(', ')}\n`);
       return 0;
     }
     return usage(action === undefined ? 'missing action' : `bad arguments for ${action}`);

@@ -29,6 +29,7 @@ export function cliContext(options: {
   const baseDir = explicit === undefined ? dirname(dirname(configFile)) : process.cwd();
   const logger = createLogger({
     level: options.logLevel ?? config.log.level,
+    format: config.log.format,
     destination: options.logTo ?? 'stdout',
   });
   return { config, baseDir, configFile, logger };

@@ -20,8 +20,9 @@ function mainHelp(): string {
     ...lines,
     '',
     'Options:',
-    '  -h, --help     show help (also: edgeloom <command> --help)',
+    '  -h, --help     show help (also: edgeloom help <command>, edgeloom <command> --help)',
     '  -v, --version  print the version',
+    '  --json         (commands that print data) one JSON document instead of text',
     '',
     'Configuration: --config FILE, or EDGELOOM_CONFIG, else the embedded default (config/default.yaml).',
     'Environment overrides: EDGELOOM_<SECTION>_<KEY>=value (see README.md).',
@@ -30,9 +31,15 @@ function mainHelp(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
-  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+  // Bare `edgeloom` is a usage error: the help goes to stderr, like any usage error's message.
+  if (first === undefined) {
+    process.stderr.write(`${mainHelp()}\n`);
+    return 2;
+  }
+  if (first === 'help' && rest.length > 0) return helpFor(rest[0]!);
+  if (first === '-h' || first === '--help' || first === 'help') {
     process.stdout.write(`${mainHelp()}\n`);
-    return first === undefined ? 2 : 0;
+    return 0;
   }
   if (first === '-v' || first === '--version') {
     process.stdout.write(`${packageVersion()}\n`);
@@ -49,6 +56,17 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   return command.run(rest);
+}
+
+/** `edgeloom help <command>`: that command's usage, as `edgeloom <command> --help` prints it. */
+async function helpFor(name: string): Promise<number> {
+  const entry = commands.find((c) => c.name === name);
+  if (entry === undefined) {
+    process.stderr.write(`edgeloom: no command "${name}" to help with\n\n${mainHelp()}\n`);
+    return 2;
+  }
+  process.stdout.write(`${(await entry.load()).usage}\n`);
+  return 0;
 }
 
 function report(err: unknown): void {

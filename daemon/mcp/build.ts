@@ -4,13 +4,15 @@
  * `mcp.serve`, the state its resources read. The composition root adds `components` to the
  * controller.
  */
+
+import { join } from 'node:path';
 import type { ToolRegistry } from '../agents/tools.js';
-import type { PrivacyTier } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import type { Component } from '../component.js';
 import type { McpConfig } from '../config/types.js';
 import { componentLogger, type Logger } from '../log.js';
 import type { AuditRecordInput } from '../router/audit-log.js';
+import type { PrivacyTiers } from '../router/privacy.js';
 import { McpService, type McpServiceStats } from './mcp-service.js';
 import { McpState } from './mcp-state.js';
 import { type McpServerStats, McpToolServer } from './tool-server.js';
@@ -26,12 +28,12 @@ export interface BuildMcpOptions {
   readonly config: McpConfig;
   readonly bus: EventBus;
   readonly registry: ToolRegistry;
-  readonly tierFor: (topic: string) => PrivacyTier;
-  readonly defaultTier: () => PrivacyTier;
+  /** The live privacy tiers: what an MCP client may read (mcp-server.ts). */
+  readonly tiers: PrivacyTiers;
   readonly audit?: (record: AuditRecordInput) => Promise<unknown>;
   readonly logger: Logger;
-  /** Each tool server's state dir is `<stateRoot>/<id>`. */
-  readonly stateRoot: string;
+  /** Each tool server's state dir is `<storageDir>/mcp/<id>`. */
+  readonly storageDir: string;
   /** Working directory of the tool servers (the config file's directory). */
   readonly cwd: string;
 }
@@ -51,7 +53,7 @@ export function buildMcp(o: BuildMcpOptions): Mcp {
         config,
         registry: o.registry,
         logger: componentLogger(o.logger, `mcp.${config.id}`),
-        stateRoot: o.stateRoot,
+        stateRoot: join(o.storageDir, 'mcp'),
         cwd: o.cwd,
       }),
   );
@@ -61,8 +63,8 @@ export function buildMcp(o: BuildMcpOptions): Mcp {
     enabled: o.config.serve,
     registry: o.registry,
     state,
-    tierFor: o.tierFor,
-    defaultTier: o.defaultTier,
+    tierFor: (topic) => o.tiers.tierFor(topic),
+    defaultTier: () => o.tiers.snapshot().defaultTier,
     ...(o.audit === undefined ? {} : { audit: o.audit }),
     logger: componentLogger(o.logger, 'mcp.serve'),
   });

@@ -9,7 +9,8 @@
  * model for whatever else the process allocated meanwhile.
  *
  * Generic over what a "loaded model" is: anything with `release()` (an OnnxModel, a Whisper
- * encoder+decoder pair, a face detector holding two sessions).
+ * encoder+decoder pair, a face detector holding two sessions). Recent loads and unloads are kept
+ * for the dashboard (model-events.ts).
  */
 import type { Component, ComponentHealth } from '../component.js';
 import { EdgeloomError, ErrorCode, toError } from '../errors.js';
@@ -17,24 +18,11 @@ import type { Logger } from '../log.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { ChecksumCache } from './checksum.js';
 import type { Manifest, ModelEntry } from './manifest.js';
+import { type ModelEvent, ModelEvents } from './model-events.js';
+import type { ModelLatency, ModelLoader, Releasable } from './releasable.js';
 import { assertFilesOk, checkEntryFiles } from './verify.js';
 
-/** Latency of one ONNX session over its recent window (a subset of OnnxModelStats). */
-export interface ModelLatency {
-  readonly modelId: string;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly runs: number;
-}
-
-/** What a loader returns: the manager calls `release()` when it unloads the model. */
-export interface Releasable {
-  release(): Promise<void> | void;
-  /** Latency of the sessions inside, for /metrics and the stats message (optional). */
-  latency?(): readonly ModelLatency[];
-}
-
-export type ModelLoader<T extends Releasable> = () => Promise<T>;
+export type { ModelLatency, ModelLoader, Releasable } from './releasable.js';
 
 export interface ModelManagerOptions {
   readonly clock: Clock;
@@ -98,6 +86,8 @@ export interface ModelManagerStatus {
   /** Baseline plus every loaded or loading model. */
   readonly usedMb: number;
   readonly models: readonly LoadedModelStatus[];
+  /** Recent loads and unloads, oldest first (model-events.ts). */
+  readonly events: readonly ModelEvent[];
 }
 
 /** A typed handle returned by register(), so callers need no cast. */
@@ -136,6 +126,7 @@ export class ModelManager implements Component {
   private idleTimer: TimerHandle | undefined;
   private stopped = false;
   private loadFailures = 0;
+  private readonly events = new ModelEvents();
 
   constructor(private readonly options: ModelManagerOptions) {
     this.baselineMb = options.baselineMb ?? Math.ceil(process.memoryUsage.rss() / MIB);
@@ -308,7 +299,14 @@ export class ModelManager implements Component {
         inUse: s.inUse,
       });
     }
-    return { budgetMb: this.options.budgetMb, baselineMb: this.baselineMb, usedMb: this.usedMb(), models };
+    const { budgetMb } = this.options;
+    return {
+      budgetMb,
+      baselineMb: this.baselineMb,
+      usedMb: this.usedMb(),
+      models,
+      events: this.events.list(),
+    };
   }
 
   async start(signal: AbortSignal): Promise<void> {
@@ -381,14 +379,14 @@ export class ModelManager implements Component {
       const model = await slot.loader();
       slot.model = model;
       slot.loads++;
-      log.info(
-        { model: slot.id, memoryMb: slot.memoryMb, loadMs: this.options.clock.monotonicMs() - startedMs },
-        'model loaded',
-      );
+      const loadMs = Math.round(this.options.clock.monotonicMs() - startedMs);
+      this.events.add({ model: slot.id, kind: 'load', loadMs });
+      log.info({ model: slot.id, memoryMb: slot.memoryMb, loadMs }, 'model loaded');
       if (this.stopped) await this.unloadSlot(slot, 'stopped during load');
       return model;
     } catch (err) {
       this.loadFailures++;
+      this.events.add({ model: slot.id, kind: 'load_failed', why: toError(err).message });
       log.error({ model: slot.id, err: toError(err) }, 'model load failed');
       throw err;
     }
@@ -401,6 +399,7 @@ export class ModelManager implements Component {
     if (model === undefined) return;
     try {
       await model.release();
+      this.events.add({ model: slot.id, kind: 'unload', why });
       this.options.logger.info({ model: slot.id, why }, 'model unloaded');
     } catch (err) {
       this.options.logger.error({ model: slot.id, err: toError(err) }, 'model release failed');

@@ -5,6 +5,7 @@
  * retained MQTT `stats` message. Everything here runs on wall time, even during a replay.
  */
 import type { MqttClientSink } from '../actions/mqtt-client.js';
+import type { MotionFilter, MotionState } from '../agents/motion.js';
 import type { AgentRuntime } from '../agents/runtime.js';
 import type { EventBus } from '../bus/types.js';
 import type { Component } from '../component.js';
@@ -16,16 +17,21 @@ import type { ModelManager } from '../models/manager.js';
 import type { FaceStage } from '../pipeline/face/face-stage.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import type { ReplaySource } from '../replay/replay-source.js';
+import type { AuditLog } from '../router/audit-log.js';
+import type { PrivacyTiers } from '../router/privacy.js';
 import type { RouterStage } from '../router/router.js';
+import { countsSensorEvents } from '../sensors/counters.js';
 import type { StorageComponent } from '../storage/component.js';
 import { type Clock, SystemClock, type TimerHandle } from '../util/clock.js';
+import type { LatencyHistograms } from '../util/latency-histogram.js';
 import { findSocZone, readZoneCelsius } from '../util/thermal.js';
+import { EgressToday } from './egress-today.js';
 import { CameraView } from './http/camera-view.js';
-import { MicLevels } from './http/mic-levels.js';
+import { MicLevels, type VadProbabilities } from './http/mic-levels.js';
 import { HttpServer } from './http/server.js';
 import { MemoryGuard } from './memory-guard.js';
 import { StatsCollector } from './stats.js';
-import type { StatsProviders } from './stats-snapshot.js';
+import type { MotionStatsView, StatsProviders } from './stats-snapshot.js';
 
 export interface ObservabilityOptions {
   readonly config: EdgeloomConfig;
@@ -38,14 +44,26 @@ export interface ObservabilityOptions {
   readonly agents?: AgentRuntime;
   readonly mqtt?: MqttClientSink;
   readonly face?: FaceStage;
+  /** Its per-frame speech probabilities go on the hearing view's timeline. */
+  readonly vad?: VadProbabilities;
   /** The pipeline's models: the guard unloads idle ones under pressure; stats show them. */
   readonly models?: ModelManager;
   /** The configured plugins' hosts: their counters in the stats. */
   readonly plugins?: readonly PluginHost[];
   /** MCP: the tool servers' and the clients' counters in the stats; /mcp on the HTTP server. */
   readonly mcp?: Mcp;
+  /** The tiers in force now (they change at run time: read on each snapshot). */
+  readonly privacy?: () => PrivacyTiers;
+  /** The audit log: the dashboard's "left the device today" is tallied from it. */
+  readonly audit?: AuditLog;
   /** Period of the retained `stats` message, ms (default config `mqtt.stats_interval_ms`). */
   readonly statsPeriodMs?: number;
+  /** The sensor sources (live or the replay): their frame and drop counters on /metrics. */
+  readonly sources?: readonly Component[];
+  /** Session run latency by model (pipeline/build.ts), for /metrics. */
+  readonly modelLatency?: LatencyHistograms;
+  /** End-to-end latency of the user-facing paths (actions/stage-latency.ts), for /metrics. */
+  readonly stageLatency?: LatencyHistograms;
 }
 
 export function buildObservability(o: ObservabilityOptions): Component[] {
@@ -69,11 +87,18 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
   });
   // The SoC's thermal zone (util/thermal.ts), found once; absent on boards and VMs without one.
   const zone = findSocZone();
+  const egressToday = o.audit === undefined ? undefined : new EgressToday({ audit: o.audit });
+  const enabledSensors = (['camera', 'mic', 'imu'] as const).filter((k) => config.sensors[k].enabled);
   const providers: StatsProviders = {
     ...(zone === undefined ? {} : { temperatureC: () => readZoneCelsius(zone) }),
     bus: () => bus.stats(),
     health: () => controller.health(),
     routing: () => o.router.snapshot(),
+    ...(o.agents === undefined ? {} : { motion: () => motionViews(o.agents!) }),
+    ...(o.privacy === undefined
+      ? {}
+      : { privacy: () => ({ sensors: o.privacy!().tiersBySensor(enabledSensors) }) }),
+    ...(egressToday === undefined ? {} : { egressToday: () => egressToday.view() }),
     memory: () => guard.status(),
     ...(o.plugins === undefined || o.plugins.length === 0
       ? {}
@@ -113,6 +138,7 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
               latency: m
                 .latency()
                 .map((l) => ({ model: l.modelId, p50Ms: l.p50Ms, p99Ms: l.p99Ms, runs: l.runs })),
+              events: st.events,
             };
           },
         }),
@@ -136,21 +162,29 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
           }),
         }),
   };
+  const counting = (o.sources ?? []).filter(countsSensorEvents);
   const stats = new StatsCollector({
     clock,
     logger: componentLogger(logger, 'system.stats'),
     providers,
     bus,
+    metricsSources: {
+      modelLatency: o.modelLatency,
+      stageLatency: o.stageLatency,
+      cloudLatency: () => o.router.cloudLatency(),
+      sensors: () => counting.flatMap((c) => c.sensorCounters()),
+    },
   });
   const out: Component[] = [
     guard,
+    ...(egressToday === undefined ? [] : [egressToday]),
     stats,
     new StatsPublisher(bus, stats, clock, o.statsPeriodMs ?? config.mqtt.stats_interval_ms),
   ];
   if (config.http.enabled) {
     // The dashboard's camera view keeps a few frames per camera; started before the server.
     const cameras = new CameraView({ bus });
-    const micLevels = new MicLevels({ bus });
+    const micLevels = new MicLevels({ bus, ...(o.vad === undefined ? {} : { vad: o.vad }) });
     out.push(
       cameras,
       micLevels,
@@ -176,6 +210,27 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     );
   }
   return out;
+}
+
+/** Each motion agent's activity and learned rest orientation (its working memory), for the dashboard. */
+function motionViews(agents: AgentRuntime): MotionStatsView[] {
+  const deg = (rad: number): number => Math.round(((rad * 180) / Math.PI) * 10) / 10;
+  return agents.find({ capability: 'motion' }).map((a) => {
+    const state = a.state() as Partial<MotionState>;
+    const rest = (a.working() as Partial<MotionFilter> | undefined)?.rest ?? null;
+    const round = (v: number): number => Math.round(v * 1000) / 1000;
+    return {
+      agent: a.id,
+      activity: String(state.activity ?? 'unknown'),
+      rest: rest === null ? null : [round(rest[0]), round(rest[1]), round(rest[2])],
+      ...(rest === null
+        ? {}
+        : {
+            restPitchDeg: deg(Math.atan2(-rest[0], Math.hypot(rest[1], rest[2]))),
+            restRollDeg: deg(Math.atan2(rest[1], rest[2])),
+          }),
+    };
+  });
 }
 
 /**

@@ -9,6 +9,9 @@ import type { SubscriptionStats } from '../bus/types.js';
 import type { ComponentHealth } from '../component.js';
 import type { McpStats } from '../mcp/build.js';
 import type { PluginStats } from '../plugins/plugin-host.js';
+import type { SensorCounters } from '../sensors/counters.js';
+import type { HistogramSnapshot, LatencyHistograms } from '../util/latency-histogram.js';
+import type { EgressTodayView } from './egress-today.js';
 import type { MemoryGuardStatus } from './memory-guard.js';
 
 /** Models as the stats message sees them (a subset of ModelManager.status() plus session latencies). */
@@ -23,6 +26,14 @@ export interface ModelsStats {
     readonly p99Ms: number;
     readonly runs?: number;
   }[];
+  /** Recent loads and unloads, oldest first (models/model-events.ts). */
+  readonly events?: readonly {
+    readonly tsMs: number;
+    readonly model: string;
+    readonly kind: string;
+    readonly loadMs?: number;
+    readonly why?: string;
+  }[];
 }
 
 /** Routing as the stats message sees it (structurally a subset of RouterTelemetrySnapshot). */
@@ -35,6 +46,26 @@ export interface RoutingStats {
   readonly cloudLatencyP50Ms?: number | undefined;
   readonly cloudLatencyP99Ms?: number | undefined;
   readonly costTodayUsd?: number;
+  /** The day's cost cap (router.cost.daily_cap_usd); 0 = no cloud spending allowed. */
+  readonly costCapUsd?: number;
+  /** The cloud circuit breaker: `open` while the cloud is treated as down. */
+  readonly breaker?: 'closed' | 'open' | 'half_open';
+}
+
+/** Per motion agent: whether the device is still, and the rest orientation it has learned. */
+export interface MotionStatsView {
+  readonly agent: string;
+  readonly activity: string;
+  /** The learned rest gravity vector, g (x, y, z); null until the device has been still. */
+  readonly rest: readonly [number, number, number] | null;
+  /** That orientation as pitch and roll, degrees (0, 0 = lying flat, z up). */
+  readonly restPitchDeg?: number;
+  readonly restRollDeg?: number;
+}
+
+/** The privacy tier in force per sensor id (config, persisted changes and overrides applied). */
+export interface PrivacyStatsView {
+  readonly sensors: Readonly<Record<string, { readonly kind: string; readonly tier: string }>>;
 }
 
 export interface OutboxStatsView {
@@ -102,6 +133,10 @@ export interface StatsProviders {
   health?(): Readonly<Record<string, ComponentHealth>>;
   models?(): ModelsStats;
   routing?(): RoutingStats;
+  privacy?(): PrivacyStatsView;
+  motion?(): readonly MotionStatsView[];
+  /** What left the device today, by destination, from the audit (observe/egress-today.ts). */
+  egressToday?(): EgressTodayView;
   outbox?(): OutboxStatsView;
   broker?(): BrokerStatus;
   sensors?(): readonly SensorStatus[];
@@ -165,6 +200,9 @@ export interface StatsSnapshot {
   readonly health?: Readonly<Record<string, ComponentHealth>>;
   readonly models?: ModelsStats;
   readonly routing?: RoutingStats;
+  readonly privacy?: PrivacyStatsView;
+  readonly motion?: readonly MotionStatsView[];
+  readonly egressToday?: EgressTodayView;
   readonly outbox?: OutboxStatsView;
   readonly broker?: BrokerStatus;
   readonly sensors?: readonly SensorStatus[];
@@ -174,4 +212,16 @@ export interface StatsSnapshot {
   readonly agents?: readonly AgentStatsView[];
   readonly plugins?: readonly PluginStats[];
   readonly mcp?: McpStats;
+}
+
+/** Histograms and counters read at each scrape from the components that keep them. */
+export interface MetricsSources {
+  /** Per ONNX session run, by model id (pipeline/build.ts). */
+  readonly modelLatency?: LatencyHistograms;
+  /** Per cloud call (the router's telemetry). */
+  readonly cloudLatency?: () => HistogramSnapshot;
+  /** The end-to-end paths the MQTT bridge measures (actions/stage-latency.ts). */
+  readonly stageLatency?: LatencyHistograms;
+  /** Per sensor: frames handed to the bus and dropped (the live sources, or the replay). */
+  readonly sensors?: () => readonly SensorCounters[];
 }

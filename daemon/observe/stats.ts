@@ -6,7 +6,7 @@ import type { Component } from '../component.js';
 import { toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
-import type { StatsProviders, StatsSnapshot, TopicRate } from './stats-snapshot.js';
+import type { MetricsSources, StatsProviders, StatsSnapshot, TopicRate } from './stats-snapshot.js';
 
 export interface StatsCollectorOptions {
   /** Wall time (a SystemClock in live runs): rates are per real second. */
@@ -21,6 +21,8 @@ export interface StatsCollectorOptions {
   readonly maxTopics?: number;
   /** Minimum gap between temperature reads, ms. Default 30000. */
   readonly tempIntervalMs?: number;
+  /** What /metrics reads besides the snapshot (histograms, sensor counters); never in the JSON. */
+  readonly metricsSources?: MetricsSources;
 }
 
 interface TopicCount {
@@ -91,6 +93,11 @@ export class StatsCollector implements Component {
     this.loopDelay = undefined;
     await this.tap?.unsubscribe();
     this.tap = undefined;
+  }
+
+  /** The sources /metrics reads outside the snapshot (StatsCollectorOptions.metricsSources). */
+  get metricsSources(): MetricsSources | undefined {
+    return this.options.metricsSources;
   }
 
   /** Whether the lead wired this provider (sections that can never appear are not rendered). */
@@ -186,6 +193,18 @@ export class StatsCollector implements Component {
       ...optional(
         'routing',
         this.call('routing', () => p.routing?.()),
+      ),
+      ...optional(
+        'motion',
+        this.call('motion', () => p.motion?.()),
+      ),
+      ...optional(
+        'privacy',
+        this.call('privacy', () => p.privacy?.()),
+      ),
+      ...optional(
+        'egressToday',
+        this.call('egressToday', () => p.egressToday?.()),
       ),
       ...optional(
         'outbox',

@@ -16,6 +16,7 @@ import { ModelManager } from '../models/manager.js';
 import { findEntry, loadManifest, type Manifest, resolveModelFile } from '../models/manifest.js';
 import { sensorSubscription } from '../sensors/bus-knobs.js';
 import { type Clock, SystemClock } from '../util/clock.js';
+import { LatencyHistograms } from '../util/latency-histogram.js';
 import { FaceStage, LATEST_FRAME } from './face/face-stage.js';
 import { createFaceAnalyser } from './face/factory.js';
 import {
@@ -56,6 +57,10 @@ export interface Pipeline {
   /** Absent when no stage is enabled. */
   readonly models: ModelManager | undefined;
   readonly face: FaceStage | undefined;
+  /** The VAD stage, when enabled: its per-frame probabilities feed the hearing view. */
+  readonly vad?: VadStage;
+  /** Every session run's latency by model id (encoder and decoder apart), for /metrics. */
+  readonly modelLatency: LatencyHistograms;
 }
 
 /** Absolute path of a model's file, by manifest id and the file's name (its last path segment). */
@@ -77,12 +82,14 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
   const modelsDir = abs(config.models.dir);
   const p = config.pipeline;
   const anyEnabled = p.vad.enabled || p.face.enabled || p.stt.enabled;
-  if (!anyEnabled) return { components: [], models: undefined, face: undefined };
+  // Bounded by the sessions the config can open (a few per model); past 32, `(other)`.
+  const modelLatency = new LatencyHistograms(32);
+  if (!anyEnabled) return { components: [], models: undefined, face: undefined, modelLatency };
   const manifest = loadManifest(abs(config.models.manifest));
   const threads = p.onnx.intra_op_threads;
   const graphOptimizationLevel = p.onnx.graph_optimization;
   const loadSession: typeof OnnxModel.load = (source, options) =>
-    OnnxModel.load(source, { ...options, graphOptimizationLevel });
+    OnnxModel.load(source, { ...options, graphOptimizationLevel, latencyHistograms: modelLatency });
   const models = new ModelManager({
     // Loading, idling and memory are wall-time matters, even in a replay on a virtual clock.
     clock: new SystemClock(),
@@ -95,6 +102,7 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
   });
   const out: Component[] = [models];
   let face: FaceStage | undefined;
+  let vad: VadStage | undefined;
 
   if (p.vad.enabled) {
     const modelPath = modelFile(manifest, modelsDir, p.vad.model, '.onnx');
@@ -114,29 +122,28 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
       );
     const first = vadSlot(1);
     let streams = 0;
-    out.push(
-      new VadStage({
-        bus,
-        clock,
-        logger: componentLogger(logger, 'pipeline.vad'),
-        segmenter: {
-          positiveSpeechThreshold: p.vad.positive_threshold,
-          negativeSpeechThreshold: p.vad.negative_threshold,
-          minSpeechMs: p.vad.min_speech_ms,
-          redemptionMs: p.vad.redemption_ms,
-          preRollMs: p.vad.pre_roll_ms,
-          maxSegmentMs: p.vad.max_segment_ms,
-        },
-        createModel: async () => {
-          streams++;
-          const ref = streams === 1 ? first : vadSlot(streams);
-          return SileroVad.fromSession(managedVadSession(ref, p.vad.model));
-        },
-        // sensors.mic.qos and queue_capacity: how mic frames reach the VAD (sensors/bus-knobs.ts).
-        qos: config.sensors.mic.qos,
-        queueCapacity: config.sensors.mic.queue_capacity,
-      }),
-    );
+    vad = new VadStage({
+      bus,
+      clock,
+      logger: componentLogger(logger, 'pipeline.vad'),
+      segmenter: {
+        positiveSpeechThreshold: p.vad.positive_threshold,
+        negativeSpeechThreshold: p.vad.negative_threshold,
+        minSpeechMs: p.vad.min_speech_ms,
+        redemptionMs: p.vad.redemption_ms,
+        preRollMs: p.vad.pre_roll_ms,
+        maxSegmentMs: p.vad.max_segment_ms,
+      },
+      createModel: async () => {
+        streams++;
+        const ref = streams === 1 ? first : vadSlot(streams);
+        return SileroVad.fromSession(managedVadSession(ref, p.vad.model));
+      },
+      // sensors.mic.qos and queue_capacity: how mic frames reach the VAD (sensors/bus-knobs.ts).
+      qos: config.sensors.mic.qos,
+      queueCapacity: config.sensors.mic.queue_capacity,
+    });
+    out.push(vad);
   }
 
   if (p.face.enabled) {
@@ -213,8 +220,10 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
               clock,
               fileSuffix,
               encoderThreads: p.stt.encoder_threads,
+              encoderWindowS: p.stt.encoder_window_s,
               decoderThreads: threads,
               graphOptimizationLevel,
+              latencyHistograms: modelLatency,
             }),
           ),
         { manifestId: p.stt.model },
@@ -232,5 +241,5 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
       }),
     );
   }
-  return { components: out, models, face };
+  return { components: out, models, face, modelLatency, ...(vad === undefined ? {} : { vad }) };
 }

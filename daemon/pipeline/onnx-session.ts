@@ -13,6 +13,7 @@ import { access, stat } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import { type Clock, SystemClock } from '../util/clock.js';
+import type { LatencyHistogram, LatencyHistograms } from '../util/latency-histogram.js';
 import { OnnxIoChecks } from './onnx-checks.js';
 
 /** Element types a tensor can carry (onnxruntime-common's `Tensor.Type`). */
@@ -96,6 +97,11 @@ export interface OnnxModelOptions {
   readonly prepackWeights?: boolean;
   /** Clock for latency measurement (default: the system clock). */
   readonly clock?: Clock;
+  /**
+   * Where every successful run's latency is also counted, under `modelId` (the /metrics
+   * histogram). Owned by the caller so the counts outlive an unload and reload of the model.
+   */
+  readonly latencyHistograms?: LatencyHistograms;
 }
 
 /** Latency and load figures for one model, for health and benchmarks. */
@@ -132,6 +138,7 @@ export class OnnxModel {
   private readonly maxQueueDepth: number;
   private readonly latencyRing: Float64Array;
   private latencyCount = 0;
+  private readonly histogram: LatencyHistogram | undefined;
   private readonly loadMs: number;
   private tail: Promise<unknown> = Promise.resolve();
   /** Runs queued or running (at most maxQueueDepth + 1). */
@@ -156,6 +163,7 @@ export class OnnxModel {
     this.maxQueueDepth = options.maxQueueDepth ?? DEFAULT_MAX_QUEUE_DEPTH;
     this.latencyRing = new Float64Array(Math.max(1, options.latencyWindow ?? DEFAULT_LATENCY_WINDOW));
     this.loadMs = loadMs;
+    this.histogram = options.latencyHistograms?.get(options.modelId);
   }
 
   /**
@@ -260,6 +268,15 @@ export class OnnxModel {
     return fetches === undefined ? this.session.run(feeds) : this.session.run(feeds, fetches);
   }
 
+  /**
+   * The shape the model declares for an input: numbers for fixed dimensions, strings for symbolic
+   * ones (`batch_size`); undefined for an unknown input or one that is not a tensor.
+   */
+  inputShape(name: string): readonly (number | string)[] | undefined {
+    const meta = this.session.inputMetadata.find((m) => m.name === name);
+    return meta?.isTensor === true ? meta.shape : undefined;
+  }
+
   /** Run `runs` times (default 1) and discard the results, so first-run allocation is not billed to real input. */
   async warmup(feeds: Feeds, runs = 1): Promise<void> {
     for (let i = 0; i < runs; i++) await this.run(feeds);
@@ -313,8 +330,10 @@ export class OnnxModel {
         );
       }
       this.checks.checkOutputs(out, checks);
-      this.latencyRing[this.latencyCount % this.latencyRing.length] = this.clock.monotonicMs() - started;
+      const ms = this.clock.monotonicMs() - started;
+      this.latencyRing[this.latencyCount % this.latencyRing.length] = ms;
       this.latencyCount++;
+      this.histogram?.observe(ms / 1000);
       this.runsOk++;
       return out;
     } catch (err) {
@@ -326,7 +345,11 @@ export class OnnxModel {
   }
 }
 
-function sessionOptions(options: OnnxModelOptions): ort.InferenceSession.SessionOptions {
+/**
+ * The ONNX Runtime session options edgeloom creates every session with. Exported for benchmarks
+ * that run a third-party wrapper on the same settings, to compare code paths and not settings.
+ */
+export function sessionOptions(options: OnnxModelOptions): ort.InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: options.intraOpNumThreads ?? 1,
     // Sequential execution never uses the inter-op pool; one thread keeps it from being created wide.

@@ -4,18 +4,19 @@
  */
 import { join } from 'node:path';
 import type { ToolRegistry } from '../agents/tools.js';
-import type { PrivacyTier } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import type { PluginConfig } from '../config/types.js';
 import { componentLogger, type Logger } from '../log.js';
+import type { PrivacyTiers } from '../router/privacy.js';
 import { PluginHost } from './plugin-host.js';
 
 export interface BuildPluginsOptions {
   readonly plugins: readonly PluginConfig[];
   readonly bus: EventBus;
   readonly logger: Logger;
-  readonly tools: ToolRegistry;
-  readonly tierFor: (topic: string) => PrivacyTier;
+  readonly registry: ToolRegistry;
+  /** The live privacy tiers (capabilities read a topic's tier per event). */
+  readonly tiers: PrivacyTiers;
   readonly storageDir: string;
   /** Working directory of the plugins (the config file's directory). */
   readonly cwd: string;
@@ -30,8 +31,8 @@ export function buildPlugins(o: BuildPluginsOptions): PluginHost[] {
         config,
         bus: o.bus,
         logger: componentLogger(o.logger, `plugin.${config.id}`),
-        tools: o.tools,
-        tierFor: o.tierFor,
+        tools: o.registry,
+        tierFor: (topic) => o.tiers.tierFor(topic),
         stateRoot: join(o.storageDir, 'plugins'),
         cwd: o.cwd,
         settle: o.settle,

@@ -4,6 +4,7 @@ import type { Component } from '../component.js';
 import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type Fixture, openFixture } from '../recording/reader.js';
+import type { CountsSensorEvents, SensorCounters } from '../sensors/counters.js';
 import { ImuAggregator } from '../sensors/imu/aggregator.js';
 import { type PauseSettings, SensorPauses } from '../sensors/pauses.js';
 import type { VirtualClock } from '../util/virtual-clock.js';
@@ -67,7 +68,7 @@ export interface ReplayProgress {
  * (sensors/pauses.ts; the IMU, which feeds fall detection, as a safety sensor) and publishes the
  * sensor's `paused` and `running` status as a live source would.
  */
-export class ReplaySource implements Component {
+export class ReplaySource implements Component, CountsSensorEvents {
   readonly name = 'source.replay';
   private fixture: Fixture | undefined;
   private readonly abort = new AbortController();
@@ -77,6 +78,9 @@ export class ReplaySource implements Component {
   /** Resolves when the fixture has been played to the end (never, when looping, until stop). */
   readonly done: Promise<void>;
   private seq = { camera: 0, mic: 0, imu: 0 };
+  /** Records published, and skipped while their sensor was paused, per sensor kind. */
+  private readonly publishedBy: Record<SensorKind, number> = { camera: 0, mic: 0, imu: 0 };
+  private readonly skippedBy: Record<SensorKind, number> = { camera: 0, mic: 0, imu: 0 };
   published = 0;
   passes = 0;
   /** Sensor ids paused by a command: their records are skipped (and counted), time still flows. */
@@ -122,6 +126,16 @@ export class ReplaySource implements Component {
   /** The opened fixture (after start). */
   get opened(): Fixture | undefined {
     return this.fixture;
+  }
+
+  /** Per sensor it stands in for: records published; dropped: `paused` (skipped while paused). */
+  sensorCounters(): readonly SensorCounters[] {
+    return (['camera', 'mic', 'imu'] as const).map((kind) => ({
+      sensor: this.options.ids[kind],
+      kind,
+      frames: this.publishedBy[kind],
+      dropped: { paused: this.skippedBy[kind] },
+    }));
   }
 
   /** A snapshot of how far the replay is. */
@@ -248,9 +262,11 @@ export class ReplaySource implements Component {
   private async publish<T extends Topic>(sensor: SensorKind, topic: T, payload: PayloadOf<T>): Promise<void> {
     if (this.paused.size > 0 && this.paused.has(this.options.ids[sensor])) {
       this.skippedWhilePaused++;
+      this.skippedBy[sensor]++;
       return;
     }
     this.published++;
+    this.publishedBy[sensor]++;
     await this.options.bus.publish(topic, payload, { source: `replay.${sensor}` });
   }
 

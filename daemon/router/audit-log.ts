@@ -33,106 +33,26 @@ import type { Store } from '../storage/store.js';
 import { SUBLEVEL, type Sub, sublevel } from '../storage/sublevels.js';
 import { canonicalJson } from '../util/canonical-json.js';
 
-export type EgressDataKind = 'audio' | 'image' | 'text' | 'labels' | 'none';
+import type {
+  AuditEntry,
+  AuditProblem,
+  AuditRecord,
+  AuditRecordInput,
+  AuditVerification,
+  ToolCallAuditEntry,
+} from './audit-types.js';
 
-/** A cloud request that left (or was refused at) the device; what egress.ts appends. */
-export interface AuditEntry {
-  /** Clock time the request was handed to the network (or refused), ms since epoch. */
-  readonly tsMs: number;
-  /** What the body carried. */
-  readonly dataKind: EgressDataKind;
-  /** Request body size, bytes. */
-  readonly bytes: number;
-  /** Destination host (and port), e.g. `api.openai.com`. */
-  readonly host: string;
-  /** Request path, e.g. `/v1/audio/transcriptions`. */
-  readonly path: string;
-  /** The router's reason code for sending it (e.g. `in_hybrid_band`). */
-  readonly reason: string;
-  readonly tier: string;
-  readonly correlationId: string;
-  /** `sha256:<hex>` of the body, and the envelope id it was derived from. */
-  readonly payloadRef: string;
-  /** `sent`, or `refused` when the privacy guard stopped it. */
-  readonly outcome: 'sent' | 'refused';
-}
-
-export type AuditKind =
-  | 'egress'
-  | 'mqtt_egress'
-  | 'privacy'
-  | 'command'
-  | 'tool_call'
-  | 'sensor_pause'
-  | 'forget';
-
-/**
- * A tool call the cloud LLM asked for, run (`allowed`) or `refused` (daemon/agents/cloud-tools.ts).
- * Like egress entries it holds no payload: the arguments' SHA-256, and the topic acted on.
- */
-export interface ToolCallAuditEntry {
-  readonly kind: 'tool_call';
-  /** The event's time on the daemon clock (a replay's fixture time); the record is stamped in wall time. */
-  readonly tsMs: number;
-  /** Tool name (or, for a name the registry does not know, the cloud's function name). */
-  readonly tool: string;
-  readonly outcome: 'allowed' | 'refused';
-  /** Why it was refused (`E_CLOUD_TOOL_*`, `E_TOOL_UNKNOWN`); absent when allowed. */
-  readonly code?: string;
-  /** What it acts on: `mqtt.publish`'s topic. */
-  readonly target?: string;
-  readonly correlationId: string;
-  /** `sha256:<hex>` of the arguments JSON. */
-  readonly argsRef: string;
-}
-
-/** True for a cloud egress record (what egress.ts appends). */
-export function isEgressEntry(r: AuditRecord): r is AuditRecord & AuditEntry {
-  return r.kind === 'egress';
-}
-
-/** Any other record: a kind, an outcome and the fields that describe it (never personal content). */
-export interface AuditRecordInput {
-  readonly kind: AuditKind;
-  /** e.g. `sent`, `refused`, `applied`, `ok`, `E_CMD_AUTH`, `summary`. */
-  readonly outcome: string;
-  /** The event's own time when it is not now (a replay's fixture time), ms since epoch. */
-  readonly tsMs?: number;
-  readonly [field: string]: unknown;
-}
-
-/** A stored record. Egress records also carry every AuditEntry field. */
-export interface AuditRecord {
-  /** Position in the chain, from 1. */
-  readonly seq: number;
-  /** Wall-clock time the record was appended, ms since epoch. */
-  readonly tsMs: number;
-  readonly kind: AuditKind;
-  readonly outcome: string;
-  /** The event's own time, when it differed from `tsMs` by more than a second. */
-  readonly eventTsMs?: number;
-  /** Hash of the previous record (or of the base the retained records continue from). */
-  readonly prev: string;
-  /** SHA-256 (hex) of this record's canonical JSON without `hash`. */
-  readonly hash: string;
-  readonly [field: string]: unknown;
-}
-
-export interface AuditProblem {
-  readonly seq: number;
-  readonly problem: string;
-}
-
-export interface AuditVerification {
-  readonly ok: boolean;
-  /** Records checked. */
-  readonly checked: number;
-  /** Seq of the first record kept (records before it were pruned by the bound or erased by forget). */
-  readonly fromSeq: number;
-  readonly headSeq: number;
-  /** The first problems found, in chain order (at most 20). */
-  readonly problems: readonly AuditProblem[];
-}
+export {
+  type AuditEntry,
+  type AuditKind,
+  type AuditProblem,
+  type AuditRecord,
+  type AuditRecordInput,
+  type AuditVerification,
+  type EgressDataKind,
+  isEgressEntry,
+  type ToolCallAuditEntry,
+} from './audit-types.js';
 
 export interface AuditLogOptions {
   /** Records kept; the oldest are deleted past it (default DEFAULT_MAX_RECORDS). */
@@ -164,6 +84,8 @@ interface ChainState {
   meta: Meta;
   /** Serialises every operation on the chain. */
   tail: Promise<unknown>;
+  /** Told of each record once it is written (the dashboard's tally); removed by their owners. */
+  readonly listeners: Set<(record: AuditRecord) => void>;
 }
 
 /** One chain per store, whichever AuditLog instance appends (see the module comment). */
@@ -191,6 +113,7 @@ export class AuditLog {
         loaded: undefined,
         meta: { base: { seq: 0, hash: GENESIS }, head: { seq: 0, hash: GENESIS } },
         tail: Promise.resolve(),
+        listeners: new Set(),
       };
       chains.set(db, state);
     }
@@ -221,6 +144,13 @@ export class AuditLog {
         { type: 'put', key: META, value: meta },
       ]);
       this.state.meta = meta;
+      for (const listener of this.state.listeners) {
+        try {
+          listener(record);
+        } catch {
+          // a listener's fault is its own: the record is written
+        }
+      }
       await this.prune();
       return record;
     });
@@ -232,6 +162,32 @@ export class AuditLog {
    */
   async close(): Promise<void> {
     await this.sub.close();
+  }
+
+  /**
+   * Hear every record appended to this store's chain from now on, by any instance. Returns the
+   * function that stops it; a listener that is never removed is a leak.
+   */
+  onAppend(listener: (record: AuditRecord) => void): () => void {
+    this.state.listeners.add(listener);
+    return () => void this.state.listeners.delete(listener);
+  }
+
+  /**
+   * The newest records appended at or after `sinceMs` (wall clock), oldest first, at most
+   * `limit`: read from the head backwards, so today's records cost what today wrote, not the
+   * whole retained log.
+   */
+  recent(sinceMs: number, limit: number): Promise<AuditRecord[]> {
+    return this.serial(async () => {
+      const out: AuditRecord[] = [];
+      for await (const value of this.sub.values({ gte: REC, lt: REC_END, reverse: true })) {
+        const r = value as AuditRecord;
+        if (!(r.tsMs >= sinceMs) || out.length >= limit) break;
+        out.push(r);
+      }
+      return out.reverse();
+    });
   }
 
   /** Records appended at or after `sinceMs` (wall clock), oldest first, at most `limit`. */

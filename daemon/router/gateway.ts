@@ -22,6 +22,7 @@ import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
+import type { HistogramSnapshot } from '../util/latency-histogram.js';
 import type { AuditLog } from './audit-log.js';
 import { CircuitBreaker } from './breaker.js';
 import type { ChatTool } from './cloud-api.js';
@@ -38,7 +39,7 @@ import {
   routeDecision,
 } from './decisions.js';
 import { Egress } from './egress.js';
-import { decide, type PolicyDecision } from './policy.js';
+import { type BreakerState, decide, type PolicyDecision } from './policy.js';
 import type { PrivacyTiers } from './privacy.js';
 import { RouterTelemetry, type RouterTelemetrySnapshot } from './telemetry.js';
 
@@ -83,6 +84,12 @@ export interface RefineJob<T> {
 
 /** A failed call's reason, and what it threw when it was made (a call refused as busy throws nothing). */
 type CallResult<T> = { ok: true; value: T } | { ok: false; reason: FollowUpReason; err?: Error };
+
+/** The telemetry with what limits the cloud now: the day's cost cap and the breaker's state. */
+export interface RouterSnapshot extends RouterTelemetrySnapshot {
+  readonly costCapUsd: number;
+  readonly breaker: BreakerState;
+}
 
 export class CloudGateway {
   readonly breaker: CircuitBreaker;
@@ -146,8 +153,17 @@ export class CloudGateway {
     return this.inFlight.size;
   }
 
-  snapshot(): RouterTelemetrySnapshot {
-    return this.telemetry.snapshot();
+  snapshot(): RouterSnapshot {
+    return {
+      ...this.telemetry.snapshot(),
+      costCapUsd: this.o.config.router.cost.daily_cap_usd,
+      breaker: this.breaker.state(),
+    };
+  }
+
+  /** Every cloud call's latency since start (the /metrics histogram). */
+  cloudLatency(): HistogramSnapshot {
+    return this.telemetry.cloudLatency.snapshot();
   }
 
   /** An inference that is not what its topic promises: counted, not routed. */

@@ -269,6 +269,22 @@ export class PrivacyTiers {
     };
   }
 
+  /**
+   * The tier in force per sensor id, as its readings are routed (sensor tier, run-time changes and
+   * overrides applied), for `kinds` (default all three).
+   */
+  tiersBySensor(
+    kinds: readonly SensorKind[] = KINDS,
+  ): Record<string, { kind: SensorKind; tier: PrivacyTier }> {
+    const out: Record<string, { kind: SensorKind; tier: PrivacyTier }> = {};
+    for (const kind of kinds) {
+      const id = this.ids[kind];
+      if (id === undefined) continue;
+      out[id] = { kind, tier: this.tierFor(`sensor/${kind}/${id}/${kind === 'imu' ? 'window' : 'frame'}`) };
+    }
+    return out;
+  }
+
   /** The topics this device publishes personal data on (what scopes are checked against). */
   knownTopics(): readonly string[] {
     return this.topics;

@@ -12,11 +12,11 @@ import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
+import type { HistogramSnapshot } from '../util/latency-histogram.js';
 import { AuditLog } from './audit-log.js';
-import { CloudGateway } from './gateway.js';
+import { CloudGateway, type RouterSnapshot } from './gateway.js';
 import { type PrivacyScope, PrivacyTiers } from './privacy.js';
 import { InferenceRouting } from './routing.js';
-import type { RouterTelemetrySnapshot } from './telemetry.js';
 
 export interface RouterStageOptions {
   readonly bus: EventBus;
@@ -145,8 +145,13 @@ export class RouterStage implements Component {
     return this.privacy.tierFor(topic);
   }
 
-  snapshot(): RouterTelemetrySnapshot {
+  snapshot(): RouterSnapshot {
     return this.gateway.snapshot();
+  }
+
+  /** Every cloud call's latency since start (the /metrics histogram). */
+  cloudLatency(): HistogramSnapshot {
+    return this.gateway.cloudLatency();
   }
 
   /** Cloud calls in flight and media held for refinements, for tests of the bounds. */

@@ -3,6 +3,7 @@
  * percentiles over a bounded window, cost today, egress volume and privacy-guard refusals.
  */
 import type { Route } from '../bus/topics.js';
+import { LatencyHistogram } from '../util/latency-histogram.js';
 
 /** Cloud latencies kept for percentiles; the oldest is overwritten when full (a ring). */
 export const LATENCY_WINDOW = 256;
@@ -40,6 +41,8 @@ export class RouterTelemetry {
   };
   private readonly latencies: number[] = [];
   private latencyNext = 0;
+  /** Every cloud call's latency since start, for the /metrics histogram (the window is for the policy). */
+  readonly cloudLatency = new LatencyHistogram();
   cloudCalls = 0;
   cloudFailures = 0;
   refinementsPublished = 0;
@@ -59,6 +62,7 @@ export class RouterTelemetry {
     if (this.latencies.length < LATENCY_WINDOW) this.latencies.push(ms);
     else this.latencies[this.latencyNext] = ms;
     this.latencyNext = (this.latencyNext + 1) % LATENCY_WINDOW;
+    this.cloudLatency.observe(ms / 1000);
   }
 
   /** Median of the window, for the policy's latency rule. */

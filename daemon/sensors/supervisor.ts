@@ -34,11 +34,11 @@ export interface SupervisorOptions {
   /** argv of the producer; spawned by the default launcher and named in messages. */
   readonly command: readonly string[];
   /**
-   * Start the child; default spawns `command` in its own process group (so a shell pipeline dies
-   * as a whole) with stdin ignored and stdout/stderr piped. The mic uses it to let
-   * node-record-lpcm16 do the spawning.
+   * Added to the child's environment (the mic's AUDIODEV for sox and rec). The child is spawned
+   * from `command` in its own process group (so a shell pipeline dies as a whole) with stdin
+   * ignored and stdout/stderr piped.
    */
-  readonly launch?: () => ChildProcess;
+  readonly env?: Readonly<Record<string, string>>;
   /** No progress for this long (from spawn or from the last heartbeat) counts as a stall, ms. */
   readonly stallTimeoutMs: number;
   /**
@@ -180,7 +180,7 @@ export class Supervisor {
     if (!this.diagnosedFailure) this.setState('starting', undefined);
     let child: ChildProcess;
     try {
-      child = this.o.launch ? this.o.launch() : this.defaultLaunch();
+      child = this.launch();
     } catch (err) {
       // spawn() throws synchronously only for invalid arguments (e.g. an empty command).
       this.fail(`cannot start ${this.binary()}: ${(err as Error).message}`, false);
@@ -207,8 +207,8 @@ export class Supervisor {
         this.o.logger.warn({ err: err.message, code: err.code }, 'producer process error');
       }
     });
-    // node-record-lpcm16 emits string 'error's on stdout when the child exits non-zero; without a
-    // listener that would crash the process. The exit itself is handled by 'close'.
+    // A read error on the pipe (EIO after the child died) must not crash the daemon; the exit
+    // itself is handled by 'close'.
     child.stdout?.on('error', () => {});
     const heartbeatOnData = this.o.heartbeatOnData ?? true;
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -238,10 +238,11 @@ export class Supervisor {
     this.command = command;
   }
 
-  private defaultLaunch(): ChildProcess {
+  private launch(): ChildProcess {
     const [cmd, ...args] = this.command;
     if (cmd === undefined || cmd === '') throw new Error('empty command');
-    return spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const env = this.o.env === undefined ? {} : { env: { ...process.env, ...this.o.env } };
+    return spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...env });
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
@@ -320,8 +321,8 @@ export class Supervisor {
 
   private signal(child: ChildProcess, sig: NodeJS.Signals): void {
     try {
-      // The default launcher puts the child in its own group: signal the group so a pipeline dies whole.
-      if (this.o.launch === undefined && child.pid !== undefined) process.kill(-child.pid, sig);
+      // The child leads its own group (detached): signal the group so a pipeline dies whole.
+      if (child.pid !== undefined) process.kill(-child.pid, sig);
       else child.kill(sig);
     } catch {
       // Already gone.

@@ -73,16 +73,18 @@ test -f "$WORK/dist/${MAIN#dist/}" || die "the compile produced no $MAIN"
 # --- production dependencies for one architecture --------------------------------------------
 # npm ci --omit=dev for linux/<cpu>/glibc: sharp, serialport, classic-level and onnxruntime-node
 # resolve to that platform's prebuilt binaries. --ignore-scripts: nothing of a foreign platform can
-# run here, and none of them needs an install script when a prebuild exists. Cached per lock file
-# (npm ci itself refuses a lock file out of step with package.json).
+# run here, and none of them needs an install script when a prebuild exists. The lock file is
+# npm-shrinkwrap.json (published with the package, so `npm install -g edgeloom` gets the versions
+# tested here too); cached per its hash (npm ci itself refuses a lock file out of step with
+# package.json).
 deps_for() {
   local cpu="$1" dir="$WORK/deps-$1" key
-  key=$(sha256sum <"$REPO/package-lock.json" | cut -c1-64)
+  key=$(sha256sum <"$REPO/npm-shrinkwrap.json" | cut -c1-64)
   if [ "$(cat "$dir/.key" 2>/dev/null)" != "$key" ]; then
     log "npm ci --omit=dev for linux/$cpu"
     rm -rf "$dir"
     mkdir -p "$dir"
-    cp "$REPO/package.json" "$REPO/package-lock.json" "$REPO/.npmrc" "$dir/"
+    cp "$REPO/package.json" "$REPO/npm-shrinkwrap.json" "$REPO/.npmrc" "$dir/"
     (cd "$dir" && npm ci --omit=dev --os=linux --cpu="$cpu" --libc=glibc --ignore-scripts \
       --no-audit --no-fund --loglevel=error >&2)
     echo "$key" >"$dir/.key"

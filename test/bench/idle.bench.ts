@@ -10,13 +10,11 @@
  * Not measured here yet: the CPU overhead beyond the models at real-time speed (daemon CPU per
  * second of sensor data vs bare `session.run` on the same inputs) and per-stage latency.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../../daemon/util/package-root.js';
+import { cpuSeconds, DaemonChild, httpGet, parseMetrics } from './daemon-child.js';
 import type { BenchOptions, BenchTarget, Figures } from './run.js';
-import { ChildOutput, httpGet, parseMetrics } from './soak.bench.js';
 
 export const name = 'pipeline';
 
@@ -28,20 +26,9 @@ export const targets: readonly BenchTarget[] = [
   },
 ];
 
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number, ticksPerS: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may contain spaces) start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
-  return (Number(fields[11]) + Number(fields[12])) / ticksPerS;
-}
-
 export async function bench(options: BenchOptions): Promise<Figures> {
   const windowS = options.quick ? 10 : 30;
   const settleMs = 5_000;
-  const ticksPerS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-  const root = packageRoot();
   const work = mkdtempSync(join(tmpdir(), 'edgeloom-idle-'));
   const overrides: Record<string, string> = {
     EDGELOOM_SOURCE_REPLAY_SPEED: '0',
@@ -50,28 +37,14 @@ export async function bench(options: BenchOptions): Promise<Figures> {
     EDGELOOM_HTTP_PORT: '0',
     EDGELOOM_MQTT_EMBEDDED_PORT: '0',
   };
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGELOOM_')) env[k] = v;
-  const child = spawn(process.execPath, [join(root, 'dist/daemon/cli/main.js'), 'run'], {
-    cwd: root,
-    env: { ...env, ...overrides, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out = new ChildOutput(child);
-  let exited: number | null | undefined;
-  const exit = new Promise<number | null>((r) =>
-    child.once('exit', (code) => {
-      exited = code;
-      r(code);
-    }),
-  );
+  const daemon = new DaemonChild(overrides);
   try {
-    const url = await out.whenListening(child);
-    const pid = child.pid!;
+    const url = await daemon.listening();
+    const pid = daemon.pid;
     // The event that ends the input: the one pass over the fixture is counted.
     const passStartedMs = performance.now();
     for (;;) {
-      if (exited !== undefined) throw new Error(`daemon exited (${exited})\n${out.text()}`);
+      daemon.assertRunning('during the run');
       const m = parseMetrics(await httpGet(`${url}/metrics`));
       if ((m.get('edgeloom_replay_passes_total') ?? 0) >= 1) break;
       if (performance.now() - passStartedMs > 600_000) throw new Error('replay pass not done in 10 min');
@@ -79,12 +52,12 @@ export async function bench(options: BenchOptions): Promise<Figures> {
     }
     const replaySeconds = (performance.now() - passStartedMs) / 1000;
     await new Promise((r) => setTimeout(r, settleMs));
-    const cpu0 = cpuSeconds(pid, ticksPerS);
+    const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, windowS * 1000));
-    const cpu1 = cpuSeconds(pid, ticksPerS);
+    const cpu1 = cpuSeconds(pid);
     const wallS = (performance.now() - t0) / 1000;
-    if (exited !== undefined) throw new Error(`daemon exited (${exited}) while idle\n${out.text()}`);
+    daemon.assertRunning('while idle');
     return {
       idle_window_s: Math.round(wallS),
       idle_cpu_s: Math.round((cpu1 - cpu0) * 1000) / 1000,
@@ -92,8 +65,7 @@ export async function bench(options: BenchOptions): Promise<Figures> {
       replay_pass_s: Math.round(replaySeconds),
     };
   } finally {
-    if (exited === undefined) child.kill('SIGTERM');
-    await exit;
+    await daemon.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }

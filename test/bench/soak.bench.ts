@@ -24,16 +24,14 @@
  * `--heap-snapshots DIR` writes a V8 heap snapshot of the child at the end of the warm-up and at
  * the end (for finding what grows); `--samples FILE` writes every sample as JSON.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Level } from 'level';
 import { AgentStore } from '../../daemon/agents/store.js';
 import { loadConfig } from '../../daemon/config/index.js';
 import { storeInventory } from '../../daemon/storage/inventory.js';
-import { packageRoot } from '../../daemon/util/package-root.js';
+import { DaemonChild, httpGet, parseMetrics } from './daemon-child.js';
 import type { BenchOptions, BenchTarget, Figures } from './run.js';
 
 export const name = 'soak';
@@ -96,21 +94,6 @@ function option(args: readonly string[], key: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-/** `name{labels} value` lines of the Prometheus text format, summed per name (and per label text). */
-export function parseMetrics(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const sp = line.lastIndexOf(' ');
-    const key = line.slice(0, sp);
-    const value = Number(line.slice(sp + 1));
-    out.set(key, value);
-    const bare = key.replace(/\{.*$/, '');
-    if (bare !== key) out.set(`${bare}{*}`, (out.get(`${bare}{*}`) ?? 0) + value);
-  }
-  return out;
-}
-
 function procRss(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m === null ? Number.NaN : Number(m[1]) * 1024;
@@ -118,21 +101,6 @@ function procRss(pid: number): number {
 
 function procFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
-}
-
-export function httpGet(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get(url, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (s: string) => {
-        body += s;
-      });
-      res.on('end', () =>
-        res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: HTTP ${res.statusCode}`)),
-      );
-    }).on('error', reject);
-  });
 }
 
 async function sample(pid: number, url: string, t0: number, inspector: Inspector): Promise<Sample> {
@@ -143,7 +111,7 @@ async function sample(pid: number, url: string, t0: number, inspector: Inspector
   let handles = 0;
   const resources: Record<string, number> = {};
   for (const [k, v] of m) {
-    const type = /^edgeloom_process_active_resources\{type="([^"]+)"\}$/.exec(k)?.[1];
+    const type = /^nodejs_active_resources\{type="([^"]+)"\}$/.exec(k)?.[1];
     if (type === undefined) continue;
     resources[type] = v;
     if (!REQUEST_TYPES.test(type)) handles += v;
@@ -152,13 +120,13 @@ async function sample(pid: number, url: string, t0: number, inspector: Inspector
     wallMs: Date.now() - t0,
     sensorMs: g('edgeloom_replay_fixture_seconds_total') * 1000,
     heapUsed: live.usedSize,
-    heapUsedRaw: g('edgeloom_process_heap_used_bytes'),
-    external: g('edgeloom_process_external_memory_bytes'),
+    heapUsedRaw: g('nodejs_heap_size_used_bytes'),
+    external: g('nodejs_external_memory_bytes'),
     rss: procRss(pid),
     fds: procFds(pid),
     handles,
-    timers: m.get('edgeloom_process_active_resources{type="Timeout"}') ?? 0,
-    loopDelayP99Ms: g('edgeloom_event_loop_delay_seconds{quantile="0.99"}') * 1000,
+    timers: m.get('nodejs_active_resources{type="Timeout"}') ?? 0,
+    loopDelayP99Ms: g('nodejs_eventloop_lag_p99_seconds') * 1000,
     openSublevels: g('edgeloom_store_open_sublevels'),
     storeBytes: g('edgeloom_store_size_bytes'),
     outbox: g('edgeloom_mqtt_outbox_depth{outbox="mqtt"}'),
@@ -182,50 +150,6 @@ function windowAt(samples: readonly Sample[], endMs: number): Sample[] {
 
 const pct = (from: number, to: number): number => Math.round(((to - from) / from) * 1000) / 10;
 const mb = (b: number): number => Math.round(b / 1e5) / 10;
-
-/** The daemon's stdout, scanned line by line for the HTTP URL; the last lines kept for errors. */
-export class ChildOutput {
-  url: string | undefined;
-  /** The child's inspector WebSocket URL, when it was started with --inspect. */
-  inspectorUrl: string | undefined;
-  private tail: string[] = [];
-  private partial = '';
-  private waiters: Array<() => void> = [];
-
-  constructor(child: ChildProcess) {
-    const take = (chunk: Buffer): void => {
-      const lines = (this.partial + chunk.toString('utf8')).split('\n');
-      this.partial = lines.pop() ?? '';
-      for (const line of lines) {
-        this.tail.push(line);
-        if (this.tail.length > 200) this.tail.shift();
-        const ws = /Debugger listening on (ws:\/\/\S+)/.exec(line)?.[1];
-        if (ws !== undefined) this.inspectorUrl = ws;
-        if (this.url === undefined && line.includes('"http listening"')) {
-          this.url = (JSON.parse(line) as { url: string }).url;
-          for (const w of this.waiters.splice(0)) w();
-        }
-      }
-    };
-    child.stdout?.on('data', take);
-    child.stderr?.on('data', take);
-  }
-
-  whenListening(child: ChildProcess): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const done = (): void => (this.url === undefined ? undefined : resolve(this.url));
-      this.waiters.push(done);
-      child.once('exit', (code) =>
-        reject(new Error(`daemon exited (${code}) before listening\n${this.text()}`)),
-      );
-      done();
-    });
-  }
-
-  text(): string {
-    return this.tail.join('\n');
-  }
-}
 
 /**
  * The child's V8 inspector (Chrome DevTools Protocol over a WebSocket on loopback): forces a full
@@ -284,7 +208,6 @@ export async function bench(options: BenchOptions): Promise<Figures> {
   if (!(hours > 1)) throw new Error(`--hours must be more than the 1 h warm-up (got ${hours})`);
   const snapshotsDir = option(options.args, '--heap-snapshots');
   const samplesFile = option(options.args, '--samples');
-  const root = packageRoot();
   const work = mkdtempSync(join(tmpdir(), 'edgeloom-soak-'));
   const storageDir = join(work, 'state');
   // The embedded demo configuration, as a new user starts it, with the overrides the issue names.
@@ -295,8 +218,6 @@ export async function bench(options: BenchOptions): Promise<Figures> {
     EDGELOOM_HTTP_PORT: '0',
     EDGELOOM_MQTT_EMBEDDED_PORT: '0',
   };
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGELOOM_')) env[k] = v;
   // Port 0: the inspector listens on a free loopback port and prints its URL on stderr.
   const nodeArgs: string[] = ['--inspect=127.0.0.1:0'];
   if (snapshotsDir !== undefined) {
@@ -305,32 +226,21 @@ export async function bench(options: BenchOptions): Promise<Figures> {
   }
   const config = loadConfig({ env: overrides });
   const t0 = Date.now();
-  const child = spawn(process.execPath, [...nodeArgs, join(root, 'dist/daemon/cli/main.js'), 'run'], {
-    cwd: root,
-    env: { ...env, ...overrides, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out = new ChildOutput(child);
-  let exited: number | null | undefined;
-  const exit = new Promise<number | null>((r) =>
-    child.once('exit', (code) => {
-      exited = code;
-      r(code);
-    }),
-  );
+  const daemon = new DaemonChild(overrides, nodeArgs);
+  const { child, out } = daemon;
   const samples: Sample[] = [];
   const endMs = hours * HOUR_MS;
   let inspector: Inspector | undefined;
   try {
-    const url = await out.whenListening(child);
-    const pid = child.pid!;
+    const url = await daemon.listening();
+    const pid = daemon.pid;
     if (out.inspectorUrl === undefined) throw new Error(`no inspector URL from the daemon\n${out.text()}`);
     inspector = await Inspector.connect(out.inspectorUrl);
     let warmSnapshot = snapshotsDir === undefined;
     let reported = 0;
     let failures = 0;
     for (;;) {
-      if (exited !== undefined) throw new Error(`daemon exited (${exited}) during the soak\n${out.text()}`);
+      daemon.assertRunning('during the soak');
       await new Promise((r) => setTimeout(r, SAMPLE_EVERY_MS));
       let s: Sample;
       try {
@@ -338,7 +248,7 @@ export async function bench(options: BenchOptions): Promise<Figures> {
         failures = 0;
       } catch (err) {
         // A heap snapshot (or a long collection) can stall the daemon past the HTTP timeouts.
-        if (++failures >= 5 || exited !== undefined) throw err;
+        if (++failures >= 5 || daemon.exitCode !== undefined) throw err;
         process.stderr.write(`soak: sample failed (${(err as Error).message}); retrying\n`);
         continue;
       }
@@ -359,9 +269,8 @@ export async function bench(options: BenchOptions): Promise<Figures> {
     if (snapshotsDir !== undefined) child.kill('SIGUSR2');
   } finally {
     inspector?.close();
-    if (exited === undefined) child.kill('SIGTERM');
   }
-  const exitCode = await exit;
+  const exitCode = await daemon.stop();
   if (samplesFile !== undefined) writeFileSync(samplesFile, `${JSON.stringify(samples)}\n`);
 
   const last = samples[samples.length - 1]!;

@@ -159,7 +159,27 @@ describe('emotion display hysteresis (k_frames AND min_ms)', () => {
     expect(again.agent.state()).toMatchObject({ shown: 'happy', lastFaceMs: 100 });
     await again.clock.advanceTo(1100);
     await again.settle();
-    expect(again.shownAt()).toEqual(['1100:no_face']);
+    // The stored emotion is shown again at start (RESHOW_TIMER), then no_face when its time comes.
+    expect(again.shownAt()).toEqual(['0:happy', '1100:no_face']);
+    await again.runtime.stop();
+  });
+
+  it('shows the stored emotion again at once after a restart, and nothing on a fresh store', async () => {
+    const fresh = await setup({ kFrames: 1, minMs: 0, noFaceTimeoutMs: 60_000 });
+    // The virtual clock fires due timers when it is advanced (a replay advances it per event).
+    await fresh.clock.advanceTo(0);
+    await fresh.settle();
+    expect(fresh.shownAt()).toEqual([]);
+    await fresh.at(100, 'surprised');
+    await fresh.runtime.stop();
+    const again = await setup({ kFrames: 1, minMs: 0, noFaceTimeoutMs: 60_000 });
+    await again.clock.advanceTo(0);
+    await again.settle();
+    expect(again.shown.map((s) => s.action)).toEqual([
+      expect.objectContaining({ emotion: 'surprised', emoji: EMOJI.surprised }),
+    ]);
+    // Re-showing is an action, not an event: the log is what it was.
+    expect(again.agent.state()).toMatchObject({ shown: 'surprised', changes: 1 });
     await again.runtime.stop();
   });
 });

@@ -90,6 +90,52 @@ describe.runIf(needs({ tools: ['espeak-ng'] }))('speak tool with a real espeak-n
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('frames the program run with action/speaking start and end on the bus (ok false on failure)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'edgeloom-speak-'));
+    try {
+      const clock = new SystemClock();
+      const logger = silentLogger();
+      const bus = new Bus({ clock, logger });
+      const seen: { state: string; ok?: boolean; text: string; wavBytes: number }[] = [];
+      const wav = join(dir, 'out.wav');
+      bus.subscribe(
+        'action/speaking',
+        (env) => {
+          const p = env.payload as { state: string; ok?: boolean; text: string };
+          // The wav's size at each event: empty before the program ran, written by its end.
+          let wavBytes = 0;
+          try {
+            wavBytes = readFileSync(wav).length;
+          } catch {}
+          seen.push({ ...p, wavBytes });
+        },
+        { component: 'test' },
+      );
+      const r = new ToolRegistry({ bus, clock, logger, defaultTimeoutMs: 10_000 });
+      r.register(speakTool(['espeak-ng', '-w', wav], true, 'stdin', bus));
+      expect(await r.execute('speak', { text: 'the kitchen light is on' })).toMatchObject({ ok: true });
+      await bus.drain(1000);
+      expect(seen).toEqual([
+        { state: 'start', text: 'the kitchen light is on', wavBytes: 0 },
+        { state: 'end', ok: true, text: 'the kitchen light is on', wavBytes: expect.any(Number) },
+      ]);
+      expect(seen[1]!.wavBytes).toBeGreaterThan(1000);
+
+      // A program that fails still ends the "speaking" state.
+      seen.length = 0;
+      const failing = new ToolRegistry({ bus, clock, logger, defaultTimeoutMs: 10_000 });
+      failing.register(speakTool(['sh', '-c', 'exit 3'], true, 'stdin', bus));
+      expect(await failing.execute('speak', { text: 'hello' })).toMatchObject({ ok: false });
+      await bus.drain(1000);
+      expect(seen.map((e) => [e.state, e.ok])).toEqual([
+        ['start', undefined],
+        ['end', false],
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 /** True while `pid` is a live process (a zombie counts as gone). */

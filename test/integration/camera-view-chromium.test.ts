@@ -99,6 +99,15 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard camera view', () => {
         { interval: 200, timeout: 10_000 },
       )
       .toBe(7);
+    // The bound: the frame with its box is drawn within 2 s of the inference reaching the
+    // page (loopback fetch of one JPEG and a canvas draw; typically a few ms).
+    const drawnIn = await page.evaluate(
+      () =>
+        (globalThis as unknown as { edgeloomCameras: Record<string, { eventToDrawMs: number }> })
+          .edgeloomCameras.cam0!.eventToDrawMs,
+    );
+    expect(drawnIn).toBeGreaterThan(0);
+    expect(drawnIn).toBeLessThan(2000);
     const canvas = page.locator('[aria-label="camera cam0"]');
     const png = await canvas.screenshot();
     const { data, info } = await rgbPixels(png);

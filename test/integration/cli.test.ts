@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli-process.js';
@@ -43,10 +44,37 @@ describe('edgeloom CLI', () => {
     }
   });
 
-  it('no arguments prints the help and exits 2', async () => {
+  it('no arguments is a usage error: the help on stderr, nothing on stdout, exit 2', async () => {
     const r = await runCli([]);
     expect(r.code).toBe(2);
-    expect(r.stdout).toContain('Commands:');
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('Commands:');
+  });
+
+  it("help <command> prints that command's usage, as <command> --help does", async () => {
+    const [help, flag, unknown] = await Promise.all([
+      runCli(['help', 'doctor']),
+      runCli(['doctor', '--help']),
+      runCli(['help', 'frobnicate']),
+    ]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: edgeloom doctor/);
+    expect(help.stdout).toBe(flag.stdout);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toMatch(/^edgeloom: no command "frobnicate" to help with/);
+  });
+
+  it('fixture make --json prints one JSON object describing the fixture', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'edgeloom-cli-fixture-'));
+    try {
+      const r = await runCli(['fixture', 'make', '--out', out, '--imu', 'fixtures/demo/imu.jsonl', '--json']);
+      expect(r.code).toBe(0);
+      const lines = readFileSync(join(REPO_ROOT, 'fixtures/demo/imu.jsonl'), 'utf8').trim().split('\n');
+      expect(JSON.parse(r.stdout)).toEqual({ out, frames: 0, audio_samples: 0, imu_samples: lines.length });
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it("--version prints package.json's version", async () => {

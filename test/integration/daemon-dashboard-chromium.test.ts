@@ -194,7 +194,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
     );
     expect(frames(later)).toBeGreaterThan(frames(first));
     expect(sample(later, 'edgeloom_router_decisions_total')).toBeGreaterThan(0);
-    expect(sample(later, 'edgeloom_process_resident_memory_bytes')).toBeGreaterThan(10e6);
+    expect(sample(later, 'process_resident_memory_bytes')).toBeGreaterThan(10e6);
   });
 
   it('the display page follows each display/set action within the bound, measured in the page', async () => {
@@ -290,6 +290,25 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
       shown.some((t) => t.includes(newest.route) && t.includes(newest.reason) && t.includes(newest.kind)),
     ).toBe(true);
     await expect.poll(() => page.textContent('#routing-summary')).toMatch(/local \d+/);
+    // Routing and privacy at a glance, wired to the running daemon: each sensor's tier, the cost
+    // against its cap (the demo allows none), the breaker, and the day's egress table from the audit.
+    const glance = page.getByRole('region', { name: 'routing and privacy' });
+    for (const [id, kind] of [
+      ['cam0', 'camera'],
+      ['mic0', 'mic'],
+      ['imu0', 'imu'],
+    ]) {
+      await expect
+        .poll(() => glance.locator(`dd[data-key="tier ${id}"]`).textContent())
+        .toMatch(new RegExp(`^(public|sensitive|private|local-only) \\(${kind}\\)$`));
+    }
+    expect(await glance.locator('dd[data-key="cloud cost today"]').textContent()).toMatch(
+      /^\$0\.0000 of \$\d+\.\d\d cap$/,
+    );
+    expect(await glance.locator('dd[data-key="cloud breaker"]').textContent()).toBe('closed');
+    expect(
+      await page.getByRole('table', { name: 'left the device today' }).locator('tbody tr').count(),
+    ).toBeGreaterThan(0);
 
     // Emotions and transcripts from the demo's face and speech.
     await expect.poll(() => page.locator('#emotions li').count()).toBeGreaterThan(0);
@@ -329,6 +348,18 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
             .edgeloomHearing?.mic0?.last,
       );
     await expect.poll(async () => (await levels())?.rmsDbfs ?? -96, { timeout: 30_000 }).toBeGreaterThan(-40);
+    // The real Silero VAD's per-frame probability rides on the levels: high in a spoken command,
+    // low in the quiet around it.
+    const vadLevels = async (): Promise<number[]> => {
+      const r = (await (await fetch(`${base}/api/mic/levels`)).json()) as {
+        mics: Record<string, { vadProbability?: number }[]>;
+      };
+      return (r.mics.mic0 ?? []).flatMap((l) => (l.vadProbability === undefined ? [] : [l.vadProbability]));
+    };
+    await expect
+      .poll(async () => Math.max(0, ...(await vadLevels())), { timeout: 30_000 })
+      .toBeGreaterThan(0.5);
+    expect(Math.min(...(await vadLevels()))).toBeLessThan(0.2);
     // Motion: the demo's fall at 10 s is marked on the chart.
     await expect
       .poll(
@@ -342,6 +373,20 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
         { timeout: 30_000 },
       )
       .toContain('fall');
+    // The rest orientation the motion agent learned while the demo's IMU lay still: a gravity
+    // vector of about 1 g, shown as pitch and roll under the chart.
+    const rest = await until('the learned rest orientation on the page', () =>
+      page.evaluate(() => {
+        const m = (globalThis as unknown as { edgeloomMotionRest?: { rest: number[] | null } })
+          .edgeloomMotionRest;
+        return m?.rest ? m : undefined;
+      }),
+    );
+    expect(Math.hypot(...rest.rest!)).toBeGreaterThan(0.8);
+    expect(Math.hypot(...rest.rest!)).toBeLessThan(1.2);
+    await expect
+      .poll(() => page.locator('[aria-label="motion imu0"] + figcaption').textContent())
+      .toMatch(/rest: pitch -?\d+°, roll -?\d+°/);
     await screenshot(page, 'npm-start-dashboard-views');
     expect(browser.problems).toEqual([]);
     await page.close();

@@ -118,6 +118,65 @@ describe.runIf(needs({ tools: ['chromium'] }))(
       await page.close();
     });
 
+    it('shows "listening" during a speech segment and "speaking" while the assistant speaks, still fitting the screen', async () => {
+      const page = await rig.browser.newPage();
+      await page.setViewportSize({ width: 1024, height: 600 });
+      await page.goto(`${rig.server.url()}/display`);
+      await page.locator('#conn', { hasText: 'connected' }).waitFor({ state: 'attached' });
+      await show(page, 'happy');
+      const assistant = page.getByRole('status', { name: /^assistant: / });
+      const state = (): Promise<string | null> => page.getAttribute('body', 'data-assistant');
+      expect(await state()).toBe('idle');
+      expect(await page.locator('#assistant').isHidden()).toBe(true);
+
+      const vad = (kind: 'start' | 'end') =>
+        bus.publish('inference/vad/mic0', {
+          kind,
+          modelId: 'silero',
+          confidence: 0.9,
+          latencyMs: 1,
+          inputTsMs: 1000,
+          startMs: 1000,
+          ...(kind === 'end' ? { endMs: 2000 } : {}),
+          sampleRateHz: 16_000,
+          segmentId: 'mic0:1',
+        });
+      vad('start');
+      await expect.poll(state).toBe('listening');
+      expect(await page.getByRole('status', { name: 'assistant: listening' }).textContent()).toBe(
+        'listening…',
+      );
+      vad('end');
+      await expect.poll(state).toBe('idle');
+
+      bus.publish(
+        'action/speaking',
+        { state: 'start', text: 'the kitchen light is on' },
+        { source: 'tool.speak' },
+      );
+      await expect.poll(state).toBe('speaking');
+      // Painted, and below the face, on screen.
+      const face = (await page.locator('#face').boundingBox())!;
+      const pill = (await assistant.boundingBox())!;
+      expect(pill.y).toBeGreaterThanOrEqual(face.y + face.height - 1);
+      expect(pill.y + pill.height).toBeLessThanOrEqual(600);
+      await screenshot(page, 'display-speaking');
+      // A speech start while speaking (a barge-in) keeps "speaking" shown until the speech ends.
+      vad('start');
+      await expect.poll(state).toBe('speaking');
+      bus.publish(
+        'action/speaking',
+        { state: 'end', text: 'the kitchen light is on', ok: true },
+        { source: 'tool.speak' },
+      );
+      await expect.poll(state).toBe('listening');
+      vad('end');
+      await expect.poll(state).toBe('idle');
+      expect(await page.getAttribute('body', 'data-emotion')).toBe('happy');
+      expect(rig.browser.problems).toEqual([]);
+      await page.close();
+    });
+
     for (const [name, width, height] of [
       ['landscape 1024×600', 1024, 600],
       ['portrait 600×1024', 600, 1024],

@@ -14,6 +14,10 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard models, routing and pl
       { id: 'silero-vad', state: 'loaded', memoryMb: 200 },
     ],
     latency: [{ model: 'face-detector', p50Ms: 14, p99Ms: 31, runs: 420 }],
+    events: [
+      { tsMs: Date.UTC(2026, 11, 4, 8, 0, 0), model: 'face-detector', kind: 'load', loadMs: 120 },
+      { tsMs: Date.UTC(2026, 11, 4, 8, 5, 0), model: 'whisper', kind: 'unload', why: 'idle for 60000 ms' },
+    ],
   };
   const options: PageRigOptions = {
     statsIntervalMs: 200,
@@ -24,6 +28,19 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard models, routing and pl
         cloudCalls: 2,
         cloudFailures: 1,
         costTodayUsd: 0.0123,
+        costCapUsd: 0.5,
+        breaker: 'half_open',
+      }),
+      privacy: () => ({
+        sensors: { cam0: { kind: 'camera', tier: 'local_only' }, mic0: { kind: 'mic', tier: 'sensitive' } },
+      }),
+      egressToday: () => ({
+        sinceMs: 0,
+        truncated: false,
+        destinations: [
+          { via: 'cloud', destination: 'api.example.com', count: 3, bytes: 4096, refused: 1 },
+          { via: 'mqtt', destination: 'lan broker.lan', count: 120, bytes: 900, refused: 7 },
+        ],
       }),
       broker: () => ({ connected: true, destination: 'loopback', withheld: { tier: 17 } }),
       plugins: () => [
@@ -101,6 +118,15 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard models, routing and pl
     const rows = await page.locator('#model-table tbody tr').allTextContents();
     expect(rows).toEqual(['face-detectorloaded312 MB14 ms31 ms420', 'silero-vadloaded200 MB–––']);
 
+    // Load and unload events, newest first.
+    const events = await page
+      .getByRole('list', { name: 'model loads and unloads' })
+      .locator('li')
+      .allTextContents();
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatch(/ unload whisper idle for 60000 ms$/);
+    expect(events[1]).toMatch(/ load face-detector in 120 ms$/);
+
     models = { ...models, usedMb: 1900 };
     await expect.poll(() => barShare(page), { timeout: 10_000 }).toBeGreaterThan(0.9);
 
@@ -109,7 +135,17 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard models, routing and pl
       .poll(() => glance.locator('dd[data-key="decisions"]').textContent())
       .toBe('local 40 · cloud 2');
     expect(await glance.locator('dd[data-key="cloud calls"]').textContent()).toBe('2 (1 failed)');
-    expect(await glance.locator('dd[data-key="cloud cost today"]').textContent()).toBe('$0.0123');
+    expect(await glance.locator('dd[data-key="cloud cost today"]').textContent()).toBe(
+      '$0.0123 of $0.50 cap',
+    );
+    expect(await glance.locator('dd[data-key="cloud breaker"]').textContent()).toBe('half open');
+    expect(await glance.locator('dd[data-key="tier cam0"]').textContent()).toBe('local-only (camera)');
+    expect(await glance.locator('dd[data-key="tier mic0"]').textContent()).toBe('sensitive (mic)');
+    const egress = page.getByRole('table', { name: 'left the device today' });
+    expect(await egress.locator('tbody tr').allTextContents()).toEqual([
+      'cloudapi.example.com34.0 KiB1',
+      'mqttlan broker.lan120900 B7',
+    ]);
     expect(await glance.locator('dd[data-key="kept on the device"]').textContent()).toBe('tier 17');
     const plugins = page.getByRole('region', { name: 'plugins' });
     await plugins.waitFor({ state: 'visible' });

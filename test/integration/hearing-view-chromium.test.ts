@@ -19,13 +19,26 @@ const TONE_AMPLITUDE = 8192;
 
 interface Hearing {
   levels: number;
-  last?: { tsMs: number; rmsDbfs: number; peakDbfs: number };
+  last?: { tsMs: number; rmsDbfs: number; peakDbfs: number; vadProbability?: number };
   segments: { start: number; end?: number; text?: string }[];
+  marks: { tsMs: number; kind: string; text: string }[];
 }
 
 describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
   const bus = pageBus();
-  const micLevels = new MicLevels({ bus });
+  // The VAD stage's probability hook (VadStage.onProbability), driven by the test.
+  let vadListener: ((micId: string, tsMs: number, p: number) => void) | undefined;
+  const micLevels = new MicLevels({
+    bus,
+    vad: {
+      onProbability: (l) => {
+        vadListener = l;
+        return () => {
+          vadListener = undefined;
+        };
+      },
+    },
+  });
   let rig: PageRig;
   let seq = 0;
   const t0 = 1_700_000_000_000;
@@ -77,6 +90,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
     await expect.poll(async () => (await hearing(page))?.levels ?? 0, { timeout: 10_000 }).toBeGreaterThan(5);
     const quiet = (await hearing(page))!.last!;
     expect(quiet.rmsDbfs).toBeLessThan(-80);
+    expect(quiet.vadProbability).toBeUndefined();
     await expect.poll(() => meterFill(page), { timeout: 10_000 }).toBeLessThan(0.1);
     await screenshot(page, 'dashboard-hearing-silence');
 
@@ -90,10 +104,16 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
       sampleRateHz: RATE,
       segmentId: 'mic0-1',
     });
+    const speechFrom = seq;
     publishAudio(1, TONE_AMPLITUDE);
+    // The VAD's probability for each of those frames, after the frames reached the meter (as
+    // VadStage reports them, once its model has run on the frame): high in speech.
+    await bus.drain(1000);
+    for (let n = speechFrom; n < seq; n++) vadListener?.('mic0', t0 + (n * FRAME * 1000) / RATE, 0.93);
     await expect
       .poll(async () => (await hearing(page))?.last?.rmsDbfs ?? -96, { timeout: 10_000 })
       .toBeGreaterThan(-20);
+    expect((await hearing(page))!.last!.vadProbability).toBeCloseTo(0.93, 5);
     const loud = (await hearing(page))!.last!;
     expect(loud.rmsDbfs).toBeCloseTo(-15.05, 0);
     expect(loud.peakDbfs).toBeCloseTo(-12.04, 0);
@@ -127,6 +147,25 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
     await expect
       .poll(async () => (await hearing(page))?.segments ?? [], { timeout: 10_000 })
       .toEqual([{ start: t0 + 1000, end: t0 + 2000, text: 'turn on the kitchen light' }]);
+    // The intent recognised in it and the answer spoken are marked on the timeline.
+    bus.publish(
+      'agent/voice/intent',
+      {
+        intent: 'light_on',
+        slots: { room: 'kitchen' },
+        score: 1,
+        text: 'turn on the kitchen light',
+        source: 'local',
+      },
+      { tsMs: t0 + 2100 },
+    );
+    bus.publish('action/speaking', { state: 'start', text: 'the kitchen light is on' }, { tsMs: t0 + 2200 });
+    await expect
+      .poll(async () => (await hearing(page))?.marks ?? [], { timeout: 10_000 })
+      .toEqual([
+        { tsMs: t0 + 2100, kind: 'intent', text: 'light_on' },
+        { tsMs: t0 + 2200, kind: 'answer', text: 'the kitchen light is on' },
+      ]);
     await screenshot(page, 'dashboard-hearing');
     expect(rig.browser.problems).toEqual([]);
     await page.close();

@@ -171,4 +171,20 @@ describe('edgeloom models', () => {
     await expect(run('fetch', 'local-vad', '--url-base', base)).resolves.toBe(0); // present: nothing to do
     expect(out.join('')).toContain('present vad/model.onnx');
   });
+
+  it('fetch --json prints one object with every file and where a pin was written', async () => {
+    const file = writeManifest(null);
+    expect(await run('fetch', 'remote-stt', '--url-base', base, '--pin', '--json')).toBe(0);
+    const report = JSON.parse(out.join('')) as {
+      id: string;
+      files: Record<string, unknown>[];
+      pinned_in: string;
+    };
+    expect(report.id).toBe('remote-stt');
+    expect(report.files).toMatchObject([
+      { path: 'stt/enc.onnx', status: 'downloaded', sizeBytes: REMOTE.length, sha256: sha(REMOTE) },
+    ]);
+    expect(report.pinned_in).toBe(file);
+    expect(loadManifest(file).models[1]!.files[0]!.sha256).toBe(sha(REMOTE));
+  });
 });

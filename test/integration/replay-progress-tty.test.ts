@@ -71,7 +71,20 @@ describe.runIf(needs({ tools: ['script'] }))('replay progress on a terminal', ()
     expect(redraws.at(-1)).toMatch(/ 100% 20\.0\/20\.0 s · \d+ records/);
     const records = Number(/ (\d+) records/.exec(redraws.at(-1)!)![1]);
     expect(records).toBeGreaterThan(100);
-    // Log lines are still whole JSON lines (the progress line parks the cursor instead of gluing).
+    // On a terminal the logs are readable lines (log.format auto), each whole: the progress line
+    // parks the cursor instead of gluing onto them.
+    expect(text.replace(/\r/g, '\n')).toMatch(
+      /^\d\d:\d\d:\d\d\.\d{3} INFO {2}source\.replay: replay finished published=\d+ passes=1$/m,
+    );
+    expect(parseLogLines(text.replace(/\r/g, '\n'))).toEqual([]);
+  });
+
+  it('log.format json keeps JSON lines on the pty', async () => {
+    const { code, text } = await underPty(
+      `${quote(process.execPath)} ${quote(CLI)} replay fixtures/demo --speed 0`,
+      { EDGELOOM_LOG_FORMAT: 'json' },
+    );
+    expect(code).toBe(0);
     const logs = parseLogLines(text.replace(/\r/g, '\n'));
     expect(logs.map((l) => l.msg)).toContain('replay finished');
   });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { auditCommand, parseSince } from '../../daemon/cli/cmd-audit.js';
 import { forgetCommand } from '../../daemon/cli/cmd-forget.js';
+import { privacyCommand } from '../../daemon/cli/cmd-privacy.js';
 import { type AuditEntry, AuditLog, type AuditRecord } from '../../daemon/router/audit-log.js';
 import { openStore } from '../../daemon/storage/store.js';
 import { SUBLEVEL, sublevel } from '../../daemon/storage/sublevels.js';
@@ -94,6 +95,12 @@ describe('edgeloom audit / forget', () => {
   });
 
   it('forget without --yes only counts; with --yes deletes personal data and keeps the cost state', async () => {
+    const json = await capture(() => forgetCommand.run(['--json']));
+    expect(JSON.parse(json.out)).toMatchObject({
+      dry_run: true,
+      deleted: { audit: 2, agents: 1 },
+      via: 'store',
+    });
     const dry = await capture(() => forgetCommand.run([]));
     expect(dry.out).toContain('would delete 2 audit');
     expect(dry.out).toContain('would delete 1 agents');
@@ -122,6 +129,20 @@ describe('edgeloom audit / forget', () => {
     const again = await capture(() => forgetCommand.run(['--yes']));
     expect(again.out).toContain('deleted 0 agents');
     expect(again.out).toContain('deleted 1 audit'); // the previous forget's record
+  });
+
+  it('privacy set and reset --json print what changed, one JSON object each', async () => {
+    const set = await capture(() => privacyCommand.run(['set', 'mic0', 'local_only', '--json']));
+    // A sensor id names its kind's scope (router/privacy.ts); tightening is no loosening.
+    expect(JSON.parse(set.out)).toEqual({
+      via: 'store',
+      scope: 'sensor:mic',
+      tier: 'local_only',
+      previous: 'private',
+      loosened: false,
+    });
+    const reset = await capture(() => privacyCommand.run(['reset', 'sensor:mic', '--json']));
+    expect(JSON.parse(reset.out)).toEqual({ via: 'store', reset: ['sensor:mic'] });
   });
 
   it('reports a locked store clearly', async () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -117,5 +117,63 @@ describe.runIf(needs({ tools: ['systemd-analyze'] }))('systemd/edgeloom.service'
       .filter((l) => l.startsWith('DeviceAllow='))
       .map((l) => l.slice('DeviceAllow='.length));
     expect(devices).toEqual(['char-video4linux rw', 'char-alsa rw', 'char-ttyUSB rw', 'char-ttyACM rw']);
+  });
+});
+
+/** The unit with `dropIns` (file name → text) in edgeloom.service.d/ under a root directory. */
+function rootWith(name: string, dropIns: Record<string, string>): string {
+  const root = join(dir, name);
+  const unitDir = join(root, 'etc/systemd/system');
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(join(unitDir, 'edgeloom.service.d'), { recursive: true });
+  writeFileSync(join(unitDir, 'edgeloom.service'), readFileSync(UNIT, 'utf8'));
+  for (const [file, text] of Object.entries(dropIns))
+    writeFileSync(join(unitDir, 'edgeloom.service.d', file), text);
+  return root;
+}
+
+const DROP_INS = join(REPO_ROOT, 'systemd/drop-ins');
+
+describe.runIf(needs({ tools: ['systemd-analyze'] }))('systemd/drop-ins (docs/boards)', () => {
+  const files = readdirSync(DROP_INS).filter((f) => f.endsWith('.conf'));
+
+  it('has the drop-ins the board pages install', () => {
+    expect(files.sort()).toEqual(
+      ['jetson-camera.conf', 'raspberry-pi-camera.conf', 'raspberry-pi-zero-2-w-memory.conf'].sort(),
+    );
+  });
+
+  it.each(files)('%s passes `systemd-analyze verify` with the unit', (file) => {
+    const root = rootWith(`verify-${file}`, { [file]: readFileSync(join(DROP_INS, file), 'utf8') });
+    expect(verifyProblems(join(root, 'etc/systemd/system/edgeloom.service'))).toEqual([]);
+  });
+
+  it('verify reads a drop-in beside the unit (so the check above can fail)', () => {
+    const root = rootWith('verify-typo', { 'typo.conf': '[Service]\nBindPath=/tmp/argus_socket\n' });
+    expect(verifyProblems(join(root, 'etc/systemd/system/edgeloom.service')).join('\n')).toMatch(
+      /Unknown key 'BindPath'/,
+    );
+  });
+
+  it('the Jetson drop-in adds its device nodes and keeps the exposure at 1.6 or lower', () => {
+    const root = rootWith('jetson', {
+      'jetson-camera.conf': readFileSync(join(DROP_INS, 'jetson-camera.conf'), 'utf8'),
+    });
+    const r = analyze('security', '--offline=true', `--root=${root}`, 'edgeloom.service');
+    expect(r.out).toMatch(/DeviceAllow=.*\/dev\/nvmap:rw/);
+    expect(exposure(r.out)).toBeLessThanOrEqual(MAX_EXPOSURE);
+  });
+
+  it('PrivateTmp=no cannot give the Argus socket back: DynamicUser=yes keeps /tmp private', () => {
+    // Why jetson-camera.conf binds /tmp/argus_socket instead of turning PrivateTmp off.
+    const root = rootWith('private-tmp-off', { 'tmp.conf': '[Service]\nPrivateTmp=no\n' });
+    const r = analyze('security', '--offline=true', `--root=${root}`, 'edgeloom.service');
+    expect(r.out).toMatch(/✓ PrivateTmp=/);
+    const withoutDynamicUser = rootWith('private-tmp-off-static', {
+      'tmp.conf': '[Service]\nPrivateTmp=no\nDynamicUser=no\n',
+    });
+    expect(
+      analyze('security', '--offline=true', `--root=${withoutDynamicUser}`, 'edgeloom.service').out,
+    ).toMatch(/✗ PrivateTmp=/);
   });
 });

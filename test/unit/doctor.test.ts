@@ -227,6 +227,7 @@ describe('edgeloom doctor command', () => {
     expect(parsed.results.map((r) => r.check)).toEqual(
       expect.arrayContaining([
         'node',
+        'board',
         'camera',
         'microphone',
         'serial',

@@ -144,8 +144,24 @@ describe('ModelManager', () => {
     const again = await mm.acquire('vad');
     expect(again).not.toBe(made[0]);
     expect(mm.status().models.find((m) => m.id === 'vad')?.loads).toBe(2);
+    // The dashboard's history: each load and unload, in order, with why a model left.
+    expect(mm.status().events.map((e) => [e.kind, e.model, e.why])).toEqual([
+      ['load', 'vad', undefined],
+      ['load', 'face', undefined],
+      ['unload', 'vad', 'idle for 60000 ms'],
+      ['load', 'vad', undefined],
+    ]);
     await mm.stop();
     expect(made.every((m) => m.released === 1)).toBe(true);
+    expect(
+      mm
+        .status()
+        .events.slice(-2)
+        .map((e) => [e.kind, e.why]),
+    ).toEqual([
+      ['unload', 'stopping'],
+      ['unload', 'stopping'],
+    ]);
     expect(clock.nextDueMs()).toBeUndefined();
   });
 

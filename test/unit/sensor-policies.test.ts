@@ -107,6 +107,12 @@ describe('camera presets', () => {
       ]),
     ).toMatch(/camera device \/dev\/video9 not found/);
     expect(diagnoseCameraFailure(['ERROR: *** no cameras available ***'])).toMatch(/no camera detected/);
+    // The Argus client behind nvarguscamerasrc, when the service's private /tmp hides the socket.
+    expect(
+      diagnoseCameraFailure([
+        '(Argus) Error FileOperationFailed: Connecting to nvargus-daemon failed: No such file or directory (in src/rpc/socket/client/SocketClientDispatch.cpp, function openSocketConnection(), line 204)',
+      ]),
+    ).toMatch(/^nvargus-daemon not reachable at \/tmp\/argus_socket .*jetson-camera\.conf/);
     expect(diagnoseCameraFailure(['Conversion failed!'])).toBeUndefined();
     expect(diagnoseMicFailure(['arecord: main:850: audio open error: No such file or directory'])).toMatch(
       /microphone not available/,

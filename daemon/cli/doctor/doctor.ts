@@ -13,6 +13,7 @@ import { ChecksumCache } from '../../models/checksum.js';
 import { loadManifest } from '../../models/manifest.js';
 import { checkEntryFiles } from '../../models/verify.js';
 import { packageRoot } from '../../util/package-root.js';
+import { checkBoard } from './board.js';
 import { checkAudio, checkCamera, checkPrograms, checkSerial, needsOf } from './devices.js';
 import type { DoctorProbe } from './probe.js';
 import { checkStorage } from './storage.js';
@@ -33,6 +34,8 @@ export interface DoctorOptions {
   readonly baseDir?: string;
   /** Time limit for the broker TCP connect, ms (default 2000). */
   readonly brokerTimeoutMs?: number;
+  /** Where the board's device-tree model string is read (default BOARD_MODEL_FILES). */
+  readonly boardModelFiles?: readonly string[];
 }
 
 async function serialportList(): Promise<readonly string[]> {
@@ -253,6 +256,7 @@ export async function runDoctor(config: EdgeloomConfig, options: DoctorOptions):
   const baseDir = options.baseDir ?? process.cwd();
   const needs = needsOf(config);
   const results: CheckResult[] = [checkNode(options.nodeVersion ?? process.versions.node)];
+  results.push(...checkBoard(probe, config, options.boardModelFiles));
   results.push(checkCamera(probe, config, needs));
   results.push(checkAudio(probe, needs));
   results.push(await checkSerial(probe, config, needs, options.listSerialPorts ?? serialportList));

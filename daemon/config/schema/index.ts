@@ -38,6 +38,12 @@ export const configSchema = obj('edgeloom configuration.', {
       values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
       default: 'info',
     }),
+    format: enm({
+      description:
+        'auto: one readable line per entry on a terminal, JSON lines otherwise (journald, files, pipes); json or pretty: always that. Under systemd the journal gets JSON with its priority prefix whatever this says.',
+      values: ['auto', 'json', 'pretty'],
+      default: 'auto',
+    }),
   }),
   shutdown_timeout_ms: int({
     description:

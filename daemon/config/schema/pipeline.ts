@@ -84,6 +84,13 @@ export const sttSchema = obj('Local speech-to-text on VAD segments.', {
     minimum: 1,
     maximum: 64,
   }),
+  encoder_window_s: int({
+    description:
+      "Seconds of audio Whisper's encoder sees per utterance, s. 30 (default) is Whisper's own window: every utterance is padded to 30 s, so a 2 s command pays for 30 s of encoder. Less runs only that many seconds (grown in whole seconds to cover a longer utterance), as whisper.cpp's audio_ctx does: several times faster on short commands, but it needs an encoder export whose position table is sliced to the input length (the onnx-community/Xenova exports are not: start-up fails with E_WHISPER_WINDOW), and accuracy is at risk: Whisper was trained on 30 s windows only and with little trailing padding may cut a transcript short, miss its end or hallucinate. Not measurable here without the real weights; check on your own recordings first.",
+    default: 30,
+    minimum: 1,
+    maximum: 30,
+  }),
 });
 
 export const onnxSchema = obj('ONNX Runtime session options shared by every local model.', {

@@ -1,9 +1,9 @@
 /**
  * The metric families of /metrics, by section of the stats snapshot (observe/stats.ts): here the
- * daemon as a whole (process, bus, health, memory guard, store, HTTP server) and the types every
- * family is written with; metrics-stages.ts has the pipeline's stages. metrics.ts registers the
- * families whose section can be present and fills each from the scrape's snapshot. Names carry
- * units (`_bytes`, `_seconds`, `_total`).
+ * daemon as a whole (host, bus, health, memory guard, store, HTTP server) and the types every
+ * family is written with; metrics-stages.ts has the pipeline's stages, metrics-histograms.ts the
+ * latency histograms. metrics.ts registers the families whose section can be present and fills
+ * each from the scrape's snapshot. Names carry units (`_bytes`, `_seconds`, `_total`).
  */
 import type { StatsSnapshot } from '../stats-snapshot.js';
 import { healthOf } from './health.js';
@@ -38,25 +38,18 @@ export interface HttpServerStats {
 const LEVEL = { ok: 0, soft: 1, hard: 2 } as const;
 const STATUS = { ok: 0, degraded: 1, failed: 2 } as const;
 
-export function processFamilies(family: DefineFamily): void {
-  const g = (name: string, help: string, pick: (s: StatsSnapshot) => number): void =>
-    family('gauge', name, help, [], (s, set) => set(pick(s)));
-  g('edgeloom_process_resident_memory_bytes', 'Resident set size, bytes.', (s) => s.process.rssBytes);
-  g('edgeloom_process_heap_used_bytes', 'V8 heap in use, bytes.', (s) => s.process.heapUsedBytes);
-  g('edgeloom_process_heap_total_bytes', 'V8 heap reserved, bytes.', (s) => s.process.heapTotalBytes);
-  g(
-    'edgeloom_process_external_memory_bytes',
-    'Memory outside the V8 heap (buffers, ONNX), bytes.',
-    (s) => s.process.externalBytes,
-  );
-  g(
-    'edgeloom_process_cpu_ratio',
-    'CPU used over the last period, fraction of one core.',
-    (s) => s.process.cpuRatio,
-  );
-  g('edgeloom_uptime_seconds', 'Time since the stats collector started, s.', (s) => s.process.uptimeS);
-  family('counter', 'edgeloom_process_cpu_seconds_total', 'User + system CPU time, s.', [], (s, set) =>
-    set(s.process.cpuSecondsTotal),
+/**
+ * The host beside the process figures collectDefaultMetrics gives (metrics.ts): load average and
+ * SoC temperature, and what was built. The process itself (CPU, RSS, heap, external memory, fds,
+ * active resources, event-loop lag, GC) is prom-client's `process_*` and `nodejs_*` families.
+ */
+export function processFamilies(family: DefineFamily, build: { version: string; arch: string }): void {
+  family(
+    'gauge',
+    'edgeloom_build_info',
+    'Always 1; the labels say which edgeloom runs (version) on which architecture.',
+    ['version', 'arch'],
+    (_s, set) => set(1, build),
   );
   family('gauge', 'edgeloom_system_load_average', 'OS load average.', ['window'], (s, set) => {
     const [m1, m5, m15] = s.process.loadAverage;
@@ -64,30 +57,6 @@ export function processFamilies(family: DefineFamily): void {
     set(m5, { window: '5m' });
     set(m15, { window: '15m' });
   });
-  family('gauge', 'edgeloom_process_open_fds', 'Open file descriptors.', [], (s, set) => {
-    if (s.process.openFds !== undefined) set(s.process.openFds);
-  });
-  family(
-    'gauge',
-    'edgeloom_process_active_resources',
-    'Handles and requests keeping the event loop alive, by type (Timeout, TCPSocketWrap, ...).',
-    ['type'],
-    (s, set) => {
-      for (const [type, n] of Object.entries(s.process.activeResources)) set(n, { type });
-    },
-  );
-  family(
-    'gauge',
-    'edgeloom_event_loop_delay_seconds',
-    'Event-loop delay over the last stats period, s.',
-    ['quantile'],
-    (s, set) => {
-      const d = s.process.eventLoopDelayMs;
-      set(d.p50 / 1000, { quantile: '0.5' });
-      set(d.p99 / 1000, { quantile: '0.99' });
-      set(d.max / 1000, { quantile: '1' });
-    },
-  );
   family(
     'gauge',
     'edgeloom_soc_temperature_celsius',

@@ -2,25 +2,13 @@
  * The metric families of the pipeline's stages (sensors, models, router, agents, MQTT, replay);
  * see metrics-core.ts for the daemon as a whole.
  */
+import type { SensorCounters } from '../../sensors/counters.js';
 import type { StatsSnapshot } from '../stats-snapshot.js';
 import type { DefineFamily } from './metrics-core.js';
 
 export function modelFamilies(family: DefineFamily): void {
-  family(
-    'gauge',
-    'edgeloom_model_latency_seconds',
-    'Inference latency over the recent window, s.',
-    ['model', 'quantile'],
-    (s, set) => {
-      for (const l of s.models?.latency ?? []) {
-        set(l.p50Ms / 1000, { model: l.model, quantile: '0.5' });
-        set(l.p99Ms / 1000, { model: l.model, quantile: '0.99' });
-      }
-    },
-  );
-  family('counter', 'edgeloom_model_runs_total', 'Inference runs per model.', ['model'], (s, set) => {
-    for (const l of s.models?.latency ?? []) if (l.runs !== undefined) set(l.runs, { model: l.model });
-  });
+  // Inference latency is the histogram edgeloom_model_latency_seconds (metrics.ts); its `_count`
+  // is the number of successful runs.
   family(
     'gauge',
     'edgeloom_model_memory_bytes',
@@ -61,22 +49,14 @@ export function routingFamilies(family: DefineFamily): void {
       for (const [route, r] of Object.entries(s.routing?.rates ?? {})) set(r, { route });
     },
   );
-  family('counter', 'edgeloom_router_cloud_calls_total', 'Cloud calls made.', ['outcome'], (s, set) => {
-    const r = s.routing;
-    if (r?.cloudCalls !== undefined) set(r.cloudCalls, { outcome: 'all' });
-    if (r?.cloudFailures !== undefined) set(r.cloudFailures, { outcome: 'failed' });
+  // Calls and failures in two families: a failure is also a call, so one family with an
+  // `outcome="all"` series beside `outcome="failed"` would count it twice under sum().
+  family('counter', 'edgeloom_router_cloud_calls_total', 'Cloud calls made.', [], (s, set) => {
+    if (s.routing?.cloudCalls !== undefined) set(s.routing.cloudCalls);
   });
-  family(
-    'gauge',
-    'edgeloom_router_cloud_latency_seconds',
-    'Cloud call latency, s.',
-    ['quantile'],
-    (s, set) => {
-      const r = s.routing;
-      if (r?.cloudLatencyP50Ms !== undefined) set(r.cloudLatencyP50Ms / 1000, { quantile: '0.5' });
-      if (r?.cloudLatencyP99Ms !== undefined) set(r.cloudLatencyP99Ms / 1000, { quantile: '0.99' });
-    },
-  );
+  family('counter', 'edgeloom_router_cloud_failures_total', 'Cloud calls that failed.', [], (s, set) => {
+    if (s.routing?.cloudFailures !== undefined) set(s.routing.cloudFailures);
+  });
   family('gauge', 'edgeloom_router_cost_today_usd', 'Cloud spend today, USD.', ['day'], (s, set) => {
     if (s.routing?.costTodayUsd !== undefined) set(s.routing.costTodayUsd, { day: 'today' });
   });
@@ -134,6 +114,30 @@ export function sensorFamilies(family: DefineFamily): void {
   family('counter', 'edgeloom_sensor_restarts_total', 'Sensor restarts.', ['sensor'], (s, set) => {
     for (const x of s.sensors ?? []) set(x.restarts, { sensor: x.sensor });
   });
+}
+
+/** Frames (windows for an IMU) each sensor handed to the bus and those it dropped, by reason. */
+export function sensorCounterFamilies(family: DefineFamily, read: () => readonly SensorCounters[]): void {
+  family(
+    'counter',
+    'edgeloom_sensor_frames_total',
+    'Frames (IMU: windows) the sensor handed to the bus; from a replay, the records it replayed.',
+    ['sensor', 'kind'],
+    (_s, set) => {
+      for (const c of read()) set(c.frames, { sensor: c.sensor, kind: c.kind });
+    },
+  );
+  family(
+    'counter',
+    'edgeloom_sensor_dropped_total',
+    'Frames (IMU: windows) the sensor read but did not hand to the bus, by reason; never counted in edgeloom_sensor_frames_total too.',
+    ['sensor', 'kind', 'reason'],
+    (_s, set) => {
+      for (const c of read())
+        for (const [reason, n] of Object.entries(c.dropped))
+          set(n, { sensor: c.sensor, kind: c.kind, reason });
+    },
+  );
 }
 
 export function replayFamilies(family: DefineFamily): void {

@@ -1,5 +1,8 @@
-import { Counter, Gauge, Registry } from 'prom-client';
-import type { StatsProviders, StatsSnapshot } from '../stats-snapshot.js';
+import { arch } from 'node:process';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { LatencyHistograms } from '../../util/latency-histogram.js';
+import { packageVersion } from '../../util/package-root.js';
+import type { MetricsSources, StatsProviders, StatsSnapshot } from '../stats-snapshot.js';
 import {
   busFamilies,
   type DefineFamily,
@@ -11,6 +14,7 @@ import {
   processFamilies,
   storageFamilies,
 } from './metrics-core.js';
+import { type HistogramSeries, snapshotHistogram } from './metrics-histograms.js';
 import { mcpFamilies, pluginFamilies } from './metrics-plugins.js';
 import {
   agentFamilies,
@@ -18,9 +22,11 @@ import {
   mqttFamilies,
   replayFamilies,
   routingFamilies,
+  sensorCounterFamilies,
   sensorFamilies,
 } from './metrics-stages.js';
 
+export type { MetricsSources } from '../stats-snapshot.js';
 export type { HttpServerStats } from './metrics-core.js';
 
 export interface MetricsOptions {
@@ -29,6 +35,8 @@ export interface MetricsOptions {
   /** Which providers exist: families whose section can never be present are not registered. */
   readonly provides: (section: keyof StatsProviders) => boolean;
   readonly http?: () => HttpServerStats;
+  /** What the components measure beyond the stats snapshot (kept out of the JSON of /api/stats). */
+  readonly sources?: MetricsSources;
 }
 
 /**
@@ -46,7 +54,13 @@ export class Metrics {
     this.options = options;
     const family: DefineFamily = (kind, name, help, labelNames, fill) =>
       this.family(kind, name, help, labelNames, fill);
-    processFamilies(family);
+    // prom-client's process_* and nodejs_* families (CPU, RSS, heap, external memory, fds,
+    // active resources, event-loop lag, GC): the names every Node dashboard already knows. The
+    // lag is sampled at 20 ms like the stats collector's, not 10: half the wake-ups on a Pi.
+    // prom-client gives no way to stop its lag histogram and GC observer: they live as long as the
+    // process, once per Metrics (one per daemon; neither keeps the event loop alive).
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    processFamilies(family, { version: packageVersion(), arch });
     busFamilies(family);
     const has = options.provides;
     if (has('health')) healthFamilies(family);
@@ -61,6 +75,7 @@ export class Metrics {
     if (has('plugins')) pluginFamilies(family);
     if (has('mcp')) mcpFamilies(family);
     if (options.http !== undefined) httpFamilies(family, options.http);
+    this.sourceFamilies(family, options.sources ?? {});
   }
 
   get contentType(): string {
@@ -71,6 +86,36 @@ export class Metrics {
   async render(): Promise<string> {
     this.snap = this.options.snapshot();
     return this.registry.metrics();
+  }
+
+  private sourceFamilies(family: DefineFamily, src: MetricsSources): void {
+    if (src.sensors !== undefined) sensorCounterFamilies(family, src.sensors);
+    const keyed = (h: LatencyHistograms, label: string) => (): HistogramSeries[] =>
+      h.snapshot().map((x) => ({ labels: { [label]: x.label }, histogram: x.histogram }));
+    const hist = (name: string, help: string, labels: string[], read: () => readonly HistogramSeries[]) =>
+      snapshotHistogram(this.registry, name, help, labels, read);
+    if (src.modelLatency !== undefined) {
+      hist(
+        'edgeloom_model_latency_seconds',
+        'Inference time per session run, s.',
+        ['model'],
+        keyed(src.modelLatency, 'model'),
+      );
+    }
+    const cloud = src.cloudLatency;
+    if (cloud !== undefined) {
+      hist('edgeloom_router_cloud_latency_seconds', 'Cloud call latency, s.', [], () => [
+        { labels: {}, histogram: cloud() },
+      ]);
+    }
+    if (src.stageLatency !== undefined) {
+      hist(
+        'edgeloom_stage_latency_seconds',
+        'End to end, s: camera frame to face/emotion, end of speech to voice/transcript, IMU impact to an imu/motion fall.',
+        ['stage'],
+        keyed(src.stageLatency, 'stage'),
+      );
+    }
   }
 
   private family(

@@ -2,7 +2,8 @@
  * The dashboard's hearing view, server side: each microphone's level in dBFS (RMS and peak over
  * 100 ms of audio), kept for the last 10 s so a page polling /api/mic/levels draws a live meter and
  * a short history. Computed from the `sensor/mic/+/frame` events the daemon already has; nothing
- * is published on the bus, so a daemon with no page open carries only this small ring.
+ * is published on the bus, so a daemon with no page open carries only this small ring. With a VAD
+ * stage, each period also carries the highest speech probability the VAD gave its frames.
  */
 import type { AudioFrame } from '../../bus/topics.js';
 import type { EventBus, Subscription } from '../../bus/types.js';
@@ -15,6 +16,13 @@ export interface MicLevel {
   readonly rmsDbfs: number;
   /** Largest absolute sample over the period, dBFS. */
   readonly peakDbfs: number;
+  /** Highest VAD speech probability of the period's frames (0..1); absent before the VAD ran. */
+  readonly vadProbability?: number;
+}
+
+/** Where the per-frame VAD probabilities come from (pipeline/vad/vad-stage.ts). */
+export interface VadProbabilities {
+  onProbability(listener: (micId: string, tsMs: number, p: number) => void): () => void;
 }
 
 export interface MicLevelsOptions {
@@ -25,6 +33,7 @@ export interface MicLevelsOptions {
   readonly keep?: number;
   /** Microphones tracked; further ones are not (counted). Default 8. */
   readonly maxMics?: number;
+  readonly vad?: VadProbabilities;
 }
 
 /** The meter's floor: −96 dBFS is 16-bit audio's dynamic range; silence reads as this. */
@@ -36,7 +45,9 @@ interface Accumulator {
   sumSquares: number;
   samples: number;
   peak: number;
-  readonly levels: MicLevel[];
+  /** The VAD's highest probability so far for frames of the open period (−1: none yet). */
+  vadMax: number;
+  readonly levels: { -readonly [K in keyof MicLevel]: MicLevel[K] }[];
 }
 
 function dbfs(amplitude: number): number {
@@ -47,6 +58,7 @@ export class MicLevels implements Component {
   readonly name = 'http.mic-levels';
   private readonly mics = new Map<string, Accumulator>();
   private sub: Subscription | undefined;
+  private stopVad: (() => void) | undefined;
   private refused = 0;
   private readonly periodMs: number;
   private readonly keep: number;
@@ -66,11 +78,35 @@ export class MicLevels implements Component {
       // when behind (a replay at full speed outruns it; the meter then skips, nothing else does).
       { component: this.name, qos: 'realtime', queueCapacity: 64, overflow: { kind: 'drop-oldest' } },
     );
+    this.stopVad = this.options.vad?.onProbability((id, tsMs, p) => this.vad(id, tsMs, p));
+  }
+
+  /**
+   * A VAD probability for the frame of `micId` at `tsMs`: folded (max) into the period that frame
+   * belongs to — the open one, or one of the last few closed (the VAD runs a frame behind).
+   */
+  vad(micId: string, tsMs: number, p: number): void {
+    const acc = this.mics.get(micId);
+    if (acc === undefined) return;
+    if (tsMs >= acc.startMs + this.periodMs) return; // a period this meter has not reached (it dropped frames)
+    if (tsMs >= acc.startMs) {
+      acc.vadMax = Math.max(acc.vadMax, p);
+      return;
+    }
+    for (let i = acc.levels.length - 1; i >= Math.max(0, acc.levels.length - 4); i--) {
+      const level = acc.levels[i]!;
+      if (tsMs >= level.tsMs) {
+        level.vadProbability = Math.max(level.vadProbability ?? 0, p);
+        return;
+      }
+    }
   }
 
   async stop(): Promise<void> {
     const sub = this.sub;
     this.sub = undefined;
+    this.stopVad?.();
+    this.stopVad = undefined;
     await sub?.unsubscribe();
     this.mics.clear();
   }
@@ -82,7 +118,7 @@ export class MicLevels implements Component {
   /** Every microphone's completed periods, oldest first; `refused` counts mics past maxMics. */
   snapshot(): { periodMs: number; mics: Record<string, readonly MicLevel[]>; refused: number } {
     const mics: Record<string, readonly MicLevel[]> = {};
-    for (const [id, acc] of this.mics) mics[id] = [...acc.levels];
+    for (const [id, acc] of this.mics) mics[id] = acc.levels.map((l) => ({ ...l }));
     return { periodMs: this.periodMs, mics, refused: this.refused };
   }
 
@@ -93,7 +129,7 @@ export class MicLevels implements Component {
         this.refused++;
         return;
       }
-      acc = { startMs: frame.tsMs, sumSquares: 0, samples: 0, peak: 0, levels: [] };
+      acc = { startMs: frame.tsMs, sumSquares: 0, samples: 0, peak: 0, vadMax: -1, levels: [] };
       this.mics.set(id, acc);
     }
     if (frame.tsMs >= acc.startMs + this.periodMs || frame.tsMs < acc.startMs) this.close(acc, frame.tsMs);
@@ -112,6 +148,7 @@ export class MicLevels implements Component {
         tsMs: acc.startMs,
         rmsDbfs: dbfs(Math.sqrt(acc.sumSquares / acc.samples)),
         peakDbfs: dbfs(acc.peak),
+        ...(acc.vadMax < 0 ? {} : { vadProbability: acc.vadMax }),
       });
       if (acc.levels.length > this.keep) acc.levels.shift();
     }
@@ -119,5 +156,6 @@ export class MicLevels implements Component {
     acc.sumSquares = 0;
     acc.samples = 0;
     acc.peak = 0;
+    acc.vadMax = -1;
   }
 }

@@ -9,6 +9,7 @@ export type Route =
   | 'stats'
   | 'events'
   | 'camera'
+  | 'camera-stream'
   | 'mic'
   | 'config'
   | 'mcp'
@@ -18,6 +19,8 @@ export type Route =
 
 /** /api/camera/<id>/frame.jpg */
 export const CAMERA_ROUTE = /^\/api\/camera\/([^/]+)\/frame\.jpg$/;
+/** /api/camera/<id>/stream.mjpg */
+export const CAMERA_STREAM_ROUTE = /^\/api\/camera\/([^/]+)\/stream\.mjpg$/;
 
 export function routeOf(path: string): Route {
   if (path === '/healthz') return 'healthz';
@@ -25,6 +28,7 @@ export function routeOf(path: string): Route {
   if (path === '/api/stats') return 'stats';
   if (path === '/api/events') return 'events';
   if (CAMERA_ROUTE.test(path)) return 'camera';
+  if (CAMERA_STREAM_ROUTE.test(path)) return 'camera-stream';
   if (path === '/api/mic/levels') return 'mic';
   if (path === '/api/config') return 'config';
   if (path === '/mcp') return 'mcp';

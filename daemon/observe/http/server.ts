@@ -16,7 +16,7 @@ import { healthOf } from './health.js';
 import { hostAllowed, servedHostNames } from './host-check.js';
 import { type HttpServerStats, Metrics } from './metrics.js';
 import type { MicLevels } from './mic-levels.js';
-import { cameraReply, jsonReply, micReply, type Route, routeOf } from './routes.js';
+import { CAMERA_STREAM_ROUTE, cameraReply, jsonReply, micReply, type Route, routeOf } from './routes.js';
 import { SseClient } from './sse.js';
 
 export interface HttpServerOptions {
@@ -107,11 +107,11 @@ export class HttpServer implements Component {
       throw new EdgeloomError(ErrorCode.E_HTTP_TOKEN_REQUIRED, message, { where: 'http.token' });
     }
     this.served = servedHostNames(options.allowedHosts ?? [], this.host);
-    const stats = options.stats;
     this.metrics = new Metrics({
-      snapshot: () => stats.snapshot(),
-      provides: (s) => stats.provides(s),
+      snapshot: () => options.stats.snapshot(),
+      provides: (s) => options.stats.provides(s),
       http: () => this.httpStats(),
+      sources: options.stats.metricsSources,
     });
   }
 
@@ -279,6 +279,10 @@ export class HttpServer implements Component {
         case 'events':
           this.openEvents(res, url.searchParams.getAll('pattern'));
           return;
+        case 'camera-stream':
+          if (this.options.cameras?.stream(CAMERA_STREAM_ROUTE.exec(path)![1]!, res) !== true)
+            this.send(res, 503, 'application/json', '{"error":"no such camera, or too many streams"}');
+          return;
         case 'camera':
         case 'mic':
         case 'config': {
@@ -394,7 +398,7 @@ export class HttpServer implements Component {
   }
 
   private countRequest(route: Route, code: number): void {
-    const key = `${route} ${code}`; // bounded: 10 routes × a handful of codes
+    const key = `${route} ${code}`; // bounded: 11 routes × a handful of codes
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
   }
 

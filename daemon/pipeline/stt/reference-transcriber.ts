@@ -122,6 +122,7 @@ export class ReferenceTranscriber implements SpeechToTextModel {
       durationMs: (audio.length * 1000) / segment.sampleRateHz,
       inferenceMs: 0, // nothing is computed: a lookup
       encoderMs: 0,
+      encoderFrames: 0, // no encoder
       decoderSteps: 0,
     };
   }

@@ -93,6 +93,8 @@ export class VadStage implements Component {
   private ended = { segments: 0, misfires: 0, truncated: 0 };
   /** Segments begun over the stage's life (not reset by stop: ids stay unique within a run). */
   private segmentSeq = 0;
+  /** Hear every frame's speech probability (the dashboard's hearing timeline); owners remove them. */
+  private readonly probabilityListeners = new Set<(micId: string, tsMs: number, p: number) => void>();
 
   constructor(options: VadStageOptions) {
     this.o = options;
@@ -172,9 +174,20 @@ export class VadStage implements Component {
       return;
     }
     const latencyMs = this.o.clock.monotonicMs() - started;
+    for (const listener of this.probabilityListeners) listener(micId, frame.tsMs, p);
     for (const e of mic.segmenter.push(frame.samples, p, frame.tsMs)) {
       await this.publish(micId, mic, e, latencyMs, frame.tsMs);
     }
+  }
+
+  /**
+   * Call `listener` with each frame's speech probability (0..1), per microphone, on the frame's
+   * time. Returns the function that removes it. Not on the bus: 31 events a second per mic that
+   * only a page open on the dashboard wants.
+   */
+  onProbability(listener: (micId: string, tsMs: number, p: number) => void): () => void {
+    this.probabilityListeners.add(listener);
+    return () => void this.probabilityListeners.delete(listener);
   }
 
   private trackGap(mic: MicState, frame: AudioFrame): void {

@@ -4,6 +4,7 @@ import type { Component, ComponentHealth } from '../../component.js';
 import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Clock } from '../../util/clock.js';
+import type { CountsSensorEvents, SensorCounters } from '../counters.js';
 import { type PauseSettings, pausesOf, type SensorPauses } from '../pauses.js';
 import { SourcePublisher } from '../source-publisher.js';
 import { type BackoffOptions, Supervisor } from '../supervisor.js';
@@ -63,7 +64,7 @@ interface PendingFrame {
   readonly jpeg: Buffer;
 }
 
-export class CameraSource implements Component {
+export class CameraSource implements Component, CountsSensorEvents {
   readonly name: string;
   private readonly o: CameraSourceOptions;
   private readonly splitter: MjpegSplitter;
@@ -144,6 +145,27 @@ export class CameraSource implements Component {
   /** pid of the capture process, when one is running. */
   get pid(): number | undefined {
     return this.supervisor.pid;
+  }
+
+  /**
+   * Frames handed to the bus; dropped: `rate_cap` (replaced by a newer frame under max_fps),
+   * `oversized`, `truncated` and `corrupt` (the MJPEG splitter refused them).
+   */
+  sensorCounters(): readonly SensorCounters[] {
+    const sp = this.splitter.counters();
+    return [
+      {
+        sensor: this.o.id,
+        kind: 'camera',
+        frames: this.sampler.emitted,
+        dropped: {
+          rate_cap: this.sampler.dropped,
+          oversized: sp.oversized,
+          truncated: sp.truncated,
+          corrupt: sp.corrupt,
+        },
+      },
+    ];
   }
 
   stats(): CameraStats {

@@ -155,10 +155,16 @@ export function isMjpegUnsupported(stderrTail: readonly string[]): boolean {
 /**
  * A missing capture device, from the producer's stderr: ffmpeg prints `/dev/video9: No such file
  * or directory` (or `Cannot open video device ...`), rpicam-vid and nvarguscamerasrc print
- * `no cameras available`. Returns the `failed` reason, naming the device.
+ * `no cameras available`, the Argus client names the daemon it cannot reach. Returns the
+ * `failed` reason, naming the device.
  */
 export function diagnoseCameraFailure(stderrTail: readonly string[]): string | undefined {
   for (const line of stderrTail) {
+    // The Argus client's own words when /tmp/argus_socket is not there: no nvargus-daemon, or a
+    // service whose private /tmp hides it (systemd/drop-ins/jetson-camera.conf binds it in).
+    if (/Connecting to nvargus-daemon failed/.test(line)) {
+      return 'nvargus-daemon not reachable at /tmp/argus_socket (under systemd: install systemd/drop-ins/jetson-camera.conf, docs/boards/jetson.md); retrying';
+    }
     const dev = /(\/dev\/\S+?):? No such file or directory/.exec(line);
     if (dev) return `camera device ${dev[1]} not found (unplugged?); retrying`;
     if (/no cameras available/i.test(line)) return 'no camera detected by the capture program; retrying';

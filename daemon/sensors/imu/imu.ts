@@ -6,6 +6,7 @@ import type { Component, ComponentHealth } from '../../component.js';
 import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Clock, TimerHandle } from '../../util/clock.js';
+import type { CountsSensorEvents, SensorCounters } from '../counters.js';
 import { type PauseSettings, pausesOf, type SensorPauses } from '../pauses.js';
 import { SourcePublisher } from '../source-publisher.js';
 import { ImuAggregator } from './aggregator.js';
@@ -81,7 +82,7 @@ export interface ImuSourceStats {
   readonly parser: ImuParserCounters;
 }
 
-export class ImuSource implements Component {
+export class ImuSource implements Component, CountsSensorEvents {
   readonly name: string;
   private readonly o: Required<Omit<ImuSourceOptions, 'units' | 'csvColumns' | 'onSample' | 'pauses'>> &
     ImuSourceOptions;
@@ -108,9 +109,7 @@ export class ImuSource implements Component {
   private lastSampleMs = Number.NEGATIVE_INFINITY;
   /** Readings of the chunk being handled (bounded by one chunk's worth of lines/frames). */
   private readonly chunkReadings: ImuReading[] = [];
-  private readonly onReading = (r: ImuReading): void => {
-    this.chunkReadings.push(r);
-  };
+  private readonly onReading = (r: ImuReading): void => void this.chunkReadings.push(r);
   private restarts = 0;
   private readings = 0;
   private eventsPublished = 0;
@@ -202,6 +201,12 @@ export class ImuSource implements Component {
   health(): ComponentHealth {
     if (this.state === 'running' || this.state === 'paused') return { status: 'ok' };
     return { status: this.state === 'failed' ? 'failed' : 'degraded', reasons: [`imu ${this.state}`] };
+  }
+
+  /** Windows handed to the bus; dropped `backpressure`: made while the last one still waited on it. */
+  sensorCounters(): readonly SensorCounters[] {
+    const dropped = { backpressure: this.droppedBackpressure }; // readings dropped while paused: stats()
+    return [{ sensor: this.o.id, kind: 'imu', frames: this.eventsPublished, dropped }];
   }
 
   stats(): ImuSourceStats {

@@ -1,27 +1,25 @@
-import type { ChildProcess } from 'node:child_process';
-import recorder from 'node-record-lpcm16';
 import type { AudioFrame, SensorState } from '../../bus/topics.js';
 import type { EventBus } from '../../bus/types.js';
 import type { Component, ComponentHealth } from '../../component.js';
 import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Clock } from '../../util/clock.js';
+import type { CountsSensorEvents, SensorCounters } from '../counters.js';
 import { type PauseSettings, pausesOf, type SensorPauses } from '../pauses.js';
 import { SourcePublisher } from '../source-publisher.js';
 import { type BackoffOptions, Supervisor } from '../supervisor.js';
 import { PcmFramer } from './pcm-framer.js';
+import { type RecorderKind, recorderLaunch } from './recorders.js';
 
 /**
  * The microphone source: a recorder process writes 16-bit little-endian mono PCM to stdout; the
  * bytes are re-chunked into fixed frames (512 samples = 32 ms at 16 kHz) and published on
  * `sensor/mic/<id>/frame`; state changes go to `sensor/mic/<id>/status`.
  *
- * Backends: sox, rec and arecord go through node-record-lpcm16, which knows each program's
- * flags (sox's AUDIODEV, arecord's -D). Its Recording has no restart, stall or missing-binary
- * handling and surfaces a non-zero exit as an 'error' event on stdout, so it is used only as the
- * launcher: the Supervisor owns the ChildProcess it spawned (restart, backoff, stall, ENOENT,
- * status). `custom` spawns any argv directly through the Supervisor; it must write raw s16le mono
- * at `sampleRateHz` (a test feeding a WAV, a remote stream through socat, ...).
+ * Backends: sox, rec and arecord, each with its argv from recorders.ts (arecord's -D, sox's and
+ * rec's AUDIODEV); `custom` is any argv, which must write raw s16le mono at `sampleRateHz` (a test
+ * feeding a WAV, a remote stream through socat, ...). The Supervisor spawns and owns the process
+ * either way (restart, backoff, stall, ENOENT, status).
  *
  * Timestamps: a frame's tsMs is the time of its first sample, computed from the sample count
  * since the recorder started (start = arrival of the first chunk minus that chunk's duration),
@@ -30,7 +28,7 @@ import { PcmFramer } from './pcm-framer.js';
  */
 export type MicRecorder =
   | {
-      readonly kind: 'sox' | 'rec' | 'arecord';
+      readonly kind: RecorderKind;
       /** ALSA name for arecord (`plughw:1,0`); for sox/rec the AUDIODEV value. Absent: the default device. */
       readonly device?: string;
     }
@@ -70,7 +68,7 @@ export interface MicStats {
   readonly publishErrors: number;
 }
 
-export class MicSource implements Component {
+export class MicSource implements Component, CountsSensorEvents {
   readonly name: string;
   readonly sampleRateHz: number;
   private readonly o: MicSourceOptions;
@@ -86,6 +84,8 @@ export class MicSource implements Component {
   private runStartMs: number | undefined;
   private runFrames = 0;
   private droppedBytes = 0;
+  /** Recorder runs that ended inside a frame: that partial frame is never published. */
+  private partialFrames = 0;
 
   constructor(options: MicSourceOptions) {
     const where = `sensor.mic.${options.id}`;
@@ -100,10 +100,14 @@ export class MicSource implements Component {
     this.frameTopic = `sensor/mic/${options.id}/frame`;
     this.out = new SourcePublisher(options.bus, options.clock, options.logger, this.name, 'mic', options.id);
     const rec = options.recorder;
+    const launch =
+      rec.kind === 'custom'
+        ? { command: rec.command, env: {} }
+        : recorderLaunch(rec.kind, { sampleRateHz: this.sampleRateHz, device: rec.device });
     this.supervisor = new Supervisor({
       name: this.name,
-      command: rec.kind === 'custom' ? rec.command : [rec.kind],
-      ...(rec.kind === 'custom' ? {} : { launch: () => this.launchLpcm16(rec.kind, rec.device) }),
+      command: launch.command,
+      env: launch.env,
       stallTimeoutMs: options.stallTimeoutMs ?? 2000,
       backoff: options.backoff ?? { initialMs: 500, maxMs: 30_000 },
       killGraceMs: options.killGraceMs ?? 2000,
@@ -144,6 +148,20 @@ export class MicSource implements Component {
     return this.supervisor.pid;
   }
 
+  /**
+   * Frames handed to the bus; dropped: `partial_at_restart` (the frame a recorder run ended inside).
+   */
+  sensorCounters(): readonly SensorCounters[] {
+    return [
+      {
+        sensor: this.o.id,
+        kind: 'mic',
+        frames: this.framer.frames,
+        dropped: { partial_at_restart: this.partialFrames },
+      },
+    ];
+  }
+
   stats(): MicStats {
     return {
       state: this.supervisor.state,
@@ -161,19 +179,10 @@ export class MicSource implements Component {
     return { status: state === 'failed' ? 'failed' : 'degraded', reasons: [reason ?? state] };
   }
 
-  private launchLpcm16(kind: 'sox' | 'rec' | 'arecord', device: string | undefined): ChildProcess {
-    const recording = recorder.record({
-      recorder: kind,
-      sampleRate: this.sampleRateHz,
-      channels: 1,
-      audioType: 'raw',
-      ...(device === undefined ? {} : { device }),
-    });
-    return recording.process;
-  }
-
   private onSpawn(): void {
-    this.droppedBytes += this.framer.reset();
+    const partial = this.framer.reset();
+    if (partial > 0) this.partialFrames++;
+    this.droppedBytes += partial;
     this.runStartMs = undefined;
     this.runFrames = 0;
   }

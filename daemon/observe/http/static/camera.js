@@ -20,7 +20,7 @@
     return v;
   }
 
-  function draw(v, img, inference) {
+  function draw(v, img, inference, receivedAtMs) {
     const { canvas, ctx } = v;
     if (canvas.width !== img.naturalWidth || canvas.height !== img.naturalHeight) {
       canvas.width = img.naturalWidth;
@@ -59,6 +59,8 @@
       frameSeq: inference.frameSeq,
       faces: inference.faces ?? [],
       shown: v.shown,
+      // From the inference event's arrival to its frame drawn, ms (page clock).
+      eventToDrawMs: performance.now() - receivedAtMs,
     };
   }
 
@@ -72,10 +74,11 @@
       return;
     }
     v.busy = true;
+    const receivedAtMs = performance.now();
     const img = new Image();
     img.onload = () => {
       v.busy = false;
-      draw(v, img, inference);
+      draw(v, img, inference, receivedAtMs);
     };
     img.onerror = () => {
       v.busy = false; // the frame aged out or the camera has none yet; the next inference retries

@@ -1,5 +1,7 @@
 // Applies each `action/display` event the moment it arrives over SSE (no polling, no animation
-// frame wait): the DOM write happens inside the message handler.
+// frame wait): the DOM write happens inside the message handler. The assistant's state shows
+// under the face: "listening" from a speech start to its end (`inference/vad/+`), "speaking"
+// while the speak tool's program runs (`action/speaking`).
 
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -10,6 +12,29 @@
   const pct = $('confidence');
   const text = $('text');
   const conn = $('conn');
+  const assistant = $('assistant');
+  const listening = new Set(); // microphones in a speech segment now
+  let speaking = 0; // speak runs between their start and end
+
+  function showAssistant() {
+    const state = speaking > 0 ? 'speaking' : listening.size > 0 ? 'listening' : 'idle';
+    document.body.dataset.assistant = state;
+    assistant.hidden = state === 'idle';
+    assistant.textContent = state === 'speaking' ? 'speaking…' : state === 'listening' ? 'listening…' : '';
+    assistant.setAttribute('aria-label', `assistant: ${state}`);
+  }
+
+  function onAssistant(ev) {
+    const p = ev.payload ?? {};
+    if (ev.topic === 'action/speaking') {
+      speaking = Math.max(0, speaking + (p.state === 'start' ? 1 : -1));
+    } else if (p.kind === 'start') {
+      listening.add(ev.topic);
+    } else {
+      listening.delete(ev.topic);
+    }
+    showAssistant();
+  }
 
   // Each emotion's features as SVG path data on the 200×200 face (eyes, brows, mouth); `open`
   // fills the mouth. Drawn, so the page needs no emoji font (the action's emoji is kept only as
@@ -85,11 +110,17 @@
   }
 
   drawFace('no_face');
-  edgeloom.events(['action/display'], apply, (state, dropped) => {
+  showAssistant();
+  const onEvent = (ev) => (ev.topic === 'action/display' ? apply(ev) : onAssistant(ev));
+  edgeloom.events(['action/display', 'inference/vad/+', 'action/speaking'], onEvent, (state, dropped) => {
     if (state === 'open') {
       conn.textContent = 'connected';
       conn.className = 'conn ok';
     } else if (state === 'reconnecting') {
+      // The daemon went away mid-sentence, perhaps: its end events will not come.
+      listening.clear();
+      speaking = 0;
+      showAssistant();
       conn.textContent = 'reconnecting…';
       conn.className = 'conn';
     } else if (state === 'dropped') {

@@ -1,7 +1,8 @@
 // Panels at a glance, from /api/stats every 2 s: the models and the memory budget they are
-// charged against (a bar), with p50/p99 per model; routing and privacy (decisions by route,
-// cloud calls, failures, latency and cost today, and what the MQTT gate kept on the device); and
-// the plugins and MCP tool servers (state, events, publishes, tool calls, restarts).
+// charged against (a bar), with p50/p99 per model; routing and privacy (the tier of each sensor,
+// decisions by route, cloud calls, failures, latency, the breaker, cost today against the cap, what
+// the MQTT gate kept on the device, and what left it today by destination, per the audit); and the
+// plugins and MCP tool servers (state, events, publishes, tool calls, restarts).
 
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -47,11 +48,32 @@
       );
     });
     $('model-table').tBodies[0].replaceChildren(...rows);
+    // Recent loads and unloads, newest first, with the load time or the reason.
+    const events = [...(m.events ?? [])].reverse().map((e) => {
+      const at = new Date(e.tsMs).toLocaleTimeString();
+      const detail = e.kind === 'load' ? `in ${e.loadMs} ms` : (e.why ?? '');
+      return el('li', `${at} ${e.kind.replace(/_/g, ' ')} ${e.model} ${detail}`.trim());
+    });
+    $('model-events').replaceChildren(...events);
   }
 
-  function renderRouting(r, broker) {
+  const kib = (b) =>
+    b < 1024 ? `${b} B` : b < 1048576 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 1048576).toFixed(1)} MiB`;
+
+  function renderEgress(e) {
+    const rows = (e?.destinations ?? []).map((d) =>
+      row(d.via, d.destination, String(d.count), kib(d.bytes), String(d.refused)),
+    );
+    if (rows.length === 0) rows.push(row('–', e ? 'nothing left the device today' : 'no audit', '', '', ''));
+    $('egress-today').tBodies[0].replaceChildren(...rows);
+  }
+
+  function renderRouting(r, broker, privacy) {
     const list = $('routing-glance');
     const items = [];
+    for (const [id, s] of Object.entries(privacy?.sensors ?? {})) {
+      items.push([`tier ${id}`, `${s.tier.replace(/_/g, '-')} (${s.kind})`]);
+    }
     if (r) {
       const decisions = Object.entries(r.decisions ?? {})
         .map(([k, v]) => `${k} ${v}`)
@@ -59,7 +81,9 @@
       items.push(['decisions', decisions || 'none yet']);
       items.push(['cloud calls', `${r.cloudCalls ?? 0} (${r.cloudFailures ?? 0} failed)`]);
       items.push(['cloud latency', `p50 ${ms(r.cloudLatencyP50Ms)} · p99 ${ms(r.cloudLatencyP99Ms)}`]);
-      items.push(['cloud cost today', `$${(r.costTodayUsd ?? 0).toFixed(4)}`]);
+      const cap = typeof r.costCapUsd === 'number' ? ` of $${r.costCapUsd.toFixed(2)} cap` : '';
+      items.push(['cloud cost today', `$${(r.costTodayUsd ?? 0).toFixed(4)}${cap}`]);
+      if (r.breaker) items.push(['cloud breaker', r.breaker.replace(/_/g, ' ')]);
     }
     if (broker) {
       items.push([
@@ -127,7 +151,8 @@
     try {
       const { snapshot } = await edgeloom.getJson('/api/stats');
       renderModels(snapshot.models);
-      renderRouting(snapshot.routing, snapshot.broker);
+      renderRouting(snapshot.routing, snapshot.broker, snapshot.privacy);
+      renderEgress(snapshot.egressToday);
       renderPlugins(snapshot.plugins, snapshot.mcp);
     } catch {
       // the daemon restarting: the next poll tries again

@@ -1,7 +1,9 @@
 // The hearing view: per microphone a level meter (RMS and peak, dBFS) and the last 10 s of level
-// on a scrolling timeline, with the VAD's speech segments shaded and each transcript written at
+// (green) and of the VAD's speech probability (blue, 0..1 over the timeline's height) on a
+// scrolling timeline, with the VAD's speech segments shaded and each transcript written at
 // its segment. Levels are polled from /api/mic/levels (5 Hz, only while this page is open);
-// segments and transcripts arrive as events.
+// segments and transcripts arrive as events, and so do the markers drawn across the timeline: each
+// intent the assistant recognised and each answer it spoke (`action/speaking`).
 
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -11,6 +13,8 @@
   // on any real microphone, and a wider scale would squeeze speech into the top third.
   const SHOWN_DB = 72;
   const MAX_SEGMENTS = 32; // per microphone; older ones dropped
+  const MAX_MARKS = 32; // intents and answers, for all microphones; older ones dropped
+  const marks = []; // { tsMs, kind: 'intent' | 'answer', text }
   const views = new Map(); // mic id → { meter, fill, peak, value, canvas, segments: [{start, end, text}] }
 
   function viewOf(id) {
@@ -68,6 +72,32 @@
         ctx.fillText(s.text, x0 + 2, 12, Math.max(40, x1 - x0 + 80));
       }
     }
+    // Intents (orange) and spoken answers (violet): a line at the moment, its label at the bottom.
+    for (const m of marks) {
+      const mx = x(m.tsMs);
+      if (mx < 0 || mx > w) continue;
+      ctx.fillStyle = m.kind === 'intent' ? '#dd6b20' : '#805ad5';
+      ctx.fillRect(mx - 1, 0, 2, h);
+      ctx.fillText(
+        m.kind === 'intent' ? `⟶ ${m.text}` : `“${m.text}”`,
+        mx + 3,
+        h - 4,
+        Math.max(40, w - mx - 4),
+      );
+    }
+    // The VAD's speech probability per period (the highest of its frames), 0 at the bottom.
+    ctx.strokeStyle = '#3182ce';
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    let started = false;
+    for (const l of levels) {
+      if (typeof l.vadProbability !== 'number') continue;
+      const y = h - 2 - l.vadProbability * (h - 16);
+      if (started) ctx.lineTo(x(l.tsMs), y);
+      else ctx.moveTo(x(l.tsMs), y);
+      started = true;
+    }
+    ctx.stroke();
     ctx.strokeStyle = '#38a169';
     ctx.lineWidth = 2;
     ctx.beginPath();
@@ -94,6 +124,7 @@
             levels: v.levels.length,
             last: v.levels[v.levels.length - 1],
             segments: v.segments.map((s) => ({ ...s })),
+            marks: marks.map((m) => ({ ...m })),
           },
         ]),
       );
@@ -103,9 +134,22 @@
     setTimeout(poll, POLL_MS);
   }
 
+  function mark(tsMs, kind, text) {
+    marks.push({ tsMs, kind, text });
+    if (marks.length > MAX_MARKS) marks.shift();
+  }
+
   function onEvent(ev) {
     const p = ev.payload ?? {};
     const parts = ev.topic.split('/');
+    if (parts[0] === 'agent' && parts[2] === 'intent') {
+      if (typeof p.intent === 'string') mark(ev.tsMs, 'intent', p.intent);
+      return;
+    }
+    if (ev.topic === 'action/speaking') {
+      if (p.state === 'start' && typeof p.text === 'string') mark(ev.tsMs, 'answer', p.text);
+      return;
+    }
     const v = viewOf(parts[2]);
     if (parts[1] === 'vad') {
       if (p.kind === 'start') v.segments.push({ start: p.startMs });
@@ -121,6 +165,6 @@
     }
   }
 
-  edgeloom.events(['inference/vad/+', 'inference/stt/+'], onEvent);
+  edgeloom.events(['inference/vad/+', 'inference/stt/+', 'agent/+/intent', 'action/speaking'], onEvent);
   poll();
 })();

@@ -1,6 +1,7 @@
 // The motion view: |a| (g) and gyro magnitude (deg/s) of each IMU on a scrolling chart of the last
 // WINDOW_MS of sensor time, with the motion agent's fall / shake / tilt events marked where they
-// happened. Small and hand-drawn on <canvas>: nothing from the network.
+// happened, and the rest orientation the motion agent has learned (pitch and roll, from
+// /api/stats every 2 s). Small and hand-drawn on <canvas>: nothing from the network.
 
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -12,6 +13,8 @@
   const charts = new Map(); // imu id → { canvas, caption, points: [{t, a, g}], marks: [{t, kind}] }
   let marks = []; // motion events arrive per agent, not per IMU: drawn on every chart
   let dirty = false;
+  let rest = ''; // the motion agent's learned rest orientation, as caption text
+  const REST_POLL_MS = 2000;
 
   function chartOf(id) {
     let c = charts.get(id);
@@ -59,7 +62,7 @@
       ctx.fillText(m.kind, Math.min(w - 30, Math.round(x(m.t)) + 5), 12);
     }
     const last = points[points.length - 1];
-    c.caption.textContent = `${c.id} · |a| ${last.a.toFixed(2)} g (blue, 0–4) · gyro ${last.g.toFixed(0)} deg/s (green, 0–400)`;
+    c.caption.textContent = `${c.id} · |a| ${last.a.toFixed(2)} g (blue, 0–4) · gyro ${last.g.toFixed(0)} deg/s (green, 0–400)${rest}`;
   }
 
   function onEvent(ev) {
@@ -85,5 +88,23 @@
     }
   }
 
+  async function pollRest() {
+    try {
+      const { snapshot } = await edgeloom.getJson('/api/stats');
+      const m = (snapshot.motion ?? [])[0];
+      rest = m?.rest
+        ? ` · rest: pitch ${m.restPitchDeg.toFixed(0)}°, roll ${m.restRollDeg.toFixed(0)}° (${m.activity})`
+        : m
+          ? ` · rest: not learned yet (${m.activity})`
+          : '';
+      // For tests and debugging: what the motion agent reports.
+      window.edgeloomMotionRest = m ?? null;
+    } catch {
+      // the daemon restarting: the next poll tries again
+    }
+    setTimeout(pollRest, REST_POLL_MS);
+  }
+
   edgeloom.events(['sensor/imu/+/window', 'agent/+/motion'], onEvent);
+  pollRest();
 })();

@@ -13,6 +13,7 @@
 import { join } from 'node:path';
 import { EdgeloomError, ErrorCode } from '../../../errors.js';
 import { type Clock, SystemClock } from '../../../util/clock.js';
+import type { LatencyHistograms } from '../../../util/latency-histogram.js';
 import {
   type Feeds,
   OnnxModel,
@@ -21,6 +22,13 @@ import {
   type Tensor,
   tensor,
 } from '../../onnx-session.js';
+import {
+  checkWindow,
+  cropFeatures,
+  FULL_WINDOW_S,
+  fullWindowFrames,
+  windowFrames,
+} from './encoder-window.js';
 import { greedyDecode } from './greedy.js';
 import { LogMelExtractor } from './mel.js';
 import { checkLayout, expectedFiles, readWhisperSpec, type WhisperSpec } from './model-files.js';
@@ -43,8 +51,16 @@ export interface WhisperLoadOptions {
    * machine, ~20-25 % of a step). Off by default to keep a full-size model under the memory target.
    */
   readonly prepackDecoderWeights?: boolean;
+  /**
+   * Seconds of log-mel the encoder sees (default 30, Whisper's own window), grown in whole
+   * seconds to cover a longer utterance. Below 30 the encoder must accept a shorter input
+   * (checked at load, E_WHISPER_WINDOW otherwise) and accuracy is at risk: see encoder-window.ts.
+   */
+  readonly encoderWindowS?: number;
   /** Clock for inference timing (default: the system clock). */
   readonly clock?: Clock;
+  /** Per-run latency of the encoder and the decoder for /metrics (OnnxModelOptions). */
+  readonly latencyHistograms?: LatencyHistograms;
 }
 
 export interface TranscribeOptions {
@@ -76,6 +92,8 @@ export interface WhisperResult {
   /** Features + encoder + decoding, ms. */
   readonly inferenceMs: number;
   readonly encoderMs: number;
+  /** Log-mel frames the encoder was given (3000 for the 30 s window; fewer with a shorter one). */
+  readonly encoderFrames: number;
   readonly decoderSteps: number;
 }
 
@@ -88,6 +106,8 @@ export class WhisperModel {
   private readonly decoder: OnnxModel;
   private readonly mel: LogMelExtractor;
   private readonly clock: Clock;
+  /** pipeline.stt.encoder_window_s: 30 feeds every utterance Whisper's full window. */
+  private readonly windowS: number;
   private readonly pastNames: readonly string[];
   /**
    * What a cached step after the first fetches: logits and the self-attention presents. The
@@ -103,8 +123,10 @@ export class WhisperModel {
     decoder: OnnxModel,
     clock: Clock,
     pastNames: string[],
+    windowS: number,
   ) {
     this.modelId = modelId;
+    this.windowS = windowS;
     this.spec = spec;
     this.encoder = encoder;
     this.decoder = decoder;
@@ -138,6 +160,7 @@ export class WhisperModel {
       // and the packed copies (~20 MB for tiny) need not stay resident.
       prepackWeights: false,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
+      latencyHistograms: options.latencyHistograms,
     });
     let decoder: OnnxModel;
     try {
@@ -155,6 +178,7 @@ export class WhisperModel {
         enableCpuMemArena: true,
         prepackWeights: options.prepackDecoderWeights ?? false,
         ...(options.clock === undefined ? {} : { clock: options.clock }),
+        latencyHistograms: options.latencyHistograms,
       });
     } catch (err) {
       await encoder.release();
@@ -180,8 +204,10 @@ export class WhisperModel {
         );
       }
     };
+    const windowS = options.encoderWindowS ?? FULL_WINDOW_S;
     try {
       expectIo(encoder, encFile, ['input_features'], ['last_hidden_state']);
+      await checkWindow(encoder, windowS, spec, join(dir, encFile));
       expectIo(
         decoder,
         decFile,
@@ -199,6 +225,7 @@ export class WhisperModel {
       decoder,
       options.clock ?? new SystemClock(),
       pastNames,
+      windowS,
     );
   }
 
@@ -209,15 +236,17 @@ export class WhisperModel {
   ): Promise<WhisperResult> {
     const started = this.clock.monotonicMs();
     const { spec } = this;
-    const features = this.mel.compute(audio);
+    const full = fullWindowFrames(spec);
+    const frames = windowFrames(audio.length, this.windowS, spec);
+    const features = cropFeatures(this.mel.compute(audio), spec.mel.nMels, full, frames);
     const encOut = await this.encoder.run({
-      input_features: tensor('float32', features, [1, spec.mel.nMels, features.length / spec.mel.nMels]),
+      input_features: tensor('float32', features, [1, spec.mel.nMels, frames]),
     });
     const hidden = checked(
       encOut,
       'last_hidden_state',
       this.encoder.modelId,
-      (d) => d.length === 3 && d[2] === spec.dModel,
+      (d) => d.length === 3 && d[1] === frames / 2 && d[2] === spec.dModel,
     );
     const encoderMs = this.clock.monotonicMs() - started;
     const step = options.useCache === false ? this.uncachedStep(hidden) : this.cachedStep(hidden);
@@ -240,6 +269,7 @@ export class WhisperModel {
       durationMs: (usedSamples * 1000) / spec.mel.sampleRateHz,
       inferenceMs: this.clock.monotonicMs() - started,
       encoderMs,
+      encoderFrames: frames,
       decoderSteps: result.steps,
     };
   }

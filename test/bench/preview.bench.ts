@@ -1,0 +1,186 @@
+/**
+ * Camera preview cost: what a dashboard viewer adds to the daemon's CPU at 5 fps, and the two ways
+ * of getting frames to it measured side by side on the same daemon in the same run.
+ *
+ * The daemon: `edgeloom run` with the embedded demo, camera only (mic and IMU off, so speech
+ * bursts do not drown the figure), replayed in a loop at 2.5x (the demo's camera is 2 fps: 5 fps
+ * here), every frame analysed by the face stage as on a device. Its CPU (utime + stime from
+ * /proc/<pid>/stat) is read over alternating windows:
+ * - `none`: no viewer;
+ * - `fetch`: what the dashboard's camera view does (camera.js): the face inferences over
+ *   server-sent events, and for each one the very frame it analysed from
+ *   /api/camera/<id>/frame.jpg?seq=N (one request in flight, later inferences skipped meanwhile);
+ * - `mjpeg`: the MJPEG stream /api/camera/<id>/stream.mjpg, every frame as it comes, plus the
+ *   same inference events (a view drawing boxes needs them either way).
+ * Each mode's figure is the median over its windows; the rounds interleave the modes so drift in
+ * the machine's other load touches all three alike. Extra CPU is reported relative to `none` (the
+ * target) and in % of one core.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { get, type IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cpuSeconds, DaemonChild, httpGet, parseMetrics } from './daemon-child.js';
+import type { BenchOptions, BenchTarget, Figures } from './run.js';
+
+export const name = 'preview';
+
+export const targets: readonly BenchTarget[] = [
+  {
+    figure: 'fetch_extra_cpu_pct',
+    max: 5,
+    why: "the dashboard's camera view at 5 fps: daemon CPU with a viewer vs without, extra in %",
+  },
+];
+
+type Mode = 'none' | 'fetch' | 'mjpeg';
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** A viewer of one kind; `stop()` closes its connections. Counts what it received. */
+interface Viewer {
+  frames: number;
+  bytes: number;
+  stop(): void;
+}
+
+function open(url: string, onResponse: (res: IncomingMessage) => void): () => void {
+  const req = get(url, onResponse);
+  req.on('error', () => undefined); // closed by stop()
+  return () => req.destroy();
+}
+
+/** The face inferences over SSE; `onSeq` hears each one's analysed frame number. */
+function inferenceEvents(base: string, onSeq: (seq: number) => void): () => void {
+  let partial = '';
+  return open(`${base}/api/events?pattern=${encodeURIComponent('inference/face/+')}`, (res) => {
+    res.setEncoding('utf8');
+    res.on('data', (s: string) => {
+      const parts = (partial + s).split('\n\n');
+      partial = parts.pop() ?? '';
+      for (const part of parts) {
+        const data = part.split('\n').find((l) => l.startsWith('data: '));
+        if (data === undefined) continue;
+        const ev = JSON.parse(data.slice(6)) as { payload?: { frameSeq?: number } };
+        if (typeof ev.payload?.frameSeq === 'number') onSeq(ev.payload.frameSeq);
+      }
+    });
+  });
+}
+
+/** camera.js's behaviour: an inference event → fetch the frame it analysed, one at a time. */
+function fetchViewer(base: string): Viewer {
+  const v: Viewer = { frames: 0, bytes: 0, stop: () => undefined };
+  let busy = false;
+  const fetchFrame = (seq: number): void => {
+    busy = true;
+    get(`${base}/api/camera/cam0/frame.jpg?seq=${seq}`, (res) => {
+      res.on('data', (d: Buffer) => {
+        v.bytes += d.length;
+      });
+      res.on('end', () => {
+        v.frames++;
+        busy = false;
+      });
+    }).on('error', () => {
+      busy = false;
+    });
+  };
+  v.stop = inferenceEvents(base, (seq) => {
+    if (!busy) fetchFrame(seq);
+  });
+  return v;
+}
+
+function mjpegViewer(base: string): Viewer {
+  const v: Viewer = { frames: 0, bytes: 0, stop: () => undefined };
+  const stopEvents = inferenceEvents(base, () => undefined);
+  const stopStream = open(`${base}/api/camera/cam0/stream.mjpg`, (res) => {
+    res.on('data', (d: Buffer) => {
+      v.bytes += d.length;
+      // Parts start with the boundary line: count them as frames.
+      for (let i = d.indexOf('--edgeloomframe'); i >= 0; i = d.indexOf('--edgeloomframe', i + 1)) v.frames++;
+    });
+  });
+  v.stop = () => {
+    stopEvents();
+    stopStream();
+  };
+  return v;
+}
+
+export async function bench(options: BenchOptions): Promise<Figures> {
+  const windowS = options.quick ? 8 : 15;
+  const rounds = options.quick ? 2 : 3;
+  const work = mkdtempSync(join(tmpdir(), 'edgeloom-preview-'));
+  const overrides: Record<string, string> = {
+    EDGELOOM_SOURCE_REPLAY_SPEED: '2.5',
+    EDGELOOM_SOURCE_REPLAY_LOOP: 'true',
+    EDGELOOM_SENSORS_MIC_ENABLED: 'false',
+    EDGELOOM_SENSORS_IMU_ENABLED: 'false',
+    EDGELOOM_STORAGE_DIR: join(work, 'state'),
+    EDGELOOM_HTTP_PORT: '0',
+    EDGELOOM_MQTT_EMBEDDED_PORT: '0',
+  };
+  const daemon = new DaemonChild(overrides);
+  try {
+    const url = await daemon.listening();
+    const pid = daemon.pid;
+    // Warm-up: models loaded and a few frames analysed before anything is measured.
+    for (;;) {
+      daemon.assertRunning('during the run');
+      const m = parseMetrics(await httpGet(`${url}/metrics`));
+      if ((m.get('edgeloom_bus_topic_events_total{topic="inference/face/cam0"}') ?? 0) >= 10) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const rates: Record<Mode, number[]> = { none: [], fetch: [], mjpeg: [] };
+    const received: Record<Exclude<Mode, 'none'>, { frames: number; bytes: number }> = {
+      fetch: { frames: 0, bytes: 0 },
+      mjpeg: { frames: 0, bytes: 0 },
+    };
+    for (let round = 0; round < rounds; round++) {
+      for (const mode of ['none', 'fetch', 'mjpeg'] as const) {
+        const viewer = mode === 'fetch' ? fetchViewer(url) : mode === 'mjpeg' ? mjpegViewer(url) : undefined;
+        await new Promise((r) => setTimeout(r, 1000)); // connected and flowing before the window
+        const cpu0 = cpuSeconds(pid);
+        const t0 = performance.now();
+        await new Promise((r) => setTimeout(r, windowS * 1000));
+        const cpu1 = cpuSeconds(pid);
+        rates[mode].push((cpu1 - cpu0) / ((performance.now() - t0) / 1000));
+        viewer?.stop();
+        if (viewer !== undefined && mode !== 'none') {
+          received[mode].frames += viewer.frames;
+          received[mode].bytes += viewer.bytes;
+        }
+        daemon.assertRunning('during the run');
+      }
+    }
+    const none = median(rates.none);
+    const fetchRate = median(rates.fetch);
+    const mjpegRate = median(rates.mjpeg);
+    const secondsPerMode = rounds * windowS;
+    const r1 = (x: number): number => Math.round(x * 10) / 10;
+    return {
+      window_s: windowS,
+      rounds,
+      daemon_cpu_pct_of_core: r1(none * 100),
+      fetch_cpu_pct_of_core: r1(fetchRate * 100),
+      mjpeg_cpu_pct_of_core: r1(mjpegRate * 100),
+      fetch_extra_cpu_pct: r1(((fetchRate - none) / none) * 100),
+      mjpeg_extra_cpu_pct: r1(((mjpegRate - none) / none) * 100),
+      fetch_extra_pct_of_core: r1((fetchRate - none) * 100),
+      mjpeg_extra_pct_of_core: r1((mjpegRate - none) * 100),
+      fetch_frames_per_s: r1(received.fetch.frames / secondsPerMode),
+      mjpeg_frames_per_s: r1(received.mjpeg.frames / secondsPerMode),
+      fetch_kib_per_s: r1(received.fetch.bytes / 1024 / secondsPerMode),
+      mjpeg_kib_per_s: r1(received.mjpeg.bytes / 1024 / secondsPerMode),
+      cheaper: fetchRate <= mjpegRate ? 'fetch' : 'mjpeg',
+    };
+  } finally {
+    await daemon.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -27,11 +27,13 @@ import { ControlServer } from './control/control-server.js';
 import { controlSocketPath } from './control/protocol.js';
 import { Controller } from './controller.js';
 import { componentLogger, type Logger } from './log.js';
+import { buildMcp, type Mcp } from './mcp/build.js';
 import type { ModelManager } from './models/manager.js';
 import { buildObservability } from './observe/build.js';
 import { BusTap } from './observe/bus-tap.js';
 import { buildPipeline } from './pipeline/build.js';
-import { PluginHost } from './plugins/plugin-host.js';
+import { buildPlugins } from './plugins/build.js';
+import type { PluginHost } from './plugins/plugin-host.js';
 import { ForgetService } from './privacy/forget.js';
 import { PrivacyControl } from './privacy/privacy-control.js';
 import { ReplaySource } from './replay/replay-source.js';
@@ -90,6 +92,8 @@ export interface Daemon {
   readonly models: ModelManager | undefined;
   /** The configured plugins' hosts (counters, tools). */
   readonly plugins: readonly PluginHost[];
+  /** MCP: the tool servers and the service MCP clients reach. */
+  readonly mcp: Mcp;
   /** The shared LevelDB store's owner (size, open sublevels, a quarantine at this start). */
   readonly storage: StorageComponent;
   start(): Promise<void>;
@@ -295,19 +299,11 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       );
     }
   }
-  // One host per configured plugin (README, "Write a plugin"); added to the controller below.
-  const plugins = config.plugins.map(
-    (p) =>
-      new PluginHost({
-        config: p,
-        bus,
-        logger: componentLogger(logger, `plugin.${p.id}`),
-        tools: agents.tools,
-        tierFor: (topic) => privacy.tiers.tierFor(topic),
-        stateRoot: join(storageDir, 'plugins'),
-        cwd: baseDir,
-      }),
-  );
+  // Plugins (README, "Write a plugin") and MCP (README, "MCP"): added to the controller below.
+  const ext = { bus, logger, registry: agents.tools, tiers: privacy.tiers, storageDir, cwd: baseDir };
+  // A speed-0 replay waits for each plugin's `synced` after a record.
+  const plugins = buildPlugins({ ...ext, plugins: config.plugins, settle: replayWanted?.speed === 0 });
+  const mcp = buildMcp({ ...ext, config: config.mcp, audit: (record) => audit.append(record) });
   if (options.observability) {
     const face = pipeline.face;
     for (const c of buildObservability({
@@ -326,6 +322,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(pipeline.vad === undefined ? {} : { vad: pipeline.vad }),
       ...(models === undefined ? {} : { models }),
       plugins,
+      mcp,
       sources,
       modelLatency: pipeline.modelLatency,
       stageLatency: stageLatency.histograms,
@@ -355,6 +352,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
         forget,
         audit,
         logger: componentLogger(logger, 'control'),
+        mcp: (socket, head) => mcp.service.openSocket(socket, head),
       }),
     );
   }
@@ -372,10 +370,9 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       }),
     );
   }
-  // Plugins after every consumer and before the sources: each has said hello (bounded wait) before
-  // the first sensor event, so a replay hands them the same events every time.
-  for (const p of plugins) controller.add(p);
-  for (const c of sources) controller.add(c);
+  // MCP tool servers and plugins after every consumer, before the sources: with their tools listed
+  // and hellos said (bounded waits), a replay hands plugins the same events every time.
+  for (const c of [...mcp.components, ...plugins, ...sources]) controller.add(c);
 
   return {
     bus,
@@ -385,6 +382,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     mqtt: mqttClient,
     models,
     plugins,
+    mcp,
     storage,
     async start() {
       await controller.start();

@@ -287,6 +287,11 @@ export interface TopicMap {
 
   /** A plugin's own namespace: only that plugin publishes `plugin/<id>/<name>` (plugins/capabilities.ts). */
   [topic: `plugin/${string}/${string}`]: PluginPayload;
+  /**
+   * The readings of a sensor a plugin stands for (its config's `sensors`; capabilities.ts). Three
+   * levels, so no `sensor/+/+/…` pattern of the built-in sensors reaches it.
+   */
+  [topic: `sensor/plugin/${string}`]: PluginPayload;
 
   'system/lifecycle': LifecycleEvent;
   'system/error': ErrorEvent;

@@ -66,7 +66,7 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'sensor/+/+/status': {
     publishers: ['sensors/source-publisher.ts', REPLAY],
-    subscribers: [],
+    subscribers: ['mcp/mcp-state.ts'],
     external: ['mqtt'],
   },
   'inference/vad/+': {
@@ -81,7 +81,7 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'inference/stt/+': {
     publishers: ['pipeline/stt/stt-stage.ts'],
-    subscribers: ['router/router.ts', 'agents/voice-assistant.ts'],
+    subscribers: ['router/router.ts', 'agents/voice-assistant.ts', 'mcp/mcp-state.ts'],
     external: ['mqtt', 'dashboard'],
   },
   'inference/face/+/refined': {
@@ -101,7 +101,7 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'action/display': {
     publishers: ['agents/builtin-tools.ts'],
-    subscribers: ['observe/http/server.ts'],
+    subscribers: ['observe/http/server.ts', 'mcp/mcp-state.ts'],
     external: ['mqtt', 'dashboard'],
   },
   'action/speaking': {
@@ -121,7 +121,7 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'agent/+/motion': {
     publishers: ['agents/motion.ts'],
-    subscribers: [],
+    subscribers: ['mcp/mcp-state.ts'],
     external: ['mqtt', 'dashboard'],
   },
   'tool/+/result': {
@@ -131,6 +131,12 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'plugin/+/+': {
     // Plugins read each other's topics through their own hosts' subscriptions.
+    publishers: ['plugins/plugin-host.ts'],
+    subscribers: ['plugins/plugin-host.ts'],
+    external: ['event-stream'],
+  },
+  'sensor/plugin/+': {
+    // A plugin's readings for the sensor ids its config declares.
     publishers: ['plugins/plugin-host.ts'],
     subscribers: ['plugins/plugin-host.ts'],
     external: ['event-stream'],
@@ -147,7 +153,7 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'system/stats': {
     publishers: ['observe/build.ts'],
-    subscribers: [],
+    subscribers: ['mcp/mcp-state.ts'],
     external: ['mqtt'],
   },
 };

@@ -56,6 +56,11 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./cmd-forget.js')).forgetCommand,
   },
   {
+    name: 'mcp',
+    summary: "serve MCP clients on stdio: the daemon's tools and current state",
+    load: async () => (await import('./cmd-mcp.js')).mcpCommand,
+  },
+  {
     name: 'doctor',
     summary: 'check devices, programs, models, broker and resources against the configuration',
     load: async () => (await import('./cmd-doctor.js')).doctorCommand,

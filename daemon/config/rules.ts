@@ -102,7 +102,14 @@ export function crossFieldViolations(c: EdgeloomConfig): Violation[] {
   // A plugin that sees frames or audio and may use the network could send them off the device,
   // which private and local_only forbid (README, "Privacy"): only an isolated one may see them.
   const seen = new Set<string>();
+  // A plugin's sensor ids share the device's sensor id space (privacy scopes, MQTT topics).
+  const sensorIds = new Set([c.sensors.camera.id, c.sensors.mic.id, c.sensors.imu.id]);
   c.plugins.forEach((p, i) => {
+    p.sensors.forEach((s, j) => {
+      if (sensorIds.has(s))
+        fail(['plugins', i, 'sensors', j], `is already a sensor id (${JSON.stringify(s)})`);
+      sensorIds.add(s);
+    });
     if (seen.has(p.id)) fail(['plugins', i, 'id'], `is used by another plugin (${JSON.stringify(p.id)})`);
     seen.add(p.id);
     if (p.command.length === 0) fail(['plugins', i, 'command'], 'must name the program to run');
@@ -116,6 +123,15 @@ export function crossFieldViolations(c: EdgeloomConfig): Violation[] {
         ['plugins', i, 'raw_media'],
       );
     }
+  });
+  // An MCP server's tools are `<id>.<tool>`, as a plugin's are: one id space for both.
+  c.mcp.servers.forEach((m, i) => {
+    if (seen.has(m.id))
+      fail(['mcp', 'servers', i, 'id'], `is used by a plugin or another server (${JSON.stringify(m.id)})`);
+    seen.add(m.id);
+    if (m.command.length === 0) fail(['mcp', 'servers', i, 'command'], 'must name the program to run');
+    if (m.restart.max_ms < m.restart.initial_ms)
+      fail(['mcp', 'servers', i, 'restart', 'max_ms'], `must be >= initial_ms (${m.restart.initial_ms})`);
   });
   return out;
 }

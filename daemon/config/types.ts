@@ -46,6 +46,8 @@ export type ControlConfig = EdgeloomConfig['control'];
 export type EmbeddedBrokerConfig = MqttConfig['embedded'];
 export type HttpConfig = EdgeloomConfig['http'];
 export type PluginConfig = EdgeloomConfig['plugins'][number];
+export type McpConfig = EdgeloomConfig['mcp'];
+export type McpServerConfig = McpConfig['servers'][number];
 
 /** Deep partial, for `loadConfig({ overrides })` and tests. */
 export type ConfigOverrides<T = EdgeloomConfig> = T extends readonly (infer _U)[]

@@ -31,6 +31,8 @@ export interface ControlServerOptions {
   readonly forget: ForgetService;
   readonly audit: AuditLog;
   readonly logger: Logger;
+  /** Takes over a connection whose request is `{"op":"mcp"}` (mcp/mcp-service.ts), with the bytes after it. */
+  readonly mcp?: (socket: Socket, head: Buffer) => void;
 }
 
 export class ControlServer implements Component {
@@ -109,7 +111,13 @@ export class ControlServer implements Component {
       const nl = buffered.indexOf('\n');
       if (nl < 0) return;
       handled = true;
-      void this.handle(buffered.slice(0, nl)).then((a) => this.answer(socket, a));
+      const line = buffered.slice(0, nl);
+      if (this.o.mcp !== undefined && opOf(line) === 'mcp') {
+        socket.removeAllListeners('data');
+        this.o.mcp(socket, Buffer.from(buffered.slice(nl + 1), 'utf8'));
+        return;
+      }
+      void this.handle(line).then((a) => this.answer(socket, a));
     });
   }
 
@@ -183,6 +191,14 @@ export class ControlServer implements Component {
           `unknown control op ${JSON.stringify((r as { op?: unknown })?.op)}`,
         );
     }
+  }
+}
+
+function opOf(line: string): unknown {
+  try {
+    return (JSON.parse(line) as { op?: unknown } | null)?.op;
+  } catch {
+    return undefined;
   }
 }
 

@@ -23,7 +23,9 @@ export type ControlRequest =
       readonly duration_s?: number;
       readonly safety_override?: boolean;
     }
-  | { readonly op: 'sensor.resume'; readonly sensor: string };
+  | { readonly op: 'sensor.resume'; readonly sensor: string }
+  /** Turn this connection into an MCP session (`edgeloom mcp`): one answer line, then MCP messages. */
+  | { readonly op: 'mcp' };
 
 export type ControlAnswer =
   | { readonly ok: true; readonly result: unknown }

@@ -12,6 +12,7 @@ import type { Component } from '../component.js';
 import { configSources, type EdgeloomConfig, redactConfig } from '../config/index.js';
 import type { Controller } from '../controller.js';
 import { componentLogger, type Logger } from '../log.js';
+import type { Mcp } from '../mcp/build.js';
 import type { ModelManager } from '../models/manager.js';
 import type { FaceStage } from '../pipeline/face/face-stage.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
@@ -49,6 +50,8 @@ export interface ObservabilityOptions {
   readonly models?: ModelManager;
   /** The configured plugins' hosts: their counters in the stats. */
   readonly plugins?: readonly PluginHost[];
+  /** MCP: the tool servers' and the clients' counters in the stats; /mcp on the HTTP server. */
+  readonly mcp?: Mcp;
   /** The tiers in force now (they change at run time: read on each snapshot). */
   readonly privacy?: () => PrivacyTiers;
   /** The audit log: the dashboard's "left the device today" is tallied from it. */
@@ -100,6 +103,7 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     ...(o.plugins === undefined || o.plugins.length === 0
       ? {}
       : { plugins: () => o.plugins!.map((h) => h.stats()) }),
+    ...(o.mcp === undefined ? {} : { mcp: () => o.mcp!.stats() }),
     ...(o.storage === undefined ? {} : { storage: () => o.storage!.stats() }),
     ...(o.agents === undefined
       ? {}
@@ -196,6 +200,7 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
         maxConnectionsPerClient: config.http.max_connections_per_client,
         cameras,
         micLevels,
+        ...(o.mcp === undefined ? {} : { mcp: (req, res) => o.mcp!.service.handleHttp(req, res) }),
         // Read-only, secrets masked: what runs and where each value came from.
         configView: () => ({
           config: redactConfig(config),

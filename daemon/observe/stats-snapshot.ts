@@ -7,6 +7,7 @@
 import type { SensorStatus } from '../bus/topics.js';
 import type { SubscriptionStats } from '../bus/types.js';
 import type { ComponentHealth } from '../component.js';
+import type { McpStats } from '../mcp/build.js';
 import type { PluginStats } from '../plugins/plugin-host.js';
 import type { SensorCounters } from '../sensors/counters.js';
 import type { HistogramSnapshot, LatencyHistograms } from '../util/latency-histogram.js';
@@ -145,6 +146,8 @@ export interface StatsProviders {
   agents?(): readonly AgentStatsView[];
   /** Per plugin: process, restarts, lines, events, publishes, tool calls (plugins/plugin-host.ts). */
   plugins?(): readonly PluginStats[];
+  /** MCP tool servers (calls, restarts, tools) and MCP clients of this daemon (mcp/build.ts). */
+  mcp?(): McpStats;
   /** SoC temperature, °C, or undefined where the board has no sensor; called at most every tempIntervalMs. */
   temperatureC?(): Promise<number | undefined>;
 }
@@ -208,6 +211,7 @@ export interface StatsSnapshot {
   readonly replay?: ReplayStatsView;
   readonly agents?: readonly AgentStatsView[];
   readonly plugins?: readonly PluginStats[];
+  readonly mcp?: McpStats;
 }
 
 /** Histograms and counters read at each scrape from the components that keep them. */

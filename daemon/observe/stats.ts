@@ -238,6 +238,10 @@ export class StatsCollector implements Component {
         'plugins',
         this.call('plugins', () => p.plugins?.()),
       ),
+      ...optional(
+        'mcp',
+        this.call('mcp', () => p.mcp?.()),
+      ),
     };
     return snap;
   }

@@ -4,8 +4,9 @@
  * with `raw_media: true`, and while the topic's privacy tier allows it: a plugin that can use the
  * network sees raw media only under the `public` tier (private and local_only data never leave
  * the device, README "Privacy"); a plugin with network gets no topic of a private or local_only
- * tier at all, as a broker elsewhere would not. It publishes only into `plugin/<id>/<name>`, and only topics its
- * hello declared.
+ * tier at all, as a broker elsewhere would not. It publishes only into its own namespaces, and
+ * only topics its hello declared: `plugin/<id>/<name>`, and `sensor/plugin/<sensor id>` for each
+ * sensor id its configuration declares (`sensors`): the readings of a sensor it stands for.
  */
 import { parsePattern, patternMatches } from '../bus/topic-match.js';
 import type { PrivacyTier } from '../bus/topics.js';
@@ -23,6 +24,8 @@ export interface CapabilityOptions {
   readonly narrow: readonly string[];
   readonly rawMedia: boolean;
   readonly network: boolean;
+  /** Sensor ids the config gives the plugin: it may publish `sensor/plugin/<sensor id>`. */
+  readonly sensors: readonly string[];
   readonly tierFor: (topic: string) => PrivacyTier;
 }
 
@@ -53,11 +56,11 @@ export class Capabilities {
       }
       return true;
     });
-    const own = `plugin/${this.o.id}/`;
     this.publish = publish.filter((p) => {
       if (!valid(p)) return false;
-      if (!p.startsWith(own) || p.split('/').length !== 3) {
-        refused.push(`${p}: a plugin publishes only ${own}<name>`);
+      if (!this.ownTopic(p)) {
+        const sensors = this.o.sensors.map((s) => ` or sensor/plugin/${s}`).join('');
+        refused.push(`${p}: a plugin publishes only plugin/${this.o.id}/<name>${sensors}`);
         return false;
       }
       return true;
@@ -90,6 +93,14 @@ export class Capabilities {
     } catch {
       return false;
     }
-    return this.publish.some((p) => patternMatches(p, topic));
+    return this.ownTopic(topic) && this.publish.some((p) => patternMatches(p, topic));
+  }
+
+  /** `plugin/<id>/<name>`, or `sensor/plugin/<a sensor id its config declares>`. */
+  private ownTopic(topic: string): boolean {
+    const l = topic.split('/');
+    if (l.length !== 3) return false;
+    if (l[0] === 'plugin') return l[1] === this.o.id;
+    return l[0] === 'sensor' && l[1] === 'plugin' && this.o.sensors.includes(l[2]!);
   }
 }

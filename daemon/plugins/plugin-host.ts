@@ -1,17 +1,20 @@
 /**
- * One configured plugin (README, "Write a plugin"; docs/plugin-protocol.md): starts its program
- * (sandbox.ts), hands it `init`, waits — bounded by `hello_timeout_ms` — for its `hello` so that
- * sources start only once it listens (a replay then feeds it the same events every time), forwards
- * the events its capabilities allow (capabilities.ts), publishes what it may publish, bridges its
- * tools (plugin-tools.ts), and supervises it: a plugin that exits is restarted after an
- * exponential backoff; stop() sends `shutdown`, then SIGTERM, then SIGKILL to its process group.
+ * One configured plugin (README, "Write a plugin"; docs/plugin-protocol.md): its supervised
+ * process (plugin-process.ts) is handed `init`; start() waits — bounded by `hello_timeout_ms` —
+ * for its `hello`, so sources start only once it listens; then the host forwards the events its
+ * capabilities allow (capabilities.ts), publishes what it may publish, and bridges its tools
+ * (plugin-tools.ts).
+ *
+ * Replays are deterministic: at speed 0 the replay waits after each record until every component
+ * is idle (replay/replay-source.ts); a plugin whose hello says `sync: true` is idle once it has
+ * answered a `sync` sent after the last event it got, so its publishes land at the fixture time
+ * of the record that caused them, the same in every run.
  *
  * Bounds: events wait in a realtime subscription of `queue_capacity` (drop-oldest: a plugin that
  * reads slowly loses old events, the daemon holds no more); lines are cut at `max_line_bytes`;
  * publishes, logs and health lines share a token bucket of `max_publish_per_s` (excess dropped and
  * counted), and stdout is paused while the bus pushes back.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ToolRegistry } from '../agents/tools.js';
@@ -23,10 +26,9 @@ import { ErrorCode, toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { printable } from '../util/printable.js';
 import { Capabilities } from './capabilities.js';
-import { LineReader } from './line-reader.js';
+import { PluginProcess } from './plugin-process.js';
 import { PluginTools } from './plugin-tools.js';
-import { type DaemonMessage, encodeLine, PROTOCOL_VERSION, parsePluginLine, toWire } from './protocol.js';
-import { spawnPlan } from './sandbox.js';
+import { encodeLine, PROTOCOL_VERSION, parsePluginLine, toWire } from './protocol.js';
 
 export interface PluginHostOptions {
   readonly config: PluginConfig;
@@ -40,13 +42,15 @@ export interface PluginHostOptions {
   readonly stateRoot: string;
   /** Working directory (the config file's directory). */
   readonly cwd: string;
+  /** A speed-0 replay: idle() waits for the plugin to have handled what it was sent. */
+  readonly settle?: boolean;
 }
 
-/** Time allowed after `shutdown`, and after SIGTERM, before the next step, ms. */
-const GRACE_MS = 2_000;
-/** A process that ran this long resets the backoff. */
-const STABLE_MS = 30_000;
-const RECENT_DELAYS = 8;
+/**
+ * Longest wait for one `synced`, ms (wall time). A plugin that misses it is not waited for again
+ * until it restarts and says hello: a stuck plugin must not stretch every record of a replay.
+ */
+const SYNC_TIMEOUT_MS = 10_000;
 
 export interface PluginStats {
   readonly id: string;
@@ -58,15 +62,25 @@ export interface PluginStats {
   readonly linesIn: number;
   readonly linesOverlong: number;
   readonly linesBad: number;
+  /** Events written to the plugin. */
   readonly eventsSent: number;
+  /** Events dropped by its subscription's QoS policy (drop-oldest: the plugin read too slowly). */
+  readonly eventsDropped: number;
+  /** Events its capabilities kept from it (raw media, a private tier, the config's narrowing). */
   readonly eventsWithheld: number;
   readonly published: number;
   readonly publishRefused: number;
   readonly publishDropped: number;
+  /** Calls of its tools that reached it. */
   readonly toolCalls: number;
+  readonly toolOk: number;
   readonly toolFailures: number;
+  /** It has said hello since it last started. */
+  readonly ready: boolean;
   readonly healthOk: boolean;
   readonly healthDetail: string;
+  /** `synced` answers that did not come in time (speed-0 replays). */
+  readonly syncTimeouts: number;
 }
 
 export class PluginHost implements Component {
@@ -76,18 +90,15 @@ export class PluginHost implements Component {
   private readonly caps: Capabilities;
   private readonly tools: PluginTools;
   private readonly stateDir: string;
-  private child: ChildProcess | undefined;
+  private readonly proc: PluginProcess;
   private subs: Subscription[] = [];
-  private stopping = false;
-  private restartTimer: NodeJS.Timeout | undefined;
-  private failuresInRow = 0;
-  private spawnedAt = 0;
+  /** Drops of subscriptions already closed (a restart resubscribes). */
+  private droppedBefore = 0;
   private helloWaiter: (() => void) | undefined;
   private hasHello = false;
   private tokens: number;
   private tokensAt = performance.now();
   readonly counts = {
-    restarts: 0,
     linesIn: 0,
     linesBad: 0,
     eventsSent: 0,
@@ -95,13 +106,16 @@ export class PluginHost implements Component {
     published: 0,
     publishRefused: 0,
     publishDropped: 0,
+    syncTimeouts: 0,
   };
-  /** Bounded: the last RECENT_DELAYS backoff delays, for stats and diagnosis. */
-  private readonly delays: number[] = [];
-  private reader: LineReader;
   private healthOk = true;
   private healthDetail = '';
-  sandboxed = false;
+  /** The running process answers `sync` (its hello said so, and it has not missed one). */
+  private syncs = false;
+  /** Events written since the last `synced`. */
+  private unsynced = 0;
+  private syncSeq = 0;
+  private syncWait: { readonly id: string; readonly done: Promise<void>; resolve(): void } | undefined;
 
   constructor(private readonly o: PluginHostOptions) {
     this.c = o.config;
@@ -114,6 +128,7 @@ export class PluginHost implements Component {
       narrow: this.c.subscribe,
       rawMedia: this.c.raw_media,
       network: this.c.sandbox.network,
+      sensors: this.c.sensors,
       tierFor: o.tierFor,
     });
     this.tools = new PluginTools({
@@ -121,13 +136,27 @@ export class PluginHost implements Component {
       registry: o.tools,
       offer: this.c.offer_tools,
       logger: this.log,
-      send: (m) => this.send(m),
+      send: (m) => this.proc.send(m),
     });
-    this.reader = new LineReader(this.c.max_line_bytes, (l) => this.onLine(l));
+    this.proc = new PluginProcess({
+      config: this.c,
+      stateDir: this.stateDir,
+      cwd: o.cwd,
+      logger: this.log,
+      env: { EDGELOOM_PLUGIN_ID: this.c.id, EDGELOOM_PLUGIN_STATE: this.stateDir },
+      onLine: (l) => this.onLine(l),
+      onStderr: (line) => {
+        if (this.take()) this.log.warn({ plugin: this.c.id, stderr: printable(line, 500) }, 'plugin: stderr');
+      },
+      onSpawn: () => {
+        this.hasHello = false;
+        this.proc.send({ type: 'init', protocol: PROTOCOL_VERSION, id: this.c.id, config: this.c.config });
+      },
+      onExit: (why) => this.onExit(why),
+    });
   }
 
   async start(signal: AbortSignal): Promise<void> {
-    this.stopping = false;
     mkdirSync(this.stateDir, { recursive: true, mode: 0o700 });
     const hello = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), this.c.hello_timeout_ms);
@@ -139,7 +168,7 @@ export class PluginHost implements Component {
         resolve(true);
       };
     });
-    this.spawnOnce();
+    this.proc.start();
     if (!(await hello)) {
       // The daemon runs on without it; the supervisor keeps trying (health says degraded).
       this.helloWaiter = undefined;
@@ -151,47 +180,68 @@ export class PluginHost implements Component {
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    clearTimeout(this.restartTimer);
-    this.restartTimer = undefined;
-    for (const s of this.subs.splice(0)) await s.unsubscribe();
-    const child = this.child;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    const within = (ms: number): Promise<boolean> =>
-      Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
-    this.send({ type: 'shutdown' });
-    child.stdin?.end();
-    if (await within(GRACE_MS)) return;
-    this.kill(child, 'SIGTERM');
-    if (await within(GRACE_MS)) return;
-    this.kill(child, 'SIGKILL');
-    await exited;
+    await this.unsubscribeAll();
+    await this.proc.stop();
+    this.syncDone();
   }
 
   health(): ComponentHealth {
-    if (this.child === undefined)
-      return { status: 'failed', reasons: [`plugin ${this.c.id} is not running`] };
+    if (!this.proc.running) return { status: 'failed', reasons: [`plugin ${this.c.id} is not running`] };
     if (!this.hasHello) return { status: 'degraded', reasons: [`plugin ${this.c.id}: no hello yet`] };
     if (!this.healthOk) return { status: 'degraded', reasons: [`plugin ${this.c.id}: ${this.healthDetail}`] };
     return { status: 'ok' };
   }
 
+  /**
+   * Undefined when the plugin has nothing of ours to finish; else a promise that settles when it
+   * answered the `sync` sent after its last event (or it exited, or SYNC_TIMEOUT_MS passed).
+   */
+  idle(): Promise<void> | undefined {
+    if (this.syncWait !== undefined) return this.syncWait.done;
+    if (this.o.settle !== true || !this.syncs || this.unsynced === 0 || !this.proc.running) return undefined;
+    const id = String(++this.syncSeq);
+    this.unsynced = 0;
+    let resolve = (): void => {};
+    const done = new Promise<void>((r) => {
+      resolve = r;
+    });
+    const timer = setTimeout(() => {
+      if (this.syncWait?.id !== id) return;
+      this.counts.syncTimeouts++;
+      this.syncs = false;
+      this.log.warn(
+        { plugin: this.c.id, code: ErrorCode.E_PLUGIN_PROTOCOL, timeoutMs: SYNC_TIMEOUT_MS },
+        'plugin: no synced in time; the replay no longer waits for it',
+      );
+      this.syncDone();
+    }, SYNC_TIMEOUT_MS);
+    this.syncWait = {
+      id,
+      done,
+      resolve: () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    };
+    if (!this.proc.send({ type: 'sync', id })) this.syncDone();
+    return done;
+  }
+
   stats(): PluginStats {
-    const withheld = this.subs.reduce(
-      (n, s) => n + s.stats().dropped.queue_full + s.stats().dropped.unsubscribed,
-      0,
-    );
+    const dropped = this.subs.reduce((n, s) => n + s.stats().dropped.queue_full, this.droppedBefore);
     return {
       id: this.c.id,
-      running: this.child !== undefined,
-      sandboxed: this.sandboxed,
+      running: this.proc.running,
+      sandboxed: this.proc.sandboxed,
       ...this.counts,
-      restartDelaysMs: [...this.delays],
-      eventsWithheld: this.counts.eventsWithheld + withheld,
-      linesOverlong: this.reader.overlong,
+      restarts: this.proc.restarts,
+      restartDelaysMs: this.proc.restartDelaysMs,
+      eventsDropped: dropped,
+      linesOverlong: this.proc.overlong,
       toolCalls: this.tools.calls,
+      toolOk: this.tools.ok,
       toolFailures: this.tools.failures,
+      ready: this.proc.running && this.hasHello,
       healthOk: this.healthOk,
       healthDetail: this.healthDetail,
     };
@@ -202,80 +252,28 @@ export class PluginHost implements Component {
     return this.tools.names();
   }
 
-  private spawnOnce(): void {
-    const plan = spawnPlan(this.c, { stateDir: this.stateDir, cwd: this.o.cwd });
-    this.sandboxed = plan.sandboxed;
-    this.reader.reset();
-    this.hasHello = false;
-    this.spawnedAt = performance.now();
-    let child: ChildProcess;
-    try {
-      child = spawn(plan.file, plan.args, {
-        cwd: this.o.cwd,
-        stdio: ['pipe', 'pipe', 'pipe'],
-        // Its own process group, so SIGTERM/SIGKILL reach bwrap's children too.
-        detached: true,
-        env: { ...process.env, EDGELOOM_PLUGIN_ID: this.c.id, EDGELOOM_PLUGIN_STATE: this.stateDir },
-      });
-    } catch (err) {
-      this.onExit(`spawn failed: ${toError(err).message}`);
-      return;
-    }
-    this.child = child;
-    child.on('error', (err) => {
-      this.log.warn({ plugin: this.c.id, err: err.message }, 'plugin: process error');
-      // A program that could not be started emits no exit.
-      if (child.pid === undefined && this.child === child) this.onExit(`spawn failed: ${err.message}`);
-    });
-    child.stdin?.on('error', () => {}); // EPIPE when it exits: the exit handler reports it
-    child.stdout?.on('data', (chunk: Buffer) => this.reader.push(chunk));
-    const errReader = new LineReader(4096, (line) => {
-      if (this.take()) this.log.warn({ plugin: this.c.id, stderr: printable(line, 500) }, 'plugin: stderr');
-    });
-    child.stderr?.on('data', (chunk: Buffer) => errReader.push(chunk));
-    child.once('exit', (code, sig) => {
-      if (this.child === child) this.onExit(`exited (${sig ?? `code ${code}`})`);
-    });
-    this.send({ type: 'init', protocol: PROTOCOL_VERSION, id: this.c.id, config: this.c.config });
+  get sandboxed(): boolean {
+    return this.proc.sandboxed;
   }
 
   private onExit(why: string): void {
-    this.child = undefined;
     this.hasHello = false;
+    this.syncs = false;
+    this.syncDone();
     this.tools.failAll(`plugin ${why}`);
+    void this.unsubscribeAll();
+  }
+
+  private syncDone(): void {
+    const w = this.syncWait;
+    this.syncWait = undefined;
+    w?.resolve();
+  }
+
+  private async unsubscribeAll(): Promise<void> {
     const subs = this.subs.splice(0);
-    for (const s of subs) void s.unsubscribe();
-    if (this.stopping) return;
-    if (performance.now() - this.spawnedAt > STABLE_MS) this.failuresInRow = 0;
-    const delayMs = Math.min(this.c.restart.initial_ms * 2 ** this.failuresInRow, this.c.restart.max_ms);
-    this.failuresInRow = Math.min(this.failuresInRow + 1, 30);
-    this.delays.push(delayMs);
-    if (this.delays.length > RECENT_DELAYS) this.delays.shift();
-    this.log.warn(
-      { plugin: this.c.id, code: ErrorCode.E_PLUGIN_EXITED, why, restartInMs: delayMs },
-      'plugin: process ended; restarting after backoff',
-    );
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined;
-      if (this.stopping) return;
-      this.counts.restarts++;
-      this.spawnOnce();
-    }, delayMs);
-  }
-
-  private kill(child: ChildProcess, sig: NodeJS.Signals): void {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, sig);
-    } catch {
-      child.kill(sig);
-    }
-  }
-
-  private send(msg: DaemonMessage): boolean {
-    const stdin = this.child?.stdin;
-    if (stdin === undefined || stdin === null || stdin.destroyed || !stdin.writable) return false;
-    stdin.write(encodeLine(msg));
-    return true;
+    for (const s of subs) this.droppedBefore += s.stats().dropped.queue_full;
+    for (const s of subs) await s.unsubscribe();
   }
 
   /** One token of the plugin's message budget (wall time: the plugin runs in real time). */
@@ -306,6 +304,8 @@ export class PluginHost implements Component {
         this.tools.declare(m.tools);
         this.resubscribe();
         this.hasHello = true;
+        this.syncs = m.sync;
+        this.unsynced = 0;
         this.log.info({ plugin: this.c.id, name: m.name, version: m.version }, 'plugin: hello');
         this.helloWaiter?.();
         this.helloWaiter = undefined;
@@ -316,6 +316,9 @@ export class PluginHost implements Component {
         return;
       case 'tool_result':
         this.tools.settle(m.id, m.ok, m.result, m.error);
+        return;
+      case 'synced':
+        if (this.syncWait?.id === m.id) this.syncDone();
         return;
       case 'health':
         this.healthOk = m.ok;
@@ -334,7 +337,7 @@ export class PluginHost implements Component {
       if (this.take())
         this.log.warn(
           { plugin: this.c.id, code: ErrorCode.E_PLUGIN_PUBLISH, topic: printable(topic, 120) },
-          'plugin: publish refused (outside its declared plugin/<id>/… topics)',
+          'plugin: publish refused (outside the topics its hello declared in its own namespace)',
         );
       return;
     }
@@ -342,20 +345,16 @@ export class PluginHost implements Component {
       this.counts.publishDropped++;
       return;
     }
-    const leaf = topic.slice(`plugin/${this.c.id}/`.length);
+    // mayPublish allowed `plugin/<id>/<name>` or `sensor/plugin/<sensor id>` (capabilities.ts).
+    const options = { source: this.name };
     try {
-      const wait = this.o.bus.publish(`plugin/${this.c.id}/${leaf}`, payload, { source: this.name });
+      const wait = topic.startsWith('sensor/')
+        ? this.o.bus.publish(topic as `sensor/plugin/${string}`, payload, options)
+        : this.o.bus.publish(topic as `plugin/${string}/${string}`, payload, options);
       this.counts.published++;
-      if (wait !== undefined) {
-        // A guaranteed subscriber is full: stop reading until it has room (the pipe fills and the
-        // plugin's writes block — it is slowed down, not buffered).
-        const out = this.child?.stdout;
-        out?.pause();
-        wait.then(
-          () => out?.resume(),
-          () => out?.resume(),
-        );
-      }
+      // A guaranteed subscriber is full: stop reading until it has room (the pipe fills and the
+      // plugin's writes block — it is slowed down, not buffered).
+      if (wait !== undefined) this.proc.pauseOutput(wait);
     } catch (err) {
       this.counts.publishRefused++;
       this.log.warn({ plugin: this.c.id, err: toError(err).message }, 'plugin: publish failed');
@@ -363,7 +362,7 @@ export class PluginHost implements Component {
   }
 
   private resubscribe(): void {
-    for (const s of this.subs.splice(0)) void s.unsubscribe();
+    void this.unsubscribeAll();
     for (const pattern of new Set(this.caps.subscriptions())) {
       this.subs.push(
         this.o.bus.subscribe(pattern as string, (env) => this.forward(env.topic, env.tsMs, env.payload), {
@@ -383,19 +382,11 @@ export class PluginHost implements Component {
       this.counts.eventsWithheld++;
       return undefined;
     }
-    const stdin = this.child?.stdin;
-    if (stdin === undefined || stdin === null || !stdin.writable) return undefined;
     const line = encodeLine({ type: 'event', topic, ts: tsMs, payload: toWire(payload, may.binary) });
+    const written = this.proc.write(line);
+    if (written === false) return undefined;
     this.counts.eventsSent++;
-    if (stdin.write(line)) return undefined;
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        stdin.off('drain', done);
-        stdin.off('close', done);
-        resolve();
-      };
-      stdin.once('drain', done);
-      stdin.once('close', done);
-    });
+    this.unsynced++;
+    return written === true ? undefined : written;
   }
 }

@@ -23,7 +23,9 @@ export class PluginTools {
   private offered = new Set<string>();
   private readonly pending = new Map<string, Pending>();
   private nextId = 0;
+  /** Calls made, and how they ended: `ok` answered, `failures` refused, failed or cut short. */
   calls = 0;
+  ok = 0;
   failures = 0;
   refused = 0;
 
@@ -74,7 +76,6 @@ export class PluginTools {
     this.pending.delete(id);
     if (ok) p.resolve(result ?? null);
     else {
-      this.failures++;
       p.reject(
         new EdgeloomError(ErrorCode.E_PLUGIN_TOOL_FAILED, String(error ?? 'failed').slice(0, 1000), {
           where: `plugin ${this.o.id}`,
@@ -92,8 +93,21 @@ export class PluginTools {
   }
 
   private call(tool: string, args: unknown, signal: AbortSignal): Promise<unknown> {
-    const where = `plugin ${this.o.id}`;
     this.calls++;
+    return this.exchange(tool, args, signal).then(
+      (v) => {
+        this.ok++;
+        return v;
+      },
+      (err: unknown) => {
+        this.failures++;
+        throw err;
+      },
+    );
+  }
+
+  private exchange(tool: string, args: unknown, signal: AbortSignal): Promise<unknown> {
+    const where = `plugin ${this.o.id}`;
     if (!this.offered.has(tool))
       return Promise.reject(
         new EdgeloomError(ErrorCode.E_PLUGIN_UNAVAILABLE, `plugin does not offer '${tool}' now`, { where }),

@@ -21,6 +21,8 @@ export interface HelloMessage {
   readonly subscribe: readonly string[];
   readonly publish: readonly string[];
   readonly tools: readonly ToolSpec[];
+  /** It answers `sync` with `synced` (a speed-0 replay then waits for it after each record). */
+  readonly sync: boolean;
 }
 
 export type PluginMessage =
@@ -34,12 +36,15 @@ export type PluginMessage =
       readonly error?: string;
     }
   | { readonly type: 'health'; readonly ok: boolean; readonly detail: string }
+  | { readonly type: 'synced'; readonly id: string }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly msg: string };
 
 export type DaemonMessage =
   | { readonly type: 'init'; readonly protocol: number; readonly id: string; readonly config: unknown }
   | { readonly type: 'event'; readonly topic: string; readonly ts: number; readonly payload: unknown }
   | { readonly type: 'tool_call'; readonly id: string; readonly tool: string; readonly args: unknown }
+  /** Answer `synced` with this id once every earlier line is handled (hello declared `sync`). */
+  | { readonly type: 'sync'; readonly id: string }
   | { readonly type: 'shutdown' };
 
 /** Bounds on what a hello may declare (a plugin cannot make the daemon hold unbounded lists). */
@@ -84,6 +89,7 @@ export function parsePluginLine(line: string): PluginMessage | string {
           description: typeof t.description === 'string' ? t.description : '',
           parameters: t.parameters as Record<string, unknown>,
         })),
+        sync: m.sync === true,
       };
     }
     case 'publish':
@@ -99,6 +105,9 @@ export function parsePluginLine(line: string): PluginMessage | string {
         result: m.result,
         ...(m.error === undefined ? {} : { error: String(m.error) }),
       };
+    case 'synced':
+      if (typeof m.id !== 'string') return 'synced: bad id';
+      return { type: 'synced', id: m.id };
     case 'health':
       if (typeof m.ok !== 'boolean') return 'health: bad ok';
       return { type: 'health', ok: m.ok, detail: typeof m.detail === 'string' ? m.detail : '' };

@@ -241,6 +241,8 @@ export class ReplaySource implements Component, CountsSensorEvents {
       }
       const last = imu.flush();
       if (last !== undefined) await this.publishImu(last);
+      // Its consumers finish at its own time, before the tail moves the clock on.
+      if (last !== undefined && speed === 0) await this.settle();
       this.passes++;
       this.positionMs = 0;
       if (!this.options.loop || signal.aborted) break;
@@ -294,8 +296,10 @@ export class ReplaySource implements Component, CountsSensorEvents {
     if (speed === 0) {
       // A timer on the way (a "no face" timeout, a segment closing) may start work outside the bus
       // (an agent's turn, a tool publishing later): let it finish before the clock moves past it,
-      // or its results would carry whatever time the clock reached meanwhile.
-      for (let due = clock.nextDueMs(); due !== undefined && due < t; due = clock.nextDueMs()) {
+      // or its results would carry whatever time the clock reached meanwhile. A timer due at `t`
+      // itself too: its work would otherwise race the record published at `t` (a "no face" at
+      // 10.5 s came before or after the frame of 10.5 s, depending on the disk).
+      for (let due = clock.nextDueMs(); due !== undefined && due <= t; due = clock.nextDueMs()) {
         if (signal.aborted) return;
         await clock.advanceTo(due);
         await this.settle();

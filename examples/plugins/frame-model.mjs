@@ -51,6 +51,8 @@ lines.on('line', (line) => {
           subscribe: ['sensor/camera/+/frame'],
           publish: [`plugin/${id}/score`],
           tools: [],
+          // It answers `sync` once the frames before it are scored: replays wait for it.
+          sync: true,
         });
       },
       (err) => {
@@ -62,6 +64,8 @@ lines.on('line', (line) => {
     chain = chain.then(() =>
       onFrame(msg.payload).catch((err) => send({ type: 'log', level: 'warn', msg: err.message })),
     );
+  } else if (msg.type === 'sync') {
+    chain = chain.then(() => send({ type: 'synced', id: msg.id }));
   } else if (msg.type === 'shutdown') {
     chain.then(() => process.exit(0));
   }

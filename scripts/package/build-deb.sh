@@ -64,8 +64,10 @@ mkdir -p "$OUT" "$WORK"
 # Compiled into the work tree (the repo's dist/ belongs to the developer and the tests).
 log "compiling (tsc -p tsconfig.build.json)"
 rm -rf "$WORK/dist"
+# No source maps and no declarations: a device runs the code; the types are for the npm package's
+# users (edgeloom/testing), not for the service.
 node "$REPO/node_modules/typescript/bin/tsc" -p "$REPO/tsconfig.build.json" --outDir "$WORK/dist" \
-  --sourceMap false || die "the TypeScript compile failed (messages above)"
+  --sourceMap false --declaration false || die "the TypeScript compile failed (messages above)"
 test -f "$WORK/dist/${MAIN#dist/}" || die "the compile produced no $MAIN"
 
 # --- production dependencies for one architecture --------------------------------------------
@@ -95,7 +97,8 @@ deps_for() {
 # serialport's and classic-level's prebuilds/ hold every OS and libc (~8 MB); @types, declaration
 # files and source maps are for compilers and debuggers only (~5 MB); each package's own tests,
 # examples and benchmarks (at its top level only), C/C++ sources for builds from source that a
-# prebuild makes unnecessary, and Markdown documentation (licence files kept) (~9 MB).
+# prebuild makes unnecessary, and Markdown documentation (licence files kept) (~9 MB); the CommonJS
+# twins of the MCP SDK's ESM dependencies (~4 MB, below).
 trim_modules() {
   local nm="$1" cpu="$2" d p
   local ort="$nm/onnxruntime-node/bin/napi-v6"
@@ -114,6 +117,12 @@ trim_modules() {
     -o -name benchmark -o -name benchmarks \))
   find "$nm" -mindepth 2 -maxdepth 2 -path "$nm/[!@]*/*" -type d "${extras[@]}" -exec rm -rf {} +
   find "$nm" -mindepth 3 -maxdepth 3 -path "$nm/@*/*/*" -type d "${extras[@]}" -exec rm -rf {} +
+  # The MCP SDK (@modelcontextprotocol/sdk) and what it pulls in (zod, zod-to-json-schema, hono,
+  # @hono/node-server) ship every file twice, as ESM and as CommonJS. The daemon is ESM, and the
+  # SDK's ESM build imports each of them as ESM, so the CommonJS copies never load (~4 MB, which
+  # kept the arm64 package under 200 MB installed when the SDK came in).
+  rm -rf "$nm/@modelcontextprotocol/sdk/dist/cjs" "$nm/zod-to-json-schema/dist/cjs" "$nm/hono/dist/cjs"
+  find "$nm/zod" "$nm/@hono/node-server/dist" -type f -name '*.cjs' -delete
   find "$nm" -mindepth 1 -type d -empty -delete
 }
 

@@ -22,6 +22,11 @@ or put sdk/python on PYTHONPATH.
 
 Handlers run one at a time on the main thread, in the order events arrive. Never print to stdout
 yourself: it is the protocol channel (use plugin.log, or stderr).
+
+Replays: the SDK answers the daemon's `sync` once every earlier message is handled, so a replay at
+speed 0 waits for your handlers after each record and their publishes carry that record's fixture
+time, the same in every run. Timers (`every`) run on wall time: publish from event handlers what
+a replay should reproduce.
 """
 
 import base64
@@ -52,6 +57,7 @@ class Plugin:
         self._subscriptions = []  # (pattern, handler)
         self._tools = {}  # name -> (description, parameters, handler)
         self._publish = []
+        self._sensors = []
         self._timers = []  # [interval_s, next_due, handler]
         self._init = None
         self._running = True
@@ -82,6 +88,11 @@ class Plugin:
         """Declare the topic names this plugin publishes (plugin/<id>/<name>)."""
         self._publish.extend(names)
 
+    def publishes_sensor(self, *sensor_ids):
+        """Declare sensor ids whose readings this plugin publishes (sensor/plugin/<sensor id>);
+        each must be listed in the plugin's `sensors` in edgeloom's configuration."""
+        self._sensors.extend(sensor_ids)
+
     def every(self, interval_s):
         """Decorator: handler() every `interval_s` seconds (first call right after the hello)."""
 
@@ -101,6 +112,10 @@ class Plugin:
     def publish(self, name, payload):
         """Publish a JSON object on plugin/<id>/<name>."""
         self._send({"type": "publish", "topic": "plugin/%s/%s" % (self.id, name), "payload": payload})
+
+    def publish_sensor(self, sensor_id, payload):
+        """Publish a reading (a JSON object) of a declared sensor id on sensor/plugin/<sensor_id>."""
+        self._send({"type": "publish", "topic": "sensor/plugin/%s" % sensor_id, "payload": payload})
 
     def log(self, level, msg):
         self._send({"type": "log", "level": level, "msg": str(msg)})
@@ -127,7 +142,9 @@ class Plugin:
                 "version": self.version,
                 "protocol": PROTOCOL_VERSION,
                 "subscribe": [p for p, _ in self._subscriptions],
-                "publish": ["plugin/%s/%s" % (self.id, n) for n in self._publish],
+                "publish": ["plugin/%s/%s" % (self.id, n) for n in self._publish]
+                + ["sensor/plugin/%s" % s for s in self._sensors],
+                "sync": True,
                 "tools": [
                     {"name": n, "description": d, "parameters": p}
                     for n, (d, p, _) in self._tools.items()
@@ -158,6 +175,9 @@ class Plugin:
                 self._send({"type": "tool_result", "id": msg.get("id"), "ok": True, "result": result})
             except Exception as e:  # the error is the answer
                 self._send({"type": "tool_result", "id": msg.get("id"), "ok": False, "error": str(e)})
+        elif kind == "sync":
+            # Every earlier line has been handled (one at a time, in order): say so.
+            self._send({"type": "synced", "id": msg.get("id")})
         elif kind == "shutdown":
             self._running = False
 

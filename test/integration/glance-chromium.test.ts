@@ -4,7 +4,7 @@ import { screenshot } from '../helpers/chromium.js';
 import { type PageRig, type PageRigOptions, pageBus, rgbPixels, startPageRig } from '../helpers/page-rig.js';
 import { needs } from '../helpers/tools.js';
 
-describe.runIf(needs({ tools: ['chromium'] }))('dashboard models and routing panels', () => {
+describe.runIf(needs({ tools: ['chromium'] }))('dashboard models, routing and plugins panels', () => {
   const bus = pageBus();
   let models: ModelsStats = {
     budgetMb: 2048,
@@ -43,6 +43,46 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard models and routing pan
         ],
       }),
       broker: () => ({ connected: true, destination: 'loopback', withheld: { tier: 17 } }),
+      plugins: () => [
+        {
+          id: 'bme280',
+          running: true,
+          sandboxed: true,
+          restarts: 2,
+          restartDelaysMs: [500, 1000],
+          linesIn: 40,
+          linesOverlong: 0,
+          linesBad: 1,
+          eventsSent: 30,
+          eventsDropped: 4,
+          eventsWithheld: 5,
+          published: 12,
+          publishRefused: 1,
+          publishDropped: 0,
+          toolCalls: 3,
+          toolOk: 2,
+          toolFailures: 1,
+          ready: true,
+          healthOk: false,
+          healthDetail: 'i2c read failed',
+          syncTimeouts: 0,
+        },
+      ],
+      mcp: () => ({
+        servers: [
+          {
+            id: 'weather',
+            running: true,
+            ready: true,
+            restarts: 0,
+            tools: ['weather.forecast'],
+            toolsRefused: 0,
+            toolCalls: 6,
+            toolOk: 5,
+            toolFailures: 1,
+          },
+        ],
+      }),
     },
   };
   let rig: PageRig;
@@ -67,7 +107,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard models and routing pan
     return filled / info.width;
   }
 
-  it('shows the models against the budget and what routing did and kept', async () => {
+  it('shows the models against the budget, what routing did and kept, and the plugins', async () => {
     const page = await rig.browser.newPage();
     await page.goto(`${rig.server.url()}/`);
     const panel = page.getByRole('region', { name: 'models and memory budget' });
@@ -107,6 +147,12 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard models and routing pan
       'mqttlan broker.lan120900 B7',
     ]);
     expect(await glance.locator('dd[data-key="kept on the device"]').textContent()).toBe('tier 17');
+    const plugins = page.getByRole('region', { name: 'plugins' });
+    await plugins.waitFor({ state: 'visible' });
+    expect(await plugins.locator('tbody tr').allTextContents()).toEqual([
+      'bme280unhealthy: i2c read failed30 delivered · 4 dropped · 5 withheld12 accepted · 1 refused · 0 dropped2 ok · 1 failed2',
+      'weather (MCP)up: 1 tool––5 ok · 1 failed0',
+    ]);
     await screenshot(page, 'dashboard-glance', true);
     expect(rig.browser.problems).toEqual([]);
     await page.close();

@@ -191,6 +191,35 @@ describe.skipIf(!BWRAP_OK)('plugin capabilities', () => {
     expect(stolen).toEqual([]);
     expect(host.stats()).toMatchObject({ publishRefused: 2, published: 1, linesBad: 1 });
   });
+
+  it('a plugin publishes the readings of a sensor id its config declares, and of no other', async () => {
+    h = harness();
+    const readings: unknown[] = [];
+    h.bus.subscribe('sensor/plugin/+', (e) => void readings.push([e.topic, e.payload]), {
+      component: 'test',
+    });
+    await h.add({
+      id: 'hall',
+      command: PROBE,
+      sensors: ['hall0'],
+      config: { subscribe: [], sensor: 'hall0' },
+    });
+    // Its hello declares sensor/plugin/cellar0, which its config does not give it.
+    const rogue = await h.add({ id: 'rogue', command: PROBE, config: { subscribe: [], sensor: 'cellar0' } });
+    // Each tool answers after its publish, on the same pipe: by then the publish has been read.
+    expect(await h.tools.execute('rogue.reading', {})).toMatchObject({ ok: true });
+    expect(await h.tools.execute('hall.reading', {})).toMatchObject({ ok: true });
+    await h.bus.drain(5_000);
+    expect(readings).toEqual([['sensor/plugin/hall0', { temperature_c: 21.5 }]]);
+    expect(rogue.stats()).toMatchObject({ publishRefused: 1, published: 0 });
+  });
+
+  it('the config refuses a plugin sensor id the device already has', () => {
+    const plugins = [{ id: 'dup', command: ['x'], sensors: ['mic0'] }];
+    expect(() => loadConfig({ env: {}, hostname: 't', overrides: { plugins } as never })).toThrow(
+      /plugins\[0\]\.sensors\[0\]: is already a sensor id \("mic0"\)/,
+    );
+  });
 });
 
 describe.skipIf(!BWRAP_OK)('plugin supervision and bounds', () => {
@@ -274,5 +303,8 @@ describe.skipIf(!BWRAP_OK)('plugin supervision and bounds', () => {
     await until('drops at the plugin queue', () => sub().dropped.queue_full > 0);
     expect(sub().maxQueueDepth).toBeLessThanOrEqual(8);
     expect(host.stats().eventsSent).toBeLessThan(2_000);
+    // Its counters tell the QoS policy's drops apart from what its capabilities withheld.
+    expect(host.stats().eventsDropped).toBe(sub().dropped.queue_full);
+    expect(host.stats().eventsWithheld).toBe(0);
   });
 });

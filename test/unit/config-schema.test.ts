@@ -13,6 +13,8 @@ const NO_DEFAULT = new Set([
   'agents.voice.intents[].name',
   'plugins[].id',
   'plugins[].command',
+  'mcp.servers[].id',
+  'mcp.servers[].command',
 ]);
 
 function walk(schema: JsonSchema, path: string, visit: (path: string, s: JsonSchema) => void): void {

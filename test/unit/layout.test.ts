@@ -33,9 +33,10 @@ const LAYERS: readonly (readonly string[])[] = [
   ['actions'],
   ['privacy'],
   ['control', 'plugins'],
+  ['mcp'],
   ['observe', 'systemd'],
   ['daemon.ts'],
-  ['cli'],
+  ['cli', 'testing'],
 ];
 
 /** The style guide's "split past ~400 lines", with a little slack for a closing comment. */

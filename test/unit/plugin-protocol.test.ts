@@ -46,6 +46,7 @@ describe('plugin capabilities', () => {
       narrow: [],
       rawMedia: o.rawMedia,
       network: o.network,
+      sensors: ['hall'],
       tierFor: () => o.tier,
     });
 
@@ -66,9 +67,14 @@ describe('plugin capabilities', () => {
     const ok = (network: boolean) =>
       tiers.map(
         (tier) =>
-          new Capabilities({ id: 'p', narrow: [], rawMedia: false, network, tierFor: () => tier }).mayReceive(
-            t,
-          ).ok,
+          new Capabilities({
+            id: 'p',
+            narrow: [],
+            rawMedia: false,
+            network,
+            sensors: [],
+            tierFor: () => tier,
+          }).mayReceive(t).ok,
       );
     expect(ok(true)).toEqual([true, true, false, false]);
     expect(ok(false)).toEqual([true, true, true, true]);
@@ -82,6 +88,30 @@ describe('plugin capabilities', () => {
     expect(c.mayPublish('plugin/p/x')).toBe(true);
     expect(c.mayPublish('plugin/p/y')).toBe(false);
     expect(c.mayPublish('plugin/q/x')).toBe(false);
+  });
+
+  it('publishes the readings of the sensor ids its config declares, and of no other sensor', () => {
+    const c = caps({ rawMedia: false, network: false, tier: 'private' });
+    const refused = c.declare(
+      [],
+      ['sensor/plugin/hall', 'sensor/plugin/cellar', 'sensor/imu/imu0/window', 'sensor/plugin/hall/x'],
+    );
+    expect(refused.map((r) => r.split(':')[0])).toEqual([
+      'sensor/plugin/cellar',
+      'sensor/imu/imu0/window',
+      'sensor/plugin/hall/x',
+    ]);
+    expect(refused[0]).toContain('or sensor/plugin/hall');
+    expect(c.mayPublish('sensor/plugin/hall')).toBe(true);
+    expect(c.mayPublish('sensor/plugin/cellar')).toBe(false);
+    expect(c.mayPublish('sensor/imu/imu0/window')).toBe(false);
+  });
+
+  it('parses sync and synced, and a hello that offers to sync', () => {
+    expect(parsePluginLine('{"type":"synced","id":"7"}')).toEqual({ type: 'synced', id: '7' });
+    expect(parsePluginLine('{"type":"synced","id":7}')).toMatch(/bad id/);
+    expect(parsePluginLine('{"type":"hello","name":"x","sync":true}')).toMatchObject({ sync: true });
+    expect(parsePluginLine('{"type":"hello","name":"x"}')).toMatchObject({ sync: false });
   });
 });
 

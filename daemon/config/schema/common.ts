@@ -1,5 +1,5 @@
 /** Building blocks shared by the sections of the schema (one file per top-level section). */
-import { enm, int, num, obj, str } from './builder.js';
+import { bool, enm, int, num, obj, str } from './builder.js';
 
 /** Privacy tiers, most to least shareable (mirrors `PrivacyTier` in daemon/bus/topics.ts). */
 export const PRIVACY_TIERS = ['public', 'sensitive', 'private', 'local_only'] as const;
@@ -33,3 +33,25 @@ export const probability = (description: string, dflt: number) =>
 /** A TCP port. */
 export const port = (description: string, dflt: number) =>
   int({ description, default: dflt, minimum: 0, maximum: 65_535 });
+
+/** How a supervised program (a plugin, an MCP tool server) is isolated and bounded (plugins/sandbox.ts). */
+export function sandboxSchema() {
+  return obj('Isolation (bubblewrap) and resource limits (prlimit).', {
+    network: bool({
+      description: 'May use the network; false runs it in an empty network namespace.',
+      default: false,
+    }),
+    fs: enm({
+      description:
+        '`read-only`: the whole file system read-only, its state dir writable (bubblewrap); `host`: no file-system isolation.',
+      values: ['read-only', 'host'],
+      default: 'read-only',
+    }),
+    memory_mb: int({
+      description: 'Address-space limit (prlimit --as), MiB; 0: none (Node programs need a large one).',
+      default: 0,
+      minimum: 0,
+    }),
+    cpu_s: int({ description: 'CPU-time limit (prlimit --cpu), s; 0: none.', default: 0, minimum: 0 }),
+  });
+}

@@ -4,6 +4,7 @@ import { cloudSchema } from './cloud.js';
 import { ID_PATTERN } from './common.js';
 import { controlSchema } from './control.js';
 import { httpSchema } from './http.js';
+import { mcpSchema } from './mcp.js';
 import { modelsSchema } from './models.js';
 import { mqttSchema } from './mqtt.js';
 import { pipelineSchema } from './pipeline.js';
@@ -69,4 +70,5 @@ export const configSchema = obj('edgeloom configuration.', {
   storage: storageSchema,
   http: httpSchema,
   plugins: pluginsSchema,
+  mcp: mcpSchema,
 });

@@ -1,5 +1,5 @@
-import { arr, bool, enm, int, json, obj, str } from './builder.js';
-import { backoff } from './common.js';
+import { arr, bool, int, json, obj, str } from './builder.js';
+import { backoff, ID_PATTERN, sandboxSchema } from './common.js';
 
 /**
  * Plugins: programs the daemon starts and supervises, speaking the plugin protocol
@@ -24,6 +24,13 @@ const pluginSchema = obj('One plugin.', {
     default: [],
     maxItems: 64,
   }),
+  sensors: arr({
+    description:
+      'Sensor ids the plugin stands for: it may publish their readings on `sensor/plugin/<sensor id>`. Unique on the device.',
+    items: str({ description: 'A sensor id.', pattern: ID_PATTERN }),
+    default: [],
+    maxItems: 16,
+  }),
   raw_media: bool({
     description:
       'May receive camera frames and audio (base64). Needs sandbox.network false unless the media tier is public.',
@@ -34,24 +41,7 @@ const pluginSchema = obj('One plugin.', {
       'Offer its tools to the cloud LLM and to MQTT commands (otherwise only local agents call them).',
     default: false,
   }),
-  sandbox: obj('Isolation (bubblewrap) and resource limits (prlimit).', {
-    network: bool({
-      description: 'May use the network; false runs it in an empty network namespace.',
-      default: false,
-    }),
-    fs: enm({
-      description:
-        '`read-only`: the whole file system read-only, its state dir writable (bubblewrap); `host`: no file-system isolation.',
-      values: ['read-only', 'host'],
-      default: 'read-only',
-    }),
-    memory_mb: int({
-      description: 'Address-space limit (prlimit --as), MiB; 0: none (Node plugins need a large one).',
-      default: 0,
-      minimum: 0,
-    }),
-    cpu_s: int({ description: 'CPU-time limit (prlimit --cpu), s; 0: none.', default: 0, minimum: 0 }),
-  }),
+  sandbox: sandboxSchema(),
   hello_timeout_ms: int({
     description: 'Start-up waits this long for the hello before sources start, ms.',
     default: 10_000,

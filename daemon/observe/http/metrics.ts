@@ -15,6 +15,7 @@ import {
   storageFamilies,
 } from './metrics-core.js';
 import { type HistogramSeries, snapshotHistogram } from './metrics-histograms.js';
+import { mcpFamilies, pluginFamilies } from './metrics-plugins.js';
 import {
   agentFamilies,
   modelFamilies,
@@ -71,6 +72,8 @@ export class Metrics {
     if (has('storage')) storageFamilies(family);
     if (has('replay')) replayFamilies(family);
     if (has('agents')) agentFamilies(family);
+    if (has('plugins')) pluginFamilies(family);
+    if (has('mcp')) mcpFamilies(family);
     if (options.http !== undefined) httpFamilies(family, options.http);
     this.sourceFamilies(family, options.sources ?? {});
   }

@@ -12,6 +12,7 @@ export type Route =
   | 'camera-stream'
   | 'mic'
   | 'config'
+  | 'mcp'
   | 'page'
   | 'static'
   | 'other';
@@ -30,6 +31,7 @@ export function routeOf(path: string): Route {
   if (CAMERA_STREAM_ROUTE.test(path)) return 'camera-stream';
   if (path === '/api/mic/levels') return 'mic';
   if (path === '/api/config') return 'config';
+  if (path === '/mcp') return 'mcp';
   if (PAGES[path] !== undefined) return 'page';
   if (path.startsWith('/static/') && !path.slice(8).includes('/')) return 'static';
   return 'other';

@@ -62,6 +62,8 @@ export interface HttpServerOptions {
   readonly micLevels?: MicLevels;
   /** The effective configuration (secrets masked) and its sources, at /api/config. */
   readonly configView?: () => unknown;
+  /** MCP clients at /mcp (streamable HTTP; mcp/mcp-service.ts), behind the token; absent = 404. */
+  readonly mcp?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /** Patterns per event stream (one bus subscription each). */
@@ -238,7 +240,7 @@ export class HttpServer implements Component {
         this.send(res, 421, 'application/json', '{"error":"host not served"}');
         return;
       }
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
+      if (req.method !== 'GET' && req.method !== 'HEAD' && route !== 'mcp') {
         this.send(res, 405, 'text/plain', 'method not allowed\n', { Allow: 'GET, HEAD' });
         return;
       }
@@ -295,6 +297,10 @@ export class HttpServer implements Component {
         }
         case 'page':
           this.sendAsset(res, this.assets.get(PAGES[path]!));
+          return;
+        case 'mcp':
+          if (this.options.mcp === undefined) this.send(res, 404, 'text/plain', 'not found\n');
+          else this.options.mcp(req, res);
           return;
         case 'static':
           this.sendAsset(res, this.assets.get(path.slice('/static/'.length)));
@@ -398,13 +404,6 @@ export class HttpServer implements Component {
 
   private httpStatsJson(): Record<string, unknown> {
     const s = this.httpStats();
-    return {
-      requests: Object.fromEntries(s.requests),
-      sseClients: s.sseClients,
-      sseDropped: s.sseDropped,
-      sseRejected: s.sseRejected,
-      connectionsRefused: s.connectionsRefused,
-      hostRefused: s.hostRefused,
-    };
+    return { ...s, requests: Object.fromEntries(s.requests) };
   }
 }

@@ -24,6 +24,14 @@ def on_event(topic, payload, ts):
 def init(config):
     for p in config.get("subscribe", ["#"]):
         plugin.subscribe(p)(on_event)
+    if config.get("sensor"):
+        plugin.publishes_sensor(config["sensor"])
+
+
+@plugin.tool("reading", "Publish one reading of the sensor config.sensor names.", {"type": "object"})
+def reading(args):
+    plugin.publish_sensor(plugin.config.get("sensor", "none"), {"temperature_c": 21.5})
+    return {"sent": True}
 
 
 @plugin.tool("connect", "Open a TCP connection.", {"type": "object", "properties": {"port": {"type": "integer"}}, "required": ["port"]})

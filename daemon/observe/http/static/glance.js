@@ -1,7 +1,8 @@
-// Two panels at a glance, from /api/stats every 2 s: the models and the memory budget they are
-// charged against (a bar), with p50/p99 per model; and routing and privacy (the tier of each
-// sensor, decisions by route, cloud calls, failures, latency, the breaker, cost today against the
-// cap, what the MQTT gate kept on the device, and what left it today by destination, per the audit).
+// Panels at a glance, from /api/stats every 2 s: the models and the memory budget they are
+// charged against (a bar), with p50/p99 per model; routing and privacy (the tier of each sensor,
+// decisions by route, cloud calls, failures, latency, the breaker, cost today against the cap, what
+// the MQTT gate kept on the device, and what left it today by destination, per the audit); and the
+// plugins and MCP tool servers (state, events, publishes, tool calls, restarts).
 
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -106,12 +107,53 @@
     );
   }
 
+  function pluginState(p) {
+    if (!p.running) return 'down';
+    if (!p.ready) return 'starting';
+    return p.healthOk ? 'up' : `unhealthy: ${p.healthDetail}`;
+  }
+
+  // Plugins (plugins/plugin-host.ts) and MCP tool servers (mcp/mcp-tool-server.ts), one row each.
+  function renderPlugins(plugins, mcp) {
+    const servers = mcp?.servers ?? [];
+    const section = $('plugins');
+    section.hidden = (plugins ?? []).length === 0 && servers.length === 0;
+    const rows = (plugins ?? []).map((p) =>
+      row(
+        p.id,
+        pluginState(p),
+        `${p.eventsSent} delivered · ${p.eventsDropped} dropped · ${p.eventsWithheld} withheld`,
+        `${p.published} accepted · ${p.publishRefused} refused · ${p.publishDropped} dropped`,
+        `${p.toolOk} ok · ${p.toolFailures} failed`,
+        String(p.restarts),
+      ),
+    );
+    for (const m of servers) {
+      rows.push(
+        row(
+          `${m.id} (MCP)`,
+          m.ready
+            ? `up: ${m.tools.length} tool${m.tools.length === 1 ? '' : 's'}`
+            : m.running
+              ? 'starting'
+              : 'down',
+          '–',
+          '–',
+          `${m.toolOk} ok · ${m.toolFailures} failed`,
+          String(m.restarts),
+        ),
+      );
+    }
+    $('plugin-table').tBodies[0].replaceChildren(...rows);
+  }
+
   async function poll() {
     try {
       const { snapshot } = await edgeloom.getJson('/api/stats');
       renderModels(snapshot.models);
       renderRouting(snapshot.routing, snapshot.broker, snapshot.privacy);
       renderEgress(snapshot.egressToday);
+      renderPlugins(snapshot.plugins, snapshot.mcp);
     } catch {
       // the daemon restarting: the next poll tries again
     }

@@ -29,6 +29,8 @@ export type Shown = Emotion | 'no_face';
 export interface EmotionDisplayState {
   readonly shown: Shown;
   readonly shownConfidence: number;
+  /** Time of the `shown` event now on display, ms; absent in logs from before it was kept. */
+  readonly shownTsMs?: number;
   readonly candidate: Emotion | null;
   readonly streakFrames: number;
   readonly streakStartMs: number;
@@ -48,7 +50,7 @@ export const NO_FACE_TIMER = 'no_face';
 /**
  * Armed at start when the log says something was shown: the display (a kiosk page, an MQTT
  * `display/set` retained by a broker that may have restarted too) gets the persisted state again
- * at once, instead of "no face" until the next change.
+ * as soon as the clock allows (at once on a live clock), instead of "no face" until the next change.
  */
 export const RESHOW_TIMER = 'reshow';
 
@@ -77,6 +79,7 @@ export function reduceEmotion(s: EmotionDisplayState, e: EmotionDisplayEvent): E
         ...s,
         shown: e.emotion,
         shownConfidence: e.confidence,
+        shownTsMs: e.tsMs,
         candidate: null,
         streakFrames: 0,
         changes: s.changes + 1,
@@ -129,7 +132,10 @@ export function emotionDisplayAgent(
     reduce: reduceEmotion,
     decide,
     onStart(s, ctx) {
-      if (s.changes > 0) ctx.setTimer(RESHOW_TIMER, ctx.nowMs);
+      // Not before the clock reaches the time it was shown: a replay restarts its clock in the
+      // fixture's past, and a display/set stamped earlier than the one it repeats would go out of
+      // order. On a live clock that time has passed, so it fires at once.
+      if (s.changes > 0) ctx.setTimer(RESHOW_TIMER, Math.max(ctx.nowMs, s.shownTsMs ?? 0));
       // Re-arm the timer the state implies (timers are not persisted).
       if (s.shown !== 'no_face' && s.lastFaceMs !== null)
         ctx.setTimer(NO_FACE_TIMER, s.lastFaceMs + o.noFaceTimeoutMs);

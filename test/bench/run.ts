@@ -137,8 +137,12 @@ async function main(): Promise<void> {
     .sort();
   const results: Record<string, Record<string, unknown>> = {};
   const missed: string[] = [];
-  for (const file of files) {
-    const mod = (await import(pathToFileURL(join(dir, file)).href)) as BenchModule;
+  // Every module is loaded before any runs: a benchmark that runs for hours (the soak) must not
+  // import, at its end, a module compiled after it started against the older ones it holds (a
+  // 24 h soak lost its printed figures that way when dist/ was rebuilt during the run).
+  const modules: BenchModule[] = [];
+  for (const file of files) modules.push((await import(pathToFileURL(join(dir, file)).href)) as BenchModule);
+  for (const mod of modules) {
     if (wanted.length > 0 && !wanted.includes(mod.name)) continue;
     if (subset && mod.quick !== true) continue;
     if (!json) process.stderr.write(`bench ${mod.name} ...\n`);

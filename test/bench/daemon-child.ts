@@ -95,6 +95,14 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
 }
 
+/**
+ * What every benchmark run of the daemon sets: storage in `storageDir` (a temporary directory the
+ * caller removes), and the HTTP server and embedded broker on free ports.
+ */
+export function isolated(storageDir: string): Record<string, string> {
+  return { EDGELOOM_STORAGE_DIR: storageDir, EDGELOOM_HTTP_PORT: '0', EDGELOOM_MQTT_EMBEDDED_PORT: '0' };
+}
+
 /** `edgeloom run` in a child process, with `overrides` as EDGELOOM_* variables. */
 export class DaemonChild {
   readonly child: ChildProcess;

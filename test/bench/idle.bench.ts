@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuSeconds, DaemonChild, httpGet, parseMetrics } from './daemon-child.js';
+import { cpuSeconds, DaemonChild, httpGet, isolated, parseMetrics } from './daemon-child.js';
 import type { BenchOptions, BenchTarget, Figures } from './run.js';
 
 export const name = 'pipeline';
@@ -33,9 +33,7 @@ export async function bench(options: BenchOptions): Promise<Figures> {
   const overrides: Record<string, string> = {
     EDGELOOM_SOURCE_REPLAY_SPEED: '0',
     EDGELOOM_SOURCE_REPLAY_LOOP: 'false',
-    EDGELOOM_STORAGE_DIR: join(work, 'state'),
-    EDGELOOM_HTTP_PORT: '0',
-    EDGELOOM_MQTT_EMBEDDED_PORT: '0',
+    ...isolated(join(work, 'state')),
   };
   const daemon = new DaemonChild(overrides);
   try {

@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { get, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuSeconds, DaemonChild, httpGet, parseMetrics } from './daemon-child.js';
+import { cpuSeconds, DaemonChild, httpGet, isolated, parseMetrics } from './daemon-child.js';
 import type { BenchOptions, BenchTarget, Figures } from './run.js';
 
 export const name = 'preview';
@@ -121,9 +121,7 @@ export async function bench(options: BenchOptions): Promise<Figures> {
     EDGELOOM_SOURCE_REPLAY_LOOP: 'true',
     EDGELOOM_SENSORS_MIC_ENABLED: 'false',
     EDGELOOM_SENSORS_IMU_ENABLED: 'false',
-    EDGELOOM_STORAGE_DIR: join(work, 'state'),
-    EDGELOOM_HTTP_PORT: '0',
-    EDGELOOM_MQTT_EMBEDDED_PORT: '0',
+    ...isolated(join(work, 'state')),
   };
   const daemon = new DaemonChild(overrides);
   try {

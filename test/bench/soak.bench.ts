@@ -31,7 +31,7 @@ import { Level } from 'level';
 import { AgentStore } from '../../daemon/agents/store.js';
 import { loadConfig } from '../../daemon/config/index.js';
 import { storeInventory } from '../../daemon/storage/inventory.js';
-import { DaemonChild, httpGet, parseMetrics } from './daemon-child.js';
+import { DaemonChild, httpGet, isolated, parseMetrics } from './daemon-child.js';
 import type { BenchOptions, BenchTarget, Figures } from './run.js';
 
 export const name = 'soak';
@@ -214,9 +214,7 @@ export async function bench(options: BenchOptions): Promise<Figures> {
   const overrides: Record<string, string> = {
     EDGELOOM_SOURCE_REPLAY_SPEED: '0',
     EDGELOOM_SOURCE_REPLAY_LOOP: 'true',
-    EDGELOOM_STORAGE_DIR: storageDir,
-    EDGELOOM_HTTP_PORT: '0',
-    EDGELOOM_MQTT_EMBEDDED_PORT: '0',
+    ...isolated(storageDir),
   };
   // Port 0: the inspector listens on a free loopback port and prints its URL on stderr.
   const nodeArgs: string[] = ['--inspect=127.0.0.1:0'];

@@ -31,6 +31,11 @@ export const targets: readonly BenchTarget[] = [
     max: 5,
     why: "the dashboard's camera view at 5 fps: daemon CPU with a viewer vs without, extra in %",
   },
+  {
+    figure: 'fetch_event_to_frame_p99_ms',
+    max: 2000,
+    why: 'the camera view: an inference event to the last byte of the frame it analysed (the issue: a box within 2 s)',
+  },
 ];
 
 type Mode = 'none' | 'fetch' | 'mjpeg';
@@ -40,10 +45,17 @@ const median = (xs: number[]): number => {
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+function quantile(values: readonly number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
+}
+
 /** A viewer of one kind; `stop()` closes its connections. Counts what it received. */
 interface Viewer {
   frames: number;
   bytes: number;
+  /** Per frame fetched: ms from its inference event's arrival to the frame's last byte. */
+  readonly eventToFrameMs: number[];
   stop(): void;
 }
 
@@ -73,16 +85,18 @@ function inferenceEvents(base: string, onSeq: (seq: number) => void): () => void
 
 /** camera.js's behaviour: an inference event → fetch the frame it analysed, one at a time. */
 function fetchViewer(base: string): Viewer {
-  const v: Viewer = { frames: 0, bytes: 0, stop: () => undefined };
+  const v: Viewer = { frames: 0, bytes: 0, eventToFrameMs: [], stop: () => undefined };
   let busy = false;
   const fetchFrame = (seq: number): void => {
     busy = true;
+    const eventAtMs = performance.now();
     get(`${base}/api/camera/cam0/frame.jpg?seq=${seq}`, (res) => {
       res.on('data', (d: Buffer) => {
         v.bytes += d.length;
       });
       res.on('end', () => {
         v.frames++;
+        v.eventToFrameMs.push(performance.now() - eventAtMs);
         busy = false;
       });
     }).on('error', () => {
@@ -96,7 +110,7 @@ function fetchViewer(base: string): Viewer {
 }
 
 function mjpegViewer(base: string): Viewer {
-  const v: Viewer = { frames: 0, bytes: 0, stop: () => undefined };
+  const v: Viewer = { frames: 0, bytes: 0, eventToFrameMs: [], stop: () => undefined };
   const stopEvents = inferenceEvents(base, () => undefined);
   const stopStream = open(`${base}/api/camera/cam0/stream.mjpg`, (res) => {
     res.on('data', (d: Buffer) => {
@@ -135,6 +149,7 @@ export async function bench(options: BenchOptions): Promise<Figures> {
       await new Promise((r) => setTimeout(r, 500));
     }
     const rates: Record<Mode, number[]> = { none: [], fetch: [], mjpeg: [] };
+    const eventToFrameMs: number[] = [];
     const received: Record<Exclude<Mode, 'none'>, { frames: number; bytes: number }> = {
       fetch: { frames: 0, bytes: 0 },
       mjpeg: { frames: 0, bytes: 0 },
@@ -152,6 +167,7 @@ export async function bench(options: BenchOptions): Promise<Figures> {
         if (viewer !== undefined && mode !== 'none') {
           received[mode].frames += viewer.frames;
           received[mode].bytes += viewer.bytes;
+          if (mode === 'fetch') eventToFrameMs.push(...viewer.eventToFrameMs);
         }
         daemon.assertRunning('during the run');
       }
@@ -171,6 +187,8 @@ export async function bench(options: BenchOptions): Promise<Figures> {
       mjpeg_extra_cpu_pct: r1(((mjpegRate - none) / none) * 100),
       fetch_extra_pct_of_core: r1((fetchRate - none) * 100),
       mjpeg_extra_pct_of_core: r1((mjpegRate - none) * 100),
+      fetch_event_to_frame_p50_ms: r1(quantile(eventToFrameMs, 0.5)),
+      fetch_event_to_frame_p99_ms: r1(quantile(eventToFrameMs, 0.99)),
       fetch_frames_per_s: r1(received.fetch.frames / secondsPerMode),
       mjpeg_frames_per_s: r1(received.mjpeg.frames / secondsPerMode),
       fetch_kib_per_s: r1(received.fetch.bytes / 1024 / secondsPerMode),

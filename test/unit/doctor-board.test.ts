@@ -95,7 +95,8 @@ describe('doctor: the board', () => {
 
   it("warns when the config asks for another board's camera stack or more than a Zero 2 W holds", async () => {
     const zero = modelFile('zero', 'Raspberry Pi Zero 2 W Rev 1.0');
-    const lines = await boardLines([zero], {
+    // Jetson's camera stack and whisper: wrong on any Pi, too big only for a Zero 2 W.
+    const jetsonCameraAndWhisper: ConfigOverrides = {
       sensors: {
         camera: { enabled: true, preset: 'jetson' },
         mic: { enabled: false },
@@ -106,23 +107,16 @@ describe('doctor: the board', () => {
         face: { enabled: false },
         stt: { enabled: true, model: 'whisper-tiny' },
       },
-    });
+    };
+    const lines = await boardLines([zero], jetsonCameraAndWhisper);
     expect(lines.map((l) => l.level)).toEqual(['ok', 'warn', 'warn']);
     expect(lines[1]!.detail).toBe("sensors.camera.preset jetson is another board's camera stack");
     expect(lines[2]!.detail).toMatch(/^pipeline\.stt \(whisper-tiny\) does not fit in 512 MB/);
     // The same config on a Pi 5: its camera stack is still wrong, whisper fits.
-    const pi5 = await boardLines([modelFile('pi5b', 'Raspberry Pi 5 Model B Rev 1.0')], {
-      sensors: {
-        camera: { enabled: true, preset: 'jetson' },
-        mic: { enabled: false },
-        imu: { enabled: false },
-      },
-      pipeline: {
-        vad: { enabled: false },
-        face: { enabled: false },
-        stt: { enabled: true, model: 'whisper-tiny' },
-      },
-    });
+    const pi5 = await boardLines(
+      [modelFile('pi5b', 'Raspberry Pi 5 Model B Rev 1.0')],
+      jetsonCameraAndWhisper,
+    );
     expect(pi5.map((l) => l.level)).toEqual(['ok', 'warn']);
   });
 });

@@ -3,7 +3,6 @@
  * shared LevelDB store, and the three agents (emotion display, voice, motion).
  */
 import { CLOUD_ASSIST_RPC } from '../bus/rpc-cloud-assist.js';
-import type { IntentEvent } from '../bus/topics.js';
 import type { EventBus } from '../bus/types.js';
 import type { EdgeloomConfig } from '../config/index.js';
 import { componentLogger, type Logger } from '../log.js';
@@ -18,16 +17,18 @@ import type { SubscriptionSpec } from './reducer.js';
 import { AgentRuntime } from './runtime.js';
 import { AgentStore } from './store.js';
 import { ToolRegistry } from './tools.js';
+import { voiceAgent } from './voice-assistant.js';
 import {
   CLOUD_ASSIST_REQUEST_TIMEOUT_MS,
-  cloudAssistTool,
+  conversationTool,
   type RequestCloudAssist,
-  voiceAgent,
-} from './voice-assistant.js';
+} from './voice-conversation.js';
 
 export interface BuildAgentsOptions {
   /** Uses agents.*, mqtt.publish_allow, sensors.imu's bus knobs. */
-  readonly config: Pick<EdgeloomConfig, 'agents' | 'mqtt' | 'sensors'>;
+  readonly config: Pick<EdgeloomConfig, 'agents' | 'mqtt' | 'sensors'> & {
+    readonly router?: Pick<EdgeloomConfig['router'], 'latency_budget_ms'>;
+  };
   readonly bus: EventBus;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -90,17 +91,31 @@ export function createAgents(o: BuildAgentsOptions): Agents {
           timeoutMs: CLOUD_ASSIST_REQUEST_TIMEOUT_MS,
           source: 'agent.voice',
         });
-      const publishIntent = (intent: IntentEvent) =>
-        o.bus.publish('agent/voice/intent', intent, { source: 'agent.voice' });
       const gate = new CloudToolGate({
         policy: a.cloud_tools,
         clock: o.clock,
         logger: logger.child({ part: 'cloud-tools' }),
         ...(o.audit === undefined ? {} : { audit: o.audit }),
       });
-      tools.register(cloudAssistTool(requestAssist, tools, publishIntent, gate));
+      tools.register(
+        conversationTool({
+          bus: o.bus,
+          registry: tools,
+          gate,
+          requestAssist,
+          maxSteps: a.voice.conversation.max_steps,
+          agentId: 'voice',
+          source: 'agent.voice',
+        }),
+      );
     }
-    runtime.create(voiceAgent({ config: a.voice, cloud }));
+    runtime.create(
+      voiceAgent({
+        config: a.voice,
+        cloud,
+        ...(o.config.router === undefined ? {} : { latencyBudgetMs: o.config.router.latency_budget_ms }),
+      }),
+    );
   }
   if (wanted('motion')) {
     const m = a.motion;

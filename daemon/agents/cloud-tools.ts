@@ -49,6 +49,8 @@ export interface CallOutcome {
   readonly tool: string;
   readonly ok: boolean;
   readonly code?: ErrorCode;
+  /** What the tool returned (goes back to the model in the conversation loop). */
+  readonly result?: unknown;
 }
 
 export interface CloudToolGateOptions {
@@ -83,11 +85,18 @@ export class CloudToolGate {
   async run(
     registry: ToolRegistry,
     calls: readonly RequestedCall[],
-    ctx: { readonly signal: AbortSignal; readonly correlationId: string },
+    ctx: {
+      readonly signal: AbortSignal;
+      readonly correlationId: string;
+      /** Calls already run for this utterance in earlier rounds (max_calls_per_utterance spans them). */
+      readonly alreadyRan?: number;
+      /** Calls seen in earlier rounds of this utterance: a call repeated across rounds is a duplicate too. */
+      readonly seen?: Set<string>;
+    },
   ): Promise<CallOutcome[]> {
-    const seen = new Set<string>();
+    const seen = ctx.seen ?? new Set<string>();
     const out: CallOutcome[] = [];
-    let ran = 0;
+    let ran = ctx.alreadyRan ?? 0;
     for (const call of calls) {
       ctx.signal.throwIfAborted();
       const tool = registry.fromFunctionName(call.name);
@@ -134,7 +143,7 @@ export class CloudToolGate {
         source: 'agent.voice.cloud',
       });
       this.count(r.ok ? 'ok' : (r.error?.code ?? ErrorCode.E_TOOL_FAILED));
-      out.push({ tool, ok: r.ok, ...(r.error ? { code: r.error.code } : {}) });
+      out.push({ tool, ok: r.ok, ...(r.error ? { code: r.error.code } : { result: r.result }) });
     }
     return out;
   }

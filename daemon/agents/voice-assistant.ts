@@ -1,83 +1,70 @@
 /**
- * Voice assistant agent: `inference/stt/+` transcripts → local intents → tool calls.
+ * Voice assistant agent (issue #14): transcripts → one action per utterance → local intents and
+ * skills, or the conversation loop (voice-conversation.ts); answers spoken (`action/say`) and shown.
  *
- * A transcript is matched against the configured intents (intents.ts). At or above
- * `minMatchScore` the agent publishes `agent/<id>/intent` (source `local`) and runs the intent's
- * tool with `{slot}` placeholders filled in. Below it, the text (never audio) goes to the router
- * as a `rpc/router/cloud-assist` request (when the cloud-assist tool is wired), whose tool calls
- * are executed through the registry; without it, or when the router declines (it kept the text
- * local, or the cloud failed), a `no_match` intent is published with the best score (source
- * `local`); a cloud answer without any tool call is a `no_match` with source `cloud`.
+ * Act once. A local transcript (`inference/stt/+`) is published at once by the STT stage (the
+ * immediate feedback). When a cloud refinement may follow (cloud assist wired, `refine_wait_ms`
+ * > 0), the agent holds the utterance (`heard`) and acts once: on the refinement
+ * (`inference/stt/+/refined`, naming it in `refines`) if it comes within the wait; on the local
+ * text when the router's decision for it (`router/decision`) says no cloud, or when the wait ends.
+ * A refinement arriving later is ignored here (it is published on MQTT for information).
  *
- * Transcripts come from `inference/stt/+` only: a cloud refinement of one is published on
- * `inference/stt/<mic>/refined`, which this agent does not subscribe to, so an utterance is acted
- * on once.
+ * Not every sound is a request. With `barge_in` other than `speech`, a transcript whose segment
+ * overlaps the assistant's own playback (`action/speaking`) is its own voice, ignored (stop words
+ * excepted under `stop_word`). With a wake phrase (wake mode `wake_word` without a wake-word
+ * model), an utterance must start with the phrase unless a listening window is open
+ * (`action/listen`: wake word, push-to-talk, or the follow-up window this agent opens after an
+ * answer). An utterance starting with `consent_phrase` is an explicit request for the cloud.
  *
- * Interrupts: a speech start (`inference/vad/+` kind `start`) or a "stop"/"cancel" utterance
- * aborts the agent's in-flight actions (the cloud call and the tools it started) through their
- * AbortSignal, and is counted in state when something was in flight (or always, for stop words).
+ * Interrupts: a speech start while the assistant speaks (barge_in `speech`) or while an answer is
+ * in flight, or a "stop"/"cancel" utterance, aborts the agent's in-flight actions (the stream,
+ * the tools) through their AbortSignal — on arrival, since the VAD subscription is
+ * `interruptible` — and publishes `action/silence` for the TTS actuator.
  */
-import type { CloudAssistContext, CloudAssistReply, CloudAssistRequest } from '../bus/rpc-cloud-assist.js';
-import type { IntentEvent, SpeechEvent, Transcript } from '../bus/topics.js';
+import type { Envelope } from '../bus/envelope.js';
+import type {
+  IntentEvent,
+  RouteDecision,
+  SpeakingEvent,
+  SpeechEvent,
+  ToolResult,
+  Transcript,
+} from '../bus/topics.js';
 import type { VoiceConfig } from '../config/index.js';
-import { EdgeloomError, ErrorCode, isEdgeloomError } from '../errors.js';
-import type { CloudToolGate } from './cloud-tools.js';
 import { type CompiledIntent, compileIntents, matchIntent, normalize, substituteSlots } from './intents.js';
 import type { AgentAction, AgentDefinition, AgentInput, DecideContext, Decision } from './reducer.js';
-import type { ToolDefinition, ToolRegistry } from './tools.js';
+import { CLOUD_ASSIST_TOOL, type CloudAssistArgs, type ConversationResult } from './voice-conversation.js';
+import { afterPhrase, STOP_WORDS } from './voice-phrases.js';
+import {
+  initialVoiceState,
+  type PendingUtterance,
+  type VoiceEvent,
+  type VoiceState,
+  voiceReducer,
+} from './voice-state.js';
 
-/** Utterances that cancel in-flight work instead of being matched. */
-export const STOP_WORDS: readonly string[] = [
-  'stop',
-  'cancel',
-  'never mind',
-  'nevermind',
-  'stop it',
-  'cancel that',
-];
+export { CLOUD_ASSIST_TOOL } from './voice-conversation.js';
+export { afterPhrase, STOP_WORDS } from './voice-phrases.js';
+export type { VoiceEvent, VoiceState } from './voice-state.js';
+export { initialVoiceState, reduceVoice } from './voice-state.js';
 
-export const CLOUD_ASSIST_TOOL = 'voice.cloud_assist';
-
-export interface VoiceState {
-  readonly utterances: number;
-  readonly matched: number;
-  readonly noMatch: number;
-  readonly cloudRequests: number;
-  readonly interrupts: number;
-  readonly lastIntent: { readonly intent: string; readonly score: number; readonly text: string } | null;
+/** What the agent knows between inputs without a log entry: its own playback and listening windows. */
+export interface VoiceWorking {
+  /** Clock ms the current playback started; null when silent. */
+  readonly speakingSinceMs: number | null;
+  /** The last finished playback, clock ms (own-voice guard: the mic hears it with a delay). */
+  readonly lastSpokeStartMs: number;
+  readonly lastSpokeEndMs: number;
+  /** Transcripts are taken without the wake phrase until then, clock ms. */
+  readonly listenUntilMs: number;
 }
 
-export type VoiceEvent =
-  | { readonly type: 'matched'; readonly intent: string; readonly score: number; readonly text: string }
-  | { readonly type: 'no_match'; readonly score: number; readonly text: string }
-  | { readonly type: 'cloud_requested'; readonly score: number; readonly text: string }
-  | {
-      readonly type: 'interrupted';
-      readonly reason: 'speech_start' | 'stop_word';
-      readonly inFlight: number;
-    };
-
-export function initialVoiceState(): VoiceState {
-  return { utterances: 0, matched: 0, noMatch: 0, cloudRequests: 0, interrupts: 0, lastIntent: null };
-}
-
-export function reduceVoice(s: VoiceState, e: VoiceEvent): VoiceState {
-  switch (e.type) {
-    case 'matched':
-      return {
-        ...s,
-        utterances: s.utterances + 1,
-        matched: s.matched + 1,
-        lastIntent: { intent: e.intent, score: e.score, text: e.text },
-      };
-    case 'no_match':
-      return { ...s, utterances: s.utterances + 1, noMatch: s.noMatch + 1 };
-    case 'cloud_requested':
-      return { ...s, utterances: s.utterances + 1, cloudRequests: s.cloudRequests + 1 };
-    case 'interrupted':
-      return { ...s, interrupts: s.interrupts + 1 };
-  }
-}
+const INITIAL_WORKING: VoiceWorking = {
+  speakingSinceMs: null,
+  lastSpokeStartMs: 0,
+  lastSpokeEndMs: 0,
+  listenUntilMs: 0,
+};
 
 export interface VoiceAgentOptions {
   readonly config: VoiceConfig;
@@ -85,214 +72,320 @@ export interface VoiceAgentOptions {
   readonly cloud: boolean;
   /** Default `voice`. */
   readonly id?: string;
+  /** The agent's component name: its tool calls' results come back with it as source. */
+  readonly source?: string;
+  /** An utterance must start with this phrase outside a listening window (wake phrase fallback). */
+  readonly wakePhrase?: string;
+  /** Upper bound of the refinement wait, ms (router.latency_budget_ms). */
+  readonly latencyBudgetMs?: number;
 }
 
-export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, VoiceEvent> {
-  const intents: CompiledIntent[] = compileIntents(o.config.intents);
-  const id = o.id ?? 'voice';
-  const intentTopic = `agent/${id}/intent` as const;
-  const stopWords = new Set(STOP_WORDS);
+/** Envelope tag of an explicit request for the cloud (same as the router's EXPLICIT_CLOUD_TAG). */
+const EXPLICIT_CLOUD_TAG = 'explicit_cloud';
+const NONE: Decision<VoiceEvent, VoiceWorking> = { events: [], actions: [] };
+const REFINE_TIMER = 'refine';
+const IDLE_TIMER = 'idle';
 
-  const decide = (_s: VoiceState, input: AgentInput, ctx: DecideContext): Decision<VoiceEvent> => {
-    if (input.kind !== 'message') return NONE;
-    if (input.env.topic.startsWith('inference/vad/')) {
-      const speech = input.env.payload as SpeechEvent;
-      if (speech.kind !== 'start' || ctx.inFlightActions === 0) return NONE;
-      return {
-        events: [{ type: 'interrupted', reason: 'speech_start', inFlight: ctx.inFlightActions }],
-        actions: [],
-        interrupt: true,
-      };
-    }
-    const t = input.env.payload as Transcript;
-    const text = normalize(t.text);
-    if (text === '') return NONE;
-    if (stopWords.has(text)) {
-      return {
-        events: [{ type: 'interrupted', reason: 'stop_word', inFlight: ctx.inFlightActions }],
-        actions: [],
-        interrupt: true,
-      };
-    }
-    const m = matchIntent(intents, t.text);
+export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, VoiceEvent, VoiceWorking> {
+  const c = o.config;
+  const intents: CompiledIntent[] = compileIntents(c.intents);
+  const id = o.id ?? 'voice';
+  const source = o.source ?? `agent.${id}`;
+  const intentTopic = `agent/${id}/intent` as const;
+  const answerTopic = `agent/${id}/answer` as const;
+  const stopWords = new Set(STOP_WORDS);
+  const refineWaitMs = o.cloud ? Math.min(c.refine_wait_ms, o.latencyBudgetMs ?? c.refine_wait_ms) : 0;
+  const idleMs = c.conversation.idle_forget_s * 1000;
+  const followUpMs = c.conversation.follow_up_s * 1000;
+
+  /** The conversation an utterance now belongs to: the current one unless idle, else a new one. */
+  const conversationFor = (
+    s: VoiceState,
+    nowMs: number,
+  ): { id: string; turns: VoiceState['conversation'] } => {
+    const cur = s.conversation;
+    if (cur !== null && nowMs - cur.lastMs < idleMs) return { id: cur.id, turns: cur };
+    return { id: `conversation-${s.conversations + 1}`, turns: null };
+  };
+
+  /** One utterance, acted on once: a local intent (and its tool), the conversation loop, or no_match. */
+  const act = (
+    s: VoiceState,
+    u: PendingUtterance,
+    text: string,
+    ctx: DecideContext,
+  ): Decision<VoiceEvent, VoiceWorking> => {
+    ctx.cancelTimer(REFINE_TIMER);
+    const m = u.explicitCloud ? undefined : matchIntent(intents, text);
     const score = m?.score ?? 0;
-    if (m !== undefined && score >= o.config.min_match_score) {
-      const intent: IntentEvent = { intent: m.intent, slots: m.slots, score, text: t.text, source: 'local' };
+    if (m !== undefined && score >= c.min_match_score) {
+      const intent: IntentEvent = { intent: m.intent, slots: m.slots, score, text, source: 'local' };
       const actions: AgentAction[] = [{ kind: 'publish', topic: intentTopic, payload: intent }];
       if (m.action.tool !== '')
         actions.push({ kind: 'tool', tool: m.action.tool, args: substituteSlots(m.action.args, m.slots) });
-      return { events: [{ type: 'matched', intent: m.intent, score, text: t.text }], actions };
+      return { events: [{ type: 'matched', intent: m.intent, score, text, utteranceId: u.id }], actions };
     }
     if (o.cloud) {
-      const env = input.env;
+      const conv = conversationFor(s, ctx.nowMs);
+      const history = (conv.turns?.turns ?? []).flatMap((t) => [
+        { role: 'user' as const, content: t.user },
+        { role: 'assistant' as const, content: t.assistant },
+      ]);
       const args: CloudAssistArgs = {
-        text: t.text,
-        topic: env.topic,
-        source_id: env.id,
-        correlation_id: env.correlationId ?? env.id,
+        text,
+        topic: u.topic,
+        source_id: u.id,
+        correlation_id: u.correlationId,
         score,
-        min_score: o.config.min_match_score,
-        explicit_cloud: (env.tags ?? []).includes(EXPLICIT_CLOUD_TAG),
+        min_score: c.min_match_score,
+        explicit_cloud: u.explicitCloud,
+        conversation_id: conv.id,
+        history,
       };
+      ctx.setTimer(IDLE_TIMER, ctx.nowMs + idleMs);
       return {
-        events: [{ type: 'cloud_requested', score, text: t.text }],
+        events: [
+          {
+            type: 'cloud_requested',
+            score,
+            text,
+            utteranceId: u.id,
+            conversationId: conv.id,
+            atMs: ctx.nowMs,
+          },
+        ],
         actions: [{ kind: 'tool', tool: CLOUD_ASSIST_TOOL, args }],
       };
     }
-    const noMatch: IntentEvent = { intent: 'no_match', slots: {}, score, text: t.text, source: 'local' };
+    const noMatch: IntentEvent = { intent: 'no_match', slots: {}, score, text, source: 'local' };
     return {
-      events: [{ type: 'no_match', score, text: t.text }],
+      events: [{ type: 'no_match', score, text, utteranceId: u.id }],
       actions: [{ kind: 'publish', topic: intentTopic, payload: noMatch }],
     };
   };
 
+  const interrupt = (
+    reason: 'speech_start' | 'stop_word',
+    ctx: DecideContext,
+    s: VoiceState,
+  ): Decision<VoiceEvent, VoiceWorking> => {
+    return {
+      events: [{ type: 'interrupted', reason, inFlight: ctx.inFlightActions }],
+      actions: [
+        {
+          kind: 'publish',
+          topic: 'action/silence',
+          payload: { reason: reason === 'speech_start' ? 'barge_in' : 'stop_word' },
+        },
+      ],
+      interrupt: true,
+    };
+  };
+
+  const onSpeech = (
+    s: VoiceState,
+    env: Envelope,
+    ctx: DecideContext,
+    w: VoiceWorking,
+  ): Decision<VoiceEvent, VoiceWorking> => {
+    const speech = env.payload as SpeechEvent;
+    if (speech.kind !== 'start') return NONE;
+    const speaking = w.speakingSinceMs !== null;
+    // Barge-in: speech over the assistant's own voice. Otherwise only a busy assistant is interrupted.
+    if (speaking) return c.barge_in === 'speech' ? interrupt('speech_start', ctx, s) : NONE;
+    if (ctx.inFlightActions === 0 || c.barge_in === 'off') return NONE;
+    return interrupt('speech_start', ctx, s);
+  };
+
+  const onTranscript = (
+    s: VoiceState,
+    env: Envelope,
+    ctx: DecideContext,
+    w: VoiceWorking,
+  ): Decision<VoiceEvent, VoiceWorking> => {
+    const t = env.payload as Transcript;
+    const said = normalize(t.text);
+    if (said === '') return NONE;
+    if (stopWords.has(said)) return interrupt('stop_word', ctx, s);
+    // Own voice: the segment overlaps playback (current or last), and speech is not a barge-in here.
+    const segEnd = t.segmentStartMs + t.durationMs;
+    const overlaps =
+      (w.speakingSinceMs !== null && segEnd > w.speakingSinceMs) ||
+      (t.segmentStartMs < w.lastSpokeEndMs && segEnd > w.lastSpokeStartMs);
+    if (overlaps && c.barge_in !== 'speech')
+      return { events: [{ type: 'ignored', reason: 'own_voice', text: t.text }], actions: [] };
+    let text = t.text;
+    if (o.wakePhrase !== undefined && o.wakePhrase !== '' && ctx.nowMs > w.listenUntilMs) {
+      const rest = afterPhrase(text, o.wakePhrase);
+      if (rest === undefined)
+        return { events: [{ type: 'ignored', reason: 'no_wake_phrase', text: t.text }], actions: [] };
+      text = rest;
+      if (normalize(text) === '') return openWindow(ctx, 'wake_word');
+    }
+    let explicit = (env.tags ?? []).includes(EXPLICIT_CLOUD_TAG);
+    const consented = c.consent_phrase === '' ? undefined : afterPhrase(text, c.consent_phrase);
+    if (consented !== undefined && normalize(consented) !== '') {
+      text = consented;
+      explicit = true;
+    }
+    const u: PendingUtterance = {
+      id: env.id,
+      text,
+      topic: env.topic,
+      correlationId: env.correlationId ?? env.id,
+      explicitCloud: explicit,
+      atMs: ctx.nowMs,
+    };
+    if (refineWaitMs <= 0) return act(s, u, text, ctx);
+    // One utterance is held at a time: one still waiting is acted on now, on its local text.
+    const before = s.pending === null ? NONE : act(s, s.pending, s.pending.text, ctx);
+    ctx.setTimer(REFINE_TIMER, ctx.nowMs + refineWaitMs);
+    return { events: [...before.events, { type: 'heard', utterance: u }], actions: before.actions };
+  };
+
+  /** A listening window opened by the agent itself (the follow-up after an answer). */
+  const openWindow = (
+    ctx: DecideContext,
+    reason: 'wake_word' | 'follow_up',
+  ): Decision<VoiceEvent, VoiceWorking> => {
+    if (followUpMs === 0) return NONE;
+    return {
+      events: [],
+      actions: [
+        { kind: 'publish', topic: 'action/listen', payload: { reason, untilMs: ctx.nowMs + followUpMs } },
+      ],
+    };
+  };
+
+  /** A tool this agent called has answered: the conversation's turn, or a skill's sentence to say. */
+  const onToolResult = (
+    s: VoiceState,
+    env: Envelope,
+    ctx: DecideContext,
+  ): Decision<VoiceEvent, VoiceWorking> => {
+    const r = env.payload as ToolResult;
+    if (env.source !== source || !r.ok) return NONE;
+    if (r.tool === CLOUD_ASSIST_TOOL) {
+      const c2 = r.result as ConversationResult;
+      if (c2.answer === '') return NONE;
+      ctx.setTimer(IDLE_TIMER, ctx.nowMs + idleMs);
+      const answered: VoiceEvent = {
+        type: 'answered',
+        conversationId: c2.conversation_id,
+        user: c2.user,
+        assistant: c2.answer,
+        atMs: ctx.nowMs,
+      };
+      return { events: [answered], actions: openWindow(ctx, 'follow_up').actions };
+    }
+    const say = (r.result as { say?: unknown } | null)?.say;
+    if (typeof say !== 'string' || say.trim() === '') return NONE;
+    const conv = conversationFor(s, ctx.nowMs);
+    ctx.setTimer(IDLE_TIMER, ctx.nowMs + idleMs);
+    const utteranceId = `${id}:skill:${s.answers + 1}`;
+    return {
+      events: [
+        {
+          type: 'answered',
+          conversationId: conv.id,
+          user: s.lastIntent?.text ?? '',
+          assistant: say,
+          atMs: ctx.nowMs,
+        },
+      ],
+      actions: [
+        {
+          kind: 'publish',
+          topic: 'action/say',
+          payload: { text: say, utteranceId, conversationId: conv.id, final: true, source: 'skill' },
+        },
+        { kind: 'publish', topic: answerTopic, payload: { text: say, final: true, conversationId: conv.id } },
+        ...openWindow(ctx, 'follow_up').actions,
+      ],
+    };
+  };
+
+  const decide = (
+    s: VoiceState,
+    input: AgentInput,
+    ctx: DecideContext,
+    w: VoiceWorking,
+  ): Decision<VoiceEvent, VoiceWorking> => {
+    if (input.kind === 'timer') {
+      if (input.name === REFINE_TIMER && s.pending !== null) return act(s, s.pending, s.pending.text, ctx);
+      if (input.name === IDLE_TIMER && s.conversation !== null && ctx.nowMs - s.conversation.lastMs >= idleMs)
+        return {
+          events: [{ type: 'conversation_forgotten', conversationId: s.conversation.id }],
+          actions: [],
+        };
+      return NONE;
+    }
+    const env = input.env;
+    const topic = env.topic;
+    if (topic === 'action/speaking') {
+      const p = env.payload as SpeakingEvent;
+      if (p.state === 'start') return { ...NONE, working: { ...w, speakingSinceMs: ctx.nowMs } };
+      const ended: VoiceWorking = {
+        ...w,
+        speakingSinceMs: null,
+        lastSpokeStartMs: w.speakingSinceMs ?? ctx.nowMs,
+        lastSpokeEndMs: ctx.nowMs,
+      };
+      // The follow-up window counts from the end of the answer's playback.
+      const inConversation = p.conversationId !== undefined && p.conversationId === s.conversation?.id;
+      return inConversation
+        ? { ...openWindow(ctx, 'follow_up'), working: ended }
+        : { ...NONE, working: ended };
+    }
+    if (topic === 'action/listen') {
+      const p = env.payload as { untilMs: number };
+      return { ...NONE, working: { ...w, listenUntilMs: Math.max(w.listenUntilMs, p.untilMs) } };
+    }
+    if (topic.startsWith('inference/vad/')) return onSpeech(s, env, ctx, w);
+    if (topic.startsWith('tool/')) return onToolResult(s, env, ctx);
+    if (topic === 'router/decision') {
+      const d = env.payload as RouteDecision;
+      const p = s.pending;
+      if (p === null || d.inferenceId !== p.id || d.kind !== 'transcript') return NONE;
+      // No refinement will come: act on the local text now instead of waiting out the timer.
+      return d.route === 'cloud' || d.route === 'hybrid' ? NONE : act(s, p, p.text, ctx);
+    }
+    if (topic.endsWith('/refined')) {
+      const t = env.payload as Transcript;
+      const p = s.pending;
+      if (p !== null && t.refines === p.id) {
+        const text = normalize(t.text) === '' ? p.text : t.text;
+        return act(s, p, text, ctx);
+      }
+      return { events: [{ type: 'ignored', reason: 'late_refinement', text: t.text }], actions: [] };
+    }
+    return onTranscript(s, env, ctx, w);
+  };
+
   return {
     id,
-    capabilities: ['voice', 'intent'],
+    capabilities: ['voice', 'intent', 'conversation'],
     subscriptions: [
       // Batched (guaranteed), 64 deep: every utterance counts; a backlog slows the STT stage.
       { pattern: 'inference/stt/+', qos: 'batched', capacity: 64 },
+      { pattern: 'inference/stt/+/refined', qos: 'batched', capacity: 16 },
       // Realtime, 16 deep: speech starts are only useful now; a critical one interrupts on arrival.
       { pattern: 'inference/vad/+', qos: 'realtime', capacity: 16, interruptible: true },
+      // The router's decisions, thinned to the ones for a held utterance in decide; 64 deep, newest kept.
+      { pattern: 'router/decision', qos: 'realtime', capacity: 64 },
+      // Realtime (drop-oldest, never blocks): the publisher is this agent's own action run.
+      { pattern: 'tool/+/result', qos: 'realtime', capacity: 16 },
+      { pattern: 'action/speaking', qos: 'realtime', capacity: 16 },
+      { pattern: 'action/listen', qos: 'realtime', capacity: 16 },
     ],
     initialState: initialVoiceState(),
-    reduce: reduceVoice,
+    reduce: voiceReducer(c.conversation.context_tokens),
     decide,
-  };
-}
-
-const NONE: Decision<VoiceEvent> = { events: [], actions: [] };
-
-/** Envelope tag of an explicit request for the cloud (same as the router's EXPLICIT_CLOUD_TAG). */
-const EXPLICIT_CLOUD_TAG = 'explicit_cloud';
-
-/** Arguments of the internal `voice.cloud_assist` tool (only `text` is required). */
-export interface CloudAssistArgs {
-  readonly text: string;
-  readonly topic?: string;
-  readonly source_id?: string;
-  readonly correlation_id?: string;
-  readonly score?: number;
-  readonly min_score?: number;
-  readonly explicit_cloud?: boolean;
-}
-
-/**
- * Asks the router (`rpc/router/cloud-assist`, answered by its cloud gateway); must honour `signal`
- * (an aborted request cancels the router's call too).
- */
-export type RequestCloudAssist = (
-  request: CloudAssistRequest,
-  signal: AbortSignal,
-) => Promise<CloudAssistReply>;
-
-/** The tool's own time limit, ms: the cloud round trip plus the tools it calls. */
-export const CLOUD_ASSIST_TOOL_TIMEOUT_MS = 20_000;
-/** How long the router may take to answer, ms: inside the tool's limit, leaving time for the tools. */
-export const CLOUD_ASSIST_REQUEST_TIMEOUT_MS = 15_000;
-
-/**
- * The internal `voice.cloud_assist` tool: sends the text to the router with the tools the
- * cloud may call (`gate`, daemon/agents/cloud-tools.ts: `agents.cloud_tools`), then runs the
- * returned calls through the gate (policy, audit) and the registry (as external calls: internal
- * tools are refused) with the same signal, so an interrupt cancels the whole chain.
- */
-export function cloudAssistTool(
-  requestAssist: RequestCloudAssist,
-  registry: ToolRegistry,
-  publishIntent: (intent: IntentEvent) => Promise<void> | undefined,
-  gate: CloudToolGate,
-): ToolDefinition<CloudAssistArgs> {
-  return {
-    name: CLOUD_ASSIST_TOOL,
-    description: 'Ask the cloud assistant what to do with an utterance the local intents did not match.',
-    internal: true,
-    parameters: {
-      type: 'object',
-      properties: {
-        text: { type: 'string', minLength: 1, maxLength: 2000 },
-        topic: { type: 'string', minLength: 1, maxLength: 256 },
-        source_id: { type: 'string', maxLength: 256 },
-        correlation_id: { type: 'string', maxLength: 256 },
-        score: { type: 'number', minimum: 0, maximum: 1 },
-        min_score: { type: 'number', minimum: 0, maximum: 1 },
-        explicit_cloud: { type: 'boolean' },
-      },
-      required: ['text'],
-      additionalProperties: false,
-    },
-    timeoutMs: CLOUD_ASSIST_TOOL_TIMEOUT_MS,
-    async execute(args, { signal }) {
-      const context: CloudAssistContext | undefined =
-        args.topic === undefined
-          ? undefined
-          : {
-              topic: args.topic,
-              sourceId: args.source_id ?? '',
-              correlationId: args.correlation_id ?? args.source_id ?? '',
-              score: args.score ?? 0,
-              minScore: args.min_score ?? 1,
-              explicitCloud: args.explicit_cloud === true,
-            };
-      const reply = await askRouter(
-        requestAssist,
-        {
-          text: args.text,
-          tools: gate.definitions(registry),
-          ...(context === undefined ? {} : { context }),
-        },
-        signal,
-      );
-      if (reply.declined !== undefined) {
-        signal.throwIfAborted();
-        // The router kept the text on the device (or the cloud did not answer): the local result stands.
-        await publishIntent({
-          intent: 'no_match',
-          slots: {},
-          score: args.score ?? 0,
-          text: args.text,
-          source: 'local',
-        });
-        return { calls: [], declined: reply.declined };
-      }
-      if (reply.intent === undefined && reply.toolCalls.length === 0) {
-        // The cloud answered but had nothing to do: no intent either way.
-        await publishIntent({ intent: 'no_match', slots: {}, score: 0, text: args.text, source: 'cloud' });
-      }
-      if (reply.intent !== undefined) {
-        await publishIntent({ intent: reply.intent, slots: {}, score: 1, text: args.text, source: 'cloud' });
-      }
-      const results = await gate.run(registry, reply.toolCalls, {
-        signal,
-        correlationId: args.correlation_id ?? args.source_id ?? '',
-      });
-      if (signal.aborted)
-        throw new EdgeloomError(ErrorCode.E_TOOL_ABORTED, 'cloud assist cancelled', {
-          where: `tool ${CLOUD_ASSIST_TOOL}`,
-        });
-      return { calls: results };
+    working: { initial: INITIAL_WORKING, snapshotIntervalMs: 10_000 },
+    onStart(state, ctx) {
+      // A held utterance survives a restart: act on it when its wait is over (at once if past).
+      if (state.pending !== null) ctx.setTimer(REFINE_TIMER, state.pending.atMs + refineWaitMs);
+      if (state.conversation !== null) ctx.setTimer(IDLE_TIMER, state.conversation.lastMs + idleMs);
     },
   };
-}
-
-/**
- * The router's answer; a router that is not there to answer (not running, the bus closing or
- * full) is a decline like any other, so the local `no_match` stands. The caller's own abort is
- * rethrown: the interrupt is the answer.
- */
-async function askRouter(
-  requestAssist: RequestCloudAssist,
-  request: CloudAssistRequest,
-  signal: AbortSignal,
-): Promise<CloudAssistReply> {
-  try {
-    return await requestAssist(request, signal);
-  } catch (err) {
-    const unanswered =
-      isEdgeloomError(err, ErrorCode.E_BUS_TIMEOUT) ||
-      isEdgeloomError(err, ErrorCode.E_BUS_CLOSED) ||
-      isEdgeloomError(err, ErrorCode.E_BUS_BACKPRESSURE);
-    if (signal.aborted || !unanswered) throw err;
-    return { toolCalls: [], declined: 'router_not_running' };
-  }
 }

@@ -32,15 +32,41 @@ export interface CloudAssistContext {
   readonly explicitCloud: boolean;
 }
 
+/** A tool call as the conversation keeps it (OpenAI's assistant `tool_calls` entry). */
+export interface ConversationToolCall {
+  readonly id: string;
+  readonly type: 'function';
+  readonly function: { readonly name: string; readonly arguments: string };
+}
+
+/**
+ * One message of the conversation the model sees (OpenAI chat roles; the system prompt is the
+ * router's): earlier turns, and within this turn the model's tool calls and their results.
+ */
+export interface ConversationMessage {
+  readonly role: 'user' | 'assistant' | 'tool';
+  readonly content: string;
+  readonly tool_calls?: readonly ConversationToolCall[];
+  readonly tool_call_id?: string;
+}
+
 export interface CloudAssistRequest {
   readonly text: string;
   readonly tools: readonly OfferedTool[];
   /** Given by the voice agent; absent only for callers outside it (the default microphone's tier applies). */
   readonly context?: CloudAssistContext;
+  /** Earlier turns of the conversation, oldest first (sent before `text`). */
+  readonly history?: readonly ConversationMessage[];
+  /** This turn's steps so far: the model's tool calls and their results (sent after `text`). */
+  readonly steps?: readonly ConversationMessage[];
+  /** When set, the answer's text streams on `router/assist/delta` with this id as it arrives. */
+  readonly streamId?: string;
 }
 
 /** A tool call the cloud model asked for (OpenAI function name, parsed arguments). */
 export interface CloudToolCall {
+  /** The model's id for the call, echoed in the tool result message (`tool_call_id`). */
+  readonly id?: string;
   readonly name: string;
   readonly arguments: unknown;
 }
@@ -54,6 +80,8 @@ export interface CloudAssistReply {
    * e.g. `privacy_local_only`, `cloud_disabled`, `cloud_timeout`): the agent publishes `no_match`.
    */
   readonly declined?: string;
+  /** The model's text answer (what the agent speaks), when it gave one. */
+  readonly content?: string;
 }
 
 /** What `rpc/router/cloud-assist` carries each way: one row of the RPC map. */

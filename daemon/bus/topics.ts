@@ -191,6 +191,47 @@ export interface SpeakingEvent {
   readonly state: 'start' | 'end';
   readonly text: string;
   readonly ok?: boolean;
+  readonly utteranceId?: string;
+  readonly conversationId?: string;
+}
+
+// ---------------------------------------------------------------- voice (issue #14)
+
+/** One sentence (or short text) for the TTS actuator to speak, queued one at a time. */
+export interface SayAction {
+  readonly text: string;
+  /** The utterance this text answers, or the timer/skill that speaks. */
+  readonly utteranceId: string;
+  readonly conversationId?: string;
+  /** The last sentence of an answer. */
+  readonly final?: boolean;
+  /** Who speaks: `answer` (the conversation loop), `skill`, `timer`, `tool.speak`. */
+  readonly source: string;
+}
+
+/** Stop what is being spoken now and drop the queue (published critical: it overtakes the queue). */
+export interface SilenceAction {
+  readonly reason: 'barge_in' | 'stop_word' | 'command';
+}
+
+/** The microphone's transcripts are acted on until `untilMs` (clock ms). */
+export interface ListenWindow {
+  readonly reason: 'wake_word' | 'push_to_talk' | 'follow_up';
+  readonly untilMs: number;
+}
+
+/** The voice agent's answer, streamed: sentences as they come (`final` false), then the whole text. */
+export interface AnswerEvent {
+  readonly text: string;
+  readonly final: boolean;
+  readonly conversationId: string;
+}
+
+/** A content fragment of a streamed cloud-assist answer (router → the voice agent's loop). */
+export interface AssistDelta {
+  /** CloudAssistRequest.streamId of the request it belongs to. */
+  readonly streamId: string;
+  readonly text: string;
 }
 
 export interface IntentEvent {
@@ -281,7 +322,12 @@ export interface TopicMap {
   'action/display': DisplayAction;
   'action/mqtt': MqttAction;
   'action/speaking': SpeakingEvent;
+  'action/say': SayAction;
+  'action/silence': SilenceAction;
+  'action/listen': ListenWindow;
+  'router/assist/delta': AssistDelta;
   [topic: `agent/${string}/intent`]: IntentEvent;
+  [topic: `agent/${string}/answer`]: AnswerEvent;
   [topic: `agent/${string}/motion`]: MotionEvent;
   [topic: `tool/${string}/result`]: ToolResult;
 

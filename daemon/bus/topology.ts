@@ -91,12 +91,14 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'inference/stt/+/refined': {
     publishers: ['router/routing.ts'],
-    subscribers: [],
+    // The voice agent acts on a refinement that comes within its wait (act once).
+    subscribers: ['agents/voice-assistant.ts'],
     external: ['mqtt'],
   },
   'router/decision': {
     publishers: ['router/gateway.ts'],
-    subscribers: [],
+    // The voice agent stops waiting for a refinement the router will not ask for.
+    subscribers: ['agents/voice-assistant.ts'],
     external: ['mqtt', 'dashboard'],
   },
   'action/display': {
@@ -106,8 +108,35 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'action/speaking': {
     publishers: ['agents/builtin-tools.ts'],
-    subscribers: [],
+    // The voice agent: own-voice guard, barge-in, the follow-up window after an answer.
+    subscribers: ['agents/voice-assistant.ts'],
     external: ['dashboard'],
+  },
+  // ---- voice (issue #14): the conversation loop's side
+  'action/say': {
+    publishers: ['agents/voice-assistant.ts', 'agents/voice-conversation.ts'],
+    subscribers: [],
+    external: ['event-stream'],
+  },
+  'action/silence': {
+    publishers: ['agents/voice-assistant.ts'],
+    subscribers: [],
+    external: ['event-stream'],
+  },
+  'action/listen': {
+    publishers: ['agents/voice-assistant.ts'],
+    subscribers: ['agents/voice-assistant.ts'],
+    external: ['event-stream'],
+  },
+  'router/assist/delta': {
+    publishers: ['router/gateway.ts'],
+    subscribers: ['agents/voice-conversation.ts'],
+    external: [],
+  },
+  'agent/+/answer': {
+    publishers: ['agents/voice-assistant.ts', 'agents/voice-conversation.ts'],
+    subscribers: [],
+    external: ['event-stream'],
   },
   'action/mqtt': {
     publishers: ['agents/builtin-tools.ts'],
@@ -115,7 +144,7 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
     external: ['mqtt'],
   },
   'agent/+/intent': {
-    publishers: ['agents/voice-assistant.ts', 'agents/build.ts'],
+    publishers: ['agents/voice-assistant.ts', 'agents/voice-conversation.ts'],
     subscribers: [],
     external: ['mqtt'],
   },
@@ -126,7 +155,8 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'tool/+/result': {
     publishers: ['agents/tools.ts'],
-    subscribers: [],
+    // The voice agent: a conversation's turn, a skill's answer to speak.
+    subscribers: ['agents/voice-assistant.ts'],
     external: ['event-stream'],
   },
   'plugin/+/+': {

@@ -22,6 +22,12 @@ export interface ChatMessage {
   readonly role: 'system' | 'user' | 'assistant' | 'tool';
   readonly content: string;
   readonly tool_call_id?: string;
+  /** An assistant turn's tool calls (multi-step tool calling: their results follow as `tool`). */
+  readonly tool_calls?: readonly {
+    readonly id: string;
+    readonly type: 'function';
+    readonly function: { readonly name: string; readonly arguments: string };
+  }[];
 }
 
 export interface ChatTool {

@@ -27,9 +27,10 @@ export const ASSIST_SOURCE = 'router.cloud-assist';
 export const MAX_TOOL_CALLS = 8;
 
 export const SYSTEM_PROMPT =
-  'You are the voice assistant of a small home device. The user said the text below. ' +
-  'When one of the tools carries out the request, call it with exact arguments. ' +
-  'When none fits, answer in one short sentence without calling a tool.';
+  'You are the voice assistant of a small home device; your answers are spoken aloud. ' +
+  'When one of the tools carries out the request or gives you what you need, call it with exact ' +
+  'arguments; its result comes back to you. Answer in one to three short plain sentences, ' +
+  'without markup.';
 
 /** The policy question for an unmatched utterance; `anonymous` numbers one without a context. */
 export function assistAsk(
@@ -60,10 +61,13 @@ export function assistAsk(
   };
 }
 
-export function assistMessages(text: string): ChatMessage[] {
+/** Earlier turns, the utterance, then this turn's tool calls and results, after the system prompt. */
+export function assistMessages(request: CloudAssistRequest): ChatMessage[] {
   return [
     { role: 'system', content: SYSTEM_PROMPT },
-    { role: 'user', content: text },
+    ...(request.history ?? []),
+    { role: 'user', content: request.text },
+    ...(request.steps ?? []),
   ];
 }
 
@@ -73,8 +77,9 @@ export function assistMessages(text: string): ChatMessage[] {
  * visible on `tool/<name>/result`, instead of the call silently vanishing here.
  */
 export function replyOf(
-  calls: readonly { name: string; arguments: string }[],
+  calls: readonly { id?: string; name: string; arguments: string }[],
   log: Logger,
+  content = '',
 ): CloudAssistReply {
   if (calls.length > MAX_TOOL_CALLS)
     log.warn({ calls: calls.length, kept: MAX_TOOL_CALLS }, 'cloud answer has too many tool calls');
@@ -85,7 +90,8 @@ export function replyOf(
     } catch {
       // kept as text, see above
     }
-    return { name: c.name, arguments: args };
+    return { ...(c.id ? { id: c.id } : {}), name: c.name, arguments: args };
   });
-  return toolCalls.length > 0 ? { toolCalls, intent: 'cloud_assist' } : { toolCalls };
+  const text = content.trim() === '' ? {} : { content: content.trim() };
+  return toolCalls.length > 0 ? { toolCalls, intent: 'cloud_assist', ...text } : { toolCalls, ...text };
 }

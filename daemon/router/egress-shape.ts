@@ -44,6 +44,11 @@ export const EGRESS_SHAPES: Readonly<Record<string, JsonShape | MultipartShape>>
       'messages[].content[].type': 'meta',
       'messages[].content[].text': 'derived',
       'messages[].content[].image_url.url': 'raw',
+      // The conversation loop sends the model's own tool calls back with their results (#14).
+      'messages[].tool_calls[].id': 'meta',
+      'messages[].tool_calls[].type': 'meta',
+      'messages[].tool_calls[].function.name': 'meta',
+      'messages[].tool_calls[].function.arguments': 'derived',
     },
     subtrees: { tools: 'meta' },
   },

@@ -26,7 +26,7 @@ import type { HistogramSnapshot } from '../util/latency-histogram.js';
 import type { AuditLog } from './audit-log.js';
 import { CircuitBreaker } from './breaker.js';
 import type { ChatTool } from './cloud-api.js';
-import { assistAsk, assistMessages, replyOf } from './cloud-assist.js';
+import { ASSIST_SOURCE, assistAsk, assistMessages, replyOf } from './cloud-assist.js';
 import { type CallOptions, CloudClient } from './cloud-client.js';
 import { CostTracker } from './cost.js';
 import {
@@ -239,11 +239,24 @@ export class CloudGateway {
     const r = await this.call(decided, signal, async (client, options) => {
       // The registry's definitions are OpenAI function tools already.
       const tools = request.tools as readonly ChatTool[];
-      const answer = await client.chat({ messages: assistMessages(request.text), tools }, options);
+      const streamId = request.streamId;
+      // The answer's text, fragment by fragment, for the agent to speak while the rest streams.
+      const onDelta =
+        streamId === undefined
+          ? undefined
+          : (text: string): void => {
+              this.o.bus
+                ?.publish('router/assist/delta', { streamId, text }, { source: ASSIST_SOURCE })
+                ?.catch(() => undefined);
+            };
+      const answer = await client.chat(
+        { messages: assistMessages(request), tools, ...(onDelta === undefined ? {} : { onDelta }) },
+        options,
+      );
       this.telemetry.recordCloudLatency(answer.latencyMs);
       return answer;
     });
-    if (r.ok) return replyOf(r.value.toolCalls, this.o.logger);
+    if (r.ok) return replyOf(r.value.toolCalls, this.o.logger, r.value.content);
     if (r.err !== undefined && (signal.aborted || this.stopCtl.signal.aborted)) throw r.err;
     return { toolCalls: [], declined: r.reason };
   }

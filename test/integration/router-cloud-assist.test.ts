@@ -15,10 +15,12 @@ import { createAgents } from '../../daemon/agents/build.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import { type Envelope, Priority } from '../../daemon/bus/envelope.js';
 import type {
+  AnswerEvent,
   IntentEvent,
   MqttAction,
   PrivacyTier,
   RouteDecision,
+  SayAction,
   SpeechEvent,
   ToolResult,
   Transcript,
@@ -80,7 +82,7 @@ function segmentAudio(): Int16Array {
   return a;
 }
 
-async function setup(tier: PrivacyTier) {
+async function setup(tier: PrivacyTier, voice: Record<string, unknown> = {}) {
   const config = loadConfig({
     env: {},
     overrides: {
@@ -94,6 +96,7 @@ async function setup(tier: PrivacyTier) {
         // The user lets the cloud switch lights (and nothing else): agents.cloud_tools.
         cloud_tools: { allow: ['mqtt.publish'], publish_allow: ['demo/+/light/set'] },
         voice: {
+          ...voice,
           min_match_score: 0.7,
           intents: [
             {
@@ -210,19 +213,41 @@ describe('cloudAssist on the router chat path', () => {
         { topic: 'demo/kitchen/light/set', payload: 'ON', qos: 1, retain: false, absolute: true },
       ]);
       await until('the cloud_assist result', () => t.of('tool/voice.cloud_assist/result').length > 0);
+      // The tool's result went back to the model, which answered (the server's default: "ok").
       expect(t.of<ToolResult>('tool/voice.cloud_assist/result')[0]).toMatchObject({
         ok: true,
-        result: { calls: [{ tool: 'mqtt.publish', ok: true }] },
+        result: { calls: [{ tool: 'mqtt.publish', ok: true }], answer: 'ok', rounds: 2 },
       });
       expect(t.of<IntentEvent>('agent/voice/intent')).toEqual([
         expect.objectContaining({ intent: 'cloud_assist', source: 'cloud', text: UTTERANCE }),
       ]);
       const intentDecisions = t.of<RouteDecision>('router/decision').filter((d) => d.kind === 'intent');
+      // One decision per round: the policy (tier, cap, breaker) is asked again before each send.
       expect(intentDecisions).toEqual([
         expect.objectContaining({ route: 'cloud', reason: 'confidence_below_threshold', tier }),
+        expect.objectContaining({ route: 'cloud', reason: 'confidence_below_threshold', tier }),
       ]);
-      // What left the device: one chat request with the text and the tools, no audio.
-      expect(server.requests.map((r) => r.path)).toEqual([CHAT]);
+      // What left the device: two chat requests (the call, then its result back) with text and tools, no audio.
+      expect(server.requests.map((r) => r.path)).toEqual([CHAT, CHAT]);
+      const second = JSON.parse(server.requests[1]!.body.toString('utf8'));
+      expect(second.messages.slice(-3)).toEqual([
+        { role: 'user', content: UTTERANCE },
+        {
+          role: 'assistant',
+          content: '',
+          tool_calls: [
+            {
+              id: 'call_1',
+              type: 'function',
+              function: {
+                name: 'mqtt_publish',
+                arguments: JSON.stringify({ topic: 'demo/kitchen/light/set', payload: 'ON' }),
+              },
+            },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'call_1', content: expect.stringContaining('demo/kitchen/light/set') },
+      ]);
       expect(server.requests.filter((r) => r.path === TRANSCRIPTIONS)).toEqual([]);
       const body = JSON.parse(server.requests[0]!.body.toString('utf8'));
       expect(body.stream).toBe(true);
@@ -241,6 +266,7 @@ describe('cloudAssist on the router chat path', () => {
         }),
       ]);
       expect(entries.filter(isEgressEntry)).toEqual([
+        expect.objectContaining({ outcome: 'sent', dataKind: 'text' }),
         expect.objectContaining({ outcome: 'sent', dataKind: 'text' }),
       ]);
       // containsAudio can fail: see 'the audio check finds the segment when the router does upload it'.
@@ -326,16 +352,30 @@ describe('cloudAssist on the router chat path', () => {
     await t.stop();
   });
 
-  it('a cloud answer without a tool call is a no_match from the cloud', async () => {
+  it('a cloud answer without a tool call is an answer: spoken, shown, and kept as a turn', async () => {
     // The server's default chat answer: content only.
     const t = await setup('public');
     await t.say(UTTERANCE);
-    await until('agent/voice/intent', () => t.of('agent/voice/intent').length > 0);
+    await until('the final answer', () => t.of<AnswerEvent>('agent/voice/answer').some((a) => a.final));
     expect(t.of<IntentEvent>('agent/voice/intent')).toEqual([
-      expect.objectContaining({ intent: 'no_match', source: 'cloud' }),
+      expect.objectContaining({ intent: 'answer', source: 'cloud' }),
     ]);
+    expect(t.of<SayAction>('action/say')).toEqual([
+      expect.objectContaining({
+        text: 'ok',
+        final: true,
+        source: 'answer',
+        conversationId: 'conversation-1',
+      }),
+    ]);
+    expect(t.of<AnswerEvent>('agent/voice/answer').at(-1)).toEqual({
+      text: 'ok',
+      final: true,
+      conversationId: 'conversation-1',
+    });
     expect(server.requests.map((r) => r.path)).toEqual([CHAT]);
     expect(t.of('action/mqtt')).toEqual([]);
+    await until('the turn', () => t.agents.runtime.get('voice')!.state().conversation !== null);
     await t.stop();
   });
 
@@ -363,20 +403,21 @@ function wavSampleRateHz(bytes: Buffer): number {
 }
 
 describe('refinements and the cloud gateway at the router stage', () => {
-  it('a hybrid route refines the utterance on …/refined, and the voice agent acts on it once', async () => {
-    // The cloud hears another room than the local transcript: had the agent taken the refinement
-    // as an utterance, it would switch the kitchen light too.
+  it('a hybrid route refines the utterance on …/refined, and the voice agent acts once, on the refinement', async () => {
+    // The cloud hears another room than the local transcript: the agent waits for it (within
+    // refine_wait_ms) and acts on the better text once — never on both.
     server.script(TRANSCRIPTIONS, defaultTranscription('turn on the kitchen light'));
     const t = await setup('public');
     await t.say('turn on the hall light', true);
     await until('the refinement', () => t.router.snapshot().refinementsPublished === 1);
+    await until('the intent', () => t.of('agent/voice/intent').length > 0);
     // Every handler has finished, the agent's fold of anything the refinement triggered included.
     await t.bus.drain(10_000);
-    // One intent, one action (the local one), and one transcript on the agent's topic.
+    // One intent, one action (on the refined text), and one transcript on the agent's topic.
     expect(t.of<IntentEvent>('agent/voice/intent')).toEqual([
-      expect.objectContaining({ intent: 'light_on', source: 'local', text: 'turn on the hall light' }),
+      expect.objectContaining({ intent: 'light_on', source: 'local', text: 'turn on the kitchen light' }),
     ]);
-    expect(t.of<MqttAction>('action/mqtt').map((a) => a.topic)).toEqual(['demo/hall/light/set']);
+    expect(t.of<MqttAction>('action/mqtt').map((a) => a.topic)).toEqual(['demo/kitchen/light/set']);
     expect(t.of('inference/stt/mic')).toHaveLength(1);
     const transcriptDecisions = t.of<RouteDecision>('router/decision').filter((d) => d.kind === 'transcript');
     expect(transcriptDecisions.map((d) => d.route)).toEqual([expect.stringMatching(/^(hybrid|cloud)$/)]);
@@ -384,6 +425,32 @@ describe('refinements and the cloud gateway at the router stage', () => {
     expect(t.of<Transcript>('inference/stt/mic/refined')).toEqual([
       expect.objectContaining({ text: 'turn on the kitchen light', refines: local.id, segmentId: 'mic:1' }),
     ]);
+    await t.stop();
+  });
+
+  it('a refinement slower than refine_wait_ms: the agent acts on the local text, and the late one never acts', async () => {
+    server.script(TRANSCRIPTIONS, { ...defaultTranscription('turn on the kitchen light'), delayMs: 600 });
+    const t = await setup('public', { refine_wait_ms: 100 });
+    await t.say('turn on the hall light', true);
+    await until('the refinement', () => t.router.snapshot().refinementsPublished === 1);
+    await t.bus.drain(10_000);
+    expect(t.of<IntentEvent>('agent/voice/intent')).toEqual([
+      expect.objectContaining({ intent: 'light_on', text: 'turn on the hall light' }),
+    ]);
+    expect(t.of<MqttAction>('action/mqtt').map((a) => a.topic)).toEqual(['demo/hall/light/set']);
+    // Published for information (MQTT voice/transcript), counted as ignored by the agent.
+    expect(t.of<Transcript>('inference/stt/mic/refined')).toHaveLength(1);
+    expect(t.agents.runtime.get('voice')!.state()).toMatchObject({ ignored: 1, matched: 1, pending: null });
+    await t.stop();
+  });
+
+  it('a confident local transcript the router keeps local is acted on at once, without waiting', async () => {
+    const t = await setup('public', { refine_wait_ms: 60_000 });
+    await t.say('turn on the hall light');
+    // Had the agent waited for a refinement, nothing would happen for a minute.
+    await until('the intent', () => t.of('agent/voice/intent').length > 0, 5000);
+    expect(t.of<RouteDecision>('router/decision').find((d) => d.kind === 'transcript')?.route).toBe('local');
+    expect(t.of<MqttAction>('action/mqtt').map((a) => a.topic)).toEqual(['demo/hall/light/set']);
     await t.stop();
   });
 

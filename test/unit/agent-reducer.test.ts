@@ -49,6 +49,41 @@ const voiceEvent: fc.Arbitrary<VoiceEvent> = fc.oneof(
   fc.record({ type: fc.constant('no_match' as const), score: finite(0, 1), text: fc.string() }),
   fc.record({ type: fc.constant('cloud_requested' as const), score: finite(0, 1), text: fc.string() }),
   fc.record({
+    type: fc.constant('cloud_requested' as const),
+    score: finite(0, 1),
+    text: fc.string(),
+    utteranceId: fc.constantFrom('u1', 'u2'),
+    conversationId: fc.constantFrom('conversation-1', 'conversation-2'),
+    atMs: fc.nat(1e6),
+  }),
+  fc.record({
+    type: fc.constant('heard' as const),
+    utterance: fc.record({
+      id: fc.constantFrom('u1', 'u2'),
+      text: fc.string(),
+      topic: fc.constant('inference/stt/mic'),
+      correlationId: fc.constant('c'),
+      explicitCloud: fc.boolean(),
+      atMs: fc.nat(1e6),
+    }),
+  }),
+  fc.record({
+    type: fc.constant('answered' as const),
+    conversationId: fc.constantFrom('conversation-1', 'conversation-2'),
+    user: fc.string({ maxLength: 400 }),
+    assistant: fc.string({ maxLength: 2000 }),
+    atMs: fc.nat(1e6),
+  }),
+  fc.record({
+    type: fc.constant('conversation_forgotten' as const),
+    conversationId: fc.constantFrom('conversation-1', 'conversation-2'),
+  }),
+  fc.record({
+    type: fc.constant('ignored' as const),
+    reason: fc.constantFrom('own_voice' as const, 'no_wake_phrase' as const, 'late_refinement' as const),
+    text: fc.string(),
+  }),
+  fc.record({
     type: fc.constant('interrupted' as const),
     reason: fc.constantFrom('speech_start' as const, 'stop_word' as const),
     inFlight: fc.nat(4),

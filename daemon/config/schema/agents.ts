@@ -1,6 +1,7 @@
 /** `agents`: the event-sourced agents. */
 import { arr, enm, int, json, num, obj, rec, str } from './builder.js';
 import { ID_PATTERN, probability } from './common.js';
+import { voiceConversationKeys } from './voice-conversation.js';
 
 const intentSchema = obj('One voice intent.', {
   name: str({ description: 'Intent name, published on agent/voice/intent.', pattern: ID_PATTERN }),
@@ -42,6 +43,7 @@ export const agentsSchema = obj('Event-sourced agents.', {
   voice: obj('Maps transcripts to intents and tool calls.', {
     min_match_score: probability('Lowest template match score (0..1) that counts as an intent.', 0.6),
     intents: arr({ description: 'Known intents.', items: intentSchema, default: [], maxItems: 256 }),
+    ...voiceConversationKeys,
   }),
   motion: obj('Classifies IMU events: fall, shake, tilt, still.', {
     free_fall_g: num({

@@ -1,0 +1,198 @@
+/**
+ * The voice agent's event-sourced state (voice-assistant.ts decides, this folds): counters, the
+ * utterance waiting for its cloud refinement, the utterances already acted on (so a late
+ * refinement is recognised and never acts), and the conversation — recent turns kept within a
+ * token budget, forgotten after an idle time or by `forget` (which deletes the log).
+ */
+
+/** One exchange of a conversation, as the model will see it again on the next turn. */
+export interface Turn {
+  readonly user: string;
+  readonly assistant: string;
+  readonly atMs: number;
+}
+
+export interface Conversation {
+  readonly id: string;
+  readonly turns: readonly Turn[];
+  /** Clock ms of the last activity (request or answer): the idle time counts from here. */
+  readonly lastMs: number;
+}
+
+/** A local transcript held back while its cloud refinement may still come (act once, on the best text). */
+export interface PendingUtterance {
+  /** The local transcript's envelope id (a refinement names it in `refines`). */
+  readonly id: string;
+  readonly text: string;
+  readonly topic: string;
+  readonly correlationId: string;
+  readonly explicitCloud: boolean;
+  readonly atMs: number;
+}
+
+/**
+ * Utterance ids remembered as acted on. Policy past it: the oldest is forgotten; a refinement
+ * arriving more than this many utterances late would then be taken for a new, unexpected one —
+ * and ignored all the same, since nothing is pending for it.
+ */
+export const ACTED_IDS_KEPT = 16;
+
+export interface VoiceState {
+  readonly utterances: number;
+  readonly matched: number;
+  readonly noMatch: number;
+  readonly cloudRequests: number;
+  readonly interrupts: number;
+  readonly answers: number;
+  /** Utterances not acted on: own voice, no wake phrase, late refinements. */
+  readonly ignored: number;
+  readonly lastIntent: { readonly intent: string; readonly score: number; readonly text: string } | null;
+  readonly pending: PendingUtterance | null;
+  readonly acted: readonly string[];
+  readonly conversation: Conversation | null;
+  /** Conversations started so far: numbers the next one's id. */
+  readonly conversations: number;
+}
+
+export type IgnoreReason = 'own_voice' | 'no_wake_phrase' | 'late_refinement';
+
+export type VoiceEvent =
+  | { readonly type: 'heard'; readonly utterance: PendingUtterance }
+  | {
+      readonly type: 'matched';
+      readonly intent: string;
+      readonly score: number;
+      readonly text: string;
+      readonly utteranceId?: string;
+    }
+  | {
+      readonly type: 'no_match';
+      readonly score: number;
+      readonly text: string;
+      readonly utteranceId?: string;
+    }
+  | {
+      readonly type: 'cloud_requested';
+      readonly score: number;
+      readonly text: string;
+      readonly utteranceId?: string;
+      readonly conversationId?: string;
+      readonly atMs?: number;
+    }
+  | {
+      readonly type: 'answered';
+      readonly conversationId: string;
+      readonly user: string;
+      readonly assistant: string;
+      readonly atMs: number;
+    }
+  | { readonly type: 'conversation_forgotten'; readonly conversationId: string }
+  | { readonly type: 'ignored'; readonly reason: IgnoreReason; readonly text: string }
+  | {
+      readonly type: 'interrupted';
+      readonly reason: 'speech_start' | 'stop_word';
+      readonly inFlight: number;
+    };
+
+export function initialVoiceState(): VoiceState {
+  return {
+    utterances: 0,
+    matched: 0,
+    noMatch: 0,
+    cloudRequests: 0,
+    interrupts: 0,
+    answers: 0,
+    ignored: 0,
+    lastIntent: null,
+    pending: null,
+    acted: [],
+    conversation: null,
+    conversations: 0,
+  };
+}
+
+/** Rough tokens of a text for the context budget: ~4 characters a token (English, BPE models). */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+/** Newest turns that fit `budgetTokens` (at least the newest one, so a long answer is still context). */
+export function turnsWithin(turns: readonly Turn[], budgetTokens: number): readonly Turn[] {
+  let used = 0;
+  let from = turns.length;
+  while (from > 0) {
+    const t = turns[from - 1]!;
+    const cost = estimateTokens(t.user) + estimateTokens(t.assistant);
+    if (from < turns.length && used + cost > budgetTokens) break;
+    used += cost;
+    from--;
+  }
+  return from === 0 ? turns : turns.slice(from);
+}
+
+const actedWith = (acted: readonly string[], id: string | undefined): readonly string[] =>
+  id === undefined ? acted : [...acted, id].slice(-ACTED_IDS_KEPT);
+
+/** The fold, for a given context budget (config `agents.voice.conversation.context_tokens`). */
+export function voiceReducer(contextTokens: number) {
+  return (s: VoiceState, e: VoiceEvent): VoiceState => {
+    // Acting on an utterance clears it from pending (when it is the one waiting) and remembers it.
+    const settle = (id: string | undefined): Pick<VoiceState, 'pending' | 'acted'> => ({
+      pending: s.pending !== null && s.pending.id === id ? null : s.pending,
+      acted: actedWith(s.acted, id),
+    });
+    switch (e.type) {
+      case 'heard':
+        return { ...s, pending: e.utterance };
+      case 'matched':
+        return {
+          ...s,
+          ...settle(e.utteranceId),
+          utterances: s.utterances + 1,
+          matched: s.matched + 1,
+          lastIntent: { intent: e.intent, score: e.score, text: e.text },
+        };
+      case 'no_match':
+        return { ...s, ...settle(e.utteranceId), utterances: s.utterances + 1, noMatch: s.noMatch + 1 };
+      case 'cloud_requested': {
+        const same = s.conversation !== null && s.conversation.id === e.conversationId;
+        const conversation: Conversation | null =
+          e.conversationId === undefined
+            ? s.conversation
+            : {
+                id: e.conversationId,
+                turns: same ? s.conversation!.turns : [],
+                lastMs: e.atMs ?? s.conversation?.lastMs ?? 0,
+              };
+        return {
+          ...s,
+          ...settle(e.utteranceId),
+          utterances: s.utterances + 1,
+          cloudRequests: s.cloudRequests + 1,
+          conversation,
+          conversations: same || e.conversationId === undefined ? s.conversations : s.conversations + 1,
+        };
+      }
+      case 'answered': {
+        const turn: Turn = { user: e.user, assistant: e.assistant, atMs: e.atMs };
+        const same = s.conversation !== null && s.conversation.id === e.conversationId;
+        const turns = turnsWithin([...(same ? s.conversation!.turns : []), turn], contextTokens);
+        return {
+          ...s,
+          answers: s.answers + 1,
+          conversation: { id: e.conversationId, turns, lastMs: e.atMs },
+          conversations: same ? s.conversations : s.conversations + 1,
+        };
+      }
+      case 'conversation_forgotten':
+        return s.conversation?.id === e.conversationId ? { ...s, conversation: null } : s;
+      case 'ignored':
+        return { ...s, ignored: s.ignored + 1 };
+      case 'interrupted':
+        return { ...s, interrupts: s.interrupts + 1 };
+    }
+  };
+}
+
+/** The fold at the default context budget (1024 tokens), for callers without a config. */
+export const reduceVoice = voiceReducer(1024);

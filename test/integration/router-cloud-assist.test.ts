@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAgents } from '../../daemon/agents/build.js';
+import type { VoiceState } from '../../daemon/agents/voice-state.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import { type Envelope, Priority } from '../../daemon/bus/envelope.js';
 import type {
@@ -32,6 +33,7 @@ import { RouterStage } from '../../daemon/router/router.js';
 import { openStore, type Store } from '../../daemon/storage/store.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 import {
+  type Behaviour,
   CHAT,
   chatChunk,
   defaultTranscription,
@@ -375,7 +377,8 @@ describe('cloudAssist on the router chat path', () => {
     });
     expect(server.requests.map((r) => r.path)).toEqual([CHAT]);
     expect(t.of('action/mqtt')).toEqual([]);
-    await until('the turn', () => t.agents.runtime.get('voice')!.state().conversation !== null);
+    const voice = t.agents.runtime.get('voice')!;
+    await until('the turn', () => (voice.state() as VoiceState).conversation !== null);
     await t.stop();
   });
 
@@ -429,7 +432,10 @@ describe('refinements and the cloud gateway at the router stage', () => {
   });
 
   it('a refinement slower than refine_wait_ms: the agent acts on the local text, and the late one never acts', async () => {
-    server.script(TRANSCRIPTIONS, { ...defaultTranscription('turn on the kitchen light'), delayMs: 600 });
+    server.script(TRANSCRIPTIONS, {
+      ...(defaultTranscription('turn on the kitchen light') as Extract<Behaviour, { kind: 'json' }>),
+      delayMs: 600,
+    });
     const t = await setup('public', { refine_wait_ms: 100 });
     await t.say('turn on the hall light', true);
     await until('the refinement', () => t.router.snapshot().refinementsPublished === 1);

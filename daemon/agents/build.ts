@@ -41,6 +41,11 @@ export interface BuildAgentsOptions {
   readonly cloudAssist?: boolean;
   /** Where cloud-requested tool calls are recorded (the shared audit log); absent: not recorded. */
   readonly audit?: CloudToolAudit;
+  /**
+   * The voice agent wants this phrase at the start of an utterance outside a listening window
+   * (wake mode `wake_word` without a wake-word model); absent: every utterance is taken.
+   */
+  readonly wakePhrase?: string;
   /** Which agents to create; default all three. */
   readonly only?: ReadonlySet<'emotion-display' | 'voice' | 'motion'>;
 }
@@ -113,6 +118,7 @@ export function createAgents(o: BuildAgentsOptions): Agents {
       voiceAgent({
         config: a.voice,
         cloud,
+        ...(o.wakePhrase === undefined ? {} : { wakePhrase: o.wakePhrase }),
         ...(o.config.router === undefined ? {} : { latencyBudgetMs: o.config.router.latency_budget_ms }),
       }),
     );

@@ -18,7 +18,7 @@ export class SentenceStream {
   private received = '';
   private emitted = 0;
 
-  constructor(private readonly onSentence: (sentence: string) => void) {}
+  constructor(private readonly onSentence: (sentence: string, last: boolean) => void) {}
 
   /** Sentences emitted so far. */
   get count(): number {
@@ -53,14 +53,14 @@ export class SentenceStream {
    */
   finish(full: string): void {
     if (full.startsWith(this.received)) this.push(full.slice(this.received.length));
-    this.emit(this.buffer);
+    this.emit(this.buffer, true);
     this.buffer = '';
   }
 
-  private emit(raw: string): void {
+  private emit(raw: string, last = false): void {
     const sentence = raw.replace(/\s+/g, ' ').trim();
     if (sentence === '' || !/[\p{L}\p{N}]/u.test(sentence)) return;
     this.emitted++;
-    this.onSentence(sentence);
+    this.onSentence(sentence, last);
   }
 }

@@ -149,14 +149,11 @@ export function conversationTool(o: ConversationToolOptions): ToolDefinition<Clo
           .publish(answerTopic, { text, final: false, conversationId }, { source: o.source, correlationId })
           ?.catch(() => undefined);
       };
-      let held: string | undefined;
       // After the reply, its own text is authoritative: fragments still queued are not pushed again.
       let finished = false;
-      const sentences = new SentenceStream((s) => {
-        // Held back one sentence, so the last one can carry `final`.
-        if (held !== undefined) say(held, false);
-        held = s;
-      });
+      // Each sentence is queued for speech as soon as it is complete; the last one (the rest of
+      // the text at the end) carries `final`.
+      const sentences = new SentenceStream((text, last) => say(text, last));
       const deltas = o.bus.subscribe(
         'router/assist/delta',
         (env) => {
@@ -252,7 +249,6 @@ export function conversationTool(o: ConversationToolOptions): ToolDefinition<Clo
         if (answer === '' && calls.length === 0) return result(conversationId, args.text, '', rounds, calls);
         finished = true;
         sentences.finish(answer);
-        if (held !== undefined) say(held, true);
         await o.bus.publish(answerTopic, { text: answer, final: true, conversationId }, { source: o.source });
         return result(conversationId, args.text, answer, rounds, calls);
       } catch (err) {

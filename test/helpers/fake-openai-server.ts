@@ -247,3 +247,14 @@ export class FakeOpenAIServer {
     }
   }
 }
+
+/** A spoken-style text answer streamed in `pieces` (each one `data:` chunk), `intervalMs` apart. */
+export function textAnswer(pieces: readonly string[], intervalMs = 0, hang = false): Behaviour {
+  return {
+    kind: 'sse',
+    intervalMs,
+    hang,
+    done: !hang,
+    chunks: [...pieces.map((p) => chatChunk({ content: p })), chatChunk({}, 'stop')],
+  };
+}

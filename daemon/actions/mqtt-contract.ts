@@ -159,6 +159,9 @@ function transcript(env: Envelope): MqttMessage {
       inference_ms: round(p.inferenceMs, 1),
       model: p.modelId,
       ...(p.refines === undefined ? {} : { refines: p.refines }),
+      // The device's own transcript is immediate feedback a cloud refinement may still supersede;
+      // what the assistant acted on is on voice/intent (act once).
+      final: p.refines !== undefined,
       id: env.id,
     },
   };

@@ -37,11 +37,31 @@ export interface EmotionDisplayState {
   /** Time of the last frame with a face, ms; null before the first. */
   readonly lastFaceMs: number | null;
   readonly changes: number;
+  /**
+   * The last frame's vote and the streak before it, so a cloud refinement of that frame replaces
+   * its vote instead of adding one (act once); absent before the first frame.
+   */
+  readonly last?: LastVote;
+}
+
+/** A frame's vote as the display counted it, with the streak it was counted onto. */
+export interface LastVote {
+  /** The frame's envelope id (a refinement names it in `refines`). */
+  readonly id: string;
+  readonly tsMs: number;
+  readonly emotion: Emotion;
+  readonly before: {
+    readonly candidate: Emotion | null;
+    readonly streakFrames: number;
+    readonly streakStartMs: number;
+  };
 }
 
 export type EmotionDisplayEvent =
   /** A frame with a face whose top emotion differs from the shown one (extends or starts a streak). */
-  | { readonly type: 'frame'; readonly emotion: Emotion; readonly tsMs: number }
+  | { readonly type: 'frame'; readonly emotion: Emotion; readonly tsMs: number; readonly id?: string }
+  /** A cloud refinement of the last frame: its vote becomes `emotion` (the streak as if it had been). */
+  | { readonly type: 'vote_replaced'; readonly emotion: Emotion; readonly shownAgrees: boolean }
   /** A frame with a face agreeing with the display, or without a face: the streak is broken. */
   | { readonly type: 'streak_reset'; readonly faceTsMs: number | null }
   | { readonly type: 'shown'; readonly emotion: Shown; readonly confidence: number; readonly tsMs: number };
@@ -68,12 +88,49 @@ export function initialEmotionState(): EmotionDisplayState {
 
 export function reduceEmotion(s: EmotionDisplayState, e: EmotionDisplayEvent): EmotionDisplayState {
   switch (e.type) {
-    case 'frame':
-      return s.candidate === e.emotion
-        ? { ...s, streakFrames: s.streakFrames + 1, lastFaceMs: e.tsMs }
-        : { ...s, candidate: e.emotion, streakFrames: 1, streakStartMs: e.tsMs, lastFaceMs: e.tsMs };
-    case 'streak_reset':
-      return { ...s, candidate: null, streakFrames: 0, lastFaceMs: e.faceTsMs ?? s.lastFaceMs };
+    case 'frame': {
+      const last: LastVote | undefined =
+        e.id === undefined
+          ? undefined
+          : {
+              id: e.id,
+              tsMs: e.tsMs,
+              emotion: e.emotion,
+              before: {
+                candidate: s.candidate,
+                streakFrames: s.streakFrames,
+                streakStartMs: s.streakStartMs,
+              },
+            };
+      const counted: EmotionDisplayState =
+        s.candidate === e.emotion
+          ? { ...s, streakFrames: s.streakFrames + 1, lastFaceMs: e.tsMs }
+          : { ...s, candidate: e.emotion, streakFrames: 1, streakStartMs: e.tsMs, lastFaceMs: e.tsMs };
+      if (last !== undefined) return { ...counted, last };
+      const { last: _dropped, ...rest } = counted;
+      return rest;
+    }
+    case 'vote_replaced': {
+      const l = s.last;
+      if (l === undefined) return s;
+      const b = l.before;
+      const restored = {
+        ...s,
+        candidate: b.candidate,
+        streakFrames: b.streakFrames,
+        streakStartMs: b.streakStartMs,
+      };
+      const last: LastVote = { ...l, emotion: e.emotion };
+      if (e.shownAgrees) return { ...restored, candidate: null, streakFrames: 0, last };
+      return restored.candidate === e.emotion
+        ? { ...restored, streakFrames: restored.streakFrames + 1, last }
+        : { ...restored, candidate: e.emotion, streakFrames: 1, streakStartMs: l.tsMs, last };
+    }
+    case 'streak_reset': {
+      // A frame that agrees with the display (or has no face) is no vote a refinement could replace.
+      const { last: _gone, ...rest } = s;
+      return { ...rest, candidate: null, streakFrames: 0, lastFaceMs: e.faceTsMs ?? s.lastFaceMs };
+    }
     case 'shown':
       return {
         ...s,
@@ -84,6 +141,8 @@ export function reduceEmotion(s: EmotionDisplayState, e: EmotionDisplayEvent): E
         streakFrames: 0,
         changes: s.changes + 1,
       };
+    default:
+      return s;
   }
 }
 
@@ -104,6 +163,7 @@ export function emotionDisplayAgent(
       if (s.lastFaceMs !== null && input.tsMs - s.lastFaceMs < o.noFaceTimeoutMs) return NONE;
       return show('no_face', 1, input.tsMs);
     }
+    if (input.env.topic.endsWith('/refined')) return onRefined(s, input.env.payload as FaceInference);
     const frame = input.env.payload as FaceInference;
     const tsMs = input.env.tsMs;
     const face = topFace(frame);
@@ -114,10 +174,31 @@ export function emotionDisplayAgent(
     }
     ctx.setTimer(NO_FACE_TIMER, tsMs + o.noFaceTimeoutMs);
     if (face.emotion === s.shown) return { events: [{ type: 'streak_reset', faceTsMs: tsMs }], actions: [] };
-    const ev: EmotionDisplayEvent = { type: 'frame', emotion: face.emotion, tsMs };
+    const ev: EmotionDisplayEvent = { type: 'frame', emotion: face.emotion, tsMs, id: input.env.id };
     const next = reduceEmotion(s, ev);
     if (next.streakFrames >= o.kFrames && tsMs - next.streakStartMs >= o.minMs) {
       const shown = show(face.emotion, face.confidence, tsMs);
+      return { events: [ev, ...shown.events], actions: shown.actions };
+    }
+    return { events: [ev], actions: [] };
+  };
+  /**
+   * Act once (issue #14): a refinement of the frame just counted replaces that frame's vote; one
+   * of an older frame (a newer frame came first: it arrived too late to matter) changes nothing.
+   */
+  const onRefined = (s: EmotionDisplayState, refined: FaceInference): Decision<EmotionDisplayEvent> => {
+    const face = topFace(refined);
+    const l = s.last;
+    if (face === undefined || l === undefined || refined.refines !== l.id || face.emotion === l.emotion)
+      return NONE;
+    const ev: EmotionDisplayEvent = {
+      type: 'vote_replaced',
+      emotion: face.emotion,
+      shownAgrees: face.emotion === s.shown,
+    };
+    const next = reduceEmotion(s, ev);
+    if (!ev.shownAgrees && next.streakFrames >= o.kFrames && l.tsMs - next.streakStartMs >= o.minMs) {
+      const shown = show(face.emotion, face.confidence, l.tsMs);
       return { events: [ev, ...shown.events], actions: shown.actions };
     }
     return { events: [ev], actions: [] };
@@ -127,7 +208,11 @@ export function emotionDisplayAgent(
     capabilities: ['display', 'emotion'],
     // Realtime, 8 deep, drop-oldest: only recent frames matter; under overload the streak simply
     // counts the frames that got through.
-    subscriptions: [{ pattern: 'inference/face/+', qos: 'realtime', capacity: 8 }],
+    subscriptions: [
+      { pattern: 'inference/face/+', qos: 'realtime', capacity: 8 },
+      // A refinement replaces its frame's vote (act once); 8 deep like the frames.
+      { pattern: 'inference/face/+/refined', qos: 'realtime', capacity: 8 },
+    ],
     initialState: initialEmotionState(),
     reduce: reduceEmotion,
     decide,

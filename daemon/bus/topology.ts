@@ -86,7 +86,8 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'inference/face/+/refined': {
     publishers: ['router/routing.ts'],
-    subscribers: [],
+    // A refinement replaces its frame's vote in the display's streak (act once).
+    subscribers: ['agents/emotion-display.ts'],
     external: ['mqtt'],
   },
   'inference/stt/+/refined': {

@@ -85,7 +85,21 @@ async function setup(options: EmotionDisplayOptions) {
     await settle();
   };
   const shownAt = () => shown.map((s) => `${s.tsMs}:${s.action.emotion}`);
-  return { clock, agent, runtime, shown, at, settle, shownAt };
+  /** A frame at tMs and the id of its envelope (what a refinement names in `refines`). */
+  const frameAt = async (tMs: number, emotion: Emotion | null): Promise<string> => {
+    await clock.advanceTo(tMs);
+    let id = '';
+    const sub = bus.subscribe('inference/face/+', (env) => void (id = env.id), { component: 'test-id' });
+    await bus.publish('inference/face/front', frame(emotion));
+    await settle();
+    await sub.unsubscribe();
+    return id;
+  };
+  const refine = async (refines: string, emotion: Emotion) => {
+    await bus.publish('inference/face/front/refined', { ...frame(emotion), refines });
+    await settle();
+  };
+  return { clock, agent, runtime, shown, at, settle, shownAt, frameAt, refine };
 }
 
 describe('emotion display hysteresis (k_frames AND min_ms)', () => {
@@ -182,5 +196,33 @@ describe('emotion display hysteresis (k_frames AND min_ms)', () => {
     // Re-showing is an action, not an event: the log is what it was.
     expect(again.agent.state()).toMatchObject({ shown: 'surprised', changes: 1 });
     await again.runtime.stop();
+  });
+});
+
+describe('cloud refinements of faces: act once', () => {
+  it("a refinement replaces its frame's vote: the streak counts the cloud's label, never both", async () => {
+    const t = await setup({ kFrames: 3, minMs: 0, noFaceTimeoutMs: 10_000 });
+    await t.at(100, 'happy');
+    await t.at(200, 'happy');
+    // The local model says sad on the third frame; the cloud says happy: the streak is 3 happy.
+    const third = await t.frameAt(300, 'sad');
+    expect(t.shown).toEqual([]);
+    await t.refine(third, 'happy');
+    expect(t.shownAt()).toEqual(['300:happy']);
+    // The same refinement again (a retry, a duplicate) adds nothing.
+    await t.refine(third, 'happy');
+    expect(t.agent.state()).toMatchObject({ shown: 'happy', changes: 1 });
+    await t.runtime.stop();
+  });
+
+  it('a refinement that comes after the next frame changes nothing (too late to act)', async () => {
+    const t = await setup({ kFrames: 2, minMs: 0, noFaceTimeoutMs: 10_000 });
+    const first = await t.frameAt(100, 'sad');
+    await t.at(200, 'angry');
+    const before = t.agent.state();
+    await t.refine(first, 'angry');
+    expect(t.agent.state()).toEqual(before);
+    expect(t.shown).toEqual([]);
+    await t.runtime.stop();
   });
 });

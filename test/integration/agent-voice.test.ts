@@ -23,6 +23,7 @@ import { loadConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
 import type { Store } from '../../daemon/storage/store.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
+import { turn } from '../helpers/wait.js';
 
 let dir: string;
 let db: Store;
@@ -233,9 +234,23 @@ describe('voice agent', () => {
     await t.bus.publish('inference/stt/mic', transcript('tell me a long story'));
     await running;
     expect(observed!.aborted).toBe(false);
-    if (how === 'speech')
-      await t.bus.publish('inference/vad/mic', speechStart, { priority: Priority.critical });
-    else await t.bus.publish('inference/stt/mic', transcript('Stop!'));
+    if (how === 'speech') {
+      await t.clock.advanceTo(5000);
+      const published = t.bus.publish(
+        'inference/vad/mic',
+        { ...speechStart, startMs: 5000 },
+        {
+          priority: Priority.critical,
+        },
+      );
+      // Barge-in lands in the same bus turn: aborted within the event-loop turn that delivers the
+      // speech start (its microtasks, before any timer or I/O), at the speech start's own clock
+      // time — the virtual clock has not moved.
+      await published;
+      await turn();
+      expect(observed!.aborted).toBe(true);
+      expect(t.clock.now()).toBe(5000);
+    } else await t.bus.publish('inference/stt/mic', transcript('Stop!'));
     await t.settle();
     await t.voice.idle();
     await t.settle();

@@ -1,5 +1,5 @@
 /**
- * Regenerates the bundled fixtures in fixtures/ (speech, faces, imu, demo):
+ * Regenerates the bundled fixtures in fixtures/ (speech, faces, imu, demo, voice):
  *   npx tsc -p tsconfig.build.json && node dist/scripts/make-fixtures.js [name...]
  * Needs espeak-ng and sox (speech, demo) and python3-skimage's sample images (faces, demo).
  * Output is deterministic for a given espeak-ng, sox and libvips: fixed start_time, seeded noise.
@@ -85,6 +85,33 @@ function speech(): Parts {
   };
 }
 
+/**
+ * The voice assistant's demo conversation (README, "The voice assistant"): a local timer, a
+ * question and its follow-up for an LLM, a long answer cut off by "stop" (barge-in), the weather.
+ * The gaps leave room for what answers: the timer's 5 s run out inside the 7 s after it.
+ */
+function voice(): Parts {
+  const { placements, endMs } = sequence(
+    [
+      { text: 'set a timer for five seconds', gapAfterMs: 7000 },
+      { text: 'what is the tallest mountain in the world', gapAfterMs: 3500 },
+      { text: 'how tall is it', gapAfterMs: 3500 },
+      { text: 'tell me a long story about the sea', gapAfterMs: 1500 },
+      { text: 'stop', gapAfterMs: 2000 },
+      { text: 'what is the weather like', gapAfterMs: 3500 },
+    ],
+    1000,
+  );
+  const rounded = placements.map((p) => ({ ...p, atMs: Math.round(p.atMs / 10) * 10 }));
+  const track = buildSpeechTrack(rounded, Math.ceil(endMs / 100) * 100 + 100, 13);
+  return {
+    description:
+      'espeak-ng (en-us, 150 wpm) conversation with the assistant: timer, questions, barge-in, weather; mic only',
+    audio: track.samples,
+    truth: { speech: track.truth },
+  };
+}
+
 function faces(): Parts {
   const fps = 5;
   const shots = [...astronautMotion(20), ...coffeePan(10), ...astronautHandheld(10)];
@@ -152,7 +179,7 @@ function demo(): Parts {
   };
 }
 
-const BUILDERS: Record<string, () => Parts> = { speech, faces, imu, demo };
+const BUILDERS: Record<string, () => Parts> = { speech, faces, imu, demo, voice };
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(BUILDERS);

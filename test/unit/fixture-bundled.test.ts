@@ -104,6 +104,21 @@ describe('bundled fixtures', () => {
     await checkSpeech(fx);
   });
 
+  it('voice: mic only, the demo conversation where the audio energy is', async () => {
+    const fx = await open('voice');
+    expect(fx.sensors).toEqual(['mic']);
+    expect(fx.warnings).toEqual([]);
+    expect(fx.manifest.truth?.speech?.map((s) => s.text)).toEqual([
+      'set a timer for five seconds',
+      'what is the tallest mountain in the world',
+      'how tall is it',
+      'tell me a long story about the sea',
+      'stop',
+      'what is the weather like',
+    ]);
+    await checkSpeech(fx);
+  });
+
   it('faces: camera only, 640x480 at 5 fps, face ranges cover every frame', async () => {
     const fx = await open('faces');
     expect(fx.sensors).toEqual(['camera']);

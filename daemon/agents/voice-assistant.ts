@@ -34,7 +34,7 @@ import type { VoiceConfig } from '../config/index.js';
 import { type CompiledIntent, compileIntents, matchIntent, normalize, substituteSlots } from './intents.js';
 import type { AgentAction, AgentDefinition, AgentInput, DecideContext, Decision } from './reducer.js';
 import { CLOUD_ASSIST_TOOL, type CloudAssistArgs, type ConversationResult } from './voice-conversation.js';
-import { afterPhrase, STOP_WORDS } from './voice-phrases.js';
+import { afterPhrase, STOP_WORDS, wordSimilarity } from './voice-phrases.js';
 import {
   initialVoiceState,
   type PendingUtterance,
@@ -123,7 +123,10 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
       const actions: AgentAction[] = [{ kind: 'publish', topic: intentTopic, payload: intent }];
       if (m.action.tool !== '')
         actions.push({ kind: 'tool', tool: m.action.tool, args: substituteSlots(m.action.args, m.slots) });
-      return { events: [{ type: 'matched', intent: m.intent, score, text, utteranceId: u.id }], actions };
+      return {
+        events: [{ type: 'matched', intent: m.intent, score, text, utteranceId: u.id, atMs: u.atMs }],
+        actions,
+      };
     }
     if (o.cloud) {
       const conv = conversationFor(s, ctx.nowMs);
@@ -141,6 +144,7 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
         explicit_cloud: u.explicitCloud,
         conversation_id: conv.id,
         history,
+        at_ms: u.atMs,
       };
       ctx.setTimer(IDLE_TIMER, ctx.nowMs + idleMs);
       return {
@@ -234,7 +238,8 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
       topic: env.topic,
       correlationId: env.correlationId ?? env.id,
       explicitCloud: explicit,
-      atMs: ctx.nowMs,
+      // The end of the speech, from the audio's own timeline: the same in every replay.
+      atMs: segEnd,
     };
     if (refineWaitMs <= 0) return act(s, u, text, ctx);
     // One utterance is held at a time: one still waiting is acted on now, on its local text.
@@ -274,7 +279,8 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
         conversationId: c2.conversation_id,
         user: c2.user,
         assistant: c2.answer,
-        atMs: ctx.nowMs,
+        // The utterance's time, not the answer's arrival: a replay folds to the same state.
+        atMs: c2.at_ms ?? s.conversation?.lastMs ?? 0,
       };
       return { events: [answered], actions: openWindow(ctx, 'follow_up').actions };
     }
@@ -290,7 +296,7 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
           conversationId: conv.id,
           user: s.lastIntent?.text ?? '',
           assistant: say,
-          atMs: ctx.nowMs,
+          atMs: s.lastIntent?.atMs ?? 0,
         },
       ],
       actions: [
@@ -354,8 +360,16 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
       const t = env.payload as Transcript;
       const p = s.pending;
       if (p !== null && t.refines === p.id) {
-        const text = normalize(t.text) === '' ? p.text : t.text;
-        return act(s, p, text, ctx);
+        // A refinement that shares too few words with what was heard is another sentence, not a
+        // better hearing of this one: the local text stands (a cloud cannot put words in a mouth).
+        const alike = normalize(t.text) !== '' && wordSimilarity(p.text, t.text) >= c.refine_min_similarity;
+        const decided = act(s, p, alike ? t.text : p.text, ctx);
+        return alike
+          ? decided
+          : {
+              ...decided,
+              events: [{ type: 'ignored', reason: 'unlike_refinement', text: t.text }, ...decided.events],
+            };
       }
       return { events: [{ type: 'ignored', reason: 'late_refinement', text: t.text }], actions: [] };
     }

@@ -137,7 +137,7 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   'agent/+/answer': {
     publishers: ['agents/voice-assistant.ts', 'agents/voice-conversation.ts'],
     subscribers: [],
-    external: ['event-stream'],
+    external: ['dashboard'],
   },
   'action/mqtt': {
     publishers: ['agents/builtin-tools.ts'],

@@ -23,6 +23,7 @@ import {
   conversationTool,
   type RequestCloudAssist,
 } from './voice-conversation.js';
+import { askCloudTool } from './voice-tools.js';
 
 export interface BuildAgentsOptions {
   /** Uses agents.*, mqtt.publish_allow, sensors.imu's bus knobs. */
@@ -114,6 +115,7 @@ export function createAgents(o: BuildAgentsOptions): Agents {
         }),
       );
     }
+    tools.register(askCloudTool(o.bus, o.clock));
     runtime.create(
       voiceAgent({
         config: a.voice,

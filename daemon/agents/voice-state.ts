@@ -53,6 +53,27 @@ export interface VoiceState {
   readonly conversations: number;
 }
 
+/** What the agent knows between inputs without a log entry: its own playback and listening windows. */
+export interface VoiceWorking {
+  /** Clock ms the current playback started; null when silent. */
+  readonly speakingSinceMs: number | null;
+  /** The last finished playback, clock ms (own-voice guard: the mic hears it with a delay). */
+  readonly lastSpokeStartMs: number;
+  readonly lastSpokeEndMs: number;
+  /** Transcripts are taken without the wake phrase until then, clock ms. */
+  readonly listenUntilMs: number;
+  /** The next utterance before then is an explicit request for the cloud (voice.ask_cloud), clock ms. */
+  readonly consentUntilMs: number;
+}
+
+export const INITIAL_VOICE_WORKING: VoiceWorking = {
+  speakingSinceMs: null,
+  lastSpokeStartMs: 0,
+  lastSpokeEndMs: 0,
+  listenUntilMs: 0,
+  consentUntilMs: 0,
+};
+
 export type IgnoreReason = 'own_voice' | 'no_wake_phrase' | 'late_refinement' | 'unlike_refinement';
 
 export type VoiceEvent =

@@ -125,7 +125,7 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
     external: ['event-stream'],
   },
   'action/listen': {
-    publishers: ['agents/voice-assistant.ts'],
+    publishers: ['agents/voice-assistant.ts', 'agents/voice-tools.ts'],
     subscribers: ['agents/voice-assistant.ts'],
     external: ['event-stream'],
   },

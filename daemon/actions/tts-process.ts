@@ -93,6 +93,10 @@ export class TtsRun {
   private terminate(): void {
     for (const child of this.children) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      // The pipe between program and player is paused under backpressure; audio still in it would
+      // keep 'close' from ever coming: the pipes are discarded with the processes.
+      child.stdout?.destroy();
+      child.stdin?.destroy();
     }
   }
 

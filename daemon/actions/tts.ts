@@ -201,7 +201,10 @@ export class TtsActuator implements Component {
   private next(): void {
     if (this.playing !== undefined) return;
     const env = this.queue.shift();
-    if (env === undefined) return this.notifyIdle();
+    if (env === undefined) {
+      this.notifyIdle();
+      return;
+    }
     const say = env.payload;
     const text = speakableText(say.text);
     // `start` before the process: the voice agent's own-voice guard must cover its first sound.

@@ -18,6 +18,8 @@ import { Bus } from '../../daemon/bus/bus.js';
 import { Priority } from '../../daemon/bus/envelope.js';
 import type { SayAction, SpeakingEvent } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
+import { Metrics } from '../../daemon/observe/http/metrics.js';
+import { StatsCollector } from '../../daemon/observe/stats.js';
 import { type Clock, SystemClock } from '../../daemon/util/clock.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { needs, REPO_ROOT } from '../helpers/tools.js';
@@ -190,6 +192,27 @@ describe.runIf(needs({ tools: ['espeak-ng'] }))('TTS actuator with a real espeak
     expect(ends().map((e) => e.ok)).toEqual([true, true, true]);
     expect(t.stats()).toMatchObject({ spoken: 3, dropped: { queue_full: 2 }, queueCapacity: 2 });
     expect(readdirSync(dir).sort()).toEqual(['n1.wav', 'n2.wav', 'n3.wav']);
+    // The counters as /metrics shows them.
+    const stats = new StatsCollector({
+      clock: new VirtualClock(0),
+      logger: silentLogger(),
+      providers: { tts: () => t.stats() },
+    });
+    const text = await new Metrics({
+      snapshot: () => stats.snapshot(),
+      provides: (x) => stats.provides(x),
+    }).render();
+    const metric = (series: string) =>
+      text
+        .split('\n')
+        .find((l) => l.startsWith(`${series} `))
+        ?.split(' ')[1];
+    expect(metric('edgeloom_tts_utterances_total{outcome="spoken"}')).toBe('3');
+    expect(metric('edgeloom_tts_utterances_total{outcome="dropped"}')).toBe('2');
+    expect(metric('edgeloom_tts_utterances_total{outcome="failed"}')).toBe('0');
+    expect(metric('edgeloom_tts_utterances_total{outcome="interrupted"}')).toBe('0');
+    expect(metric('edgeloom_tts_dropped_total{reason="queue_full"}')).toBe('2');
+    expect(metric('edgeloom_tts_queue_depth')).toBe('0');
   });
 
   it('a missing program is counted failed with E_TTS_UNAVAILABLE, health says so, and the next utterance is still tried', async () => {

@@ -53,6 +53,21 @@ export class TtsRun {
   private killedWhy: string | undefined;
 
   constructor(c: TtsCommand, text: string, utteranceId: string) {
+    try {
+      this.done = this.spawnAll(c, text, utteranceId);
+    } catch (err) {
+      // spawn() throws at once on arguments it refuses (an empty program name, a NUL byte).
+      this.terminate();
+      const error = new EdgeloomError(
+        ErrorCode.E_TTS_UNAVAILABLE,
+        `the TTS command cannot be started: ${(err as Error).message} (agents.voice.tts)`,
+        { where: 'tts', cause: err },
+      );
+      this.done = Promise.resolve({ ok: false, error });
+    }
+  }
+
+  private spawnAll(c: TtsCommand, text: string, utteranceId: string): Promise<TtsOutcome> {
     const [program, ...rest] = fillArgv(c.command, utteranceId, c.outputDevice);
     const args = c.input === 'argument' ? [...rest, '--', text] : rest;
     const playerArgv = fillArgv(c.player, utteranceId, c.outputDevice);
@@ -77,7 +92,7 @@ export class TtsRun {
       tts.stdout?.on('error', () => undefined);
       tts.stdout?.pipe(play.stdin!);
     }
-    this.done = Promise.all(runs).then((errors) => {
+    return Promise.all(runs).then((errors) => {
       if (this.killedWhy !== undefined) return { ok: false, killed: this.killedWhy };
       const error = errors.find((e) => e !== undefined);
       return error === undefined ? { ok: true } : { ok: false, error };

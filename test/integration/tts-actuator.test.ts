@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TtsActuator, type TtsActuatorOptions } from '../../daemon/actions/tts.js';
-import { fileStem, fillArgv } from '../../daemon/actions/tts-process.js';
+import { fileStem, fillArgv, TtsRun } from '../../daemon/actions/tts-process.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import { Priority } from '../../daemon/bus/envelope.js';
 import type { SayAction, SpeakingEvent } from '../../daemon/bus/topics.js';
@@ -275,6 +275,17 @@ describe.runIf(needs({ tools: ['espeak-ng'] }))('TTS actuator with a real espeak
 });
 
 describe('TTS argv placeholders', () => {
+  it('an argv spawn() refuses at once (a NUL byte) ends the utterance with E_TTS_UNAVAILABLE, never a throw', async () => {
+    const run = new TtsRun(
+      { command: ['espeak-ng', 'a\u0000b'], input: 'stdin', player: [], outputDevice: 'default' },
+      'hi',
+      'x',
+    );
+    const outcome = await run.done;
+    expect(outcome.ok).toBe(false);
+    expect('error' in outcome && outcome.error.code).toBe('E_TTS_UNAVAILABLE');
+  });
+
   it('fills {utterance} with a file-name-safe stem and {output} with the device; text is never a placeholder', () => {
     expect(fileStem('../../etc/passwd')).toBe('______etc_passwd');
     expect(fileStem('')).toBe('_');

@@ -70,8 +70,7 @@ export function createAgents(o: BuildAgentsOptions): Agents {
     bus: o.bus,
     logger: logger.child({ part: 'tool.log' }),
     publishAllow: o.config.mqtt.publish_allow,
-    ttsCommand: a.tts_command.split(/\s+/).filter((s) => s !== ''),
-    ttsInput: a.tts_input,
+    ...(a.voice.tts.enabled ? { ttsProgram: a.voice.tts.command[0] } : {}),
   });
   const store = new AgentStore({
     db: o.storage,

@@ -108,20 +108,22 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
     external: ['mqtt', 'dashboard'],
   },
   'action/speaking': {
-    publishers: ['agents/builtin-tools.ts'],
+    // ---- the TTS actuator's rows (issue #14, TTS part): action/speaking, action/say, action/silence
+    publishers: ['actions/tts.ts'],
     // The voice agent: own-voice guard, barge-in, the follow-up window after an answer.
     subscribers: ['agents/voice-assistant.ts'],
-    external: ['dashboard'],
+    external: ['mqtt', 'dashboard'],
   },
   // ---- voice (issue #14): the conversation loop's side
   'action/say': {
-    publishers: ['agents/voice-assistant.ts', 'agents/voice-conversation.ts'],
-    subscribers: [],
+    // The speak tool queues through the TTS actuator like every other voice.
+    publishers: ['agents/voice-assistant.ts', 'agents/voice-conversation.ts', 'agents/builtin-tools.ts'],
+    subscribers: ['actions/tts.ts'],
     external: ['event-stream'],
   },
   'action/silence': {
     publishers: ['agents/voice-assistant.ts'],
-    subscribers: [],
+    subscribers: ['actions/tts.ts'],
     external: ['event-stream'],
   },
   'action/listen': {
@@ -137,7 +139,8 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   'agent/+/answer': {
     publishers: ['agents/voice-assistant.ts', 'agents/voice-conversation.ts'],
     subscribers: [],
-    external: ['dashboard'],
+    // `<base>/voice/answer` (the TTS part of issue #14).
+    external: ['mqtt', 'dashboard'],
   },
   'action/mqtt': {
     publishers: ['agents/builtin-tools.ts'],

@@ -25,7 +25,7 @@ function setup(policy: Partial<CloudToolPolicy> = {}, auditFails = false) {
     bus,
     logger,
     publishAllow: ['demo/#'],
-    ttsCommand: ['edgeloom-no-such-tts'],
+    ttsProgram: 'edgeloom-no-such-tts',
   });
   const audited: ToolCallAuditEntry[] = [];
   const gate = new CloudToolGate({

@@ -228,7 +228,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     );
   }
   // Speech output (agents.voice.tts): a consumer of the agents' action/say, started before them.
-  const tts = ttsFromConfig(config.agents.voice.tts, bus, componentLogger(logger, 'actions.tts'));
+  const tts = ttsFromConfig(config.agents.voice, bus, componentLogger(logger, 'actions.tts'));
   if (tts !== undefined) controller.add(tts);
   let mqttClient: MqttClientSink | undefined;
   // Frame → face/emotion, speech end → transcript, impact → fall; on the bus clock (the inputs' own).

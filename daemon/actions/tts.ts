@@ -37,6 +37,12 @@ export interface TtsActuatorOptions {
   readonly clock?: Clock;
   /** False when the program was not found at start: health says so (each utterance still tries). */
   readonly available?: boolean;
+  /**
+   * Barge-in on any speech start (`agents.voice.barge_in: speech`): a speech start while playing
+   * silences at once, in the bus turn that delivers it, before the voice agent has even decided
+   * (its own `action/silence` follows and finds nothing left to stop).
+   */
+  readonly bargeInOnSpeech?: boolean;
 }
 
 /** Why utterances never played. */
@@ -115,6 +121,19 @@ export class TtsActuator implements Component {
         queueCapacity: 4,
       }),
     );
+    if (this.o.bargeInOnSpeech === true) {
+      // Realtime, 4 deep: only a start while playing matters, and only now.
+      this.subs.push(
+        this.o.bus.subscribe(
+          'inference/vad/+',
+          (env) => {
+            if (env.payload.kind === 'start' && this.playing !== undefined)
+              this.silence(seqOf(env), 'barge_in');
+          },
+          { component: this.name, qos: 'realtime', queueCapacity: 4 },
+        ),
+      );
+    }
   }
 
   async stop(): Promise<void> {
@@ -187,13 +206,18 @@ export class TtsActuator implements Component {
   }
 
   private onSilence(env: Envelope<SilenceAction>): void {
-    this.silencedBeforeSeq = Math.max(this.silencedBeforeSeq, seqOf(env));
+    this.silence(seqOf(env), env.payload.reason);
+  }
+
+  /** Stop what plays and drop what waits, for everything published before envelope `seq`. */
+  private silence(seq: number, reason: string): void {
+    this.silencedBeforeSeq = Math.max(this.silencedBeforeSeq, seq);
     const kept = this.queue.filter((e) => seqOf(e) > this.silencedBeforeSeq);
     this.dropped.silenced += this.queue.length - kept.length;
     this.queue = kept;
     const p = this.playing;
     if (p !== undefined && seqOf(p.env) < this.silencedBeforeSeq) {
-      p.run.kill(`silence:${env.payload.reason}`);
+      p.run.kill(`silence:${reason}`);
     }
   }
 
@@ -289,10 +313,11 @@ function seqOf(env: Envelope): number {
 
 /** The TTS actuator for `agents.voice.tts`, or undefined when speech output is off. */
 export function ttsFromConfig(
-  c: EdgeloomConfig['agents']['voice']['tts'],
+  voice: EdgeloomConfig['agents']['voice'],
   bus: EventBus,
   logger: Logger,
 ): TtsActuator | undefined {
+  const c = voice.tts;
   if (!c.enabled) return undefined;
   return new TtsActuator({
     bus,
@@ -301,5 +326,6 @@ export function ttsFromConfig(
     queueSize: c.queue_size,
     maxUtteranceMs: c.max_utterance_ms,
     available: commandExists(c.command[0] ?? ''),
+    bargeInOnSpeech: voice.barge_in === 'speech',
   });
 }

@@ -156,7 +156,6 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
   const interrupt = (
     reason: 'speech_start' | 'stop_word',
     ctx: DecideContext,
-    s: VoiceState,
   ): Decision<VoiceEvent, VoiceWorking> => {
     return {
       events: [{ type: 'interrupted', reason, inFlight: ctx.inFlightActions }],
@@ -181,9 +180,9 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
     if (speech.kind !== 'start') return NONE;
     const speaking = w.speakingSinceMs !== null;
     // Barge-in: speech over the assistant's own voice. Otherwise only a busy assistant is interrupted.
-    if (speaking) return c.barge_in === 'speech' ? interrupt('speech_start', ctx, s) : NONE;
+    if (speaking) return c.barge_in === 'speech' ? interrupt('speech_start', ctx) : NONE;
     if (ctx.inFlightActions === 0 || c.barge_in === 'off') return NONE;
-    return interrupt('speech_start', ctx, s);
+    return interrupt('speech_start', ctx);
   };
 
   const onTranscript = (
@@ -195,7 +194,7 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
     const t = env.payload as Transcript;
     const said = normalize(t.text);
     if (said === '') return NONE;
-    if (stopWords.has(said)) return interrupt('stop_word', ctx, s);
+    if (stopWords.has(said)) return interrupt('stop_word', ctx);
     // Own voice: the segment overlaps playback (current or last), and speech is not a barge-in here.
     const segEnd = t.segmentStartMs + t.durationMs;
     const overlaps =

@@ -71,7 +71,13 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'inference/vad/+': {
     publishers: ['pipeline/vad/vad-stage.ts'],
-    subscribers: ['pipeline/stt/stt-stage.ts', 'router/router.ts', 'agents/voice-assistant.ts'],
+    // The TTS actuator: barge-in on a speech start while it plays (barge_in: speech).
+    subscribers: [
+      'pipeline/stt/stt-stage.ts',
+      'router/router.ts',
+      'agents/voice-assistant.ts',
+      'actions/tts.ts',
+    ],
     external: ['mqtt', 'dashboard'],
   },
   'inference/face/+': {

@@ -16,14 +16,14 @@ import { TtsActuator, type TtsActuatorOptions } from '../../daemon/actions/tts.j
 import { fileStem, fillArgv, TtsRun } from '../../daemon/actions/tts-process.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import { Priority } from '../../daemon/bus/envelope.js';
-import type { SayAction, SpeakingEvent } from '../../daemon/bus/topics.js';
+import type { SayAction, SpeakingEvent, SpeechEvent } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
 import { Metrics } from '../../daemon/observe/http/metrics.js';
 import { StatsCollector } from '../../daemon/observe/stats.js';
 import { type Clock, SystemClock } from '../../daemon/util/clock.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { needs, REPO_ROOT } from '../helpers/tools.js';
-import { until } from '../helpers/wait.js';
+import { turn, until } from '../helpers/wait.js';
 
 const PLAYER = join(REPO_ROOT, 'test/helpers/paced-player.mjs');
 /** espeak-ng's output: 22050 Hz, 16-bit, mono. */
@@ -71,6 +71,7 @@ describe.runIf(needs({ tools: ['espeak-ng'] }))('TTS actuator with a real espeak
       maxUtteranceMs: o.maxUtteranceMs ?? 30_000,
       clock,
       ...(o.available === undefined ? {} : { available: o.available }),
+      ...(o.bargeInOnSpeech === undefined ? {} : { bargeInOnSpeech: o.bargeInOnSpeech }),
       command: {
         command: ['espeak-ng', '-w', join(dir, '{utterance}.wav')],
         input: 'stdin',
@@ -180,6 +181,64 @@ describe.runIf(needs({ tools: ['espeak-ng'] }))('TTS actuator with a real espeak
       dropped: { silenced: 2, queue_full: 0 },
       queueDepth: 0,
     });
+  });
+
+  it('with barge-in on speech, a speech start while it plays silences it in the turn that delivers it', async () => {
+    const out = join(dir, 'story.raw');
+    const t = await startTts({
+      bargeInOnSpeech: true,
+      command: {
+        command: ['espeak-ng', '--stdout'],
+        player: [process.execPath, PLAYER, String(BYTES_PER_S), join(dir, '{utterance}.raw')],
+      },
+    });
+    say('Once upon a time there was a small device that listened to everything. '.repeat(6), 'story', 'c1');
+    say('and then', 'next', 'c1');
+    await until('half a second played', () => {
+      try {
+        return statSync(out).size >= BYTES_PER_S / 2;
+      } catch {
+        return false;
+      }
+    });
+    const start: SpeechEvent = {
+      kind: 'start',
+      segmentId: 'mic:9',
+      startMs: 0,
+      sampleRateHz: 16_000,
+      modelId: 'silero',
+      confidence: 0.9,
+      latencyMs: 1,
+      inputTsMs: 0,
+    };
+    await bus.publish('inference/vad/mic', start, { source: 'test', priority: Priority.critical });
+    await turn();
+    // Nobody published action/silence: the actuator reacted to the speech start itself, at once.
+    expect(t.stats()).toMatchObject({ dropped: { silenced: 1 }, queueDepth: 0 });
+    await until('the story to end', () => ends().some((e) => e.utteranceId === 'story'));
+    expect(ends().map((e) => [e.utteranceId, e.ok])).toEqual([['story', false]]);
+    expect(t.stats().interrupted).toBe(1);
+    // Cut off: far less audio than the whole story makes.
+    expect(statSync(out).size).toBeLessThan(10 * BYTES_PER_S);
+  });
+
+  it('without barge-in on speech, a speech start changes nothing (its own voice, under stop_word/off)', async () => {
+    const t = await startTts({});
+    say('a short one', 'short', 'c1');
+    await until('it to start', () => seen.some((e) => e.state === 'start'));
+    await bus.publish('inference/vad/mic', {
+      kind: 'start',
+      segmentId: 'mic:1',
+      startMs: 0,
+      sampleRateHz: 16_000,
+      modelId: 'silero',
+      confidence: 0.9,
+      latencyMs: 1,
+      inputTsMs: 0,
+    });
+    await until('it to end', () => ends().length === 1);
+    expect(ends()[0]!.ok).toBe(true);
+    expect(t.stats().interrupted).toBe(0);
   });
 
   it('bounds the queue: what does not fit is dropped, counted, and never started', async () => {

@@ -213,6 +213,8 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     // rpc/router/cloud-assist through its gateway (policy, breaker, cost cap, egress).
     cloudAssist: true,
     audit: (entry) => audit.append(entry),
+    // Wake mode `wake_word` without its model files: the phrase stands in (pipeline/wake/build-wake.ts).
+    ...(pipeline.wakePhrase === undefined ? {} : { wakePhrase: pipeline.wakePhrase }),
   });
 
   // Consumers first, producers last: every stage is subscribed before the first event flows.

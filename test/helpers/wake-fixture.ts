@@ -6,7 +6,7 @@
  * framing, sessions, stage, gate and STT are the real ones.
  *
  * Layout (ms): noise, utterance 0, noise, the tone, noise, utterances 1 and 2, a long gap (longer
- * than the listening window), utterance 3, noise. The truth lists where each utterance and the
+ * than the listening window), utterance 4 ("stop", utterance 3, is too short to clip cleanly), noise. The truth lists where each utterance and the
  * tone are, measured from the bundled fixture's own truth.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ export interface WakeFixtureOptions {
   readonly toneMs?: number;
   /** Silence between the tone and utterance 1, ms (default 600). */
   readonly afterToneMs?: number;
-  /** Silence before utterance 3, ms (default 7000: past a 5 s window). */
+  /** Silence before the last utterance, ms (default 7000: past a 5 s window). */
   readonly longGapMs?: number;
 }
 
@@ -68,8 +68,8 @@ export function writeWakeFixture(
     { gap: 1000 },
     { clip: 2 },
     { gap: o.longGapMs ?? 7000 },
-    { clip: 3 },
-    { gap: 1200 },
+    { clip: 4 },
+    { gap: 2500 },
   ];
   const parts: Int16Array[] = [];
   const speech: { start_ms: number; end_ms: number; text: string }[] = [];
@@ -91,7 +91,8 @@ export function writeWakeFixture(
     } else if ('tone' in step) {
       const n = ms(step.tone);
       const t = noise(n);
-      for (let i = 0; i < n; i++) t[i] = t[i]! + Math.round(8000 * Math.sin((2 * Math.PI * 1000 * i) / RATE_HZ));
+      for (let i = 0; i < n; i++)
+        t[i] = t[i]! + Math.round(8000 * Math.sin((2 * Math.PI * 1000 * i) / RATE_HZ));
       parts.push(t);
       tone = { start_ms: atMs, end_ms: atMs + step.tone, hz: 1000 };
       atMs += step.tone;

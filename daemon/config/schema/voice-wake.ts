@@ -7,19 +7,22 @@ export const voiceWakeSchema = obj(
   {
     mode: enm({
       description:
-        '`always`: every speech segment is transcribed. `wake_word`: only segments inside a listening window opened by the wake word (openWakeWord, `model`), push-to-talk or a follow-up; without the model files the daemon falls back to `phrase` and transcribes everything. `push_to_talk`: only inside windows opened by `cmd/voice/listen` (or Home Assistant\'s Listen button) or a follow-up.',
+        "`always`: every speech segment is transcribed. `wake_word`: only segments inside a listening window opened by the wake word (openWakeWord, `model`), push-to-talk or a follow-up; without the model files the daemon falls back to `phrase` and transcribes everything. `push_to_talk`: only inside windows opened by `cmd/voice/listen` (or Home Assistant's Listen button) or a follow-up.",
       values: ['always', 'wake_word', 'push_to_talk'],
       default: 'always',
     }),
     model: modelId(
       "The wake word's classifier in the model manifest (its features come from `features_model`).",
-      'openwakeword-hey-jarvis-v0.1',
+      'openwakeword-hey-jarvis',
     ),
     features_model: modelId(
       "openWakeWord's melspectrogram and speech-embedding models in the manifest (shared by every word).",
-      'openwakeword-features-v0.5.1',
+      'openwakeword-features',
     ),
-    threshold: probability('Score (0..1) at which the wake word counts as said (openWakeWord suggests 0.5).', 0.5),
+    threshold: probability(
+      'Score (0..1) at which the wake word counts as said (openWakeWord suggests 0.5).',
+      0.5,
+    ),
     window_s: int({
       description:
         'How long a wake word or push-to-talk keeps the device listening, seconds (push-to-talk may ask for its own).',

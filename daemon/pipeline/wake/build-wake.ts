@@ -51,12 +51,16 @@ export interface WakeBuild {
 const MAX_WINDOW_MS = 300_000;
 
 /** The files of a manifest entry, absolute, and whether all are on disk. */
-function entryFiles(manifest: Manifest, modelsDir: string, id: string): { paths: string[]; present: boolean } {
+function entryFiles(
+  manifest: Manifest,
+  modelsDir: string,
+  id: string,
+): { paths: string[]; present: boolean } {
   const paths = findEntry(manifest, id).files.map((f) => resolveModelFile(f.path, modelsDir));
   return { paths, present: paths.every((p) => existsSync(p)) };
 }
 
-/** The word as people say it, from the classifier's id: `openwakeword-hey-jarvis-v0.1` → `hey jarvis`. */
+/** The word as people say it, from the classifier's id: `openwakeword-hey-jarvis` → `hey jarvis`. */
 export function wordOf(modelId: string): string {
   return modelId
     .replace(/^openwakeword-/, '')
@@ -76,7 +80,11 @@ export function buildWake(o: WakeBuildOptions): WakeBuild {
     maxWindowMs: MAX_WINDOW_MS,
   });
   const gate = (): ListenGate =>
-    new ListenGate({ bus: o.bus, logger: componentLogger(o.logger, 'pipeline.listen-gate'), mode: 'windows' });
+    new ListenGate({
+      bus: o.bus,
+      logger: componentLogger(o.logger, 'pipeline.listen-gate'),
+      mode: 'windows',
+    });
   if (wake.mode === 'push_to_talk') {
     const g = gate();
     return { before: [g], after: [ptt], gate: g };

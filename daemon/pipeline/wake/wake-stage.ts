@@ -85,7 +85,15 @@ export class WakeStage implements Component {
   private model: LoadedWakeModel | undefined;
   private sub: Subscription | undefined;
   private failing = false;
-  private counts = { frames: 0, steps: 0, detections: 0, badFrames: 0, gaps: 0, errors: 0, unknownMicDrops: 0 };
+  private counts = {
+    frames: 0,
+    steps: 0,
+    detections: 0,
+    badFrames: 0,
+    gaps: 0,
+    errors: 0,
+    unknownMicDrops: 0,
+  };
   private maxScore = 0;
 
   constructor(options: WakeStageOptions) {
@@ -178,7 +186,10 @@ export class WakeStage implements Component {
       this.failing = true;
       mic.stream.reset();
       const e = toError(err);
-      this.o.logger.warn({ micId, code: isEdgeloomError(e) ? e.code : undefined, err: e.message }, 'wake word failed');
+      this.o.logger.warn(
+        { micId, code: isEdgeloomError(e) ? e.code : undefined, err: e.message },
+        'wake word failed',
+      );
       return;
     }
     for (const s of scores) {

@@ -322,6 +322,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(mqttClient === undefined ? {} : { mqtt: mqttClient }),
       ...(face === undefined ? {} : { face }),
       ...(pipeline.vad === undefined ? {} : { vad: pipeline.vad }),
+      ...(pipeline.wakeStats === undefined ? {} : { wake: pipeline.wakeStats }),
       ...(models === undefined ? {} : { models }),
       plugins,
       mcp,

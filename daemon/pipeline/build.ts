@@ -34,7 +34,7 @@ import { SttStage } from './stt/stt-stage.js';
 import { WhisperModel } from './stt/whisper/whisper.js';
 import { SileroVad, sileroSessionOptions } from './vad/silero-vad.js';
 import { VadStage } from './vad/vad-stage.js';
-import { buildWake, type WakeBuild } from './wake/build-wake.js';
+import { buildWake, type WakeBuild, type WakeModeStats } from './wake/build-wake.js';
 
 export interface PipelineOptions {
   readonly config: EdgeloomConfig;
@@ -67,6 +67,8 @@ export interface Pipeline {
    * start of an utterance instead (agents.voice.wake.phrase).
    */
   readonly wakePhrase?: string;
+  /** The wake modes' counters (absent in mode `always`). */
+  readonly wakeStats?: () => WakeModeStats;
 }
 
 /** Absolute path of a model's file, by manifest id and the file's name (its last path segment). */
@@ -264,5 +266,6 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
     modelLatency,
     ...(vad === undefined ? {} : { vad }),
     ...(wake.wakePhrase === undefined ? {} : { wakePhrase: wake.wakePhrase }),
+    ...(wake.stats === undefined ? {} : { wakeStats: wake.stats }),
   };
 }

@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { SpeechEvent } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
+import { Metrics } from '../../daemon/observe/http/metrics.js';
+import { StatsCollector } from '../../daemon/observe/stats.js';
 import { type SpeechToTextModel, SttStage } from '../../daemon/pipeline/stt/stt-stage.js';
 import type { WhisperResult } from '../../daemon/pipeline/stt/whisper/whisper.js';
 import { ListenGate } from '../../daemon/pipeline/wake/listen-gate.js';
@@ -122,5 +124,28 @@ describe('listening gate', () => {
     // An empty window admits nothing.
     gate.open('follow_up', T0 + 5000, T0 + 5000);
     expect(gate.stats().windowsOpened).toBe(12);
+  });
+
+  it('shows the saving on /metrics', async () => {
+    const { gate } = rig('windows');
+    gate.open('wake_word', T0 + 1000, T0 + 2000);
+    gate.admits('mic0', T0 + 1500, T0 + 1800);
+    gate.admits('mic0', T0 + 5000, T0 + 6000);
+    gate.admits('mic0', T0 + 7000, T0 + 8000);
+    const stats = new StatsCollector({
+      clock: new VirtualClock(T0),
+      logger: silentLogger(),
+      providers: {
+        wake: () => ({ mode: 'wake_word', ...gate.stats(), wakeDetections: 1 }),
+      },
+    });
+    const text = await new Metrics({
+      snapshot: () => stats.snapshot(),
+      provides: (s) => stats.provides(s),
+    }).render();
+    expect(text).toContain('edgeloom_stt_segments_skipped_total{mode="wake_word"} 2');
+    expect(text).toContain('edgeloom_stt_segments_admitted_total{mode="wake_word"} 1');
+    expect(text).toContain('edgeloom_listen_windows_total{mode="wake_word"} 1');
+    expect(text).toContain('edgeloom_wake_detections_total{mode="wake_word"} 1');
   });
 });

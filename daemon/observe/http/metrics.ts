@@ -24,6 +24,7 @@ import {
   routingFamilies,
   sensorCounterFamilies,
   sensorFamilies,
+  wakeFamilies,
 } from './metrics-stages.js';
 
 export type { MetricsSources } from '../stats-snapshot.js';
@@ -65,6 +66,7 @@ export class Metrics {
     const has = options.provides;
     if (has('health')) healthFamilies(family);
     if (has('models')) modelFamilies(family);
+    if (has('wake')) wakeFamilies(family);
     if (has('routing')) routingFamilies(family);
     if (has('outbox') || has('broker')) mqttFamilies(family);
     if (has('memory')) memoryFamilies(family);

@@ -36,6 +36,18 @@ export interface WakeBuildOptions {
   readonly loadSession: (source: string, options: OnnxModelOptions) => Promise<OnnxModel>;
 }
 
+/** What the wake modes did, for the stats message and /metrics. */
+export interface WakeModeStats {
+  readonly mode: 'always' | 'wake_word' | 'push_to_talk';
+  /** Speech segments let through to STT by the listening gate. */
+  readonly admitted: number;
+  /** Segments kept from STT (no listening window open): the transcriptions saved. */
+  readonly skipped: number;
+  readonly windowsOpened: number;
+  /** Wake words detected (mode wake_word with its models). */
+  readonly wakeDetections: number;
+}
+
 export interface WakeBuild {
   /** Started before the STT stage (the gate) … */
   readonly before: readonly Component[];
@@ -45,6 +57,25 @@ export interface WakeBuild {
   readonly gate?: SpeechGate;
   /** The phrase the voice agent must require: mode `wake_word` without its model files. */
   readonly wakePhrase?: string;
+  /** Absent in mode `always`. */
+  readonly stats?: () => WakeModeStats;
+}
+
+function statsOf(
+  mode: WakeModeStats['mode'],
+  gate: ListenGate | undefined,
+  stage: WakeStage | undefined,
+): () => WakeModeStats {
+  return () => {
+    const g = gate?.stats();
+    return {
+      mode,
+      admitted: g?.admitted ?? 0,
+      skipped: g?.skipped ?? 0,
+      windowsOpened: g?.windowsOpened ?? 0,
+      wakeDetections: stage?.stats().detections ?? 0,
+    };
+  };
 }
 
 /** Longest push-to-talk window, ms (the command's schema allows 300 s). */
@@ -87,7 +118,7 @@ export function buildWake(o: WakeBuildOptions): WakeBuild {
     });
   if (wake.mode === 'push_to_talk') {
     const g = gate();
-    return { before: [g], after: [ptt], gate: g };
+    return { before: [g], after: [ptt], gate: g, stats: statsOf('push_to_talk', g, undefined) };
   }
 
   const features = entryFiles(o.manifest, o.modelsDir, wake.features_model);
@@ -97,7 +128,12 @@ export function buildWake(o: WakeBuildOptions): WakeBuild {
       { model: wake.model, features: wake.features_model, phrase: wake.phrase },
       `wake word model files missing: falling back to the wake phrase ("${wake.phrase}"), every segment is transcribed; fetch them with \`edgeloom models fetch ${wake.features_model}\` and \`edgeloom models fetch ${wake.model}\``,
     );
-    return { before: [], after: [ptt], ...(wake.phrase === '' ? {} : { wakePhrase: wake.phrase }) };
+    return {
+      before: [],
+      after: [ptt],
+      stats: statsOf('wake_word', undefined, undefined),
+      ...(wake.phrase === '' ? {} : { wakePhrase: wake.phrase }),
+    };
   }
   const melPath = features.paths.find((p) => p.endsWith('melspectrogram.onnx')) ?? features.paths[0]!;
   const embeddingPath = features.paths.find((p) => p.endsWith('embedding_model.onnx')) ?? features.paths[1]!;
@@ -153,5 +189,5 @@ export function buildWake(o: WakeBuildOptions): WakeBuild {
     queueCapacity: o.config.sensors.mic.queue_capacity,
   });
   const g = gate();
-  return { before: [g], after: [stage, ptt], gate: g };
+  return { before: [g], after: [stage, ptt], gate: g, stats: statsOf('wake_word', g, stage) };
 }

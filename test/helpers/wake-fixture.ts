@@ -5,9 +5,9 @@
  * A tone stands in for "hey jarvis" because the real classifier cannot be downloaded here; the
  * framing, sessions, stage, gate and STT are the real ones.
  *
- * Layout (ms): noise, utterance 0, noise, the tone, noise, utterances 1 and 2, a long gap (longer
- * than the listening window), utterance 4 ("stop", utterance 3, is too short to clip cleanly), noise. The truth lists where each utterance and the
- * tone are, measured from the bundled fixture's own truth.
+ * Layout: noise, utterance 0, noise, the tone, noise, utterances 1 and 2, a long gap (longer than
+ * the listening window), utterance 4 ("stop", utterance 3, is too short to clip cleanly), noise.
+ * The truth lists where each utterance and the tone are, from the bundled fixture's own truth.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -17,6 +17,7 @@ import { MqttBridge, type MqttSink } from './actions/mqtt-bridge.js';
 import { MqttClientSink } from './actions/mqtt-client.js';
 import { destinationFor, MqttEgressGate } from './actions/mqtt-egress.js';
 import { StageLatency } from './actions/stage-latency.js';
+import { ttsFromConfig } from './actions/tts.js';
 import { createAgents } from './agents/build.js';
 import { commandExists } from './agents/builtin-tools.js';
 import { Bus } from './bus/bus.js';
@@ -228,6 +229,9 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       new BusTap({ bus, pattern: options.busTap.pattern, out: options.busTap.out, originMs: origin }),
     );
   }
+  // Speech output (agents.voice.tts): a consumer of the agents' action/say, started before them.
+  const tts = ttsFromConfig(config.agents.voice.tts, bus, componentLogger(logger, 'actions.tts'));
+  if (tts !== undefined) controller.add(tts);
   let mqttClient: MqttClientSink | undefined;
   // Frame → face/emotion, speech end → transcript, impact → fall; on the bus clock (the inputs' own).
   const stageLatency = new StageLatency(clock);
@@ -257,7 +261,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
         deviceId: config.device.id,
         homeAssistant: haDeviceFromConfig(config, {
           swVersion: packageVersion(),
-          speakAvailable: commandExists(config.agents.tts_command.split(/\s+/)[0] ?? ''),
+          speakAvailable: tts !== undefined && commandExists(config.agents.voice.tts.command[0] ?? ''),
           temperature: findSocZone() !== undefined,
           // Falls are detected from the IMU: Home Assistant gets no pause button for it.
           safetySensors: new Set([config.sensors.imu.id]),
@@ -320,6 +324,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       agents: agents.runtime,
       ...(replay === undefined ? {} : { replay }),
       ...(mqttClient === undefined ? {} : { mqtt: mqttClient }),
+      ...(tts === undefined ? {} : { tts }),
       ...(face === undefined ? {} : { face }),
       ...(pipeline.vad === undefined ? {} : { vad: pipeline.vad }),
       ...(pipeline.wakeStats === undefined ? {} : { wake: pipeline.wakeStats }),

@@ -118,9 +118,12 @@ export const ERRORS = {
   E_TOOL_INVALID_ARGS: { meaning: 'A tool call\'s arguments fail the tool\'s schema.', raisedIn: ['agents/tools.ts'] },
   E_TOOL_TIMEOUT: { meaning: 'A tool call took longer than its time limit.', raisedIn: ['agents/tools.ts'] },
   E_TOOL_ABORTED: { meaning: 'A tool call was cancelled.', raisedIn: ['agents/tools.ts', 'agents/voice-conversation.ts'] },
-  E_TOOL_FAILED: { meaning: 'A tool failed with an error that carries no code.', raisedIn: ['agents/builtin-tools.ts', 'agents/cloud-tools.ts', 'agents/tools.ts', 'mcp/mcp-server.ts'] },
-  E_TOOL_REFUSED: { meaning: 'A tool refused its call (e.g. `mqtt.publish` to a topic outside `mqtt.publish_allow`).', raisedIn: ['agents/builtin-tools.ts'] },
+  E_TOOL_FAILED: { meaning: 'A tool failed with an error that carries no code.', raisedIn: ['agents/cloud-tools.ts', 'agents/tools.ts', 'mcp/mcp-server.ts'] },
+  E_TOOL_REFUSED: { meaning: 'A tool refused its call (e.g. `mqtt.publish` to a topic outside `mqtt.publish_allow`).', raisedIn: ['agents/builtin-tools.ts', 'agents/voice-tools.ts'] },
   E_TOOL_UNAVAILABLE: { meaning: 'A tool needs a program that is not installed (the `speak` command).', raisedIn: ['agents/builtin-tools.ts'] },
+  // Speech output (actions/tts.ts)
+  E_TTS_UNAVAILABLE: { meaning: 'The TTS program (or its player) cannot be run: not installed or not executable (`agents.voice.tts.command`); the utterance is counted failed and the daemon goes on.', raisedIn: ['actions/tts-process.ts', 'actions/tts.ts'] },
+  E_TTS_FAILED: { meaning: 'The TTS program or its player exited with an error, or an utterance ran past `max_utterance_ms`; counted failed.', raisedIn: ['actions/tts-process.ts', 'actions/tts.ts'] },
   // Plugins
   E_PLUGIN_START: { meaning: 'A plugin sent no `hello` within `hello_timeout_ms`; the daemon starts without it and keeps trying.', raisedIn: ['plugins/plugin-host.ts'] },
   E_PLUGIN_EXITED: { meaning: 'A plugin\'s process ended (or could not be started); it is restarted after a backoff.', raisedIn: ['plugins/plugin-process.ts'] },

@@ -235,6 +235,13 @@ export function haDiscoveryConfigs(d: HaDevice): DiscoveryConfig[] {
       command_template: '{{ {"text": value} | tojson }}',
       icon: 'mdi:account-voice',
     });
+    // Consent for one utterance: the next thing said may go to the cloud as text (voice-tools.ts).
+    add('button', 'ask_cloud', {
+      name: 'Ask the cloud (next utterance)',
+      command_topic: t('cmd/tool/voice.ask_cloud'),
+      payload_press: '{}',
+      icon: 'mdi:cloud-question',
+    });
   }
   if (d.listen === true) {
     // Push-to-talk (issue #14): a listening window of agents.voice.wake.window_s.

@@ -214,9 +214,13 @@ export interface SilenceAction {
   readonly reason: 'barge_in' | 'stop_word' | 'command';
 }
 
-/** The microphone's transcripts are acted on until `untilMs` (clock ms). */
+/**
+ * The microphone's transcripts are acted on until `untilMs` (clock ms). `consent` (the
+ * `voice.ask_cloud` tool, a Home Assistant button) also makes the next utterance in it an explicit
+ * request for the cloud.
+ */
 export interface ListenWindow {
-  readonly reason: 'wake_word' | 'push_to_talk' | 'follow_up';
+  readonly reason: 'wake_word' | 'push_to_talk' | 'follow_up' | 'consent';
   readonly untilMs: number;
 }
 

@@ -119,25 +119,33 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
     external: ['mqtt', 'dashboard'],
   },
   'action/speaking': {
-    publishers: ['agents/builtin-tools.ts'],
+    // ---- the TTS actuator's rows (issue #14, TTS part): action/speaking, action/say, action/silence
+    publishers: ['actions/tts.ts'],
     // The voice agent: own-voice guard, barge-in, the follow-up window after an answer.
     subscribers: ['agents/voice-assistant.ts'],
-    external: ['dashboard'],
+    external: ['mqtt', 'dashboard'],
   },
   // ---- voice (issue #14): the conversation loop's side
   'action/say': {
-    publishers: ['agents/voice-assistant.ts', 'agents/voice-conversation.ts'],
-    subscribers: [],
+    // The speak tool queues through the TTS actuator like every other voice.
+    publishers: ['agents/voice-assistant.ts', 'agents/voice-conversation.ts', 'agents/builtin-tools.ts'],
+    subscribers: ['actions/tts.ts'],
     external: ['event-stream'],
   },
   'action/silence': {
     publishers: ['agents/voice-assistant.ts'],
-    subscribers: [],
+    subscribers: ['actions/tts.ts'],
     external: ['event-stream'],
   },
   'action/listen': {
-    // The wake helper's part: the wake word, push-to-talk, and the gate that lets STT run.
-    publishers: ['agents/voice-assistant.ts', 'pipeline/wake/wake-stage.ts', 'pipeline/wake/push-to-talk.ts'],
+    // agents: the voice agent (follow-up) and the consent tool; pipeline/wake: the wake helper's part
+    // (the wake word, push-to-talk, and the gate that lets STT run).
+    publishers: [
+      'agents/voice-assistant.ts',
+      'agents/voice-tools.ts',
+      'pipeline/wake/wake-stage.ts',
+      'pipeline/wake/push-to-talk.ts',
+    ],
     subscribers: ['agents/voice-assistant.ts', 'pipeline/wake/listen-gate.ts'],
     external: ['event-stream'],
   },
@@ -149,7 +157,8 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   'agent/+/answer': {
     publishers: ['agents/voice-assistant.ts', 'agents/voice-conversation.ts'],
     subscribers: [],
-    external: ['event-stream'],
+    // `<base>/voice/answer` (the TTS part of issue #14).
+    external: ['mqtt', 'dashboard'],
   },
   'action/mqtt': {
     publishers: ['agents/builtin-tools.ts'],

@@ -5,6 +5,7 @@
  * retained MQTT `stats` message. Everything here runs on wall time, even during a replay.
  */
 import type { MqttClientSink } from '../actions/mqtt-client.js';
+import type { TtsActuator } from '../actions/tts.js';
 import type { MotionFilter, MotionState } from '../agents/motion.js';
 import type { AgentRuntime } from '../agents/runtime.js';
 import type { EventBus } from '../bus/types.js';
@@ -46,6 +47,8 @@ export interface ObservabilityOptions {
   readonly replay?: ReplaySource;
   readonly agents?: AgentRuntime;
   readonly mqtt?: MqttClientSink;
+  /** Speech output: utterances spoken, failed, interrupted, dropped (actions/tts.ts). */
+  readonly tts?: TtsActuator;
   readonly face?: FaceStage;
   /** Its per-frame speech probabilities go on the hearing view's timeline. */
   readonly vad?: VadProbabilities;
@@ -107,6 +110,7 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
       ? {}
       : { plugins: () => o.plugins!.map((h) => h.stats()) }),
     ...(o.mcp === undefined ? {} : { mcp: () => o.mcp!.stats() }),
+    ...(o.tts === undefined ? {} : { tts: () => o.tts!.stats() }),
     ...(o.storage === undefined ? {} : { storage: () => o.storage!.stats() }),
     ...(o.wake === undefined ? {} : { wake: o.wake }),
     ...(o.agents === undefined

@@ -4,6 +4,7 @@
  * daemon's components answer it from.
  */
 
+import type { TtsStats } from '../actions/tts.js';
 import type { SensorStatus } from '../bus/topics.js';
 import type { SubscriptionStats } from '../bus/types.js';
 import type { ComponentHealth } from '../component.js';
@@ -149,6 +150,8 @@ export interface StatsProviders {
   plugins?(): readonly PluginStats[];
   /** MCP tool servers (calls, restarts, tools) and MCP clients of this daemon (mcp/build.ts). */
   mcp?(): McpStats;
+  /** Speech output (actions/tts.ts): utterances by outcome, the queue. */
+  tts?(): TtsStats;
   /** The wake modes: segments let through or kept from STT, windows, wake words (issue #14). */
   wake?(): WakeModeStats;
   /** SoC temperature, °C, or undefined where the board has no sensor; called at most every tempIntervalMs. */
@@ -215,6 +218,7 @@ export interface StatsSnapshot {
   readonly agents?: readonly AgentStatsView[];
   readonly plugins?: readonly PluginStats[];
   readonly mcp?: McpStats;
+  readonly tts?: TtsStats;
   readonly wake?: WakeModeStats;
 }
 

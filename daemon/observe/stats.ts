@@ -246,6 +246,10 @@ export class StatsCollector implements Component {
         'mcp',
         this.call('mcp', () => p.mcp?.()),
       ),
+      ...optional(
+        'tts',
+        this.call('tts', () => p.tts?.()),
+      ),
     };
     return snap;
   }

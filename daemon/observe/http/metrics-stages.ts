@@ -197,3 +197,36 @@ export function agentFamilies(family: DefineFamily): void {
     (a) => a.workingErrors,
   );
 }
+
+/** Speech output (actions/tts.ts): every utterance ends in exactly one outcome. */
+export function ttsFamilies(family: DefineFamily): void {
+  family(
+    'counter',
+    'edgeloom_tts_utterances_total',
+    'Utterances of the TTS actuator by outcome: spoken, failed (program missing, error, over max_utterance_ms), interrupted (silenced while playing), dropped (never played).',
+    ['outcome'],
+    (s, set) => {
+      const t = s.tts;
+      if (t === undefined) return;
+      set(t.spoken, { outcome: 'spoken' });
+      set(t.failed, { outcome: 'failed' });
+      set(t.interrupted, { outcome: 'interrupted' });
+      set(
+        Object.values(t.dropped).reduce((a, b) => a + b, 0),
+        { outcome: 'dropped' },
+      );
+    },
+  );
+  family(
+    'counter',
+    'edgeloom_tts_dropped_total',
+    'Utterances never played, by reason: queue_full (agents.voice.tts.queue_size), silenced (queued when a barge-in came), stopped, invalid.',
+    ['reason'],
+    (s, set) => {
+      for (const [reason, n] of Object.entries(s.tts?.dropped ?? {})) set(n, { reason });
+    },
+  );
+  family('gauge', 'edgeloom_tts_queue_depth', 'Utterances waiting to be spoken now.', [], (s, set) => {
+    if (s.tts !== undefined) set(s.tts.queueDepth);
+  });
+}

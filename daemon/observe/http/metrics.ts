@@ -24,6 +24,7 @@ import {
   routingFamilies,
   sensorCounterFamilies,
   sensorFamilies,
+  ttsFamilies,
   wakeFamilies,
 } from './metrics-stages.js';
 
@@ -76,6 +77,7 @@ export class Metrics {
     if (has('agents')) agentFamilies(family);
     if (has('plugins')) pluginFamilies(family);
     if (has('mcp')) mcpFamilies(family);
+    if (has('tts')) ttsFamilies(family);
     if (options.http !== undefined) httpFamilies(family, options.http);
     this.sourceFamilies(family, options.sources ?? {});
   }

@@ -214,6 +214,8 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     // rpc/router/cloud-assist through its gateway (policy, breaker, cost cap, egress).
     cloudAssist: true,
     audit: (entry) => audit.append(entry),
+    // Wake mode `wake_word` without its model files: the phrase stands in (pipeline/wake/build-wake.ts).
+    ...(pipeline.wakePhrase === undefined ? {} : { wakePhrase: pipeline.wakePhrase }),
   });
 
   // Consumers first, producers last: every stage is subscribed before the first event flows.
@@ -325,6 +327,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(tts === undefined ? {} : { tts }),
       ...(face === undefined ? {} : { face }),
       ...(pipeline.vad === undefined ? {} : { vad: pipeline.vad }),
+      ...(pipeline.wakeStats === undefined ? {} : { wake: pipeline.wakeStats }),
       ...(models === undefined ? {} : { models }),
       plugins,
       mcp,

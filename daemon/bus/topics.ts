@@ -224,6 +224,17 @@ export interface ListenWindow {
   readonly untilMs: number;
 }
 
+// ---- wake modes (issue #14, the wake helper's part)
+/** A wake word heard on a microphone (`inference/wake/<mic>`), above the configured threshold. */
+export interface WakeDetection {
+  /** The word as configured (`hey jarvis`). */
+  readonly word: string;
+  /** The classifier's score, 0..1. */
+  readonly score: number;
+  /** Manifest id of the word's classifier. */
+  readonly modelId: string;
+}
+
 /** The voice agent's answer, streamed: sentences as they come (`final` false), then the whole text. */
 export interface AnswerEvent {
   readonly text: string;
@@ -314,6 +325,8 @@ export interface TopicMap {
   [topic: `inference/vad/${string}`]: SpeechEvent;
   [topic: `inference/face/${string}`]: FaceInference;
   [topic: `inference/stt/${string}`]: Transcript;
+  /** Wake modes (issue #14): a wake word heard on that microphone. */
+  [topic: `inference/wake/${string}`]: WakeDetection;
   /**
    * Cloud refinements (the router's hybrid and cloud routes), on their own topics so consumers opt
    * in: `inference/face/+` and `inference/stt/+` never see them. They carry `refines`.

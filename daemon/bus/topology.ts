@@ -55,7 +55,12 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'sensor/mic/+/frame': {
     publishers: ['sensors/mic/mic.ts', REPLAY],
-    subscribers: ['pipeline/vad/vad-stage.ts', 'replay/recorder.ts', 'observe/http/mic-levels.ts'],
+    subscribers: [
+      'pipeline/vad/vad-stage.ts',
+      'pipeline/wake/wake-stage.ts',
+      'replay/recorder.ts',
+      'observe/http/mic-levels.ts',
+    ],
     // Audio reaches the dashboard only as levels over /api/mic/levels (mic-levels.ts).
     external: [],
   },
@@ -89,6 +94,12 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
     publishers: ['pipeline/stt/stt-stage.ts'],
     subscribers: ['router/router.ts', 'agents/voice-assistant.ts', 'mcp/mcp-state.ts'],
     external: ['mqtt', 'dashboard'],
+  },
+  // ---- wake modes (issue #14, the wake helper's part)
+  'inference/wake/+': {
+    publishers: ['pipeline/wake/wake-stage.ts'],
+    subscribers: [],
+    external: ['event-stream'],
   },
   'inference/face/+/refined': {
     publishers: ['router/routing.ts'],
@@ -133,8 +144,15 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
     external: ['event-stream'],
   },
   'action/listen': {
-    publishers: ['agents/voice-assistant.ts', 'agents/voice-tools.ts'],
-    subscribers: ['agents/voice-assistant.ts'],
+    // agents: the voice agent (follow-up) and the consent tool; pipeline/wake: the wake helper's part
+    // (the wake word, push-to-talk, and the gate that lets STT run).
+    publishers: [
+      'agents/voice-assistant.ts',
+      'agents/voice-tools.ts',
+      'pipeline/wake/wake-stage.ts',
+      'pipeline/wake/push-to-talk.ts',
+    ],
+    subscribers: ['agents/voice-assistant.ts', 'pipeline/wake/listen-gate.ts'],
     external: ['event-stream'],
   },
   'router/assist/delta': {
@@ -208,5 +226,7 @@ export const RPC_ROUTES: { readonly [K in KeyPattern<RpcTopic>]: RpcRoute } = {
   'rpc/forget': { requesters: COMMANDS, responders: ['privacy/forget.ts'] },
   'rpc/tool/call': { requesters: COMMANDS, responders: ['agents/tools.ts'] },
   'rpc/system/restart': { requesters: COMMANDS, responders: ['systemd/restart.ts'] },
+  // Wake modes (issue #14): push-to-talk opens a listening window.
+  'rpc/voice/listen': { requesters: COMMANDS, responders: ['pipeline/wake/push-to-talk.ts'] },
   'rpc/router/cloud-assist': { requesters: ['agents/build.ts'], responders: ['router/router.ts'] },
 };

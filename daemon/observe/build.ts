@@ -16,6 +16,7 @@ import { componentLogger, type Logger } from '../log.js';
 import type { Mcp } from '../mcp/build.js';
 import type { ModelManager } from '../models/manager.js';
 import type { FaceStage } from '../pipeline/face/face-stage.js';
+import type { WakeModeStats } from '../pipeline/wake/build-wake.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import type { ReplaySource } from '../replay/replay-source.js';
 import type { AuditLog } from '../router/audit-log.js';
@@ -41,6 +42,8 @@ export interface ObservabilityOptions {
   readonly logger: Logger;
   readonly router: RouterStage;
   readonly storage?: StorageComponent;
+  /** The wake modes' counters (pipeline/wake/build-wake.ts), absent in mode `always`. */
+  readonly wake?: () => WakeModeStats;
   readonly replay?: ReplaySource;
   readonly agents?: AgentRuntime;
   readonly mqtt?: MqttClientSink;
@@ -109,6 +112,7 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     ...(o.mcp === undefined ? {} : { mcp: () => o.mcp!.stats() }),
     ...(o.tts === undefined ? {} : { tts: () => o.tts!.stats() }),
     ...(o.storage === undefined ? {} : { storage: () => o.storage!.stats() }),
+    ...(o.wake === undefined ? {} : { wake: o.wake }),
     ...(o.agents === undefined
       ? {}
       : {

@@ -223,6 +223,10 @@ export class StatsCollector implements Component {
         this.call('memory', () => p.memory?.()),
       ),
       ...optional(
+        'wake',
+        this.call('wake', () => p.wake?.()),
+      ),
+      ...optional(
         'storage',
         this.call('storage', () => p.storage?.()),
       ),

@@ -3,6 +3,7 @@ import { arr, int, json, num, obj, rec, str } from './builder.js';
 import { ID_PATTERN, probability } from './common.js';
 import { voiceConversationKeys } from './voice-conversation.js';
 import { voiceTtsSchema } from './voice-tts.js';
+import { voiceWakeSchema } from './voice-wake.js';
 
 const intentSchema = obj('One voice intent.', {
   name: str({ description: 'Intent name, published on agent/voice/intent.', pattern: ID_PATTERN }),
@@ -46,6 +47,7 @@ export const agentsSchema = obj('Event-sourced agents.', {
     intents: arr({ description: 'Known intents.', items: intentSchema, default: [], maxItems: 256 }),
     ...voiceConversationKeys,
     tts: voiceTtsSchema,
+    wake: voiceWakeSchema,
   }),
   motion: obj('Classifies IMU events: fall, shake, tilt, still.', {
     free_fall_g: num({

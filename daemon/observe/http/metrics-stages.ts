@@ -30,6 +30,30 @@ export function modelFamilies(family: DefineFamily): void {
   );
 }
 
+/** The wake modes (issue #14): what the listening gate kept from speech-to-text. */
+export function wakeFamilies(family: DefineFamily): void {
+  const c = (name: string, help: string, pick: (w: NonNullable<StatsSnapshot['wake']>) => number) =>
+    family('counter', name, help, ['mode'], (s, set) => {
+      if (s.wake !== undefined) set(pick(s.wake), { mode: s.wake.mode });
+    });
+  c(
+    'edgeloom_stt_segments_skipped_total',
+    'Speech segments not transcribed: no listening window was open (the CPU a wake mode saves).',
+    (w) => w.skipped,
+  );
+  c(
+    'edgeloom_stt_segments_admitted_total',
+    'Speech segments the listening gate let through to STT.',
+    (w) => w.admitted,
+  );
+  c(
+    'edgeloom_listen_windows_total',
+    'Listening windows opened (wake word, push-to-talk, follow-up).',
+    (w) => w.windowsOpened,
+  );
+  c('edgeloom_wake_detections_total', 'Wake words detected.', (w) => w.wakeDetections);
+}
+
 export function routingFamilies(family: DefineFamily): void {
   family(
     'counter',

@@ -25,6 +25,7 @@ import {
   sensorCounterFamilies,
   sensorFamilies,
   ttsFamilies,
+  wakeFamilies,
 } from './metrics-stages.js';
 
 export type { MetricsSources } from '../stats-snapshot.js';
@@ -66,6 +67,7 @@ export class Metrics {
     const has = options.provides;
     if (has('health')) healthFamilies(family);
     if (has('models')) modelFamilies(family);
+    if (has('wake')) wakeFamilies(family);
     if (has('routing')) routingFamilies(family);
     if (has('outbox') || has('broker')) mqttFamilies(family);
     if (has('memory')) memoryFamilies(family);

@@ -236,7 +236,8 @@ export interface AssistDelta {
 
 export interface IntentEvent {
   readonly intent: string;
-  readonly slots: Readonly<Record<string, string>>;
+  /** Word slots as text; typed slots (`{n:number}`, `{s:duration}`) as numbers (a duration in seconds). */
+  readonly slots: Readonly<Record<string, string | number>>;
   readonly score: number;
   readonly text: string;
   readonly source: 'local' | 'cloud';

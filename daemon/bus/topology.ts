@@ -115,7 +115,12 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   // ---- voice (issue #14): the conversation loop's side
   'action/say': {
-    publishers: ['agents/voice-assistant.ts', 'agents/voice-conversation.ts'],
+    // The timers agent announces a timer that fired.
+    publishers: [
+      'agents/voice-assistant.ts',
+      'agents/voice-conversation.ts',
+      'agents/skills/timers-agent.ts',
+    ],
     subscribers: [],
     external: ['event-stream'],
   },
@@ -138,6 +143,22 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
     publishers: ['agents/voice-assistant.ts', 'agents/voice-conversation.ts'],
     subscribers: [],
     external: ['event-stream'],
+  },
+  // ---- voice skills (issue #14, the skills helper): the timer tools ask, the timers agent answers
+  'agent/timers/command': {
+    publishers: ['agents/skills/timer-tools.ts'],
+    subscribers: ['agents/skills/timers-agent.ts'],
+    external: [],
+  },
+  'agent/timers/reply': {
+    publishers: ['agents/skills/timers-agent.ts'],
+    subscribers: ['agents/skills/timer-tools.ts'],
+    external: [],
+  },
+  'agent/timers/timer': {
+    publishers: ['agents/skills/timers-agent.ts'],
+    subscribers: [],
+    external: ['mqtt'],
   },
   'action/mqtt': {
     publishers: ['agents/builtin-tools.ts'],

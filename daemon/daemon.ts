@@ -264,6 +264,11 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
         clock: wallClock, // reconnects and keep-alives are wall time, even in a replay
         storage: store,
         bus,
+        // The voice skills' device and weather topics (agents/skills/device-states.ts).
+        watch: {
+          topics: agents.skills.states.topics(),
+          deliver: (t, p) => agents.skills.states.deliver(t, p),
+        },
         gate,
         privacy,
         audit,

@@ -24,6 +24,7 @@ import type {
   RouteDecision,
   SensorStatus,
   SpeechEvent,
+  TimerEvent,
   Transcript,
 } from '../bus/topics.js';
 
@@ -209,6 +210,27 @@ const table: ReadonlyArray<readonly [pattern: string, map: Mapper]> = [
           score: round(p.score),
           text: p.text,
           source: p.source,
+        },
+      };
+    },
+  ],
+  [
+    // A timer's life (voice skills, issue #14): its label was said by someone, so it is derived data.
+    'agent/timers/timer',
+    (env) => {
+      const p = env.payload as TimerEvent;
+      return {
+        topic: 'voice/timer',
+        qos: 1,
+        retain: false,
+        privacy: { data: 'derived', topic: env.topic },
+        payload: {
+          ts: env.tsMs,
+          id: p.id,
+          label: p.label,
+          state: p.state,
+          seconds: p.seconds,
+          due_ts: p.dueMs,
         },
       };
     },

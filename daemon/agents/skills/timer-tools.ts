@@ -11,7 +11,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TimerCommand, TimerReply } from '../../bus/topics.js';
 import type { EventBus } from '../../bus/types.js';
-import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { ToolContext, ToolDefinition } from '../tools.js';
 import { MAX_LABEL_CHARS } from './timers-agent.js';
 
@@ -53,10 +52,8 @@ export function timerTools(o: TimerToolsOptions): ToolDefinition<never>[] {
       );
       const onAbort = (): void => {
         done();
-        reject(
-          ctx.signal.reason ??
-            new EdgeloomError(ErrorCode.E_TOOL_ABORTED, 'timer call cancelled', { where: 'timer tools' }),
-        );
+        // The registry aborts with the reason (its time limit, an interrupt) as an EdgeloomError.
+        reject(ctx.signal.reason);
       };
       const done = (): void => {
         ctx.signal.removeEventListener('abort', onAbort);

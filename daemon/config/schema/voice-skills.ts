@@ -6,7 +6,7 @@
 import { arr, bool, int, obj, str } from './builder.js';
 
 /** An MQTT topic to read, exact (no `+`/`#`: one configured topic is one value kept). */
-const EXACT_TOPIC = '^[^+#]+$';
+const EXACT_TOPIC = '^[^+#]*$';
 
 const deviceSchema = obj('One device value the assistant can read aloud.', {
   name: str({

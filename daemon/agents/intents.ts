@@ -6,7 +6,10 @@
  * `{seconds:duration}` captures 1..MAX_TYPED_SLOT_WORDS words that parse as its type
  * (skills/spoken-numbers.ts: "twenty one", "an hour and a half") and holds the parsed number
  * (a duration in seconds). Alternatives are expanded into variants when the template is compiled
- * (bounded by MAX_VARIANTS).
+ * (bounded by MAX_VARIANTS). A key word `[weather]` must be heard: it matches the same word or a
+ * near typo (cost ≤ KEY_WORD_MAX_COST) and is never missing or replaced by another word, so a
+ * short template cannot catch a question one word away ("what's the news" is not "what's the
+ * [weather]"). Templates without key words score as before.
  *
  * Score: a word-level edit distance between the variant and the normalised text (dynamic
  * programming, like Levenshtein on words) where
@@ -33,6 +36,8 @@ export const MAX_TYPED_SLOT_WORDS = 10;
 export const MAX_MATCH_WORDS = 64;
 /** Variants one template may expand to; more is a config error (the alternatives multiply). */
 export const MAX_VARIANTS = 256;
+/** Largest word cost a key word accepts: one edit in 3+ letters ("timers", "wether"), not a new word. */
+export const KEY_WORD_MAX_COST = 0.34;
 
 /** What a slot captures: any 1..3 words (kept as text), or words that parse as a number or a duration. */
 export type SlotType = 'word' | 'number' | 'duration';
@@ -42,7 +47,8 @@ const SLOT_TYPES: ReadonlySet<string> = new Set<SlotType>(['word', 'number', 'du
 export type SlotValue = string | number;
 
 type Token =
-  | { readonly kind: 'word'; readonly word: string }
+  /** `key`: written `[word]`, it must be heard (a near typo allowed), never missing or swapped. */
+  | { readonly kind: 'word'; readonly word: string; readonly key?: boolean }
   | { readonly kind: 'slot'; readonly name: string; readonly type: SlotType };
 
 /** Parsers of the typed slots; a parse must use every word of the span. */
@@ -96,14 +102,14 @@ export function compileTemplate(template: string, where: string): Token[][] {
     const [, group, slot, literal, stray] = m;
     let options: Token[][];
     if (stray !== undefined) return fail(`unbalanced '${stray}'`);
-    if (group !== undefined) options = group.split('|').map(literalTokens);
+    if (group !== undefined) options = group.split('|').map((g) => literalTokens(g, fail));
     else if (slot !== undefined) {
       const [name = '', type = 'word', ...rest] = slot.split(':').map((p) => p.trim());
       if (!/^[a-z_][a-z0-9_]*$/i.test(name)) return fail(`bad slot name '{${slot}}'`);
       if (rest.length > 0 || !SLOT_TYPES.has(type))
         return fail(`unknown slot type in '{${slot}}' (word, number or duration)`);
       options = [[{ kind: 'slot', name, type: type as SlotType }]];
-    } else options = [literalTokens(literal ?? '')];
+    } else options = [literalTokens(literal ?? '', fail)];
     const next: Token[][] = [];
     for (const v of variants) for (const o of options) next.push([...v, ...o]);
     if (next.length > MAX_VARIANTS) return fail(`more than ${MAX_VARIANTS} variants`);
@@ -113,8 +119,17 @@ export function compileTemplate(template: string, where: string): Token[][] {
   return variants;
 }
 
-function literalTokens(text: string): Token[] {
-  return words(text).map((word) => ({ kind: 'word', word }));
+/** Words of a literal part; `[a b]` marks key words. */
+function literalTokens(text: string, fail: (msg: string) => never): Token[] {
+  const out: Token[] = [];
+  for (const m of text.matchAll(/\[([^[\]]*)\]|([^[\]]+)|([[\]])/g)) {
+    const [, key, plain, stray] = m;
+    if (stray !== undefined) return fail(`unbalanced '${stray}'`);
+    if (key !== undefined && words(key).length === 0) return fail('empty key word []');
+    for (const word of words(key ?? plain ?? ''))
+      out.push(key === undefined ? { kind: 'word', word } : { kind: 'word', word, key: true });
+  }
+  return out;
 }
 
 export function compileIntents(intents: readonly IntentConfig[]): CompiledIntent[] {
@@ -231,9 +246,11 @@ export function align(
       if (j > 0) relax(i, j, 0, 1, 1); // extra text word
       if (i === 0) continue;
       const t = tokens[i - 1]!;
-      relax(i, j, 1, 0, 1); // template token missing
+      const key = t.kind === 'word' && t.key === true;
+      if (!key) relax(i, j, 1, 0, 1); // template token missing (a key word never is)
       if (t.kind === 'word') {
-        if (j > 0) relax(i, j, 1, 1, wordCost(t.word, input[j - 1]!));
+        const cost = j > 0 ? wordCost(t.word, input[j - 1]!) : Number.POSITIVE_INFINITY;
+        if (j > 0 && (!key || cost <= KEY_WORD_MAX_COST)) relax(i, j, 1, 1, cost);
       } else if (t.type === 'word') {
         for (let k = 1; k <= MAX_SLOT_WORDS && k <= j; k++) relax(i, j, 1, k, 0);
       } else {
@@ -244,6 +261,8 @@ export function align(
     }
   }
   const end = dp[n]![m]!;
+  // A key word that nothing in the text matches: this variant cannot match at all.
+  if (end.cost === Number.POSITIVE_INFINITY) return { score: 0, slots: {} };
   const slots: Record<string, SlotValue> = {};
   let i = n;
   let j = m;

@@ -202,3 +202,36 @@ describe('typed slots', () => {
     expect(normalize('v.2 and .5 and 3.')).toBe('v 2 and 5 and 3');
   });
 });
+
+describe('key words', () => {
+  const KEYED = compileIntents([
+    { name: 'weather', templates: ['whats the [weather]'], action: { tool: '', args: {} } },
+    { name: 'plain', templates: ['whats the forecast'], action: { tool: '', args: {} } },
+  ]);
+
+  it('a key word matches itself or a near typo, never another word, and is never missing', () => {
+    expect(matchIntent(KEYED, "what's the weather")).toMatchObject({ intent: 'weather', score: 1 });
+    expect(matchIntent(KEYED, "what's the wether")!.score).toBeGreaterThan(0.9);
+    // Without the key word the same phrase one word away would score 0.67 and match.
+    const news = matchIntent(KEYED, "what's the news")!;
+    expect(news.intent).toBe('plain');
+    expect(news.score).toBeCloseTo(1 - wordCost('forecast', 'news') / 3, 6);
+    const [variant] = compileTemplate('whats the [weather]', 't');
+    expect(align(variant!, ['whats', 'the', 'news']).score).toBe(0);
+    expect(align(variant!, ['whats', 'the']).score).toBe(0);
+    expect(align(variant!, ['so', 'whats', 'the', 'weather']).score).toBeCloseTo(0.75, 6);
+  });
+
+  it('key words may sit inside alternatives', () => {
+    const [a, b] = compileTemplate('([cancel]|[delete]) it', 't');
+    expect(a).toEqual([
+      { kind: 'word', word: 'cancel', key: true },
+      { kind: 'word', word: 'it' },
+    ]);
+    expect(b![0]).toEqual({ kind: 'word', word: 'delete', key: true });
+  });
+
+  it.each(['whats the [weather', 'whats the weather]', 'whats the []'])('rejects %j', (t) => {
+    expect(() => compileTemplate(t, 'agents.voice.intents[0].templates[0]')).toThrow(/templates\[0\]/);
+  });
+});

@@ -4,9 +4,10 @@
  * the default intents users get without writing any (README, "Voice skills").
  *
  * Default intents come after the user's own (earlier intents win a tie), and an intent of the
- * user's with the same name replaces a default. Their templates avoid the words other questions
- * share ("what is the …"): the matcher is tolerant, so "what's the date" must not answer "what's
- * the weather" when no weather source is configured (test/unit/skills-intents.test.ts).
+ * user's with the same name replaces a default. The matcher is tolerant (a 3-word phrase with one
+ * word swapped still scores ~0.67), so each default template marks the words that carry its
+ * meaning as key words (`[timer]`, intents.ts): "what's the time" never cancels the timers, "what's
+ * the news" is not the weather. test/unit/skills-intents.test.ts lists the phrases kept apart.
  */
 import type { EventBus } from '../../bus/types.js';
 import type { IntentConfig, VoiceConfig } from '../../config/index.js';
@@ -61,8 +62,7 @@ export function createSkills(o: {
     clockTool({ clock: o.clock, timeZone: c.time_zone }) as ToolDefinition<never>,
     deviceStateTool({ devices: c.devices, states, clock: o.clock, onError }) as ToolDefinition<never>,
   ];
-  if (c.weather.url !== '' || c.weather.topic !== '')
-    tools.push(weatherTool({ config: c.weather, states, clock: o.clock, onError }) as ToolDefinition<never>);
+  tools.push(weatherTool({ config: c.weather, states, clock: o.clock, onError }) as ToolDefinition<never>);
   const agent = timersAgent({ maxTimers: c.timers.max_timers, maxDurationS: c.timers.max_duration_s });
   return { tools, agent, states, counters };
 }
@@ -84,9 +84,9 @@ export function defaultSkillIntents(c: SkillsConfig): IntentConfig[] {
     intent(
       'timer_set',
       [
-        '(set|start) a timer for {seconds:duration}',
-        '(set|start) a {seconds:duration} timer',
-        'timer for {seconds:duration}',
+        '(set|start) a [timer] for {seconds:duration}',
+        '(set|start) a {seconds:duration} [timer]',
+        '[timer] for {seconds:duration}',
       ],
       'timer.set',
       { seconds: '{seconds}' },
@@ -94,63 +94,73 @@ export function defaultSkillIntents(c: SkillsConfig): IntentConfig[] {
     intent(
       'timer_set_named',
       [
-        '(set|start) a {label} timer for {seconds:duration}',
-        '(set|start) a timer for {seconds:duration} (called|named) {label}',
+        '(set|start) a {label} [timer] for {seconds:duration}',
+        '(set|start) a [timer] for {seconds:duration} (called|named) {label}',
       ],
       'timer.set',
       { seconds: '{seconds}', label: '{label}' },
     ),
     intent(
       'timer_cancel',
-      ['(cancel|stop|delete) (the|my) (timer|timers)', '(cancel|stop|delete) all (the|my|) timers'],
+      ['([cancel]|[delete]) (the|my|all|all the|all my) ([timer]|[timers])'],
       'timer.cancel',
     ),
-    intent('timer_cancel_named', ['(cancel|stop|delete) the {label} timer'], 'timer.cancel', {
+    intent('timer_cancel_named', ['([cancel]|[delete]) the {label} [timer]'], 'timer.cancel', {
       label: '{label}',
     }),
     intent(
       'timer_remaining',
       [
-        'how (long|much time) is left (on the timer|)',
-        'how (long|much time) (is|) left on (my|the) timers',
-        'how long until the timer (is done|goes off)',
+        'how (long|much time) is [left] (on the [timer]|)',
+        'how (long|much time) (is|) [left] on (my|the) [timers]',
+        'how long until the [timer] (is done|goes off)',
       ],
       'timer.remaining',
     ),
     intent(
       'timer_remaining_named',
-      ['how (long|much time) is left on the {label} timer'],
+      ['how (long|much time) is [left] on the {label} [timer]'],
       'timer.remaining',
       {
         label: '{label}',
       },
     ),
-    intent('clock_time', ['what time is it (now|)', 'tell me the time'], 'clock.now', { what: 'time' }),
+    intent(
+      'clock_time',
+      ['what [time] is it (now|)', '(whats|what is) the [time]', 'tell me the [time]'],
+      'clock.now',
+      {
+        what: 'time',
+      },
+    ),
     intent(
       'clock_date',
       [
-        '(what is|whats) todays date',
-        'what date is it (today|)',
-        'what day is (it|today)',
-        'tell me the date',
+        '(what is|whats) (the|todays) [date] (today|)',
+        'what [date] is it (today|)',
+        'what [day] is it (today|)',
+        'tell me the [date]',
       ],
       'clock.now',
       { what: 'date' },
     ),
   ];
+  // Only with a source: otherwise the question is left to the cloud (which may have an MCP weather tool).
   if (c.weather.url !== '' || c.weather.topic !== '') {
     out.push(
       intent(
         'weather',
-        ['(what is|whats|hows|how is) the weather (like|) (outside|today|)', 'tell me the weather'],
+        ['(what is|whats|hows|how is) the [weather] (like|) (outside|today|)', 'tell me the [weather]'],
         'weather.current',
       ),
     );
   }
-  // One intent per device, its name written out: only configured names match (a generic
-  // "what is the {name}" would catch every question for the cloud).
+  // One intent per device, its name written out with its long words as key words: only a
+  // configured name matches ("the temperature in the bedroom" is not "… in the kitchen").
   for (const d of c.devices) {
-    const name = words(d.name).join(' ');
+    const name = words(d.name)
+      .map((w) => (w.length >= 4 ? `[${w}]` : w))
+      .join(' ');
     if (name !== '')
       out.push(
         intent('device_state', [`(what is|whats|how is|hows) the ${name}`], 'device.state', { name: d.name }),

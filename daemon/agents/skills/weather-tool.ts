@@ -108,6 +108,10 @@ export function weatherTool(o: {
     // The source's own limit plus a margin, so the source's clear error wins over the generic one.
     timeoutMs: c.timeout_ms + 1000,
     async execute(_args, ctx): Promise<WeatherResult> {
+      if (c.url === '' && c.topic === '') {
+        const say = 'No weather source is configured on this device.';
+        return { say, temperature: null, unit: c.unit, condition: null, source, age_s: null };
+      }
       if (source === 'url') return fromUrl(ctx.signal);
       const last = o.states.get(c.topic);
       if (last === undefined) return fail('nothing received yet', null);

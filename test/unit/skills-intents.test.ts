@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileIntents, matchIntent, substituteSlots } from '../../daemon/agents/intents.js';
-import { clockTool } from '../../daemon/agents/skills/clock-tool.js';
+import { type ClockArgs, type ClockResult, clockTool } from '../../daemon/agents/skills/clock-tool.js';
 import {
   defaultSkillIntents,
   type SkillsConfig,
@@ -121,10 +121,12 @@ describe('default skill intents', () => {
 describe('clock.now', () => {
   const at = Date.UTC(2026, 11, 4, 12, 5, 30); // Friday 4 December 2026, 12:05:30 UTC
   const signal = new AbortController().signal;
+  const run = async (tool: ReturnType<typeof clockTool>, args: ClockArgs) =>
+    (await tool.execute(args, { signal, origin: 'local' })) as ClockResult;
 
   it('speaks the time and date in the configured zone', async () => {
     const tool = clockTool({ clock: new VirtualClock(at), timeZone: 'Europe/Berlin' });
-    expect(await tool.execute({}, { signal, origin: 'local' })).toEqual({
+    expect(await run(tool, {})).toEqual({
       say: 'It is 1:05 PM on Friday, December 4, 2026.',
       time: '13:05',
       date: '2026-12-04',
@@ -132,12 +134,10 @@ describe('clock.now', () => {
       time_zone: 'Europe/Berlin',
       ts: at,
     });
-    expect((await tool.execute({ what: 'time' }, { signal, origin: 'local' })).say).toBe('It is 1:05 PM.');
+    expect((await run(tool, { what: 'time' })).say).toBe('It is 1:05 PM.');
     const tokyo = clockTool({ clock: new VirtualClock(at), timeZone: 'Asia/Tokyo' });
-    expect((await tokyo.execute({ what: 'date' }, { signal, origin: 'local' })).say).toBe(
-      'Today is Friday, December 4, 2026.',
-    );
-    expect((await tokyo.execute({ what: 'time' }, { signal, origin: 'local' })).say).toBe('It is 9:05 PM.');
+    expect((await run(tokyo, { what: 'date' })).say).toBe('Today is Friday, December 4, 2026.');
+    expect((await run(tokyo, { what: 'time' })).say).toBe('It is 9:05 PM.');
   });
 
   it('an unknown zone is a start-up error naming the key', () => {

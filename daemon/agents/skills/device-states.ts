@@ -73,6 +73,16 @@ export class DeviceStates {
   }
 }
 
+/**
+ * A device's name as a template: its words, those of 4 letters or more as key words, so "the
+ * temperature in the bedroom" never stands for "the temperature in the kitchen" (intents.ts).
+ */
+export function deviceTemplate(name: string): string {
+  return words(name)
+    .map((w) => (w.length >= 4 ? `[${w}]` : w))
+    .join(' ');
+}
+
 /** The value at a dotted path (`state.battery`); '' = the whole value. */
 export function fieldAt(value: unknown, path: string): unknown {
   if (path === '') return value;
@@ -116,7 +126,7 @@ export function deviceStateTool(o: {
   const names = compileIntents(
     o.devices.map((d, i) => ({
       name: `d${i}`,
-      templates: [words(d.name).join(' ') || '_'],
+      templates: [deviceTemplate(d.name) || '_'],
       action: { tool: '', args: {} },
     })),
   );

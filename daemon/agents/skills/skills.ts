@@ -15,11 +15,10 @@ import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { BurstLog } from '../../util/burst-log.js';
 import type { Clock } from '../../util/clock.js';
-import { words } from '../intents.js';
 import type { AgentDefinition } from '../reducer.js';
 import type { ToolDefinition } from '../tools.js';
 import { clockTool } from './clock-tool.js';
-import { DeviceStates, deviceStateTool } from './device-states.js';
+import { DeviceStates, deviceStateTool, deviceTemplate } from './device-states.js';
 import { timerTools } from './timer-tools.js';
 import { type TimersEvent, type TimersState, timersAgent } from './timers-agent.js';
 import { weatherTool } from './weather-tool.js';
@@ -158,9 +157,7 @@ export function defaultSkillIntents(c: SkillsConfig): IntentConfig[] {
   // One intent per device, its name written out with its long words as key words: only a
   // configured name matches ("the temperature in the bedroom" is not "… in the kitchen").
   for (const d of c.devices) {
-    const name = words(d.name)
-      .map((w) => (w.length >= 4 ? `[${w}]` : w))
-      .join(' ');
+    const name = deviceTemplate(d.name);
     if (name !== '')
       out.push(
         intent('device_state', [`(what is|whats|how is|hows) the ${name}`], 'device.state', { name: d.name }),

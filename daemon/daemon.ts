@@ -17,6 +17,7 @@ import { MqttBridge, type MqttSink } from './actions/mqtt-bridge.js';
 import { MqttClientSink } from './actions/mqtt-client.js';
 import { destinationFor, MqttEgressGate } from './actions/mqtt-egress.js';
 import { StageLatency } from './actions/stage-latency.js';
+import { ttsFromConfig } from './actions/tts.js';
 import { createAgents } from './agents/build.js';
 import { commandExists } from './agents/builtin-tools.js';
 import { Bus } from './bus/bus.js';
@@ -213,6 +214,8 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
     // rpc/router/cloud-assist through its gateway (policy, breaker, cost cap, egress).
     cloudAssist: true,
     audit: (entry) => audit.append(entry),
+    // Wake mode `wake_word` without its model files: the phrase stands in (pipeline/wake/build-wake.ts).
+    ...(pipeline.wakePhrase === undefined ? {} : { wakePhrase: pipeline.wakePhrase }),
   });
 
   // Consumers first, producers last: every stage is subscribed before the first event flows.
@@ -226,6 +229,9 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       new BusTap({ bus, pattern: options.busTap.pattern, out: options.busTap.out, originMs: origin }),
     );
   }
+  // Speech output (agents.voice.tts): a consumer of the agents' action/say, started before them.
+  const tts = ttsFromConfig(config.agents.voice, bus, componentLogger(logger, 'actions.tts'));
+  if (tts !== undefined) controller.add(tts);
   let mqttClient: MqttClientSink | undefined;
   // Frame → face/emotion, speech end → transcript, impact → fall; on the bus clock (the inputs' own).
   const stageLatency = new StageLatency(clock);
@@ -255,7 +261,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
         deviceId: config.device.id,
         homeAssistant: haDeviceFromConfig(config, {
           swVersion: packageVersion(),
-          speakAvailable: commandExists(config.agents.tts_command.split(/\s+/)[0] ?? ''),
+          speakAvailable: tts !== undefined && commandExists(config.agents.voice.tts.command[0] ?? ''),
           temperature: findSocZone() !== undefined,
           // Falls are detected from the IMU: Home Assistant gets no pause button for it.
           safetySensors: new Set([config.sensors.imu.id]),
@@ -264,11 +270,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
         clock: wallClock, // reconnects and keep-alives are wall time, even in a replay
         storage: store,
         bus,
-        // The voice skills' device and weather topics (agents/skills/device-states.ts).
-        watch: {
-          topics: agents.skills.states.topics(),
-          deliver: (t, p) => agents.skills.states.deliver(t, p),
-        },
+        watch: agents.skills.watch, // the voice skills' device and weather topics
         gate,
         privacy,
         audit,
@@ -323,8 +325,10 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       agents: agents.runtime,
       ...(replay === undefined ? {} : { replay }),
       ...(mqttClient === undefined ? {} : { mqtt: mqttClient }),
+      ...(tts === undefined ? {} : { tts }),
       ...(face === undefined ? {} : { face }),
       ...(pipeline.vad === undefined ? {} : { vad: pipeline.vad }),
+      ...(pipeline.wakeStats === undefined ? {} : { wake: pipeline.wakeStats }),
       ...(models === undefined ? {} : { models }),
       plugins,
       mcp,

@@ -10,6 +10,7 @@
  * | `cmd/tool/<name>`          | the tool's arguments object (or empty)           | `rpc/tool/call`           | the tool registry      |
  * | `cmd/forget`               | `{ "dry_run"?: boolean }` or empty               | `rpc/forget`              | the forget service     |
  * | `cmd/restart`              | `{}` or empty                                    | `rpc/system/restart`      | the restart responder  |
+ * | `cmd/voice/listen`         | `{ "seconds"?: number }` or empty                | `rpc/voice/listen`        | push-to-talk           |
  *
  * One type from parse to apply (as mini-redis's `Command::from_frame` → `apply`): a payload that
  * passes a row's schema *is* that row's argument type (the schema lists exactly the type's
@@ -23,6 +24,7 @@ import type {
   RequestOf,
   RpcTopic,
   SensorPauseArgs,
+  VoiceListenArgs,
 } from '../bus/rpc.js';
 
 /** A command after parsing: the RPC it asks, with that RPC's request type. */
@@ -38,6 +40,7 @@ export interface CommandArgs {
   readonly tool: Readonly<Record<string, unknown>>;
   readonly forget: ForgetArgs;
   readonly restart: Readonly<Record<never, never>>;
+  readonly voiceListen: VoiceListenArgs;
 }
 export type CommandKind = keyof CommandArgs;
 
@@ -119,6 +122,15 @@ export const COMMANDS: { readonly [K in CommandKind]: CommandRow<CommandArgs[K]>
     schema: { type: 'object', properties: { id: ID }, additionalProperties: false },
     toRpc: (_args, _target, origin) => ({ rpc: 'rpc/system/restart', request: { origin } }),
   },
+  voiceListen: {
+    schema: {
+      type: 'object',
+      // At most 5 minutes: a window is for one exchange, not a switch left on.
+      properties: { id: ID, seconds: { type: 'number', exclusiveMinimum: 0, maximum: 300 } },
+      additionalProperties: false,
+    },
+    toRpc: (args, _target, origin) => ({ rpc: 'rpc/voice/listen', request: { ...args, origin } }),
+  },
 };
 
 export interface ParsedCommand {
@@ -135,6 +147,7 @@ export function parseCommandTopic(rest: string): ParsedCommand | undefined {
   if (parts.length === 1 && parts[0] === 'privacy') return { kind: 'privacy' };
   if (parts.length === 1 && parts[0] === 'forget') return { kind: 'forget' };
   if (parts.length === 1 && parts[0] === 'restart') return { kind: 'restart' };
+  if (parts.length === 2 && parts[0] === 'voice' && parts[1] === 'listen') return { kind: 'voiceListen' };
   if (parts.length === 2 && parts[0] === 'tool' && nameRe.test(parts[1]!))
     return { kind: 'tool', target: parts[1]! };
   if (parts.length === 3 && parts[0] === 'sensor' && nameRe.test(parts[1]!)) {

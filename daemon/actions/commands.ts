@@ -104,6 +104,7 @@ export class CommandHandler {
       tool: compile('tool'),
       forget: compile('forget'),
       restart: compile('restart'),
+      voiceListen: compile('voiceListen'),
     };
     const audit = options.audit;
     this.auditBudget =

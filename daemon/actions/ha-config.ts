@@ -49,6 +49,8 @@ export function haDeviceFromConfig(config: EdgeloomConfig, facts: HaDeviceFacts)
     ...(stt ? { intents: [...config.agents.voice.intents.map((i) => i.name), 'no_match'] } : {}),
     motion: on('imu'),
     speak: facts.speakAvailable,
+    // Push-to-talk has a button once the gate can be closed (issue #14, wake modes).
+    ...(stt && config.agents.voice.wake.mode !== 'always' ? { listen: true } : {}),
     models,
     temperature: facts.temperature,
     ...(on('camera') && mqtt.discovery.image_interval_s > 0

@@ -41,6 +41,8 @@ export interface HaDevice {
   readonly motion: boolean;
   /** The speak tool has a TTS program: a notify entity. */
   readonly speak: boolean;
+  /** Wake mode `wake_word` or `push_to_talk` (STT on): a button that opens a listening window. */
+  readonly listen?: boolean;
   /** Model ids whose latency the stats carry (diagnostic sensors). */
   readonly models: readonly string[];
   /** The board reports a SoC temperature (diagnostic sensor). */
@@ -232,6 +234,22 @@ export function haDiscoveryConfigs(d: HaDevice): DiscoveryConfig[] {
       command_topic: t('cmd/tool/speak'),
       command_template: '{{ {"text": value} | tojson }}',
       icon: 'mdi:account-voice',
+    });
+    // Consent for one utterance: the next thing said may go to the cloud as text (voice-tools.ts).
+    add('button', 'ask_cloud', {
+      name: 'Ask the cloud (next utterance)',
+      command_topic: t('cmd/tool/voice.ask_cloud'),
+      payload_press: '{}',
+      icon: 'mdi:cloud-question',
+    });
+  }
+  if (d.listen === true) {
+    // Push-to-talk (issue #14): a listening window of agents.voice.wake.window_s.
+    add('button', 'listen', {
+      name: 'Listen',
+      command_topic: t('cmd/voice/listen'),
+      payload_press: '{}',
+      icon: 'mdi:microphone-message',
     });
   }
   add('button', 'restart', {

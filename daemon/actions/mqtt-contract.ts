@@ -15,6 +15,7 @@
 import type { Envelope } from '../bus/envelope.js';
 import { patternMatches } from '../bus/topic-match.js';
 import type {
+  AnswerEvent,
   DisplayAction,
   FaceInference,
   IntentEvent,
@@ -23,6 +24,7 @@ import type {
   PrivacyTier,
   RouteDecision,
   SensorStatus,
+  SpeakingEvent,
   SpeechEvent,
   TimerEvent,
   Transcript,
@@ -168,6 +170,42 @@ function transcript(env: Envelope): MqttMessage {
   };
 }
 
+/**
+ * What the assistant says (the TTS actuator's start/end per utterance) and its answers: text made
+ * from what someone said, so derived data under the microphone's tier (router/privacy.ts maps
+ * these topics to the mic), like transcripts and intents. QoS 1: a display or an automation
+ * following the conversation must not miss a sentence or an end.
+ */
+function speaking(env: Envelope): MqttMessage {
+  const p = env.payload as SpeakingEvent;
+  return {
+    topic: 'voice/speaking',
+    qos: 1,
+    retain: false,
+    privacy: { data: 'derived', topic: env.topic },
+    payload: {
+      ts: env.tsMs,
+      state: p.state,
+      text: p.text,
+      utterance_id: p.utteranceId ?? null,
+      conversation_id: p.conversationId ?? null,
+      // Only `end` says how it went: false when it failed or was cut off (a barge-in).
+      ...(p.ok === undefined ? {} : { ok: p.ok }),
+    },
+  };
+}
+
+function answer(env: Envelope): MqttMessage {
+  const p = env.payload as AnswerEvent;
+  return {
+    topic: 'voice/answer',
+    qos: 1,
+    retain: false,
+    privacy: { data: 'derived', topic: env.topic },
+    payload: { ts: env.tsMs, text: p.text, final: p.final, conversation_id: p.conversationId },
+  };
+}
+
 const table: ReadonlyArray<readonly [pattern: string, map: Mapper]> = [
   ['inference/face/+', faceEmotion],
   // Cloud refinements go out on the same MQTT topics as the local results, with `refines`.
@@ -214,6 +252,9 @@ const table: ReadonlyArray<readonly [pattern: string, map: Mapper]> = [
       };
     },
   ],
+  // The TTS part of issue #14.
+  ['action/speaking', speaking],
+  ['agent/+/answer', answer],
   [
     // A timer's life (voice skills, issue #14): its label was said by someone, so it is derived data.
     'agent/timers/timer',

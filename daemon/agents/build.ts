@@ -24,6 +24,7 @@ import {
   conversationTool,
   type RequestCloudAssist,
 } from './voice-conversation.js';
+import { askCloudTool } from './voice-tools.js';
 
 export interface BuildAgentsOptions {
   /** Uses agents.*, mqtt.publish_allow, sensors.imu's bus knobs. */
@@ -72,8 +73,7 @@ export function createAgents(o: BuildAgentsOptions): Agents {
     bus: o.bus,
     logger: logger.child({ part: 'tool.log' }),
     publishAllow: o.config.mqtt.publish_allow,
-    ttsCommand: a.tts_command.split(/\s+/).filter((s) => s !== ''),
-    ttsInput: a.tts_input,
+    ...(a.voice.tts.enabled ? { ttsProgram: a.voice.tts.command[0] } : {}),
   });
   const store = new AgentStore({
     db: o.storage,
@@ -126,6 +126,7 @@ export function createAgents(o: BuildAgentsOptions): Agents {
         }),
       );
     }
+    tools.register(askCloudTool(o.bus, o.clock));
     runtime.create(
       voiceAgent({
         // The user's intents, then the skills' defaults (skills/skills.ts).

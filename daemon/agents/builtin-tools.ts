@@ -1,8 +1,9 @@
 /**
- * The built-in tools: `mqtt.publish` (allow-listed topics only), `display.show`, `speak` (a local
- * TTS program) and `log`. Each is a plain ToolDefinition; `registerBuiltinTools` adds them all.
+ * The built-in tools: `mqtt.publish` (allow-listed topics only), `display.show`, `speak` (queued
+ * for the TTS actuator) and `log`. Each is a plain ToolDefinition; `registerBuiltinTools` adds them all.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { patternMatches } from '../bus/topic-match.js';
 import type { DisplayAction, Emotion } from '../bus/topics.js';
 import { EMOTIONS } from '../bus/topics.js';
@@ -120,7 +121,7 @@ export function commandExists(command: string): boolean {
   return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', command], { stdio: 'ignore' }).status === 0;
 }
 
-/** How the speak tool hands its text to the TTS program (config `agents.tts_input`). */
+/** How the TTS program gets the text (config `agents.voice.tts.input`; actions/tts-process.ts). */
 export type TtsInput = 'stdin' | 'argument';
 
 /**
@@ -132,20 +133,21 @@ export function speakableText(text: string): string {
 }
 
 /**
- * `speak`: run the TTS program (argv, never a shell) and give it the text where no program reads
- * options: on its standard input (`stdin`, the default: espeak-ng, piper and festival --tts read
- * the text there), or as the last argument after `--` (`argument`; POSIX utility syntax guideline
- * 10: everything after `--` is an operand). Text as a bare argument would let `--phonout=FILE`
- * become an espeak-ng option that truncates FILE. Killed with SIGTERM on abort or timeout.
- * With a bus, `action/speaking` start/end frame the program's run (the display's "speaking").
+ * `speak`: queue a sentence for the TTS actuator (actions/tts.ts) as `action/say` with source
+ * `tool.speak`, like every other voice on the device, so it waits its turn behind an answer being
+ * read and a barge-in silences it too. It answers once the sentence is queued (`utteranceId`);
+ * `action/speaking` start/end with that id follow when it is played. The actuator runs the program
+ * as argv, the text never where the program reads options (tts-process.ts).
+ * `E_TOOL_UNAVAILABLE` when speech output is off or its program is not installed.
  */
 export function speakTool(
-  command: readonly string[],
+  bus: EventBus,
   available: boolean,
-  input: TtsInput = 'stdin',
-  bus?: EventBus,
+  program: string,
 ): ToolDefinition<{ text: string }> {
-  const [program, ...fixed] = command;
+  let seq = 0;
+  // Unique across restarts too (a consumer may match speaking events of an earlier run).
+  const run = randomUUID().slice(0, 8);
   return {
     name: 'speak',
     description: 'Say a short sentence out loud through the device speaker.',
@@ -155,78 +157,21 @@ export function speakTool(
       required: ['text'],
       additionalProperties: false,
     },
-    async execute(args, { signal }) {
-      if (!available || program === undefined) {
-        return Promise.reject(
-          new EdgeloomError(
-            ErrorCode.E_TOOL_UNAVAILABLE,
-            `speak: '${program ?? ''}' is not installed (agents.tts_command)`,
-            {
-              where: 'tool speak',
-            },
-          ),
+    async execute(args) {
+      if (!available) {
+        throw new EdgeloomError(
+          ErrorCode.E_TOOL_UNAVAILABLE,
+          `speak: '${program}' is not installed or speech output is off (agents.voice.tts)`,
+          { where: 'tool speak' },
         );
       }
-      const text = speakableText(args.text);
-      const argv = input === 'argument' ? [...fixed, '--', text] : [...fixed];
-      // publish() returns a promise only when a guaranteed subscriber is full (backpressure).
-      const speaking = async (state: 'start' | 'end', ok?: boolean): Promise<void> => {
-        await bus?.publish(
-          'action/speaking',
-          { state, text, ...(ok === undefined ? {} : { ok }) },
-          { source: 'tool.speak' },
-        );
-      };
-      await speaking('start');
-      const run = new Promise<unknown>((resolve, reject) => {
-        const child = spawn(program, argv, {
-          stdio: [input === 'stdin' ? 'pipe' : 'ignore', 'ignore', 'pipe'],
-        });
-        if (child.stdin !== null) {
-          // A program that exits without reading its input closes the pipe: its exit code tells.
-          child.stdin.on('error', () => undefined);
-          child.stdin.end(`${text}\n`);
-        }
-        let stderr = '';
-        child.stderr?.on('data', (d: Buffer) => {
-          if (stderr.length < 2000) stderr += d.toString();
-        });
-        const kill = (): void => {
-          child.kill('SIGTERM');
-        };
-        signal.addEventListener('abort', kill, { once: true });
-        child.on('error', (err) => {
-          signal.removeEventListener('abort', kill);
-          reject(
-            new EdgeloomError(ErrorCode.E_TOOL_UNAVAILABLE, `speak: ${err.message}`, {
-              where: 'tool speak',
-              cause: err,
-            }),
-          );
-        });
-        child.on('close', (code, sig) => {
-          signal.removeEventListener('abort', kill);
-          if (code === 0) resolve({ spoken: text.length });
-          else
-            reject(
-              new EdgeloomError(
-                ErrorCode.E_TOOL_FAILED,
-                `speak: ${program} exited ${code ?? sig}: ${stderr.trim()}`,
-                { where: 'tool speak' },
-              ),
-            );
-        });
-      });
-      return run.then(
-        async (result) => {
-          await speaking('end', true);
-          return result;
-        },
-        async (err: unknown) => {
-          await speaking('end', false);
-          throw err;
-        },
+      const utteranceId = `speak-${run}-${++seq}`;
+      await bus.publish(
+        'action/say',
+        { text: args.text, utteranceId, source: 'tool.speak' },
+        { source: 'tool.speak' },
       );
+      return { queued: true, utteranceId };
     },
   };
 }
@@ -271,18 +216,17 @@ export interface BuiltinToolsOptions {
   readonly logger: Logger;
   /** mqtt.publish_allow. */
   readonly publishAllow: readonly string[];
-  /** TTS program and fixed arguments (config agents.tts_command, split on spaces). */
-  readonly ttsCommand: readonly string[];
-  /** How the text reaches it (config agents.tts_input); default stdin. */
-  readonly ttsInput?: TtsInput;
+  /**
+   * The TTS program (agents.voice.tts.command[0]); undefined when speech output is off. The speak
+   * tool is unavailable unless it is installed.
+   */
+  readonly ttsProgram?: string;
 }
 
 export function registerBuiltinTools(registry: ToolRegistry, o: BuiltinToolsOptions): void {
   registry.register(mqttPublishTool(o.bus, o.publishAllow));
   registry.register(displayShowTool(o.bus));
-  const program = o.ttsCommand[0];
-  registry.register(
-    speakTool(o.ttsCommand, program !== undefined && commandExists(program), o.ttsInput ?? 'stdin', o.bus),
-  );
+  const program = o.ttsProgram;
+  registry.register(speakTool(o.bus, program !== undefined && commandExists(program), program ?? ''));
   registry.register(logTool(o.logger));
 }

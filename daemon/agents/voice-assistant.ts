@@ -24,6 +24,7 @@
 import type { Envelope } from '../bus/envelope.js';
 import type {
   IntentEvent,
+  ListenWindow,
   RouteDecision,
   SpeakingEvent,
   SpeechEvent,
@@ -34,37 +35,21 @@ import type { VoiceConfig } from '../config/index.js';
 import { type CompiledIntent, compileIntents, matchIntent, normalize, substituteSlots } from './intents.js';
 import type { AgentAction, AgentDefinition, AgentInput, DecideContext, Decision } from './reducer.js';
 import { CLOUD_ASSIST_TOOL, type CloudAssistArgs, type ConversationResult } from './voice-conversation.js';
-import { afterPhrase, STOP_WORDS } from './voice-phrases.js';
+import { afterPhrase, STOP_WORDS, wordSimilarity } from './voice-phrases.js';
 import {
+  INITIAL_VOICE_WORKING,
   initialVoiceState,
   type PendingUtterance,
   type VoiceEvent,
   type VoiceState,
+  type VoiceWorking,
   voiceReducer,
 } from './voice-state.js';
 
 export { CLOUD_ASSIST_TOOL } from './voice-conversation.js';
 export { afterPhrase, STOP_WORDS } from './voice-phrases.js';
-export type { VoiceEvent, VoiceState } from './voice-state.js';
+export type { VoiceEvent, VoiceState, VoiceWorking } from './voice-state.js';
 export { initialVoiceState, reduceVoice } from './voice-state.js';
-
-/** What the agent knows between inputs without a log entry: its own playback and listening windows. */
-export interface VoiceWorking {
-  /** Clock ms the current playback started; null when silent. */
-  readonly speakingSinceMs: number | null;
-  /** The last finished playback, clock ms (own-voice guard: the mic hears it with a delay). */
-  readonly lastSpokeStartMs: number;
-  readonly lastSpokeEndMs: number;
-  /** Transcripts are taken without the wake phrase until then, clock ms. */
-  readonly listenUntilMs: number;
-}
-
-const INITIAL_WORKING: VoiceWorking = {
-  speakingSinceMs: null,
-  lastSpokeStartMs: 0,
-  lastSpokeEndMs: 0,
-  listenUntilMs: 0,
-};
 
 export interface VoiceAgentOptions {
   readonly config: VoiceConfig;
@@ -123,7 +108,10 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
       const actions: AgentAction[] = [{ kind: 'publish', topic: intentTopic, payload: intent }];
       if (m.action.tool !== '')
         actions.push({ kind: 'tool', tool: m.action.tool, args: substituteSlots(m.action.args, m.slots) });
-      return { events: [{ type: 'matched', intent: m.intent, score, text, utteranceId: u.id }], actions };
+      return {
+        events: [{ type: 'matched', intent: m.intent, score, text, utteranceId: u.id, atMs: u.atMs }],
+        actions,
+      };
     }
     if (o.cloud) {
       const conv = conversationFor(s, ctx.nowMs);
@@ -141,6 +129,7 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
         explicit_cloud: u.explicitCloud,
         conversation_id: conv.id,
         history,
+        at_ms: u.atMs,
       };
       ctx.setTimer(IDLE_TIMER, ctx.nowMs + idleMs);
       return {
@@ -167,7 +156,6 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
   const interrupt = (
     reason: 'speech_start' | 'stop_word',
     ctx: DecideContext,
-    s: VoiceState,
   ): Decision<VoiceEvent, VoiceWorking> => {
     return {
       events: [{ type: 'interrupted', reason, inFlight: ctx.inFlightActions }],
@@ -192,9 +180,9 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
     if (speech.kind !== 'start') return NONE;
     const speaking = w.speakingSinceMs !== null;
     // Barge-in: speech over the assistant's own voice. Otherwise only a busy assistant is interrupted.
-    if (speaking) return c.barge_in === 'speech' ? interrupt('speech_start', ctx, s) : NONE;
+    if (speaking) return c.barge_in === 'speech' ? interrupt('speech_start', ctx) : NONE;
     if (ctx.inFlightActions === 0 || c.barge_in === 'off') return NONE;
-    return interrupt('speech_start', ctx, s);
+    return interrupt('speech_start', ctx);
   };
 
   const onTranscript = (
@@ -206,7 +194,7 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
     const t = env.payload as Transcript;
     const said = normalize(t.text);
     if (said === '') return NONE;
-    if (stopWords.has(said)) return interrupt('stop_word', ctx, s);
+    if (stopWords.has(said)) return interrupt('stop_word', ctx);
     // Own voice: the segment overlaps playback (current or last), and speech is not a barge-in here.
     const segEnd = t.segmentStartMs + t.durationMs;
     const overlaps =
@@ -215,14 +203,17 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
     if (overlaps && c.barge_in !== 'speech')
       return { events: [{ type: 'ignored', reason: 'own_voice', text: t.text }], actions: [] };
     let text = t.text;
-    if (o.wakePhrase !== undefined && o.wakePhrase !== '' && ctx.nowMs > w.listenUntilMs) {
+    const listening = w.listenUntilMs > 0 && ctx.nowMs <= w.listenUntilMs;
+    if (o.wakePhrase !== undefined && o.wakePhrase !== '' && !listening) {
       const rest = afterPhrase(text, o.wakePhrase);
       if (rest === undefined)
         return { events: [{ type: 'ignored', reason: 'no_wake_phrase', text: t.text }], actions: [] };
       text = rest;
       if (normalize(text) === '') return openWindow(ctx, 'wake_word');
     }
-    let explicit = (env.tags ?? []).includes(EXPLICIT_CLOUD_TAG);
+    // Consent given by a button (voice.ask_cloud) covers this one utterance.
+    const consentGiven = w.consentUntilMs > 0 && ctx.nowMs <= w.consentUntilMs;
+    let explicit = consentGiven || (env.tags ?? []).includes(EXPLICIT_CLOUD_TAG);
     const consented = c.consent_phrase === '' ? undefined : afterPhrase(text, c.consent_phrase);
     if (consented !== undefined && normalize(consented) !== '') {
       text = consented;
@@ -234,13 +225,16 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
       topic: env.topic,
       correlationId: env.correlationId ?? env.id,
       explicitCloud: explicit,
-      atMs: ctx.nowMs,
+      // The end of the speech, from the audio's own timeline: the same in every replay.
+      atMs: segEnd,
     };
-    if (refineWaitMs <= 0) return act(s, u, text, ctx);
+    // The consent is used up by this utterance.
+    const used = consentGiven ? { working: { ...w, consentUntilMs: 0 } } : {};
+    if (refineWaitMs <= 0) return { ...act(s, u, text, ctx), ...used };
     // One utterance is held at a time: one still waiting is acted on now, on its local text.
     const before = s.pending === null ? NONE : act(s, s.pending, s.pending.text, ctx);
     ctx.setTimer(REFINE_TIMER, ctx.nowMs + refineWaitMs);
-    return { events: [...before.events, { type: 'heard', utterance: u }], actions: before.actions };
+    return { events: [...before.events, { type: 'heard', utterance: u }], actions: before.actions, ...used };
   };
 
   /** A listening window opened by the agent itself (the follow-up after an answer). */
@@ -274,7 +268,8 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
         conversationId: c2.conversation_id,
         user: c2.user,
         assistant: c2.answer,
-        atMs: ctx.nowMs,
+        // The utterance's time, not the answer's arrival: a replay folds to the same state.
+        atMs: c2.at_ms ?? s.conversation?.lastMs ?? 0,
       };
       return { events: [answered], actions: openWindow(ctx, 'follow_up').actions };
     }
@@ -290,7 +285,7 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
           conversationId: conv.id,
           user: s.lastIntent?.text ?? '',
           assistant: say,
-          atMs: ctx.nowMs,
+          atMs: s.lastIntent?.atMs ?? 0,
         },
       ],
       actions: [
@@ -338,8 +333,12 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
         : { ...NONE, working: ended };
     }
     if (topic === 'action/listen') {
-      const p = env.payload as { untilMs: number };
-      return { ...NONE, working: { ...w, listenUntilMs: Math.max(w.listenUntilMs, p.untilMs) } };
+      const p = env.payload as ListenWindow;
+      const consentUntilMs = p.reason === 'consent' ? p.untilMs : w.consentUntilMs;
+      return {
+        ...NONE,
+        working: { ...w, listenUntilMs: Math.max(w.listenUntilMs, p.untilMs), consentUntilMs },
+      };
     }
     if (topic.startsWith('inference/vad/')) return onSpeech(s, env, ctx, w);
     if (topic.startsWith('tool/')) return onToolResult(s, env, ctx);
@@ -354,8 +353,16 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
       const t = env.payload as Transcript;
       const p = s.pending;
       if (p !== null && t.refines === p.id) {
-        const text = normalize(t.text) === '' ? p.text : t.text;
-        return act(s, p, text, ctx);
+        // A refinement that shares too few words with what was heard is another sentence, not a
+        // better hearing of this one: the local text stands (a cloud cannot put words in a mouth).
+        const alike = normalize(t.text) !== '' && wordSimilarity(p.text, t.text) >= c.refine_min_similarity;
+        const decided = act(s, p, alike ? t.text : p.text, ctx);
+        return alike
+          ? decided
+          : {
+              ...decided,
+              events: [{ type: 'ignored', reason: 'unlike_refinement', text: t.text }, ...decided.events],
+            };
       }
       return { events: [{ type: 'ignored', reason: 'late_refinement', text: t.text }], actions: [] };
     }
@@ -381,7 +388,7 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
     initialState: initialVoiceState(),
     reduce: voiceReducer(c.conversation.context_tokens),
     decide,
-    working: { initial: INITIAL_WORKING, snapshotIntervalMs: 10_000 },
+    working: { initial: INITIAL_VOICE_WORKING, snapshotIntervalMs: 10_000 },
     onStart(state, ctx) {
       // A held utterance survives a restart: act on it when its wait is over (at once if past).
       if (state.pending !== null) ctx.setTimer(REFINE_TIMER, state.pending.atMs + refineWaitMs);

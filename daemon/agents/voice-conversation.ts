@@ -46,6 +46,8 @@ export interface CloudAssistArgs {
   readonly conversation_id?: string;
   /** Earlier turns, oldest first, as user/assistant messages. */
   readonly history?: readonly { readonly role: 'user' | 'assistant'; readonly content: string }[];
+  /** The utterance's time, ms, handed back in the result (the turn's time in the agent's state). */
+  readonly at_ms?: number;
 }
 
 /** What the tool returns: the agent folds it into the conversation (`answered`). */
@@ -56,6 +58,7 @@ export interface ConversationResult {
   readonly rounds: number;
   readonly calls: readonly { readonly tool: string; readonly ok: boolean; readonly code?: string }[];
   readonly declined?: string;
+  readonly at_ms?: number;
 }
 
 /** Asks the router; must honour `signal` (an aborted request cancels the router's call too). */
@@ -101,6 +104,7 @@ export function conversationTool(o: ConversationToolOptions): ToolDefinition<Clo
         min_score: { type: 'number', minimum: 0, maximum: 1 },
         explicit_cloud: { type: 'boolean' },
         conversation_id: { type: 'string', maxLength: 64 },
+        at_ms: { type: 'number' },
         history: {
           type: 'array',
           maxItems: 64,
@@ -194,7 +198,7 @@ export function conversationTool(o: ConversationToolOptions): ToolDefinition<Clo
                 text: args.text,
                 source: 'local',
               });
-              return result(conversationId, args.text, '', rounds, calls, reply.declined);
+              return result(args.at_ms, conversationId, args.text, '', rounds, calls, reply.declined);
             }
             answer = OUT_OF_STEPS_ANSWER;
             break;
@@ -246,11 +250,12 @@ export function conversationTool(o: ConversationToolOptions): ToolDefinition<Clo
             });
           });
         }
-        if (answer === '' && calls.length === 0) return result(conversationId, args.text, '', rounds, calls);
+        if (answer === '' && calls.length === 0)
+          return result(args.at_ms, conversationId, args.text, '', rounds, calls);
         finished = true;
         sentences.finish(answer);
         await o.bus.publish(answerTopic, { text: answer, final: true, conversationId }, { source: o.source });
-        return result(conversationId, args.text, answer, rounds, calls);
+        return result(args.at_ms, conversationId, args.text, answer, rounds, calls);
       } catch (err) {
         if (signal.aborted)
           throw new EdgeloomError(ErrorCode.E_TOOL_ABORTED, 'conversation cancelled', {
@@ -266,6 +271,7 @@ export function conversationTool(o: ConversationToolOptions): ToolDefinition<Clo
 }
 
 function result(
+  atMs: number | undefined,
   conversationId: string,
   user: string,
   answer: string,
@@ -274,6 +280,7 @@ function result(
   declined?: string,
 ): ConversationResult {
   return {
+    ...(atMs === undefined ? {} : { at_ms: atMs }),
     conversation_id: conversationId,
     user,
     answer,

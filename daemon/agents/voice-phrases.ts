@@ -27,3 +27,24 @@ export function afterPhrase(text: string, phrase: string): string | undefined {
     .join(' ')
     .replace(/^[\s,.:;!?-]+/, '');
 }
+
+/**
+ * How alike two transcripts of the same audio are, 0..1: one minus the word-level edit distance
+ * over the longer one's length (words normalised; a word counts as the same when equal). A cloud
+ * refinement is a better hearing of the same words; one that shares few of them is not a
+ * refinement but a different sentence (a lying or confused cloud), and is not acted on.
+ */
+export function wordSimilarity(a: string, b: string): number {
+  const x = normalize(a).split(' ').filter(Boolean);
+  const y = normalize(b).split(' ').filter(Boolean);
+  const n = Math.max(x.length, y.length);
+  if (n === 0) return 1;
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= y.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return 1 - prev[y.length]! / n;
+}

@@ -1,7 +1,7 @@
 /**
  * The voice agent's event-sourced state (voice-assistant.ts decides, this folds): counters, the
- * utterance waiting for its cloud refinement, the utterances already acted on (so a late
- * refinement is recognised and never acts), and the conversation — recent turns kept within a
+ * utterance waiting for its cloud refinement (a refinement for anything else is late and never
+ * acts), and the conversation — recent turns kept within a
  * token budget, forgotten after an idle time or by `forget` (which deletes the log).
  */
 
@@ -27,15 +27,9 @@ export interface PendingUtterance {
   readonly topic: string;
   readonly correlationId: string;
   readonly explicitCloud: boolean;
+  /** When the speech ended (segment start + duration), ms: a replay gives the same value every run. */
   readonly atMs: number;
 }
-
-/**
- * Utterance ids remembered as acted on. Policy past it: the oldest is forgotten; a refinement
- * arriving more than this many utterances late would then be taken for a new, unexpected one —
- * and ignored all the same, since nothing is pending for it.
- */
-export const ACTED_IDS_KEPT = 16;
 
 export interface VoiceState {
   readonly utterances: number;
@@ -44,17 +38,43 @@ export interface VoiceState {
   readonly cloudRequests: number;
   readonly interrupts: number;
   readonly answers: number;
-  /** Utterances not acted on: own voice, no wake phrase, late refinements. */
+  /** Utterances and refinements not acted on: own voice, no wake phrase, late or unlike refinements. */
   readonly ignored: number;
-  readonly lastIntent: { readonly intent: string; readonly score: number; readonly text: string } | null;
+  readonly lastIntent: {
+    readonly intent: string;
+    readonly score: number;
+    readonly text: string;
+    /** The utterance's time, ms (absent in logs from before it was kept). */
+    readonly atMs?: number;
+  } | null;
   readonly pending: PendingUtterance | null;
-  readonly acted: readonly string[];
   readonly conversation: Conversation | null;
   /** Conversations started so far: numbers the next one's id. */
   readonly conversations: number;
 }
 
-export type IgnoreReason = 'own_voice' | 'no_wake_phrase' | 'late_refinement';
+/** What the agent knows between inputs without a log entry: its own playback and listening windows. */
+export interface VoiceWorking {
+  /** Clock ms the current playback started; null when silent. */
+  readonly speakingSinceMs: number | null;
+  /** The last finished playback, clock ms (own-voice guard: the mic hears it with a delay). */
+  readonly lastSpokeStartMs: number;
+  readonly lastSpokeEndMs: number;
+  /** Transcripts are taken without the wake phrase until then, clock ms. */
+  readonly listenUntilMs: number;
+  /** The next utterance before then is an explicit request for the cloud (voice.ask_cloud), clock ms. */
+  readonly consentUntilMs: number;
+}
+
+export const INITIAL_VOICE_WORKING: VoiceWorking = {
+  speakingSinceMs: null,
+  lastSpokeStartMs: 0,
+  lastSpokeEndMs: 0,
+  listenUntilMs: 0,
+  consentUntilMs: 0,
+};
+
+export type IgnoreReason = 'own_voice' | 'no_wake_phrase' | 'late_refinement' | 'unlike_refinement';
 
 export type VoiceEvent =
   | { readonly type: 'heard'; readonly utterance: PendingUtterance }
@@ -64,6 +84,7 @@ export type VoiceEvent =
       readonly score: number;
       readonly text: string;
       readonly utteranceId?: string;
+      readonly atMs?: number;
     }
   | {
       readonly type: 'no_match';
@@ -105,7 +126,6 @@ export function initialVoiceState(): VoiceState {
     ignored: 0,
     lastIntent: null,
     pending: null,
-    acted: [],
     conversation: null,
     conversations: 0,
   };
@@ -130,16 +150,13 @@ export function turnsWithin(turns: readonly Turn[], budgetTokens: number): reado
   return from === 0 ? turns : turns.slice(from);
 }
 
-const actedWith = (acted: readonly string[], id: string | undefined): readonly string[] =>
-  id === undefined ? acted : [...acted, id].slice(-ACTED_IDS_KEPT);
-
 /** The fold, for a given context budget (config `agents.voice.conversation.context_tokens`). */
 export function voiceReducer(contextTokens: number) {
   return (s: VoiceState, e: VoiceEvent): VoiceState => {
-    // Acting on an utterance clears it from pending (when it is the one waiting) and remembers it.
-    const settle = (id: string | undefined): Pick<VoiceState, 'pending' | 'acted'> => ({
+    // Acting on an utterance clears it from pending when it is the one waiting. (A refinement
+    // that comes later finds nothing pending for it: that is how it is recognised as late.)
+    const settle = (id: string | undefined): Pick<VoiceState, 'pending'> => ({
       pending: s.pending !== null && s.pending.id === id ? null : s.pending,
-      acted: actedWith(s.acted, id),
     });
     switch (e.type) {
       case 'heard':
@@ -150,7 +167,12 @@ export function voiceReducer(contextTokens: number) {
           ...settle(e.utteranceId),
           utterances: s.utterances + 1,
           matched: s.matched + 1,
-          lastIntent: { intent: e.intent, score: e.score, text: e.text },
+          lastIntent: {
+            intent: e.intent,
+            score: e.score,
+            text: e.text,
+            ...(e.atMs === undefined ? {} : { atMs: e.atMs }),
+          },
         };
       case 'no_match':
         return { ...s, ...settle(e.utteranceId), utterances: s.utterances + 1, noMatch: s.noMatch + 1 };

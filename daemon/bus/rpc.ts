@@ -109,6 +109,19 @@ export interface RestartAnswer {
   readonly exit_code: number;
 }
 
+// ---------------------------------------------------------------- voice (issue #14, wake modes)
+/** What push-to-talk may say (the `cmd/voice/listen` payload, less its `id`). */
+export interface VoiceListenArgs {
+  /** How long the listening window stays open, seconds (default agents.voice.wake.window_s). */
+  readonly seconds?: number;
+}
+export interface VoiceListenRequest extends VoiceListenArgs, FromOrigin {}
+export interface VoiceListenAnswer {
+  readonly listening: true;
+  /** When the window closes, clock ms. */
+  readonly until_ms: number;
+}
+
 // ---------------------------------------------------------------- the map
 
 export interface RpcMap {
@@ -123,6 +136,8 @@ export interface RpcMap {
   'rpc/tool/call': Rpc<ToolCallRequest, ToolCallAnswer>;
   /** Answered by the restart responder (systemd/restart.ts). */
   'rpc/system/restart': Rpc<RestartRequest, RestartAnswer>;
+  /** Answered by push-to-talk (pipeline/wake/push-to-talk.ts): opens a listening window. */
+  'rpc/voice/listen': Rpc<VoiceListenRequest, VoiceListenAnswer>;
   /** Answered by the router stage's cloud gateway; asked by the voice agent's cloud tool. */
   'rpc/router/cloud-assist': CloudAssistRpc;
 }

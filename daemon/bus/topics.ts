@@ -11,6 +11,9 @@
  */
 import type { ErrorCode } from '../errors.js';
 import type { PayloadMatching } from './patterns.js';
+import type { TimerCommand, TimerEvent, TimerReply } from './topics-timers.js';
+
+export type { TimerCommand, TimerEvent, TimerReply, TimerView } from './topics-timers.js';
 
 // ---------------------------------------------------------------- sensors
 
@@ -214,10 +217,25 @@ export interface SilenceAction {
   readonly reason: 'barge_in' | 'stop_word' | 'command';
 }
 
-/** The microphone's transcripts are acted on until `untilMs` (clock ms). */
+/**
+ * The microphone's transcripts are acted on until `untilMs` (clock ms). `consent` (the
+ * `voice.ask_cloud` tool, a Home Assistant button) also makes the next utterance in it an explicit
+ * request for the cloud.
+ */
 export interface ListenWindow {
-  readonly reason: 'wake_word' | 'push_to_talk' | 'follow_up';
+  readonly reason: 'wake_word' | 'push_to_talk' | 'follow_up' | 'consent';
   readonly untilMs: number;
+}
+
+// ---- wake modes (issue #14, the wake helper's part)
+/** A wake word heard on a microphone (`inference/wake/<mic>`), above the configured threshold. */
+export interface WakeDetection {
+  /** The word as configured (`hey jarvis`). */
+  readonly word: string;
+  /** The classifier's score, 0..1. */
+  readonly score: number;
+  /** Manifest id of the word's classifier. */
+  readonly modelId: string;
 }
 
 /** The voice agent's answer, streamed: sentences as they come (`final` false), then the whole text. */
@@ -225,52 +243,6 @@ export interface AnswerEvent {
   readonly text: string;
   readonly final: boolean;
   readonly conversationId: string;
-}
-
-// ---- voice skills (issue #14, the skills helper): the timers agent and its tools
-
-/** A request to the timers agent (agents/skills/timer-tools.ts → agents/skills/timers-agent.ts). */
-export interface TimerCommand {
-  /** Echoed in the reply: the tool call waiting for it. */
-  readonly requestId: string;
-  readonly op: 'set' | 'cancel' | 'remaining';
-  /** `set`: how long, seconds. */
-  readonly seconds?: number;
-  /** The timer's name ("pasta"); absent: unnamed (set), every timer (cancel, remaining). */
-  readonly label?: string;
-}
-
-/** One running timer as the agent reports it. */
-export interface TimerView {
-  readonly id: string;
-  readonly label: string | null;
-  /** Length it was set for, seconds. */
-  readonly seconds: number;
-  /** Left now, seconds (rounded up). */
-  readonly remaining_s: number;
-}
-
-/** The timers agent's answer to a TimerCommand, after its events are persisted. */
-export interface TimerReply {
-  readonly requestId: string;
-  readonly ok: boolean;
-  /** What to speak. */
-  readonly say: string;
-  /** The timers the command set, cancelled or asked about. */
-  readonly timers: readonly TimerView[];
-  /** Why a `set` was refused. */
-  readonly refused?: 'max_timers' | 'too_long' | 'too_short';
-}
-
-/** A timer's life: set, cancelled, fired (MQTT `<base>/voice/timer`). */
-export interface TimerEvent {
-  readonly id: string;
-  readonly label: string | null;
-  readonly state: 'set' | 'cancelled' | 'fired';
-  /** Length it was set for, seconds. */
-  readonly seconds: number;
-  /** Clock time it is (or was) due, ms. */
-  readonly dueMs: number;
 }
 
 /** A content fragment of a streamed cloud-assist answer (router → the voice agent's loop). */
@@ -357,6 +329,8 @@ export interface TopicMap {
   [topic: `inference/vad/${string}`]: SpeechEvent;
   [topic: `inference/face/${string}`]: FaceInference;
   [topic: `inference/stt/${string}`]: Transcript;
+  /** Wake modes (issue #14): a wake word heard on that microphone. */
+  [topic: `inference/wake/${string}`]: WakeDetection;
   /**
    * Cloud refinements (the router's hybrid and cloud routes), on their own topics so consumers opt
    * in: `inference/face/+` and `inference/stt/+` never see them. They carry `refines`.

@@ -55,7 +55,12 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'sensor/mic/+/frame': {
     publishers: ['sensors/mic/mic.ts', REPLAY],
-    subscribers: ['pipeline/vad/vad-stage.ts', 'replay/recorder.ts', 'observe/http/mic-levels.ts'],
+    subscribers: [
+      'pipeline/vad/vad-stage.ts',
+      'pipeline/wake/wake-stage.ts',
+      'replay/recorder.ts',
+      'observe/http/mic-levels.ts',
+    ],
     // Audio reaches the dashboard only as levels over /api/mic/levels (mic-levels.ts).
     external: [],
   },
@@ -71,7 +76,13 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   'inference/vad/+': {
     publishers: ['pipeline/vad/vad-stage.ts'],
-    subscribers: ['pipeline/stt/stt-stage.ts', 'router/router.ts', 'agents/voice-assistant.ts'],
+    // The TTS actuator: barge-in on a speech start while it plays (barge_in: speech).
+    subscribers: [
+      'pipeline/stt/stt-stage.ts',
+      'router/router.ts',
+      'agents/voice-assistant.ts',
+      'actions/tts.ts',
+    ],
     external: ['mqtt', 'dashboard'],
   },
   'inference/face/+': {
@@ -83,6 +94,12 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
     publishers: ['pipeline/stt/stt-stage.ts'],
     subscribers: ['router/router.ts', 'agents/voice-assistant.ts', 'mcp/mcp-state.ts'],
     external: ['mqtt', 'dashboard'],
+  },
+  // ---- wake modes (issue #14, the wake helper's part)
+  'inference/wake/+': {
+    publishers: ['pipeline/wake/wake-stage.ts'],
+    subscribers: [],
+    external: ['event-stream'],
   },
   'inference/face/+/refined': {
     publishers: ['router/routing.ts'],
@@ -108,30 +125,40 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
     external: ['mqtt', 'dashboard'],
   },
   'action/speaking': {
-    publishers: ['agents/builtin-tools.ts'],
+    // ---- the TTS actuator's rows (issue #14, TTS part): action/speaking, action/say, action/silence
+    publishers: ['actions/tts.ts'],
     // The voice agent: own-voice guard, barge-in, the follow-up window after an answer.
     subscribers: ['agents/voice-assistant.ts'],
-    external: ['dashboard'],
+    external: ['mqtt', 'dashboard'],
   },
   // ---- voice (issue #14): the conversation loop's side
   'action/say': {
-    // The timers agent announces a timer that fired.
+    // The speak tool queues through the TTS actuator like every other voice; the timers agent
+    // announces a timer that fired.
     publishers: [
       'agents/voice-assistant.ts',
       'agents/voice-conversation.ts',
+      'agents/builtin-tools.ts',
       'agents/skills/timers-agent.ts',
     ],
-    subscribers: [],
+    subscribers: ['actions/tts.ts'],
     external: ['event-stream'],
   },
   'action/silence': {
     publishers: ['agents/voice-assistant.ts'],
-    subscribers: [],
+    subscribers: ['actions/tts.ts'],
     external: ['event-stream'],
   },
   'action/listen': {
-    publishers: ['agents/voice-assistant.ts'],
-    subscribers: ['agents/voice-assistant.ts'],
+    // agents: the voice agent (follow-up) and the consent tool; pipeline/wake: the wake helper's part
+    // (the wake word, push-to-talk, and the gate that lets STT run).
+    publishers: [
+      'agents/voice-assistant.ts',
+      'agents/voice-tools.ts',
+      'pipeline/wake/wake-stage.ts',
+      'pipeline/wake/push-to-talk.ts',
+    ],
+    subscribers: ['agents/voice-assistant.ts', 'pipeline/wake/listen-gate.ts'],
     external: ['event-stream'],
   },
   'router/assist/delta': {
@@ -142,7 +169,8 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   'agent/+/answer': {
     publishers: ['agents/voice-assistant.ts', 'agents/voice-conversation.ts'],
     subscribers: [],
-    external: ['event-stream'],
+    // `<base>/voice/answer` (the TTS part of issue #14).
+    external: ['mqtt', 'dashboard'],
   },
   // ---- voice skills (issue #14, the skills helper): the timer tools ask, the timers agent answers
   'agent/timers/command': {
@@ -220,5 +248,7 @@ export const RPC_ROUTES: { readonly [K in KeyPattern<RpcTopic>]: RpcRoute } = {
   'rpc/forget': { requesters: COMMANDS, responders: ['privacy/forget.ts'] },
   'rpc/tool/call': { requesters: COMMANDS, responders: ['agents/tools.ts'] },
   'rpc/system/restart': { requesters: COMMANDS, responders: ['systemd/restart.ts'] },
+  // Wake modes (issue #14): push-to-talk opens a listening window.
+  'rpc/voice/listen': { requesters: COMMANDS, responders: ['pipeline/wake/push-to-talk.ts'] },
   'rpc/router/cloud-assist': { requesters: ['agents/build.ts'], responders: ['router/router.ts'] },
 };

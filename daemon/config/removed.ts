@@ -6,4 +6,8 @@
 export const REMOVED_KEYS: Readonly<Record<string, string>> = {
   'sensors.mic.sampling':
     'microphone frames are never thinned: the VAD and the speech segments need every frame (README, "Sensors"); delete the key',
+  // Issue #14: the speak tool no longer runs its own program; the TTS actuator speaks for it.
+  'agents.tts_command':
+    'moved to agents.voice.tts.command, a list of arguments (e.g. [espeak-ng, -v, en]): the TTS actuator speaks for the speak tool (README, "Speech output (TTS)")',
+  'agents.tts_input': 'moved to agents.voice.tts.input (same values: stdin, argument)',
 };

@@ -11,7 +11,15 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { EdgeloomError, ErrorCode } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 
-export const MODEL_KINDS = ['vad', 'face-detector', 'emotion-classifier', 'stt'] as const;
+export const MODEL_KINDS = [
+  'vad',
+  'face-detector',
+  'emotion-classifier',
+  'stt',
+  // openWakeWord (issue #14): the shared melspectrogram + embedding, and one classifier per word.
+  'wake-features',
+  'wake-word',
+] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
 /** The implementation a stage picks for an entry (the face stage chooses its decoder by format). */
@@ -22,6 +30,8 @@ export const MODEL_FORMATS = [
   'whisper-onnx',
   'yunet',
   'ferplus',
+  'openwakeword-features',
+  'openwakeword',
 ] as const;
 export type ModelFormat = (typeof MODEL_FORMATS)[number];
 

@@ -5,6 +5,7 @@
  * retained MQTT `stats` message. Everything here runs on wall time, even during a replay.
  */
 import type { MqttClientSink } from '../actions/mqtt-client.js';
+import type { TtsActuator } from '../actions/tts.js';
 import type { MotionFilter, MotionState } from '../agents/motion.js';
 import type { AgentRuntime } from '../agents/runtime.js';
 import type { EventBus } from '../bus/types.js';
@@ -15,6 +16,7 @@ import { componentLogger, type Logger } from '../log.js';
 import type { Mcp } from '../mcp/build.js';
 import type { ModelManager } from '../models/manager.js';
 import type { FaceStage } from '../pipeline/face/face-stage.js';
+import type { WakeModeStats } from '../pipeline/wake/build-wake.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import type { ReplaySource } from '../replay/replay-source.js';
 import type { AuditLog } from '../router/audit-log.js';
@@ -40,9 +42,13 @@ export interface ObservabilityOptions {
   readonly logger: Logger;
   readonly router: RouterStage;
   readonly storage?: StorageComponent;
+  /** The wake modes' counters (pipeline/wake/build-wake.ts), absent in mode `always`. */
+  readonly wake?: () => WakeModeStats;
   readonly replay?: ReplaySource;
   readonly agents?: AgentRuntime;
   readonly mqtt?: MqttClientSink;
+  /** Speech output: utterances spoken, failed, interrupted, dropped (actions/tts.ts). */
+  readonly tts?: TtsActuator;
   readonly face?: FaceStage;
   /** Its per-frame speech probabilities go on the hearing view's timeline. */
   readonly vad?: VadProbabilities;
@@ -104,7 +110,9 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
       ? {}
       : { plugins: () => o.plugins!.map((h) => h.stats()) }),
     ...(o.mcp === undefined ? {} : { mcp: () => o.mcp!.stats() }),
+    ...(o.tts === undefined ? {} : { tts: () => o.tts!.stats() }),
     ...(o.storage === undefined ? {} : { storage: () => o.storage!.stats() }),
+    ...(o.wake === undefined ? {} : { wake: o.wake }),
     ...(o.agents === undefined
       ? {}
       : {

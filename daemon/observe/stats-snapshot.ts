@@ -4,10 +4,12 @@
  * daemon's components answer it from.
  */
 
+import type { TtsStats } from '../actions/tts.js';
 import type { SensorStatus } from '../bus/topics.js';
 import type { SubscriptionStats } from '../bus/types.js';
 import type { ComponentHealth } from '../component.js';
 import type { McpStats } from '../mcp/build.js';
+import type { WakeModeStats } from '../pipeline/wake/build-wake.js';
 import type { PluginStats } from '../plugins/plugin-host.js';
 import type { SensorCounters } from '../sensors/counters.js';
 import type { HistogramSnapshot, LatencyHistograms } from '../util/latency-histogram.js';
@@ -148,6 +150,10 @@ export interface StatsProviders {
   plugins?(): readonly PluginStats[];
   /** MCP tool servers (calls, restarts, tools) and MCP clients of this daemon (mcp/build.ts). */
   mcp?(): McpStats;
+  /** Speech output (actions/tts.ts): utterances by outcome, the queue. */
+  tts?(): TtsStats;
+  /** The wake modes: segments let through or kept from STT, windows, wake words (issue #14). */
+  wake?(): WakeModeStats;
   /** SoC temperature, °C, or undefined where the board has no sensor; called at most every tempIntervalMs. */
   temperatureC?(): Promise<number | undefined>;
 }
@@ -212,6 +218,8 @@ export interface StatsSnapshot {
   readonly agents?: readonly AgentStatsView[];
   readonly plugins?: readonly PluginStats[];
   readonly mcp?: McpStats;
+  readonly tts?: TtsStats;
+  readonly wake?: WakeModeStats;
 }
 
 /** Histograms and counters read at each scrape from the components that keep them. */

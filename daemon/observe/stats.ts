@@ -223,6 +223,10 @@ export class StatsCollector implements Component {
         this.call('memory', () => p.memory?.()),
       ),
       ...optional(
+        'wake',
+        this.call('wake', () => p.wake?.()),
+      ),
+      ...optional(
         'storage',
         this.call('storage', () => p.storage?.()),
       ),
@@ -241,6 +245,10 @@ export class StatsCollector implements Component {
       ...optional(
         'mcp',
         this.call('mcp', () => p.mcp?.()),
+      ),
+      ...optional(
+        'tts',
+        this.call('tts', () => p.tts?.()),
       ),
     };
     return snap;

@@ -34,6 +34,7 @@ import { SttStage } from './stt/stt-stage.js';
 import { WhisperModel } from './stt/whisper/whisper.js';
 import { SileroVad, sileroSessionOptions } from './vad/silero-vad.js';
 import { VadStage } from './vad/vad-stage.js';
+import { buildWake, type WakeBuild, type WakeModeStats } from './wake/build-wake.js';
 
 export interface PipelineOptions {
   readonly config: EdgeloomConfig;
@@ -61,6 +62,13 @@ export interface Pipeline {
   readonly vad?: VadStage;
   /** Every session run's latency by model id (encoder and decoder apart), for /metrics. */
   readonly modelLatency: LatencyHistograms;
+  /**
+   * Wake mode `wake_word` without its model files: the phrase the voice agent must find at the
+   * start of an utterance instead (agents.voice.wake.phrase).
+   */
+  readonly wakePhrase?: string;
+  /** The wake modes' counters (absent in mode `always`). */
+  readonly wakeStats?: () => WakeModeStats;
 }
 
 /** Absolute path of a model's file, by manifest id and the file's name (its last path segment). */
@@ -187,6 +195,13 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
     out.push(face);
   }
 
+  // Wake modes (agents.voice.wake): the listening gate on STT, the wake word, push-to-talk.
+  const wake: WakeBuild = p.stt.enabled
+    ? buildWake({ config, bus, logger, models, manifest, modelsDir, loadSession })
+    : { before: [], after: [] };
+  out.push(...wake.before);
+  const gate = wake.gate === undefined ? {} : { gate: wake.gate };
+
   if (p.stt.enabled && p.stt.engine === 'reference') {
     // No weights: the fixture's truth answers (a labelled stand-in, see stt/reference-transcriber.ts).
     out.push(
@@ -202,6 +217,7 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
             logger: componentLogger(logger, 'pipeline.stt'),
           }),
         transcribe: { language: p.stt.language, maxNewTokens: p.stt.max_tokens },
+        ...gate,
       }),
     );
   } else if (p.stt.enabled) {
@@ -238,8 +254,18 @@ export function buildPipeline(o: PipelineOptions): Pipeline {
         createModel: async () => managedTranscriber(slots[instances++ % slots.length]!, p.stt.model),
         transcribe: { language: p.stt.language, maxNewTokens: p.stt.max_tokens },
         concurrency: p.stt.concurrency,
+        ...gate,
       }),
     );
   }
-  return { components: out, models, face, modelLatency, ...(vad === undefined ? {} : { vad }) };
+  out.push(...wake.after);
+  return {
+    components: out,
+    models,
+    face,
+    modelLatency,
+    ...(vad === undefined ? {} : { vad }),
+    ...(wake.wakePhrase === undefined ? {} : { wakePhrase: wake.wakePhrase }),
+    ...(wake.stats === undefined ? {} : { wakeStats: wake.stats }),
+  };
 }

@@ -60,6 +60,9 @@ export function sensorOfTopic(topic: string): SensorKind | undefined {
   // Intents are computed from transcripts, so they carry the microphone's tier; the emotion
   // display shows what the camera saw; motion events are the IMU's.
   if (a === 'agent' && c === 'intent') return 'mic';
+  // What the assistant answers and says is made from what it heard (issue #14).
+  if (a === 'agent' && c === 'answer') return 'mic';
+  if (a === 'action' && (b === 'speaking' || b === 'say')) return 'mic';
   if (a === 'agent' && c === 'motion') return 'imu';
   if (a === 'action' && b === 'display') return 'camera';
   return undefined;
@@ -75,7 +78,7 @@ export function deviceTopics(ids: { readonly [K in SensorKind]?: string }): stri
   if (ids.mic !== undefined) {
     out.push(`sensor/mic/${ids.mic}/frame`, `sensor/mic/${ids.mic}/status`);
     out.push(`inference/vad/${ids.mic}`, `inference/stt/${ids.mic}`, `inference/stt/${ids.mic}/refined`);
-    out.push('agent/voice/intent');
+    out.push('agent/voice/intent', 'agent/voice/answer', 'action/say', 'action/speaking');
   }
   if (ids.imu !== undefined) {
     out.push(`sensor/imu/${ids.imu}/window`, `sensor/imu/${ids.imu}/status`, 'agent/motion/motion');

@@ -90,7 +90,7 @@ function median(xs: number[]): number {
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
 
 /** The model folder under .bench/, generated when absent; returns its path and the generation time. */
-async function benchModel(dirName: string, spec: SyntheticWhisperSpec): Promise<[string, number]> {
+export async function benchModel(dirName: string, spec: SyntheticWhisperSpec): Promise<[string, number]> {
   const repoRoot = fileURLToPath(
     new URL(import.meta.url.includes('/dist/') ? '../../../' : '../../', import.meta.url),
   );

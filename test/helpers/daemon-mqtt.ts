@@ -35,7 +35,7 @@ export interface DaemonConfigOptions {
 }
 
 /** Intents the tests rely on: the kitchen-light sentence of the demo fixture. */
-const INTENTS = [
+export const INTENTS = [
   {
     name: 'light_on',
     templates: ['turn on the {room} light', 'switch on the {room} light'],

@@ -106,6 +106,7 @@ export function testHaDevice(base: string, deviceId: string, overrides: Partial<
     intents: ['light_on', 'no_match'],
     motion: true,
     speak: true,
+    listen: true,
     models: ['silero-vad-v5'],
     temperature: true,
     ...overrides,

@@ -55,7 +55,7 @@ async function setup(options: EmotionDisplayOptions) {
   const logger = silentLogger();
   const bus = new Bus({ clock, logger });
   const tools = new ToolRegistry({ bus, clock, logger, defaultTimeoutMs: 1000 });
-  registerBuiltinTools(tools, { bus, logger, publishAllow: [], ttsCommand: ['none'] });
+  registerBuiltinTools(tools, { bus, logger, publishAllow: [], ttsProgram: 'none' });
   const runtime = new AgentRuntime({
     bus,
     clock,

@@ -4,7 +4,9 @@
  * `cmd/tool/speak {"text":"--phonout=FILE"}`. When the text is an argv element, espeak-ng reads
  * it as its `--phonout` option and truncates FILE — the daemon's own LevelDB `CURRENT` file, so
  * the next start fails. The daemon here is the compiled CLI (`run`) with the default
- * `agents.tts_command` (a real espeak-ng), against a real Mosquitto.
+ * `agents.voice.tts.command` (a real espeak-ng, run by the TTS actuator the speak tool queues
+ * for), against a real Mosquitto; the test waits for each utterance's end on `voice/speaking`, so
+ * espeak-ng has read the text before the files are checked.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -49,7 +51,10 @@ describe.runIf(mosquittoAvailable() && toolsAvailable('espeak-ng', 'mosquitto_pu
       });
       daemon = startDaemon(config);
       await replayFinished(daemon);
-      const results = await Subscriber.connect(`mqtt://127.0.0.1:${broker.port}`, [`${BASE}/cmd/result`]);
+      const results = await Subscriber.connect(`mqtt://127.0.0.1:${broker.port}`, [
+        `${BASE}/cmd/result`,
+        `${BASE}/voice/speaking`,
+      ]);
 
       const current = join(stateDir, 'CURRENT');
       const before = readFileSync(current);
@@ -72,6 +77,22 @@ describe.runIf(mosquittoAvailable() && toolsAvailable('espeak-ng', 'mosquitto_pu
         results.on(`${BASE}/cmd/result`).some((m) => (m.payload as { id?: string }).id === id);
       await waitFor(answered('canary'), 'the result of the first speak command', 20_000);
       await waitFor(answered('current'), 'the result of the second speak command', 20_000);
+      // Each command's utterance, played to its end by the actuator (whatever the sound device did).
+      const ids = ['canary', 'current'].map((id) => {
+        const reply = results.on(`${BASE}/cmd/result`).find((m) => (m.payload as { id?: string }).id === id);
+        return /"utteranceId":"([^"]+)"/.exec(JSON.stringify(reply?.payload))?.[1];
+      });
+      expect(ids.every((id) => typeof id === 'string')).toBe(true);
+      const ended = (id: string | undefined) => () =>
+        results
+          .on(`${BASE}/voice/speaking`)
+          .some(
+            (m) =>
+              (m.payload as { state: string; utterance_id: string }).state === 'end' &&
+              (m.payload as { utterance_id: string }).utterance_id === id,
+          );
+      await waitFor(ended(ids[0]), 'the end of the first utterance', 20_000);
+      await waitFor(ended(ids[1]), 'the end of the second utterance', 20_000);
       await results.close();
 
       // Whatever espeak-ng made of the text (it speaks it), no file was created or truncated.

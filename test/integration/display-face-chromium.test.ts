@@ -172,6 +172,21 @@ describe.runIf(needs({ tools: ['chromium'] }))(
       await expect.poll(state).toBe('listening');
       vad('end');
       await expect.poll(state).toBe('idle');
+      // The answer shows as it streams: a sentence, the next one added, then the whole text.
+      const answer = (text: string, final: boolean) =>
+        bus.publish('agent/voice/answer', { text, final, conversationId: 'conversation-1' });
+      const shown = () => page.locator('#answer').textContent();
+      answer('Everest is the tallest mountain.', false);
+      await expect.poll(shown).toBe('Everest is the tallest mountain.');
+      answer('It is 8,849 metres high.', false);
+      await expect.poll(shown).toBe('Everest is the tallest mountain. It is 8,849 metres high.');
+      answer('Everest is the tallest mountain. It is 8,849 metres high.', true);
+      await expect.poll(() => page.getAttribute('#answer', 'data-final')).toBe('true');
+      expect(await page.locator('#answer').isVisible()).toBe(true);
+      await screenshot(page, 'display-answer');
+      // The next answer replaces it.
+      answer('About 8.8 kilometres.', false);
+      await expect.poll(shown).toBe('About 8.8 kilometres.');
       expect(await page.getAttribute('body', 'data-emotion')).toBe('happy');
       expect(rig.browser.problems).toEqual([]);
       await page.close();

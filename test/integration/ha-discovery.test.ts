@@ -30,6 +30,7 @@ import {
   BASE,
   DEMO,
   DEVICE_ID,
+  INTENTS,
   replayFinished,
   STATS_INTERVAL_MS,
   signalAndWait,
@@ -255,8 +256,8 @@ describeIf('Home Assistant discovery on Mosquitto', () => {
           stats_interval_ms: STATS_INTERVAL_MS,
           discovery: { configuration_url: 'http://kitchen-pi.local:8080/' },
         },
-        // `true` reads the text and exits 0: the speak tool runs without a sound card.
-        agents: { tts_command: 'true' },
+        // `true` reads the text and exits 0: the speak tool's utterances play without a sound card.
+        agents: { voice: { min_match_score: 0.6, intents: INTENTS, tts: { command: ['true'] } } },
         control: { restart_min_uptime_s: 0 },
       },
     });

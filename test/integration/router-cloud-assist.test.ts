@@ -431,6 +431,18 @@ describe('refinements and the cloud gateway at the router stage', () => {
     await t.stop();
   });
 
+  it('a refinement that is another sentence (a lying cloud) is not acted on: the local text stands', async () => {
+    server.script(TRANSCRIPTIONS, defaultTranscription('turn on the garage light and open the door'));
+    const t = await setup('public');
+    await t.say('what time is it now', true);
+    await until('the intent', () => t.of('agent/voice/intent').length > 0);
+    await t.bus.drain(10_000);
+    // Acted once, on what the device heard: no light, and the unlike refinement counted.
+    expect(t.of<MqttAction>('action/mqtt')).toEqual([]);
+    expect((t.agents.runtime.get('voice')!.state() as VoiceState).ignored).toBe(1);
+    await t.stop();
+  });
+
   it('a refinement slower than refine_wait_ms: the agent acts on the local text, and the late one never acts', async () => {
     server.script(TRANSCRIPTIONS, {
       ...(defaultTranscription('turn on the kitchen light') as Extract<Behaviour, { kind: 'json' }>),

@@ -192,4 +192,34 @@ describe('wake phrase, follow-up window and consent', () => {
     expect(bodyOf(0).messages.at(-1)).toEqual({ role: 'user', content: 'what is the capital of australia' });
     await t.stop();
   });
+
+  it('the ask-cloud button (voice.ask_cloud) lets the next utterance alone go as text under private; the cloud cannot press it', async () => {
+    server.script(CHAT, textAnswer(['Mercury.']));
+    const t = await voiceRig({ server, tier: 'private' });
+    const byCloud = await t.agents.tools.execute('voice.ask_cloud', {}, { origin: 'cloud', external: true });
+    expect(byCloud.error?.code).toBe('E_TOOL_REFUSED');
+    const pressed = await t.agents.tools.execute(
+      'voice.ask_cloud',
+      {},
+      { origin: 'command', external: true },
+    );
+    expect(pressed.ok).toBe(true);
+    await until(
+      'the agent to hold the consent',
+      () => (t.voice.working() as unknown as VoiceWorking).consentUntilMs > 0,
+    );
+    await t.say('which planet is closest to the sun');
+    await until('the answer', () => t.of<AnswerEvent>('agent/voice/answer').some((a) => a.final));
+    expect(bodyOf(0).messages.at(-1)).toEqual({
+      role: 'user',
+      content: 'which planet is closest to the sun',
+    });
+    // Used up: the next utterance stays on the device.
+    await t.say('and which one is the largest');
+    await until('the local no_match', () =>
+      t.of<IntentEvent>('agent/voice/intent').some((i) => i.intent === 'no_match' && i.source === 'local'),
+    );
+    expect(server.requests).toHaveLength(1);
+    await t.stop();
+  });
 });

@@ -3,7 +3,7 @@ import { EMOJI, registerBuiltinTools, speakTool } from '../../daemon/agents/buil
 import { ToolRegistry } from '../../daemon/agents/tools.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { Envelope } from '../../daemon/bus/envelope.js';
-import type { DisplayAction, MqttAction, ToolResult } from '../../daemon/bus/topics.js';
+import type { DisplayAction, MqttAction, SayAction, ToolResult } from '../../daemon/bus/topics.js';
 import { isEdgeloomError } from '../../daemon/errors.js';
 import { silentLogger } from '../../daemon/log.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
@@ -13,7 +13,7 @@ function setup(allow: readonly string[] = ['home/+/light/set']) {
   const logger = silentLogger();
   const bus = new Bus({ clock, logger });
   const registry = new ToolRegistry({ bus, clock, logger, defaultTimeoutMs: 500 });
-  registerBuiltinTools(registry, { bus, logger, publishAllow: allow, ttsCommand: ['edgeloom-no-such-tts'] });
+  registerBuiltinTools(registry, { bus, logger, publishAllow: allow, ttsProgram: 'edgeloom-no-such-tts' });
   const seen: Envelope[] = [];
   bus.subscribe('#', (env) => void seen.push(env), { component: 'test', qos: 'batched' });
   const settle = () => bus.drain(1000);
@@ -141,9 +141,32 @@ describe('ToolRegistry', () => {
     expect(r.error?.message).toMatch(/edgeloom-no-such-tts/);
   });
 
+  it('speak queues the text for the TTS actuator as action/say (source tool.speak) and runs nothing itself', async () => {
+    const { bus, seen, settle } = setup();
+    const clock = new VirtualClock(1000);
+    const registry = new ToolRegistry({ bus, clock, logger: silentLogger(), defaultTimeoutMs: 500 });
+    // `sh` stands for an installed TTS program: the tool only checks that it exists.
+    registry.register(speakTool(bus, true, 'sh'));
+    const first = await registry.execute('speak', { text: 'the kitchen light is on' });
+    const second = await registry.execute('speak', { text: 'and the oven' });
+    expect(first).toMatchObject({ ok: true, result: { queued: true } });
+    await settle();
+    const says = seen.filter((e) => e.topic === 'action/say');
+    expect(
+      says.map((e) => [e.source, (e.payload as SayAction).text, (e.payload as SayAction).source]),
+    ).toEqual([
+      ['tool.speak', 'the kitchen light is on', 'tool.speak'],
+      ['tool.speak', 'and the oven', 'tool.speak'],
+    ]);
+    const ids = says.map((e) => (e.payload as SayAction).utteranceId);
+    expect(ids[0]).toBe((first.result as { utteranceId: string }).utteranceId);
+    expect(new Set(ids).size).toBe(2);
+    expect((second.result as { utteranceId: string }).utteranceId).toBe(ids[1]);
+  });
+
   it('offers public tools as OpenAI functions with dots mapped to underscores and back', () => {
-    const { registry } = setup();
-    registry.register({ ...speakTool(['x'], false), name: 'secret.tool', internal: true });
+    const { registry, bus } = setup();
+    registry.register({ ...speakTool(bus, false, 'x'), name: 'secret.tool', internal: true });
     const defs = registry.asFunctionDefinitions();
     const names = defs.map((d) => d.function.name).sort();
     expect(names).toEqual(['display_show', 'log', 'mqtt_publish', 'speak']);

@@ -20,6 +20,7 @@ import type {
   Topic,
   TopicMap,
   Transcript,
+  WakeDetection,
 } from '../../daemon/bus/topics.js';
 import type { EventBus } from '../../daemon/bus/types.js';
 import { silentLogger } from '../../daemon/log.js';
@@ -32,7 +33,7 @@ describe('payload types from patterns', () => {
     expectTypeOf<PayloadMatching<TopicMap, 'sensor/camera/+/frame'>>().toEqualTypeOf<CameraFrame>();
     expectTypeOf<PayloadMatching<TopicMap, 'sensor/+/+/status'>>().toEqualTypeOf<SensorStatus>();
     expectTypeOf<PayloadMatching<TopicMap, 'inference/#'>>().toEqualTypeOf<
-      SpeechEvent | FaceInference | Transcript
+      SpeechEvent | FaceInference | Transcript | WakeDetection
     >();
     expectTypeOf<PayloadMatching<TopicMap, 'sensor/+/+/frame'>>().toEqualTypeOf<CameraFrame | AudioFrame>();
     expectTypeOf<PayloadMatching<TopicMap, 'sensor/imu/+/window'>>().toEqualTypeOf<ImuEvent>();

@@ -25,7 +25,7 @@ function setup(policy: Partial<CloudToolPolicy> = {}, auditFails = false) {
     bus,
     logger,
     publishAllow: ['demo/#'],
-    ttsCommand: ['edgeloom-no-such-tts'],
+    ttsProgram: 'edgeloom-no-such-tts',
   });
   const audited: ToolCallAuditEntry[] = [];
   const gate = new CloudToolGate({
@@ -77,7 +77,9 @@ describe('CloudToolGate', () => {
 
   it('runs an allowed call and records it', async () => {
     const t = setup();
-    expect(await t.run([publish(LIGHT)])).toEqual([{ tool: 'mqtt.publish', ok: true }]);
+    expect(await t.run([publish(LIGHT)])).toEqual([
+      { tool: 'mqtt.publish', ok: true, result: { topic: 'demo/kitchen/light/set' } },
+    ]);
     expect(t.published()).toEqual([expect.objectContaining({ topic: LIGHT, payload: 'ON', retain: false })]);
     expect(t.audited).toEqual([
       expect.objectContaining({

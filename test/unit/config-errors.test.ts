@@ -79,6 +79,34 @@ describe('config errors name the key and the line', () => {
     expect(p.message).toMatch(/^is no longer a setting: microphone frames are never thinned/);
   });
 
+  it('refuses agents.tts_command and tts_input, naming where they went (agents.voice.tts)', () => {
+    const file = yamlFile(['agents:', '  tts_command: espeak-ng -v en', '  tts_input: argument']);
+    const err = failure({ file });
+    const text = err.problems.map((p) => `${p.source} ${p.key} ${p.message}`);
+    expect(text).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^${file}:2:3 agents.tts_command is no longer a setting: moved to agents.voice.tts.command`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(`^${file}:3:3 agents.tts_input is no longer a setting: moved to agents.voice.tts.input`),
+      ),
+    ]);
+  });
+
+  it('checks agents.voice.tts: a command is a non-empty list, the device a plain name', () => {
+    const file = yamlFile([
+      'agents:',
+      '  voice:',
+      '    tts:',
+      '      command: []',
+      '      output_device: "hw:0; rm"',
+    ]);
+    const keys = failure({ file }).problems.map((p) => p.key);
+    expect(keys.sort()).toEqual(['agents.voice.tts.command', 'agents.voice.tts.output_device']);
+  });
+
   it('names list items by index and points a missing key at its parent', () => {
     const file = yamlFile([
       'agents:',

@@ -8,6 +8,7 @@ import {
 import { type Envelope, Priority } from '../../daemon/bus/envelope.js';
 import { patternMatches } from '../../daemon/bus/topic-match.js';
 import type {
+  AnswerEvent,
   DisplayAction,
   FaceInference,
   IntentEvent,
@@ -15,6 +16,7 @@ import type {
   MqttAction,
   RouteDecision,
   SensorStatus,
+  SpeakingEvent,
   SpeechEvent,
   TimerEvent,
   Transcript,
@@ -226,6 +228,28 @@ const rows: readonly Row[] = [
     keys: ['ts', 'intent', 'slots', 'score', 'text', 'source'],
   },
   {
+    name: 'speaking (TTS end)',
+    env: env<SpeakingEvent>('action/speaking', {
+      state: 'end',
+      text: 'It is sunny.',
+      ok: false,
+      utteranceId: 'u1',
+      conversationId: 'c1',
+    }),
+    topic: 'voice/speaking',
+    qos: 1,
+    retain: false,
+    keys: ['ts', 'state', 'text', 'utterance_id', 'conversation_id', 'ok'],
+  },
+  {
+    name: 'answer',
+    env: env<AnswerEvent>('agent/voice/answer', { text: 'It is sunny.', final: true, conversationId: 'c1' }),
+    topic: 'voice/answer',
+    qos: 1,
+    retain: false,
+    keys: ['ts', 'text', 'final', 'conversation_id'],
+  },
+  {
     name: 'motion',
     env: env<MotionEvent>('agent/motion/motion', {
       kind: 'fall',
@@ -370,6 +394,23 @@ describe('MQTT contract', () => {
     });
     expect(p.no_speech_prob).toBe(0.012);
     expect(p.inference_ms).toBe(321.1);
+  });
+
+  it('voice/speaking and voice/answer are derived text under their own topic (the microphone tier)', () => {
+    const start = toMqttMessage(env<SpeakingEvent>('action/speaking', { state: 'start', text: 'Hi.' }))!;
+    // A start says nothing of how it went; ids absent are null, not missing.
+    expect(start.payload).toEqual({
+      ts: TS,
+      state: 'start',
+      text: 'Hi.',
+      utterance_id: null,
+      conversation_id: null,
+    });
+    expect(start.privacy).toEqual({ data: 'derived', topic: 'action/speaking' });
+    const answer = toMqttMessage(
+      env<AnswerEvent>('agent/voice/answer', { text: 'Hi.', final: false, conversationId: 'c' }),
+    )!;
+    expect(answer.privacy).toEqual({ data: 'derived', topic: 'agent/voice/answer' });
   });
 
   it('display: a missing text is null, not absent', () => {

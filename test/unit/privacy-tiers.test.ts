@@ -27,6 +27,9 @@ describe('PrivacyTiers scopes', () => {
     expect(p.setTier('mic0', 'local_only')).toBe('sensor:mic');
     expect(p.tierFor('inference/stt/mic0')).toBe('local_only');
     expect(p.tierFor('agent/voice/intent')).toBe('local_only');
+    // What the assistant answers and says is made from what it heard: the microphone's tier.
+    for (const t of ['agent/voice/answer', 'action/say', 'action/speaking'])
+      expect(p.tierFor(t), t).toBe('local_only');
     expect(p.snapshot().sensorIds).toMatchObject({ mic0: 'local_only', cam0: 'local_only', imu0: 'public' });
     expect(p.snapshot().overrides).toEqual({ 'inference/face/#': 'private' }); // no pattern "mic0" stored
   });

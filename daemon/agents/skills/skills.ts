@@ -28,8 +28,10 @@ export type SkillsConfig = VoiceConfig['skills'];
 export interface Skills {
   readonly tools: readonly ToolDefinition<never>[];
   readonly agent: AgentDefinition<TimersState, TimersEvent>;
-  /** The MQTT topics to subscribe to and the cache their messages go to (daemon.ts wires it). */
+  /** The MQTT topics to subscribe to and the cache their messages go to. */
   readonly states: DeviceStates;
+  /** `states` as the MQTT client's watch option (daemon.ts hands it over). */
+  readonly watch: { readonly topics: readonly string[]; deliver(topic: string, payload: Buffer): void };
   /** Failed reads of a skill's source (E_SKILL_SOURCE). */
   readonly counters: { sourceErrors: number };
 }
@@ -63,7 +65,8 @@ export function createSkills(o: {
   ];
   tools.push(weatherTool({ config: c.weather, states, clock: o.clock, onError }) as ToolDefinition<never>);
   const agent = timersAgent({ maxTimers: c.timers.max_timers, maxDurationS: c.timers.max_duration_s });
-  return { tools, agent, states, counters };
+  const watch = { topics: states.topics(), deliver: (t: string, p: Buffer) => states.deliver(t, p) };
+  return { tools, agent, states, watch, counters };
 }
 
 const intent = (

@@ -1,8 +1,10 @@
 /** `agents`: the event-sourced agents. */
-import { arr, enm, int, json, num, obj, rec, str } from './builder.js';
+import { arr, int, json, num, obj, rec, str } from './builder.js';
 import { ID_PATTERN, probability } from './common.js';
 import { voiceConversationKeys } from './voice-conversation.js';
 import { voiceSkillsSchema } from './voice-skills.js';
+import { voiceTtsSchema } from './voice-tts.js';
+import { voiceWakeSchema } from './voice-wake.js';
 
 const intentSchema = obj('One voice intent.', {
   name: str({ description: 'Intent name, published on agent/voice/intent.', pattern: ID_PATTERN }),
@@ -46,6 +48,8 @@ export const agentsSchema = obj('Event-sourced agents.', {
     intents: arr({ description: 'Known intents.', items: intentSchema, default: [], maxItems: 256 }),
     ...voiceConversationKeys,
     skills: voiceSkillsSchema,
+    tts: voiceTtsSchema,
+    wake: voiceWakeSchema,
   }),
   motion: obj('Classifies IMU events: fall, shake, tilt, still.', {
     free_fall_g: num({
@@ -120,19 +124,6 @@ export const agentsSchema = obj('Event-sourced agents.', {
     description: 'Default time limit of one tool call, ms; the call is aborted past it.',
     default: 5000,
     minimum: 1,
-  }),
-  tts_command: str({
-    description:
-      'Text-to-speech program and fixed arguments for the speak tool, split on spaces (run without a shell).',
-    default: 'espeak-ng',
-    minLength: 1,
-  }),
-  tts_input: enm({
-    description:
-      'How the speak tool hands the text to tts_command: stdin (written to its standard input, then closed) ' +
-      'or argument (last argument, after `--`). Never a bare argument, which the program could read as an option.',
-    values: ['stdin', 'argument'],
-    default: 'stdin',
   }),
   snapshot_every: int({
     description: 'Agent state snapshot every N events (bounds replay time at start).',

@@ -27,6 +27,7 @@ export interface JsonSchema {
   readonly writeOnly?: boolean;
   readonly items?: JsonSchema;
   readonly maxItems?: number;
+  readonly minItems?: number;
   readonly properties?: Readonly<Record<string, JsonSchema>>;
   readonly required?: readonly string[];
   readonly additionalProperties?: boolean | JsonSchema;
@@ -91,7 +92,11 @@ export function enm<const V extends readonly string[]>(
 }
 
 export function arr<T>(
-  o: Common<NoInfer<readonly T[]>> & { readonly items: SchemaNode<T>; readonly maxItems?: number },
+  o: Common<NoInfer<readonly T[]>> & {
+    readonly items: SchemaNode<T>;
+    readonly maxItems?: number;
+    readonly minItems?: number;
+  },
 ): SchemaNode<readonly T[]> {
   return { type: 'array', ...o };
 }

@@ -1,5 +1,5 @@
 /** `agents.voice` keys of the conversation loop, barge-in and act-once (issue #14). */
-import { enm, int, obj, str } from './builder.js';
+import { enm, int, num, obj, str } from './builder.js';
 
 export const voiceConversationKeys = {
   refine_wait_ms: int({
@@ -8,6 +8,13 @@ export const voiceConversationKeys = {
     default: 1500,
     minimum: 0,
     maximum: 60_000,
+  }),
+  refine_min_similarity: num({
+    description:
+      'A refinement is acted on only when at least this share of its words match the local transcript (word edit distance, 0..1): one that shares fewer is another sentence (a lying or confused cloud), and the local text stands.',
+    default: 0.5,
+    minimum: 0,
+    maximum: 1,
   }),
   barge_in: enm({
     description:

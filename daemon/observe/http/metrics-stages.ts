@@ -30,6 +30,30 @@ export function modelFamilies(family: DefineFamily): void {
   );
 }
 
+/** The wake modes (issue #14): what the listening gate kept from speech-to-text. */
+export function wakeFamilies(family: DefineFamily): void {
+  const c = (name: string, help: string, pick: (w: NonNullable<StatsSnapshot['wake']>) => number) =>
+    family('counter', name, help, ['mode'], (s, set) => {
+      if (s.wake !== undefined) set(pick(s.wake), { mode: s.wake.mode });
+    });
+  c(
+    'edgeloom_stt_segments_skipped_total',
+    'Speech segments not transcribed: no listening window was open (the CPU a wake mode saves).',
+    (w) => w.skipped,
+  );
+  c(
+    'edgeloom_stt_segments_admitted_total',
+    'Speech segments the listening gate let through to STT.',
+    (w) => w.admitted,
+  );
+  c(
+    'edgeloom_listen_windows_total',
+    'Listening windows opened (wake word, push-to-talk, follow-up).',
+    (w) => w.windowsOpened,
+  );
+  c('edgeloom_wake_detections_total', 'Wake words detected.', (w) => w.wakeDetections);
+}
+
 export function routingFamilies(family: DefineFamily): void {
   family(
     'counter',
@@ -172,4 +196,37 @@ export function agentFamilies(family: DefineFamily): void {
     'Working-memory writes that failed (kept in memory, retried).',
     (a) => a.workingErrors,
   );
+}
+
+/** Speech output (actions/tts.ts): every utterance ends in exactly one outcome. */
+export function ttsFamilies(family: DefineFamily): void {
+  family(
+    'counter',
+    'edgeloom_tts_utterances_total',
+    'Utterances of the TTS actuator by outcome: spoken, failed (program missing, error, over max_utterance_ms), interrupted (silenced while playing), dropped (never played).',
+    ['outcome'],
+    (s, set) => {
+      const t = s.tts;
+      if (t === undefined) return;
+      set(t.spoken, { outcome: 'spoken' });
+      set(t.failed, { outcome: 'failed' });
+      set(t.interrupted, { outcome: 'interrupted' });
+      set(
+        Object.values(t.dropped).reduce((a, b) => a + b, 0),
+        { outcome: 'dropped' },
+      );
+    },
+  );
+  family(
+    'counter',
+    'edgeloom_tts_dropped_total',
+    'Utterances never played, by reason: queue_full (agents.voice.tts.queue_size), silenced (queued when a barge-in came), stopped, invalid.',
+    ['reason'],
+    (s, set) => {
+      for (const [reason, n] of Object.entries(s.tts?.dropped ?? {})) set(n, { reason });
+    },
+  );
+  family('gauge', 'edgeloom_tts_queue_depth', 'Utterances waiting to be spoken now.', [], (s, set) => {
+    if (s.tts !== undefined) set(s.tts.queueDepth);
+  });
 }

@@ -24,6 +24,8 @@ import {
   routingFamilies,
   sensorCounterFamilies,
   sensorFamilies,
+  ttsFamilies,
+  wakeFamilies,
 } from './metrics-stages.js';
 
 export type { MetricsSources } from '../stats-snapshot.js';
@@ -65,6 +67,7 @@ export class Metrics {
     const has = options.provides;
     if (has('health')) healthFamilies(family);
     if (has('models')) modelFamilies(family);
+    if (has('wake')) wakeFamilies(family);
     if (has('routing')) routingFamilies(family);
     if (has('outbox') || has('broker')) mqttFamilies(family);
     if (has('memory')) memoryFamilies(family);
@@ -74,6 +77,7 @@ export class Metrics {
     if (has('agents')) agentFamilies(family);
     if (has('plugins')) pluginFamilies(family);
     if (has('mcp')) mcpFamilies(family);
+    if (has('tts')) ttsFamilies(family);
     if (options.http !== undefined) httpFamilies(family, options.http);
     this.sourceFamilies(family, options.sources ?? {});
   }

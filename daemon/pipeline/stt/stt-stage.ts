@@ -37,6 +37,15 @@ export interface SpeechToTextModel {
   release(): Promise<void>;
 }
 
+/**
+ * Decides whether a segment is transcribed at all (the listening gate of the wake modes,
+ * pipeline/wake/listen-gate.ts). Asked once per segment, when its audio arrives.
+ */
+export interface SpeechGate {
+  /** Whether the segment [startMs, endMs] (clock ms) on `micId` is to be transcribed. */
+  admits(micId: string, startMs: number, endMs: number): boolean;
+}
+
 export interface SttStageOptions {
   readonly bus: EventBus;
   readonly clock: Clock;
@@ -58,6 +67,8 @@ export interface SttStageOptions {
   readonly concurrency?: number;
   /** Passed to every transcription (language, task, maxNewTokens). */
   readonly transcribe?: TranscribeOptions;
+  /** Absent: every segment is transcribed (wake mode `always`). */
+  readonly gate?: SpeechGate;
 }
 
 export interface SttStageStats {
@@ -69,6 +80,8 @@ export interface SttStageStats {
   readonly badSegments: number;
   readonly errors: number;
   readonly pending: number;
+  /** Segments the gate kept from the model (outside every listening window). */
+  readonly skipped: number;
 }
 
 interface Pending {
@@ -90,7 +103,7 @@ export class SttStage implements Component {
   private readonly concurrency: number;
   private stopping = false;
   private lastFailed = false;
-  private counts = { segments: 0, transcripts: 0, dropped: 0, badSegments: 0, errors: 0 };
+  private counts = { segments: 0, transcripts: 0, dropped: 0, badSegments: 0, errors: 0, skipped: 0 };
 
   constructor(options: SttStageOptions) {
     this.o = options;
@@ -170,6 +183,12 @@ export class SttStage implements Component {
         { micId, sampleRateHz: event.sampleRateHz, samples: event.audio.length },
         'bad segment',
       );
+      return;
+    }
+    const endMs = event.endMs ?? event.startMs + (event.audio.length * 1000) / event.sampleRateHz;
+    if (this.o.gate !== undefined && !this.o.gate.admits(micId, event.startMs, endMs)) {
+      // Never queued, never transcribed: the saving of the wake modes.
+      this.counts.skipped++;
       return;
     }
     if (this.queue.length >= this.maxPending) {

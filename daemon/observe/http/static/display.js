@@ -1,7 +1,8 @@
 // Applies each `action/display` event the moment it arrives over SSE (no polling, no animation
 // frame wait): the DOM write happens inside the message handler. The assistant's state shows
 // under the face: "listening" from a speech start to its end (`inference/vad/+`), "speaking"
-// while the speak tool's program runs (`action/speaking`).
+// while the TTS actuator plays (`action/speaking`), and the answer as it streams
+// (`agent/+/answer`: sentences with final false, then the whole text with final true).
 
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -13,6 +14,10 @@
   const text = $('text');
   const conn = $('conn');
   const assistant = $('assistant');
+  const answer = $('answer');
+  const ANSWER_SHOWN_MS = 15000; // how long a complete answer stays on screen
+  let answerOf = ''; // the conversation whose answer is on screen
+  let answerTimer;
   const listening = new Set(); // microphones in a speech segment now
   let speaking = 0; // speak runs between their start and end
 
@@ -22,6 +27,26 @@
     assistant.hidden = state === 'idle';
     assistant.textContent = state === 'speaking' ? 'speaking…' : state === 'listening' ? 'listening…' : '';
     assistant.setAttribute('aria-label', `assistant: ${state}`);
+  }
+
+  function onAnswer(p) {
+    if (typeof p.text !== 'string') return;
+    clearTimeout(answerTimer);
+    if (p.final === true) {
+      answer.textContent = p.text;
+      answerTimer = setTimeout(() => {
+        answer.hidden = true;
+        answer.textContent = '';
+        answerOf = '';
+      }, ANSWER_SHOWN_MS);
+    } else {
+      // A new answer replaces the last one; a sentence of the same answer is added to it.
+      const same = answerOf === p.conversationId && answer.textContent !== '' && !answer.dataset.final;
+      answer.textContent = same ? `${answer.textContent} ${p.text}` : p.text;
+    }
+    answerOf = p.conversationId ?? '';
+    answer.dataset.final = p.final === true ? 'true' : '';
+    answer.hidden = false;
   }
 
   function onAssistant(ev) {
@@ -111,8 +136,14 @@
 
   drawFace('no_face');
   showAssistant();
-  const onEvent = (ev) => (ev.topic === 'action/display' ? apply(ev) : onAssistant(ev));
-  edgeloom.events(['action/display', 'inference/vad/+', 'action/speaking'], onEvent, (state, dropped) => {
+  const onEvent = (ev) =>
+    ev.topic === 'action/display'
+      ? apply(ev)
+      : ev.topic.startsWith('agent/')
+        ? onAnswer(ev.payload ?? {})
+        : onAssistant(ev);
+  const topics = ['action/display', 'inference/vad/+', 'action/speaking', 'agent/+/answer'];
+  edgeloom.events(topics, onEvent, (state, dropped) => {
     if (state === 'open') {
       conn.textContent = 'connected';
       conn.className = 'conn ok';

@@ -83,7 +83,8 @@ export function createAgents(o: BuildAgentsOptions): Agents {
   const runtime = new AgentRuntime({ bus: o.bus, clock: o.clock, logger, store, tools });
   const wanted = (id: 'emotion-display' | 'voice' | 'motion' | 'timers'): boolean =>
     o.only === undefined || o.only.has(id);
-  // The skills' tools are always registered (the cloud and MQTT commands may call them too).
+  // The skills' tools are registered with or without the voice agent (the cloud and MQTT
+  // commands may call them too); the timer tools only with the agent that answers them.
   const skills = createSkills({
     config: a.voice.skills,
     bus: o.bus,
@@ -91,7 +92,10 @@ export function createAgents(o: BuildAgentsOptions): Agents {
     logger: logger.child({ part: 'skills' }),
   });
   for (const t of skills.tools) tools.register(t);
-  if (wanted('timers')) runtime.create(skills.agent);
+  if (wanted('timers')) {
+    for (const t of skills.timerTools) tools.register(t);
+    runtime.create(skills.agent);
+  }
 
   if (wanted('emotion-display')) {
     const e = a.emotion_display;

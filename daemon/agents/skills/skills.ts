@@ -26,7 +26,13 @@ import { weatherTool } from './weather-tool.js';
 export type SkillsConfig = VoiceConfig['skills'];
 
 export interface Skills {
+  /** clock.now, device.state, weather.current. */
   readonly tools: readonly ToolDefinition<never>[];
+  /**
+   * timer.set, timer.cancel, timer.remaining: register them only with the agent, since a call
+   * waits for the agent's reply (without it the call would wait out its time limit).
+   */
+  readonly timerTools: readonly ToolDefinition<never>[];
   readonly agent: AgentDefinition<TimersState, TimersEvent>;
   /** The MQTT topics to subscribe to and the cache their messages go to. */
   readonly states: DeviceStates;
@@ -59,14 +65,14 @@ export function createSkills(o: {
     failures.failure(err, { code: err.code, sourceErrors: counters.sourceErrors });
   };
   const tools: ToolDefinition<never>[] = [
-    ...timerTools({ bus: o.bus, maxDurationS: c.timers.max_duration_s }),
     clockTool({ clock: o.clock, timeZone: c.time_zone }) as ToolDefinition<never>,
     deviceStateTool({ devices: c.devices, states, clock: o.clock, onError }) as ToolDefinition<never>,
   ];
   tools.push(weatherTool({ config: c.weather, states, clock: o.clock, onError }) as ToolDefinition<never>);
   const agent = timersAgent({ maxTimers: c.timers.max_timers, maxDurationS: c.timers.max_duration_s });
   const watch = { topics: states.topics(), deliver: (t: string, p: Buffer) => states.deliver(t, p) };
-  return { tools, agent, states, watch, counters };
+  const timers = timerTools({ bus: o.bus, maxDurationS: c.timers.max_duration_s });
+  return { tools, timerTools: timers, agent, states, watch, counters };
 }
 
 const intent = (

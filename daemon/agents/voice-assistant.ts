@@ -30,12 +30,13 @@ import type {
   SpeechEvent,
   ToolResult,
   Transcript,
+  WakeDetection,
 } from '../bus/topics.js';
 import type { VoiceConfig } from '../config/index.js';
 import { type CompiledIntent, compileIntents, matchIntent, normalize, substituteSlots } from './intents.js';
 import type { AgentAction, AgentDefinition, AgentInput, DecideContext, Decision } from './reducer.js';
 import { CLOUD_ASSIST_TOOL, type CloudAssistArgs, type ConversationResult } from './voice-conversation.js';
-import { afterPhrase, STOP_WORDS, wordSimilarity } from './voice-phrases.js';
+import { STOP_WORDS, wordSimilarity } from './voice-phrases.js';
 import {
   INITIAL_VOICE_WORKING,
   initialVoiceState,
@@ -45,9 +46,10 @@ import {
   type VoiceWorking,
   voiceReducer,
 } from './voice-state.js';
+import { stripWakePhrase } from './wake-phrase.js';
 
 export { CLOUD_ASSIST_TOOL } from './voice-conversation.js';
-export { afterPhrase, STOP_WORDS } from './voice-phrases.js';
+export { STOP_WORDS } from './voice-phrases.js';
 export type { VoiceEvent, VoiceState, VoiceWorking } from './voice-state.js';
 export { initialVoiceState, reduceVoice } from './voice-state.js';
 
@@ -171,7 +173,6 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
   };
 
   const onSpeech = (
-    s: VoiceState,
     env: Envelope,
     ctx: DecideContext,
     w: VoiceWorking,
@@ -205,16 +206,20 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
     let text = t.text;
     const listening = w.listenUntilMs > 0 && ctx.nowMs <= w.listenUntilMs;
     if (o.wakePhrase !== undefined && o.wakePhrase !== '' && !listening) {
-      const rest = afterPhrase(text, o.wakePhrase);
+      const rest = stripWakePhrase(text, o.wakePhrase);
       if (rest === undefined)
         return { events: [{ type: 'ignored', reason: 'no_wake_phrase', text: t.text }], actions: [] };
       text = rest;
-      if (normalize(text) === '') return openWindow(ctx, 'wake_word');
     }
+    // The phrase or the wake word just detected may still lead an utterance said in a window
+    // ("hey jarvis, what time is it" in one breath): not part of the request.
+    for (const lead of [w.wakeWord, o.wakePhrase ?? ''])
+      if (lead !== '') text = stripWakePhrase(text, lead) ?? text;
+    if (normalize(text) === '') return openWindow(ctx, 'wake_word');
     // Consent given by a button (voice.ask_cloud) covers this one utterance.
     const consentGiven = w.consentUntilMs > 0 && ctx.nowMs <= w.consentUntilMs;
     let explicit = consentGiven || (env.tags ?? []).includes(EXPLICIT_CLOUD_TAG);
-    const consented = c.consent_phrase === '' ? undefined : afterPhrase(text, c.consent_phrase);
+    const consented = c.consent_phrase === '' ? undefined : stripWakePhrase(text, c.consent_phrase);
     if (consented !== undefined && normalize(consented) !== '') {
       text = consented;
       explicit = true;
@@ -340,7 +345,9 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
         working: { ...w, listenUntilMs: Math.max(w.listenUntilMs, p.untilMs), consentUntilMs },
       };
     }
-    if (topic.startsWith('inference/vad/')) return onSpeech(s, env, ctx, w);
+    if (topic.startsWith('inference/vad/')) return onSpeech(env, ctx, w);
+    if (topic.startsWith('inference/wake/'))
+      return { ...NONE, working: { ...w, wakeWord: (env.payload as WakeDetection).word } };
     if (topic.startsWith('tool/')) return onToolResult(s, env, ctx);
     if (topic === 'router/decision') {
       const d = env.payload as RouteDecision;
@@ -384,6 +391,8 @@ export function voiceAgent(o: VoiceAgentOptions): AgentDefinition<VoiceState, Vo
       { pattern: 'tool/+/result', qos: 'realtime', capacity: 16 },
       { pattern: 'action/speaking', qos: 'realtime', capacity: 16 },
       { pattern: 'action/listen', qos: 'realtime', capacity: 16 },
+      // The word a wake-word model heard, to take it off the transcript that follows.
+      { pattern: 'inference/wake/+', qos: 'realtime', capacity: 4 },
     ],
     initialState: initialVoiceState(),
     reduce: voiceReducer(c.conversation.context_tokens),

@@ -1,4 +1,7 @@
-/** Words and phrases the voice agent recognises before any intent: stop words, wake and consent phrases. */
+/**
+ * Words the voice agent recognises before any intent (stop words), and how alike two hearings of
+ * one utterance are. Phrases at the start of an utterance: wake-phrase.ts (`stripWakePhrase`).
+ */
 import { normalize } from './intents.js';
 
 /** Utterances that cancel in-flight work instead of being matched. */
@@ -10,23 +13,6 @@ export const STOP_WORDS: readonly string[] = [
   'stop it',
   'cancel that',
 ];
-
-/** The phrase's words at the start of `text` (punctuation and case aside): the rest, or undefined. */
-export function afterPhrase(text: string, phrase: string): string | undefined {
-  const want = normalize(phrase).split(' ').filter(Boolean);
-  if (want.length === 0) return undefined;
-  const words = text.split(/\s+/).filter(Boolean);
-  let i = 0;
-  for (const w of want) {
-    while (i < words.length && normalize(words[i]!) === '') i++;
-    if (i >= words.length || normalize(words[i]!) !== w) return undefined;
-    i++;
-  }
-  return words
-    .slice(i)
-    .join(' ')
-    .replace(/^[\s,.:;!?-]+/, '');
-}
 
 /**
  * How alike two transcripts of the same audio are, 0..1: one minus the word-level edit distance

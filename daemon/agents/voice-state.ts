@@ -64,6 +64,8 @@ export interface VoiceWorking {
   readonly listenUntilMs: number;
   /** The next utterance before then is an explicit request for the cloud (voice.ask_cloud), clock ms. */
   readonly consentUntilMs: number;
+  /** The last wake word detected ('' before any): taken off the start of a transcript. */
+  readonly wakeWord: string;
 }
 
 export const INITIAL_VOICE_WORKING: VoiceWorking = {
@@ -72,6 +74,7 @@ export const INITIAL_VOICE_WORKING: VoiceWorking = {
   lastSpokeEndMs: 0,
   listenUntilMs: 0,
   consentUntilMs: 0,
+  wakeWord: '',
 };
 
 export type IgnoreReason = 'own_voice' | 'no_wake_phrase' | 'late_refinement' | 'unlike_refinement';

@@ -98,7 +98,8 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   // ---- wake modes (issue #14, the wake helper's part)
   'inference/wake/+': {
     publishers: ['pipeline/wake/wake-stage.ts'],
-    subscribers: [],
+    // The voice agent takes the word off the transcript that follows.
+    subscribers: ['agents/voice-assistant.ts'],
     external: ['event-stream'],
   },
   'inference/face/+/refined': {

@@ -222,4 +222,22 @@ describe('wake phrase, follow-up window and consent', () => {
     expect(server.requests).toHaveLength(1);
     await t.stop();
   });
+
+  it('takes the detected wake word off the utterance said in the same breath', async () => {
+    server.script(CHAT, textAnswer(['A very bright galaxy core.']));
+    const t = await voiceRig({ server });
+    await t.bus.publish('inference/wake/mic', {
+      word: 'hey jarvis',
+      score: 0.9,
+      modelId: 'openwakeword-hey-jarvis',
+    });
+    await until(
+      'the agent to know the word',
+      () => (t.voice.working() as unknown as VoiceWorking).wakeWord !== '',
+    );
+    await t.say('Hey Jarvis, what is a quasar');
+    await until('the request', () => server.requests.length === 1);
+    expect(bodyOf(0).messages.at(-1)).toEqual({ role: 'user', content: 'what is a quasar' });
+    await t.stop();
+  });
 });

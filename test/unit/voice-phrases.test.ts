@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { SentenceStream } from '../../daemon/agents/sentence-stream.js';
-import { afterPhrase, wordSimilarity } from '../../daemon/agents/voice-phrases.js';
+import { wordSimilarity } from '../../daemon/agents/voice-phrases.js';
 import { turnsWithin } from '../../daemon/agents/voice-state.js';
 
 describe('voice phrases', () => {
-  it('finds a phrase at the start whatever the punctuation and case, and returns the rest', () => {
-    expect(afterPhrase('Hey, Edgeloom: what time is it?', 'hey edgeloom')).toBe('what time is it?');
-    expect(afterPhrase('hey edgeloom', 'hey edgeloom')).toBe('');
-    expect(afterPhrase('what time is it', 'hey edgeloom')).toBeUndefined();
-    expect(afterPhrase('hey there edgeloom', 'hey edgeloom')).toBeUndefined();
-    expect(afterPhrase('Ask the cloud, what is a quasar', 'ask the cloud')).toBe('what is a quasar');
-  });
-
   it('scores a better hearing of the same words high and another sentence low', () => {
     expect(wordSimilarity('turn on the hall light', 'turn on the kitchen light')).toBeCloseTo(0.8);
     expect(wordSimilarity('what time is it', 'turn on the kitchen light')).toBeLessThan(0.5);

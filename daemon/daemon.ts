@@ -270,6 +270,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
         clock: wallClock, // reconnects and keep-alives are wall time, even in a replay
         storage: store,
         bus,
+        watch: agents.skills.watch, // the voice skills' device and weather topics
         gate,
         privacy,
         audit,

@@ -3,6 +3,7 @@
  * is off has no controls, a stage that is off no entity, the image only when asked for.
  */
 import { hostname } from 'node:os';
+import { withSkillIntents } from '../agents/skills/skills.js';
 import type { SensorKind } from '../bus/topics.js';
 import { type EdgeloomConfig, isLoopbackHost } from '../config/index.js';
 import type { HaDevice } from './ha-entities.js';
@@ -21,6 +22,7 @@ export interface HaDeviceFacts {
 
 export function haDeviceFromConfig(config: EdgeloomConfig, facts: HaDeviceFacts): HaDevice {
   const { sensors, pipeline: p, mqtt } = config;
+  const v = config.agents.voice;
   // A replay stands in for all three sensors (it pauses and resumes them by id, daemon.ts).
   const replay = config.source.mode === 'replay';
   const on = (kind: SensorKind): boolean => replay || sensors[kind].enabled;
@@ -46,7 +48,10 @@ export function haDeviceFromConfig(config: EdgeloomConfig, facts: HaDeviceFacts)
     sensors: list,
     display: face,
     transcript: stt,
-    ...(stt ? { intents: [...config.agents.voice.intents.map((i) => i.name), 'no_match'] } : {}),
+    // The skills' default intents too (agents/skills/skills.ts): their events reach HA as well.
+    ...(stt
+      ? { intents: [...new Set(withSkillIntents(v.intents, v.skills).map((i) => i.name)), 'no_match'] }
+      : {}),
     motion: on('imu'),
     speak: facts.speakAvailable,
     // Push-to-talk has a button once the gate can be closed (issue #14, wake modes).

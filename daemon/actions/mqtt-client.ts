@@ -163,8 +163,10 @@ export class MqttClientSink implements Component, MqttSink {
     client.on('error', (err) =>
       this.log.warn({ err: err.message, url: redactUrl(url) }, 'mqtt: connection error'),
     );
+    const watched = new Set(o.watch?.topics ?? []);
     client.on('message', (topic, payload) => {
-      if (this.ha?.handle(topic, payload) !== true) this.commands?.handle(topic, payload);
+      if (watched.has(topic)) o.watch?.deliver(topic, payload);
+      else if (this.ha?.handle(topic, payload) !== true) this.commands?.handle(topic, payload);
     });
     this.log.info(
       { url: redactUrl(url), clientId: client.options.clientId, outbox: this.outbox.size },
@@ -349,6 +351,7 @@ export class MqttClientSink implements Component, MqttSink {
     const topics = [
       ...(this.commands === undefined ? [] : [`${this.baseTopic}/cmd/#`]),
       ...(this.ha?.subscriptions() ?? []),
+      ...(this.options.watch?.topics ?? []),
     ];
     if (topics.length > 0) {
       client.subscribe(topics, { qos: 1 }, (err) => {

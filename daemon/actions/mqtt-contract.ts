@@ -26,6 +26,7 @@ import type {
   SensorStatus,
   SpeakingEvent,
   SpeechEvent,
+  TimerEvent,
   Transcript,
 } from '../bus/topics.js';
 
@@ -254,6 +255,27 @@ const table: ReadonlyArray<readonly [pattern: string, map: Mapper]> = [
   // The TTS part of issue #14.
   ['action/speaking', speaking],
   ['agent/+/answer', answer],
+  [
+    // A timer's life (voice skills, issue #14): its label was said by someone, so it is derived data.
+    'agent/timers/timer',
+    (env) => {
+      const p = env.payload as TimerEvent;
+      return {
+        topic: 'voice/timer',
+        qos: 1,
+        retain: false,
+        privacy: { data: 'derived', topic: env.topic },
+        payload: {
+          ts: env.tsMs,
+          id: p.id,
+          label: p.label,
+          state: p.state,
+          seconds: p.seconds,
+          due_ts: p.dueMs,
+        },
+      };
+    },
+  ],
   [
     'agent/+/motion',
     (env) => {

@@ -35,6 +35,14 @@ export interface MqttClientSinkOptions {
   /** Serve `<base>/cmd/#` as bus requests; absent: no commands. */
   readonly bus?: EventBus;
   /**
+   * Other devices' topics to read (the voice skills' device states and weather, agents/skills/):
+   * subscribed on every connect, each message handed to `deliver`. Exact topics only.
+   */
+  readonly watch?: {
+    readonly topics: readonly string[];
+    deliver(topic: string, payload: Buffer): void;
+  };
+  /**
    * The Home Assistant entities this configuration enables (ha-config.ts), published when
    * mqtt.discovery.enabled. Default: the device's own entities only (status, restart, diagnostics).
    */

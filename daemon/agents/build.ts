@@ -15,6 +15,7 @@ import { emotionDisplayAgent } from './emotion-display.js';
 import { motionAgent } from './motion.js';
 import type { SubscriptionSpec } from './reducer.js';
 import { AgentRuntime } from './runtime.js';
+import { createSkills, type Skills, withSkillIntents } from './skills/skills.js';
 import { AgentStore } from './store.js';
 import { ToolRegistry } from './tools.js';
 import { voiceAgent } from './voice-assistant.js';
@@ -47,14 +48,16 @@ export interface BuildAgentsOptions {
    * (wake mode `wake_word` without a wake-word model); absent: every utterance is taken.
    */
   readonly wakePhrase?: string;
-  /** Which agents to create; default all three. */
-  readonly only?: ReadonlySet<'emotion-display' | 'voice' | 'motion'>;
+  /** Which agents to create; default all four (`timers` comes with the voice skills' tools). */
+  readonly only?: ReadonlySet<'emotion-display' | 'voice' | 'motion' | 'timers'>;
 }
 
 export interface Agents {
   readonly runtime: AgentRuntime;
   readonly tools: ToolRegistry;
   readonly store: AgentStore;
+  /** The voice skills: the topics the MQTT client must subscribe to and their cache (daemon.ts). */
+  readonly skills: Skills;
 }
 
 export function createAgents(o: BuildAgentsOptions): Agents {
@@ -78,8 +81,21 @@ export function createAgents(o: BuildAgentsOptions): Agents {
     retentionEvents: a.retention_events,
   });
   const runtime = new AgentRuntime({ bus: o.bus, clock: o.clock, logger, store, tools });
-  const wanted = (id: 'emotion-display' | 'voice' | 'motion'): boolean =>
+  const wanted = (id: 'emotion-display' | 'voice' | 'motion' | 'timers'): boolean =>
     o.only === undefined || o.only.has(id);
+  // The skills' tools are registered with or without the voice agent (the cloud and MQTT
+  // commands may call them too); the timer tools only with the agent that answers them.
+  const skills = createSkills({
+    config: a.voice.skills,
+    bus: o.bus,
+    clock: o.clock,
+    logger: logger.child({ part: 'skills' }),
+  });
+  for (const t of skills.tools) tools.register(t);
+  if (wanted('timers')) {
+    for (const t of skills.timerTools) tools.register(t);
+    runtime.create(skills.agent);
+  }
 
   if (wanted('emotion-display')) {
     const e = a.emotion_display;
@@ -117,7 +133,8 @@ export function createAgents(o: BuildAgentsOptions): Agents {
     tools.register(askCloudTool(o.bus, o.clock));
     runtime.create(
       voiceAgent({
-        config: a.voice,
+        // The user's intents, then the skills' defaults (skills/skills.ts).
+        config: { ...a.voice, intents: withSkillIntents(a.voice.intents, a.voice.skills) },
         cloud,
         ...(o.wakePhrase === undefined ? {} : { wakePhrase: o.wakePhrase }),
         ...(o.config.router === undefined ? {} : { latencyBudgetMs: o.config.router.latency_budget_ms }),
@@ -139,7 +156,7 @@ export function createAgents(o: BuildAgentsOptions): Agents {
       }),
     );
   }
-  return { runtime, tools, store };
+  return { runtime, tools, store, skills };
 }
 
 /** sensors.imu.qos, queue_capacity and sampling as the motion agent's window subscription. */

@@ -2,8 +2,14 @@
  * Local intent matching: templates with alternatives and slots, scored 0..1 against a transcript.
  *
  * Template syntax: words; `(on|off)` alternatives (an alternative may be several words or empty:
- * `(please|)`); `{room}` a slot capturing 1..MAX_SLOT_WORDS words. Alternatives are expanded into
- * variants when the template is compiled (bounded by MAX_VARIANTS).
+ * `(please|)`); `{room}` a slot capturing 1..MAX_SLOT_WORDS words; a typed slot `{n:number}` or
+ * `{seconds:duration}` captures 1..MAX_TYPED_SLOT_WORDS words that parse as its type
+ * (skills/spoken-numbers.ts: "twenty one", "an hour and a half") and holds the parsed number
+ * (a duration in seconds). Alternatives are expanded into variants when the template is compiled
+ * (bounded by MAX_VARIANTS). A key word `[weather]` must be heard: it matches the same word or a
+ * near typo (cost ≤ KEY_WORD_MAX_COST) and is never missing or replaced by another word, so a
+ * short template cannot catch a question one word away ("what's the news" is not "what's the
+ * [weather]"). Templates without key words score as before.
  *
  * Score: a word-level edit distance between the variant and the normalised text (dynamic
  * programming, like Levenshtein on words) where
@@ -17,8 +23,11 @@
  */
 import type { IntentConfig } from '../config/index.js';
 import { EdgeloomError, ErrorCode } from '../errors.js';
+import { parseSpokenDuration, parseSpokenNumber } from './skills/spoken-numbers.js';
 
 export const MAX_SLOT_WORDS = 3;
+/** Words a typed slot may span ("one hour twenty five minutes and thirty seconds" is 8). */
+export const MAX_TYPED_SLOT_WORDS = 10;
 /**
  * Longest utterance matched, words. A command is a sentence; the alignment costs
  * words × tokens × variants, so a 20 000-word text (a cloud's, or a stuck decoder's) would hold
@@ -27,10 +36,26 @@ export const MAX_SLOT_WORDS = 3;
 export const MAX_MATCH_WORDS = 64;
 /** Variants one template may expand to; more is a config error (the alternatives multiply). */
 export const MAX_VARIANTS = 256;
+/** Largest word cost a key word accepts: one edit in 3+ letters ("timers", "wether"), not a new word. */
+export const KEY_WORD_MAX_COST = 0.34;
+
+/** What a slot captures: any 1..3 words (kept as text), or words that parse as a number or a duration. */
+export type SlotType = 'word' | 'number' | 'duration';
+const SLOT_TYPES: ReadonlySet<string> = new Set<SlotType>(['word', 'number', 'duration']);
+
+/** A captured slot: the words (word slots), or the parsed number (number; duration in seconds). */
+export type SlotValue = string | number;
 
 type Token =
-  | { readonly kind: 'word'; readonly word: string }
-  | { readonly kind: 'slot'; readonly name: string };
+  /** `key`: written `[word]`, it must be heard (a near typo allowed), never missing or swapped. */
+  | { readonly kind: 'word'; readonly word: string; readonly key?: boolean }
+  | { readonly kind: 'slot'; readonly name: string; readonly type: SlotType };
+
+/** Parsers of the typed slots; a parse must use every word of the span. */
+const PARSERS: Readonly<Record<Exclude<SlotType, 'word'>, (ws: readonly string[]) => number | undefined>> = {
+  number: parseSpokenNumber,
+  duration: parseSpokenDuration,
+};
 
 export interface CompiledIntent {
   readonly name: string;
@@ -42,17 +67,21 @@ export interface CompiledIntent {
 export interface IntentMatch {
   readonly intent: string;
   readonly score: number;
-  readonly slots: Readonly<Record<string, string>>;
+  readonly slots: Readonly<Record<string, SlotValue>>;
   readonly template: string;
   readonly action: IntentConfig['action'];
 }
 
-/** Lowercase, drop apostrophes, punctuation to spaces, collapse whitespace. */
+/**
+ * Lowercase, drop apostrophes, punctuation to spaces, collapse whitespace. A decimal point between
+ * digits stays (`2.5`), a thousands comma goes (`1,000` → `1000`): the number slots read them.
+ */
 export function normalize(text: string): string {
   return text
     .toLowerCase()
     .replace(/['’]/g, '')
-    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .replace(/(\d),(?=\d{3}(?!\d))/g, '$1')
+    .replace(/(?:(?<!\d)\.|\.(?!\d)|[^\p{L}\p{N}.])+/gu, ' ')
     .trim();
 }
 
@@ -73,12 +102,14 @@ export function compileTemplate(template: string, where: string): Token[][] {
     const [, group, slot, literal, stray] = m;
     let options: Token[][];
     if (stray !== undefined) return fail(`unbalanced '${stray}'`);
-    if (group !== undefined) options = group.split('|').map(literalTokens);
+    if (group !== undefined) options = group.split('|').map((g) => literalTokens(g, fail));
     else if (slot !== undefined) {
-      const name = slot.trim();
+      const [name = '', type = 'word', ...rest] = slot.split(':').map((p) => p.trim());
       if (!/^[a-z_][a-z0-9_]*$/i.test(name)) return fail(`bad slot name '{${slot}}'`);
-      options = [[{ kind: 'slot', name }]];
-    } else options = [literalTokens(literal ?? '')];
+      if (rest.length > 0 || !SLOT_TYPES.has(type))
+        return fail(`unknown slot type in '{${slot}}' (word, number or duration)`);
+      options = [[{ kind: 'slot', name, type: type as SlotType }]];
+    } else options = [literalTokens(literal ?? '', fail)];
     const next: Token[][] = [];
     for (const v of variants) for (const o of options) next.push([...v, ...o]);
     if (next.length > MAX_VARIANTS) return fail(`more than ${MAX_VARIANTS} variants`);
@@ -88,8 +119,17 @@ export function compileTemplate(template: string, where: string): Token[][] {
   return variants;
 }
 
-function literalTokens(text: string): Token[] {
-  return words(text).map((word) => ({ kind: 'word', word }));
+/** Words of a literal part; `[a b]` marks key words. */
+function literalTokens(text: string, fail: (msg: string) => never): Token[] {
+  const out: Token[] = [];
+  for (const m of text.matchAll(/\[([^[\]]*)\]|([^[\]]+)|([[\]])/g)) {
+    const [, key, plain, stray] = m;
+    if (stray !== undefined) return fail(`unbalanced '${stray}'`);
+    if (key !== undefined && words(key).length === 0) return fail('empty key word []');
+    for (const word of words(key ?? plain ?? ''))
+      out.push(key === undefined ? { kind: 'word', word } : { kind: 'word', word, key: true });
+  }
+  return out;
 }
 
 export function compileIntents(intents: readonly IntentConfig[]): CompiledIntent[] {
@@ -115,9 +155,10 @@ export function matchIntent(intents: readonly CompiledIntent[], text: string): I
   const input = words(text);
   if (input.length === 0 || input.length > MAX_MATCH_WORDS) return undefined;
   let best: IntentMatch | undefined;
+  const parses: ParseCache = new Map();
   for (const intent of intents) {
     for (const v of intent.variants) {
-      const r = align(v.tokens, input);
+      const r = align(v.tokens, input, parses);
       if (best === undefined || r.score > best.score) {
         best = {
           intent: intent.name,
@@ -159,11 +200,29 @@ interface Cell {
   dj: number;
 }
 
+/** Typed-slot parses of one input by `type:start:end` (shared by the variants of one match). */
+type ParseCache = Map<string, number | undefined>;
+
+function parseSpan(
+  type: Exclude<SlotType, 'word'>,
+  input: readonly string[],
+  start: number,
+  end: number,
+  cache: ParseCache,
+): number | undefined {
+  const key = `${type}:${start}:${end}`;
+  if (cache.has(key)) return cache.get(key);
+  const value = PARSERS[type](input.slice(start, end));
+  cache.set(key, value);
+  return value;
+}
+
 /** Word-level alignment of tokens against words; returns the score and captured slots. */
 export function align(
   tokens: readonly Token[],
   input: readonly string[],
-): { score: number; slots: Record<string, string> } {
+  parses: ParseCache = new Map(),
+): { score: number; slots: Record<string, SlotValue> } {
   const n = tokens.length;
   const m = input.length;
   const dp: Cell[][] = Array.from({ length: n + 1 }, () =>
@@ -187,22 +246,35 @@ export function align(
       if (j > 0) relax(i, j, 0, 1, 1); // extra text word
       if (i === 0) continue;
       const t = tokens[i - 1]!;
-      relax(i, j, 1, 0, 1); // template token missing
+      const key = t.kind === 'word' && t.key === true;
+      if (!key) relax(i, j, 1, 0, 1); // template token missing (a key word never is)
       if (t.kind === 'word') {
-        if (j > 0) relax(i, j, 1, 1, wordCost(t.word, input[j - 1]!));
-      } else {
+        const cost = j > 0 ? wordCost(t.word, input[j - 1]!) : Number.POSITIVE_INFINITY;
+        if (j > 0 && (!key || cost <= KEY_WORD_MAX_COST)) relax(i, j, 1, 1, cost);
+      } else if (t.type === 'word') {
         for (let k = 1; k <= MAX_SLOT_WORDS && k <= j; k++) relax(i, j, 1, k, 0);
+      } else {
+        // A typed slot takes only a span that parses as its type; the cheapest path keeps the longest.
+        for (let k = 1; k <= MAX_TYPED_SLOT_WORDS && k <= j; k++)
+          if (parseSpan(t.type, input, j - k, j, parses) !== undefined) relax(i, j, 1, k, 0);
       }
     }
   }
   const end = dp[n]![m]!;
-  const slots: Record<string, string> = {};
+  // A key word that nothing in the text matches: this variant cannot match at all.
+  if (end.cost === Number.POSITIVE_INFINITY) return { score: 0, slots: {} };
+  const slots: Record<string, SlotValue> = {};
   let i = n;
   let j = m;
   while (i > 0 || j > 0) {
     const c = dp[i]![j]!;
     const t = tokens[i - 1];
-    if (c.di === 1 && c.dj > 0 && t?.kind === 'slot') slots[t.name] = input.slice(j - c.dj, j).join(' ');
+    if (c.di === 1 && c.dj > 0 && t?.kind === 'slot') {
+      slots[t.name] =
+        t.type === 'word'
+          ? input.slice(j - c.dj, j).join(' ')
+          : parseSpan(t.type, input, j - c.dj, j, parses)!;
+    }
     i -= c.di;
     j -= c.dj;
   }
@@ -211,12 +283,19 @@ export function align(
 }
 
 /**
- * Replace `{slot}` placeholders in every string of an args value (deeply). Unknown slots are left
- * as written so a bad config shows up in the tool's result instead of vanishing.
+ * Replace `{slot}` placeholders in every string of an args value (deeply). A string that is one
+ * placeholder becomes the slot's value itself, so a typed slot reaches the tool as a number
+ * (`{"seconds": "{seconds}"}` → `{"seconds": 300}`); inside longer text it is written out. Unknown
+ * slots are left as written so a bad config shows up in the tool's result instead of vanishing.
  */
-export function substituteSlots(value: unknown, slots: Readonly<Record<string, string>>): unknown {
-  if (typeof value === 'string')
-    return value.replace(/\{([a-z_][a-z0-9_]*)\}/gi, (all, name: string) => slots[name] ?? all);
+export function substituteSlots(value: unknown, slots: Readonly<Record<string, SlotValue>>): unknown {
+  if (typeof value === 'string') {
+    const whole = /^\{([a-z_][a-z0-9_]*)\}$/i.exec(value);
+    if (whole !== null && slots[whole[1]!] !== undefined) return slots[whole[1]!];
+    return value.replace(/\{([a-z_][a-z0-9_]*)\}/gi, (all, name: string) =>
+      slots[name] === undefined ? all : String(slots[name]),
+    );
+  }
   if (Array.isArray(value)) return value.map((v) => substituteSlots(v, slots));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteSlots(v, slots)]));

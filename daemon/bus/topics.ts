@@ -11,6 +11,9 @@
  */
 import type { ErrorCode } from '../errors.js';
 import type { PayloadMatching } from './patterns.js';
+import type { TimerCommand, TimerEvent, TimerReply } from './topics-timers.js';
+
+export type { TimerCommand, TimerEvent, TimerReply, TimerView } from './topics-timers.js';
 
 // ---------------------------------------------------------------- sensors
 
@@ -251,7 +254,8 @@ export interface AssistDelta {
 
 export interface IntentEvent {
   readonly intent: string;
-  readonly slots: Readonly<Record<string, string>>;
+  /** Word slots as text; typed slots (`{n:number}`, `{s:duration}`) as numbers (a duration in seconds). */
+  readonly slots: Readonly<Record<string, string | number>>;
   readonly score: number;
   readonly text: string;
   readonly source: 'local' | 'cloud';
@@ -345,6 +349,10 @@ export interface TopicMap {
   'router/assist/delta': AssistDelta;
   [topic: `agent/${string}/intent`]: IntentEvent;
   [topic: `agent/${string}/answer`]: AnswerEvent;
+  // voice skills (issue #14): the timers agent's command, reply and timer events
+  'agent/timers/command': TimerCommand;
+  'agent/timers/reply': TimerReply;
+  'agent/timers/timer': TimerEvent;
   [topic: `agent/${string}/motion`]: MotionEvent;
   [topic: `tool/${string}/result`]: ToolResult;
 

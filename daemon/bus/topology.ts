@@ -134,8 +134,14 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
   },
   // ---- voice (issue #14): the conversation loop's side
   'action/say': {
-    // The speak tool queues through the TTS actuator like every other voice.
-    publishers: ['agents/voice-assistant.ts', 'agents/voice-conversation.ts', 'agents/builtin-tools.ts'],
+    // The speak tool queues through the TTS actuator like every other voice; the timers agent
+    // announces a timer that fired.
+    publishers: [
+      'agents/voice-assistant.ts',
+      'agents/voice-conversation.ts',
+      'agents/builtin-tools.ts',
+      'agents/skills/timers-agent.ts',
+    ],
     subscribers: ['actions/tts.ts'],
     external: ['event-stream'],
   },
@@ -166,6 +172,22 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
     subscribers: [],
     // `<base>/voice/answer` (the TTS part of issue #14).
     external: ['mqtt', 'dashboard'],
+  },
+  // ---- voice skills (issue #14, the skills helper): the timer tools ask, the timers agent answers
+  'agent/timers/command': {
+    publishers: ['agents/skills/timer-tools.ts'],
+    subscribers: ['agents/skills/timers-agent.ts'],
+    external: [],
+  },
+  'agent/timers/reply': {
+    publishers: ['agents/skills/timers-agent.ts'],
+    subscribers: ['agents/skills/timer-tools.ts'],
+    external: [],
+  },
+  'agent/timers/timer': {
+    publishers: ['agents/skills/timers-agent.ts'],
+    subscribers: [],
+    external: ['mqtt'],
   },
   'action/mqtt': {
     publishers: ['agents/builtin-tools.ts'],

@@ -124,7 +124,7 @@ describe.runIf(needs({ tools: ['mosquitto'] }))('agent state across a daemon cra
     const killed = await agentStates(join(dir, 'killed.yaml'), join(dir, 'killed'));
     const stopped = await agentStates(join(dir, 'a.yaml'), join(dir, 'split'));
     expect(killed).toEqual(stopped);
-    expect(Object.keys(killed).sort()).toEqual(['emotion-display', 'motion', 'voice']);
+    expect(Object.keys(killed).sort()).toEqual(['emotion-display', 'motion', 'timers', 'voice']);
 
     // 2. Continue with the second half on the same store; compare with one uninterrupted run.
     await replay(config('b.yaml', second, 'split'), 'SIGTERM');

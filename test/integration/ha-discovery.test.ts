@@ -333,7 +333,20 @@ describeIf('Home Assistant discovery on Mosquitto', () => {
     // without mqtt.discovery.image_interval_s.
     expect(kinds).not.toContain('button/pause_imu0');
     expect(kinds.some((k) => k.startsWith('image/'))).toBe(false);
-    expect(entity('intent').event_types).toEqual(['light_on', 'light_off', 'no_match']);
+    // The configured intents, then the voice skills' defaults (agents/skills/skills.ts), then no_match.
+    expect(entity('intent').event_types).toEqual([
+      'light_on',
+      'light_off',
+      'timer_set',
+      'timer_set_named',
+      'timer_cancel',
+      'timer_cancel_named',
+      'timer_remaining',
+      'timer_remaining_named',
+      'clock_time',
+      'clock_date',
+      'no_match',
+    ]);
     expect(entity('emotion').state_topic).toBe(`${BASE}/display/set`);
   });
 

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAgents } from '../../daemon/agents/build.js';
 import { Bus } from '../../daemon/bus/bus.js';
 import type { Envelope } from '../../daemon/bus/envelope.js';
-import type { IntentEvent, MqttAction, Transcript } from '../../daemon/bus/topics.js';
+import type { IntentEvent, MqttAction, SayAction, Transcript } from '../../daemon/bus/topics.js';
 import { loadConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
 import {
@@ -90,7 +90,14 @@ describe('voice intents from a replayed fixture through the reference transcribe
       createModel: () => createReferenceTranscriber({ fixtureDir: SPEECH }),
       transcribe: { language: 'en' },
     });
-    const agents = createAgents({ config, bus, clock, logger, storage: db, only: new Set(['voice']) });
+    const agents = createAgents({
+      config,
+      bus,
+      clock,
+      logger,
+      storage: db,
+      only: new Set(['voice', 'timers']),
+    });
     const replay = new ReplaySource({
       fixtureDir: SPEECH,
       speed: 0,
@@ -135,6 +142,8 @@ describe('voice intents from a replayed fixture through the reference transcribe
         text: 'turn on the kitchen light',
         source: 'local',
       },
+      // The clock and timer skills' default intents answer the other two (agents/skills/).
+      { intent: 'clock_time', slots: {}, score: 1, text: 'what time is it', source: 'local' },
       {
         intent: 'light_off',
         slots: { room: 'bedroom' },
@@ -142,7 +151,15 @@ describe('voice intents from a replayed fixture through the reference transcribe
         text: 'turn off the bedroom light',
         source: 'local',
       },
+      {
+        intent: 'timer_set',
+        slots: { seconds: 600 },
+        score: 1,
+        text: 'set a timer for ten minutes',
+        source: 'local',
+      },
     ]);
+    expect(of<SayAction>('action/say').map((a) => a.text)).toContain('Timer set for 10 minutes.');
     // "stop" is an interrupt, never matched as an utterance.
     expect(intents.map((i) => i.text)).not.toContain('stop');
     expect(of<MqttAction>('action/mqtt')).toEqual([
@@ -151,6 +168,6 @@ describe('voice intents from a replayed fixture through the reference transcribe
     ]);
     // Speech starts interrupt only when work is in flight (none is, at speed 0), so the one
     // interrupt counted is the "stop" utterance.
-    expect(agents.runtime.get('voice')!.state()).toMatchObject({ matched: 2, noMatch: 2, interrupts: 1 });
+    expect(agents.runtime.get('voice')!.state()).toMatchObject({ matched: 4, noMatch: 0, interrupts: 1 });
   });
 });

@@ -11,6 +11,8 @@ const NO_DEFAULT = new Set([
   'device.id',
   'storage.dir',
   'agents.voice.intents[].name',
+  'agents.voice.skills.devices[].name',
+  'agents.voice.skills.devices[].topic',
   'plugins[].id',
   'plugins[].command',
   'mcp.servers[].id',

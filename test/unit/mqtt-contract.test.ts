@@ -18,6 +18,7 @@ import type {
   SensorStatus,
   SpeakingEvent,
   SpeechEvent,
+  TimerEvent,
   Transcript,
 } from '../../daemon/bus/topics.js';
 
@@ -199,6 +200,20 @@ const rows: readonly Row[] = [
     keys: ['ts', 'emotion', 'emoji', 'confidence', 'text'],
   },
   {
+    name: 'timer',
+    env: env<TimerEvent>('agent/timers/timer', {
+      id: 't1',
+      label: 'pasta',
+      state: 'fired',
+      seconds: 300,
+      dueMs: 1_700_000_300_000,
+    }),
+    topic: 'voice/timer',
+    qos: 1,
+    retain: false,
+    keys: ['ts', 'id', 'label', 'state', 'seconds', 'due_ts'],
+  },
+  {
     name: 'intent',
     env: env<IntentEvent>('agent/voice/intent', {
       intent: 'light_on',
@@ -288,6 +303,27 @@ const rows: readonly Row[] = [
 ];
 
 describe('MQTT contract', () => {
+  it('timer: a timer event carries its label, state and length', () => {
+    const m = toMqttMessage(
+      env<TimerEvent>('agent/timers/timer', {
+        id: 't1',
+        label: null,
+        state: 'set',
+        seconds: 90,
+        dueMs: TS + 90_000,
+      }),
+    )!;
+    expect(m).toMatchObject({ topic: 'voice/timer', qos: 1, retain: false, privacy: { data: 'derived' } });
+    expect(m.payload).toEqual({
+      ts: TS,
+      id: 't1',
+      label: null,
+      state: 'set',
+      seconds: 90,
+      due_ts: TS + 90_000,
+    });
+  });
+
   for (const row of rows) {
     it(`${row.name} → ${row.topic} (qos ${row.qos}, retain ${row.retain})`, () => {
       const msg = toMqttMessage(row.env);

@@ -2,6 +2,7 @@
 import { arr, int, json, num, obj, rec, str } from './builder.js';
 import { ID_PATTERN, probability } from './common.js';
 import { voiceConversationKeys } from './voice-conversation.js';
+import { voiceSkillsSchema } from './voice-skills.js';
 import { voiceTtsSchema } from './voice-tts.js';
 import { voiceWakeSchema } from './voice-wake.js';
 
@@ -46,6 +47,7 @@ export const agentsSchema = obj('Event-sourced agents.', {
     min_match_score: probability('Lowest template match score (0..1) that counts as an intent.', 0.6),
     intents: arr({ description: 'Known intents.', items: intentSchema, default: [], maxItems: 256 }),
     ...voiceConversationKeys,
+    skills: voiceSkillsSchema,
     tts: voiceTtsSchema,
     wake: voiceWakeSchema,
   }),

@@ -82,7 +82,9 @@ describe('edgeloom as an MCP server', () => {
 
     const tools = (await client.listTools()).tools.map((t) => t.name);
     expect(tools).toEqual(expect.arrayContaining(['mqtt.publish', 'display.show', 'log', 'speak']));
-    expect(tools.some((t) => t.includes('cloud'))).toBe(false); // internal: never offered
+    // Internal tools are never offered (the conversation loop); the consent button is a person's tool.
+    expect(tools.some((t) => t.includes('cloud_assist'))).toBe(false);
+    expect(tools).toContain('voice.ask_cloud');
     const shown = await client.callTool({
       name: 'display.show',
       arguments: { emotion: 'happy', text: 'hello from MCP' },

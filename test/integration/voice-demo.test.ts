@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHAT, FakeOpenAIServer, textAnswer } from '../helpers/fake-openai-server.js';
 import { BASE, startDaemon, writeDaemonConfig } from '../helpers/daemon-mqtt.js';
+import { CHAT, FakeOpenAIServer, textAnswer } from '../helpers/fake-openai-server.js';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.js';
 import { needs, REPO_ROOT } from '../helpers/tools.js';
 import { until } from '../helpers/wait.js';
@@ -30,111 +30,120 @@ interface Heard {
   readonly payload: Record<string, unknown>;
 }
 
-describe.runIf(mosquittoAvailable() && needs({ tools: ['espeak-ng'] }))('the demo conversation (README)', () => {
-  let broker: Mosquitto;
-  let server: FakeOpenAIServer;
-  let dir: string;
-  beforeAll(async () => {
-    broker = await Mosquitto.start();
-    server = await FakeOpenAIServer.start();
-    dir = await mkdtemp(join(tmpdir(), 'edgeloom-voice-demo-'));
-  });
-  afterAll(async () => {
-    await server.close();
-    await broker.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+describe.runIf(mosquittoAvailable() && needs({ tools: ['espeak-ng'] }))(
+  'the demo conversation (README)',
+  () => {
+    let broker: Mosquitto;
+    let server: FakeOpenAIServer;
+    let dir: string;
+    beforeAll(async () => {
+      broker = await Mosquitto.start();
+      server = await FakeOpenAIServer.start();
+      dir = await mkdtemp(join(tmpdir(), 'edgeloom-voice-demo-'));
+    });
+    afterAll(async () => {
+      await server.close();
+      await broker.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
 
-  it('a timer, a question and its follow-up, a barge-in, the weather: each utterance acted on once', {
-    timeout: 120_000,
-  }, async () => {
-    server.script(
-      CHAT,
-      textAnswer(['Mount Everest is the tallest mountain in the world. ', 'Its summit is on the border of Nepal and China.']),
-      textAnswer(['Everest is 8,849 metres tall, ', 'about 29,032 feet.']),
-      // A long story, streamed slowly: "stop" comes while it still streams.
-      textAnswer(
-        Array.from({ length: 24 }, (_, i) => `The sea was calm on day ${i + 1} of the voyage. `),
-        400,
-      ),
-    );
-    const wavs = join(dir, 'wav');
-    const config = writeDaemonConfig({
-      dir,
-      brokerUrl: broker.url,
-      fixture: VOICE,
-      speed: 1,
-      extra: {
-        sensors: { mic: { privacy: 'sensitive' }, camera: { enabled: false }, imu: { enabled: false } },
-        cloud: { enabled: true, base_url: server.baseUrl, api_key: 'sk-lan', retries: 0 },
-        router: { latency_budget_ms: 8000, privacy: { default_tier: 'sensitive' } },
-        agents: {
-          voice: {
-            min_match_score: 0.6,
-            intents: [],
-            tts: { command: ['espeak-ng', '-w', join(wavs, '{utterance}.wav')] },
-            skills: { weather: { topic: 'home/weather' } },
+    it('a timer, a question and its follow-up, a barge-in, the weather: each utterance acted on once', {
+      timeout: 120_000,
+    }, async () => {
+      server.script(
+        CHAT,
+        textAnswer([
+          'Mount Everest is the tallest mountain in the world. ',
+          'Its summit is on the border of Nepal and China.',
+        ]),
+        textAnswer(['Everest is 8,849 metres tall, ', 'about 29,032 feet.']),
+        // A long story, streamed slowly: "stop" comes while it still streams.
+        textAnswer(
+          Array.from({ length: 24 }, (_, i) => `The sea was calm on day ${i + 1} of the voyage. `),
+          400,
+        ),
+      );
+      const wavs = join(dir, 'wav');
+      const config = writeDaemonConfig({
+        dir,
+        brokerUrl: broker.url,
+        fixture: VOICE,
+        speed: 1,
+        extra: {
+          sensors: { mic: { privacy: 'sensitive' }, camera: { enabled: false }, imu: { enabled: false } },
+          cloud: { enabled: true, base_url: server.baseUrl, api_key: 'sk-lan', retries: 0 },
+          router: { latency_budget_ms: 8000, privacy: { default_tier: 'sensitive' } },
+          agents: {
+            voice: {
+              min_match_score: 0.6,
+              intents: [],
+              tts: { command: ['espeak-ng', '-w', join(wavs, '{utterance}.wav')] },
+              skills: { weather: { topic: 'home/weather' } },
+            },
           },
         },
-      },
-    });
-    const sub = await mqtt.connectAsync(broker.url, { clientId: 'demo-listener' });
-    // The weather station's retained reading, there before the daemon starts.
-    await sub.publishAsync('home/weather', JSON.stringify({ temperature: 18, condition: 'light rain' }), {
-      retain: true,
-      qos: 1,
-    });
-    const heard: Heard[] = [];
-    const t0 = Date.now();
-    sub.on('message', (topic, payload) => {
+      });
+      const sub = await mqtt.connectAsync(broker.url, { clientId: 'demo-listener' });
+      // The weather station's retained reading, there before the daemon starts.
+      await sub.publishAsync('home/weather', JSON.stringify({ temperature: 18, condition: 'light rain' }), {
+        retain: true,
+        qos: 1,
+      });
+      const heard: Heard[] = [];
+      const t0 = Date.now();
+      sub.on('message', (topic, payload) => {
+        try {
+          heard.push({ atMs: Date.now() - t0, topic, payload: JSON.parse(payload.toString('utf8')) });
+        } catch {
+          // not JSON: not ours
+        }
+      });
+      await sub.subscribeAsync(`${BASE}/voice/#`, { qos: 1 });
+      mkdirSync(wavs, { recursive: true });
+      const d = startDaemon(config, 110_000);
       try {
-        heard.push({ atMs: Date.now() - t0, topic, payload: JSON.parse(payload.toString('utf8')) });
-      } catch {
-        // not JSON: not ours
+        await d.waitForLog('replay finished', 'stdout', 90_000);
+        const of = (t: string) => heard.filter((h) => h.topic === `${BASE}/voice/${t}`);
+        await until('the weather answer', () =>
+          of('answer').some((a) => a.payload.final === true && String(a.payload.text).includes('rain')),
+        );
+      } finally {
+        d.process.kill('SIGTERM');
+        await d.exited;
+        await sub.endAsync();
       }
-    });
-    await sub.subscribeAsync(`${BASE}/voice/#`, { qos: 1 });
-    mkdirSync(wavs, { recursive: true });
-    const d = startDaemon(config, 110_000);
-    try {
-      await d.waitForLog('replay finished', 'stdout', 90_000);
       const of = (t: string) => heard.filter((h) => h.topic === `${BASE}/voice/${t}`);
-      await until('the weather answer', () =>
-        of('answer').some((a) => a.payload.final === true && String(a.payload.text).includes('rain')),
-      );
-    } finally {
-      d.process.kill('SIGTERM');
-      await d.exited;
-      await sub.endAsync();
-    }
-    const of = (t: string) => heard.filter((h) => h.topic === `${BASE}/voice/${t}`);
-    // The transcript, as the README shows it.
-    const lines: string[] = [];
-    for (const h of heard) {
-      const s = `${(h.atMs / 1000).toFixed(1).padStart(5)} s`;
-      const p = h.payload;
-      if (h.topic.endsWith('/transcript')) lines.push(`${s}  you        ${p.text}`);
-      else if (h.topic.endsWith('/intent')) lines.push(`${s}  intent     ${p.intent} (${p.source})`);
-      else if (h.topic.endsWith('/answer') && p.final === true) lines.push(`${s}  assistant  ${p.text}`);
-      else if (h.topic.endsWith('/timer')) lines.push(`${s}  timer      ${p.state} ${p.label ?? ''} ${p.seconds}s`);
-      else if (h.topic.endsWith('/speaking') && p.state === 'end' && p.ok === false)
-        lines.push(`${s}  (speech cut off: "${String(p.text).slice(0, 40)}…")`);
-    }
-    writeFileSync(join(REPO_ROOT, 'test-artifacts', 'voice-demo.txt'), `${lines.join('\n')}\n`);
+      // The transcript, as the README shows it.
+      const lines: string[] = [];
+      for (const h of heard) {
+        const s = `${(h.atMs / 1000).toFixed(1).padStart(5)} s`;
+        const p = h.payload;
+        if (h.topic.endsWith('/transcript')) lines.push(`${s}  you        ${p.text}`);
+        else if (h.topic.endsWith('/intent')) lines.push(`${s}  intent     ${p.intent} (${p.source})`);
+        else if (h.topic.endsWith('/answer') && p.final === true) lines.push(`${s}  assistant  ${p.text}`);
+        else if (h.topic.endsWith('/timer'))
+          lines.push(`${s}  timer      ${p.state} ${p.label ?? ''} ${p.seconds}s`);
+        else if (h.topic.endsWith('/speaking') && p.state === 'end' && p.ok === false)
+          lines.push(`${s}  (speech cut off: "${String(p.text).slice(0, 40)}…")`);
+      }
+      writeFileSync(join(REPO_ROOT, 'test-artifacts', 'voice-demo.txt'), `${lines.join('\n')}\n`);
 
-    // The timer: set once, announced once when it ran out.
-    expect(of('timer').map((h) => h.payload.state)).toEqual(['set', 'fired']);
-    // The follow-up carried the first turn to the model.
-    const bodies = server.requests.filter((r) => r.path === CHAT).map((r) => JSON.parse(r.body.toString('utf8')));
-    expect(bodies).toHaveLength(3);
-    expect(bodies[1].messages.map((m: { content: string }) => m.content)).toContain(
-      'Mount Everest is the tallest mountain in the world. Its summit is on the border of Nepal and China.',
-    );
-    // The barge-in cancelled the story's stream before it was complete.
-    expect(server.requests.filter((r) => r.path === CHAT)[2]!.clientClosedAtMs).toBeDefined();
-    // One intent per utterance that was not a stop word (timer, 3 questions, weather).
-    expect(of('intent')).toHaveLength(5);
-    // Every answer spoken went through espeak-ng into a WAV.
-    expect(readdirSync(wavs).filter((f) => f.endsWith('.wav')).length).toBeGreaterThanOrEqual(5);
-  });
-});
+      // The timer: set once, announced once when it ran out.
+      expect(of('timer').map((h) => h.payload.state)).toEqual(['set', 'fired']);
+      // The follow-up carried the first turn to the model.
+      const bodies = server.requests
+        .filter((r) => r.path === CHAT)
+        .map((r) => JSON.parse(r.body.toString('utf8')));
+      expect(bodies).toHaveLength(3);
+      expect(bodies[1].messages.map((m: { content: string }) => m.content)).toContain(
+        'Mount Everest is the tallest mountain in the world. Its summit is on the border of Nepal and China.',
+      );
+      // The barge-in cancelled the story's stream before it was complete.
+      expect(server.requests.filter((r) => r.path === CHAT)[2]!.clientClosedAtMs).toBeDefined();
+      // One intent per utterance that was not a stop word (timer, 3 questions, weather).
+      expect(of('intent')).toHaveLength(5);
+      // Every answer spoken went through espeak-ng into a WAV.
+      expect(readdirSync(wavs).filter((f) => f.endsWith('.wav')).length).toBeGreaterThanOrEqual(5);
+    });
+  },
+);

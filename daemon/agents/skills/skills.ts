@@ -14,7 +14,7 @@ import type { IntentConfig, VoiceConfig } from '../../config/index.js';
 import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { BurstLog } from '../../util/burst-log.js';
-import type { Clock } from '../../util/clock.js';
+import { type Clock, SystemClock } from '../../util/clock.js';
 import type { AgentDefinition } from '../reducer.js';
 import type { ToolDefinition } from '../tools.js';
 import { clockTool } from './clock-tool.js';
@@ -46,9 +46,17 @@ export interface Skills {
 export function createSkills(o: {
   readonly config: SkillsConfig;
   readonly bus: EventBus;
+  /** The bus clock (a replay's is the fixture's): what clock.now speaks. */
   readonly clock: Clock;
+  /**
+   * Wall time, for how old a device value or weather report is and for source time-outs: MQTT
+   * messages arrive in real time even during a replay, whose clock jumps to the fixture's start
+   * (a retained reading received before the jump read as 54 years old). Default the system clock.
+   */
+  readonly wallClock?: Clock;
   readonly logger: Logger;
 }): Skills {
+  const wall = o.wallClock ?? new SystemClock();
   const c = o.config;
   if (c.weather.url !== '' && c.weather.topic !== '') {
     throw new EdgeloomError(ErrorCode.E_CONFIG, 'agents.voice.skills.weather: set url or topic, not both', {
@@ -56,7 +64,7 @@ export function createSkills(o: {
     });
   }
   const topics = [...new Set([...c.devices.map((d) => d.topic), c.weather.topic].filter((t) => t !== ''))];
-  const states = new DeviceStates(topics, o.clock);
+  const states = new DeviceStates(topics, wall);
   const counters = { sourceErrors: 0 };
   // A broken source fails every question about it: one line a minute, the counter counts all.
   const failures = new BurstLog({ logger: o.logger, msg: 'voice skill source failed' });
@@ -66,9 +74,9 @@ export function createSkills(o: {
   };
   const tools: ToolDefinition<never>[] = [
     clockTool({ clock: o.clock, timeZone: c.time_zone }) as ToolDefinition<never>,
-    deviceStateTool({ devices: c.devices, states, clock: o.clock, onError }) as ToolDefinition<never>,
+    deviceStateTool({ devices: c.devices, states, clock: wall, onError }) as ToolDefinition<never>,
   ];
-  tools.push(weatherTool({ config: c.weather, states, clock: o.clock, onError }) as ToolDefinition<never>);
+  tools.push(weatherTool({ config: c.weather, states, clock: wall, onError }) as ToolDefinition<never>);
   const agent = timersAgent({ maxTimers: c.timers.max_timers, maxDurationS: c.timers.max_duration_s });
   const watch = { topics: states.topics(), deliver: (t: string, p: Buffer) => states.deliver(t, p) };
   const timers = timerTools({ bus: o.bus, maxDurationS: c.timers.max_duration_s });

@@ -101,7 +101,8 @@ export async function voiceRig(o: VoiceRigOptions) {
   const voice = agents.runtime.get('voice')!;
   let segments = 0;
   /** One utterance as the pipeline gives it: the segment's end (audio), then a confident transcript. */
-  const say = async (text: string, timing?: { startMs: number; durationMs: number }) => {
+  /** `unsure`: whisper's own numbers say it may have misheard, so the router wants it refined. */
+  const say = async (text: string, timing?: { startMs: number; durationMs: number }, unsure = false) => {
     const n = ++segments;
     const durationMs = timing?.durationMs ?? 1000;
     const startMs = timing?.startMs ?? Date.now() - durationMs;
@@ -121,12 +122,12 @@ export async function voiceRig(o: VoiceRigOptions) {
     const t: Transcript = {
       text,
       modelId: 'whisper-tiny',
-      confidence: 0.95,
+      confidence: unsure ? 0.3 : 0.95,
       latencyMs: 10,
       inputTsMs: 0,
       language: 'en',
-      noSpeechProb: 0.01,
-      avgLogProb: -0.03,
+      noSpeechProb: unsure ? 0.1 : 0.01,
+      avgLogProb: unsure ? -1.2 : -0.03,
       durationMs,
       inferenceMs: 100,
       segmentStartMs: startMs,

@@ -116,11 +116,17 @@ async function replay(dir: string, tag: string, extra: Record<string, unknown>):
 function stages(lines: readonly Line[], truth: readonly Truth[], cloud: boolean): Record<string, number>[] {
   const out: Record<string, number>[] = [];
   const ends = lines.filter((l) => l.topic.startsWith('inference/vad/') && l.payload.kind === 'end');
-  const after = (from: number, pred: (l: Line) => boolean): Line | undefined =>
-    lines.find((l) => l.wallMs >= from && pred(l));
-  for (const end of ends) {
-    const endMs = Number(end.payload.endMs);
-    const said = truth.find((t) => t.end_ms <= endMs && endMs - t.end_ms < 2000);
+  for (const [i, end] of ends.entries()) {
+    // An utterance's events come before the next segment ends; one with a stage missing is left out.
+    const until = ends[i + 1]?.wallMs ?? Number.POSITIVE_INFINITY;
+    const after = (from: number, pred: (l: Line) => boolean): Line | undefined =>
+      lines.find((l) => l.wallMs >= from && l.wallMs < until && pred(l));
+    // When the VAD called the speech over, on the fixture's timeline (the line's t_ms: the replay
+    // clock when it was published), which includes the silence it waited for; the segment's own
+    // endMs is its last speech frame and would hide that wait.
+    const endMs = end.t_ms;
+    // The segment of a spoken line ends at most 1.5 s after it (the VAD's redemption and pre-roll).
+    const said = truth.find((t) => t.end_ms <= endMs && endMs - t.end_ms < 1500);
     if (said === undefined || said.text === 'stop') continue;
     const transcript = after(end.wallMs, (l) => /^inference\/stt\/[^/]+$/.test(l.topic));
     if (transcript === undefined) continue;
@@ -138,7 +144,7 @@ function stages(lines: readonly Line[], truth: readonly Truth[], cloud: boolean)
       [cloud ? 'llm_first_token' : 'intent']: answer.wallMs - transcript.wallMs,
       tts_start: speaking.wallMs - say.wallMs,
       total: vadTail + speaking.wallMs - end.wallMs,
-      segment_ms: endMs - Number(end.payload.startMs),
+      segment_ms: Number(end.payload.endMs) - Number(end.payload.startMs),
     });
   }
   return out;
@@ -181,9 +187,10 @@ async function whisperMs(segmentsMs: readonly number[]): Promise<number[]> {
 }
 
 export async function bench(_o: BenchOptions): Promise<Figures> {
-  const truth = (
-    JSON.parse(readFileSync(join(FIXTURE, 'fixture.json'), 'utf8')) as { truth: { speech: Truth[] } }
-  ).truth.speech;
+  const manifest = JSON.parse(readFileSync(join(FIXTURE, 'fixture.json'), 'utf8')) as {
+    truth: { speech: Truth[] };
+  };
+  const truth = manifest.truth.speech;
   const dir = mkdtempSync(join(tmpdir(), 'edgeloom-bench-voice-'));
   const server = await FakeOpenAIServer.start();
   try {
@@ -207,7 +214,7 @@ export async function bench(_o: BenchOptions): Promise<Figures> {
     const cloud = await replay(dir, 'cloud', {
       cloud: { enabled: true, base_url: server.baseUrl, api_key: 'sk-bench', retries: 0 },
       router: { latency_budget_ms: 5000, privacy: { default_tier: 'sensitive' } },
-      agents: { voice: { ...tts, refine_wait_ms: 0, intents: [] } },
+      agents: { voice: { ...tts, refine_wait_ms: 0, intents: [], skills: { default_intents: false } } },
     });
     const localRows = stages(local, truth, false);
     const cloudRows = stages(cloud, truth, true);

@@ -73,8 +73,8 @@ describe('a long replay leaves the store with one open sublevel per owner', () =
     const late = await afterPasses(url, 12);
     const open = 'edgeloom_store_open_sublevels';
     const created = 'edgeloom_store_sublevels_created_total';
-    // outbox, audit, router, privacy, agents, and one per agent.
-    expect(early.get(open)).toBe(8);
+    // outbox, audit, router, privacy, agents, and one per agent (emotion-display, voice, motion, timers).
+    expect(early.get(open)).toBe(9);
     expect(late.get(open)).toBe(early.get(open));
     expect(late.get(created)).toBe(early.get(created));
     // The agents did work in between (the counts would not move otherwise).

@@ -52,6 +52,8 @@ describe.skipIf(!BWRAP_OK)('example plugins', () => {
     const st = thermostat.stats();
     expect(st.toolCalls).toBe(1);
     expect(st.published).toBeGreaterThan(0);
+    // Its health message comes on the plugin's own schedule: waited for, not assumed already there.
+    await until('the bme280 health report', () => bme.stats().healthDetail !== '');
     expect(bme.stats()).toMatchObject({ healthOk: true, healthDetail: 'simulated from file' });
   });
 

@@ -4,6 +4,7 @@
  * voice agent over LevelDB on disk, on the system clock. Transcripts and speech events are
  * published as the pipeline would; everything on the bus is recorded.
  */
+import { randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,13 @@ export interface VoiceRigOptions {
   readonly cloudToolsAllow?: readonly string[];
   /** The wake phrase fallback (agents.voice.wake.phrase with mode wake_word and no wake model). */
   readonly wakePhrase?: string;
+}
+
+/** Speech-like noise, so its bytes are recognisable wherever they end up (a cloud's record). */
+export function segmentAudio(samples = 16_000): Int16Array {
+  const a = new Int16Array(samples);
+  for (let i = 0; i < a.length; i++) a[i] = randomInt(-8000, 8000);
+  return a;
 }
 
 export async function voiceRig(o: VoiceRigOptions) {
@@ -100,9 +108,13 @@ export async function voiceRig(o: VoiceRigOptions) {
   await agents.runtime.start(new AbortController().signal);
   const voice = agents.runtime.get('voice')!;
   let segments = 0;
-  /** One utterance as the pipeline gives it: the segment's end (audio), then a confident transcript. */
-  /** `unsure`: whisper's own numbers say it may have misheard, so the router wants it refined. */
-  const say = async (text: string, timing?: { startMs: number; durationMs: number }, unsure = false) => {
+  /** Every segment's audio: the same noise, held by the router until its transcript is routed. */
+  const audio = segmentAudio(16_000);
+  /**
+   * One utterance as the pipeline gives it: the segment's end (audio), then its transcript;
+   * `unsure`: whisper's own numbers say it may have misheard, so the router wants it refined.
+   */
+  const say = async (text: string, unsure = false, timing?: { startMs: number; durationMs: number }) => {
     const n = ++segments;
     const durationMs = timing?.durationMs ?? 1000;
     const startMs = timing?.startMs ?? Date.now() - durationMs;
@@ -112,7 +124,7 @@ export async function voiceRig(o: VoiceRigOptions) {
       startMs,
       endMs: startMs + durationMs,
       sampleRateHz: 16_000,
-      audio: new Int16Array(1600),
+      audio,
       modelId: 'silero',
       confidence: 0.9,
       latencyMs: 1,
@@ -157,5 +169,5 @@ export async function voiceRig(o: VoiceRigOptions) {
     await store.close();
     await rm(dir, { recursive: true, force: true });
   };
-  return { bus, router, agents, voice, state, say, speechStart, of, seen, seenAtMs, stop, audit };
+  return { bus, router, agents, voice, state, say, speechStart, of, seen, seenAtMs, stop, audit, audio };
 }

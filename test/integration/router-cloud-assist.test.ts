@@ -1,20 +1,14 @@
 /**
  * The voice assistant's cloud path end to end on a real loopback OpenAI-compatible server: the
  * voice agent (real tool registry, real LevelDB) → rpc/router/cloud-assist → the router stage's
- * cloud gateway → policy → CloudClient → Egress → HTTP. The server's byte record shows what left:
- * the transcript text with the tool definitions under public/sensitive, never the segment's audio
- * (which the router stage holds for the same utterance under public), and nothing at all under
- * local_only.
+ * cloud gateway → policy → CloudClient → Egress → HTTP (test/helpers/voice-rig.ts). The server's
+ * byte record shows what left: the transcript text with the tool definitions under
+ * public/sensitive, never the segment's audio (which the router stage holds for the same
+ * utterance under public), and nothing at all under local_only.
  */
-import { randomInt } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAgents } from '../../daemon/agents/build.js';
 import type { VoiceState } from '../../daemon/agents/voice-state.js';
-import { Bus } from '../../daemon/bus/bus.js';
-import { type Envelope, Priority } from '../../daemon/bus/envelope.js';
+import { Priority } from '../../daemon/bus/envelope.js';
 import type {
   AnswerEvent,
   IntentEvent,
@@ -26,12 +20,7 @@ import type {
   ToolResult,
   Transcript,
 } from '../../daemon/bus/topics.js';
-import { loadConfig } from '../../daemon/config/index.js';
-import { silentLogger } from '../../daemon/log.js';
-import { AuditLog, isEgressEntry } from '../../daemon/router/audit-log.js';
-import { RouterStage } from '../../daemon/router/router.js';
-import { openStore, type Store } from '../../daemon/storage/store.js';
-import { SystemClock } from '../../daemon/util/clock.js';
+import { isEgressEntry } from '../../daemon/router/audit-log.js';
 import {
   type Behaviour,
   CHAT,
@@ -40,21 +29,16 @@ import {
   FakeOpenAIServer,
   TRANSCRIPTIONS,
 } from '../helpers/fake-openai-server.js';
+import { segmentAudio, voiceRig } from '../helpers/voice-rig.js';
 
 const UTTERANCE = 'could you brighten up the kitchen please';
 
-let dir: string;
-let store: Store;
 let server: FakeOpenAIServer;
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'edgeloom-cloud-assist-'));
-  store = await openStore(dir);
   server = await FakeOpenAIServer.start();
 });
 afterEach(async () => {
   await server.close();
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
 });
 
 /** A tool call streamed the way OpenAI does it: name first, arguments in fragments. */
@@ -77,109 +61,8 @@ function toolCallStream(intervalMs = 0, hang = false) {
   };
 }
 
-/** Speech-like noise, so its bytes are recognisable in the server's record. */
-function segmentAudio(): Int16Array {
-  const a = new Int16Array(16_000);
-  for (let i = 0; i < a.length; i++) a[i] = randomInt(-8000, 8000);
-  return a;
-}
-
-async function setup(tier: PrivacyTier, voice: Record<string, unknown> = {}) {
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      device: { id: 'test' },
-      storage: { dir },
-      sensors: { mic: { privacy: tier } },
-      mqtt: { publish_allow: ['demo/#'] },
-      router: { latency_budget_ms: 5000, privacy: { default_tier: tier } },
-      cloud: { enabled: true, base_url: server.baseUrl, api_key: 'sk-test', retries: 0 },
-      agents: {
-        // The user lets the cloud switch lights (and nothing else): agents.cloud_tools.
-        cloud_tools: { allow: ['mqtt.publish'], publish_allow: ['demo/+/light/set'] },
-        voice: {
-          ...voice,
-          min_match_score: 0.7,
-          intents: [
-            {
-              name: 'light_on',
-              templates: ['turn on the {room} light'],
-              action: { tool: 'mqtt.publish', args: { topic: 'demo/{room}/light/set', payload: 'ON' } },
-            },
-          ],
-        },
-      },
-    },
-  });
-  const clock = new SystemClock();
-  const logger = silentLogger();
-  const bus = new Bus({ clock, logger });
-  const audit = new AuditLog(store);
-  const router = new RouterStage({
-    bus,
-    clock,
-    logger,
-    config: { router: config.router, cloud: config.cloud, sensors: config.sensors },
-    storage: store,
-    audit,
-  });
-  const agents = createAgents({
-    config,
-    bus,
-    clock,
-    logger,
-    storage: store,
-    only: new Set(['voice']),
-    cloudAssist: true,
-    audit: (entry) => audit.append(entry),
-  });
-  const seen: Envelope[] = [];
-  bus.subscribe('#', (env) => void seen.push(env), { component: 'test' });
-  await router.start(new AbortController().signal);
-  await agents.runtime.start(new AbortController().signal);
-  const audio = segmentAudio();
-  /** One utterance; `unsure`: a low-confidence local transcript, which the router wants refined. */
-  const say = async (text: string, unsure = false) => {
-    // The router stage caches this segment's audio: it is on the device, ready to leak.
-    const end: SpeechEvent = {
-      kind: 'end',
-      segmentId: 'mic:1',
-      startMs: 0,
-      endMs: 1000,
-      sampleRateHz: 16_000,
-      audio,
-      modelId: 'silero',
-      confidence: 0.9,
-      latencyMs: 1,
-      inputTsMs: 0,
-    };
-    await bus.publish('inference/vad/mic', end);
-    const t: Transcript = {
-      text,
-      modelId: 'whisper-tiny',
-      // Confident by default: the stage itself then has no reason to send audio.
-      confidence: unsure ? 0.3 : 0.95,
-      latencyMs: 10,
-      inputTsMs: 0,
-      language: 'en',
-      // The router scores a transcript from these (whisper's own numbers), not from `confidence`.
-      noSpeechProb: unsure ? 0.1 : 0.01,
-      avgLogProb: unsure ? -1.2 : -0.03,
-      durationMs: 1000,
-      inferenceMs: 100,
-      segmentStartMs: 0,
-      segmentId: 'mic:1',
-    };
-    await bus.publish('inference/stt/mic', t);
-  };
-  const of = <T>(topic: string) => seen.filter((e) => e.topic === topic).map((e) => e.payload as T);
-  const stop = async () => {
-    await agents.runtime.stop();
-    await router.stop();
-    await bus.close(1000);
-  };
-  return { bus, router, agents, say, of, stop, audio, audit, seen };
-}
+/** The rig under a tier, with agents.voice keys over its defaults (the light_on intent, score 0.7). */
+const setup = (tier: PrivacyTier, voice: Record<string, unknown> = {}) => voiceRig({ server, tier, voice });
 
 async function until(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

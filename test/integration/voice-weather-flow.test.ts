@@ -68,7 +68,7 @@ describe.runIf(needs({ tools: ['espeak-ng'] }))("the seeds' weather flow", () =>
     });
     await tts.start();
     // Heard badly on the device: "what's the whether light".
-    await t.say("what's the whether light", undefined, true);
+    await t.say("what's the whether light", true);
     const spoken = await until('the answer spoken', () =>
       t.of<SpeakingEvent>('action/speaking').find((e) => e.state === 'end' && e.ok === true),
     );

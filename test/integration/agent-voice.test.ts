@@ -12,17 +12,12 @@ import {
   type CloudAssistReply,
   type CloudAssistRequest,
 } from '../../daemon/bus/rpc-cloud-assist.js';
-import type {
-  IntentEvent,
-  MqttAction,
-  SpeechEvent,
-  ToolResult,
-  Transcript,
-} from '../../daemon/bus/topics.js';
+import type { IntentEvent, MqttAction, SpeechEvent, ToolResult } from '../../daemon/bus/topics.js';
 import { loadConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
 import type { Store } from '../../daemon/storage/store.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
+import { transcript } from '../helpers/voice-events.js';
 import { turn } from '../helpers/wait.js';
 
 let dir: string;
@@ -36,23 +31,6 @@ afterEach(async () => {
   await db.close();
   await rm(dir, { recursive: true, force: true });
 });
-
-function transcript(text: string): Transcript {
-  return {
-    text,
-    modelId: 'whisper',
-    confidence: 0.9,
-    latencyMs: 10,
-    inputTsMs: 0,
-    language: 'en',
-    noSpeechProb: 0.01,
-    avgLogProb: -0.2,
-    durationMs: 1000,
-    inferenceMs: 100,
-    segmentStartMs: 0,
-    segmentId: 'mic:1',
-  };
-}
 
 /**
  * Stands in for the router on the bus: answers rpc/router/cloud-assist as the test says (the

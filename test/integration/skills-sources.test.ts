@@ -14,7 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MqttClientSink } from '../../daemon/actions/mqtt-client.js';
 import { createAgents } from '../../daemon/agents/build.js';
 import { Bus } from '../../daemon/bus/bus.js';
-import type { SayAction, Transcript } from '../../daemon/bus/topics.js';
+import type { SayAction } from '../../daemon/bus/topics.js';
 import { loadConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
 import type { Store } from '../../daemon/storage/store.js';
@@ -22,6 +22,7 @@ import { SystemClock } from '../../daemon/util/clock.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { mqttTestConfig } from '../helpers/mqtt.js';
 import { needs } from '../helpers/tools.js';
+import { transcript } from '../helpers/voice-events.js';
 import { until } from '../helpers/wait.js';
 
 let dir: string;
@@ -39,23 +40,6 @@ afterEach(async () => {
   await db.close();
   await rm(dir, { recursive: true, force: true });
 });
-
-function transcript(text: string): Transcript {
-  return {
-    text,
-    modelId: 'whisper',
-    confidence: 0.9,
-    latencyMs: 10,
-    inputTsMs: 0,
-    language: 'en',
-    noSpeechProb: 0.01,
-    avgLogProb: -0.2,
-    durationMs: 1000,
-    inferenceMs: 100,
-    segmentStartMs: 0,
-    segmentId: 'mic:1',
-  };
-}
 
 /** The agents (voice + timers) and the skills' tools with `skills` as agents.voice.skills. */
 async function rig(skills: Record<string, unknown>) {

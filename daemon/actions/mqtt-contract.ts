@@ -28,6 +28,7 @@ import type {
   SpeechEvent,
   TimerEvent,
   Transcript,
+  WakeDetection,
 } from '../bus/topics.js';
 
 export interface MqttMessage {
@@ -195,6 +196,18 @@ function speaking(env: Envelope): MqttMessage {
   };
 }
 
+/** A wake word heard (pipeline/wake/): Home Assistant can light a ring or chime on it. */
+function wake(env: Envelope): MqttMessage {
+  const p = env.payload as WakeDetection;
+  return {
+    topic: 'voice/wake',
+    qos: 1,
+    retain: false,
+    privacy: { data: 'derived', topic: env.topic },
+    payload: { ts: env.tsMs, word: p.word, score: round(p.score), model: p.modelId },
+  };
+}
+
 function answer(env: Envelope): MqttMessage {
   const p = env.payload as AnswerEvent;
   return {
@@ -255,6 +268,7 @@ const table: ReadonlyArray<readonly [pattern: string, map: Mapper]> = [
   // The TTS part of issue #14.
   ['action/speaking', speaking],
   ['agent/+/answer', answer],
+  ['inference/wake/+', wake],
   [
     // A timer's life (voice skills, issue #14): its label was said by someone, so it is derived data.
     'agent/timers/timer',

@@ -54,7 +54,7 @@ export function sensorOfTopic(topic: string): SensorKind | undefined {
   const [a, b, c] = topic.split('/');
   if (a === 'sensor' && (b === 'camera' || b === 'mic' || b === 'imu')) return b;
   if (a === 'inference') {
-    if (b === 'stt' || b === 'vad') return 'mic';
+    if (b === 'stt' || b === 'vad' || b === 'wake') return 'mic';
     if (b === 'face') return 'camera';
   }
   // Intents are computed from transcripts, so they carry the microphone's tier; the emotion
@@ -78,6 +78,7 @@ export function deviceTopics(ids: { readonly [K in SensorKind]?: string }): stri
   if (ids.mic !== undefined) {
     out.push(`sensor/mic/${ids.mic}/frame`, `sensor/mic/${ids.mic}/status`);
     out.push(`inference/vad/${ids.mic}`, `inference/stt/${ids.mic}`, `inference/stt/${ids.mic}/refined`);
+    out.push(`inference/wake/${ids.mic}`);
     out.push('agent/voice/intent', 'agent/voice/answer', 'action/say', 'action/speaking');
   }
   if (ids.imu !== undefined) {

@@ -20,6 +20,7 @@ import type {
   SpeechEvent,
   TimerEvent,
   Transcript,
+  WakeDetection,
 } from '../../daemon/bus/topics.js';
 
 /**
@@ -248,6 +249,18 @@ const rows: readonly Row[] = [
     qos: 1,
     retain: false,
     keys: ['ts', 'text', 'final', 'conversation_id'],
+  },
+  {
+    name: 'wake word',
+    env: env<WakeDetection>('inference/wake/mic0', {
+      word: 'hey jarvis',
+      score: 0.93,
+      modelId: 'openwakeword-hey-jarvis',
+    }),
+    topic: 'voice/wake',
+    qos: 1,
+    retain: false,
+    keys: ['ts', 'word', 'score', 'model'],
   },
   {
     name: 'motion',

@@ -70,6 +70,8 @@ describe('privacy tiers', () => {
     expect(sensorOfTopic('inference/stt/mic0')).toBe('mic');
     expect(sensorOfTopic('inference/face/cam0')).toBe('camera');
     expect(sensorOfTopic('agent/voice/intent')).toBe('mic');
+    // A wake word heard is derived from the microphone: its tier decides whether it leaves.
+    expect(sensorOfTopic('inference/wake/mic0')).toBe('mic');
     expect(sensorOfTopic('router/decision')).toBeUndefined();
   });
 

@@ -100,7 +100,7 @@ export const TOPIC_ROUTES: { readonly [K in KeyPattern<Topic>]: TopicRoute } = {
     publishers: ['pipeline/wake/wake-stage.ts'],
     // The voice agent takes the word off the transcript that follows.
     subscribers: ['agents/voice-assistant.ts'],
-    external: ['mqtt', 'event-stream'],
+    external: ['mqtt', 'dashboard'],
   },
   'inference/face/+/refined': {
     publishers: ['router/routing.ts'],

@@ -147,7 +147,12 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
     await expect
       .poll(async () => (await hearing(page))?.segments ?? [], { timeout: 10_000 })
       .toEqual([{ start: t0 + 1000, end: t0 + 2000, text: 'turn on the kitchen light' }]);
-    // The intent recognised in it and the answer spoken are marked on the timeline.
+    // The wake word heard, the intent recognised and the answer spoken are marked on the timeline.
+    bus.publish(
+      'inference/wake/mic0',
+      { word: 'hey jarvis', score: 0.9, modelId: 'openwakeword-hey-jarvis' },
+      { tsMs: t0 + 900 },
+    );
     bus.publish(
       'agent/voice/intent',
       {
@@ -163,6 +168,7 @@ describe.runIf(needs({ tools: ['chromium'] }))('dashboard hearing view', () => {
     await expect
       .poll(async () => (await hearing(page))?.marks ?? [], { timeout: 10_000 })
       .toEqual([
+        { tsMs: t0 + 900, kind: 'wake', text: 'hey jarvis' },
         { tsMs: t0 + 2100, kind: 'intent', text: 'light_on' },
         { tsMs: t0 + 2200, kind: 'answer', text: 'the kitchen light is on' },
       ]);

@@ -3,7 +3,8 @@
 // scrolling timeline, with the VAD's speech segments shaded and each transcript written at
 // its segment. Levels are polled from /api/mic/levels (5 Hz, only while this page is open);
 // segments and transcripts arrive as events, and so do the markers drawn across the timeline: each
-// intent the assistant recognised and each answer it spoke (`action/speaking`).
+// intent the assistant recognised, each answer it spoke (`action/speaking`) and each wake word it
+// heard (`inference/wake/+`).
 
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -14,7 +15,9 @@
   const SHOWN_DB = 72;
   const MAX_SEGMENTS = 32; // per microphone; older ones dropped
   const MAX_MARKS = 32; // intents and answers, for all microphones; older ones dropped
-  const marks = []; // { tsMs, kind: 'intent' | 'answer', text }
+  const marks = []; // { tsMs, kind: 'intent' | 'answer' | 'wake', text }
+  const MARK_COLOUR = { intent: '#dd6b20', answer: '#805ad5', wake: '#38a169' };
+  const MARK_LABEL = { intent: (t) => `⟶ ${t}`, answer: (t) => `“${t}”`, wake: (t) => `◉ ${t}` };
   const views = new Map(); // mic id → { meter, fill, peak, value, canvas, segments: [{start, end, text}] }
 
   function viewOf(id) {
@@ -72,18 +75,14 @@
         ctx.fillText(s.text, x0 + 2, 12, Math.max(40, x1 - x0 + 80));
       }
     }
-    // Intents (orange) and spoken answers (violet): a line at the moment, its label at the bottom.
+    // Intents (orange), spoken answers (violet), wake words (green): a line at the moment, its
+    // label at the bottom.
     for (const m of marks) {
       const mx = x(m.tsMs);
       if (mx < 0 || mx > w) continue;
-      ctx.fillStyle = m.kind === 'intent' ? '#dd6b20' : '#805ad5';
+      ctx.fillStyle = MARK_COLOUR[m.kind];
       ctx.fillRect(mx - 1, 0, 2, h);
-      ctx.fillText(
-        m.kind === 'intent' ? `⟶ ${m.text}` : `“${m.text}”`,
-        mx + 3,
-        h - 4,
-        Math.max(40, w - mx - 4),
-      );
+      ctx.fillText(MARK_LABEL[m.kind](m.text), mx + 3, h - 4, Math.max(40, w - mx - 4));
     }
     // The VAD's speech probability per period (the highest of its frames), 0 at the bottom.
     ctx.strokeStyle = '#3182ce';
@@ -146,6 +145,10 @@
       if (typeof p.intent === 'string') mark(ev.tsMs, 'intent', p.intent);
       return;
     }
+    if (parts[1] === 'wake') {
+      if (typeof p.word === 'string') mark(ev.tsMs, 'wake', p.word);
+      return;
+    }
     if (ev.topic === 'action/speaking') {
       if (p.state === 'start' && typeof p.text === 'string') mark(ev.tsMs, 'answer', p.text);
       return;
@@ -165,6 +168,13 @@
     }
   }
 
-  edgeloom.events(['inference/vad/+', 'inference/stt/+', 'agent/+/intent', 'action/speaking'], onEvent);
+  const topics = [
+    'inference/vad/+',
+    'inference/stt/+',
+    'agent/+/intent',
+    'action/speaking',
+    'inference/wake/+',
+  ];
+  edgeloom.events(topics, onEvent);
   poll();
 })();

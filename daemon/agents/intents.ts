@@ -180,7 +180,8 @@ export function wordCost(a: string, b: string): number {
   return levenshtein(a, b) / Math.max(a.length, b.length);
 }
 
-export function levenshtein(a: string, b: string): number {
+/** Edit distance between two sequences: characters of two words, or the words of two sentences. */
+export function levenshtein<T>(a: ArrayLike<T>, b: ArrayLike<T>): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];

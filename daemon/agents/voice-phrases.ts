@@ -2,7 +2,7 @@
  * Words the voice agent recognises before any intent (stop words), and how alike two hearings of
  * one utterance are. Phrases at the start of an utterance: wake-phrase.ts (`stripWakePhrase`).
  */
-import { normalize } from './intents.js';
+import { levenshtein, words } from './intents.js';
 
 /** Utterances that cancel in-flight work instead of being matched. */
 export const STOP_WORDS: readonly string[] = [
@@ -21,16 +21,8 @@ export const STOP_WORDS: readonly string[] = [
  * refinement but a different sentence (a lying or confused cloud), and is not acted on.
  */
 export function wordSimilarity(a: string, b: string): number {
-  const x = normalize(a).split(' ').filter(Boolean);
-  const y = normalize(b).split(' ').filter(Boolean);
+  const x = words(a);
+  const y = words(b);
   const n = Math.max(x.length, y.length);
-  if (n === 0) return 1;
-  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= x.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= y.length; j++)
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return 1 - prev[y.length]! / n;
+  return n === 0 ? 1 : 1 - levenshtein(x, y) / n;
 }

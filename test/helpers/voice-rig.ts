@@ -94,16 +94,7 @@ export async function voiceRig(o: VoiceRigOptions) {
     ...(o.wakePhrase === undefined ? {} : { wakePhrase: o.wakePhrase }),
   });
   const seen: Envelope[] = [];
-  /** Clock ms each envelope was seen at, by its id. */
-  const seenAtMs = new Map<string, number>();
-  bus.subscribe(
-    '#',
-    (env) => {
-      seen.push(env);
-      seenAtMs.set(env.id, Date.now());
-    },
-    { component: 'test', queueCapacity: 100_000 },
-  );
+  bus.subscribe('#', (env) => void seen.push(env), { component: 'test', queueCapacity: 100_000 });
   await router.start(new AbortController().signal);
   await agents.runtime.start(new AbortController().signal);
   const voice = agents.runtime.get('voice')!;
@@ -169,5 +160,5 @@ export async function voiceRig(o: VoiceRigOptions) {
     await store.close();
     await rm(dir, { recursive: true, force: true });
   };
-  return { bus, router, agents, voice, state, say, speechStart, of, seen, seenAtMs, stop, audit, audio };
+  return { bus, router, agents, voice, state, say, speechStart, of, seen, stop, audit, audio };
 }

@@ -162,7 +162,7 @@ export const ERRORS = {
   E_CMD_FAILED: { meaning: 'A command failed with an error that carries no code.', raisedIn: ['actions/commands.ts'] },
   E_MQTT_NOT_STARTED: { meaning: 'A publish to the MQTT sink before its start or after its stop.', raisedIn: ['actions/mqtt-client.ts'] },
   E_MQTT_OUTBOX_FULL: { meaning: 'The outbox is full and its policy is `refuse`.', raisedIn: ['actions/outbox.ts'] },
-  E_MQTT_OUTBOX_WRITE: { meaning: 'An outbox message could not be written to the store (a full disk); it is counted and dropped.', raisedIn: ['actions/outbox.ts'] },
+  E_MQTT_OUTBOX_WRITE: { meaning: 'An outbox message could not be written to the store (a full disk); it is counted and dropped.', raisedIn: ['actions/outbox.ts', 'actions/outbox-writer.ts'] },
   E_MQTT_TLS_FILE: { meaning: 'A TLS file named in `mqtt.tls` cannot be read.', raisedIn: ['actions/mqtt-options.ts'] },
   E_MQTT_BROKER_LISTEN: { meaning: 'The embedded broker cannot listen on its address.', raisedIn: ['actions/embedded-broker.ts'] },
   E_MQTT_BROKER_CREDENTIALS: { meaning: 'The embedded broker\'s password file cannot be read or written.', raisedIn: ['actions/broker-credentials.ts'] },

@@ -9,8 +9,16 @@ import type { StageLatency } from './stage-latency.js';
 
 /** Where outgoing messages go: a real MQTT client with its outbox, or a JSONL writer for replays. */
 export interface MqttSink {
-  /** Resolves once the message is handed over (sent, or persisted in the outbox). */
+  /**
+   * Resolves once the message is handed over (sent, acknowledged, or persisted in the outbox). The
+   * order of the calls is the order of delivery: a sink takes the message synchronously.
+   */
   publish(topic: string, message: MqttMessage, sourceTsMs: number): Promise<void>;
+  /**
+   * Calls of `publish()` the bridge may have outstanding at once, per source pattern. Default 1 (a
+   * JSONL pipe: its backpressure is one `drain` wait at a time).
+   */
+  readonly maxPending?: number;
 }
 
 export interface MqttBridgeOptions {
@@ -48,6 +56,10 @@ export class MqttBridge implements Component {
           component: this.name,
           qos: 'batched',
           queueCapacity: this.options.queueCapacity ?? 1024,
+          // Handlers start in queue order and each hands its message to the sink before its first
+          // await, so running several at once keeps the order while one message waits for the
+          // broker's acknowledgement or the disk (the outbox's write-behind) and the next goes out.
+          concurrency: this.options.sink.maxPending ?? 1,
         }),
       );
     }

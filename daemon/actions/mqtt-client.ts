@@ -1,8 +1,9 @@
 /**
  * The real MQTT sink (mqtt.js 5): the only module that talks to the broker.
  *
- * - QoS 1 messages go through the persistent outbox (outbox.ts): written to LevelDB, published in
- *   sequence order with at most `maxInflight` unacknowledged (outbox-sender.ts), deleted on PUBACK. While
+ * - QoS 1 messages go through the persistent outbox (outbox.ts): published in sequence order with at
+ *   most `maxInflight` unacknowledged (outbox-sender.ts), written to LevelDB unless the broker
+ *   acknowledges them within `outbox.write_delay_ms` (write-behind), deleted on PUBACK. While
  *   disconnected they accumulate there (bounded, policy from config) and are delivered in order
  *   after the reconnect, before anything newer; on start the previous run's outbox is sent first.
  * - QoS 0 messages (telemetry) are published only while connected; otherwise dropped and counted.
@@ -50,6 +51,8 @@ import { OutboxSender } from './outbox-sender.js';
 
 export class MqttClientSink implements Component, MqttSink {
   readonly name = 'actions.mqtt';
+  /** publish() calls the bridge keeps outstanding while each waits for its PUBACK or write (bounded: a stalled broker slows the bus). */
+  readonly maxPending = 256;
   private readonly log: Logger;
   private readonly baseTopic: string;
   private outbox: Outbox | undefined;
@@ -90,12 +93,15 @@ export class MqttClientSink implements Component, MqttSink {
       maxMessages: o.config.outbox.max_messages,
       policy: o.config.outbox.policy,
       sync: o.syncWrites === true,
+      writeDelayMs: o.config.outbox.write_delay_ms,
+      // Messages the disk refused (a full disk) leave the outbox: it may be empty for stop()'s wait.
+      onEmptied: () => this.settle('drain'),
     });
     await this.outbox.open(signal);
     this.sender = new OutboxSender({
       outbox: this.outbox,
       logger: this.log,
-      maxInflight: o.maxInflight ?? 64,
+      maxInflight: o.maxInflight ?? o.config.max_inflight,
       connectedClient: () => (this.connected ? this.client : undefined),
       counters: this.counters,
       onEmpty: () => this.settle('drain'),
@@ -201,36 +207,35 @@ export class MqttClientSink implements Component, MqttSink {
   }
 
   /**
-   * QoS 1: accepted into the outbox; resolves once persisted (rejects with `E_MQTT_OUTBOX_FULL`
-   * under the `refuse` policy). QoS 0: sent if connected, else dropped and counted.
+   * QoS 1: accepted into the outbox; resolves once persisted or acknowledged by the broker,
+   * whichever comes first (rejects with `E_MQTT_OUTBOX_FULL` under the `refuse` policy, with
+   * `E_MQTT_OUTBOX_WRITE` when the disk refused it). QoS 0: sent if connected, else dropped and counted.
    */
-  async publish(topic: string, message: MqttMessage, _sourceTsMs: number): Promise<void> {
-    const { outbox, client } = this;
-    if (outbox === undefined || client === undefined || this.stopping) {
-      throw new EdgeloomError(ErrorCode.E_MQTT_NOT_STARTED, 'the MQTT sink is not running', { where: topic });
+  publish(topic: string, message: MqttMessage, _sourceTsMs: number): Promise<void> {
+    // Not `async`: the hot path returns the outbox's own promise instead of wrapping it in two more.
+    const { sender, client } = this;
+    if (sender === undefined || client === undefined || this.stopping) {
+      const err = new EdgeloomError(ErrorCode.E_MQTT_NOT_STARTED, 'the MQTT sink is not running', {
+        where: topic,
+      });
+      return Promise.reject(err);
     }
     const payload = message.binary ?? message.raw ?? JSON.stringify(message.payload);
     this.ha?.remember(topic, message);
     if (message.qos === 0) {
       if (!this.connected) {
         this.counters.qos0Dropped++;
-        return;
+        return Promise.resolve();
       }
       client.publish(topic, payload, { qos: 0, retain: message.retain }, (err) => {
         if (err) this.counters.publishErrors++;
         else this.counters.qos0Sent++;
       });
-      return;
+      return Promise.resolve();
     }
-    if (typeof payload !== 'string') throw new TypeError(`binary payloads are QoS 0 only (${topic})`);
-    const { entry, persisted } = outbox.add(topic, payload, message.retain, message.privacy);
-    this.sender?.enqueue(entry.seq);
-    this.sender?.pump();
-    // Not stored (disk full): the outbox dropped it, which may leave it empty for stop()'s wait.
-    await persisted.catch((err: unknown) => {
-      if (outbox.size === 0) this.settle('drain');
-      throw err;
-    });
+    if (typeof payload !== 'string')
+      return Promise.reject(new TypeError(`binary payloads are QoS 0 only (${topic})`));
+    return sender.accept(topic, payload, message.retain, message.privacy);
   }
 
   /** `forget` (mqtt-personal.ts forgetQueued): queued personal messages, personal retained topics. */
@@ -343,6 +348,7 @@ export class MqttClientSink implements Component, MqttSink {
     const client = this.client;
     if (client === undefined) return;
     this.connected = true;
+    this.outbox?.setConnected(true);
     this.reconnectAttempts = 0;
     this.counters.connects++;
     this.log.info({ outbox: this.outbox?.size ?? 0 }, 'mqtt: connected');
@@ -378,6 +384,7 @@ export class MqttClientSink implements Component, MqttSink {
       );
     }
     this.connected = false;
+    this.outbox?.setConnected(false);
     if (this.stopping || this.reconnectTimer !== undefined) return;
     const min = this.options.reconnectMinMs ?? 500;
     const max = this.options.reconnectMaxMs ?? 30_000;

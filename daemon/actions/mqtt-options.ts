@@ -53,7 +53,7 @@ export interface MqttClientSinkOptions {
   readonly reconnectMaxMs?: number;
   /** Give up one connection attempt after this long, ms. Default 10 000. */
   readonly connectTimeoutMs?: number;
-  /** QoS 1 messages handed to mqtt.js and not yet acknowledged, at most. Default 64. */
+  /** QoS 1 messages handed to mqtt.js and not yet acknowledged, at most. Default `mqtt.max_inflight`. */
   readonly maxInflight?: number;
   /** stop() waits this long for the outbox to empty before disconnecting, ms. Default 2000. */
   readonly stopFlushMs?: number;

@@ -7,6 +7,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import type { Logger } from '../log.js';
+import type { MessagePrivacy } from './mqtt-contract.js';
 import type { Outbox } from './outbox.js';
 
 export interface OutboxSenderOptions {
@@ -34,6 +35,22 @@ export class OutboxSender {
   /** Messages handed to mqtt.js and not yet acknowledged. */
   get inflightCount(): number {
     return this.inflight.size;
+  }
+
+  /**
+   * Accept a QoS 1 message into the outbox and send it when the window allows; resolves when it is
+   * acknowledged or written (outbox.ts), rejects with E_MQTT_OUTBOX_FULL under `refuse`.
+   */
+  accept(topic: string, payload: string, retain: boolean, privacy?: MessagePrivacy): Promise<void> {
+    let added: ReturnType<Outbox['add']>;
+    try {
+      added = this.o.outbox.add(topic, payload, retain, privacy);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.enqueue(added.entry.seq);
+    this.pump();
+    return added.persisted;
   }
 
   /** Queue an outbox entry for sending (after the ones queued before it). */

@@ -1,7 +1,7 @@
 /**
- * The MQTT outbox: every QoS 1 message the sink accepts is written here first and deleted only
- * after the broker acknowledged it (PUBACK), so a broker outage, a lost connection, a daemon
- * restart or a SIGKILL loses nothing that `publish()` resolved for.
+ * The MQTT outbox: every QoS 1 message the sink accepts is kept here until the broker
+ * acknowledged it (PUBACK), on disk unless the acknowledgement came first, so a broker outage, a
+ * lost connection, a daemon restart or a SIGKILL loses nothing that `publish()` resolved for.
  *
  * Storage: sublevel `outbox` of the daemon's one LevelDB (daemon/storage/sublevels.ts). Keys are the
  * zero-padded monotonic sequence number (`0000000000000042`), so LevelDB's key order is delivery
@@ -9,8 +9,10 @@
  * The live entries are mirrored in memory (at most `maxMessages`), so the send path never reads
  * the disk.
  *
- * Writes are group-committed: operations issued while a batch is being written go into the next
- * `db.batch`, so a burst costs one LevelDB write instead of one per message.
+ * Writes (outbox-writer.ts) are group-committed, and while the broker is connected written
+ * behind (`mqtt.outbox.write_delay_ms`): a message the broker acknowledges before its write is
+ * due never reaches the disk, and `add()`'s promise resolves at the acknowledgement or the write,
+ * whichever comes first.
  *
  * Durability: LevelDB writes reach the OS before the write promise resolves, which survives a
  * process crash (SIGKILL); `sync: true` also survives power loss, at a large cost per batch.
@@ -22,16 +24,15 @@
  * in-memory mirror, `add()`'s promise rejects with E_MQTT_OUTBOX_WRITE and it is counted as
  * `unstored` — so the outbox never claims to hold what the disk does not. A delete that fails is
  * retried with the next batch (the message stays on disk and would be sent again after a restart;
- * `deletesPending` counts it). A burst of failures is one log line a minute (util/burst-log.ts).
+ * `deletesPending` counts it).
  */
-import type { AbstractBatchOptions } from 'abstract-level';
 import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../storage/store.js';
 import { SUBLEVEL, type Sub, sublevel } from '../storage/sublevels.js';
-import { BurstLog } from '../util/burst-log.js';
 import type { Clock } from '../util/clock.js';
 import type { MessagePrivacy } from './mqtt-contract.js';
+import { OutboxWriter } from './outbox-writer.js';
 
 /** What to do when the outbox holds `maxMessages` and another message arrives. */
 export type OutboxPolicy = 'drop-oldest' | 'refuse';
@@ -67,6 +68,13 @@ export interface OutboxOptions {
   readonly policy: OutboxPolicy;
   /** fsync every batch (survives power loss; much slower). Default false (survives a crash). */
   readonly sync?: boolean;
+  /**
+   * While connected, a write waits up to this long so a message acknowledged meanwhile is never
+   * written, ms. 0: every write goes out with the next batch. Default 0.
+   */
+  readonly writeDelayMs?: number;
+  /** Called when messages refused by a failed write left the outbox empty. */
+  readonly onEmptied?: () => void;
 }
 
 export interface OutboxStats {
@@ -85,26 +93,17 @@ export interface OutboxStats {
   readonly unstored: number;
   /** Acknowledged messages whose delete has not been written yet (still on disk). */
   readonly deletesPending: number;
+  /** Messages acknowledged (or dropped) before their write was due: never written (write-behind). */
+  readonly writesElided: number;
 }
-
-type Op = { type: 'put'; key: string; value: StoredValue } | { type: 'del'; key: string };
-
-const KEY_DIGITS = 16;
-const keyOf = (seq: number): string => String(seq).padStart(KEY_DIGITS, '0');
 
 export class Outbox {
   private readonly sub: Sub<StoredValue>;
   /** Live entries in sequence order (Map keeps insertion order, and sequences only grow). */
   private readonly entries = new Map<number, OutboxEntry>();
   private nextSeq = 1;
-  private pendingOps: Op[] = [];
-  private pendingWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
-  private writing: Promise<void> | undefined;
-  private scheduled = false;
   private counters = zeroCounters();
-  /** Sequences acknowledged whose delete failed: retried with every batch until it succeeds. */
-  private readonly failedDeletes = new Set<number>();
-  private readonly writeLog: BurstLog;
+  private readonly writer: OutboxWriter<StoredValue>;
 
   constructor(private readonly options: OutboxOptions) {
     if (!Number.isInteger(options.maxMessages) || options.maxMessages < 1) {
@@ -117,7 +116,13 @@ export class Outbox {
       );
     }
     this.sub = sublevel<StoredValue>(options.store, SUBLEVEL.outbox);
-    this.writeLog = new BurstLog({ logger: options.logger, msg: 'outbox write failed' });
+    this.writer = new OutboxWriter<StoredValue>({
+      sub: this.sub,
+      logger: options.logger,
+      sync: options.sync === true,
+      writeDelayMs: options.writeDelayMs ?? 0,
+      onRefused: (seqs) => this.refuse(seqs),
+    });
   }
 
   /**
@@ -207,14 +212,25 @@ export class Outbox {
       enqueued_ms: entry.enqueuedMs,
       ...(privacy === undefined ? {} : { privacy }),
     };
-    return { entry, persisted: this.write({ type: 'put', key: keyOf(entry.seq), value }) };
+    return { entry, persisted: this.writer.put(entry.seq, value) };
   }
 
-  /** The broker acknowledged `seq`: forget it. A no-op when it was already evicted. */
+  /**
+   * The broker acknowledged `seq`: forget it. A no-op when it was already evicted. A message whose
+   * write was not due yet is never written; its `add()` promise resolves now.
+   */
   acknowledge(seq: number): void {
     if (!this.entries.delete(seq)) return;
     this.counters.acknowledged++;
-    this.write({ type: 'del', key: keyOf(seq) }).catch(() => undefined); // counted in writeErrors
+    this.writer.unstore(seq);
+  }
+
+  /**
+   * The broker connection is up (write-behind applies) or down (every write goes out now: while
+   * nothing can acknowledge, waiting would only leave messages off the disk).
+   */
+  setConnected(connected: boolean): void {
+    this.writer.setConnected(connected);
   }
 
   /**
@@ -224,8 +240,22 @@ export class Outbox {
    */
   async removeWhere(drop: (entry: OutboxEntry) => boolean): Promise<number> {
     const doomed = [...this.entries.values()].filter(drop);
-    for (const e of doomed) this.entries.delete(e.seq);
-    await Promise.all(doomed.map((e) => this.write({ type: 'del', key: keyOf(e.seq) })));
+    for (const e of doomed) {
+      this.entries.delete(e.seq);
+      this.writer.unstore(e.seq);
+    }
+    // Personal data is erased now, not after a write-behind delay; a failed delete is an error here
+    // (it stays listed and is retried with every later batch).
+    await this.flush();
+    if (doomed.some((e) => this.writer.deleteFailed(e.seq))) {
+      throw new EdgeloomError(
+        ErrorCode.E_MQTT_OUTBOX_WRITE,
+        'outbox write failed: a delete was not written',
+        {
+          where: 'mqtt.outbox',
+        },
+      );
+    }
     return doomed.length;
   }
 
@@ -234,7 +264,8 @@ export class Outbox {
       size: this.entries.size,
       maxMessages: this.options.maxMessages,
       ...this.counters,
-      deletesPending: this.failedDeletes.size,
+      ...this.writer.counters,
+      deletesPending: this.writer.deletesPending,
     };
   }
 
@@ -243,12 +274,12 @@ export class Outbox {
    * plus the acknowledged ones whose delete could not be written.
    */
   stored(): number {
-    return this.entries.size + this.failedDeletes.size;
+    return this.entries.size + this.writer.deletesPending;
   }
 
   /** True while writes fail (the last batch failed). */
   get writesFailing(): boolean {
-    return this.writeLog.active;
+    return this.writer.failing;
   }
 
   /**
@@ -260,12 +291,9 @@ export class Outbox {
     await this.sub.close();
   }
 
-  /** Wait for every write issued so far. */
-  async flush(): Promise<void> {
-    while (this.writing !== undefined || this.pendingOps.length > 0) {
-      if (this.writing === undefined) this.startBatch();
-      await this.writing?.catch(() => undefined);
-    }
+  /** Write everything pending now (write-behind or not) and wait for every write issued so far. */
+  flush(): Promise<void> {
+    return this.writer.flush();
   }
 
   private evictOldest(): void {
@@ -273,90 +301,41 @@ export class Outbox {
     if (oldest.done === true) return;
     this.entries.delete(oldest.value);
     this.counters.droppedOldest++;
-    this.write({ type: 'del', key: keyOf(oldest.value) }).catch(() => undefined);
+    this.writer.unstore(oldest.value);
   }
 
-  private write(op: Op): Promise<void> {
-    this.pendingOps.push(op);
-    const done = new Promise<void>((resolve, reject) => this.pendingWaiters.push({ resolve, reject }));
-    if (this.writing === undefined && !this.scheduled) {
-      // Let the rest of this synchronous burst join the batch.
-      this.scheduled = true;
-      queueMicrotask(() => {
-        this.scheduled = false;
-        if (this.writing === undefined) this.startBatch();
-      });
-    }
-    return done;
-  }
-
-  private startBatch(): void {
-    if (this.pendingOps.length === 0) return;
-    const ops = this.pendingOps;
-    const waiters = this.pendingWaiters;
-    this.pendingOps = [];
-    this.pendingWaiters = [];
-    this.counters.batches++;
-    // Deletes that failed before ride along (idempotent); they stay listed until one succeeds.
-    const retried = [...this.failedDeletes].filter((seq) => !ops.some((o) => o.key === keyOf(seq)));
-    const all: Op[] = [...ops, ...retried.map((seq): Op => ({ type: 'del', key: keyOf(seq) }))];
-    // `sync` is classic-level's (LevelDB) option; abstract-level's typings do not list it.
-    const batchOptions = { sync: this.options.sync === true } as AbstractBatchOptions<string, StoredValue>;
-    this.writing = this.sub.batch(all, batchOptions).then(
-      () => {
-        for (const op of all) if (op.type === 'del') this.failedDeletes.delete(Number(op.key));
-        this.writeLog.success();
-        for (const w of waiters) w.resolve();
-      },
-      (err: unknown) => {
-        this.counters.writeErrors++;
-        const error = new EdgeloomError(
-          ErrorCode.E_MQTT_OUTBOX_WRITE,
-          `outbox write failed: ${(err as Error).message}`,
-          {
-            where: 'mqtt.outbox',
-            cause: err,
-          },
-        );
-        // Nothing of the batch is on disk (a LevelDB batch is atomic): its messages are not
-        // accepted, its deletes are retried.
-        let refused = 0;
-        for (const op of ops) {
-          const seq = Number(op.key);
-          if (op.type === 'put') {
-            if (this.entries.delete(seq)) refused++;
-          } else {
-            this.failedDeletes.add(seq);
-          }
-        }
-        this.counters.unstored += refused;
-        this.writeLog.failure(error, { refused, unstored: this.counters.unstored });
-        for (const w of waiters) w.reject(error);
-      },
-    );
-    this.writing.finally(() => {
-      this.writing = undefined;
-      if (this.pendingOps.length > 0) this.startBatch();
-    });
+  /** A failed batch: its messages were never stored, so they are not accepted after all. */
+  private refuse(seqs: readonly number[]): { refused: number; unstored: number } {
+    let refused = 0;
+    for (const seq of seqs) if (this.entries.delete(seq)) refused++;
+    this.counters.unstored += refused;
+    if (refused > 0 && this.entries.size === 0) this.options.onEmptied?.();
+    return { refused, unstored: this.counters.unstored };
   }
 }
 
+/** The counters the outbox keeps itself (the writer keeps batches, writeErrors, writesElided). */
 function zeroCounters(): {
-  -readonly [K in Exclude<keyof OutboxStats, 'size' | 'maxMessages' | 'deletesPending'>]: number;
+  -readonly [K in
+    | 'enqueued'
+    | 'acknowledged'
+    | 'droppedOldest'
+    | 'refused'
+    | 'recovered'
+    | 'unstored']: number;
 } {
-  return {
-    enqueued: 0,
-    acknowledged: 0,
-    droppedOldest: 0,
-    refused: 0,
-    recovered: 0,
-    batches: 0,
-    writeErrors: 0,
-    unstored: 0,
-  };
+  return { enqueued: 0, acknowledged: 0, droppedOldest: 0, refused: 0, recovered: 0, unstored: 0 };
 }
 
 /** Stats of an outbox that is not open yet (before start, or when storage failed). */
 export function emptyOutboxStats(maxMessages: number): OutboxStats {
-  return { size: 0, maxMessages, ...zeroCounters(), deletesPending: 0 };
+  return {
+    size: 0,
+    maxMessages,
+    ...zeroCounters(),
+    batches: 0,
+    writeErrors: 0,
+    writesElided: 0,
+    deletesPending: 0,
+  };
 }

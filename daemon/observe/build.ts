@@ -161,6 +161,8 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
               dropped: s.droppedOldest,
               writeErrors: s.writeErrors,
               unstored: s.unstored,
+              writesElided: s.writesElided,
+              batches: s.batches,
             };
           },
           broker: () => ({

@@ -79,6 +79,10 @@ export interface OutboxStatsView {
   readonly writeErrors?: number;
   /** Messages refused because their write failed (never accepted). */
   readonly unstored?: number;
+  /** Messages acknowledged before their write was due, never written (write-behind). */
+  readonly writesElided?: number;
+  /** LevelDB batches written. */
+  readonly batches?: number;
 }
 
 /** The shared LevelDB store (storage/component.ts). */

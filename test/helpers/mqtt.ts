@@ -8,22 +8,25 @@ export const EMBEDDED_LOGIN = { username: 'edgeloom', password: 'test-embedded-p
 
 /** An MqttConfig with the schema's defaults, pointed at `url` ('' = embedded broker on a free port). */
 export function mqttTestConfig(url: string, overrides: Partial<MqttConfig> = {}): MqttConfig {
-  return {
+  // `satisfies`: a key added to the schema fails to compile here instead of reaching the sink undefined.
+  const base = {
     url,
     destination: 'auto',
     embedded: { host: '127.0.0.1', port: 0, ...EMBEDDED_LOGIN, allow_anonymous: false },
     base_topic: 'edgeloom/test-dev',
     username: '',
     password: '',
-    tls: { ca: '', cert: '', key: '', reject_unauthorized: true },
+    tls: { ca: '', cert: '', key: '', reject_unauthorized: true, allow_unverified: false },
     client_id: '',
     clean: false,
     keepalive_s: 30,
-    outbox: { max_messages: 10_000, policy: 'drop-oldest' },
+    outbox: { max_messages: 10_000, policy: 'drop-oldest', write_delay_ms: 50 },
+    max_inflight: 1024,
     discovery: { enabled: true, prefix: 'homeassistant', configuration_url: '', image_interval_s: 0 },
     publish_allow: [],
-    ...overrides,
-  } as MqttConfig;
+    stats_interval_ms: 30_000,
+  } satisfies MqttConfig;
+  return { ...base, ...overrides } as MqttConfig;
 }
 
 export interface Received {

@@ -240,6 +240,9 @@ describe.runIf(mosquittoAvailable())('crash at any instant (SIGKILL, Mosquitto, 
           device: { id: `crash-${run}` },
           source: { mode: 'replay', replay: { fixture: DEMO, speed: loop ? 4 : 0, loop } },
           agents: AGENTS,
+          // Every message written (no write-behind): the kills aimed at outbox batches need batches
+          // to aim at, and with the broker up write-behind would leave almost none.
+          mqtt: { outbox: { write_delay_ms: 0 } },
           http: { enabled: true, port: 0 },
           // Every face frame goes to the loopback cloud, so the router appends audit records.
           cloud: { enabled: true, base_url: cloud.baseUrl, api_key: 'sk-test', retries: 0 },

@@ -81,6 +81,20 @@ export const mqttSchema = obj('MQTT: actions, state and Home Assistant discovery
       values: ['drop-oldest', 'refuse'],
       default: 'drop-oldest',
     }),
+    write_delay_ms: int({
+      description:
+        'While connected, a message is written to disk only if the broker has not acknowledged it within this many ms (write-behind: a healthy broker acknowledges in ~1 ms, so most messages never touch the disk). Disconnected, every message is written at once. 0 = write every message.',
+      default: 50,
+      minimum: 0,
+      maximum: 10_000,
+    }),
+  }),
+  max_inflight: int({
+    description:
+      'QoS 1 messages handed to the broker and not yet acknowledged, at most (the rest wait in the outbox, in order).',
+    default: 1024,
+    minimum: 1,
+    maximum: 65_535,
   }),
   discovery: obj('Home Assistant MQTT discovery.', {
     enabled: bool({ description: 'Publish discovery config for edgeloom’s entities.', default: true }),

@@ -117,6 +117,24 @@ export function mqttFamilies(family: DefineFamily): void {
       if (s.outbox?.unstored !== undefined) set(s.outbox.unstored, { outbox: 'mqtt' });
     },
   );
+  family(
+    'counter',
+    'edgeloom_mqtt_outbox_writes_elided_total',
+    'QoS 1 messages the broker acknowledged before their outbox write was due (never written).',
+    ['outbox'],
+    (s, set) => {
+      if (s.outbox?.writesElided !== undefined) set(s.outbox.writesElided, { outbox: 'mqtt' });
+    },
+  );
+  family(
+    'counter',
+    'edgeloom_mqtt_outbox_batches_total',
+    'LevelDB batches the outbox wrote.',
+    ['outbox'],
+    (s, set) => {
+      if (s.outbox?.batches !== undefined) set(s.outbox.batches, { outbox: 'mqtt' });
+    },
+  );
   family('gauge', 'edgeloom_mqtt_connected', '1 when connected to the broker.', ['broker'], (s, set) => {
     if (s.broker !== undefined) set(s.broker.connected ? 1 : 0, { broker: 'mqtt' });
   });

@@ -54,10 +54,18 @@ export const targets: readonly BenchTarget[] = [
     why: 'a 2 s command with the 5 s window: inference within half its length',
   },
   {
+    figure: 'encoder_speedup_window_5s_vs_30s.audio_2s',
+    min: 4,
+    quick: { min: 3 },
+    why: "a 2 s command: the encoder's time with the 5 s window vs the 30 s one, same model and run",
+  },
+  {
+    // The whole transcription gains less than the encoder: the 20 forced decoder tokens are the
+    // same on both sides (2.8x on a quiet machine, 3.3x under load, where the encoder suffers most).
     figure: 'speedup_window_5s_vs_30s.audio_2s',
-    min: 3,
-    quick: { min: 2 },
-    why: 'a 2 s command: the 5 s window vs the 30 s one, same model and run',
+    min: 2,
+    quick: { min: 1.5 },
+    why: 'a 2 s command: the whole transcription with the 5 s window vs the 30 s one, same model and run',
   },
   {
     figure: 'speedup_window_5s_vs_30s.audio_4s',
@@ -205,7 +213,10 @@ async function windows(
     out[`rtf_window_${w}s`] = bySeconds((s) => round(rtf(w, s), 3));
     out[`encoder_ms_window_${w}s`] = bySeconds((s) => round(median(cell(w, s).enc), 1));
     out[`encoder_frames_window_${w}s`] = bySeconds((s) => cell(w, s).frames);
-    if (w !== 30) out[`speedup_window_${w}s_vs_30s`] = bySeconds((s) => round(rtf(30, s) / rtf(w, s)));
+    if (w === 30) continue;
+    out[`speedup_window_${w}s_vs_30s`] = bySeconds((s) => round(rtf(30, s) / rtf(w, s)));
+    const enc = (win: number, s: number): number => median(cell(win, s).enc);
+    out[`encoder_speedup_window_${w}s_vs_30s`] = bySeconds((s) => round(enc(30, s) / enc(w, s)));
   }
   out.same_tokens_fixed_and_sliced_at_30s = sameTokens;
 }

@@ -75,7 +75,8 @@ export const SUBLEVELS = {
   },
   outbox: {
     owner: 'actions/outbox.ts',
-    holds: 'QoS 1 MQTT messages accepted and not yet acknowledged by the broker',
+    holds:
+      'QoS 1 MQTT messages accepted and not acknowledged by the broker within mqtt.outbox.write_delay_ms (all of them while it is unreachable)',
     personal: 'some',
     retention: {
       bound: 'mqtt.outbox.max_messages messages (each deleted on its PUBACK)',

@@ -4,8 +4,8 @@
  *
  * Inputs: the demo fixture replayed at speed 0 through edgeloom's own pipeline (buildPipeline with
  * the embedded demo config, so the same models, session options and preprocessing as the daemon),
- * in this process, with every OnnxModel.run recorded (model, feeds, fetches) on the way. That pass
- * is not timed. Then, per model, the recorded inputs are run again with `runUnchecked` (the bare
+ * in this process, with every OnnxModel.run recorded (model, a copy of its feeds, fetches) on
+ * the way. That pass is not timed. Then, per model, the recorded inputs are run again with `runUnchecked` (the bare
  * `session.run`: no queue, no output checks, no stats) as many times as the daemon ran that model
  * in its measured window, cycling through the recordings, one run at a time; the process's CPU
  * time over those runs is the floor. Nothing else runs in this process meanwhile.
@@ -16,7 +16,14 @@ import type { Component } from '../../daemon/component.js';
 import { loadConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
 import { buildPipeline } from '../../daemon/pipeline/build.js';
-import { type Feeds, OnnxModel, type Outputs, type RunOptions } from '../../daemon/pipeline/onnx-session.js';
+import {
+  type Feeds,
+  OnnxModel,
+  type Outputs,
+  type RunOptions,
+  type Tensor,
+  tensor,
+} from '../../daemon/pipeline/onnx-session.js';
 import { ReplaySource } from '../../daemon/replay/replay-source.js';
 import { packageRoot } from '../../daemon/util/package-root.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
@@ -34,6 +41,35 @@ export interface BareResult {
   readonly runs: Readonly<Record<string, number>>;
   /** Distinct inputs recorded per model id (the runs cycle through them). */
   readonly recorded: Readonly<Record<string, number>>;
+}
+
+/**
+ * Copies of feed tensors as they are at the run. The stages reuse their input buffers (the VAD's
+ * and the face detector's are written in place for every frame), so a recorded tensor must be a
+ * copy; one whose bytes have not changed since its last copy (Whisper's cross-attention keys and
+ * values, 18 MB, fed unchanged to every decoder step) shares that copy.
+ */
+class FeedCopies {
+  private readonly last = new Map<object, Tensor>();
+
+  copy(feeds: Feeds): Feeds {
+    const out: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) out[name] = this.copyTensor(t);
+    return out;
+  }
+
+  private copyTensor(t: Tensor): Tensor {
+    const data = t.data as ArrayBufferView;
+    const prev = this.last.get(data);
+    if (prev !== undefined && bytes(prev.data as ArrayBufferView).equals(bytes(data))) return prev;
+    const copy = tensor(t.type, (t.data as Float32Array).slice() as never, t.dims);
+    this.last.set(data, copy);
+    return copy;
+  }
+}
+
+function bytes(v: ArrayBufferView): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
 /** Replay the demo once at speed 0 through the pipeline alone, recording every model run's inputs. */
@@ -65,13 +101,14 @@ async function recordInputs(): Promise<{ byModel: Map<string, Recorded[]>; stop:
     components: () => pipeline.components,
   });
   const byModel = new Map<string, Recorded[]>();
+  const copies = new FeedCopies();
   // Every model's inputs pass OnnxModel.run (pipeline/onnx-session.ts is the only ORT importer).
   const proto = OnnxModel.prototype as { run: (feeds: Feeds, options?: RunOptions) => Promise<Outputs> };
   const run = proto.run;
   proto.run = function (this: OnnxModel, feeds: Feeds, options?: RunOptions): Promise<Outputs> {
     let list = byModel.get(this.modelId);
     if (list === undefined) byModel.set(this.modelId, (list = []));
-    list.push({ model: this, feeds, fetches: options?.fetches });
+    list.push({ model: this, feeds: copies.copy(feeds), fetches: options?.fetches });
     return run.call(this, feeds, options);
   };
   const started: Component[] = [];

@@ -1,3 +1,4 @@
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Clock, TimerHandle } from './clock.js';
 
 /** The wall time a paced clock follows: a monotonic reading and a timer (real ones by default). */
@@ -75,7 +76,15 @@ export class VirtualClock implements Clock {
    * inference) catches up afterwards, as a live sensor's frames keep coming meanwhile.
    */
   followWall(speed: number, wall: Wall = NODE_WALL): void {
-    if (!(speed > 0) || !Number.isFinite(speed)) throw new RangeError(`speed must be > 0 (got ${speed})`);
+    if (!(speed > 0) || !Number.isFinite(speed)) {
+      throw new EdgeloomError(
+        ErrorCode.E_REPLAY_SPEED,
+        `a clock following wall time needs speed > 0 (got ${speed})`,
+        {
+          where: 'VirtualClock.followWall',
+        },
+      );
+    }
     this.pacing = {
       wall,
       speed,

@@ -334,7 +334,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       mcp,
       sources,
       modelLatency: pipeline.modelLatency,
-      stageLatency: stageLatency.histograms,
+      stageLatency,
     })) {
       controller.add(c);
     }

@@ -58,7 +58,10 @@ export const ERRORS = {
   E_FIXTURE_WRITE: { meaning: 'A fixture cannot be created or written.', raisedIn: ['recording/writer.ts'] },
   E_FIXTURE_ARG: { meaning: 'A fixture reader was called with an invalid argument (a frame size).', raisedIn: ['recording/reader.ts'] },
   E_FIXTURE_MAKE: { meaning: '`fixture make` cannot build a fixture from its inputs.', raisedIn: ['recording/make.ts'] },
-  E_REPLAY_SPEED: { meaning: 'The replay speed is not a number >= 0.', raisedIn: ['replay/replay-source.ts'] },
+  E_REPLAY_SPEED: {
+    meaning: 'The replay speed is not a number >= 0 (> 0 for a clock following wall time).',
+    raisedIn: ['replay/replay-source.ts', 'util/virtual-clock.ts'],
+  },
   E_REPLAY_SETTLE: { meaning: 'At speed 0 the pipeline did not settle after a record (a stage keeps making work).', raisedIn: ['replay/replay-source.ts'] },
   // Sensors
   E_CAMERA_CONFIG: { meaning: 'The camera\'s capture command is empty.', raisedIn: ['sensors/camera/camera.ts'] },

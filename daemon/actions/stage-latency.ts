@@ -36,18 +36,60 @@ export function stageOf(env: Envelope): { readonly stage: Stage; readonly inputT
   return undefined;
 }
 
+/** One stage on the dashboard: exact percentiles over its recent messages. */
+export interface StageLatencyView {
+  readonly stage: Stage;
+  /** Messages measured since start. */
+  readonly count: number;
+  /** Over the last RECENT_PER_STAGE messages (fewer at first); 0 before the first one. */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+/**
+ * Latencies kept per stage for the exact p50/p99 (the histogram's buckets are a factor 2–2.5
+ * apart): 1024 covers 25 passes of the demo's 40 faces; the oldest is overwritten.
+ */
+export const RECENT_PER_STAGE = 1024;
+
 export class StageLatency {
   /** One series per stage, all present from the start (zeros until the first message). */
   readonly histograms = new LatencyHistograms(STAGES.length);
+  private readonly recentMs = STAGES.map(() => new Float64Array(RECENT_PER_STAGE));
+  private readonly counts = STAGES.map(() => 0);
 
   constructor(private readonly clock: Clock) {
     for (const s of STAGES) this.histograms.get(s);
+  }
+
+  /** Per stage: messages measured and the exact p50/p99 of the recent ones, ms. */
+  view(): readonly StageLatencyView[] {
+    return STAGES.map((stage, i) => {
+      const n = Math.min(this.counts[i]!, RECENT_PER_STAGE);
+      const sorted = this.recentMs[i]!.slice(0, n).sort();
+      return {
+        stage,
+        count: this.counts[i]!,
+        p50Ms: nearestRank(sorted, 0.5),
+        p99Ms: nearestRank(sorted, 0.99),
+      };
+    });
   }
 
   /** Count the path `env` ends, if it ends one; called once its MQTT message is handed over. */
   record(env: Envelope): void {
     const s = stageOf(env);
     if (s === undefined || !Number.isFinite(s.inputTsMs)) return;
-    this.histograms.observe(s.stage, (this.clock.now() - s.inputTsMs) / 1000);
+    const ms = Math.max(0, this.clock.now() - s.inputTsMs);
+    this.histograms.observe(s.stage, ms / 1000);
+    const i = STAGES.indexOf(s.stage);
+    this.recentMs[i]![this.counts[i]! % RECENT_PER_STAGE] = ms;
+    this.counts[i]!++;
   }
+}
+
+/** Nearest-rank percentile of an ascending array; 0 when empty. */
+function nearestRank(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }

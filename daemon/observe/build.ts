@@ -4,7 +4,9 @@
  * load near the budget, the HTTP server (/metrics, /healthz, dashboard, display page), and the
  * retained MQTT `stats` message. Everything here runs on wall time, even during a replay.
  */
+
 import type { MqttClientSink } from '../actions/mqtt-client.js';
+import type { StageLatency } from '../actions/stage-latency.js';
 import type { TtsActuator } from '../actions/tts.js';
 import type { MotionFilter, MotionState } from '../agents/motion.js';
 import type { AgentRuntime } from '../agents/runtime.js';
@@ -68,8 +70,8 @@ export interface ObservabilityOptions {
   readonly sources?: readonly Component[];
   /** Session run latency by model (pipeline/build.ts), for /metrics. */
   readonly modelLatency?: LatencyHistograms;
-  /** End-to-end latency of the user-facing paths (actions/stage-latency.ts), for /metrics. */
-  readonly stageLatency?: LatencyHistograms;
+  /** End-to-end latency of the user-facing paths (actions/stage-latency.ts): /metrics and the dashboard. */
+  readonly stageLatency?: StageLatency;
 }
 
 export function buildObservability(o: ObservabilityOptions): Component[] {
@@ -113,6 +115,7 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     ...(o.tts === undefined ? {} : { tts: () => o.tts!.stats() }),
     ...(o.storage === undefined ? {} : { storage: () => o.storage!.stats() }),
     ...(o.wake === undefined ? {} : { wake: o.wake }),
+    ...(o.stageLatency === undefined ? {} : { stages: () => o.stageLatency!.view() }),
     ...(o.agents === undefined
       ? {}
       : {
@@ -180,7 +183,7 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
     bus,
     metricsSources: {
       modelLatency: o.modelLatency,
-      stageLatency: o.stageLatency,
+      stageLatency: o.stageLatency?.histograms,
       cloudLatency: () => o.router.cloudLatency(),
       sensors: () => counting.flatMap((c) => c.sensorCounters()),
     },

@@ -4,6 +4,7 @@
  * daemon's components answer it from.
  */
 
+import type { StageLatencyView } from '../actions/stage-latency.js';
 import type { TtsStats } from '../actions/tts.js';
 import type { SensorStatus } from '../bus/topics.js';
 import type { SubscriptionStats } from '../bus/types.js';
@@ -158,6 +159,8 @@ export interface StatsProviders {
   tts?(): TtsStats;
   /** The wake modes: segments let through or kept from STT, windows, wake words (issue #14). */
   wake?(): WakeModeStats;
+  /** End-to-end latency per path (actions/stage-latency.ts): exact p50/p99 of recent messages. */
+  stages?(): readonly StageLatencyView[];
   /** SoC temperature, °C, or undefined where the board has no sensor; called at most every tempIntervalMs. */
   temperatureC?(): Promise<number | undefined>;
 }
@@ -224,6 +227,7 @@ export interface StatsSnapshot {
   readonly mcp?: McpStats;
   readonly tts?: TtsStats;
   readonly wake?: WakeModeStats;
+  readonly stages?: readonly StageLatencyView[];
 }
 
 /** Histograms and counters read at each scrape from the components that keep them. */

@@ -227,6 +227,10 @@ export class StatsCollector implements Component {
         this.call('wake', () => p.wake?.()),
       ),
       ...optional(
+        'stages',
+        this.call('stages', () => p.stages?.()),
+      ),
+      ...optional(
         'storage',
         this.call('storage', () => p.storage?.()),
       ),

@@ -31,17 +31,18 @@ export function managedOnnx(model: OnnxModel): OnnxModel & Releasable {
  * one frame in flight, and the recurrent state belongs to one stream anyway.
  */
 export function managedVadSession(ref: ModelRef<OnnxModel & Releasable>, modelId: string): VadSession {
-  let last: OnnxModelStats | undefined;
+  // The session, not its figures: stats() sorts the latency window, which per frame (31 a second)
+  // cost more than some of the VAD runs themselves (profiled at real-time speed, issue #16).
+  let last: OnnxModel | undefined;
   return {
     modelId,
     run: (feeds, options) =>
-      ref.use(async (m) => {
-        const out = await m.run(feeds, options);
-        last = m.stats();
-        return out;
+      ref.use((m) => {
+        last = m;
+        return m.run(feeds, options);
       }),
     // The figures of the session last used: a reload after an idle unload starts a new window.
-    stats: () => last ?? emptyStats(modelId),
+    stats: () => last?.stats() ?? emptyStats(modelId),
     release: async () => {},
   };
 }

@@ -7,7 +7,7 @@ import { type Fixture, openFixture } from '../recording/reader.js';
 import type { CountsSensorEvents, SensorCounters } from '../sensors/counters.js';
 import { ImuAggregator } from '../sensors/imu/aggregator.js';
 import { type PauseSettings, SensorPauses } from '../sensors/pauses.js';
-import type { VirtualClock } from '../util/virtual-clock.js';
+import type { VirtualClock, Wall } from '../util/virtual-clock.js';
 
 export interface ReplaySourceOptions {
   readonly fixtureDir: string;
@@ -38,6 +38,8 @@ export interface ReplaySourceOptions {
   readonly components?: () => readonly Component[];
   /** Pause limits (control.*) and where safety pauses are recorded, as for live sensors. */
   readonly pauses?: PauseSettings;
+  /** The wall time followed at speed > 0 (default: Node's timers); tests drive their own. */
+  readonly wall?: Wall;
 }
 
 /** Where a replay is, for progress displays (`replay` and `run` on a TTY); cheap to read. */
@@ -62,7 +64,9 @@ export interface ReplayProgress {
  * whole daemon graph runs unchanged. Time comes from a VirtualClock: at speed 0 the clock jumps
  * from record to record and, after each one, the replay waits until the bus is idle, so every
  * downstream result (and every timer) happens in the same order on every run. At speed > 0 the
- * jumps are paced by wall time.
+ * clock follows wall time (scaled by the speed) between records and timers fire at their own time,
+ * so latencies measured downstream are real; it never reads past a record's time before that
+ * record is published.
  *
  * It stands in for the live sensors in commands too: it answers each sensor's pause and resume
  * (sensors/pauses.ts; the IMU, which feeds fall detection, as a safety sensor) and publishes the
@@ -205,6 +209,7 @@ export class ReplaySource implements Component, CountsSensorEvents {
     const signal = this.abort.signal;
     let origin = fixture.startTimeMs;
     if (clock.now() < origin) await clock.advanceTo(origin);
+    if (speed > 0) clock.followWall(speed, this.options.wall);
     const loopGapMs = this.options.loopGapMs ?? 1000;
     for (;;) {
       const imu = new ImuAggregator({ eventRateHz: this.options.imuEventRateHz });
@@ -288,7 +293,7 @@ export class ReplaySource implements Component, CountsSensorEvents {
     }
   }
 
-  /** Move the virtual clock to `t`, pacing by wall time when speed > 0. */
+  /** Move the virtual clock to `t`, following wall time when speed > 0. */
   private async advance(t: number, signal: AbortSignal): Promise<void> {
     const { clock, speed } = this.options;
     const ahead = t - clock.now();
@@ -307,21 +312,9 @@ export class ReplaySource implements Component, CountsSensorEvents {
       await clock.advanceTo(t);
       return;
     }
-    const wallMs = ahead / speed;
-    if (wallMs >= 1) {
-      await new Promise<void>((resolve) => {
-        const onAbort = (): void => {
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        }, wallMs);
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
-    }
-    await clock.advanceTo(t);
+    // The clock follows wall time up to `t` (followWall in run()): timers due before `t` fire at
+    // their own time, and nothing reads past `t` before its record is published.
+    await clock.runUntil(t, signal);
   }
 
   /**

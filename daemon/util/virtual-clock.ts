@@ -1,4 +1,28 @@
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Clock, TimerHandle } from './clock.js';
+
+/** The wall time a paced clock follows: a monotonic reading and a timer (real ones by default). */
+export type Wall = Pick<Clock, 'monotonicMs' | 'setTimeout'>;
+
+/** Node's own timers, kept referenced: a replay paced by wall time must hold the process open. */
+const NODE_WALL: Wall = {
+  monotonicMs: () => performance.now(),
+  setTimeout: (fn, delayMs) => {
+    const t = setTimeout(fn, delayMs);
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+/** Wall-time pacing (followWall): where clock time and wall time were together, and how far it may go. */
+interface Pacing {
+  readonly wall: Wall;
+  /** Clock ms per wall ms. */
+  readonly speed: number;
+  readonly anchorWallMs: number;
+  readonly anchorMs: number;
+  /** The clock never reads past it: the next record's time until runUntil() is asked past it. */
+  limitMs: number;
+}
 
 interface VirtualTimer {
   dueMs: number;
@@ -13,23 +37,101 @@ interface VirtualTimer {
  * A clock that only moves when told to. Replay at speed 0 and unit tests drive it with
  * `advanceTo()`; timers fire in (due time, arming order), so two runs over the same input fire
  * the same timers in the same order.
+ *
+ * A replay at speed > 0 makes it follow wall time instead (followWall, runUntil): now() moves
+ * continuously between records and timers fire when wall time reaches them, so latencies measured
+ * on it are real ones and not rounded up to the next record (issue #16).
  */
 export class VirtualClock implements Clock {
   private nowMs: number;
   private seq = 0;
   /** Binary min-heap ordered by (dueMs, seq). */
   private readonly heap: VirtualTimer[] = [];
+  private pacing: Pacing | undefined;
+  /** While runUntil() waits for wall time: told of each timer armed, to wake early for it. */
+  private onArm: ((dueMs: number) => void) | undefined;
 
   constructor(startMs = 0) {
     this.nowMs = startMs;
   }
 
+  /** When following wall time: the wall's progress × speed since followWall(), held at the limit. */
   now(): number {
+    const p = this.pacing;
+    if (p !== undefined) {
+      const wallMs = p.anchorMs + (p.wall.monotonicMs() - p.anchorWallMs) * p.speed;
+      const t = Math.min(wallMs, p.limitMs);
+      if (t > this.nowMs) this.nowMs = t;
+    }
     return this.nowMs;
   }
 
   monotonicMs(): number {
-    return this.nowMs;
+    return this.now();
+  }
+
+  /**
+   * From now on, move `speed` clock ms per wall ms, but only as far as runUntil() allows: the
+   * clock stays where it is until then. Fixed anchor: a run that falls behind wall time (a long
+   * inference) catches up afterwards, as a live sensor's frames keep coming meanwhile.
+   */
+  followWall(speed: number, wall: Wall = NODE_WALL): void {
+    if (!(speed > 0) || !Number.isFinite(speed)) {
+      throw new EdgeloomError(
+        ErrorCode.E_REPLAY_SPEED,
+        `a clock following wall time needs speed > 0 (got ${speed})`,
+        {
+          where: 'VirtualClock.followWall',
+        },
+      );
+    }
+    this.pacing = {
+      wall,
+      speed,
+      anchorWallMs: wall.monotonicMs(),
+      anchorMs: this.nowMs,
+      limitMs: this.nowMs,
+    };
+  }
+
+  /**
+   * Let the clock run with wall time up to `limitMs`, firing each timer when wall time reaches
+   * it (a timer armed meanwhile included); resolves with the clock at `limitMs` and every timer
+   * due by then fired, or as soon as `signal` aborts. Without followWall() it is advanceTo().
+   */
+  async runUntil(limitMs: number, signal?: AbortSignal): Promise<void> {
+    const p = this.pacing;
+    if (p === undefined) return this.advanceTo(limitMs);
+    if (limitMs > p.limitMs) p.limitMs = limitMs;
+    for (;;) {
+      if (signal?.aborted) return;
+      const now = this.now();
+      const due = this.nextDueMs();
+      if (due !== undefined && due <= now) {
+        await this.advanceTo(now);
+        continue;
+      }
+      if (now >= limitMs) return;
+      await this.waitWall(Math.min(due ?? limitMs, limitMs), p, signal);
+    }
+  }
+
+  /** Until the clock reads `targetMs`, a timer is armed before it, or `signal` aborts. */
+  private waitWall(targetMs: number, p: Pacing, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        handle.cancel();
+        this.onArm = undefined;
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      // Node's timers may fire a fraction of a ms early: runUntil's loop then waits again.
+      const handle = p.wall.setTimeout(done, Math.max(0, (targetMs - this.now()) / p.speed));
+      this.onArm = (dueMs) => {
+        if (dueMs < targetMs) done();
+      };
+      signal?.addEventListener('abort', done, { once: true });
+    });
   }
 
   setTimeout(fn: () => void, delayMs: number): TimerHandle {
@@ -101,13 +203,14 @@ export class VirtualClock implements Clock {
 
   private arm(fn: () => void, delayMs: number, intervalMs: number | undefined): TimerHandle {
     const timer: VirtualTimer = {
-      dueMs: this.nowMs + Math.max(0, delayMs),
+      dueMs: this.now() + Math.max(0, delayMs),
       seq: this.seq++,
       fn,
       intervalMs,
       cancelled: false,
     };
     this.push(timer);
+    this.onArm?.(timer.dueMs);
     return {
       cancel: () => {
         timer.cancelled = true;

@@ -5,7 +5,7 @@
  * map; its CPU time read from /proc.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { packageRoot } from '../../daemon/util/package-root.js';
@@ -93,6 +93,28 @@ export function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+}
+
+/**
+ * CPU seconds per thread kind of process `pid` (/proc/<pid>/task/<tid>/stat, by thread name):
+ * `MainThread` (JavaScript, and ONNX Runtime, whose runs execute on it), `V8Worker` (concurrent
+ * garbage collection and compilation), `libuv-worker`, `libvips worker`, ... Threads that ended
+ * since are not counted.
+ */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended between the listing and the read
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S);
+  }
+  return out;
 }
 
 /**

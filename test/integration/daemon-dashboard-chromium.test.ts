@@ -312,6 +312,15 @@ describe.runIf(needs({ tools: ['chromium'] }))('npm start: dashboard and display
 
     // Emotions and transcripts from the demo's face and speech.
     await expect.poll(() => page.locator('#emotions li').count()).toBeGreaterThan(0);
+    // End-to-end latency per path, from the MQTT bridge's measurements: a face/emotion message
+    // per analysed frame comes within the first pass, with its p50 and p99.
+    const stages = page.getByRole('table', { name: 'end-to-end latency per path' });
+    const faceRow = stages.locator('tr', { hasText: 'camera frame → face/emotion' });
+    await expect.poll(() => faceRow.locator('td').nth(3).textContent(), { timeout: 30_000 }).not.toBe('0');
+    const [, p50, p99] = await faceRow.locator('td').allTextContents();
+    expect(p50).toMatch(/^\d+(\.\d)? ms$/);
+    expect(p99).toMatch(/^\d+(\.\d)? ms$/);
+    expect(await stages.locator('tbody tr').allTextContents()).toHaveLength(3);
     await screenshot(page, 'npm-start-dashboard', true);
     await page.close();
     expect(browser.problems).toEqual([]);

@@ -1,8 +1,9 @@
 // Panels at a glance, from /api/stats every 2 s: the models and the memory budget they are
 // charged against (a bar), with p50/p99 per model; routing and privacy (the tier of each sensor,
 // decisions by route, cloud calls, failures, latency, the breaker, cost today against the cap, what
-// the MQTT gate kept on the device, and what left it today by destination, per the audit); and the
-// plugins and MCP tool servers (state, events, publishes, tool calls, restarts).
+// the MQTT gate kept on the device, and what left it today by destination, per the audit); the
+// end-to-end latency of each user-facing path (input → MQTT message, p50/p99 of recent messages);
+// and the plugins and MCP tool servers (state, events, publishes, tool calls, restarts).
 
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -55,6 +56,28 @@
       return el('li', `${at} ${e.kind.replace(/_/g, ' ')} ${e.model} ${detail}`.trim());
     });
     $('model-events').replaceChildren(...events);
+  }
+
+  /** The paths as a user names them (actions/stage-latency.ts STAGES). */
+  const STAGE_NAMES = {
+    camera_to_face_emotion: 'camera frame → face/emotion',
+    speech_end_to_transcript: 'speech end → voice/transcript',
+    impact_to_fall: 'IMU impact → imu/motion fall',
+  };
+
+  function renderStages(stages) {
+    const section = $('stages');
+    section.hidden = !stages;
+    if (!stages) return;
+    const rows = stages.map((s) =>
+      row(
+        STAGE_NAMES[s.stage] ?? s.stage,
+        s.count > 0 ? ms(s.p50Ms) : '–',
+        s.count > 0 ? ms(s.p99Ms) : '–',
+        String(s.count),
+      ),
+    );
+    $('stage-table').tBodies[0].replaceChildren(...rows);
   }
 
   const kib = (b) =>
@@ -151,6 +174,7 @@
     try {
       const { snapshot } = await edgeloom.getJson('/api/stats');
       renderModels(snapshot.models);
+      renderStages(snapshot.stages);
       renderRouting(snapshot.routing, snapshot.broker, snapshot.privacy);
       renderEgress(snapshot.egressToday);
       renderPlugins(snapshot.plugins, snapshot.mcp);

@@ -1,0 +1,154 @@
+/**
+ * The compute floor of the `pipeline` benchmark (issue #16 item 4): the CPU seconds of the daemon's
+ * model inferences run bare, `session.run` and nothing else.
+ *
+ * Inputs: the demo fixture replayed at speed 0 through edgeloom's own pipeline (buildPipeline with
+ * the embedded demo config, so the same models, session options and preprocessing as the daemon),
+ * in this process, with every OnnxModel.run recorded (model, a copy of its feeds, fetches) on
+ * the way. That pass is not timed. Then, per model, the recorded inputs are run again with `runUnchecked` (the bare
+ * `session.run`: no queue, no output checks, no stats) as many times as the daemon ran that model
+ * in its measured window, cycling through the recordings, one run at a time; the process's CPU
+ * time over those runs is the floor. Nothing else runs in this process meanwhile.
+ */
+import { join } from 'node:path';
+import { Bus } from '../../daemon/bus/bus.js';
+import type { Component } from '../../daemon/component.js';
+import { loadConfig } from '../../daemon/config/index.js';
+import { silentLogger } from '../../daemon/log.js';
+import { buildPipeline } from '../../daemon/pipeline/build.js';
+import {
+  type Feeds,
+  OnnxModel,
+  type Outputs,
+  type RunOptions,
+  type Tensor,
+  tensor,
+} from '../../daemon/pipeline/onnx-session.js';
+import { ReplaySource } from '../../daemon/replay/replay-source.js';
+import { packageRoot } from '../../daemon/util/package-root.js';
+import { VirtualClock } from '../../daemon/util/virtual-clock.js';
+
+interface Recorded {
+  readonly model: OnnxModel;
+  readonly feeds: Feeds;
+  readonly fetches: readonly string[] | undefined;
+}
+
+export interface BareResult {
+  /** CPU seconds (user + system, every thread of this process) of all the bare runs. */
+  readonly cpuS: number;
+  /** Bare runs per model id (= the daemon's runs in its window). */
+  readonly runs: Readonly<Record<string, number>>;
+  /** Distinct inputs recorded per model id (the runs cycle through them). */
+  readonly recorded: Readonly<Record<string, number>>;
+}
+
+/**
+ * Copies of feed tensors as they are at the run. The stages reuse their input buffers (the VAD's
+ * and the face detector's are written in place for every frame), so a recorded tensor must be a
+ * copy; one whose bytes have not changed since its last copy (Whisper's cross-attention keys and
+ * values, 18 MB, fed unchanged to every decoder step) shares that copy.
+ */
+class FeedCopies {
+  private readonly last = new Map<object, Tensor>();
+
+  copy(feeds: Feeds): Feeds {
+    const out: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) out[name] = this.copyTensor(t);
+    return out;
+  }
+
+  private copyTensor(t: Tensor): Tensor {
+    const data = t.data as ArrayBufferView;
+    const prev = this.last.get(data);
+    if (prev !== undefined && bytes(prev.data as ArrayBufferView).equals(bytes(data))) return prev;
+    const copy = tensor(t.type, (t.data as Float32Array).slice() as never, t.dims);
+    this.last.set(data, copy);
+    return copy;
+  }
+}
+
+function bytes(v: ArrayBufferView): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** Replay the demo once at speed 0 through the pipeline alone, recording every model run's inputs. */
+async function recordInputs(): Promise<{ byModel: Map<string, Recorded[]>; stop: () => Promise<void> }> {
+  const root = packageRoot();
+  const config = loadConfig({ file: join(root, 'config', 'default.yaml'), env: {} });
+  const fixtureDir = join(root, config.source.replay.fixture);
+  const clock = new VirtualClock(0);
+  const logger = silentLogger();
+  const bus = new Bus({ clock, logger });
+  const pipeline = buildPipeline({
+    config,
+    bus,
+    clock,
+    logger,
+    baseDir: root,
+    replay: { fixtureDir, loop: false },
+  });
+  const replay = new ReplaySource({
+    fixtureDir,
+    speed: 0,
+    loop: false,
+    clock,
+    bus,
+    logger,
+    ids: { camera: config.sensors.camera.id, mic: config.sensors.mic.id, imu: config.sensors.imu.id },
+    imuEventRateHz: config.sensors.imu.event_rate_hz,
+    micFrameSamples: config.sensors.mic.frame_samples,
+    components: () => pipeline.components,
+  });
+  const byModel = new Map<string, Recorded[]>();
+  const copies = new FeedCopies();
+  // Every model's inputs pass OnnxModel.run (pipeline/onnx-session.ts is the only ORT importer).
+  const proto = OnnxModel.prototype as { run: (feeds: Feeds, options?: RunOptions) => Promise<Outputs> };
+  const run = proto.run;
+  proto.run = function (this: OnnxModel, feeds: Feeds, options?: RunOptions): Promise<Outputs> {
+    let list = byModel.get(this.modelId);
+    if (list === undefined) byModel.set(this.modelId, (list = []));
+    list.push({ model: this, feeds: copies.copy(feeds), fetches: options?.fetches });
+    return run.call(this, feeds, options);
+  };
+  const started: Component[] = [];
+  const signal = new AbortController().signal;
+  try {
+    for (const c of [...pipeline.components, replay]) {
+      await c.start(signal);
+      started.push(c);
+    }
+    await replay.done;
+  } finally {
+    proto.run = run;
+  }
+  const stop = async (): Promise<void> => {
+    for (const c of started.reverse()) await c.stop();
+  };
+  return { byModel, stop };
+}
+
+/** Run each model bare `runs[model]` times on the recorded inputs; CPU seconds of all of them. */
+export async function bareInference(runs: Readonly<Record<string, number>>): Promise<BareResult> {
+  const { byModel, stop } = await recordInputs();
+  try {
+    const recorded: Record<string, number> = {};
+    for (const [id, list] of byModel) recorded[id] = list.length;
+    for (const id of Object.keys(runs)) {
+      if ((runs[id] ?? 0) > 0 && (byModel.get(id)?.length ?? 0) === 0)
+        throw new Error(`the daemon ran ${id}, but the recording pass never did`);
+    }
+    const cpu0 = process.cpuUsage();
+    for (const [id, n] of Object.entries(runs)) {
+      const list = byModel.get(id) ?? [];
+      for (let i = 0; i < n; i++) {
+        const r = list[i % list.length]!;
+        await r.model.runUnchecked(r.feeds, r.fetches);
+      }
+    }
+    const cpu = process.cpuUsage(cpu0);
+    return { cpuS: (cpu.user + cpu.system) / 1e6, runs, recorded };
+  } finally {
+    await stop();
+  }
+}

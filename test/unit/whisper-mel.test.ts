@@ -92,6 +92,21 @@ describe('LogMelExtractor', () => {
     expect(maxErr).toBeLessThan(1e-4);
   });
 
+  it('an extractor reused after a longer, louder clip gives what a fresh one gives (its scratch is not carried over)', () => {
+    const opts: MelOptions = { ...WHISPER_MEL, nSamples: 8000 };
+    const r = lcg(5);
+    const long = Float32Array.from({ length: 8000 }, () => 0.9 * r());
+    const short = Float32Array.from(
+      { length: 1600 },
+      (_, i) => 0.3 * Math.sin((2 * Math.PI * 440 * i) / 16000),
+    );
+    const reused = new LogMelExtractor(opts);
+    reused.compute(long);
+    const again = reused.compute(short);
+    const fresh = new LogMelExtractor(opts).compute(short);
+    expect(Array.from(again)).toEqual(Array.from(fresh));
+  });
+
   it('produces 80 × 3000 features for a 30 s window, silent tail at the clamp floor', () => {
     const audio = new Int16Array(16000).map((_, i) =>
       Math.round(8000 * Math.sin((2 * Math.PI * 1000 * i) / 16000)),

@@ -91,6 +91,13 @@ export class LogMelExtractor {
   private readonly bandStart: Int32Array;
   private readonly bandEnd: Int32Array;
   private readonly nBins: number;
+  /**
+   * Scratch reused by every compute() (it is synchronous and neither escapes): the 30 s sample
+   * window and the power plane, 1.9 + 2.4 MB that were allocated per utterance and were a quarter
+   * of the bytes the daemon allocated at real-time speed (BENCHMARKS.md, pipeline).
+   */
+  private readonly samples: Float32Array;
+  private readonly powerScratch: Float32Array;
 
   /**
    * @param filters optional precomputed filterbank, row-major [nMels][nFft/2+1] (the
@@ -101,6 +108,8 @@ export class LogMelExtractor {
     this.options = options;
     this.nBins = Math.floor(options.nFft / 2) + 1;
     this.nFrames = Math.floor(options.nSamples / options.hopLength);
+    this.samples = new Float32Array(options.nSamples);
+    this.powerScratch = new Float32Array(this.nFrames * this.nBins);
     this.plan = new FftPlan(options.nFft);
     this.window = new Float64Array(options.nFft);
     // Periodic Hann (torch.hann_window(periodic=True)): the DFT-even window STFTs use.
@@ -134,8 +143,9 @@ export class LogMelExtractor {
    */
   compute(audio: Int16Array | Float32Array): Float32Array {
     const { nMels, nSamples } = this.options;
-    const x = new Float32Array(nSamples);
+    const x = this.samples;
     const len = Math.min(audio.length, nSamples);
+    x.fill(0, len);
     const scale = audio instanceof Int16Array ? 1 / 32768 : 1;
     let lastNonZero = -1;
     for (let i = 0; i < len; i++) {
@@ -196,7 +206,8 @@ export class LogMelExtractor {
         break;
       }
     }
-    const power = new Float32Array(active * nBins);
+    // Every value of the first `active` frames is written below; the rest is never read.
+    const power = this.powerScratch;
     for (let t = 0; t < active; t += 2) {
       const t2 = t + 1 < active ? t + 1 : -1;
       const s1 = t * hopLength - half;

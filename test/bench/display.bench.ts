@@ -15,8 +15,18 @@ import { HttpServer } from '../../daemon/observe/http/server.js';
 import { StatsCollector } from '../../daemon/observe/stats.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 import { hasTool } from '../helpers/tools.js';
+import type { BenchTarget } from './run.js';
 
 export const name = 'display';
+
+export const targets: readonly BenchTarget[] = [
+  {
+    figure: 'display_p99_ms',
+    max: 100,
+    quick: 'skip',
+    why: 'a published event reaches the display page (Chromium, over SSE) within 100 ms, p99',
+  },
+];
 
 const EMOTIONS: readonly Emotion[] = [
   'happy',

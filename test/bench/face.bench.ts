@@ -17,8 +17,18 @@ import { loadFaceApiAnalyser } from '../../daemon/pipeline/face/factory.js';
 import { OnnxModel } from '../../daemon/pipeline/onnx-session.js';
 import { decodeRgb } from '../../daemon/pipeline/preprocess/decode.js';
 import { FaceApiBaseline } from './faceapi-baseline.js';
+import type { BenchTarget } from './run.js';
 
 export const name = 'face';
+
+export const targets: readonly BenchTarget[] = [
+  {
+    figure: 'speedup_vs_faceapi',
+    min: 6,
+    quick: { min: 4 },
+    why: 'ONNX face + emotion vs face-api on TF.js wasm, the same camera frames, same run',
+  },
+];
 
 /** The repository root, found from this file in test/bench/ or dist/test/bench/. */
 function repoRoot(): string {

@@ -6,8 +6,24 @@
  */
 import { BinaryImuParser, encodeImuFrame } from '../../daemon/sensors/imu/binary.js';
 import { createImuParser, type ImuWireFormat } from '../../daemon/sensors/imu/parser.js';
+import type { BenchTarget } from './run.js';
 
 export const name = 'imu';
+
+export const targets: readonly BenchTarget[] = [
+  {
+    figure: 'csv_ratio_vs_naive',
+    min: 1,
+    quick: { min: 0.8 },
+    why: 'the CSV serial parser is no slower than split + Number on the same lines',
+  },
+  {
+    figure: 'jsonl_ratio_vs_naive',
+    min: 1,
+    quick: { min: 0.8 },
+    why: 'the JSON-lines parser is no slower than split + JSON.parse on the same lines',
+  },
+];
 
 const CHUNK_BYTES = 4096;
 

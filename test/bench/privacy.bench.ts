@@ -14,8 +14,17 @@
 import { patternMatches } from '../../daemon/bus/topic-match.js';
 import { loadConfig } from '../../daemon/config/index.js';
 import { MAX_OVERRIDES, PrivacyTiers } from '../../daemon/router/privacy.js';
+import type { BenchTarget } from './run.js';
 
 export const name = 'privacy';
+
+export const targets: readonly BenchTarget[] = [
+  {
+    figure: 'ratio_full_vs_default',
+    max: 1.5,
+    why: 'a tier lookup with the full override set (64) costs at most 1.5x the one-override config',
+  },
+];
 
 function nsPerLookup(lookup: (topic: string) => unknown, topics: readonly string[], n: number): number {
   for (let i = 0; i < 1000; i++) lookup(topics[i % topics.length]!); // warm-up

@@ -1,5 +1,8 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applicableTargets, type BenchTarget, evaluateTargets, figureValue } from '../bench/run.js';
+import { REPO_ROOT } from '../helpers/tools.js';
 
 const targets: readonly BenchTarget[] = [
   { figure: 'ratio_by_topics.2000', min: 1.5, quick: { min: 1.1 }, why: 'ratio' },
@@ -32,5 +35,18 @@ describe('benchmark targets (what --check gates on)', () => {
     expect(r.every((t) => t.met)).toBe(true);
     expect(evaluateTargets({ ratio_by_topics: { '2000': 1.0 }, growth_pct: 1 }, quick)[0]!.met).toBe(false);
     expect(applicableTargets(targets, false)).toHaveLength(3);
+  });
+
+  it('every benchmark declares targets, so --check can fail on each of them', () => {
+    const dir = join(REPO_ROOT, 'test/bench');
+    const modules = readdirSync(dir).filter((f) => f.endsWith('.bench.ts'));
+    expect(modules.length).toBeGreaterThan(10);
+    const without = modules.filter(
+      (f) =>
+        !/^export const targets: readonly BenchTarget\[\] = \[\s*[{.]/m.test(
+          readFileSync(join(dir, f), 'utf8'),
+        ),
+    );
+    expect(without).toEqual([]);
   });
 });

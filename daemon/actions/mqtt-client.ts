@@ -207,34 +207,36 @@ export class MqttClientSink implements Component, MqttSink {
   }
 
   /**
-   * QoS 1: accepted into the outbox; resolves once persisted or acknowledged by the broker,
-   * whichever comes first (rejects with `E_MQTT_OUTBOX_FULL` under the `refuse` policy, with
-   * `E_MQTT_OUTBOX_WRITE` when the disk refused it). QoS 0: sent if connected, else dropped and counted.
+   * QoS 1: into the outbox; resolves once acknowledged or written, whichever is first (rejects with
+   * E_MQTT_OUTBOX_FULL under `refuse`, E_MQTT_OUTBOX_WRITE on a full disk). QoS 0: sent if connected.
    */
   publish(topic: string, message: MqttMessage, _sourceTsMs: number): Promise<void> {
-    // Not `async`: the hot path returns the outbox's own promise instead of wrapping it in two more.
+    // Not `async` (the hot path returns the outbox's own promise); a throw still becomes a rejection.
+    try {
+      return this.accept(topic, message);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private accept(topic: string, message: MqttMessage): Promise<void> {
     const { sender, client } = this;
     if (sender === undefined || client === undefined || this.stopping) {
-      const err = new EdgeloomError(ErrorCode.E_MQTT_NOT_STARTED, 'the MQTT sink is not running', {
-        where: topic,
-      });
-      return Promise.reject(err);
+      throw new EdgeloomError(ErrorCode.E_MQTT_NOT_STARTED, 'the MQTT sink is not running', { where: topic });
     }
     const payload = message.binary ?? message.raw ?? JSON.stringify(message.payload);
     this.ha?.remember(topic, message);
     if (message.qos === 0) {
-      if (!this.connected) {
-        this.counters.qos0Dropped++;
-        return Promise.resolve();
+      if (!this.connected) this.counters.qos0Dropped++;
+      else {
+        client.publish(topic, payload, { qos: 0, retain: message.retain }, (err) => {
+          if (err) this.counters.publishErrors++;
+          else this.counters.qos0Sent++;
+        });
       }
-      client.publish(topic, payload, { qos: 0, retain: message.retain }, (err) => {
-        if (err) this.counters.publishErrors++;
-        else this.counters.qos0Sent++;
-      });
       return Promise.resolve();
     }
-    if (typeof payload !== 'string')
-      return Promise.reject(new TypeError(`binary payloads are QoS 0 only (${topic})`));
+    if (typeof payload !== 'string') throw new TypeError(`binary payloads are QoS 0 only (${topic})`);
     return sender.accept(topic, payload, message.retain, message.privacy);
   }
 

@@ -14,6 +14,7 @@ import type { Envelope } from '../bus/envelope.js';
 import type { FaceInference, MotionEvent, Transcript } from '../bus/topics.js';
 import type { Clock } from '../util/clock.js';
 import { LatencyHistograms } from '../util/latency-histogram.js';
+import { LatencyWindow } from '../util/latency-window.js';
 
 /** The measured paths, as the `stage` label of `edgeloom_stage_latency_seconds`. */
 export const STAGES = ['camera_to_face_emotion', 'speech_end_to_transcript', 'impact_to_fall'] as const;
@@ -55,8 +56,7 @@ export const RECENT_PER_STAGE = 1024;
 export class StageLatency {
   /** One series per stage, all present from the start (zeros until the first message). */
   readonly histograms = new LatencyHistograms(STAGES.length);
-  private readonly recentMs = STAGES.map(() => new Float64Array(RECENT_PER_STAGE));
-  private readonly counts = STAGES.map(() => 0);
+  private readonly recent = STAGES.map(() => new LatencyWindow(RECENT_PER_STAGE));
 
   constructor(private readonly clock: Clock) {
     for (const s of STAGES) this.histograms.get(s);
@@ -65,14 +65,8 @@ export class StageLatency {
   /** Per stage: messages measured and the exact p50/p99 of the recent ones, ms. */
   view(): readonly StageLatencyView[] {
     return STAGES.map((stage, i) => {
-      const n = Math.min(this.counts[i]!, RECENT_PER_STAGE);
-      const sorted = this.recentMs[i]!.slice(0, n).sort();
-      return {
-        stage,
-        count: this.counts[i]!,
-        p50Ms: nearestRank(sorted, 0.5),
-        p99Ms: nearestRank(sorted, 0.99),
-      };
+      const { count, p50Ms, p99Ms } = this.recent[i]!.summary();
+      return { stage, count, p50Ms, p99Ms };
     });
   }
 
@@ -82,14 +76,6 @@ export class StageLatency {
     if (s === undefined || !Number.isFinite(s.inputTsMs)) return;
     const ms = Math.max(0, this.clock.now() - s.inputTsMs);
     this.histograms.observe(s.stage, ms / 1000);
-    const i = STAGES.indexOf(s.stage);
-    this.recentMs[i]![this.counts[i]! % RECENT_PER_STAGE] = ms;
-    this.counts[i]!++;
+    this.recent[STAGES.indexOf(s.stage)]!.record(ms);
   }
-}
-
-/** Nearest-rank percentile of an ascending array; 0 when empty. */
-function nearestRank(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }

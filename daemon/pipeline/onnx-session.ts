@@ -14,6 +14,7 @@ import * as ort from 'onnxruntime-node';
 import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import { type Clock, SystemClock } from '../util/clock.js';
 import type { LatencyHistogram, LatencyHistograms } from '../util/latency-histogram.js';
+import { LatencyWindow } from '../util/latency-window.js';
 import { OnnxIoChecks } from './onnx-checks.js';
 
 /** Element types a tensor can carry (onnxruntime-common's `Tensor.Type`). */
@@ -136,8 +137,7 @@ export class OnnxModel {
   private readonly checks: OnnxIoChecks<OutputSpec>;
   private readonly clock: Clock;
   private readonly maxQueueDepth: number;
-  private readonly latencyRing: Float64Array;
-  private latencyCount = 0;
+  private readonly runLatency: LatencyWindow;
   private readonly histogram: LatencyHistogram | undefined;
   private readonly loadMs: number;
   private tail: Promise<unknown> = Promise.resolve();
@@ -161,7 +161,7 @@ export class OnnxModel {
     this.checks = new OnnxIoChecks(options.modelId, session.inputNames, session.outputNames, options.outputs);
     this.clock = clock;
     this.maxQueueDepth = options.maxQueueDepth ?? DEFAULT_MAX_QUEUE_DEPTH;
-    this.latencyRing = new Float64Array(Math.max(1, options.latencyWindow ?? DEFAULT_LATENCY_WINDOW));
+    this.runLatency = new LatencyWindow(options.latencyWindow ?? DEFAULT_LATENCY_WINDOW);
     this.loadMs = loadMs;
     this.histogram = options.latencyHistograms?.get(options.modelId);
   }
@@ -283,10 +283,7 @@ export class OnnxModel {
   }
 
   stats(): OnnxModelStats {
-    const n = Math.min(this.latencyCount, this.latencyRing.length);
-    const recent = this.latencyRing.slice(0, n).sort();
-    let sum = 0;
-    for (const v of recent) sum += v;
+    const { p50Ms, p99Ms, meanMs } = this.runLatency.summary();
     return {
       modelId: this.modelId,
       runs: this.runsOk,
@@ -294,9 +291,9 @@ export class OnnxModel {
       rejected: this.runsRejected,
       queueDepth: Math.max(0, this.pending - 1),
       loadMs: this.loadMs,
-      p50Ms: percentile(recent, 0.5),
-      p99Ms: percentile(recent, 0.99),
-      meanMs: n === 0 ? 0 : sum / n,
+      p50Ms,
+      p99Ms,
+      meanMs,
     };
   }
 
@@ -331,8 +328,7 @@ export class OnnxModel {
       }
       this.checks.checkOutputs(out, checks);
       const ms = this.clock.monotonicMs() - started;
-      this.latencyRing[this.latencyCount % this.latencyRing.length] = ms;
-      this.latencyCount++;
+      this.runLatency.record(ms);
       this.histogram?.observe(ms / 1000);
       this.runsOk++;
       return out;
@@ -371,11 +367,4 @@ export function sessionOptions(options: OnnxModelOptions): ort.InferenceSession.
       },
     },
   };
-}
-
-/** Nearest-rank percentile of an ascending array; 0 when empty. */
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return 0;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[rank]!;
 }

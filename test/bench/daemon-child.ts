@@ -166,6 +166,28 @@ export class DaemonChild {
       throw new Error(`daemon exited (${this.exitCode}) ${during}\n${this.out.text()}`);
   }
 
+  /**
+   * /metrics (parsed) once the replay has counted `passes` passes: polled every `everyMs`, from
+   * `fromMs` (performance.now()) on, failing past `timeoutMs` or when the daemon exits.
+   */
+  async metricsAfterPasses(
+    url: string,
+    passes: number,
+    o: { readonly fromMs?: number; readonly everyMs: number; readonly timeoutMs: number },
+  ): Promise<Map<string, number>> {
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+    await sleep((o.fromMs ?? 0) - performance.now());
+    const deadline = performance.now() + o.timeoutMs;
+    for (;;) {
+      this.assertRunning(`waiting for replay pass ${passes}`);
+      const m = parseMetrics(await httpGet(`${url}/metrics`));
+      if ((m.get('edgeloom_replay_passes_total') ?? 0) >= passes) return m;
+      if (performance.now() > deadline)
+        throw new Error(`replay pass ${passes} not done in ${o.timeoutMs} ms`);
+      await sleep(o.everyMs);
+    }
+  }
+
   /** SIGTERM unless it has exited; resolves to its exit code. */
   stop(): Promise<number | null> {
     if (this.exitCode === undefined) this.child.kill('SIGTERM');

@@ -20,7 +20,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuSeconds, DaemonChild, httpGet, isolated, parseMetrics } from './daemon-child.js';
+import { cpuSeconds, DaemonChild, isolated } from './daemon-child.js';
 import { bareInference } from './pipeline-bare.js';
 import { realtimeRun } from './pipeline-realtime.js';
 import type { BenchOptions, BenchTarget, Figures } from './run.js';
@@ -108,13 +108,7 @@ async function idle(options: BenchOptions): Promise<Figures> {
     const pid = daemon.pid;
     // The event that ends the input: the one pass over the fixture is counted.
     const passStartedMs = performance.now();
-    for (;;) {
-      daemon.assertRunning('during the run');
-      const m = parseMetrics(await httpGet(`${url}/metrics`));
-      if ((m.get('edgeloom_replay_passes_total') ?? 0) >= 1) break;
-      if (performance.now() - passStartedMs > 600_000) throw new Error('replay pass not done in 10 min');
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await daemon.metricsAfterPasses(url, 1, { everyMs: 500, timeoutMs: 600_000 });
     const replaySeconds = (performance.now() - passStartedMs) / 1000;
     await new Promise((r) => setTimeout(r, settleMs));
     const cpu0 = cpuSeconds(pid);

@@ -19,14 +19,8 @@
  * - per-stage latency p50/p99: the daemon's exact figures over its recent messages (/api/stats
  *   `stages`, the dashboard's), which cover every pass, the warm-up one included.
  */
-import {
-  cpuSeconds,
-  DaemonChild,
-  httpGet,
-  isolated,
-  parseMetrics,
-  threadCpuSeconds,
-} from './daemon-child.js';
+import type { StageLatencyView } from '../../daemon/actions/stage-latency.js';
+import { cpuSeconds, DaemonChild, httpGet, isolated, threadCpuSeconds } from './daemon-child.js';
 
 export interface RealtimeResult {
   /** Per stage (actions/stage-latency.ts STAGES), ms. */
@@ -49,13 +43,6 @@ export interface RealtimeResult {
   readonly queueFullDrops: number;
 }
 
-interface StageView {
-  readonly stage: string;
-  readonly count: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-}
-
 /** A per-model series of edgeloom_model_latency_seconds (`count` or `sum`), by model id. */
 function perModel(m: Map<string, number>, series: 'count' | 'sum'): Map<string, number> {
   const re = new RegExp(`^edgeloom_model_latency_seconds_${series}\\{model="([^"]+)"\\}$`);
@@ -67,8 +54,6 @@ function perModel(m: Map<string, number>, series: 'count' | 'sum'): Map<string, 
   return out;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-
 export async function realtimeRun(options: { passes: number; storageDir: string }): Promise<RealtimeResult> {
   const daemon = new DaemonChild({
     EDGELOOM_SOURCE_REPLAY_SPEED: '1',
@@ -77,35 +62,22 @@ export async function realtimeRun(options: { passes: number; storageDir: string 
   });
   try {
     const url = await daemon.listening();
-    const metrics = async (): Promise<Map<string, number>> => parseMetrics(await httpGet(`${url}/metrics`));
-    /** /metrics as soon as `passes` passes are counted; polled every `everyMs` from `fromMs`. */
-    const afterPass = async (
-      passes: number,
-      fromMs: number,
-      everyMs: number,
-    ): Promise<Map<string, number>> => {
-      await sleep(fromMs - performance.now());
-      const deadline = performance.now() + 120_000;
-      for (;;) {
-        daemon.assertRunning('during the real-time run');
-        const m = await metrics();
-        if ((m.get('edgeloom_replay_passes_total') ?? 0) >= passes) return m;
-        if (performance.now() > deadline) throw new Error(`replay pass ${passes} not done in time`);
-        await sleep(everyMs);
-      }
-    };
-    const m0 = await afterPass(1, 0, 100);
+    const afterPass = (passes: number, fromMs: number): Promise<Map<string, number>> =>
+      daemon.metricsAfterPasses(url, passes, { fromMs, everyMs: 100, timeoutMs: 120_000 });
+    const m0 = await afterPass(1, 0);
     const cpu0 = cpuSeconds(daemon.pid);
     const threads0 = threadCpuSeconds(daemon.pid);
     const t0 = performance.now();
     // One pass of wall time: the fixture's length at speed 1, plus the 1 s gap between passes;
     // read 300 ms into the last gap (the first end was seen up to a poll late).
     const passWallMs = (m0.get('edgeloom_replay_fixture_seconds_total') ?? 20) * 1000 + 1000;
-    const m1 = await afterPass(1 + options.passes, t0 + options.passes * passWallMs + 300, 100);
+    const m1 = await afterPass(1 + options.passes, t0 + options.passes * passWallMs + 300);
     const cpu1 = cpuSeconds(daemon.pid);
     const threads1 = threadCpuSeconds(daemon.pid);
     const wallS = (performance.now() - t0) / 1000;
-    const stats = JSON.parse(await httpGet(`${url}/api/stats`)) as { snapshot: { stages?: StageView[] } };
+    const stats = JSON.parse(await httpGet(`${url}/api/stats`)) as {
+      snapshot: { stages?: StageLatencyView[] };
+    };
     daemon.assertRunning('after the real-time run');
 
     const before = perModel(m0, 'count');

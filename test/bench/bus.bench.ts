@@ -28,6 +28,7 @@ import { silentLogger } from '../../daemon/log.js';
 import { SystemClock } from '../../daemon/util/clock.js';
 import { scratchBus } from '../helpers/scratch-bus.js';
 import type { BenchOptions, BenchTarget, Figures } from './run.js';
+import { median } from './stats.js';
 
 export const name = 'bus';
 export const quick = true;
@@ -168,11 +169,6 @@ async function eventsPerSecond(runner: Runner, n: number): Promise<number> {
   const elapsedS = (performance.now() - t0) / 1000;
   if (delivered !== n) throw new Error(`expected ${n} deliveries, counted ${delivered}`);
   return n / elapsedS;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 /**

@@ -38,6 +38,7 @@ import { SystemClock } from '../../daemon/util/clock.js';
 import { Mosquitto, mosquittoPath } from '../helpers/mosquitto.js';
 import { mqttTestConfig } from '../helpers/mqtt.js';
 import type { BenchOptions, BenchTarget, Figures } from './run.js';
+import { median } from './stats.js';
 
 export const name = 'mqtt';
 /** In `.ci/run`'s quick subset: a ratio of CPU times, measured side by side. */
@@ -77,11 +78,6 @@ function payloadOf(i: number): Record<string, unknown> {
 }
 
 const perSecond = (n: number, ms: number): number => Math.round((n / ms) * 1000);
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** Process CPU µs (user + system) used while `work` runs. */

@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuSeconds, DaemonChild, httpGet, isolated, parseMetrics } from './daemon-child.js';
 import type { BenchOptions, BenchTarget, Figures } from './run.js';
+import { median } from './stats.js';
 
 export const name = 'preview';
 
@@ -39,11 +40,6 @@ export const targets: readonly BenchTarget[] = [
 ];
 
 type Mode = 'none' | 'fetch' | 'mjpeg';
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 function quantile(values: readonly number[], q: number): number {
   const s = [...values].sort((a, b) => a - b);

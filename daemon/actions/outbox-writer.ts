@@ -84,12 +84,14 @@ export class OutboxWriter<V> {
   }
 
   /**
-   * `seq` left the outbox (acknowledged, dropped, purged): drop its put if it is not written yet
-   * (its caller is done), else delete it from the store.
+   * `seq` left the outbox (acknowledged, dropped, purged): under write-behind, drop its put if it
+   * is not written yet (its caller is done), else delete it from the store. With `writeDelayMs` 0
+   * every message is written, as configured: a put still waiting (behind the batch in flight) is
+   * written and deleted in the same atomic batch.
    */
   unstore(seq: number): void {
     const pending = this.pendingPuts.get(seq);
-    if (pending !== undefined) {
+    if (pending !== undefined && this.o.writeDelayMs > 0) {
       this.pendingPuts.delete(seq);
       this.counters.writesElided++;
       pending.resolve();

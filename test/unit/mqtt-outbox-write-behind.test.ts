@@ -98,6 +98,18 @@ describe('Outbox write-behind', () => {
     expect(o.stats()).toMatchObject({ writesElided: 0, batches: 2 });
   });
 
+  it('with write_delay_ms 0 every message is written, even one acknowledged while waiting behind a batch', async () => {
+    const o = await open(0, true);
+    const a = o.add('t', '{"i":1}', false);
+    await Promise.resolve(); // the batch with a's put has started
+    const b = o.add('t', '{"i":2}', false); // waits behind it
+    o.acknowledge(b.entry.seq);
+    await Promise.all([a.persisted, b.persisted]);
+    await o.flush();
+    expect(await storedKeys()).toEqual(['0000000000000001']);
+    expect(o.stats()).toMatchObject({ writesElided: 0, batches: 2 });
+  });
+
   it('removeWhere erases at once: pending puts are dropped, written ones deleted', async () => {
     const o = await open(MINUTE_MS, false);
     await o.add('t/private', '{"i":1}', false, { data: 'derived' }).persisted; // written (disconnected)

@@ -408,7 +408,9 @@ describe.runIf(mosquittoAvailable())('crash at any instant (SIGKILL, Mosquitto, 
       before = after;
     }
 
-    // A last, uninterrupted run drains the outbox (and accepts messages of its own).
+    // A last, uninterrupted run drains the outbox (and accepts messages of its own). Like every
+    // restart, it may send once more each message the last kill left in the outbox.
+    for (const v of before?.outbox.values() ?? []) inc(allowed, outboxIdentity(v));
     const last = new ProbedDaemon(config(0, false), undefined);
     try {
       await last.cli.waitForLog('replay finished', 'stdout', 60_000);
@@ -440,7 +442,23 @@ describe.runIf(mosquittoAvailable())('crash at any instant (SIGKILL, Mosquitto, 
     await sub.close();
     const lost = [...accepted].filter(([k, n]) => (received.get(k) ?? 0) < n);
     expect(lost, 'accepted QoS 1 messages that never arrived').toEqual([]);
-    const extra = [...received].filter(([k, n]) => n > (allowed.get(k) ?? 0));
+    // The sink sends a message as soon as it accepts it, before its write is issued (the write may
+    // wait behind the batch in flight while the MQTT bridge hands over the next messages): a killed
+    // run's message whose write was never issued may have reached the broker once. It was never
+    // accepted (publish() had not resolved), so it is not owed; a second copy would be a revival.
+    // Device topics name their run (`crash-<run>`; the last run, crash-0, is not killed); a shared
+    // topic (an intent's `home/...` publish, the same bytes in every run) may get one such copy
+    // per killed run.
+    const device = /^edgeloom\/crash-(\d+)\//;
+    const unissuedAllowance = (k: string): number => {
+      const run = device.exec(k)?.[1];
+      if (run === undefined) return KILLS.length;
+      return Number(run) >= 1 ? 1 : 0;
+    };
+    const extra = [...received].filter(([k, n]) => {
+      const issued = allowed.get(k) ?? 0;
+      return n > (device.test(k) ? Math.max(issued, unissuedAllowance(k)) : issued + unissuedAllowance(k));
+    });
     expect(extra, 'messages delivered more often than QoS 1 allows').toEqual([]);
     expect(accepted.size).toBeGreaterThan(20);
     expect(restartsChecked).toBe(KILLS.length - 1);

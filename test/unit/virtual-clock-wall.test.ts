@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../daemon/util/virtual-clock.js';
+import { VirtualClock, WAKE_SLACK_MS } from '../../daemon/util/virtual-clock.js';
 
 /**
  * The virtual clock following wall time (replay at speed > 0, issue #16): now() moves between
@@ -126,5 +126,32 @@ describe('VirtualClock following wall time', () => {
     expect(log).toEqual([30]);
     expect(clock.now()).toBe(100);
     expect(() => clock.followWall(0)).toThrow(expect.objectContaining({ code: 'E_REPLAY_SPEED' }));
+  });
+
+  it('a wake-up less than WAKE_SLACK_MS early counts as on time: one wake-up per limit, not two', async () => {
+    // Node's timers fire up to a ms early (libuv's loop time is read once per turn, in whole ms):
+    // this wall fires every timer 0.6 ms before it is due.
+    const wallClock = new VirtualClock(0);
+    const armed: number[] = [];
+    const wall = {
+      monotonicMs: () => wallClock.monotonicMs(),
+      setTimeout: (fn: () => void, delayMs: number) => {
+        armed.push(delayMs);
+        return wallClock.setTimeout(fn, Math.max(0, delayMs - 0.6));
+      },
+    };
+    const clock = new VirtualClock(1_000);
+    clock.followWall(1, wall);
+    const log: number[] = [];
+    clock.setTimeout(() => log.push(clock.now()), 40);
+    const until = clock.runUntil(1_100);
+    await step(wallClock); // 39.4: the timer due at 40 fires now, the clock at its due time
+    expect(await step(wallClock)).toBeCloseTo(99.4, 6); // the limit, 0.6 ms early
+    await until;
+    expect(log).toEqual([1_040]);
+    expect(clock.now()).toBe(1_100);
+    // Each wait is measured from wall time, so the clock running 0.6 ms ahead does not carry over.
+    expect(armed).toEqual([40, expect.closeTo(60.6, 6)]);
+    expect(WAKE_SLACK_MS).toBeGreaterThan(0.6);
   });
 });

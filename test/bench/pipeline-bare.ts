@@ -4,11 +4,19 @@
  *
  * Inputs: the demo fixture replayed at speed 0 through edgeloom's own pipeline (buildPipeline with
  * the embedded demo config, so the same models, session options and preprocessing as the daemon),
- * in this process, with every OnnxModel.run recorded (model, a copy of its feeds, fetches) on
- * the way. That pass is not timed. Then, per model, the recorded inputs are run again with `runUnchecked` (the bare
- * `session.run`: no queue, no output checks, no stats) as many times as the daemon ran that model
- * in its measured window, cycling through the recordings, one run at a time; the process's CPU
- * time over those runs is the floor. Nothing else runs in this process meanwhile.
+ * in this process, with every OnnxModel.run recorded (model, a copy of its feeds, fetches, and the
+ * fixture time it ran at) on the way. That pass is not timed. Then the recorded runs are run again
+ * with `runUnchecked` (the bare `session.run`: no queue, no output checks, no stats), one at a
+ * time, with nothing else running in this process, two ways:
+ * - paced (the floor the daemon is held to): every recorded run in the recorded order, each at its
+ *   fixture time on the wall clock (speed 1, a 1 s gap between passes, as the daemon's loop), for
+ *   as many passes as the daemon's window. This is the least a program must spend to run these
+ *   models on live sensors: it wakes for each input, and each run starts with the caches another
+ *   model, or the idle CPU, left behind.
+ * - batched: as many runs per model as the daemon made in its window, model after model, back to
+ *   back, cycling through the recordings. Warm caches and no wake-ups: what the models cost a
+ *   batch job, reported beside the floor (on this VM it is ~4× below it: a wake-up from idle costs
+ *   ~0.1 ms of CPU, and the VAD alone wakes 31 times a second).
  */
 import { join } from 'node:path';
 import { Bus } from '../../daemon/bus/bus.js';
@@ -30,8 +38,31 @@ import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 
 interface Recorded {
   readonly model: OnnxModel;
+  /** Fixture time of the run, ms from the start of the pass. */
+  readonly atMs: number;
   readonly feeds: Feeds;
   readonly fetches: readonly string[] | undefined;
+}
+
+/** Every model run of one pass over the demo, recorded at speed 0 (not timed). */
+export interface RecordedPass {
+  /** Runs per model id, in order. */
+  readonly byModel: ReadonlyMap<string, readonly Recorded[]>;
+  /** All runs in the order the pipeline made them. */
+  readonly sequence: readonly Recorded[];
+  /** Length of one pass of the fixture, ms. */
+  readonly durationMs: number;
+  /** Stops the pipeline that owns the sessions. */
+  stop(): Promise<void>;
+}
+
+export interface PacedResult {
+  /** CPU seconds (user + system, every thread of this process) of the paced passes. */
+  readonly cpuS: number;
+  /** Fixture seconds the passes stood for. */
+  readonly sensorS: number;
+  /** Runs per model id. */
+  readonly runs: Readonly<Record<string, number>>;
 }
 
 export interface BareResult {
@@ -73,7 +104,7 @@ function bytes(v: ArrayBufferView): Buffer {
 }
 
 /** Replay the demo once at speed 0 through the pipeline alone, recording every model run's inputs. */
-async function recordInputs(): Promise<{ byModel: Map<string, Recorded[]>; stop: () => Promise<void> }> {
+export async function recordPass(): Promise<RecordedPass> {
   const root = packageRoot();
   const config = loadConfig({ file: join(root, 'config', 'default.yaml'), env: {} });
   const fixtureDir = join(root, config.source.replay.fixture);
@@ -101,6 +132,7 @@ async function recordInputs(): Promise<{ byModel: Map<string, Recorded[]>; stop:
     components: () => pipeline.components,
   });
   const byModel = new Map<string, Recorded[]>();
+  const sequence: Recorded[] = [];
   const copies = new FeedCopies();
   // Every model's inputs pass OnnxModel.run (pipeline/onnx-session.ts is the only ORT importer).
   const proto = OnnxModel.prototype as { run: (feeds: Feeds, options?: RunOptions) => Promise<Outputs> };
@@ -108,7 +140,14 @@ async function recordInputs(): Promise<{ byModel: Map<string, Recorded[]>; stop:
   proto.run = function (this: OnnxModel, feeds: Feeds, options?: RunOptions): Promise<Outputs> {
     let list = byModel.get(this.modelId);
     if (list === undefined) byModel.set(this.modelId, (list = []));
-    list.push({ model: this, feeds: copies.copy(feeds), fetches: options?.fetches });
+    const r: Recorded = {
+      model: this,
+      atMs: clock.now() - replay.originMs,
+      feeds: copies.copy(feeds),
+      fetches: options?.fetches,
+    };
+    list.push(r);
+    sequence.push(r);
     return run.call(this, feeds, options);
   };
   const started: Component[] = [];
@@ -125,30 +164,51 @@ async function recordInputs(): Promise<{ byModel: Map<string, Recorded[]>; stop:
   const stop = async (): Promise<void> => {
     for (const c of started.reverse()) await c.stop();
   };
-  return { byModel, stop };
+  return { byModel, sequence, durationMs: replay.opened?.durationMs ?? 0, stop };
 }
 
-/** Run each model bare `runs[model]` times on the recorded inputs; CPU seconds of all of them. */
-export async function bareInference(runs: Readonly<Record<string, number>>): Promise<BareResult> {
-  const { byModel, stop } = await recordInputs();
-  try {
-    const recorded: Record<string, number> = {};
-    for (const [id, list] of byModel) recorded[id] = list.length;
-    for (const id of Object.keys(runs)) {
-      if ((runs[id] ?? 0) > 0 && (byModel.get(id)?.length ?? 0) === 0)
-        throw new Error(`the daemon ran ${id}, but the recording pass never did`);
-    }
-    const cpu0 = process.cpuUsage();
-    for (const [id, n] of Object.entries(runs)) {
-      const list = byModel.get(id) ?? [];
-      for (let i = 0; i < n; i++) {
-        const r = list[i % list.length]!;
-        await r.model.runUnchecked(r.feeds, r.fetches);
-      }
-    }
-    const cpu = process.cpuUsage(cpu0);
-    return { cpuS: (cpu.user + cpu.system) / 1e6, runs, recorded };
-  } finally {
-    await stop();
+/** Run each model bare `runs[model]` times on the recorded inputs, back to back; CPU seconds. */
+export async function batchedBare(
+  pass: RecordedPass,
+  runs: Readonly<Record<string, number>>,
+): Promise<BareResult> {
+  const recorded: Record<string, number> = {};
+  for (const [id, list] of pass.byModel) recorded[id] = list.length;
+  for (const id of Object.keys(runs)) {
+    if ((runs[id] ?? 0) > 0 && (pass.byModel.get(id)?.length ?? 0) === 0)
+      throw new Error(`the daemon ran ${id}, but the recording pass never did`);
   }
+  const cpu0 = process.cpuUsage();
+  for (const [id, n] of Object.entries(runs)) {
+    const list = pass.byModel.get(id) ?? [];
+    for (let i = 0; i < n; i++) {
+      const r = list[i % list.length]!;
+      await r.model.runUnchecked(r.feeds, r.fetches);
+    }
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { cpuS: (cpu.user + cpu.system) / 1e6, runs, recorded };
+}
+
+/**
+ * The recorded pass `passes` times, every run at its fixture time on the wall clock (passes
+ * `gapMs` apart, as the daemon's loop); CPU seconds. A run that falls behind (one inference
+ * longer than the gap to the next) is followed by the next at once, as a live sensor's would be.
+ */
+export async function pacedBare(pass: RecordedPass, passes: number, gapMs = 1000): Promise<PacedResult> {
+  const runs: Record<string, number> = {};
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  for (let p = 0; p < passes; p++) {
+    const passStartMs = t0 + p * (pass.durationMs + gapMs);
+    for (const r of pass.sequence) {
+      const aheadMs = passStartMs + r.atMs - performance.now();
+      if (aheadMs >= 1) await sleep(aheadMs);
+      await r.model.runUnchecked(r.feeds, r.fetches);
+      runs[r.model.modelId] = (runs[r.model.modelId] ?? 0) + 1;
+    }
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { cpuS: (cpu.user + cpu.system) / 1e6, sensorS: (passes * pass.durationMs) / 1000, runs };
 }

@@ -51,6 +51,20 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/** A replay of the test fixture's sensors (IMU windows at 10 Hz) with the given options. */
+function replaySource(
+  options: Pick<ReplaySourceOptions, 'fixtureDir' | 'speed' | 'loop' | 'clock' | 'bus'> &
+    Partial<ReplaySourceOptions>,
+): ReplaySource {
+  return new ReplaySource({
+    logger: silentLogger(),
+    ids: { camera: 'cam0', mic: 'mic0', imu: 'imu0' },
+    imuEventRateHz: 10,
+    micFrameSamples: 512,
+    ...options,
+  });
+}
+
 interface Seen {
   readonly topic: string;
   /** Fixture time: the clock time less the pass's origin. */
@@ -98,18 +112,7 @@ async function playDeletingAfterPass1(
     },
     { component: 'test', qos: 'batched' },
   );
-  source = new ReplaySource({
-    fixtureDir,
-    speed: 0,
-    loop: true,
-    clock,
-    bus,
-    logger: silentLogger(),
-    ids: { camera: 'cam0', mic: 'mic0', imu: 'imu0' },
-    imuEventRateHz: 10,
-    micFrameSamples: 512,
-    ...extra,
-  });
+  source = replaySource({ fixtureDir, speed: 0, loop: true, clock, bus, ...extra });
   let error: unknown;
   try {
     await source.start();
@@ -163,19 +166,7 @@ describe('a paced replay wakes for what it publishes', () => {
       },
       { component: 'test', qos: 'batched' },
     );
-    const source = new ReplaySource({
-      fixtureDir: dir,
-      speed: 1,
-      loop: false,
-      clock,
-      bus,
-      logger: silentLogger(),
-      ids: { camera: 'cam0', mic: 'mic0', imu: 'imu0' },
-      imuEventRateHz: 10,
-      micFrameSamples: 512,
-      tailMs: 0,
-      wall,
-    });
+    const source = replaySource({ fixtureDir: dir, speed: 1, loop: false, clock, bus, tailMs: 0, wall });
     let done = false;
     try {
       await source.start();

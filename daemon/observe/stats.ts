@@ -6,6 +6,7 @@ import type { Component } from '../component.js';
 import { toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
+import { LOOP_DELAY_RESOLUTION_MS } from './loop-delay.js';
 import type { MetricsSources, StatsProviders, StatsSnapshot, TopicRate } from './stats-snapshot.js';
 
 export interface StatsCollectorOptions {
@@ -80,8 +81,7 @@ export class StatsCollector implements Component {
     }
     this.lastTickMs = this.options.clock.monotonicMs();
     this.timer = this.options.clock.setInterval(() => this.tick(), this.intervalMs);
-    // 20 ms resolution: the sampling timer itself costs nothing measurable at that rate.
-    this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
     this.loopDelay.enable();
     this.refreshTemperature();
   }

@@ -10,6 +10,7 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Component, ComponentHealth } from '../component.js';
 import type { Logger } from '../log.js';
+import { LOOP_DELAY_RESOLUTION_MS } from '../observe/loop-delay.js';
 import { type Clock, SystemClock, type TimerHandle } from '../util/clock.js';
 
 /** What the progress probe says: ok, or why the pipeline looks stuck. */
@@ -37,7 +38,7 @@ export interface WatchdogOptions {
   readonly maxEventLoopDelayMs?: number;
   /**
    * Reads and resets the longest event-loop delay since the last call, ms. Default: a
-   * perf_hooks.monitorEventLoopDelay histogram (20 ms resolution). Injectable for tests.
+   * perf_hooks.monitorEventLoopDelay histogram (LOOP_DELAY_RESOLUTION_MS). Injectable for tests.
    */
   readonly eventLoopDelayMs?: () => number;
 }
@@ -77,7 +78,7 @@ export class Watchdog implements Component {
     signal.throwIfAborted();
     if (this.intervalMs === undefined || this.timer !== undefined) return;
     if (this.options.eventLoopDelayMs === undefined) {
-      this.histogram = monitorEventLoopDelay({ resolution: 20 });
+      this.histogram = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
       this.histogram.enable();
     }
     this.lastTickMs = this.clock.monotonicMs();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.js';
+import { LOOP_DELAY_RESOLUTION_MS } from '../../daemon/observe/loop-delay.js';
 import { type ProgressVerdict, Watchdog, watchdogIntervalMs } from '../../daemon/systemd/watchdog.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { timersPhase } from '../helpers/wait.js';
@@ -144,9 +145,10 @@ describe('Watchdog', () => {
     expect(notify.count).toBe(3); // at start, 200, 400
     expect(dog.stats().withheld).toBe(0);
 
-    // The histogram measures from its previous 20 ms timer callback, and each watchdog read resets
-    // it: let that timer come due and run once so the stall below has a reference point.
-    block(50);
+    // The histogram measures from its previous timer callback (every LOOP_DELAY_RESOLUTION_MS),
+    // and each watchdog read resets it: let that timer come due and run once so the stall below
+    // has a reference point.
+    block(LOOP_DELAY_RESOLUTION_MS + 30);
     await timersPhase();
     // Block this thread for 2.5 s, as a synchronous hang in a handler would (sleeping, not spinning).
     block(2500);

@@ -2,6 +2,7 @@ import { arch } from 'node:process';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { LatencyHistograms } from '../../util/latency-histogram.js';
 import { packageVersion } from '../../util/package-root.js';
+import { LOOP_DELAY_RESOLUTION_MS } from '../loop-delay.js';
 import type { MetricsSources, StatsProviders, StatsSnapshot } from '../stats-snapshot.js';
 import {
   busFamilies,
@@ -58,10 +59,13 @@ export class Metrics {
       this.family(kind, name, help, labelNames, fill);
     // prom-client's process_* and nodejs_* families (CPU, RSS, heap, external memory, fds,
     // active resources, event-loop lag, GC): the names every Node dashboard already knows. The
-    // lag is sampled at 20 ms like the stats collector's, not 10: half the wake-ups on a Pi.
-    // prom-client gives no way to stop its lag histogram and GC observer: they live as long as the
-    // process, once per Metrics (one per daemon; neither keeps the event loop alive).
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    // lag is sampled as the stats collector's is (loop-delay.ts), not every 10 ms: each sample
+    // wakes the process. prom-client gives no way to stop its lag histogram and GC observer: they
+    // live as long as the process, once per Metrics (one per daemon; neither keeps the loop alive).
+    collectDefaultMetrics({
+      register: this.registry,
+      eventLoopMonitoringPrecision: LOOP_DELAY_RESOLUTION_MS,
+    });
     processFamilies(family, { version: packageVersion(), arch });
     busFamilies(family);
     const has = options.provides;

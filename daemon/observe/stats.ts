@@ -6,7 +6,7 @@ import type { Component } from '../component.js';
 import { toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
-import { LOOP_DELAY_RESOLUTION_MS } from './loop-delay.js';
+import { LOOP_DELAY_RESOLUTION_MS } from '../util/loop-delay.js';
 import type { MetricsSources, StatsProviders, StatsSnapshot, TopicRate } from './stats-snapshot.js';
 
 export interface StatsCollectorOptions {

@@ -10,8 +10,8 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Component, ComponentHealth } from '../component.js';
 import type { Logger } from '../log.js';
-import { LOOP_DELAY_RESOLUTION_MS } from '../observe/loop-delay.js';
 import { type Clock, SystemClock, type TimerHandle } from '../util/clock.js';
+import { LOOP_DELAY_RESOLUTION_MS } from '../util/loop-delay.js';
 
 /** What the progress probe says: ok, or why the pipeline looks stuck. */
 export type ProgressVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.js';
-import { LOOP_DELAY_RESOLUTION_MS } from '../../daemon/observe/loop-delay.js';
 import { type ProgressVerdict, Watchdog, watchdogIntervalMs } from '../../daemon/systemd/watchdog.js';
+import { LOOP_DELAY_RESOLUTION_MS } from '../../daemon/util/loop-delay.js';
 import { VirtualClock } from '../../daemon/util/virtual-clock.js';
 import { timersPhase } from '../helpers/wait.js';
 

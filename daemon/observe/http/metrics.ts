@@ -1,8 +1,8 @@
 import { arch } from 'node:process';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { LatencyHistograms } from '../../util/latency-histogram.js';
+import { LOOP_DELAY_RESOLUTION_MS } from '../../util/loop-delay.js';
 import { packageVersion } from '../../util/package-root.js';
-import { LOOP_DELAY_RESOLUTION_MS } from '../loop-delay.js';
 import type { MetricsSources, StatsProviders, StatsSnapshot } from '../stats-snapshot.js';
 import {
   busFamilies,
@@ -59,7 +59,7 @@ export class Metrics {
       this.family(kind, name, help, labelNames, fill);
     // prom-client's process_* and nodejs_* families (CPU, RSS, heap, external memory, fds,
     // active resources, event-loop lag, GC): the names every Node dashboard already knows. The
-    // lag is sampled as the stats collector's is (loop-delay.ts), not every 10 ms: each sample
+    // lag is sampled as the stats collector's is (util/loop-delay.ts), not every 10 ms: each sample
     // wakes the process. prom-client gives no way to stop its lag histogram and GC observer: they
     // live as long as the process, once per Metrics (one per daemon; neither keeps the loop alive).
     collectDefaultMetrics({

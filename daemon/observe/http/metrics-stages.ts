@@ -3,7 +3,7 @@
  * see metrics-core.ts for the daemon as a whole.
  */
 import type { SensorCounters } from '../../sensors/counters.js';
-import type { StatsSnapshot } from '../stats-snapshot.js';
+import type { OutboxStatsView, StatsSnapshot } from '../stats-snapshot.js';
 import type { DefineFamily } from './metrics-core.js';
 
 export function modelFamilies(family: DefineFamily): void {
@@ -86,55 +86,37 @@ export function routingFamilies(family: DefineFamily): void {
   });
 }
 
+/** The outbox's counters, each a family labelled `outbox`: name, help, field of OutboxStatsView. */
+const OUTBOX_COUNTERS: readonly (readonly [string, string, keyof OutboxStatsView])[] = [
+  ['edgeloom_mqtt_outbox_dropped_total', 'Outbox messages dropped at its bound.', 'dropped'],
+  [
+    'edgeloom_mqtt_outbox_write_errors_total',
+    'Outbox batches whose write failed (a full disk).',
+    'writeErrors',
+  ],
+  [
+    'edgeloom_mqtt_outbox_unstored_total',
+    'QoS 1 messages refused because their write failed (never accepted).',
+    'unstored',
+  ],
+  [
+    'edgeloom_mqtt_outbox_writes_elided_total',
+    'QoS 1 messages the broker acknowledged before their outbox write was due (never written).',
+    'writesElided',
+  ],
+  ['edgeloom_mqtt_outbox_batches_total', 'LevelDB batches the outbox wrote.', 'batches'],
+];
+
 export function mqttFamilies(family: DefineFamily): void {
   family('gauge', 'edgeloom_mqtt_outbox_depth', 'Messages waiting for the broker.', ['outbox'], (s, set) => {
     if (s.outbox !== undefined) set(s.outbox.depth, { outbox: 'mqtt' });
   });
-  family(
-    'counter',
-    'edgeloom_mqtt_outbox_dropped_total',
-    'Outbox messages dropped at its bound.',
-    ['outbox'],
-    (s, set) => {
-      if (s.outbox?.dropped !== undefined) set(s.outbox.dropped, { outbox: 'mqtt' });
-    },
-  );
-  family(
-    'counter',
-    'edgeloom_mqtt_outbox_write_errors_total',
-    'Outbox batches whose write failed (a full disk).',
-    ['outbox'],
-    (s, set) => {
-      if (s.outbox?.writeErrors !== undefined) set(s.outbox.writeErrors, { outbox: 'mqtt' });
-    },
-  );
-  family(
-    'counter',
-    'edgeloom_mqtt_outbox_unstored_total',
-    'QoS 1 messages refused because their write failed (never accepted).',
-    ['outbox'],
-    (s, set) => {
-      if (s.outbox?.unstored !== undefined) set(s.outbox.unstored, { outbox: 'mqtt' });
-    },
-  );
-  family(
-    'counter',
-    'edgeloom_mqtt_outbox_writes_elided_total',
-    'QoS 1 messages the broker acknowledged before their outbox write was due (never written).',
-    ['outbox'],
-    (s, set) => {
-      if (s.outbox?.writesElided !== undefined) set(s.outbox.writesElided, { outbox: 'mqtt' });
-    },
-  );
-  family(
-    'counter',
-    'edgeloom_mqtt_outbox_batches_total',
-    'LevelDB batches the outbox wrote.',
-    ['outbox'],
-    (s, set) => {
-      if (s.outbox?.batches !== undefined) set(s.outbox.batches, { outbox: 'mqtt' });
-    },
-  );
+  for (const [name, help, key] of OUTBOX_COUNTERS) {
+    family('counter', name, help, ['outbox'], (s, set) => {
+      const value = s.outbox?.[key];
+      if (value !== undefined) set(value, { outbox: 'mqtt' });
+    });
+  }
   family('gauge', 'edgeloom_mqtt_connected', '1 when connected to the broker.', ['broker'], (s, set) => {
     if (s.broker !== undefined) set(s.broker.connected ? 1 : 0, { broker: 'mqtt' });
   });

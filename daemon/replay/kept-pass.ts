@@ -1,10 +1,11 @@
 /**
  * One pass of a looping replay, kept in memory so the passes after it skip the file reads, JSON
  * parsing, validation and stream merging the first pass did (for the demo, ~2,700 records a pass
- * through four async generators: about as much CPU as everything else the daemon does per pass
- * outside its models, issue #16). The records are the first pass's own objects, in its order, so
- * every later pass publishes exactly what a fresh read would. Bus payloads are immutable
- * (bus/envelope.ts), so handing the same frame buffers out again on every pass is safe.
+ * through four async generators: measured alone at real-time speed, about as much CPU as the
+ * demo's model inferences, issue #16). They are played with a plain loop, not `for await`, which
+ * would add a promise turn per record. The records are the first pass's own objects, in its
+ * order, so every later pass publishes exactly what a fresh read would. Bus payloads are
+ * immutable (bus/envelope.ts), so handing the same frame buffers out again on every pass is safe.
  */
 import type { FixtureEvent } from '../recording/reader.js';
 
@@ -24,7 +25,7 @@ export class KeptPass {
 
   constructor(private readonly maxBytes: number) {}
 
-  /** Add the next record of the pass; past the bound the pass is dropped and nothing more is kept. */
+  /** Add the next record of the pass; past the bound the pass is dropped and no more is kept. */
   add(ev: FixtureEvent): void {
     if (this.kept === undefined) return;
     this.bytes +=

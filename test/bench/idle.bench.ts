@@ -7,7 +7,10 @@
  *    options, inputs from edgeloom's own preprocessing) as bare `session.run` calls in this
  *    process, each at its fixture time at speed 1 for as many passes as the daemon's window;
  *    `overhead_vs_bare_pct` is what the daemon spends beyond its models, relative to them. The
- *    same runs back to back (batched) are reported too: `overhead_vs_bare_batched_pct`.
+ *    same runs back to back (batched) are reported too: `overhead_vs_bare_batched_pct`. Beside
+ *    them, where the floor goes per model, and the face stage's JPEG decode and resize run bare
+ *    (`face_preprocess_*`): `overhead_beyond_preprocess_pct` is the daemon's overhead with that
+ *    preprocessing taken as floor too, i.e. what the rest of the daemon costs.
  * 3. Idle, below.
  *
  * Idle CPU: what the daemon costs a device when nothing happens. `edgeloom run` with the embedded
@@ -24,7 +27,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuSeconds, DaemonChild, isolated, mainThreadWakeups } from './daemon-child.js';
-import { batchedBare, pacedBare, recordPass } from './pipeline-bare.js';
+import { batchedBare, pacedBare, preprocessMsPerFrame, recordPass } from './pipeline-bare.js';
 import { realtimeRun } from './pipeline-realtime.js';
 import type { BenchOptions, BenchTarget, Figures } from './run.js';
 
@@ -83,9 +86,11 @@ export async function bench(options: BenchOptions): Promise<Figures> {
   const pass = await recordPass();
   let paced: Awaited<ReturnType<typeof pacedBare>>;
   let batched: Awaited<ReturnType<typeof batchedBare>>;
+  let preprocessMs: number;
   try {
     paced = await pacedBare(pass, passes);
     batched = await batchedBare(pass, rt.modelRuns);
+    preprocessMs = await preprocessMsPerFrame(pass);
   } finally {
     await pass.stop();
   }
@@ -93,8 +98,14 @@ export async function bench(options: BenchOptions): Promise<Figures> {
   const pct = (daemon: number, floor: number): number => Math.round(((daemon - floor) / floor) * 1000) / 10;
   const byThread: Record<string, number> = {};
   for (const [name, cpuS] of Object.entries(rt.cpuSByThread)) if (cpuS > 0) byThread[name] = perSensorS(cpuS);
+  const floorByModel: Record<string, number> = {};
+  for (const [id, cpuS] of Object.entries(paced.cpuSByModel))
+    floorByModel[id] = Math.round((cpuS / paced.sensorS) * 10_000) / 10_000;
   const daemonPerSensorS = rt.cpuS / rt.sensorS;
   const pacedPerSensorS = paced.cpuS / paced.sensorS;
+  // One decode and resize per detector run (one per analysed frame).
+  const preprocessS = ((rt.modelRuns[pass.faceDetectorId] ?? 0) * preprocessMs) / 1000;
+  const preprocessPerSensorS = preprocessS / rt.sensorS;
   const realtime: Figures = {
     stage_latency_p50_ms: rt.p50Ms,
     stage_latency_p99_ms: rt.p99Ms,
@@ -110,9 +121,15 @@ export async function bench(options: BenchOptions): Promise<Figures> {
     cpu_s_per_sensor_s_by_thread: byThread,
     daemon_model_wall_s_per_sensor_s: perSensorS(rt.modelS),
     bare_cpu_s_per_sensor_s: Math.round(pacedPerSensorS * 10_000) / 10_000,
+    bare_cpu_s_per_sensor_s_by_model: floorByModel,
     bare_batched_cpu_s_per_sensor_s: perSensorS(batched.cpuS),
+    face_preprocess_ms_per_frame: Math.round(preprocessMs * 100) / 100,
+    face_preprocess_cpu_s_per_sensor_s: perSensorS(preprocessS),
     overhead_vs_bare_pct: pct(daemonPerSensorS, pacedPerSensorS),
     overhead_vs_bare_batched_pct: pct(rt.cpuS, batched.cpuS),
+    // The same, with the face stage's JPEG decode and resize counted as floor too: what the rest
+    // of the daemon (replay, bus, VAD state machine, agents, MQTT, storage, observe, GC) costs.
+    overhead_beyond_preprocess_pct: pct(daemonPerSensorS - preprocessPerSensorS, pacedPerSensorS),
   };
   return { ...realtime, ...(await idle(options)) };
 }

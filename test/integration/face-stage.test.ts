@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMOTIONS } from '../../daemon/bus/topics.js';
 import { isEdgeloomError } from '../../daemon/errors.js';
-import type { FaceAnalyser } from '../../daemon/pipeline/face/face-analyser.js';
+import { FaceAnalyser, type FaceDetector } from '../../daemon/pipeline/face/face-analyser.js';
+import { FaceApiExpressionNet, TinyFaceDetector } from '../../daemon/pipeline/face/face-api.js';
 import { loadFaceApiAnalyser } from '../../daemon/pipeline/face/factory.js';
 import { OnnxModel } from '../../daemon/pipeline/onnx-session.js';
+import type { RgbImage } from '../../daemon/pipeline/preprocess/bilinear.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 
 const files = {
@@ -75,6 +77,35 @@ describe('face stage', () => {
     expect((err as { where?: string }).where).toBe('sensor/camera/front/frame');
     const after = await stage.process({ seq: 2, tsMs: 0, width: 0, height: 0, jpeg: sample(2) });
     expect(after.faces.length).toBeGreaterThan(0);
+  });
+
+  it('frees each decoded frame once it is analysed, and when the analysis fails', async () => {
+    // The real models behind a detector that shows the test the decoded image it was given.
+    const [detectorModel, expressionModel] = models as [OnnxModel, OnnxModel];
+    const real = new TinyFaceDetector(detectorModel);
+    const seen: RgbImage[] = [];
+    let fail = false;
+    const watching: FaceDetector = {
+      modelId: real.modelId,
+      detect: async (image) => {
+        seen.push(image);
+        if (fail) throw new Error('detector failed');
+        return real.detect(image);
+      },
+    };
+    const analyser = new FaceAnalyser(watching, new FaceApiExpressionNet(expressionModel));
+    const result = await analyser.process({ seq: 1, tsMs: 0, width: 0, height: 0, jpeg: sample(2) });
+    expect(result.faces.length).toBeGreaterThan(0);
+    fail = true;
+    await expect(analyser.process({ seq: 2, tsMs: 0, width: 0, height: 0, jpeg: sample(2) })).rejects.toThrow(
+      'detector failed',
+    );
+    // Detached (Node ≥ 22): V8 no longer counts its bytes towards the next full collection. Node
+    // 20 has no way to detach, and keeps them until the collector finds them.
+    const canRelease = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function';
+    expect(seen).toHaveLength(2);
+    for (const image of seen)
+      expect(image.data.byteLength).toBe(canRelease ? 0 : image.width * image.height * 3);
   });
 
   it('refuses a detector input size that is not a multiple of 32 when loading', async () => {

@@ -27,6 +27,7 @@ import { loadConfig } from '../../daemon/config/index.js';
 import { silentLogger } from '../../daemon/log.js';
 import { buildPipeline } from '../../daemon/pipeline/build.js';
 import { FaceAnalyser } from '../../daemon/pipeline/face/face-analyser.js';
+import { tinyFaceDetectorInput } from '../../daemon/pipeline/face/face-api.js';
 import {
   type Feeds,
   OnnxModel,
@@ -35,7 +36,6 @@ import {
   type Tensor,
   tensor,
 } from '../../daemon/pipeline/onnx-session.js';
-import { bottomRightSquare, resizeBilinearToPlanar } from '../../daemon/pipeline/preprocess/bilinear.js';
 import { decodeRgb } from '../../daemon/pipeline/preprocess/decode.js';
 import { ReplaySource } from '../../daemon/replay/replay-source.js';
 import { packageRoot } from '../../daemon/util/package-root.js';
@@ -258,7 +258,8 @@ export async function pacedBare(pass: RecordedPass, passes: number, gapMs = 1000
 
 /**
  * The face stage's preprocessing run bare: the JPEG decode (decodeRgb, sharp) and the resize into
- * the detector's input (resizeBilinearToPlanar) of every recorded frame, back to back after one
+ * the tiny face detector's input (tinyFaceDetectorInput: the demo's detector; another detector
+ * prepares its input its own way) of every recorded frame, back to back after one
  * untimed round (JIT, libvips start-up); CPU milliseconds per frame, every thread of this process
  * (libvips decodes on its own threads). Not part of the floor (the issue's floor is `session.run`
  * alone), but what any program running these models on a camera must spend besides, reported so
@@ -271,7 +272,7 @@ export async function preprocessMsPerFrame(pass: RecordedPass, rounds = 3): Prom
   const input = new Float32Array(3 * size * size);
   const once = async (jpeg: Uint8Array): Promise<void> => {
     const image = await decodeRgb(jpeg, 'bench');
-    resizeBilinearToPlanar(image, bottomRightSquare(image.width, image.height), size, input);
+    tinyFaceDetectorInput(image, size, input);
     // As FaceAnalyser.process does: kept, the frames would bring this process's collector round
     // (it holds the recording, ~100 MB) and bill its work to the decode.
     releaseNow(image.data);

@@ -70,6 +70,14 @@ function output(out: Outputs, name: string, modelId: string): Float32Array {
   return t.data;
 }
 
+/**
+ * The detector's input for a frame: padded at the bottom right to a square, as face-api pads,
+ * and resized to `inputSize`² planar RGB in `dst` (3 × inputSize² floats).
+ */
+export function tinyFaceDetectorInput(image: RgbImage, inputSize: number, dst: Float32Array): void {
+  resizeBilinearToPlanar(image, bottomRightSquare(image.width, image.height), inputSize, dst);
+}
+
 /** face-api's TinyFaceDetector on ONNX Runtime. One preallocated input tensor, reused per frame. */
 export class TinyFaceDetector implements FaceDetector {
   readonly modelId: string;
@@ -106,7 +114,7 @@ export class TinyFaceDetector implements FaceDetector {
 
   async detect(image: RgbImage): Promise<DetectedFace[]> {
     const { inputSize } = this.spec;
-    resizeBilinearToPlanar(image, bottomRightSquare(image.width, image.height), inputSize, this.input);
+    tinyFaceDetectorInput(image, inputSize, this.input);
     const out = await this.model.run(this.feeds);
     const grid = output(out, 'grid', this.modelId);
     const cells = inputSize / 32;

@@ -24,7 +24,8 @@ export function requestCommand<T extends RpcTopic>(
  * family of targets and others answer, else `E_CMD_NO_RESPONDER`.
  */
 export function checkResponder(bus: EventBus, kind: CommandKind, command: Command, where: string): void {
-  // Responders only: the stats tap's `#` matches every request topic but answers none.
+  // Responders only: a `#` tap (the dashboard's event stream, a debug tap) matches every request
+  // topic but answers none.
   const served = bus.responders();
   if (served.some((pattern) => patternMatches(pattern, command.rpc))) return;
   const targets = COMMANDS[kind].targets;

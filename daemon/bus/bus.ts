@@ -9,6 +9,7 @@ import { PendingRequests } from './requests.js';
 import type { RequestIn, ResponseIn, RpcMap } from './rpc.js';
 import { checkPositiveInt, DEFAULT_CAPACITY, resolveSubscribeOptions } from './subscribe-options.js';
 import { BusSubscription, type SubscriptionHost } from './subscription.js';
+import { TopicCounts, type TopicCountsView } from './topic-counts.js';
 import { parsePattern, validateTopic } from './topic-match.js';
 import { TopicTrie } from './topic-trie.js';
 import type { ErrorEvent, TopicMap } from './topics.js';
@@ -44,6 +45,8 @@ export interface BusOptions {
    * that misses costs a trie walk (still 1.8× mqemitter with every publish missing: BENCHMARKS.md).
    */
   readonly matchCacheSize?: number;
+  /** Topics counted by name for the stats (topic-counts.ts; past it they fold into `other`). Default 256. */
+  readonly countedTopics?: number;
 }
 
 /** Default request timeout, ms (the contract's documented default). */
@@ -88,6 +91,7 @@ export class Bus<M extends object = TopicMap, R extends object = RpcMap> impleme
   private readonly requests: PendingRequests;
   private readonly host: SubscriptionHost;
   private readonly drainWaiters = new Set<DrainWaiter>();
+  private readonly counts: TopicCounts;
   private blockingSubs = 0;
   private envelopeSeq = 0;
   private subSeq = 0;
@@ -110,6 +114,9 @@ export class Bus<M extends object = TopicMap, R extends object = RpcMap> impleme
     const cacheSize = options.matchCacheSize ?? 32_768;
     checkPositiveInt(cacheSize, 'bus.matchCacheSize');
     this.cache = new MatchCache(cacheSize);
+    const counted = options.countedTopics ?? 256;
+    checkPositiveInt(counted, 'bus.countedTopics');
+    this.counts = new TopicCounts(counted);
     this.requests = new PendingRequests(this.clock, options.maxPendingRequests ?? 1024);
     const bus = this;
     this.host = {
@@ -224,6 +231,10 @@ export class Bus<M extends object = TopicMap, R extends object = RpcMap> impleme
     return [...this.subs].map((s) => s.stats());
   }
 
+  topicCounts(): TopicCountsView {
+    return this.counts;
+  }
+
   responders(): string[] {
     return [...this.subs].filter((s) => this.responding.has(s)).map((s) => s.pattern);
   }
@@ -278,7 +289,12 @@ export class Bus<M extends object = TopicMap, R extends object = RpcMap> impleme
       // (an abort listener run by an interrupt) is using it: then into a fresh one.
       matches = this.matchUncached(topic, this.offering ? [] : this.scratch);
     }
-    if (matches.length === 0) return undefined;
+    // Counted once the topic is known valid (a cache hit, or the miss's trie walk) and the event
+    // accepted, whether or not anyone listens: the stats' per-topic rates are of what was published.
+    if (matches.length === 0) {
+      this.counts.count(topic);
+      return undefined;
+    }
     const env = this.envelope(topic, payload, options, envelopeId);
     if (this.blockingSubs > 0) {
       // Refuse before enqueueing anywhere, so an event is never delivered to only some subscribers.
@@ -294,6 +310,7 @@ export class Bus<M extends object = TopicMap, R extends object = RpcMap> impleme
         }
       }
     }
+    this.counts.count(topic);
     let wait: Promise<void> | undefined;
     const outer = this.offering;
     this.offering = true;

@@ -10,9 +10,9 @@
  * subscribed topic has a producer, every RPC a responder, every published topic a consumer or an
  * external use.
  *
- * Not listed as subscribers: the taps that see everything, whatever the topic — the stats' `#`
- * (observe/stats.ts, counts per topic), the dashboard's event stream (observe/http/sse.ts, the
- * topics a client asks for) and `--emit`/debug taps (observe/bus-tap.ts, a configured pattern).
+ * Not listed as subscribers: the taps that see everything, whatever the topic — the dashboard's
+ * event stream (observe/http/sse.ts, the topics a client asks for) and `--emit`/debug taps
+ * (observe/bus-tap.ts, a configured pattern). Per-topic counts are the bus's own (topic-counts.ts).
  */
 import type { KeyPattern } from './patterns.js';
 import type { RpcTopic } from './rpc.js';

@@ -1,6 +1,7 @@
 import type { Envelope, PublishOptions } from './envelope.js';
 import type { PatternCheck, PayloadMatching } from './patterns.js';
 import type { RequestIn, RequestsOf, ResponseIn, RpcMap } from './rpc.js';
+import type { TopicCountsView } from './topic-counts.js';
 import type { TopicMap } from './topics.js';
 
 /**
@@ -137,6 +138,8 @@ export interface EventBus<M extends object = TopicMap, R extends object = RpcMap
 
   /** Stats of every live subscription. */
   stats(): SubscriptionStats[];
+  /** Events published per topic since start (bounded: topic-counts.ts), live: read, never kept. */
+  topicCounts(): TopicCountsView;
   /** Resolve once every queue is empty and no handler runs, or reject with `E_BUS_DRAIN_TIMEOUT`. */
   drain(deadlineMs: number): Promise<void>;
   /** Refuse new publishes, drain within the deadline, then drop what is left. */

@@ -1,7 +1,8 @@
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import type { EventBus, Subscription, SubscriptionStats } from '../bus/types.js';
+import { TopicCounts, type TopicCountsView } from '../bus/topic-counts.js';
+import type { EventBus, SubscriptionStats } from '../bus/types.js';
 import type { Component } from '../component.js';
 import { toError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -14,11 +15,11 @@ export interface StatsCollectorOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly providers: StatsProviders;
-  /** When given, a `#` tap counts events per topic. */
-  readonly bus?: EventBus;
+  /** When given, the per-topic counts are the bus's own (topic-counts.ts); otherwise count() feeds them. */
+  readonly bus?: Pick<EventBus, 'topicCounts'>;
   /** Collection period for the rates, ms. Default 5000. */
   readonly intervalMs?: number;
-  /** Distinct topics counted by name; past it, topics fold into `other`. Default 256. */
+  /** Distinct topics count() keeps by name, past it folded into `other` (without `bus`). Default 256. */
   readonly maxTopics?: number;
   /** Minimum gap between temperature reads, ms. Default 30000. */
   readonly tempIntervalMs?: number;
@@ -26,8 +27,8 @@ export interface StatsCollectorOptions {
   readonly metricsSources?: MetricsSources;
 }
 
-interface TopicCount {
-  total: number;
+/** A topic's total at the last tick and its rate over the period before. */
+interface TopicRateState {
   atLastTick: number;
   perSecond: number;
 }
@@ -40,13 +41,14 @@ interface TopicCount {
 export class StatsCollector implements Component {
   readonly name = 'system.stats';
   private readonly intervalMs: number;
-  private readonly maxTopics: number;
   private readonly tempIntervalMs: number;
-  /** Bounded at maxTopics; overflow goes to `other` (a topic's name is never evicted once counted). */
-  private readonly topics = new Map<string, TopicCount>();
-  private readonly other: TopicCount = { total: 0, atLastTick: 0, perSecond: 0 };
+  /** Per-topic totals: the bus's, or this collector's own when it has no bus. */
+  private readonly counts: TopicCountsView;
+  private readonly ownCounts: TopicCounts | undefined;
+  /** Rate state per counted topic: bounded as the counts are (topic-counts.ts). */
+  private readonly rates = new Map<string, TopicRateState>();
+  private readonly otherRate: TopicRateState = { atLastTick: 0, perSecond: 0 };
   private readonly subRates = new Map<string, { published: number; perSecond: number }>();
-  private tap: Subscription | undefined;
   private timer: TimerHandle | undefined;
   private lastTickMs: number;
   private lastCpuUs: number;
@@ -61,7 +63,8 @@ export class StatsCollector implements Component {
 
   constructor(private readonly options: StatsCollectorOptions) {
     this.intervalMs = options.intervalMs ?? 5_000; // 5 s
-    this.maxTopics = options.maxTopics ?? 256;
+    this.ownCounts = options.bus === undefined ? new TopicCounts(options.maxTopics ?? 256) : undefined;
+    this.counts = options.bus?.topicCounts() ?? this.ownCounts!;
     this.tempIntervalMs = options.tempIntervalMs ?? 30_000; // 30 s
     this.lastTickMs = options.clock.monotonicMs();
     this.startedMs = this.lastTickMs;
@@ -69,16 +72,6 @@ export class StatsCollector implements Component {
   }
 
   async start(): Promise<void> {
-    const bus = this.options.bus;
-    if (bus !== undefined) {
-      // Counting is a Map lookup; background QoS so a burst never blocks publishers (its own
-      // drops show up in the subscription table as `system.stats`).
-      this.tap = bus.subscribe('#', (env) => this.count(env.topic), {
-        component: this.name,
-        qos: 'background',
-        queueCapacity: 4096,
-      });
-    }
     this.lastTickMs = this.options.clock.monotonicMs();
     this.timer = this.options.clock.setInterval(() => this.tick(), this.intervalMs);
     this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
@@ -91,8 +84,6 @@ export class StatsCollector implements Component {
     this.timer = undefined;
     this.loopDelay?.disable();
     this.loopDelay = undefined;
-    await this.tap?.unsubscribe();
-    this.tap = undefined;
   }
 
   /** The sources /metrics reads outside the snapshot (StatsCollectorOptions.metricsSources). */
@@ -105,18 +96,9 @@ export class StatsCollector implements Component {
     return this.options.providers[section] !== undefined;
   }
 
-  /** Count one event (the tap's handler; exposed so tests and non-bus sources can feed it). */
+  /** Count one event, for a collector without a bus (tests, a source outside the bus); with one, a no-op. */
   count(topic: string): void {
-    let c = this.topics.get(topic);
-    if (c === undefined) {
-      if (this.topics.size >= this.maxTopics) {
-        this.other.total++;
-        return;
-      }
-      c = { total: 0, atLastTick: 0, perSecond: 0 };
-      this.topics.set(topic, c);
-    }
-    c.total++;
+    this.ownCounts?.count(topic);
   }
 
   /** Close a collection period: rates over it, CPU share, temperature refresh. */
@@ -124,10 +106,16 @@ export class StatsCollector implements Component {
     const now = this.options.clock.monotonicMs();
     const dtS = Math.max(1e-3, (now - this.lastTickMs) / 1000);
     this.lastTickMs = now;
-    for (const c of [...this.topics.values(), this.other]) {
-      c.perSecond = (c.total - c.atLastTick) / dtS;
-      c.atLastTick = c.total;
+    const roll = (state: TopicRateState, total: number): void => {
+      state.perSecond = (total - state.atLastTick) / dtS;
+      state.atLastTick = total;
+    };
+    for (const [topic, total] of this.counts.entries()) {
+      let state = this.rates.get(topic);
+      if (state === undefined) this.rates.set(topic, (state = { atLastTick: 0, perSecond: 0 }));
+      roll(state, total);
     }
+    roll(this.otherRate, this.counts.other);
     const subs = this.call('bus', () => this.options.providers.bus?.()) ?? [];
     const seen = new Set<string>();
     for (const s of subs) {
@@ -152,10 +140,10 @@ export class StatsCollector implements Component {
   snapshot(): StatsSnapshot {
     const p = this.options.providers;
     const mem = process.memoryUsage();
-    const topics: TopicRate[] = [...this.topics].map(([topic, c]) => ({
+    const topics: TopicRate[] = [...this.counts.entries()].map(([topic, total]) => ({
       topic,
-      total: c.total,
-      perSecond: c.perSecond,
+      total,
+      perSecond: this.rates.get(topic)?.perSecond ?? 0,
     }));
     topics.sort((a, b) => b.perSecond - a.perSecond || b.total - a.total || a.topic.localeCompare(b.topic));
     const subscriptions = (this.call('bus', () => p.bus?.()) ?? []).map((s) => ({
@@ -180,7 +168,7 @@ export class StatsCollector implements Component {
       },
       ...(this.temperatureC === undefined ? {} : { temperatureC: this.temperatureC }),
       topics,
-      otherTopics: { total: this.other.total, perSecond: this.other.perSecond },
+      otherTopics: { total: this.counts.other, perSecond: this.otherRate.perSecond },
       subscriptions,
       ...optional(
         'health',

@@ -93,9 +93,9 @@ describe('CommandHandler', () => {
     await bus.close(100);
   });
 
-  it('names the known sensors for an unknown one at once, even with a `#` tap on the bus (the stats)', async () => {
+  it('names the known sensors for an unknown one at once, even with a `#` tap on the bus (an event stream)', async () => {
     const { bus, replies, handler, settle } = setup();
-    // The daemon's stats subscribe to `#`, which matches every request topic but answers none.
+    // The dashboard's event stream may subscribe to `#`, which matches every request topic but answers none.
     bus.subscribe('#', () => undefined, { component: 'test.tap' });
     bus.respond(
       'rpc/sensor/cam0/pause',

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEdgeloomError } from '../../daemon/errors.js';
+import { type Feeds, OnnxModel, type Outputs, type RunOptions } from '../../daemon/pipeline/onnx-session.js';
 import { WhisperModel } from '../../daemon/pipeline/stt/whisper/whisper.js';
 import {
   TINY_EXPECTED_TEXT,
@@ -85,6 +86,41 @@ describe('synthetic whisper-tiny end to end', () => {
       expect(cached.noSpeechProb).toBeCloseTo(uncached.noSpeechProb, 6);
       if (ignoreEndOfText) expect(cached.tokens.length).toBe(12);
     }
+  });
+
+  it("frees an utterance's tensors when its decode ends: features, encoder output, KV cache, logits", async () => {
+    // Every tensor fed to or returned by the real sessions during one transcription.
+    const proto = OnnxModel.prototype as { run: (feeds: Feeds, options?: RunOptions) => Promise<Outputs> };
+    const run = proto.run;
+    const tensors: { name: string; data: ArrayBufferView }[] = [];
+    proto.run = async function (this: OnnxModel, feeds: Feeds, options?: RunOptions): Promise<Outputs> {
+      for (const [name, t] of Object.entries(feeds)) tensors.push({ name, data: t.data as ArrayBufferView });
+      const out = await run.call(this, feeds, options);
+      for (const [name, t] of Object.entries(out)) tensors.push({ name, data: t.data as ArrayBufferView });
+      return out;
+    };
+    let r: Awaited<ReturnType<WhisperModel['transcribe']>>;
+    try {
+      r = await model.transcribe(tone(1.5), { ignoreEndOfText: true, maxNewTokens: 6 });
+    } finally {
+      proto.run = run;
+    }
+    // Freed as it ran, the cache fed back step after step still gave the same text.
+    expect(r.tokens.length).toBe(6);
+    const heavy = tensors.filter((t) =>
+      /^(input_features|last_hidden_state|encoder_hidden_states|logits|present\.|past_key_values\.)/.test(
+        t.name,
+      ),
+    );
+    expect(heavy.filter((t) => t.name.startsWith('present.')).length).toBeGreaterThan(0);
+    // Detached (Node ≥ 22): V8 no longer counts their bytes towards its next full collection.
+    // Node 20 has no way to detach, and keeps them until the collector finds them.
+    const canRelease = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function';
+    const kept = heavy.filter((t) => t.data.byteLength > 0).map((t) => t.name);
+    if (canRelease) expect(kept).toEqual([]);
+    else expect(kept.length).toBeGreaterThan(0);
+    // And the next utterance is unaffected.
+    expect((await model.transcribe(tone(1.5))).text).toBe(TINY_EXPECTED_TEXT);
   });
 
   it('a missing file is E_MODEL_MISSING naming it; a corrupt one E_MODEL_CORRUPT', async () => {

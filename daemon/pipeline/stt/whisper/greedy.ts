@@ -21,7 +21,8 @@ export interface GreedyOptions {
 
 /**
  * Logits over the vocabulary for each of `tokens` (the caller feeds them after the previously
- * fed ones). `first` is true on the first call of a decode. Returns [tokens.length × vocab].
+ * fed ones). `first` is true on the first call of a decode. Returns [tokens.length × vocab],
+ * valid until the next call (a step may free the previous step's logits then).
  */
 export type StepFn = (tokens: readonly number[], first: boolean) => Promise<Float32Array>;
 

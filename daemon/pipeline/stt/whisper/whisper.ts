@@ -14,11 +14,13 @@ import { join } from 'node:path';
 import { EdgeloomError, ErrorCode } from '../../../errors.js';
 import { type Clock, SystemClock } from '../../../util/clock.js';
 import type { LatencyHistograms } from '../../../util/latency-histogram.js';
+import { releaseNow } from '../../../util/release-now.js';
 import {
   type Feeds,
   OnnxModel,
   type OnnxModelOptions,
   type OnnxModelStats,
+  type Outputs,
   type Tensor,
   tensor,
 } from '../../onnx-session.js';
@@ -29,7 +31,7 @@ import {
   fullWindowFrames,
   windowFrames,
 } from './encoder-window.js';
-import { greedyDecode } from './greedy.js';
+import { greedyDecode, type StepFn } from './greedy.js';
 import { LogMelExtractor } from './mel.js';
 import { checkLayout, expectedFiles, readWhisperSpec, type WhisperSpec } from './model-files.js';
 
@@ -98,6 +100,12 @@ export interface WhisperResult {
 }
 
 const DEFAULT_MAX_NEW_TOKENS = 224;
+
+/** One decode's step function, and what frees its tensors when the decode ends. */
+interface DecodeSteps {
+  readonly step: StepFn;
+  dispose(): void;
+}
 
 export class WhisperModel {
   readonly modelId: string;
@@ -238,10 +246,17 @@ export class WhisperModel {
     const { spec } = this;
     const full = fullWindowFrames(spec);
     const frames = windowFrames(audio.length, this.windowS, spec);
-    const features = cropFeatures(this.mel.compute(audio), spec.mel.nMels, full, frames);
-    const encOut = await this.encoder.run({
-      input_features: tensor('float32', features, [1, spec.mel.nMels, frames]),
-    });
+    const mel = this.mel.compute(audio);
+    const features = cropFeatures(mel, spec.mel.nMels, full, frames);
+    if (features !== mel) releaseNow(mel);
+    let encOut: Outputs;
+    try {
+      encOut = await this.encoder.run({
+        input_features: tensor('float32', features, [1, spec.mel.nMels, frames]),
+      });
+    } finally {
+      releaseNow(features);
+    }
     const hidden = checked(
       encOut,
       'last_hidden_state',
@@ -249,14 +264,24 @@ export class WhisperModel {
       (d) => d.length === 3 && d[1] === frames / 2 && d[2] === spec.dModel,
     );
     const encoderMs = this.clock.monotonicMs() - started;
-    const step = options.useCache === false ? this.uncachedStep(hidden) : this.cachedStep(hidden);
+    const steps = options.useCache === false ? this.uncachedStep(hidden) : this.cachedStep(hidden);
     const maxNew = Math.min(options.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS, spec.maxTargetPositions - 4);
-    const result = await greedyDecode(spec, step, {
-      language: 'language' in options ? options.language : 'en',
-      task: options.task ?? 'transcribe',
-      maxNewTokens: maxNew,
-      ...(options.ignoreEndOfText === undefined ? {} : { ignoreEndOfText: options.ignoreEndOfText }),
-    });
+    let result: Awaited<ReturnType<typeof greedyDecode>>;
+    try {
+      result = await greedyDecode(spec, steps.step, {
+        language: 'language' in options ? options.language : 'en',
+        task: options.task ?? 'transcribe',
+        maxNewTokens: maxNew,
+        ...(options.ignoreEndOfText === undefined ? {} : { ignoreEndOfText: options.ignoreEndOfText }),
+      });
+    } finally {
+      // An utterance's tensors (features, encoder output, the KV cache, logits: ~25 MB with
+      // whisper-tiny's 30 s window) are freed when it ends rather than when the collector next
+      // finds them: counted as external memory until then, they start full collections of the
+      // whole heap (util/release-now.ts).
+      steps.dispose();
+      for (const t of Object.values(encOut)) releaseNow(t.data as Float32Array);
+    }
     const usedSamples = Math.min(audio.length, spec.mel.nSamples);
     const confidence = Math.exp(result.avgLogProb) * (1 - result.noSpeechProb);
     return {
@@ -320,11 +345,24 @@ export class WhisperModel {
     return { out, logits: logits.data as Float32Array };
   }
 
-  /** KV-cached steps: the first call fills the cache, later ones feed one token each. */
-  private cachedStep(hidden: Tensor) {
+  /**
+   * KV-cached steps: the first call fills the cache, later ones feed one token each. Each step
+   * frees what only the step before needed (its logits, the self-attention cache it fed);
+   * `dispose` frees the rest once the decode ends.
+   */
+  private cachedStep(hidden: Tensor): DecodeSteps {
     let past = this.emptyPast();
-    return async (tokens: readonly number[], first: boolean): Promise<Float32Array> => {
-      if (first) past = this.emptyPast();
+    let lastLogits: Float32Array | undefined;
+    const free = (tensors: Record<string, Tensor>, which: (name: string) => boolean): void => {
+      for (const name of this.pastNames) if (which(name)) releaseNow(tensors[name]!.data as Float32Array);
+    };
+    const step = async (tokens: readonly number[], first: boolean): Promise<Float32Array> => {
+      if (lastLogits !== undefined) releaseNow(lastLogits);
+      lastLogits = undefined;
+      if (first) {
+        free(past, () => true);
+        past = this.emptyPast();
+      }
       const { out, logits } = await this.runDecoder(
         tokens,
         hidden,
@@ -341,19 +379,31 @@ export class WhisperModel {
         next[name] =
           isCross && !first ? past[name]! : presentOf(out, name, this.decoder.modelId, this.spec.headDim);
       }
+      // The self-attention cache this run was fed is superseded by its presents.
+      free(past, (name) => next[name] !== past[name]);
       past = next;
+      lastLogits = logits;
       return logits;
+    };
+    return {
+      step,
+      dispose: () => {
+        free(past, () => true);
+        if (lastLogits !== undefined) releaseNow(lastLogits);
+        lastLogits = undefined;
+      },
     };
   }
 
   /** No cache: every step re-runs the whole token sequence through the no-cache branch. */
-  private uncachedStep(hidden: Tensor) {
+  private uncachedStep(hidden: Tensor): DecodeSteps {
     let seq: number[] = [];
-    return async (tokens: readonly number[], first: boolean): Promise<Float32Array> => {
+    const step = async (tokens: readonly number[], first: boolean): Promise<Float32Array> => {
       seq = first ? [...tokens] : [...seq, ...tokens];
       const { logits } = await this.runDecoder(seq, hidden, this.emptyPast(), false);
       return logits.subarray(logits.length - tokens.length * this.spec.vocabSize);
     };
+    return { step, dispose: () => undefined };
   }
 }
 

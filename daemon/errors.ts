@@ -84,7 +84,7 @@ export const ERRORS = {
   E_MODEL_FORMAT: { meaning: 'A manifest entry\'s format cannot fill the face role asked of it.', raisedIn: ['pipeline/face/factory.ts'] },
   E_MODEL_LAYOUT: { meaning: 'A Whisper model directory lacks a file.', raisedIn: ['pipeline/stt/whisper/whisper.ts'] },
   E_ONNX_INPUT: { meaning: 'A declared input is not in the model, or a run does not feed one.', raisedIn: ['pipeline/onnx-checks.ts'] },
-  E_ONNX_OUTPUT: { meaning: 'An output is missing or has the wrong type or shape, or a fetch names no output.', raisedIn: ['pipeline/face/face-api.ts', 'pipeline/face/ferplus.ts', 'pipeline/face/yunet.ts', 'pipeline/onnx-checks.ts', 'pipeline/stt/whisper/whisper.ts', 'pipeline/wake/oww-models.ts'] },
+  E_ONNX_OUTPUT: { meaning: 'An output is missing or has the wrong type or shape, or a fetch names no output.', raisedIn: ['pipeline/face/face-api.ts', 'pipeline/face/ferplus.ts', 'pipeline/face/yunet.ts', 'pipeline/onnx-checks.ts', 'pipeline/stt/whisper/decoder-steps.ts', 'pipeline/wake/oww-models.ts'] },
   E_ONNX_RUN: { meaning: 'ONNX Runtime failed a run.', raisedIn: ['pipeline/onnx-session.ts'] },
   E_ONNX_BUSY: { meaning: 'Too many runs wait on one model session; the newest is refused.', raisedIn: ['pipeline/onnx-session.ts'] },
   E_ONNX_RELEASED: { meaning: 'A run on a model session that was released.', raisedIn: ['pipeline/onnx-session.ts'] },

@@ -16,14 +16,13 @@ import { type Clock, SystemClock } from '../../../util/clock.js';
 import type { LatencyHistograms } from '../../../util/latency-histogram.js';
 import { releaseNow } from '../../../util/release-now.js';
 import {
-  type Feeds,
   OnnxModel,
   type OnnxModelOptions,
   type OnnxModelStats,
   type Outputs,
-  type Tensor,
   tensor,
 } from '../../onnx-session.js';
+import { checkedOutput, DecoderSteps } from './decoder-steps.js';
 import {
   checkWindow,
   cropFeatures,
@@ -31,7 +30,7 @@ import {
   fullWindowFrames,
   windowFrames,
 } from './encoder-window.js';
-import { greedyDecode, type StepFn } from './greedy.js';
+import { greedyDecode } from './greedy.js';
 import { LogMelExtractor } from './mel.js';
 import { checkLayout, expectedFiles, readWhisperSpec, type WhisperSpec } from './model-files.js';
 
@@ -101,12 +100,6 @@ export interface WhisperResult {
 
 const DEFAULT_MAX_NEW_TOKENS = 224;
 
-/** One decode's step function, and what frees its tensors when the decode ends. */
-interface DecodeSteps {
-  readonly step: StepFn;
-  dispose(): void;
-}
-
 export class WhisperModel {
   readonly modelId: string;
   readonly spec: WhisperSpec;
@@ -116,13 +109,7 @@ export class WhisperModel {
   private readonly clock: Clock;
   /** pipeline.stt.encoder_window_s: 30 feeds every utterance Whisper's full window. */
   private readonly windowS: number;
-  private readonly pastNames: readonly string[];
-  /**
-   * What a cached step after the first fetches: logits and the self-attention presents. The
-   * cross-attention presents repeat the first step's (they depend on the audio only) and are
-   * 18 MB for whisper-tiny, which ONNX Runtime would otherwise copy into JS on every token.
-   */
-  private readonly stepFetches: readonly string[];
+  private readonly steps: DecoderSteps;
 
   private constructor(
     modelId: string,
@@ -139,11 +126,7 @@ export class WhisperModel {
     this.encoder = encoder;
     this.decoder = decoder;
     this.clock = clock;
-    this.pastNames = pastNames;
-    this.stepFetches = [
-      'logits',
-      ...pastNames.filter((n) => n.includes('.decoder.')).map((n) => n.replace('past_key_values', 'present')),
-    ];
+    this.steps = new DecoderSteps(decoder, spec, pastNames);
     this.mel = new LogMelExtractor(spec.mel, spec.melFilters);
   }
 
@@ -257,14 +240,14 @@ export class WhisperModel {
     } finally {
       releaseNow(features);
     }
-    const hidden = checked(
+    const hidden = checkedOutput(
       encOut,
       'last_hidden_state',
       this.encoder.modelId,
       (d) => d.length === 3 && d[1] === frames / 2 && d[2] === spec.dModel,
     );
     const encoderMs = this.clock.monotonicMs() - started;
-    const steps = options.useCache === false ? this.uncachedStep(hidden) : this.cachedStep(hidden);
+    const steps = options.useCache === false ? this.steps.uncached(hidden) : this.steps.cached(hidden);
     const maxNew = Math.min(options.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS, spec.maxTargetPositions - 4);
     let result: Awaited<ReturnType<typeof greedyDecode>>;
     try {
@@ -308,128 +291,4 @@ export class WhisperModel {
   async release(): Promise<void> {
     await Promise.all([this.encoder.release(), this.decoder.release()]);
   }
-
-  private emptyPast(): Record<string, Tensor> {
-    const { decoderHeads, headDim } = this.spec;
-    const out: Record<string, Tensor> = {};
-    for (const name of this.pastNames)
-      out[name] = tensor('float32', new Float32Array(0), [1, decoderHeads, 0, headDim]);
-    return out;
-  }
-
-  private async runDecoder(
-    tokens: readonly number[],
-    hidden: Tensor,
-    past: Record<string, Tensor>,
-    useCache: boolean,
-    fetches?: readonly string[],
-  ) {
-    const feeds: Feeds = {
-      input_ids: tensor(
-        'int64',
-        BigInt64Array.from(tokens, (t) => BigInt(t)),
-        [1, tokens.length],
-      ),
-      encoder_hidden_states: hidden,
-      use_cache_branch: tensor('bool', Uint8Array.of(useCache ? 1 : 0), [1]),
-      ...past,
-    };
-    const out = await this.decoder.run(feeds, fetches === undefined ? {} : { fetches });
-    const V = this.spec.vocabSize;
-    const logits = checked(
-      out,
-      'logits',
-      this.decoder.modelId,
-      (d) => d.length === 3 && d[1] === tokens.length && d[2] === V,
-    );
-    return { out, logits: logits.data as Float32Array };
-  }
-
-  /**
-   * KV-cached steps: the first call fills the cache, later ones feed one token each. Each step
-   * frees what only the step before needed (its logits, the self-attention cache it fed);
-   * `dispose` frees the rest once the decode ends.
-   */
-  private cachedStep(hidden: Tensor): DecodeSteps {
-    let past = this.emptyPast();
-    let lastLogits: Float32Array | undefined;
-    const free = (tensors: Record<string, Tensor>, which: (name: string) => boolean): void => {
-      for (const name of this.pastNames) if (which(name)) releaseNow(tensors[name]!.data as Float32Array);
-    };
-    const step = async (tokens: readonly number[], first: boolean): Promise<Float32Array> => {
-      if (lastLogits !== undefined) releaseNow(lastLogits);
-      lastLogits = undefined;
-      if (first) {
-        free(past, () => true);
-        past = this.emptyPast();
-      }
-      const { out, logits } = await this.runDecoder(
-        tokens,
-        hidden,
-        past,
-        !first,
-        first ? undefined : this.stepFetches,
-      );
-      const next: Record<string, Tensor> = {};
-      for (const name of this.pastNames) {
-        const isCross = name.includes('.encoder.');
-        // Cross-attention keys/values come from the first call only (optimum's cache branch may
-        // return them unchanged or not at all; later steps do not fetch them). The same Tensor
-        // objects are fed back every step: nothing on the JS side copies them.
-        next[name] =
-          isCross && !first ? past[name]! : presentOf(out, name, this.decoder.modelId, this.spec.headDim);
-      }
-      // The self-attention cache this run was fed is superseded by its presents.
-      free(past, (name) => next[name] !== past[name]);
-      past = next;
-      lastLogits = logits;
-      return logits;
-    };
-    return {
-      step,
-      dispose: () => {
-        free(past, () => true);
-        if (lastLogits !== undefined) releaseNow(lastLogits);
-        lastLogits = undefined;
-      },
-    };
-  }
-
-  /** No cache: every step re-runs the whole token sequence through the no-cache branch. */
-  private uncachedStep(hidden: Tensor): DecodeSteps {
-    let seq: number[] = [];
-    const step = async (tokens: readonly number[], first: boolean): Promise<Float32Array> => {
-      seq = first ? [...tokens] : [...seq, ...tokens];
-      const { logits } = await this.runDecoder(seq, hidden, this.emptyPast(), false);
-      return logits.subarray(logits.length - tokens.length * this.spec.vocabSize);
-    };
-    return { step, dispose: () => undefined };
-  }
-}
-
-function checked(
-  out: Readonly<Record<string, Tensor>>,
-  name: string,
-  modelId: string,
-  ok: (dims: readonly number[]) => boolean,
-): Tensor {
-  const t = out[name];
-  if (t === undefined || t.type !== 'float32' || !ok(t.dims)) {
-    throw new EdgeloomError(
-      ErrorCode.E_ONNX_OUTPUT,
-      `model ${modelId}: output ${name} is ${t === undefined ? 'missing' : `${t.type} [${t.dims.join(',')}]`}`,
-      { where: `${modelId}:${name}` },
-    );
-  }
-  return t;
-}
-
-function presentOf(
-  out: Readonly<Record<string, Tensor>>,
-  pastName: string,
-  modelId: string,
-  headDim: number,
-): Tensor {
-  const name = pastName.replace('past_key_values', 'present');
-  return checked(out, name, modelId, (d) => d.length === 4 && d[3] === headDim);
 }

@@ -1,8 +1,8 @@
 /**
  * Events published per topic, counted where they are published (the bus) instead of by a `#`
  * subscription. The tap it replaces cost a whole delivery per event (envelope, queue, drain turn,
- * handler) on every topic, doubling the bus's work for what is one Map increment; it also kept
- * every topic "matched", so a publish nobody listens to was never free.
+ * handler) on every topic, as much as a real subscriber's, for what is one Map increment; it also
+ * kept every topic "matched", so a publish nobody listens to was never free.
  *
  * Bound: `maxTopics` names (default 256, what a dashboard table can show); past it a new topic is
  * folded into `other` and no name is ever evicted (a counter that reset would read as a rate drop).

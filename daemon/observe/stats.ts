@@ -63,8 +63,13 @@ export class StatsCollector implements Component {
 
   constructor(private readonly options: StatsCollectorOptions) {
     this.intervalMs = options.intervalMs ?? 5_000; // 5 s
-    this.ownCounts = options.bus === undefined ? new TopicCounts(options.maxTopics ?? 256) : undefined;
-    this.counts = options.bus?.topicCounts() ?? this.ownCounts!;
+    if (options.bus === undefined) {
+      this.ownCounts = new TopicCounts(options.maxTopics ?? 256);
+      this.counts = this.ownCounts;
+    } else {
+      this.ownCounts = undefined;
+      this.counts = options.bus.topicCounts();
+    }
     this.tempIntervalMs = options.tempIntervalMs ?? 30_000; // 30 s
     this.lastTickMs = options.clock.monotonicMs();
     this.startedMs = this.lastTickMs;

@@ -22,7 +22,7 @@ import {
   type Outputs,
   tensor,
 } from '../../onnx-session.js';
-import { checkedOutput, DecoderSteps } from './decoder-steps.js';
+import { checkedOutput, DecoderSteps, type DecodeSteps } from './decoder-steps.js';
 import {
   checkWindow,
   cropFeatures,
@@ -30,7 +30,7 @@ import {
   fullWindowFrames,
   windowFrames,
 } from './encoder-window.js';
-import { greedyDecode } from './greedy.js';
+import { type GreedyResult, greedyDecode } from './greedy.js';
 import { LogMelExtractor } from './mel.js';
 import { checkLayout, expectedFiles, readWhisperSpec, type WhisperSpec } from './model-files.js';
 
@@ -240,17 +240,18 @@ export class WhisperModel {
     } finally {
       releaseNow(features);
     }
-    const hidden = checkedOutput(
-      encOut,
-      'last_hidden_state',
-      this.encoder.modelId,
-      (d) => d.length === 3 && d[1] === frames / 2 && d[2] === spec.dModel,
-    );
     const encoderMs = this.clock.monotonicMs() - started;
-    const steps = options.useCache === false ? this.steps.uncached(hidden) : this.steps.cached(hidden);
     const maxNew = Math.min(options.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS, spec.maxTargetPositions - 4);
-    let result: Awaited<ReturnType<typeof greedyDecode>>;
+    let steps: DecodeSteps | undefined;
+    let result: GreedyResult;
     try {
+      const hidden = checkedOutput(
+        encOut,
+        'last_hidden_state',
+        this.encoder.modelId,
+        (d) => d.length === 3 && d[1] === frames / 2 && d[2] === spec.dModel,
+      );
+      steps = options.useCache === false ? this.steps.uncached(hidden) : this.steps.cached(hidden);
       result = await greedyDecode(spec, steps.step, {
         language: 'language' in options ? options.language : 'en',
         task: options.task ?? 'transcribe',
@@ -262,7 +263,7 @@ export class WhisperModel {
       // whisper-tiny's 30 s window) are freed when it ends rather than when the collector next
       // finds them: counted as external memory until then, they start full collections of the
       // whole heap (util/release-now.ts).
-      steps.dispose();
+      steps?.dispose();
       for (const t of Object.values(encOut)) releaseNow(t.data as Float32Array);
     }
     const usedSamples = Math.min(audio.length, spec.mel.nSamples);

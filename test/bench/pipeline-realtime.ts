@@ -16,6 +16,7 @@
  *   its await resumes): an upper bound of the CPU ONNX Runtime used, as it runs on the main thread
  *   with one intra-op thread;
  * - the runs per model (edgeloom_model_latency_seconds_count), for the bare floor;
+ * - whatever `alongside` measured in this process over the same window (the paced floor);
  * - per-stage latency p50/p99: the daemon's exact figures over its recent messages (/api/stats
  *   `stages`, the dashboard's), which cover every pass, the warm-up one included.
  */
@@ -54,7 +55,20 @@ function perModel(m: Map<string, number>, series: 'count' | 'sum'): Map<string, 
   return out;
 }
 
-export async function realtimeRun(options: { passes: number; storageDir: string }): Promise<RealtimeResult> {
+export interface RealtimeOptions<T> {
+  readonly passes: number;
+  readonly storageDir: string;
+  /**
+   * Work run in this process over the same window (the paced floor): started as the window opens,
+   * given its start (performance.now() ms) and the wall length of one pass, awaited before the
+   * window's end is read. It must be done within `passes` passes of wall time.
+   */
+  readonly alongside: (windowStartMs: number, passWallMs: number) => Promise<T>;
+}
+
+export async function realtimeRun<T>(
+  options: RealtimeOptions<T>,
+): Promise<RealtimeResult & { alongside: T }> {
   const daemon = new DaemonChild({
     EDGELOOM_SOURCE_REPLAY_SPEED: '1',
     EDGELOOM_SOURCE_REPLAY_LOOP: 'true',
@@ -71,7 +85,10 @@ export async function realtimeRun(options: { passes: number; storageDir: string 
     // One pass of wall time: the fixture's length at speed 1, plus the 1 s gap between passes;
     // read 300 ms into the last gap (the first end was seen up to a poll late).
     const passWallMs = (m0.get('edgeloom_replay_fixture_seconds_total') ?? 20) * 1000 + 1000;
-    const m1 = await afterPass(1 + options.passes, t0 + options.passes * passWallMs + 300);
+    const [m1, alongside] = await Promise.all([
+      afterPass(1 + options.passes, t0 + options.passes * passWallMs + 300),
+      options.alongside(t0, passWallMs),
+    ]);
     const cpu1 = cpuSeconds(daemon.pid);
     const threads1 = threadCpuSeconds(daemon.pid);
     const wallS = (performance.now() - t0) / 1000;
@@ -116,6 +133,7 @@ export async function realtimeRun(options: { passes: number; storageDir: string 
       modelS,
       cpuSByThread,
       queueFullDrops: dropped(m1) - dropped(m0),
+      alongside,
     };
   } finally {
     await daemon.stop();

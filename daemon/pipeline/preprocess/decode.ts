@@ -8,6 +8,17 @@ import { EdgeloomError, ErrorCode } from '../../errors.js';
 import type { RgbImage } from './bilinear.js';
 
 /**
+ * libvips threads per image operation (sharp's own default: one per core). A decode to raw RGB is
+ * libjpeg's sequential scan with nothing after it to run in parallel, so the extra threads only
+ * hand rows to each other: paced as the camera is (a frame, then idle), one thread used 2.65–2.77
+ * ms of CPU a 640×480 frame against 2.95–2.99 ms with two, on the 2-core benchmark VM. Process-wide
+ * (sharp has no per-call setting); fixture making (recording/make.ts) resizes once, and does not
+ * care.
+ */
+export const DECODE_THREADS = 1;
+sharp.concurrency(DECODE_THREADS);
+
+/**
  * Decode an encoded image. Undecodable bytes are `E_IMAGE_DECODE` naming `where` (the camera
  * topic, a file) so the stage can count the bad frame and move on.
  *

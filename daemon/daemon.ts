@@ -30,7 +30,7 @@ import { Controller } from './controller.js';
 import { componentLogger, type Logger } from './log.js';
 import { buildMcp, type Mcp } from './mcp/build.js';
 import type { ModelManager } from './models/manager.js';
-import { buildObservability } from './observe/build.js';
+import { buildObservability, type ObservabilityOptions } from './observe/build.js';
 import { BusTap } from './observe/bus-tap.js';
 import { buildPipeline } from './pipeline/build.js';
 import { buildPlugins } from './plugins/build.js';
@@ -73,7 +73,7 @@ export interface DaemonOptions {
    */
   readonly ephemeralStorage?: boolean;
   /** Stats, memory guard, HTTP dashboard/metrics and the retained `stats` message (the `run` command). */
-  readonly observability?: boolean;
+  readonly observability?: Pick<ObservabilityOptions, 'loopDelay'>;
   /**
    * Aborts the building (a shutdown signal before the controller exists): the store's start-up
    * check stops and buildDaemon rejects with the abort reason.
@@ -169,9 +169,8 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
   const storageDir = options.ephemeralStorage
     ? await mkdtemp(join(tmpdir(), 'edgeloom-replay-'))
     : resolvePath(baseDir, config.storage.dir);
-  // Opened and read back once, with each sublevel owner's own check (storage/sublevels.ts): a
-  // damaged store is moved aside and replaced here, before any component depends on it
-  // (storage/quarantine.ts), instead of failing every start.
+  // Opened and read back once with each sublevel owner's check (storage/sublevels.ts): a damaged
+  // store is moved aside and replaced before anything uses it, not failing every start (quarantine.ts).
   const opened = await openCheckedStore({
     dir: storageDir,
     logger: componentLogger(logger, 'storage'),
@@ -335,6 +334,7 @@ export async function buildDaemon(options: DaemonOptions): Promise<Daemon> {
       sources,
       modelLatency: pipeline.modelLatency,
       stageLatency,
+      ...options.observability,
     })) {
       controller.add(c);
     }

@@ -8,6 +8,7 @@ import { EXIT_RESTART, RestartResponder } from '../systemd/restart.js';
 import { SdNotify } from '../systemd/sd-notify.js';
 import { Watchdog } from '../systemd/watchdog.js';
 import { SystemClock } from '../util/clock.js';
+import { LoopDelaySampler } from '../util/loop-delay.js';
 import { parse, str } from './args.js';
 import type { Command } from './command.js';
 import { cliContext } from './context.js';
@@ -60,6 +61,8 @@ export const runCommand: Command = {
     // systemd (Type=notify): READY=1 once started, WATCHDOG=1 while making progress, STOPPING=1.
     const notify = new SdNotify({ log: componentLogger(logger, 'system.notify') });
     let watchdog: Watchdog | undefined;
+    // One event-loop delay sampler for the dashboard, /metrics and the watchdog (util/loop-delay.ts).
+    const loopDelay = new LoopDelaySampler();
     let progress: ReplayProgressReporter | undefined;
     // A daemon runs until it is told to stop. Without this, a run whose sockets and timers are all
     // unreferenced (broker down, HTTP off, a replay that has finished) ended silently with exit 0
@@ -88,7 +91,7 @@ export const runCommand: Command = {
       logger,
       baseDir: ctx.baseDir,
       mqtt: { kind: 'broker' },
-      observability: true,
+      observability: { loopDelay },
       signal: building.signal,
     });
     try {
@@ -111,6 +114,7 @@ export const runCommand: Command = {
     }
     watchdog = new Watchdog({
       notify,
+      loopDelay,
       progress: busProgressProbe(daemon.bus),
       log: componentLogger(logger, 'system.watchdog'),
     });

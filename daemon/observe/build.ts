@@ -28,6 +28,7 @@ import { countsSensorEvents } from '../sensors/counters.js';
 import type { StorageComponent } from '../storage/component.js';
 import { type Clock, SystemClock, type TimerHandle } from '../util/clock.js';
 import type { LatencyHistograms } from '../util/latency-histogram.js';
+import { LoopDelaySampler } from '../util/loop-delay.js';
 import { findSocZone, readZoneCelsius } from '../util/thermal.js';
 import { EgressToday } from './egress-today.js';
 import { CameraView } from './http/camera-view.js';
@@ -72,6 +73,8 @@ export interface ObservabilityOptions {
   readonly modelLatency?: LatencyHistograms;
   /** End-to-end latency of the user-facing paths (actions/stage-latency.ts): /metrics and the dashboard. */
   readonly stageLatency?: StageLatency;
+  /** The process's event-loop delay sampler (the `run` command's, its watchdog reads it too). */
+  readonly loopDelay?: LoopDelaySampler;
 }
 
 export function buildObservability(o: ObservabilityOptions): Component[] {
@@ -176,12 +179,16 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
         }),
   };
   const counting = (o.sources ?? []).filter(countsSensorEvents);
+  // One sampler for the dashboard's loop delay and /metrics' (util/loop-delay.ts: why one).
+  const loopDelay = o.loopDelay ?? new LoopDelaySampler();
   const stats = new StatsCollector({
     clock,
     logger: componentLogger(logger, 'system.stats'),
     providers,
     bus,
+    loopDelay,
     metricsSources: {
+      loopDelay,
       modelLatency: o.modelLatency,
       stageLatency: o.stageLatency?.histograms,
       cloudLatency: () => o.router.cloudLatency(),

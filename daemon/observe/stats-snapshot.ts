@@ -14,6 +14,7 @@ import type { WakeModeStats } from '../pipeline/wake/build-wake.js';
 import type { PluginStats } from '../plugins/plugin-host.js';
 import type { SensorCounters } from '../sensors/counters.js';
 import type { HistogramSnapshot, LatencyHistograms } from '../util/latency-histogram.js';
+import type { LoopDelaySampler } from '../util/loop-delay.js';
 import type { EgressTodayView } from './egress-today.js';
 import type { MemoryGuardStatus } from './memory-guard.js';
 
@@ -196,7 +197,7 @@ export interface ProcessStats {
    * `TCPSocketWrap`, `FSReqCallback`, ...). Constant in a healthy long run.
    */
   readonly activeResources: Readonly<Record<string, number>>;
-  /** Event-loop delay over the last collection period, ms (perf_hooks monitorEventLoopDelay). */
+  /** Event-loop delay over the last collection period, ms (util/loop-delay.ts). */
   readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number };
 }
 
@@ -240,4 +241,6 @@ export interface MetricsSources {
   readonly stageLatency?: LatencyHistograms;
   /** Per sensor: frames handed to the bus and dropped (the live sources, or the replay). */
   readonly sensors?: () => readonly SensorCounters[];
+  /** The event-loop delay sampler the stats collector reads too (nodejs_eventloop_lag_*). */
+  readonly loopDelay?: LoopDelaySampler;
 }

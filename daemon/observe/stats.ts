@@ -1,13 +1,12 @@
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
-import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { TopicCounts, type TopicCountsView } from '../bus/topic-counts.js';
 import type { EventBus, SubscriptionStats } from '../bus/types.js';
 import type { Component } from '../component.js';
 import { toError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
-import { LOOP_DELAY_RESOLUTION_MS } from '../util/loop-delay.js';
+import { type LoopDelayReader, LoopDelaySampler } from '../util/loop-delay.js';
 import type { MetricsSources, StatsProviders, StatsSnapshot, TopicRate } from './stats-snapshot.js';
 
 export interface StatsCollectorOptions {
@@ -25,6 +24,8 @@ export interface StatsCollectorOptions {
   readonly tempIntervalMs?: number;
   /** What /metrics reads besides the snapshot (histograms, sensor counters); never in the JSON. */
   readonly metricsSources?: MetricsSources;
+  /** The process's event-loop delay sampler, shared with /metrics (default: one of its own). */
+  readonly loopDelay?: LoopDelaySampler;
 }
 
 /** A topic's total at the last tick and its rate over the period before. */
@@ -58,7 +59,7 @@ export class StatsCollector implements Component {
   private tempReading = false;
   private readonly startedMs: number;
   /** Event-loop delay since the last tick; its percentiles are kept for the snapshot. */
-  private loopDelay: IntervalHistogram | undefined;
+  private loopDelay: LoopDelayReader | undefined;
   private loopDelayMs = { p50: 0, p99: 0, max: 0 };
 
   constructor(private readonly options: StatsCollectorOptions) {
@@ -79,15 +80,14 @@ export class StatsCollector implements Component {
   async start(): Promise<void> {
     this.lastTickMs = this.options.clock.monotonicMs();
     this.timer = this.options.clock.setInterval(() => this.tick(), this.intervalMs);
-    this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
-    this.loopDelay.enable();
+    this.loopDelay = (this.options.loopDelay ?? new LoopDelaySampler()).open();
     this.refreshTemperature();
   }
 
   async stop(): Promise<void> {
     this.timer?.cancel();
     this.timer = undefined;
-    this.loopDelay?.disable();
+    this.loopDelay?.close();
     this.loopDelay = undefined;
   }
 
@@ -131,7 +131,7 @@ export class StatsCollector implements Component {
       this.subRates.set(key, { published: s.published, perSecond });
     }
     for (const key of this.subRates.keys()) if (!seen.has(key)) this.subRates.delete(key);
-    const h = this.loopDelay;
+    const h = this.loopDelay?.histogram;
     if (h !== undefined && h.count > 0) {
       this.loopDelayMs = { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
       h.reset();

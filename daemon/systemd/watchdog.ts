@@ -7,11 +7,10 @@
  * Wall time, not the replay clock: systemd counts real seconds. The clock is injectable only so
  * that tests can drive the ticks.
  */
-import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Component, ComponentHealth } from '../component.js';
 import type { Logger } from '../log.js';
 import { type Clock, SystemClock, type TimerHandle } from '../util/clock.js';
-import { LOOP_DELAY_RESOLUTION_MS } from '../util/loop-delay.js';
+import { type LoopDelayReader, LoopDelaySampler } from '../util/loop-delay.js';
 
 /** What the progress probe says: ok, or why the pipeline looks stuck. */
 export type ProgressVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -37,10 +36,12 @@ export interface WatchdogOptions {
    */
   readonly maxEventLoopDelayMs?: number;
   /**
-   * Reads and resets the longest event-loop delay since the last call, ms. Default: a
-   * perf_hooks.monitorEventLoopDelay histogram (LOOP_DELAY_RESOLUTION_MS). Injectable for tests.
+   * Reads and resets the longest event-loop delay since the last call, ms. Default: a window of
+   * `loopDelay`. Injectable for tests.
    */
   readonly eventLoopDelayMs?: () => number;
+  /** The process's event-loop delay sampler (default: one of its own), read while running. */
+  readonly loopDelay?: LoopDelaySampler;
 }
 
 /** The ping interval systemd asks for, ms, or undefined when the watchdog is off for this process. */
@@ -62,7 +63,7 @@ export class Watchdog implements Component {
   private readonly clock: Clock;
   private readonly maxDelayMs: number;
   private timer: TimerHandle | undefined;
-  private histogram: IntervalHistogram | undefined;
+  private loopDelay: LoopDelayReader | undefined;
   private lastTickMs = 0;
   private pings = 0;
   private withheld = 0;
@@ -78,8 +79,7 @@ export class Watchdog implements Component {
     signal.throwIfAborted();
     if (this.intervalMs === undefined || this.timer !== undefined) return;
     if (this.options.eventLoopDelayMs === undefined) {
-      this.histogram = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
-      this.histogram.enable();
+      this.loopDelay = (this.options.loopDelay ?? new LoopDelaySampler()).open();
     }
     this.lastTickMs = this.clock.monotonicMs();
     this.options.log.info(
@@ -94,8 +94,8 @@ export class Watchdog implements Component {
   async stop(): Promise<void> {
     this.timer?.cancel();
     this.timer = undefined;
-    this.histogram?.disable();
-    this.histogram = undefined;
+    this.loopDelay?.close();
+    this.loopDelay = undefined;
   }
 
   health(): ComponentHealth {
@@ -142,10 +142,10 @@ export class Watchdog implements Component {
 
   private readLoopDelayMs(): number {
     if (this.options.eventLoopDelayMs !== undefined) return this.options.eventLoopDelayMs();
-    const h = this.histogram;
+    const h = this.loopDelay?.histogram;
     if (h === undefined || h.count === 0) return 0;
-    // The histogram counts from the timer's own expected wake-up, so subtract its resolution.
-    const maxMs = Math.max(0, h.max / 1e6 - 20);
+    // The sampler records lateness past each due time, so the max is the longest stall it saw.
+    const maxMs = h.max / 1e6;
     h.reset();
     return maxMs;
   }

@@ -74,8 +74,10 @@ export const targets: readonly BenchTarget[] = [
   {
     figure: 'idle_wakeups_per_s',
     max: 30,
-    // Two loop-delay samplers at 100 ms (stats, prom-client) wake it 10 times a second when their
-    // timers fall due together and 20 when they do not; anything else adds 1–2.
+    // One loop-delay sampler at 100 ms (util/loop-delay.ts, shared by stats and /metrics) wakes
+    // it 10 times a second; anything else adds 1–2. With two (stats', prom-client's) an idle
+    // daemon read 17.6 side by side with one reading 11.6, and 11.6 when their timers fell due
+    // together.
     why: 'times a second the idle daemon wakes (each a timer or an I/O event): 51 when the loop-delay samplers ran every 20 ms',
   },
 ];

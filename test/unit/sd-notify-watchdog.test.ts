@@ -127,9 +127,9 @@ describe('Watchdog', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 
-  it('notices a real blocked event loop (real perf_hooks histogram)', async () => {
+  it('notices a real blocked event loop (the real loop-delay sampler)', async () => {
     // The ticks run on a virtual clock the test moves; the event-loop delay is measured for real
-    // by the default monitorEventLoopDelay histogram (no eventLoopDelayMs injected).
+    // by the default sampler (util/loop-delay.ts; no eventLoopDelayMs injected).
     const clock = new VirtualClock(0);
     const notify = sink();
     const dog = new Watchdog({
@@ -145,8 +145,8 @@ describe('Watchdog', () => {
     expect(notify.count).toBe(3); // at start, 200, 400
     expect(dog.stats().withheld).toBe(0);
 
-    // The histogram measures from its previous timer callback (every LOOP_DELAY_RESOLUTION_MS),
-    // and each watchdog read resets it: let that timer come due and run once so the stall below
+    // The sampler measures from its previous firing (every LOOP_DELAY_RESOLUTION_MS), and each
+    // watchdog read resets its window: let that timer come due and run once so the stall below
     // has a reference point.
     block(LOOP_DELAY_RESOLUTION_MS + 30);
     await timersPhase();

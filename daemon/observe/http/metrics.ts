@@ -1,7 +1,7 @@
 import { arch } from 'node:process';
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { LatencyHistograms } from '../../util/latency-histogram.js';
-import { LOOP_DELAY_RESOLUTION_MS } from '../../util/loop-delay.js';
+import { type LoopDelayReader, LoopDelaySampler } from '../../util/loop-delay.js';
 import { packageVersion } from '../../util/package-root.js';
 import type { MetricsSources, StatsProviders, StatsSnapshot } from '../stats-snapshot.js';
 import {
@@ -16,6 +16,7 @@ import {
   storageFamilies,
 } from './metrics-core.js';
 import { type HistogramSeries, snapshotHistogram } from './metrics-histograms.js';
+import { nodeFamilies } from './metrics-node.js';
 import { mcpFamilies, pluginFamilies } from './metrics-plugins.js';
 import {
   agentFamilies,
@@ -51,20 +52,20 @@ export interface MetricsOptions {
 export class Metrics {
   readonly registry = new Registry();
   private snap: StatsSnapshot | undefined;
+  private loopDelay: LoopDelayReader | undefined;
   private readonly options: MetricsOptions;
 
   constructor(options: MetricsOptions) {
     this.options = options;
     const family: DefineFamily = (kind, name, help, labelNames, fill) =>
       this.family(kind, name, help, labelNames, fill);
-    // prom-client's process_* and nodejs_* families (CPU, RSS, heap, external memory, fds,
-    // active resources, event-loop lag, GC): the names every Node dashboard already knows. The
-    // lag is sampled as the stats collector's is (util/loop-delay.ts), not every 10 ms: each sample
-    // wakes the process. prom-client gives no way to stop its lag histogram and GC observer: they
-    // live as long as the process, once per Metrics (one per daemon; neither keeps the loop alive).
-    collectDefaultMetrics({
-      register: this.registry,
-      eventLoopMonitoringPrecision: LOOP_DELAY_RESOLUTION_MS,
+    // prom-client's process_* and nodejs_* families; the event-loop lag from the sampler the
+    // stats collector reads too (metrics-node.ts). prom-client gives no way to stop its GC
+    // observer: it lives as long as the process, once per Metrics (one per daemon; it does not
+    // keep the loop alive).
+    nodeFamilies(this.registry, () => {
+      this.loopDelay ??= (options.sources?.loopDelay ?? new LoopDelaySampler()).open();
+      return this.loopDelay;
     });
     processFamilies(family, { version: packageVersion(), arch });
     busFamilies(family);
@@ -88,6 +89,15 @@ export class Metrics {
 
   get contentType(): string {
     return this.registry.contentType;
+  }
+
+  /**
+   * Stop reading the event-loop delay (the HTTP server's stop). The window opens on the first
+   * scrape, so a daemon nobody scrapes samples only for its stats; the next scrape reopens it.
+   */
+  close(): void {
+    this.loopDelay?.close();
+    this.loopDelay = undefined;
   }
 
   /** The text exposition format for one scrape. */

@@ -161,6 +161,7 @@ export class HttpServer implements Component {
   }
 
   async stop(): Promise<void> {
+    this.metrics.close();
     for (const c of [...this.clients]) c.close();
     for (const sub of this.currentSubs) await sub.unsubscribe().catch(() => undefined);
     this.currentSubs = [];

@@ -125,6 +125,32 @@ describe('TF legacy bilinear resize into planar tensors', () => {
     );
   });
 
+  it('is the reference four-tap blend to the bit once stored as float32, not merely close', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        (width, height, out, centred, seed) => {
+          const data = Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 7919 + seed) % 256);
+          const image = { data, width, height };
+          const region = centred ? centredSquare(0, 0, width, height) : bottomRightSquare(width, height);
+          const dst = new Float32Array(3 * out * out);
+          resizeBilinearToPlanar(image, region, out, dst);
+          // The reference blends top and bottom across, then down, in float64, as the taps do;
+          // stored once as float32 it must be the very same value everywhere.
+          const ref = Float32Array.from(reference(image, region, out));
+          let differing = 0;
+          for (let i = 0; i < dst.length; i++) if (dst[i] !== ref[i]) differing++;
+          expect(differing).toBe(0);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('overwrites every value of a reused destination, padding included, and nothing outside it', () => {
     // The zero padding is written by fill rather than blended; a stale frame must not show through.
     fc.assert(

@@ -94,7 +94,7 @@ describe('TF legacy bilinear resize into planar tensors', () => {
     expect(centredSquare(3, 5, 2, 6)).toEqual({ x: 3, y: 5, width: 2, height: 6, left: 2, top: 0, size: 6 });
   });
 
-  it('agrees with an explicit-canvas reference on random images, regions and sizes', () => {
+  it('equals an explicit-canvas reference to the bit on random images, regions and sizes', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 24 }),
@@ -115,32 +115,8 @@ describe('TF legacy bilinear resize into planar tensors', () => {
             : { ...bottomRightSquare(rw, rh), x: rx, y: ry };
           const dst = new Float32Array(3 * out * out);
           resizeBilinearToPlanar(image, region, out, dst);
-          const ref = reference(image, region, out);
-          let worst = 0;
-          for (let i = 0; i < dst.length; i++) worst = Math.max(worst, Math.abs(dst[i]! - ref[i]!));
-          expect(worst).toBeLessThan(1e-4);
-        },
-      ),
-      { numRuns: 200 },
-    );
-  });
-
-  it('is the reference four-tap blend to the bit once stored as float32, not merely close', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 50 }),
-        fc.integer({ min: 1, max: 50 }),
-        fc.integer({ min: 1, max: 40 }),
-        fc.boolean(),
-        fc.integer({ min: 0, max: 1_000_000 }),
-        (width, height, out, centred, seed) => {
-          const data = Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 7919 + seed) % 256);
-          const image = { data, width, height };
-          const region = centred ? centredSquare(0, 0, width, height) : bottomRightSquare(width, height);
-          const dst = new Float32Array(3 * out * out);
-          resizeBilinearToPlanar(image, region, out, dst);
           // The reference blends top and bottom across, then down, in float64, as the taps do;
-          // stored once as float32 it must be the very same value everywhere.
+          // stored once as float32 it must be the very same value everywhere, not merely close.
           const ref = Float32Array.from(reference(image, region, out));
           let differing = 0;
           for (let i = 0; i < dst.length; i++) if (dst[i] !== ref[i]) differing++;

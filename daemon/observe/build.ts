@@ -28,7 +28,7 @@ import { countsSensorEvents } from '../sensors/counters.js';
 import type { StorageComponent } from '../storage/component.js';
 import { type Clock, SystemClock, type TimerHandle } from '../util/clock.js';
 import type { LatencyHistograms } from '../util/latency-histogram.js';
-import { LoopDelaySampler } from '../util/loop-delay.js';
+import type { LoopDelaySampler } from '../util/loop-delay.js';
 import { findSocZone, readZoneCelsius } from '../util/thermal.js';
 import { EgressToday } from './egress-today.js';
 import { CameraView } from './http/camera-view.js';
@@ -179,16 +179,14 @@ export function buildObservability(o: ObservabilityOptions): Component[] {
         }),
   };
   const counting = (o.sources ?? []).filter(countsSensorEvents);
-  // One sampler for the dashboard's loop delay and /metrics' (util/loop-delay.ts: why one).
-  const loopDelay = o.loopDelay ?? new LoopDelaySampler();
   const stats = new StatsCollector({
     clock,
     logger: componentLogger(logger, 'system.stats'),
     providers,
     bus,
-    loopDelay,
+    // One sampler for the dashboard's loop delay and /metrics' (util/loop-delay.ts: why one).
+    loopDelay: o.loopDelay,
     metricsSources: {
-      loopDelay,
       modelLatency: o.modelLatency,
       stageLatency: o.stageLatency?.histograms,
       cloudLatency: () => o.router.cloudLatency(),

@@ -241,6 +241,6 @@ export interface MetricsSources {
   readonly stageLatency?: LatencyHistograms;
   /** Per sensor: frames handed to the bus and dropped (the live sources, or the replay). */
   readonly sensors?: () => readonly SensorCounters[];
-  /** The event-loop delay sampler the stats collector reads too (nodejs_eventloop_lag_*). */
+  /** The event-loop delay sampler (the stats collector's): nodejs_eventloop_lag_*. */
   readonly loopDelay?: LoopDelaySampler;
 }

@@ -24,7 +24,7 @@ export interface StatsCollectorOptions {
   readonly tempIntervalMs?: number;
   /** What /metrics reads besides the snapshot (histograms, sensor counters); never in the JSON. */
   readonly metricsSources?: MetricsSources;
-  /** The process's event-loop delay sampler, shared with /metrics (default: one of its own). */
+  /** The process's event-loop delay sampler (default: one of its own); /metrics reads it too. */
   readonly loopDelay?: LoopDelaySampler;
 }
 
@@ -58,12 +58,14 @@ export class StatsCollector implements Component {
   private lastTempReadMs = Number.NEGATIVE_INFINITY;
   private tempReading = false;
   private readonly startedMs: number;
+  private readonly loopDelaySampler: LoopDelaySampler;
   /** Event-loop delay since the last tick; its percentiles are kept for the snapshot. */
   private loopDelay: LoopDelayReader | undefined;
   private loopDelayMs = { p50: 0, p99: 0, max: 0 };
 
   constructor(private readonly options: StatsCollectorOptions) {
     this.intervalMs = options.intervalMs ?? 5_000; // 5 s
+    this.loopDelaySampler = options.loopDelay ?? new LoopDelaySampler();
     if (options.bus === undefined) {
       this.ownCounts = new TopicCounts(options.maxTopics ?? 256);
       this.counts = this.ownCounts;
@@ -80,7 +82,7 @@ export class StatsCollector implements Component {
   async start(): Promise<void> {
     this.lastTickMs = this.options.clock.monotonicMs();
     this.timer = this.options.clock.setInterval(() => this.tick(), this.intervalMs);
-    this.loopDelay = (this.options.loopDelay ?? new LoopDelaySampler()).open();
+    this.loopDelay = this.loopDelaySampler.open();
     this.refreshTemperature();
   }
 
@@ -91,9 +93,12 @@ export class StatsCollector implements Component {
     this.loopDelay = undefined;
   }
 
-  /** The sources /metrics reads outside the snapshot (StatsCollectorOptions.metricsSources). */
-  get metricsSources(): MetricsSources | undefined {
-    return this.options.metricsSources;
+  /**
+   * The sources /metrics reads outside the snapshot (StatsCollectorOptions.metricsSources), and
+   * this collector's event-loop delay sampler, so /metrics adds no timer of its own.
+   */
+  get metricsSources(): MetricsSources {
+    return { ...this.options.metricsSources, loopDelay: this.loopDelaySampler };
   }
 
   /** Whether the lead wired this provider (sections that can never appear are not rendered). */

@@ -96,7 +96,6 @@ describe('LoopDelaySampler', () => {
       providers: {},
       intervalMs: 60_000,
       loopDelay: sampler,
-      metricsSources: { loopDelay: sampler },
     });
     await stats.start();
     const metrics = new Metrics({

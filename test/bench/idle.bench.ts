@@ -75,9 +75,8 @@ export const targets: readonly BenchTarget[] = [
     figure: 'idle_wakeups_per_s',
     max: 30,
     // One loop-delay sampler at 100 ms (util/loop-delay.ts, shared by stats and /metrics) wakes
-    // it 10 times a second; anything else adds 1–2. With two (stats', prom-client's) an idle
-    // daemon read 17.6 side by side with one reading 11.6, and 11.6 when their timers fell due
-    // together.
+    // it 10 times a second; anything else adds 1–2. Two (stats', prom-client's) read 11.6–17.6:
+    // 11.6 when their timers fell due together.
     why: 'times a second the idle daemon wakes (each a timer or an I/O event): 51 when the loop-delay samplers ran every 20 ms',
   },
 ];

@@ -10,9 +10,9 @@
  * time, with nothing else running in this process, two ways:
  * - paced (the floor the daemon is held to): every recorded run in the recorded order, each at its
  *   fixture time on the wall clock (speed 1, a 1 s gap between passes, as the daemon's loop), for
- *   as many passes as the daemon's window, over that same window (idle.bench.ts). This is the least a program must spend to run these
- *   models on live sensors: it wakes for each input, and each run starts with the caches another
- *   model, or the idle CPU, left behind.
+ *   as many passes as the daemon's window, over that same window (idle.bench.ts). This is the
+ *   least a program must spend to run these models on live sensors: it wakes for each input, and
+ *   each run starts with the caches another model, or the idle CPU, left behind.
  * - batched: as many runs per model as the daemon made in its window, model after model, back to
  *   back, cycling through the recordings. Warm caches and no wake-ups: what the models cost a
  *   batch job, reported beside the floor (on this VM it is ~4× below it: a wake-up from idle costs

@@ -75,9 +75,9 @@ describe('LoopDelaySampler', () => {
     const b = sampler.open();
     closers.push(a.close, b.close);
     await samples(a.histogram, 2);
-    // Quiet samples are ~0, not the 20 ms period (monitorEventLoopDelay's histogram counts the
-    // period too: its p50 on an idle loop is the resolution).
-    expect(a.histogram.percentile(50) / 1e6).toBeLessThan(10);
+    // Quiet samples are lateness alone, below the 20 ms period (monitorEventLoopDelay's histogram
+    // counts the period too: its p50 on an idle loop is the resolution or more).
+    expect(a.histogram.percentile(50) / 1e6).toBeLessThan(20);
     a.histogram.reset();
     block(150);
     await samples(a.histogram, 1);

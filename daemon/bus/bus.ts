@@ -300,6 +300,7 @@ export class Bus<M extends object = TopicMap, R extends object = RpcMap> impleme
       // Refuse before enqueueing anywhere, so an event is never delivered to only some subscribers.
       for (let i = 0; i < matches.length; i++) {
         if (matches[i]!.wouldRefuse()) {
+          matches[i]!.countRefused();
           throw new EdgeloomError(
             ErrorCode.E_BUS_BACKPRESSURE,
             'subscriber full and too many publishes parked',

@@ -77,6 +77,7 @@ export class BusSubscription implements Subscription {
     aggregated: 0,
     interrupted: 0,
     unsubscribed: 0,
+    refused: 0,
   };
   private maxQueueDepth = 0;
   private handlerMsTotal = 0;
@@ -119,6 +120,11 @@ export class BusSubscription implements Subscription {
       this.queue.size >= this.queue.capacity &&
       this.parked.length - this.parkedHead >= this.host.maxParkedPublishes
     );
+  }
+
+  /** The bus refused a publish because of this subscription (wouldRefuse() was true). */
+  countRefused(): void {
+    this.dropped.refused++;
   }
 
   /** Admit one matching event. Returns a promise only when the event was parked (block policy). */

@@ -31,7 +31,12 @@ export type OverflowPolicy =
       readonly fold?: (acc: Envelope, next: Envelope) => Envelope;
     };
 
-export type DropReason = 'queue_full' | 'sampled' | 'aggregated' | 'interrupted' | 'unsubscribed';
+/**
+ * Why a matching event did not reach a subscription's handler. `refused`: a blocking subscription's
+ * queue and parking lot were full, so the publish was refused (`E_BUS_BACKPRESSURE`, thrown to the
+ * publisher, which owns the event) and counted on the subscription that refused it.
+ */
+export type DropReason = 'queue_full' | 'sampled' | 'aggregated' | 'interrupted' | 'unsubscribed' | 'refused';
 
 export type Handler<T> = (env: Envelope<T>, signal: AbortSignal) => void | Promise<void>;
 

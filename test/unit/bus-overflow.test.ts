@@ -98,15 +98,18 @@ describe('overflow policies', () => {
     await bus.drain(1000);
     expect(g.seen).toEqual([0, 1, 2, 3, 4]);
     expect(sub.stats()).toMatchObject({ published: 5, delivered: 5, failed: 0 });
-    expect(Object.values(sub.stats().dropped).reduce((a, b) => a + b)).toBe(0);
+    // The refused publish is counted on the subscription that refused it, and nothing else dropped.
+    const { refused: refusedCount, ...rest } = sub.stats().dropped;
+    expect(refusedCount).toBe(1);
+    expect(Object.values(rest).reduce((a, b) => a + b)).toBe(0);
   });
 
   it('a refused publish reaches no subscriber at all', async () => {
     const bus = makeBus(undefined, 1);
     const g = gate<number>();
     const other: number[] = [];
-    bus.subscribe('rpc/x', g.handler, { component: 'slow', queueCapacity: 1 });
-    bus.subscribe('rpc/x', (env) => void other.push(env.payload as number), {
+    const slow = bus.subscribe('rpc/x', g.handler, { component: 'slow', queueCapacity: 1 });
+    const fast = bus.subscribe('rpc/x', (env) => void other.push(env.payload as number), {
       component: 'fast',
       qos: 'realtime',
     });
@@ -115,8 +118,15 @@ describe('overflow policies', () => {
     bus.publish('rpc/x', 1); // queued
     void bus.publish('rpc/x', 2); // parked
     expect(() => bus.publish('rpc/x', 3)).toThrow(/parked/);
+    expect(() => bus.publish('rpc/x', 4)).toThrow(/parked/);
     await flush();
     expect(other).toEqual([0, 1, 2]);
+    // Counted where the refusal came from: the full subscription, not the one that had room;
+    // and not in the topic's published count (the event was never accepted).
+    expect(slow.stats().dropped.refused).toBe(2);
+    expect(fast.stats().dropped.refused).toBe(0);
+    expect(fast.stats().published).toBe(3);
+    expect(new Map(bus.topicCounts().entries()).get('rpc/x')).toBe(3);
     g.open();
     await bus.drain(1000);
   });

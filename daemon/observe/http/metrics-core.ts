@@ -112,7 +112,7 @@ export function busFamilies(family: DefineFamily): void {
   family(
     'counter',
     'edgeloom_bus_dropped_total',
-    'Events dropped per subscription and reason.',
+    'Events dropped per subscription and reason (queue_full, sampled, aggregated, interrupted, unsubscribed; refused: a publish refused with E_BUS_BACKPRESSURE because this subscription was full).',
     ['subscription', 'reason'],
     (s, set) => {
       for (const x of s.subscriptions) {

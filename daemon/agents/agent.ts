@@ -75,6 +75,8 @@ export interface AgentCounters {
   workingErrors: number;
   /** Inputs still queued when the stop drain ran out of time. */
   dropsAtStop: number;
+  /** Timer firings not handed to decide(): the timer was set again or cancelled before their turn. */
+  staleTimers: number;
 }
 
 export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> implements Component {
@@ -88,6 +90,7 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
     interrupts: 0,
     workingErrors: 0,
     dropsAtStop: 0,
+    staleTimers: 0,
   };
   private current: S;
   /** Working memory and its writes (agent-working.ts). */
@@ -119,9 +122,9 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
       agentId: definition.id,
       counters: this.counters,
     });
-    this.timers = new AgentTimers(deps.clock, (name, dueMs) => {
+    this.timers = new AgentTimers(deps.clock, (name, dueMs, seq) => {
       if (this.status !== 'running') return;
-      void this.enqueue({ kind: 'timer', name, tsMs: this.deps.clock.now(), dueMs });
+      void this.enqueue({ kind: 'timer', name, tsMs: this.deps.clock.now(), dueMs }, seq);
     });
     this.actions = new ActionRuns({
       bus: deps.bus,
@@ -302,10 +305,11 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
     while (this.actions.full) await this.actions.anyEnded();
   }
 
-  private enqueue(input: AgentInput): Promise<void> {
+  /** `timerSeq`: the arming a timer input came from, checked when its turn comes (agent-timers.ts). */
+  private enqueue(input: AgentInput, timerSeq?: number): Promise<void> {
     this.pendingTurns++;
     const next = this.turn
-      .then(() => this.process(input))
+      .then(() => this.process(input, timerSeq))
       .finally(() => {
         this.pendingTurns--;
       });
@@ -338,9 +342,11 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
   }
 
   /** One turn. Never throws: a failure is logged and counted and the agent keeps its last state. */
-  private async process(input: AgentInput): Promise<void> {
+  private async process(input: AgentInput, timerSeq?: number): Promise<void> {
     // 'stopping': the stop drain still hands queued inputs over.
     if (this.status !== 'running' && this.status !== 'stopping') return;
+    if (input.kind === 'timer' && timerSeq !== undefined && !this.timers.isCurrent(input.name, timerSeq))
+      return void this.counters.staleTimers++;
     this.counters.inputs++;
     let decision: Decision<E, W>;
     let next: S;

@@ -10,7 +10,9 @@
  *
  * No face for `noFaceTimeoutMs` shows `no_face`: every frame with a face re-arms a clock timer,
  * which comes back as a timer input; the reducer only sees the resulting `no_face` event, so a
- * replay on a virtual clock takes the same path. The display is written only when it changes.
+ * replay on a virtual clock takes the same path. The display is written only when it changes, and
+ * the log only when the state does (a frame agreeing with the display is not an event; see
+ * lastFaceStale).
  */
 import type { Emotion, FaceInference } from '../bus/topics.js';
 import { EMOJI } from './builtin-tools.js';
@@ -173,7 +175,13 @@ export function emotionDisplayAgent(
         : { events: [{ type: 'streak_reset', faceTsMs: null }], actions: [] };
     }
     ctx.setTimer(NO_FACE_TIMER, tsMs + o.noFaceTimeoutMs);
-    if (face.emotion === s.shown) return { events: [{ type: 'streak_reset', faceTsMs: tsMs }], actions: [] };
+    if (face.emotion === s.shown) {
+      return s.candidate !== null ||
+        s.last !== undefined ||
+        lastFaceStale(s.lastFaceMs, tsMs, o.noFaceTimeoutMs)
+        ? { events: [{ type: 'streak_reset', faceTsMs: tsMs }], actions: [] }
+        : NONE;
+    }
     const ev: EmotionDisplayEvent = { type: 'frame', emotion: face.emotion, tsMs, id: input.env.id };
     const next = reduceEmotion(s, ev);
     if (next.streakFrames >= o.kFrames && tsMs - next.streakStartMs >= o.minMs) {
@@ -229,6 +237,20 @@ export function emotionDisplayAgent(
 }
 
 const NONE: Decision<EmotionDisplayEvent> = { events: [], actions: [] };
+
+/**
+ * Whether a frame agreeing with the display must persist its time as `lastFaceMs`, when nothing
+ * else changes. Every such frame did once: a LevelDB write per frame for as long as someone sits
+ * in front of the camera (twice a second on the demo, for months, on what is often an SD card).
+ * The time only matters to re-arm the no-face timer after a restart (onStart) and to tell a stale
+ * firing, which the runtime now drops itself (agent-timers.ts). So it is kept to within half the
+ * timeout: one write per 1.5 s at the default, and after a restart with nobody there `no_face`
+ * comes between half the timeout and the timeout after the last face. A clock that went back (a
+ * replay restarted in the fixture's past) always writes.
+ */
+function lastFaceStale(lastFaceMs: number | null, tsMs: number, noFaceTimeoutMs: number): boolean {
+  return lastFaceMs === null || tsMs < lastFaceMs || tsMs - lastFaceMs >= noFaceTimeoutMs / 2;
+}
 
 function showAction(emotion: Shown, confidence: number): Decision<EmotionDisplayEvent>['actions'][number] {
   return { kind: 'tool', tool: 'display.show', args: { emotion, emoji: EMOJI[emotion], confidence } };

@@ -9,6 +9,7 @@ import { AgentRuntime } from '../../daemon/agents/runtime.js';
 import { AgentStore } from '../../daemon/agents/store.js';
 import { ToolRegistry } from '../../daemon/agents/tools.js';
 import { Bus } from '../../daemon/bus/bus.js';
+import { type Envelope, Priority } from '../../daemon/bus/envelope.js';
 import { type DisplayAction, EMOTIONS, type Emotion, type FaceInference } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
 import type { Store } from '../../daemon/storage/store.js';
@@ -50,17 +51,34 @@ function frame(emotion: Emotion | null, seq = 0): FaceInference {
   };
 }
 
+/** A face frame's envelope as the bus would deliver it, stamped `tsMs`. */
+function faceEnvelope(tsMs: number, emotion: Emotion): Envelope<FaceInference> {
+  return {
+    id: `late-${tsMs}`,
+    topic: 'inference/face/front',
+    tsMs,
+    source: 'test',
+    priority: Priority.normal,
+    confidence: undefined,
+    tags: [],
+    metadata: {},
+    correlationId: undefined,
+    payload: frame(emotion),
+  };
+}
+
 async function setup(options: EmotionDisplayOptions) {
   const clock = new VirtualClock(0);
   const logger = silentLogger();
   const bus = new Bus({ clock, logger });
   const tools = new ToolRegistry({ bus, clock, logger, defaultTimeoutMs: 1000 });
   registerBuiltinTools(tools, { bus, logger, publishAllow: [], ttsProgram: 'none' });
+  const store = new AgentStore({ db, snapshotEvery: 50, retentionEvents: 50 });
   const runtime = new AgentRuntime({
     bus,
     clock,
     logger,
-    store: new AgentStore({ db, snapshotEvery: 50, retentionEvents: 50 }),
+    store,
     tools,
   });
   const agent = runtime.create(emotionDisplayAgent(options));
@@ -99,7 +117,7 @@ async function setup(options: EmotionDisplayOptions) {
     await bus.publish('inference/face/front/refined', { ...frame(emotion), refines });
     await settle();
   };
-  return { clock, agent, runtime, shown, at, settle, shownAt, frameAt, refine };
+  return { clock, agent, runtime, store, shown, at, settle, shownAt, frameAt, refine };
 }
 
 describe('emotion display hysteresis (k_frames AND min_ms)', () => {
@@ -161,6 +179,51 @@ describe('emotion display hysteresis (k_frames AND min_ms)', () => {
     await t.clock.advanceTo(20_000);
     await t.settle();
     expect(t.shown).toHaveLength(2);
+    await t.runtime.stop();
+  });
+
+  it('a frame agreeing with the display is no event: the log grows once per half timeout, not per frame', async () => {
+    const t = await setup({ kFrames: 1, minMs: 0, noFaceTimeoutMs: 3000 });
+    await t.at(0, 'happy');
+    expect(t.shownAt()).toEqual(['0:happy']);
+    const before = t.agent.counters.events;
+    // 19 s of the same face at 2 frames a second (the demo camera): 38 agreeing frames.
+    for (let ms = 500; ms <= 19_000; ms += 500) await t.at(ms, 'happy');
+    // One write per 1.5 s (half the timeout) at most, not one per frame (which made 38).
+    const written = t.agent.counters.events - before;
+    expect(written).toBeGreaterThan(0);
+    expect(written).toBeLessThanOrEqual(14);
+    const { log } = await t.store.counts('emotion-display');
+    expect(log).toBeLessThanOrEqual(2 + 14);
+    // The display still leaves exactly no_face_timeout_ms after the last face, though the last
+    // face's time was never written.
+    expect(t.agent.state().lastFaceMs).toBeLessThan(19_000);
+    await t.clock.advanceTo(21_999);
+    await t.settle();
+    expect(t.shownAt()).toEqual(['0:happy']);
+    await t.clock.advanceTo(22_000);
+    await t.settle();
+    expect(t.shownAt()).toEqual(['0:happy', '22000:no_face']);
+    await t.runtime.stop();
+  });
+
+  it('a no_face firing superseded by a frame queued before it is dropped (the frame re-armed the timer)', async () => {
+    const t = await setup({ kFrames: 1, minMs: 0, noFaceTimeoutMs: 1000 });
+    await t.at(100, 'happy');
+    await t.at(200, 'happy'); // the first agreeing frame is written (it ends the vote at 100)
+    expect(t.agent.state().lastFaceMs).toBe(200);
+    // A frame from 400 ms reaches the agent late, queued just before the timer set for 1200 fires:
+    // its turn re-arms the timer for 1400, and the firing queued behind it is stale. Its time is
+    // not written (200 ms after the last, under half the timeout), so only the runtime can tell.
+    const late = t.agent.submit({ kind: 'message', env: faceEnvelope(400, 'happy') });
+    const advancing = t.clock.advanceTo(1200);
+    await Promise.all([late, advancing]);
+    await t.settle();
+    expect(t.shownAt()).toEqual(['100:happy']);
+    expect(t.agent.counters.staleTimers).toBe(1);
+    await t.clock.advanceTo(1400);
+    await t.settle();
+    expect(t.shownAt()).toEqual(['100:happy', '1400:no_face']);
     await t.runtime.stop();
   });
 

@@ -15,6 +15,14 @@
  * Each mode's figure is the median over its windows; the rounds interleave the modes so drift in
  * the machine's other load touches all three alike. Extra CPU is reported relative to `none` (the
  * target) and in % of one core.
+ *
+ * Several viewers at once (VIEWERS), and the extra divided by their number: one viewer's cost is
+ * about 0.2 % of a core on a daemon using ~7 %, while the same 15 s of work costs ±0.8 % of a core
+ * from one window to the next on this VM (BENCHMARKS.md, 2026-12-05), so a single viewer's figure
+ * passed or failed the 5 % target by chance. Each viewer is its own SSE subscription and its own
+ * requests, and the frames are kept whether anyone watches or not (camera-view.ts), so nothing is
+ * shared that the first viewer alone would pay: the cost is linear in viewers, and the quotient is
+ * one viewer's cost with the noise divided by their number.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { get, type IncomingMessage } from 'node:http';
@@ -30,7 +38,7 @@ export const targets: readonly BenchTarget[] = [
   {
     figure: 'fetch_extra_cpu_pct',
     max: 5,
-    why: "the dashboard's camera view at 5 fps: daemon CPU with a viewer vs without, extra in %",
+    why: "the dashboard's camera view at 5 fps: daemon CPU added per viewer (8 at once) vs none, in %",
   },
   {
     figure: 'fetch_event_to_frame_p99_ms',
@@ -40,6 +48,12 @@ export const targets: readonly BenchTarget[] = [
 ];
 
 type Mode = 'none' | 'fetch' | 'mjpeg';
+
+/**
+ * Viewers at once per mode. MJPEG: the camera view's stream limit (CameraViewOptions.maxStreams,
+ * default 4); fetch: 8, half the server's SSE limit (maxSseClients, default 16).
+ */
+const VIEWERS = { fetch: 8, mjpeg: 4 } as const;
 
 function quantile(values: readonly number[], q: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -152,15 +166,19 @@ export async function bench(options: BenchOptions): Promise<Figures> {
     };
     for (let round = 0; round < rounds; round++) {
       for (const mode of ['none', 'fetch', 'mjpeg'] as const) {
-        const viewer = mode === 'fetch' ? fetchViewer(url) : mode === 'mjpeg' ? mjpegViewer(url) : undefined;
+        const viewers: Viewer[] = [];
+        if (mode !== 'none')
+          for (let i = 0; i < VIEWERS[mode]; i++)
+            viewers.push(mode === 'fetch' ? fetchViewer(url) : mjpegViewer(url));
         await new Promise((r) => setTimeout(r, 1000)); // connected and flowing before the window
         const cpu0 = cpuSeconds(pid);
         const t0 = performance.now();
         await new Promise((r) => setTimeout(r, windowS * 1000));
         const cpu1 = cpuSeconds(pid);
         rates[mode].push((cpu1 - cpu0) / ((performance.now() - t0) / 1000));
-        viewer?.stop();
-        if (viewer !== undefined && mode !== 'none') {
+        for (const viewer of viewers) {
+          viewer.stop();
+          if (mode === 'none') continue;
           received[mode].frames += viewer.frames;
           received[mode].bytes += viewer.bytes;
           if (mode === 'fetch') eventToFrameMs.push(...viewer.eventToFrameMs);
@@ -169,26 +187,31 @@ export async function bench(options: BenchOptions): Promise<Figures> {
       }
     }
     const none = median(rates.none);
-    const fetchRate = median(rates.fetch);
-    const mjpegRate = median(rates.mjpeg);
+    // Per viewer: the extra over `none` shared out (the cost is linear in viewers, header).
+    const fetchRate = none + (median(rates.fetch) - none) / VIEWERS.fetch;
+    const mjpegRate = none + (median(rates.mjpeg) - none) / VIEWERS.mjpeg;
     const secondsPerMode = rounds * windowS;
+    const perViewerS = (mode: Exclude<Mode, 'none'>): number => secondsPerMode * VIEWERS[mode];
     const r1 = (x: number): number => Math.round(x * 10) / 10;
+    const r2 = (x: number): number => Math.round(x * 100) / 100;
     return {
       window_s: windowS,
       rounds,
+      fetch_viewers: VIEWERS.fetch,
+      mjpeg_viewers: VIEWERS.mjpeg,
       daemon_cpu_pct_of_core: r1(none * 100),
-      fetch_cpu_pct_of_core: r1(fetchRate * 100),
-      mjpeg_cpu_pct_of_core: r1(mjpegRate * 100),
+      fetch_all_viewers_cpu_pct_of_core: r1(median(rates.fetch) * 100),
+      mjpeg_all_viewers_cpu_pct_of_core: r1(median(rates.mjpeg) * 100),
       fetch_extra_cpu_pct: r1(((fetchRate - none) / none) * 100),
       mjpeg_extra_cpu_pct: r1(((mjpegRate - none) / none) * 100),
-      fetch_extra_pct_of_core: r1((fetchRate - none) * 100),
-      mjpeg_extra_pct_of_core: r1((mjpegRate - none) * 100),
+      fetch_extra_pct_of_core: r2((fetchRate - none) * 100),
+      mjpeg_extra_pct_of_core: r2((mjpegRate - none) * 100),
       fetch_event_to_frame_p50_ms: r1(quantile(eventToFrameMs, 0.5)),
       fetch_event_to_frame_p99_ms: r1(quantile(eventToFrameMs, 0.99)),
-      fetch_frames_per_s: r1(received.fetch.frames / secondsPerMode),
-      mjpeg_frames_per_s: r1(received.mjpeg.frames / secondsPerMode),
-      fetch_kib_per_s: r1(received.fetch.bytes / 1024 / secondsPerMode),
-      mjpeg_kib_per_s: r1(received.mjpeg.bytes / 1024 / secondsPerMode),
+      fetch_frames_per_s: r1(received.fetch.frames / perViewerS('fetch')),
+      mjpeg_frames_per_s: r1(received.mjpeg.frames / perViewerS('mjpeg')),
+      fetch_kib_per_s: r1(received.fetch.bytes / 1024 / perViewerS('fetch')),
+      mjpeg_kib_per_s: r1(received.mjpeg.bytes / 1024 / perViewerS('mjpeg')),
       cheaper: fetchRate <= mjpegRate ? 'fetch' : 'mjpeg',
     };
   } finally {

@@ -15,6 +15,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
+import './mqtt-packet-numbers.js';
 import type { Component } from '../component.js';
 import { EdgeloomError, ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';

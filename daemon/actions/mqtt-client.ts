@@ -22,6 +22,7 @@
  *   clears the personal retained topics.
  */
 import mqtt, { type MqttClient } from 'mqtt';
+import './mqtt-packet-numbers.js';
 import type { Component, ComponentHealth } from '../component.js';
 import { EdgeloomError, ErrorCode, toError } from '../errors.js';
 import type { Logger } from '../log.js';

@@ -4,7 +4,11 @@
  * - publish: start the sink (broker down), publish `count` QoS 1 messages `{seq}`, print
  *   `persisted <n>` as each one is accepted, then `ready`, and wait to be killed.
  * - drain: start the sink, wait until the outbox is empty, print `drained <json stats>`, stop, exit 0.
+ * - numbers: start the sink (url '' starts the embedded broker, aedes), publish `count` QoS 1
+ *   messages, wait until every one is acknowledged, print `numbers <json>` with the state of
+ *   mqtt-packet's number cache (actions/mqtt-packet-numbers.ts), stop, exit 0.
  */
+import { createRequire } from 'node:module';
 import { MqttClientSink } from '../../daemon/actions/mqtt-client.js';
 import { silentLogger } from '../../daemon/log.js';
 import { openStore } from '../../daemon/storage/store.js';
@@ -14,7 +18,7 @@ import { mqttTestConfig } from './mqtt.js';
 interface Args {
   readonly url: string;
   readonly storageDir: string;
-  readonly mode: 'publish' | 'drain';
+  readonly mode: 'publish' | 'drain' | 'numbers';
   readonly count?: number;
 }
 
@@ -34,6 +38,7 @@ async function main(): Promise<void> {
     storage: store,
     reconnectMinMs: 100,
     reconnectMaxMs: 500,
+    credentialsDir: args.storageDir,
   });
   await sink.start(new AbortController().signal);
   if (args.mode === 'publish') {
@@ -48,6 +53,29 @@ async function main(): Promise<void> {
     process.stdout.write('ready\n');
     setInterval(() => undefined, 1000); // stay alive until SIGKILL
     return;
+  }
+  if (args.mode === 'numbers') {
+    for (let seq = 0; seq < (args.count ?? 0); seq++) {
+      await sink.publish(
+        'edgeloom/child/seq',
+        { topic: 'seq', qos: 1, retain: false, payload: { seq } },
+        Date.now(),
+      );
+    }
+    await sink.whenDrained();
+    // The very module mqtt.js and aedes write with (one copy, hoisted).
+    const require = createRequire(import.meta.url);
+    const packet = require('mqtt-packet') as { writeToStream: { cacheNumbers: boolean } };
+    const numbers = require('mqtt-packet/numbers') as { cache: Record<number, Buffer> };
+    const report = {
+      cacheNumbers: packet.writeToStream.cacheNumbers,
+      cachedBuffers: Object.keys(numbers.cache).length,
+      acked: sink.stats().qos1Acked,
+    };
+    process.stdout.write(`numbers ${JSON.stringify(report)}\n`);
+    await sink.stop();
+    await store.close();
+    process.exit(0);
   }
   await sink.whenDrained();
   process.stdout.write(`drained ${JSON.stringify(sink.stats().outbox)}\n`);

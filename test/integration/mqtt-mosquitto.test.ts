@@ -333,4 +333,29 @@ describe.runIf(needs({ tools: ['mosquitto'] }))('MQTT sink against Mosquitto', (
     );
     expect(second.child.exitCode).toBe(0);
   });
+
+  // mqtt-packet builds a 2-byte Buffer for each of the 65,536 packet numbers on its first packet
+  // unless told not to (actions/mqtt-packet-numbers.ts): 7.5 MB of heap and 65,536 objects every
+  // full collection marks, for as long as the daemon runs. In a child of its own, as a daemon
+  // loads it (a test worker shares mqtt-packet with other files), through Mosquitto (mqtt.js) and
+  // through the embedded broker (aedes and mqtt.js).
+  it.each([
+    ['Mosquitto', true],
+    ['the embedded broker', false],
+  ])('mqtt-packet never builds its number cache (through %s)', async (_via, mosquitto) => {
+    const storageDir = join(dir, `numbers-${mosquitto ? 'mosquitto' : 'embedded'}`);
+    const count = 20;
+    const run = await spawnChild(
+      { url: mosquitto ? broker.url : '', storageDir, mode: 'numbers', count },
+      'numbers',
+    );
+    const report = JSON.parse(run.out().split('numbers ')[1]?.split('\n')[0] ?? '{}') as {
+      cacheNumbers: boolean;
+      cachedBuffers: number;
+      acked: number;
+    };
+    expect(report.acked).toBe(count);
+    expect(report.cacheNumbers).toBe(false);
+    expect(report.cachedBuffers).toBe(0);
+  });
 });

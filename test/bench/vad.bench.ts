@@ -64,11 +64,15 @@ export const targets: readonly BenchTarget[] = [
   {
     // Wall time per frame against ricky's defaults compares session options as much as code: ONNX
     // Runtime's defaults run one intra-op thread per core and spin them between runs, which buys
-    // a few µs per frame on an idle 2-core machine with a second core's CPU (cpu_ratio above).
+    // a few µs per frame on an idle 2-core machine with a second core's CPU (cpu_ratio above: ~3x
+    // the CPU). How much it buys moves with the machine: 0.93, 1.13, 1.12 and 1.16 in four whole
+    // sets on the same VAD code (BENCHMARKS.md), so a bound at 1.15 failed by chance. The code
+    // alone is held to 1.15 by the same-options figure below; this one catches a regression that
+    // the second core cannot hide.
     figure: 'ratio_vs_ricky_v5',
-    max: 1.15,
-    quick: { max: 1.3 },
-    why: "wall time per frame within 15 % of ricky0123/vad's v5 code on its own session defaults, per-frame medians",
+    max: 1.3,
+    quick: { max: 1.4 },
+    why: "wall time per frame within 30 % of ricky0123/vad's v5 code on its own session defaults (two spinning threads against one), per-frame medians",
   },
   {
     figure: 'ratio_vs_ricky_v5_same_options',

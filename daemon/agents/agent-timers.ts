@@ -8,6 +8,10 @@
  * (isCurrent). An input queued before the firing (a face frame behind a slow turn) may re-arm
  * the name first; the firing it superseded is then dropped instead of acting on time that has
  * moved on, so a definition need not keep exact times in its state only to recognise it.
+ *
+ * Bound: one entry per name armed now. A fired timer's entry stays until its firing is taken (or
+ * found stale), set again or cancelled, so names used once each (the timers skill's `timer:<id>`)
+ * do not pile up over months.
  */
 import type { Clock, TimerHandle } from '../util/clock.js';
 
@@ -17,7 +21,7 @@ interface Armed {
 }
 
 export class AgentTimers {
-  /** By name; an entry stays after its timer fired until the name is set again or cancelled. */
+  /** By name; a fired timer's entry stays until take(), set() or cancel(). */
   private readonly armed = new Map<string, Armed>();
   private seq = 0;
 
@@ -36,9 +40,19 @@ export class AgentTimers {
     this.armed.set(name, { handle, seq });
   }
 
-  /** True while arming `seq` is the latest of `name`: not replaced nor cancelled since. */
-  isCurrent(name: string, seq: number): boolean {
-    return this.armed.get(name)?.seq === seq;
+  /**
+   * Hand over the firing of arming `seq`: true, and the entry is gone, while it is the latest of
+   * `name`; false when the name was set again or cancelled since (a stale firing).
+   */
+  take(name: string, seq: number): boolean {
+    if (this.armed.get(name)?.seq !== seq) return false;
+    this.armed.delete(name);
+    return true;
+  }
+
+  /** Names armed now, fired ones not yet taken included. */
+  get size(): number {
+    return this.armed.size;
   }
 
   cancel(name: string): void {

@@ -99,7 +99,8 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
   private lastSnapshotSeq = 0;
   private status: AgentStatus = 'created';
   private subs: Subscription[] = [];
-  private readonly timers: AgentTimers;
+  /** Its named timers (read-only use outside: `timers.size` is how many are armed now). */
+  readonly timers: AgentTimers;
   /** Serialises turns: each input chains onto the previous one. */
   private turn: Promise<void> = Promise.resolve();
   /** Turns queued or running (a turn is one input being decided and persisted). */
@@ -345,7 +346,7 @@ export class Agent<S = unknown, E extends DomainEvent = DomainEvent, W = never> 
   private async process(input: AgentInput, timerSeq?: number): Promise<void> {
     // 'stopping': the stop drain still hands queued inputs over.
     if (this.status !== 'running' && this.status !== 'stopping') return;
-    if (input.kind === 'timer' && timerSeq !== undefined && !this.timers.isCurrent(input.name, timerSeq))
+    if (input.kind === 'timer' && timerSeq !== undefined && !this.timers.take(input.name, timerSeq))
       return void this.counters.staleTimers++;
     this.counters.inputs++;
     let decision: Decision<E, W>;

@@ -166,4 +166,23 @@ describe('timers agent (real LevelDB)', () => {
     expect(bad).toMatchObject({ ok: false, error: { code: 'E_TOOL_INVALID_ARGS' } });
     await run.runtime.stop();
   });
+
+  it('keeps no trace of a timer once it fired: a name used once each does not pile up over months', async () => {
+    const clock = new VirtualClock(START_MS);
+    const run = await boot(clock, { maxTimers: 16 });
+    // Rounds of timers, each with a new id (t1, t2, ...): their agent timers are named by id.
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 10; i++) await run.call('timer.set', { seconds: 60 + i });
+      expect(run.agent.timers.size).toBe(10);
+      await clock.advanceTo(clock.now() + 120_000);
+      await until(
+        `round ${round} fired`,
+        () => run.events.filter((e) => e.state === 'fired').length === (round + 1) * 10,
+      );
+      await run.agent.idle();
+      expect(run.state().timers).toEqual([]);
+      expect(run.agent.timers.size).toBe(0);
+    }
+    await run.runtime.stop();
+  });
 });

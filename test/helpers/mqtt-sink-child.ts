@@ -41,27 +41,25 @@ async function main(): Promise<void> {
     credentialsDir: args.storageDir,
   });
   await sink.start(new AbortController().signal);
-  if (args.mode === 'publish') {
+  /** `count` QoS 1 messages `{seq}`; `onAccepted` hears each one the sink accepted. */
+  const publishAll = async (onAccepted: (n: number) => void = () => undefined): Promise<void> => {
     for (let seq = 0; seq < (args.count ?? 0); seq++) {
       await sink.publish(
         'edgeloom/child/seq',
         { topic: 'seq', qos: 1, retain: false, payload: { seq } },
         Date.now(),
       );
-      process.stdout.write(`persisted ${seq + 1}\n`);
+      onAccepted(seq + 1);
     }
+  };
+  if (args.mode === 'publish') {
+    await publishAll((n) => process.stdout.write(`persisted ${n}\n`));
     process.stdout.write('ready\n');
     setInterval(() => undefined, 1000); // stay alive until SIGKILL
     return;
   }
   if (args.mode === 'numbers') {
-    for (let seq = 0; seq < (args.count ?? 0); seq++) {
-      await sink.publish(
-        'edgeloom/child/seq',
-        { topic: 'seq', qos: 1, retain: false, payload: { seq } },
-        Date.now(),
-      );
-    }
+    await publishAll();
     await sink.whenDrained();
     // The very module mqtt.js and aedes write with (one copy, hoisted).
     const require = createRequire(import.meta.url);

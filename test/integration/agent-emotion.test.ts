@@ -9,7 +9,8 @@ import { AgentRuntime } from '../../daemon/agents/runtime.js';
 import { AgentStore } from '../../daemon/agents/store.js';
 import { ToolRegistry } from '../../daemon/agents/tools.js';
 import { Bus } from '../../daemon/bus/bus.js';
-import { type Envelope, Priority } from '../../daemon/bus/envelope.js';
+import { buildEnvelope } from '../../daemon/bus/bus-envelope.js';
+import type { Envelope } from '../../daemon/bus/envelope.js';
 import { type DisplayAction, EMOTIONS, type Emotion, type FaceInference } from '../../daemon/bus/topics.js';
 import { silentLogger } from '../../daemon/log.js';
 import type { Store } from '../../daemon/storage/store.js';
@@ -51,20 +52,9 @@ function frame(emotion: Emotion | null, seq = 0): FaceInference {
   };
 }
 
-/** A face frame's envelope as the bus would deliver it, stamped `tsMs`. */
-function faceEnvelope(tsMs: number, emotion: Emotion): Envelope<FaceInference> {
-  return {
-    id: `late-${tsMs}`,
-    topic: 'inference/face/front',
-    tsMs,
-    source: 'test',
-    priority: Priority.normal,
-    confidence: undefined,
-    tags: [],
-    metadata: {},
-    correlationId: undefined,
-    payload: frame(emotion),
-  };
+/** A face frame's envelope as the bus builds it, stamped `tsMs`. */
+function faceEnvelope(tsMs: number, emotion: Emotion): Envelope {
+  return buildEnvelope(tsMs, 'inference/face/front', tsMs, frame(emotion), { source: 'test' }, undefined);
 }
 
 async function setup(options: EmotionDisplayOptions) {

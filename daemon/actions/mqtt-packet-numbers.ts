@@ -1,7 +1,9 @@
 /**
  * mqtt-packet's number cache, switched off before the first packet is written. Imported for its
- * effect, first, by mqtt-client.ts and embedded-broker.ts: mqtt.js and aedes share the one
- * mqtt-packet, whose `writeToStream.cacheNumbers` is module-wide.
+ * effect by mqtt-client.ts and embedded-broker.ts, the modules that load mqtt.js and aedes: they
+ * share the one mqtt-packet, whose `writeToStream.cacheNumbers` is module-wide. Where it stands
+ * among their imports does not matter: mqtt-packet builds the cache on its first packet, not
+ * when it loads.
  *
  * Why: by default mqtt-packet builds, on its first packet, a 2-byte Buffer for every number a
  * packet can carry (0..65535: packet ids, topic lengths): 7.5 MB of heap and 1 MB outside it, and

@@ -5,7 +5,7 @@
  *
  * "Replaces" holds for a firing already queued too: every arming has a sequence number, and the
  * agent hands a firing to its decide() only while it is still the name's latest arming
- * (isCurrent). An input queued before the firing (a face frame behind a slow turn) may re-arm
+ * (take). An input queued before the firing (a face frame behind a slow turn) may re-arm
  * the name first; the firing it superseded is then dropped instead of acting on time that has
  * moved on, so a definition need not keep exact times in its state only to recognise it.
  *

@@ -17,9 +17,10 @@
  * target) and in % of one core.
  *
  * Several viewers at once (VIEWERS), and the extra divided by their number: one viewer's cost is
- * about 0.2 % of a core on a daemon using ~7 %, while the same 15 s of work costs ±0.8 % of a core
- * from one window to the next on this VM (BENCHMARKS.md, 2026-12-05), so a single viewer's figure
- * passed or failed the 5 % target by chance. Each viewer is its own SSE subscription and its own
+ * well under 0.1 % of a core on a daemon using ~7 % (8 together read −0.3 to +0.1 % of a core),
+ * while the same 15 s of work costs ±0.8 % of a core from one window to the next on this VM
+ * (BENCHMARKS.md, 2026-12-05), so a single viewer's figure passed or failed the 5 % target by
+ * chance. Each viewer is its own SSE subscription and its own
  * requests, and the frames are kept whether anyone watches or not (camera-view.ts), so nothing is
  * shared that the first viewer alone would pay: the cost is linear in viewers, and the quotient is
  * one viewer's cost with the noise divided by their number.

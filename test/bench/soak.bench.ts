@@ -286,6 +286,10 @@ export async function bench(options: BenchOptions): Promise<Figures> {
   const rssEnd = median(pick(end, (s) => s.rss));
   const extWarm = min(pick(warm, (s) => s.external));
   const extEnd = min(pick(end, (s) => s.external));
+  const fdsWarm = min(pick(warm, (s) => s.fds));
+  const fdsEnd = min(pick(end, (s) => s.fds));
+  const handlesWarm = min(pick(warm, (s) => s.handles));
+  const handlesEnd = min(pick(end, (s) => s.handles));
   const store = await storeBound(storageDir, config);
   rmSync(work, { recursive: true, force: true });
   return {
@@ -305,12 +309,12 @@ export async function bench(options: BenchOptions): Promise<Figures> {
     external_warm_mb: mb(extWarm),
     external_end_mb: mb(extEnd),
     external_growth_pct: pct(extWarm, extEnd),
-    fds_warm: min(pick(warm, (s) => s.fds)),
-    fds_end: min(pick(end, (s) => s.fds)),
-    fd_growth: min(pick(end, (s) => s.fds)) - min(pick(warm, (s) => s.fds)),
-    handles_warm: min(pick(warm, (s) => s.handles)),
-    handles_end: min(pick(end, (s) => s.handles)),
-    handle_growth: min(pick(end, (s) => s.handles)) - min(pick(warm, (s) => s.handles)),
+    fds_warm: fdsWarm,
+    fds_end: fdsEnd,
+    fd_growth: fdsEnd - fdsWarm,
+    handles_warm: handlesWarm,
+    handles_end: handlesEnd,
+    handle_growth: handlesEnd - handlesWarm,
     timers_warm: min(pick(warm, (s) => s.timers)),
     timers_end: min(pick(end, (s) => s.timers)),
     open_sublevels_warm: max(pick(warm, (s) => s.openSublevels)),

@@ -37,7 +37,20 @@ interface VirtualTimer {
   fn: () => void;
   intervalMs: number | undefined;
   cancelled: boolean;
+  /** In the heap now (a one-shot timer leaves it when it fires; cancelling it after counts nothing). */
+  queued: boolean;
 }
+
+/**
+ * Cancelled timers stay in the heap until they reach its head, and a replay at speed 0 cancels
+ * one the bus arms for every settle (a drain deadline 60 virtual seconds ahead): ~600 dead timers
+ * and their closures were kept at any time through a 24 h soak. Past this many, and once they are
+ * half the heap, the heap is rebuilt without them: O(n) amortised over the n/2 cancels that led
+ * to it, and the heap never holds more than twice its live timers (plus this floor).
+ */
+const COMPACT_MIN_CANCELLED = 64;
+
+const noop = (): void => {};
 
 /**
  * A clock that only moves when told to. Replay at speed 0 and unit tests drive it with
@@ -53,6 +66,8 @@ export class VirtualClock implements Clock {
   private seq = 0;
   /** Binary min-heap ordered by (dueMs, seq). */
   private readonly heap: VirtualTimer[] = [];
+  /** Cancelled timers still in the heap (see COMPACT_MIN_CANCELLED). */
+  private cancelledQueued = 0;
   private pacing: Pacing | undefined;
   /** While runUntil() waits for wall time: told of each timer armed, to wake early for it. */
   private onArm: ((dueMs: number) => void) | undefined;
@@ -177,7 +192,10 @@ export class VirtualClock implements Clock {
     return this.heap[0]?.dueMs;
   }
 
-  /** Number of armed timers (cancelled ones not yet collected may be counted). */
+  /**
+   * Timers in the heap: every armed one, and cancelled ones not yet collected (at most as many
+   * as the armed ones, or COMPACT_MIN_CANCELLED).
+   */
   pendingTimers(): number {
     return this.heap.length;
   }
@@ -222,18 +240,40 @@ export class VirtualClock implements Clock {
       fn,
       intervalMs,
       cancelled: false,
+      queued: false,
     };
     this.push(timer);
     this.onArm?.(timer.dueMs);
     return {
       cancel: () => {
+        if (timer.cancelled) return;
         timer.cancelled = true;
+        // Its closure is garbage now, whether or not the heap still holds the timer.
+        timer.fn = noop;
+        if (!timer.queued) return;
+        this.cancelledQueued++;
+        if (this.cancelledQueued >= COMPACT_MIN_CANCELLED && this.cancelledQueued * 2 >= this.heap.length)
+          this.compact();
       },
     };
   }
 
   private dropCancelledHead(): void {
-    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) {
+      this.pop();
+      this.cancelledQueued--;
+    }
+  }
+
+  /** Rebuild the heap from its live timers: a sorted array is a valid min-heap. */
+  private compact(): void {
+    const h = this.heap;
+    const live = h.filter((t) => !t.cancelled);
+    for (const t of h) if (t.cancelled) t.queued = false;
+    live.sort((a, b) => (this.less(a, b) ? -1 : 1));
+    h.length = 0;
+    for (const t of live) h.push(t);
+    this.cancelledQueued = 0;
   }
 
   private less(a: VirtualTimer, b: VirtualTimer): boolean {
@@ -242,6 +282,7 @@ export class VirtualClock implements Clock {
 
   private push(t: VirtualTimer): void {
     const h = this.heap;
+    t.queued = true;
     h.push(t);
     let i = h.length - 1;
     while (i > 0) {
@@ -255,6 +296,7 @@ export class VirtualClock implements Clock {
   private pop(): VirtualTimer | undefined {
     const h = this.heap;
     const top = h[0];
+    if (top !== undefined) top.queued = false;
     const last = h.pop();
     if (h.length > 0 && last !== undefined) {
       h[0] = last;

@@ -83,6 +83,58 @@ describe('VirtualClock', () => {
     expect(clock.now()).toBe(20);
   });
 
+  it('does not keep cancelled timers: a deadline armed and cancelled per event stays bounded', async () => {
+    // The bus's drain deadline at speed 0: armed 60 s ahead for every settle, cancelled at once.
+    // Before, each stayed in the heap (with its closure) until its due time.
+    const clock = new VirtualClock(0);
+    const live: number[] = [];
+    const deadline = (): void => {
+      throw new Error('a cancelled deadline fired');
+    };
+    for (let i = 0; i < 10_000; i++) {
+      clock.setTimeout(deadline, 60_000).cancel();
+      if (i % 1_000 === 0) clock.setTimeout(() => live.push(i), 50_000 + i);
+      await clock.advanceTo(clock.now() + 1);
+      expect(clock.pendingTimers()).toBeLessThanOrEqual(2 * 10 + 64);
+    }
+    await clock.runAll();
+    expect(live).toEqual([0, 1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 9_000]);
+  });
+
+  it('fires the same timers in the same order whatever is cancelled around them', async () => {
+    // A seeded mix of timeouts and cancels (over half of them: the heap is compacted), checked
+    // against a plain list sorted by (due, arming order): compaction must not reorder anything.
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (seed * 48_271) % 2_147_483_647; // Park–Miller: exact in float64
+      return seed % n;
+    };
+    const clock = new VirtualClock(0);
+    const fired: string[] = [];
+    const handles: { cancel(): void }[] = [];
+    const expected: { due: number; seq: number; label: string }[] = [];
+    for (let i = 0; i < 2_000; i++) {
+      const due = rand(5_000);
+      const label = `t${i}`;
+      const h = clock.setTimeout(() => fired.push(`${label}@${clock.now()}`), due);
+      handles.push(h);
+      expected.push({ due, seq: i, label });
+    }
+    const cancelled = new Set<number>();
+    for (let k = 0; k < 1_500; k++) {
+      const i = rand(2_000);
+      handles[i]!.cancel();
+      cancelled.add(i);
+    }
+    const want = expected
+      .filter((e) => !cancelled.has(e.seq))
+      .sort((a, b) => a.due - b.due || a.seq - b.seq)
+      .map((e) => `${e.label}@${e.due}`);
+    expect(clock.pendingTimers()).toBeLessThanOrEqual(2 * want.length + 64);
+    expect(clock.pendingTimers()).toBeLessThan(2_000 - 500);
+    await clock.runAll();
+    expect(fired).toEqual(want);
+  });
   it('runAll stops at its limit (an interval would otherwise run forever)', async () => {
     const clock = new VirtualClock(0);
     let n = 0;

@@ -100,6 +100,32 @@ describe('edgeloom doctor checks', () => {
     expect(line(results, 'program edgeloom-no-such-grabber')).toMatchObject({ level: 'fail' });
   });
 
+  it("fails the speech output's programs when they are missing, in replay mode too, and only when it is on", async () => {
+    const tts = { command: ['edgeloom-no-such-tts', '--stdout'], player: ['edgeloom-no-such-player', '-q'] };
+    const on = await run({ source: { mode: 'replay' }, agents: { voice: { tts } } });
+    for (const program of ['edgeloom-no-such-tts', 'edgeloom-no-such-player'])
+      expect(line(on, `program ${program}`)).toMatchObject({
+        level: 'fail',
+        detail: expect.stringContaining('the configuration runs it'),
+      });
+    const off = await run({ agents: { voice: { tts: { ...tts, enabled: false } } } });
+    expect(off.some((r) => r.check.includes('edgeloom-no-such'))).toBe(false);
+    // A program edgeloom knows is named with the package that installs it (on an empty PATH).
+    const bare = await runDoctor(
+      config({ agents: { voice: { tts: { command: ['espeak-ng'], player: ['aplay'] } } } }),
+      {
+        probe: systemProbe({ devDir, path: devDir }),
+        listSerialPorts: async () => [],
+        brokerTimeoutMs: 500,
+      },
+    );
+    expect(line(bare, 'program espeak-ng')).toMatchObject({
+      level: 'fail',
+      fix: 'sudo apt install espeak-ng',
+    });
+    expect(line(bare, 'program aplay')).toMatchObject({ level: 'fail', fix: 'sudo apt install alsa-utils' });
+  });
+
   it('fails a model whose file does not match its sha256, naming the file', async () => {
     const models = join(dir, 'models');
     cpSync(join(REPO_ROOT, 'models'), models, { recursive: true });

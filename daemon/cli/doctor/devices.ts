@@ -1,6 +1,6 @@
 /**
  * Doctor checks for what the sensors need from the machine: the camera, the microphone, the
- * serial port and the producer programs. A thing the configuration uses and that is missing is a
+ * serial port, the producer programs and the speech output's programs. A thing the configuration uses and that is missing is a
  * `fail`; a thing nobody asked for that is missing is only a `warn`, so the report says what this
  * machine could do without failing over hardware that is not in use.
  */
@@ -13,7 +13,10 @@ export interface Needs {
   readonly camera: boolean;
   readonly mic: boolean;
   readonly imu: boolean;
-  /** Programs the enabled sensors run, e.g. ffmpeg for the v4l2 preset. */
+  /**
+   * Programs the configuration runs: the enabled sensors' (ffmpeg for the v4l2 preset, live mode
+   * only) and the speech output's (agents.voice.tts: its command and player, in every mode).
+   */
   readonly programs: readonly string[];
 }
 
@@ -45,6 +48,10 @@ export function needsOf(config: EdgeloomConfig): Needs {
     const p = mic.recorder === 'custom' ? mic.command[0] : RECORDER_PROGRAM[mic.recorder];
     if (p !== undefined) programs.add(p);
   }
+  // The TTS actuator starts with the agents, replays included (the demo speaks its answers).
+  const tts = config.agents.voice.tts;
+  if (tts.enabled)
+    for (const argv of [tts.command, tts.player]) if (argv[0] !== undefined) programs.add(argv[0]);
   return {
     camera: live && camera.enabled && camera.preset === 'v4l2',
     mic: live && mic.enabled,
@@ -71,19 +78,32 @@ export function checkPrograms(probe: DoctorProbe, needs: Needs): CheckResult[] {
   });
 }
 
+/**
+ * The Debian package that installs a program edgeloom can run (the .deb recommends those its
+ * packaged config runs: scripts/package/build-deb.sh).
+ */
+const DEBIAN_PACKAGE: Readonly<Record<string, string | undefined>> = {
+  ffmpeg: 'ffmpeg',
+  sox: 'sox',
+  rec: 'sox',
+  arecord: 'alsa-utils',
+  aplay: 'alsa-utils',
+  'espeak-ng': 'espeak-ng',
+};
+
+/** The Debian package that installs `program`, when it is one edgeloom knows. */
+export function debianPackageOf(program: string): string | undefined {
+  return DEBIAN_PACKAGE[program];
+}
+
 function installHint(program: string): string {
+  const deb = debianPackageOf(program);
+  if (deb !== undefined) return `sudo apt install ${deb}`;
   switch (program) {
-    case 'ffmpeg':
-      return 'sudo apt install ffmpeg';
     case 'rpicam-vid':
       return 'sudo apt install rpicam-apps (Raspberry Pi OS)';
     case 'gst-launch-1.0':
       return 'sudo apt install gstreamer1.0-tools (NVIDIA Jetson: part of JetPack)';
-    case 'sox':
-    case 'rec':
-      return 'sudo apt install sox';
-    case 'arecord':
-      return 'sudo apt install alsa-utils';
     default:
       return `install ${program} or fix the configured command`;
   }

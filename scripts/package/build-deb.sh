@@ -254,6 +254,8 @@ EOF
   local size
   size=$(find "$root" -path "$root/DEBIAN" -prune -o \( -type f -printf '%s\n' -o -printf '1024\n' \) |
     awk '{ kib += int(($1 + 1023) / 1024) } END { print kib }')
+  # Recommends: the programs the packaged config runs (camera, microphone, speech), which apt
+  # installs by default; package-deb.test.ts holds the two lists together through doctor's needs.
   cat >"$root/DEBIAN/control" <<EOF
 Package: edgeloom
 Version: $VERSION
@@ -261,8 +263,8 @@ Architecture: $arch
 Maintainer: edgeloom developers <edgeloom@users.noreply.github.com>
 Installed-Size: $size
 Depends: $DEPENDS
-Recommends: ffmpeg, alsa-utils
-Suggests: mosquitto, espeak-ng, sox, v4l-utils
+Recommends: ffmpeg, alsa-utils, espeak-ng
+Suggests: mosquitto, sox, v4l-utils
 Section: misc
 Priority: optional
 Homepage: https://github.com/edgeloom/edgeloom

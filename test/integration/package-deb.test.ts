@@ -29,6 +29,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { debianPackageOf, needsOf } from '../../daemon/cli/doctor/devices.js';
 import type { CheckResult } from '../../daemon/cli/doctor/doctor.js';
 import { loadConfig } from '../../daemon/config/index.js';
 import { runCli } from '../helpers/cli-process.js';
@@ -140,6 +141,21 @@ describe.runIf(
     expect({ ...packaged, models: undefined }).toEqual({ ...example, models: undefined });
   });
 
+  it('brings, on a default install, every program the packaged config runs', () => {
+    // apt installs Recommends by default: a program the shipped config starts must come with
+    // Depends or Recommends, or a fresh install fails on first use (with espeak-ng only
+    // suggested, the first spoken answer failed and health read degraded).
+    // The example is the packaged config but for the models' paths (the test above).
+    const example = loadConfig({ file: join(REPO_ROOT, 'config/raspberry-pi.example.yaml'), env: {} });
+    const programs = needsOf(example).programs;
+    expect([...programs].sort()).toEqual(['aplay', 'arecord', 'espeak-ng', 'ffmpeg']);
+    const fields = control(deb('amd64'));
+    const installed = [fields.Depends, fields.Recommends].flatMap((f) =>
+      (f ?? '').split(',').map((d) => d.trim().split(' ')[0]),
+    );
+    for (const program of programs) expect(installed, program).toContain(debianPackageOf(program));
+  });
+
   it('passes `edgeloom doctor` on everything but this machine’s missing hardware and broker', () => {
     const r = inRoot(root, [
       '/usr/bin/edgeloom',
@@ -159,9 +175,10 @@ describe.runIf(
     }
     // Speech-to-text is off until whisper-tiny is fetched, so no missing model fails the first run.
     expect(results.filter((x) => x.check.startsWith('model ') && x.level !== 'ok')).toEqual([]);
-    // What fails is what this machine lacks: devices, their programs, and the LAN broker (there is
-    // no network in here).
-    const hardware = /^(camera|microphone|serial|program ffmpeg|program arecord|broker)$/;
+    // What fails is what this machine lacks: devices, the programs the packaged config runs
+    // (the package recommends them; this root has only what the host has), and the LAN broker
+    // (there is no network in here).
+    const hardware = /^(camera|microphone|serial|program (ffmpeg|arecord|aplay|espeak-ng)|broker)$/;
     expect(results.filter((x) => x.level === 'fail' && !hardware.test(x.check))).toEqual([]);
     expect(r.code).toBe(1);
   });

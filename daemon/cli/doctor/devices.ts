@@ -1,8 +1,8 @@
 /**
- * Doctor checks for what the sensors need from the machine: the camera, the microphone, the
- * serial port, the producer programs and the speech output's programs. A thing the configuration uses and that is missing is a
- * `fail`; a thing nobody asked for that is missing is only a `warn`, so the report says what this
- * machine could do without failing over hardware that is not in use.
+ * Doctor checks for what the sensors and the speech output need from the machine: the camera, the
+ * microphone, the serial port and the programs they run. A thing the configuration uses and that
+ * is missing is a `fail`; a thing nobody asked for that is missing is only a `warn`, so the report
+ * says what this machine could do without failing over hardware that is not in use.
  */
 import type { EdgeloomConfig } from '../../config/index.js';
 import type { DoctorProbe } from './probe.js';

@@ -185,6 +185,19 @@ export class ControlServer implements Component {
         checkResponder(bus, kind, command, r.op);
         return requestCommand(bus, command, { timeoutMs: 10_000, source: this.name });
       }
+      case 'voice.listen': {
+        // The MQTT command's bound (actions/command-table.ts voiceListen): a window is for one
+        // exchange, not a switch left on. Not audited, as over MQTT: it reveals nothing.
+        const seconds = r.seconds;
+        if (seconds !== undefined && !(typeof seconds === 'number' && seconds > 0 && seconds <= 300))
+          throw new EdgeloomError(
+            ErrorCode.E_CONTROL_BAD_REQUEST,
+            `voice.listen: seconds must be a number in (0, 300] (got ${JSON.stringify(seconds)})`,
+          );
+        const command = COMMANDS.voiceListen.toRpc(seconds === undefined ? {} : { seconds }, '', CLI);
+        checkResponder(bus, 'voiceListen', command, r.op);
+        return requestCommand(bus, command, { timeoutMs: 10_000, source: this.name });
+      }
       default:
         throw new EdgeloomError(
           ErrorCode.E_CONTROL_UNKNOWN,

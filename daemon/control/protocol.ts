@@ -24,6 +24,8 @@ export type ControlRequest =
       readonly safety_override?: boolean;
     }
   | { readonly op: 'sensor.resume'; readonly sensor: string }
+  /** Push-to-talk (`edgeloom listen`): open the voice assistant's listening window. */
+  | { readonly op: 'voice.listen'; readonly seconds?: number }
   /** Turn this connection into an MCP session (`edgeloom mcp`): one answer line, then MCP messages. */
   | { readonly op: 'mcp' };
 

@@ -18,7 +18,7 @@ interface ErrorSpec {
 // biome-ignore format: a table, one row per code
 export const ERRORS = {
   // Command line, configuration and lifecycle
-  E_USAGE: { meaning: 'The command line is wrong: an unknown command or option, a missing or malformed argument (exit status 2).', raisedIn: ['cli/args.ts', 'cli/cmd-audit.ts', 'cli/cmd-fixture.ts', 'cli/cmd-mcp.ts', 'cli/cmd-models.ts', 'cli/cmd-privacy.ts', 'cli/cmd-record.ts', 'cli/cmd-replay.ts', 'cli/cmd-run.ts'] },
+  E_USAGE: { meaning: 'The command line is wrong: an unknown command or option, a missing or malformed argument (exit status 2).', raisedIn: ['cli/args.ts', 'cli/cmd-audit.ts', 'cli/cmd-fixture.ts', 'cli/cmd-listen.ts', 'cli/cmd-mcp.ts', 'cli/cmd-models.ts', 'cli/cmd-privacy.ts', 'cli/cmd-record.ts', 'cli/cmd-replay.ts', 'cli/cmd-run.ts', 'cli/cmd-sensor.ts'] },
   E_CONFIG_NOT_FOUND: { meaning: 'The configuration file cannot be read.', raisedIn: ['config/load.ts'] },
   E_CONFIG_INVALID: { meaning: 'The configuration does not validate; each problem names its key and where it was set (file and line, or environment variable).', raisedIn: ['actions/outbox.ts', 'config/problems.ts'] },
   E_CONFIG: { meaning: 'A component was handed an option out of its range (a check in code behind the schema, e.g. a detector input size).', raisedIn: ['observe/memory-guard.ts', 'pipeline/face/face-api.ts', 'pipeline/face/yunet.ts', 'pipeline/stt/reference-transcriber.ts', 'pipeline/stt/stt-stage.ts', 'pipeline/stt/whisper/encoder-window.ts', 'pipeline/wake/wake-stage.ts', 'agents/skills/clock-tool.ts', 'agents/skills/skills.ts'] },
@@ -173,7 +173,8 @@ export const ERRORS = {
   E_CONTROL_CONNECT: { meaning: 'The command line cannot reach the daemon on its control socket.', raisedIn: ['cli/cmd-mcp.ts', 'control/control-client.ts'] },
   E_CONTROL_TIMEOUT: { meaning: 'The daemon did not answer on the control socket in time.', raisedIn: ['control/control-client.ts'] },
   E_CONTROL_BAD_ANSWER: { meaning: 'The daemon sent no valid answer on the control socket.', raisedIn: ['cli/cmd-mcp.ts', 'control/control-client.ts'] },
-  E_CONTROL_BAD_REQUEST: { meaning: 'A control request that is not JSON.', raisedIn: ['control/control-server.ts'] },
+  E_CONTROL_BAD_REQUEST: { meaning: 'A control request that is not JSON, or whose arguments are out of bounds.', raisedIn: ['control/control-server.ts'] },
+  E_CONTROL_NO_DAEMON: { meaning: 'A command that acts on the running daemon (`listen`, `sensor`) found none on its control socket.', raisedIn: ['cli/store-access.ts'] },
   E_CONTROL_TOO_LARGE: { meaning: 'A control request over its size bound.', raisedIn: ['control/control-server.ts'] },
   E_CONTROL_UNKNOWN: { meaning: 'An unknown control operation.', raisedIn: ['control/control-server.ts'] },
   E_CONTROL_FAILED: { meaning: 'A control operation failed with an error that carries no code.', raisedIn: ['control/control-server.ts'] },

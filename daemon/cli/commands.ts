@@ -56,6 +56,16 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./cmd-forget.js')).forgetCommand,
   },
   {
+    name: 'listen',
+    summary: "push-to-talk: open the voice assistant's listening window on the running daemon",
+    load: async () => (await import('./cmd-listen.js')).listenCommand,
+  },
+  {
+    name: 'sensor',
+    summary: 'pause or resume a sensor of the running daemon (audited, bounded)',
+    load: async () => (await import('./cmd-sensor.js')).sensorCommand,
+  },
+  {
     name: 'mcp',
     summary: "serve MCP clients on stdio: the daemon's tools and current state",
     load: async () => (await import('./cmd-mcp.js')).mcpCommand,

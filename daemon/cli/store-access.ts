@@ -5,6 +5,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { controlRequest, NO_DAEMON } from '../control/control-client.js';
 import { type ControlRequest, controlSocketPath } from '../control/protocol.js';
+import { EdgeloomError, ErrorCode } from '../errors.js';
 import { AuditLog } from '../router/audit-log.js';
 import { openStore, type Store } from '../storage/store.js';
 import { type CliContext, cliContext } from './context.js';
@@ -41,4 +42,20 @@ export async function viaDaemonOrStore<T>(
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Ask the running daemon `request`: for what only a running daemon can do (open a listening
+ * window, pause a sensor). With none, `E_CONTROL_NO_DAEMON` naming the socket it tried.
+ */
+export async function viaDaemon(configFile: string | undefined, request: ControlRequest): Promise<unknown> {
+  const { storageDir } = cliStorage(configFile);
+  const path = controlSocketPath(storageDir);
+  const answer = await controlRequest(path, request);
+  if (answer !== NO_DAEMON) return answer;
+  throw new EdgeloomError(
+    ErrorCode.E_CONTROL_NO_DAEMON,
+    `no running edgeloom daemon on ${path}: start it (edgeloom run, or the service) with this config`,
+    { where: request.op },
+  );
 }

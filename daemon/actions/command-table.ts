@@ -17,14 +17,15 @@
  * fields, checked at compile time), the row turns it into the RPC's request type, and the
  * responder receives that same type. A field the schema admits cannot be dropped on the way.
  */
-import type {
-  CommandOrigin,
-  ForgetArgs,
-  PrivacyArgs,
-  RequestOf,
-  RpcTopic,
-  SensorPauseArgs,
-  VoiceListenArgs,
+import {
+  type CommandOrigin,
+  type ForgetArgs,
+  type PrivacyArgs,
+  type RequestOf,
+  type RpcTopic,
+  type SensorPauseArgs,
+  VOICE_LISTEN_MAX_S,
+  type VoiceListenArgs,
 } from '../bus/rpc.js';
 
 /** A command after parsing: the RPC it asks, with that RPC's request type. */
@@ -125,8 +126,7 @@ export const COMMANDS: { readonly [K in CommandKind]: CommandRow<CommandArgs[K]>
   voiceListen: {
     schema: {
       type: 'object',
-      // At most 5 minutes: a window is for one exchange, not a switch left on.
-      properties: { id: ID, seconds: { type: 'number', exclusiveMinimum: 0, maximum: 300 } },
+      properties: { id: ID, seconds: { type: 'number', exclusiveMinimum: 0, maximum: VOICE_LISTEN_MAX_S } },
       additionalProperties: false,
     },
     toRpc: (args, _target, origin) => ({ rpc: 'rpc/voice/listen', request: { ...args, origin } }),

@@ -110,9 +110,19 @@ export interface RestartAnswer {
 }
 
 // ---------------------------------------------------------------- voice (issue #14, wake modes)
+/**
+ * Longest listening window push-to-talk may ask for, seconds: a window is for one exchange, not a
+ * switch left on. The MQTT command's schema, the control socket and `edgeloom listen` refuse more;
+ * the responder cuts anything longer to it.
+ */
+export const VOICE_LISTEN_MAX_S = 300;
+
 /** What push-to-talk may say (the `cmd/voice/listen` payload, less its `id`). */
 export interface VoiceListenArgs {
-  /** How long the listening window stays open, seconds (default agents.voice.wake.window_s). */
+  /**
+   * How long the listening window stays open, seconds, at most VOICE_LISTEN_MAX_S (default
+   * agents.voice.wake.window_s).
+   */
   readonly seconds?: number;
 }
 export interface VoiceListenRequest extends VoiceListenArgs, FromOrigin {}

@@ -5,6 +5,7 @@
  * Listen button does over MQTT (`<base>/cmd/voice/listen`: the same command row and responder,
  * pipeline/wake/push-to-talk.ts). There is nothing to do without a running daemon.
  */
+import { VOICE_LISTEN_MAX_S } from '../bus/rpc.js';
 import { EdgeloomError, ErrorCode } from '../errors.js';
 import { bool, num, parse, str } from './args.js';
 import type { Command } from './command.js';
@@ -21,9 +22,6 @@ Options:
   --json         print {"listening": true, "until_ms": ...} instead of text
   --config FILE  configuration file (for storage.dir, where the control socket is)`;
 
-/** The MQTT command's bound (actions/command-table.ts voiceListen), checked before asking. */
-const MAX_SECONDS = 300;
-
 export const listenCommand: Command = {
   name: 'listen',
   summary: "push-to-talk: open the voice assistant's listening window on the running daemon",
@@ -35,11 +33,12 @@ export const listenCommand: Command = {
       { seconds: { type: 'string' }, json: { type: 'boolean' }, config: { type: 'string' } },
       false,
     );
+    // The MQTT command's bound, checked before asking.
     const seconds = num(p, 'seconds', 'listen');
-    if (seconds !== undefined && !(seconds > 0 && seconds <= MAX_SECONDS)) {
+    if (seconds !== undefined && !(seconds > 0 && seconds <= VOICE_LISTEN_MAX_S)) {
       throw new EdgeloomError(
         ErrorCode.E_USAGE,
-        `listen: --seconds must be in (0, ${MAX_SECONDS}] (got ${seconds})`,
+        `listen: --seconds must be in (0, ${VOICE_LISTEN_MAX_S}] (got ${seconds})`,
         {
           where: '--seconds',
         },

@@ -8,7 +8,7 @@ import { chmod, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { checkResponder, requestCommand } from '../actions/command-rpc.js';
 import { COMMANDS, type Command } from '../actions/command-table.js';
-import type { CommandOrigin } from '../bus/rpc.js';
+import { type CommandOrigin, VOICE_LISTEN_MAX_S } from '../bus/rpc.js';
 import type { EventBus } from '../bus/types.js';
 import type { Component } from '../component.js';
 import { EdgeloomError, ErrorCode, isEdgeloomError, toError } from '../errors.js';
@@ -186,13 +186,15 @@ export class ControlServer implements Component {
         return requestCommand(bus, command, { timeoutMs: 10_000, source: this.name });
       }
       case 'voice.listen': {
-        // The MQTT command's bound (actions/command-table.ts voiceListen): a window is for one
-        // exchange, not a switch left on. Not audited, as over MQTT: it reveals nothing.
+        // The MQTT command's bound. Not audited, as over MQTT: it reveals nothing.
         const seconds = r.seconds;
-        if (seconds !== undefined && !(typeof seconds === 'number' && seconds > 0 && seconds <= 300))
+        if (
+          seconds !== undefined &&
+          !(typeof seconds === 'number' && seconds > 0 && seconds <= VOICE_LISTEN_MAX_S)
+        )
           throw new EdgeloomError(
             ErrorCode.E_CONTROL_BAD_REQUEST,
-            `voice.listen: seconds must be a number in (0, 300] (got ${JSON.stringify(seconds)})`,
+            `voice.listen: seconds must be a number in (0, ${VOICE_LISTEN_MAX_S}] (got ${JSON.stringify(seconds)})`,
           );
         const command = COMMANDS.voiceListen.toRpc(seconds === undefined ? {} : { seconds }, '', CLI);
         checkResponder(bus, 'voiceListen', command, r.op);

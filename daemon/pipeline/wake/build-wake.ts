@@ -12,6 +12,7 @@
  * on the transcript instead (`wakePhrase`).
  */
 import { existsSync } from 'node:fs';
+import { VOICE_LISTEN_MAX_S } from '../../bus/rpc.js';
 import type { EventBus } from '../../bus/types.js';
 import type { Component } from '../../component.js';
 import type { EdgeloomConfig } from '../../config/index.js';
@@ -78,8 +79,8 @@ function statsOf(
   };
 }
 
-/** Longest push-to-talk window, ms (the command's schema allows 300 s). */
-const MAX_WINDOW_MS = 300_000;
+/** Longest push-to-talk window, ms (what the command may ask for). */
+const MAX_WINDOW_MS = VOICE_LISTEN_MAX_S * 1000;
 
 /** The files of a manifest entry, absolute, and whether all are on disk. */
 function entryFiles(

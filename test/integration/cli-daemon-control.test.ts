@@ -65,7 +65,8 @@ describe.runIf(mosquittoAvailable())('edgeloom listen and edgeloom sensor on the
 
   it('listen opens the push-to-talk window on the daemon, as the Listen button does', async () => {
     daemon = startDaemon(config);
-    await daemon.waitForLog('control socket listening', 'stdout', 60_000);
+    // Every component started (the control socket opens before the responders do).
+    await daemon.waitForLog('edgeloom running', 'stdout', 60_000);
     const before = Date.now();
     const out = jsonLines<{ listening: boolean; until_ms: number }>(
       await cli(['listen', '--seconds', '5', '--json', '--config', config]),

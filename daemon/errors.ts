@@ -156,7 +156,7 @@ export const ERRORS = {
   E_CMD_AUTH: { meaning: 'A command that needs proof of its sender (a signed payload, or the local CLI) lacks it, or its signature is bad.', raisedIn: ['actions/command-auth.ts', 'privacy/forget.ts', 'privacy/privacy-control.ts', 'sensors/pauses.ts'] },
   E_CMD_SAFETY: { meaning: 'A pause of a sensor that feeds fall detection without `"safety_override": true`.', raisedIn: ['sensors/pauses.ts'] },
   E_CMD_UNKNOWN_SENSOR: { meaning: 'A command names a sensor the daemon does not have.', raisedIn: ['actions/command-rpc.ts'] },
-  E_CMD_NO_RESPONDER: { meaning: 'Nothing in the daemon serves the command (that part is not running).', raisedIn: ['actions/command-rpc.ts'] },
+  E_CMD_NO_RESPONDER: { meaning: 'Nothing in the daemon serves the command (that part is not running).', raisedIn: ['actions/command-rpc.ts', 'cli/cmd-listen.ts'] },
   E_CMD_TIMEOUT: { meaning: 'A command got no answer in time.', raisedIn: ['actions/commands.ts'] },
   E_CMD_BUSY: {
     meaning: 'Too many commands wait for an answer, or a restart came sooner than `control.restart_min_uptime_s` after the start.',

@@ -6,7 +6,7 @@
  * pipeline/wake/push-to-talk.ts). There is nothing to do without a running daemon.
  */
 import { VOICE_LISTEN_MAX_S } from '../bus/rpc.js';
-import { EdgeloomError, ErrorCode } from '../errors.js';
+import { EdgeloomError, ErrorCode, isEdgeloomError } from '../errors.js';
 import { bool, num, parse, str } from './args.js';
 import type { Command } from './command.js';
 import { viaDaemon } from './store-access.js';
@@ -44,10 +44,22 @@ export const listenCommand: Command = {
         },
       );
     }
-    const answer = (await viaDaemon(str(p, 'config'), {
-      op: 'voice.listen',
-      ...(seconds === undefined ? {} : { seconds }),
-    })) as { listening: true; until_ms: number };
+    let answer: { listening: true; until_ms: number };
+    try {
+      answer = (await viaDaemon(str(p, 'config'), {
+        op: 'voice.listen',
+        ...(seconds === undefined ? {} : { seconds }),
+      })) as typeof answer;
+    } catch (err) {
+      // In wake mode `always` nothing opens windows: every utterance is heard already.
+      if (!isEdgeloomError(err, ErrorCode.E_CMD_NO_RESPONDER)) throw err;
+      throw new EdgeloomError(
+        ErrorCode.E_CMD_NO_RESPONDER,
+        `${err.message}: push-to-talk needs agents.voice.wake.mode wake_word or push_to_talk ` +
+          '(in always, every utterance is transcribed without it)',
+        { where: 'listen', cause: err },
+      );
+    }
     if (bool(p, 'json')) process.stdout.write(`${JSON.stringify(answer)}\n`);
     else process.stdout.write(`listening until ${new Date(answer.until_ms).toISOString()}\n`);
     return 0;

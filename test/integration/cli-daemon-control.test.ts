@@ -145,3 +145,30 @@ describe.runIf(mosquittoAvailable())('edgeloom listen and edgeloom sensor on the
     daemon = undefined;
   }, 60_000);
 });
+
+describe.runIf(mosquittoAvailable())('edgeloom listen in wake mode always', () => {
+  it('says that push-to-talk needs another wake mode, since every utterance is heard', async () => {
+    const broker = await Mosquitto.start();
+    const dir = mkdtempSync(join(tmpdir(), 'edgeloom-cli-always-'));
+    const config = writeDaemonConfig({
+      dir,
+      brokerUrl: broker.url,
+      fixture: DEMO,
+      speed: 1,
+      extra: { source: { mode: 'replay', replay: { fixture: DEMO, speed: 1, loop: true } } },
+    });
+    const daemon = startDaemon(config);
+    try {
+      await daemon.waitForLog('edgeloom running', 'stdout', 60_000);
+      const r = await runCli(['listen', '--config', config], { timeoutMs: 30_000 });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('E_CMD_NO_RESPONDER');
+      expect(r.stderr).toContain('push-to-talk needs agents.voice.wake.mode wake_word or push_to_talk');
+      await stopCleanly(daemon);
+    } finally {
+      daemon.kill();
+      await broker.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});

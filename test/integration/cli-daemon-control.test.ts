@@ -12,6 +12,8 @@
  *   resume publishes `running`; the IMU (fall detection) needs --safety-override; an unknown id
  *   names the known ones.
  * - with no daemon, both say so (E_CONTROL_NO_DAEMON) and name the socket they tried.
+ * - in wake mode `always` (a second daemon, the default mode) listen says which modes have
+ *   push-to-talk instead of only that nothing serves it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

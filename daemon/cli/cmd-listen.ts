@@ -9,7 +9,7 @@ import { VOICE_LISTEN_MAX_S } from '../bus/rpc.js';
 import { EdgeloomError, ErrorCode, isEdgeloomError } from '../errors.js';
 import { bool, num, parse, str } from './args.js';
 import type { Command } from './command.js';
-import { viaDaemon } from './store-access.js';
+import { cliStorage, viaDaemon } from './store-access.js';
 
 const USAGE = `Usage: edgeloom listen [--seconds N] [--json] [--config FILE]
 
@@ -51,8 +51,10 @@ export const listenCommand: Command = {
         ...(seconds === undefined ? {} : { seconds }),
       })) as typeof answer;
     } catch (err) {
-      // In wake mode `always` nothing opens windows: every utterance is heard already.
+      // In wake mode `always` nothing opens windows: every utterance is heard already. In another
+      // mode the same answer means the daemon has not started its voice stages yet: no hint.
       if (!isEdgeloomError(err, ErrorCode.E_CMD_NO_RESPONDER)) throw err;
+      if (cliStorage(str(p, 'config')).ctx.config.agents.voice.wake.mode !== 'always') throw err;
       throw new EdgeloomError(
         ErrorCode.E_CMD_NO_RESPONDER,
         `${err.message}: push-to-talk needs agents.voice.wake.mode wake_word or push_to_talk ` +

@@ -49,9 +49,10 @@ function config(overrides: ConfigOverrides = {}): ReturnType<typeof loadConfig> 
   return loadConfig({ env: {}, overrides: merge(base, overrides) as ConfigOverrides });
 }
 
-const run = (overrides: ConfigOverrides = {}): Promise<CheckResult[]> =>
+/** `path`: the PATH the probe searches for programs (default this process's). */
+const run = (overrides: ConfigOverrides = {}, path?: string): Promise<CheckResult[]> =>
   runDoctor(config(overrides), {
-    probe: systemProbe({ devDir }),
+    probe: systemProbe({ devDir, ...(path === undefined ? {} : { path }) }),
     listSerialPorts: async () => [],
     brokerTimeoutMs: 500,
   });
@@ -111,13 +112,9 @@ describe('edgeloom doctor checks', () => {
     const off = await run({ agents: { voice: { tts: { ...tts, enabled: false } } } });
     expect(off.some((r) => r.check.includes('edgeloom-no-such'))).toBe(false);
     // A program edgeloom knows is named with the package that installs it (on an empty PATH).
-    const bare = await runDoctor(
-      config({ agents: { voice: { tts: { command: ['espeak-ng'], player: ['aplay'] } } } }),
-      {
-        probe: systemProbe({ devDir, path: devDir }),
-        listSerialPorts: async () => [],
-        brokerTimeoutMs: 500,
-      },
+    const bare = await run(
+      { agents: { voice: { tts: { command: ['espeak-ng'], player: ['aplay'] } } } },
+      devDir,
     );
     expect(line(bare, 'program espeak-ng')).toMatchObject({
       level: 'fail',
